@@ -1,0 +1,220 @@
+/**
+ * The table of every stable error code: its HTTP status, its OpenAI-style `type`, whether a retry
+ * can help, and one line for docs/errors.md. A test keeps this table and the docs in sync. Codes
+ * are never reused once retired; add new ones at the end of their section.
+ */
+
+/** Metadata of one error code. */
+export interface ErrorCodeInfo {
+  /** HTTP status a server answers with. */
+  readonly status: number
+  /** The `error.type` string of the JSON error body. */
+  readonly type: ErrorType
+  /** Whether repeating the same request later can succeed. */
+  readonly retryable: boolean
+  /** One line describing when the code is raised. */
+  readonly description: string
+}
+
+/** Coarse class of an error, as found in `error.type` of an error body. */
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'upstream_error'
+  | 'integrity_error'
+  | 'configuration_error'
+  | 'server_error'
+
+const define = <T extends Record<string, ErrorCodeInfo>>(table: T): T => table
+
+export const ERROR_CODES = define({
+  // --- configuration -------------------------------------------------------------------------
+  CONTINUUM_INVALID_OPTIONS: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description: 'Options passed to a constructor or factory are invalid; raised at construction.',
+  },
+  CONTINUUM_INTERNAL: {
+    status: 500,
+    type: 'server_error',
+    retryable: false,
+    description: 'An unexpected internal failure; the message carries no request content.',
+  },
+
+  // --- request shape -------------------------------------------------------------------------
+  CONTINUUM_INVALID_JSON: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The request body is not valid JSON.',
+  },
+  CONTINUUM_BODY_TOO_LARGE: {
+    status: 413,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The request body is larger than the configured limit.',
+  },
+  CONTINUUM_UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The route expects a JSON body and got another content type.',
+  },
+  CONTINUUM_SCHEMA_VIOLATION: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: "The request does not match the adapter's schema; the message names the failing path.",
+  },
+  CONTINUUM_ROUTE_NOT_SUPPORTED: {
+    status: 501,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'No adapter serves this route and pass-through is not configured for it.',
+  },
+  CONTINUUM_METHOD_NOT_ALLOWED: {
+    status: 405,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The route exists but not for this HTTP method.',
+  },
+
+  // --- field encryption ----------------------------------------------------------------------
+  CONTINUUM_ENCRYPTION_REQUIRED: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The server requires field encryption and the request carries no encryption headers.',
+  },
+  CONTINUUM_UNSUPPORTED_VERSION: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The request or ciphertext names a format version this server does not speak.',
+  },
+  CONTINUUM_KEY_ID_MISSING: {
+    status: 400,
+    type: 'authentication_error',
+    retryable: false,
+    description: 'An encrypted request does not name its key id.',
+  },
+  CONTINUUM_KEY_UNKNOWN: {
+    status: 401,
+    type: 'authentication_error',
+    retryable: false,
+    description: 'The key id is not in the keyring.',
+  },
+  CONTINUUM_KEY_RETIRED: {
+    status: 401,
+    type: 'authentication_error',
+    retryable: true,
+    description: 'The key id was retired after rotation; clients refresh their key and retry.',
+  },
+  CONTINUUM_KEY_AGREEMENT_FAILED: {
+    status: 400,
+    type: 'authentication_error',
+    retryable: false,
+    description: 'The ephemeral X25519 public key is malformed or the agreement could not complete.',
+  },
+  CONTINUUM_MALFORMED_CIPHERTEXT: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'A field that should hold a ciphertext string does not parse as one.',
+  },
+  CONTINUUM_FIELD_NOT_ENCRYPTED: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'A sensitive field carries a plaintext value where a ciphertext is required.',
+  },
+  CONTINUUM_DECRYPTION_FAILED: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'A ciphertext failed authentication: tampered, moved to another field, or from another request.',
+  },
+  CONTINUUM_INTEGRITY_FAILED: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'The seal over the plain routing fields does not verify: a plain field was changed or removed.',
+  },
+  CONTINUUM_REPLAY_DETECTED: {
+    status: 409,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'The request nonce was already used within the replay window.',
+  },
+  CONTINUUM_TIMESTAMP_OUT_OF_WINDOW: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'The request timestamp is missing or outside the replay window.',
+  },
+
+  // --- upstream ------------------------------------------------------------------------------
+  CONTINUUM_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    description: 'The upstream inference server refused or dropped the connection.',
+  },
+  CONTINUUM_UPSTREAM_TIMEOUT: {
+    status: 504,
+    type: 'upstream_error',
+    retryable: true,
+    description: 'The upstream did not answer within the configured timeout.',
+  },
+  CONTINUUM_UPSTREAM_PROTOCOL_ERROR: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: false,
+    description: 'The upstream answered with a body that does not follow its protocol.',
+  },
+  CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: false,
+    description: 'An upstream response that needs re-encryption exceeds the configured buffer limit.',
+  },
+  CONTINUUM_UPSTREAM_STREAM_ABORTED: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    description: 'The upstream closed a stream before it finished; the client receives an error event.',
+  },
+  CONTINUUM_CLIENT_ABORTED: {
+    status: 499,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The client went away; the upstream request was aborted.',
+  },
+
+  // --- client SDK ----------------------------------------------------------------------------
+  CONTINUUM_STREAM_TRUNCATED: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: true,
+    description: 'An encrypted stream ended without its authenticated end marker.',
+  },
+  CONTINUUM_RESPONSE_INTEGRITY_FAILED: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'A response or stream event failed its seal: tampered, reordered or dropped on the way.',
+  },
+  CONTINUUM_SERVER_KEY_MISMATCH: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: false,
+    description: "The server's published X25519 key does not match the pinned fingerprint.",
+  },
+})
+
+/** Every stable error code. */
+export type ErrorCode = keyof typeof ERROR_CODES

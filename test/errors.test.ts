@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { ContinuumError, ERROR_CODES, isErrorCode, toContinuumError } from '../src/errors'
+import { renderErrorsDoc } from './support/errors-doc'
+
+describe('error codes', () => {
+  it('docs/errors.md lists exactly the codes of the table', () => {
+    const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
+    expect(doc).toBe(renderErrorsDoc())
+  })
+
+  it('every code is CONTINUUM_* with a sane status', () => {
+    for (const [code, info] of Object.entries(ERROR_CODES)) {
+      expect(code).toMatch(/^CONTINUUM_[A-Z0-9_]+$/)
+      expect(info.status).toBeGreaterThanOrEqual(400)
+      expect(info.status).toBeLessThan(600)
+    }
+  })
+
+  it('renders a JSON body and recognises copies by marker', () => {
+    const error = new ContinuumError('CONTINUUM_BODY_TOO_LARGE', 'Body over 10 bytes', { details: { limit: 10 } })
+    expect(error.status).toBe(413)
+    expect(error.toJSON()).toEqual({
+      error: { code: 'CONTINUUM_BODY_TOO_LARGE', message: 'Body over 10 bytes', type: 'invalid_request_error', limit: 10 },
+    })
+    expect(ContinuumError.isInstance(new Error("x"))).toBe(false)
+    expect(ContinuumError.isInstance(error)).toBe(true)
+    expect(isErrorCode('CONTINUUM_BODY_TOO_LARGE')).toBe(true)
+    expect(isErrorCode('NOPE')).toBe(false)
+  })
+
+  it('hides the message of unknown failures', () => {
+    const wrapped = toContinuumError(new Error('secret prompt text'))
+    expect(wrapped.code).toBe('CONTINUUM_INTERNAL')
+    expect(wrapped.message).not.toContain('secret')
+  })
+})

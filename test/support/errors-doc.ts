@@ -1,0 +1,25 @@
+/** Renders docs/errors.md from ERROR_CODES, so the docs test can compare the file with the table. */
+import { ERROR_CODES } from '../../src/errors/codes'
+
+export function renderErrorsDoc(): string {
+  const rows = Object.entries(ERROR_CODES).map(
+    ([code, info]) =>
+      `| \`${code}\` | ${info.status} | ${info.type} | ${info.retryable ? 'yes' : 'no'} | ${info.description} |`,
+  )
+  return [
+    '# Error codes',
+    '',
+    'Every error the library raises on purpose is a `ContinuumError` with one of these stable codes.',
+    'Servers answer with the status shown and a JSON body `{"error":{"code","message","type"}}`',
+    '(an SSE `error` event on streams), marked `x-continuum-encrypted: 0`. Messages never contain',
+    'request content or key material. Codes are never reused.',
+    '',
+    'This file is generated from `src/errors/codes.ts` by `npx tsx scripts/errors-doc.ts`;',
+    '`test/errors.test.ts` fails when the two disagree.',
+    '',
+    '| code | status | type | retryable | when |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n')
+}
