@@ -8,6 +8,8 @@ export default defineConfig({
     koa: 'middleware/koa.ts',
     fastify: 'middleware/fastify.ts',
     client: 'src/client/index.ts',
+    fhe: 'src/fhe/index.ts',
+    cli: 'src/cli/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,
