@@ -136,13 +136,15 @@ export const ERROR_CODES = define({
     status: 400,
     type: 'integrity_error',
     retryable: false,
-    description: 'A ciphertext failed authentication: tampered, moved to another field, or from another request.',
+    description:
+      'A ciphertext failed authentication: tampered, moved to another field, or from another request.',
   },
   CONTINUUM_INTEGRITY_FAILED: {
     status: 400,
     type: 'integrity_error',
     retryable: false,
-    description: 'The seal over the plain routing fields does not verify: a plain field was changed or removed.',
+    description:
+      'The seal over the plain routing fields does not verify: a plain field was changed or removed.',
   },
   CONTINUUM_REPLAY_DETECTED: {
     status: 409,
@@ -213,6 +215,105 @@ export const ERROR_CODES = define({
     type: 'integrity_error',
     retryable: false,
     description: "The server's published X25519 key does not match the pinned fingerprint.",
+  },
+
+  // --- router / providers --------------------------------------------------------------------
+  CONTINUUM_PROVIDER_ERROR: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    description:
+      'A provider answered with an error; details.upstreamStatus holds its status (retryable for 5xx, 408, 429 and connection errors).',
+  },
+  CONTINUUM_PROVIDER_RATE_LIMITED: {
+    status: 429,
+    type: 'rate_limit_error',
+    retryable: true,
+    description: 'A provider answered 429; retryAfterSeconds carries its Retry-After.',
+  },
+  CONTINUUM_PROVIDER_TIMEOUT: {
+    status: 504,
+    type: 'upstream_error',
+    retryable: true,
+    description: 'A provider did not answer within the per-attempt or total timeout.',
+  },
+  CONTINUUM_PROVIDER_UNAVAILABLE: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    description: 'A provider refused or reset the connection.',
+  },
+  CONTINUUM_PROVIDER_AUTH_FAILED: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: false,
+    description:
+      'A provider rejected the configured credentials (its 401 or 403); details.upstreamStatus holds it.',
+  },
+  CONTINUUM_PROVIDER_BAD_REQUEST: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'A provider rejected the request as malformed (its 400 or 422).',
+  },
+  CONTINUUM_NOT_SUPPORTED: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The provider or route does not support the requested operation (e.g. embeddings, tools).',
+  },
+  CONTINUUM_MODEL_NOT_FOUND: {
+    status: 404,
+    type: 'not_found_error',
+    retryable: false,
+    description: 'No configured provider serves the requested model.',
+  },
+  CONTINUUM_NO_PROVIDER_AVAILABLE: {
+    status: 503,
+    type: 'upstream_error',
+    retryable: true,
+    description:
+      'Every candidate provider failed, is open-circuited or is over its limits; details list each attempt.',
+  },
+  CONTINUUM_CIRCUIT_OPEN: {
+    status: 503,
+    type: 'upstream_error',
+    retryable: true,
+    description: "A provider's circuit breaker is open after repeated transient failures.",
+  },
+  CONTINUUM_RATE_LIMITED: {
+    status: 429,
+    type: 'rate_limit_error',
+    retryable: true,
+    description: 'A local per-provider limit (requests or tokens per minute, concurrency) is exhausted.',
+  },
+  CONTINUUM_STREAM_INTERRUPTED: {
+    status: 502,
+    type: 'upstream_error',
+    retryable: true,
+    description:
+      'A provider stream failed after chunks were delivered; it ends with an error chunk, never a silent cut.',
+  },
+  CONTINUUM_CONFIG_INVALID: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description:
+      'The router configuration (TOML, JSON or code) is invalid; the message names the offending key.',
+  },
+  CONTINUUM_SECRET_UNRESOLVED: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description:
+      'A secret reference (env:NAME, file:/path) could not be resolved; the message names the reference only.',
+  },
+  CONTINUUM_MODEL_INTEGRITY_FAILED: {
+    status: 503,
+    type: 'integrity_error',
+    retryable: false,
+    description:
+      "A local model's weights do not match their signed manifest; the endpoint does not serve it.",
   },
 })
 
