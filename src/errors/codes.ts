@@ -315,6 +315,87 @@ export const ERROR_CODES = define({
     description:
       "A local model's weights do not match their signed manifest; the endpoint does not serve it.",
   },
+  // --- homomorphic encryption (continuum-proxy/fhe) -------------------------------------------
+  CONTINUUM_FHE_INSECURE_PARAMETERS: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description: 'CKKS parameters exceed the 128-bit security bound for their ring degree, or are not a valid CKKS chain.',
+  },
+  CONTINUUM_FHE_MALFORMED_PAYLOAD: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'FHE keys or a ciphertext do not parse: not a continuum envelope, truncated, or refused by SEAL.',
+  },
+  CONTINUUM_FHE_PARAMETER_MISMATCH: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: "FHE keys or a ciphertext were made for another parameter set, level or scale than the server's.",
+  },
+  CONTINUUM_FHE_KEY_MISMATCH: {
+    status: 400,
+    type: 'authentication_error',
+    retryable: false,
+    description: 'A ciphertext names another key id than the evaluation keys the request selects.',
+  },
+  CONTINUUM_FHE_KEYS_UNKNOWN: {
+    status: 404,
+    type: 'not_found_error',
+    retryable: true,
+    description: 'No evaluation keys are held for the key id (never uploaded, or evicted from the cache); upload them again.',
+  },
+  CONTINUUM_FHE_ROTATION_KEY_MISSING: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The uploaded evaluation keys lack a Galois (rotation) step the operation needs; the details list the steps.',
+  },
+  CONTINUUM_FHE_SIZE_MISMATCH: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'A vector or matrix has the wrong size for the parameter set or the stored collection.',
+  },
+  CONTINUUM_FHE_BATCH_TOO_LARGE: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: "More queries than fit into one ciphertext's slots for the collection's batched layout.",
+  },
+  CONTINUUM_FHE_COLLECTION_UNKNOWN: {
+    status: 404,
+    type: 'not_found_error',
+    retryable: false,
+    description: 'The named stored collection or linear model is not registered on the server.',
+  },
+  CONTINUUM_FHE_OPERATION_FAILED: {
+    status: 500,
+    type: 'server_error',
+    retryable: false,
+    description: 'SEAL refused a homomorphic operation; the message carries the SEAL reason, never values.',
+  },
+  CONTINUUM_FHE_WORKER_FAILED: {
+    status: 503,
+    type: 'server_error',
+    retryable: true,
+    description: 'An FHE worker thread exited during the job; it is restarted and the request can be retried.',
+  },
+
+  // --- differential privacy (src/privacy) ----------------------------------------------------
+  CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: {
+    status: 429,
+    type: 'rate_limit_error',
+    retryable: true,
+    description: 'The release would exceed the identity\'s (epsilon, delta) budget; the details carry the remaining budget.',
+  },
+  CONTINUUM_PRIVACY_INVALID_RELEASE: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description: 'A noisy release was asked for with an invalid epsilon, delta or sensitivity.',
+  },
 })
 
 /** Every stable error code. */
