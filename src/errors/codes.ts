@@ -320,19 +320,22 @@ export const ERROR_CODES = define({
     status: 500,
     type: 'configuration_error',
     retryable: false,
-    description: 'CKKS parameters exceed the 128-bit security bound for their ring degree, or are not a valid CKKS chain.',
+    description:
+      'CKKS parameters exceed the 128-bit security bound for their ring degree, or are not a valid CKKS chain.',
   },
   CONTINUUM_FHE_MALFORMED_PAYLOAD: {
     status: 400,
     type: 'invalid_request_error',
     retryable: false,
-    description: 'FHE keys or a ciphertext do not parse: not a continuum envelope, truncated, or refused by SEAL.',
+    description:
+      'FHE keys or a ciphertext do not parse: not a continuum envelope, truncated, or refused by SEAL.',
   },
   CONTINUUM_FHE_PARAMETER_MISMATCH: {
     status: 400,
     type: 'invalid_request_error',
     retryable: false,
-    description: "FHE keys or a ciphertext were made for another parameter set, level or scale than the server's.",
+    description:
+      "FHE keys or a ciphertext were made for another parameter set, level or scale than the server's.",
   },
   CONTINUUM_FHE_KEY_MISMATCH: {
     status: 400,
@@ -344,13 +347,15 @@ export const ERROR_CODES = define({
     status: 404,
     type: 'not_found_error',
     retryable: true,
-    description: 'No evaluation keys are held for the key id (never uploaded, or evicted from the cache); upload them again.',
+    description:
+      'No evaluation keys are held for the key id (never uploaded, or evicted from the cache); upload them again.',
   },
   CONTINUUM_FHE_ROTATION_KEY_MISSING: {
     status: 400,
     type: 'invalid_request_error',
     retryable: false,
-    description: 'The uploaded evaluation keys lack a Galois (rotation) step the operation needs; the details list the steps.',
+    description:
+      'The uploaded evaluation keys lack a Galois (rotation) step the operation needs; the details list the steps.',
   },
   CONTINUUM_FHE_SIZE_MISMATCH: {
     status: 400,
@@ -380,7 +385,8 @@ export const ERROR_CODES = define({
     status: 503,
     type: 'server_error',
     retryable: true,
-    description: 'An FHE worker thread exited during the job; it is restarted and the request can be retried.',
+    description:
+      'An FHE worker thread exited during the job; it is restarted and the request can be retried.',
   },
 
   // --- differential privacy (src/privacy) ----------------------------------------------------
@@ -388,7 +394,8 @@ export const ERROR_CODES = define({
     status: 429,
     type: 'rate_limit_error',
     retryable: true,
-    description: 'The release would exceed the identity\'s (epsilon, delta) budget; the details carry the remaining budget.',
+    description:
+      "The release would exceed the identity's (epsilon, delta) budget; the details carry the remaining budget.",
   },
   CONTINUUM_PRIVACY_INVALID_RELEASE: {
     status: 500,

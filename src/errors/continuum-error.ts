@@ -51,7 +51,9 @@ export class ContinuumError extends Error {
 
   /** True for a ContinuumError from any copy of this package (a `Symbol.for` marker, not `instanceof`). */
   static isInstance(value: unknown): value is ContinuumError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_MARKER] === true
+    return (
+      typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[ERROR_MARKER] === true
+    )
   }
 
   /** The JSON error body: `{"error":{"code","message","type", ...details}}`. */

@@ -1,3 +1,4 @@
 /** State stores: the interface and the in-memory default. */
-export type { StateStore } from './state-store'
+
 export { MemoryStateStore, type MemoryStateStoreOptions } from './memory-state-store'
+export type { StateStore } from './state-store'

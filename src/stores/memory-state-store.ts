@@ -35,7 +35,10 @@ export class MemoryStateStore implements StateStore {
   constructor(options: MemoryStateStoreOptions = {}) {
     const maxEntries = options.maxEntries ?? 100_000
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'MemoryStateStore: maxEntries must be a positive integer')
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        'MemoryStateStore: maxEntries must be a positive integer',
+      )
     }
     this.#entries = new LRUCache({ max: maxEntries })
     this.#clock = options.clock ?? systemClock
@@ -56,7 +59,10 @@ export class MemoryStateStore implements StateStore {
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
-    this.#entries.set(key, { value, expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttlMs })
+    this.#entries.set(key, {
+      value,
+      expiresAt: ttlMs === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttlMs,
+    })
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {

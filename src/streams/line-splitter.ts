@@ -45,7 +45,10 @@ export async function* splitLines(
     }
     text = text.slice(start)
     if (text.length > maxLineLength) {
-      throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', `Stream line longer than ${maxLineLength} characters`)
+      throw new ContinuumError(
+        'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+        `Stream line longer than ${maxLineLength} characters`,
+      )
     }
     pending = text
   }

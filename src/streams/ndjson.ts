@@ -17,7 +17,9 @@ export async function* parseNdjson(
     try {
       value = JSON.parse(line)
     } catch (error) {
-      throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON', { cause: error })
+      throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON', {
+        cause: error,
+      })
     }
     yield value
   }

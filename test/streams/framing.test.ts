@@ -29,14 +29,16 @@ describe('splitLines', () => {
   it('refuses a line over the bound', async () => {
     const run = collect(splitLines(chunks('x'.repeat(50), 'y'.repeat(50)), { maxLineLength: 64 }))
     await expect(run).rejects.toSatisfy(
-      (error: unknown) => ContinuumError.isInstance(error) && error.code === 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+      (error: unknown) =>
+        ContinuumError.isInstance(error) && error.code === 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
     )
   })
 })
 
 describe('SSE', () => {
   it('parses events, multi-line data, ids and comments at any chunk boundary', async () => {
-    const text = ': ping\nevent: message_start\ndata: {"a":1}\n\ndata: line1\ndata: line2\nid: 7\n\ndata: [DONE]\n\n'
+    const text =
+      ': ping\nevent: message_start\ndata: {"a":1}\n\ndata: line1\ndata: line2\nid: 7\n\ndata: [DONE]\n\n'
     for (let cut = 1; cut < text.length; cut += 7) {
       const events = await collect(parseSse(chunks(text.slice(0, cut), text.slice(cut))))
       expect(events).toEqual([
@@ -63,7 +65,8 @@ describe('NDJSON', () => {
 
   it('rejects a line that is not JSON', async () => {
     await expect(collect(parseNdjson(chunks('{"a":1}\nnot json\n')))).rejects.toSatisfy(
-      (error: unknown) => ContinuumError.isInstance(error) && error.code === 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+      (error: unknown) =>
+        ContinuumError.isInstance(error) && error.code === 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
     )
   })
 })

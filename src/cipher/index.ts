@@ -1,0 +1,49 @@
+/** The field cipher: format constants, keys, agreement, field and message encryption, replay guard. */
+export { canonicalJson } from './canonical-json'
+export {
+  type CipherContext,
+  computeSeal,
+  type Direction,
+  decryptValue,
+  encryptValue,
+  type SealKind,
+  sealMatches,
+} from './field-cipher'
+export { createFieldKey, decodeKeyMaterial, type FieldKey, type KeyMaterial } from './field-key'
+export { compilePlainFields, decryptFields, encryptFields, type PlainFieldTree } from './field-map'
+export {
+  AGREEMENT_KEY_PATH,
+  CIPHERTEXT_PREFIX,
+  END_EVENT_NAME,
+  END_MARKER_KEY,
+  EVENT_SEAL_KEY,
+  FORMAT_VERSION,
+  HEADERS,
+  isCiphertext,
+  isValidKeyId,
+  NONCE_LENGTH,
+} from './format'
+export {
+  type AgreementKeyPair,
+  deriveAgreedKey,
+  fingerprint,
+  generateAgreementKeyPair,
+  importPublicKey,
+  loadAgreementPrivateKey,
+  type PublishedAgreementKey,
+  rawPublicKey,
+} from './key-agreement'
+export { type AgreementKeyInput, Keyring, type KeyringOptions, type SharedKeyInput } from './keyring'
+export {
+  endMarker,
+  isEndMarker,
+  openEvent,
+  openRequest,
+  openResponse,
+  requestSealMeta,
+  sealEvent,
+  sealRequest,
+  sealResponse,
+  verifyEndMarker,
+} from './message-codec'
+export { ReplayGuard, type ReplayGuardOptions } from './replay-guard'

@@ -1,0 +1,245 @@
+/**
+ * Keys by id. One primary key encrypts; after a rotation the previous keys still decrypt during a
+ * grace period, then become retired and are refused with CONTINUUM_KEY_RETIRED (distinct from an
+ * unknown id) so clients know to refresh. Agreement keys (X25519) live here too, with the same
+ * life cycle; the field keys derived from them are cached per client ephemeral key.
+ */
+import type { KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import { type Clock, systemClock } from '../core/clock'
+import { ContinuumError } from '../errors'
+import { createFieldKey, type FieldKey, type KeyMaterial } from './field-key'
+import { assertKeyId } from './format'
+import {
+  type AgreementKeyPair,
+  deriveAgreedKey,
+  fingerprint,
+  importPublicKey,
+  loadAgreementPrivateKey,
+  type PublishedAgreementKey,
+} from './key-agreement'
+
+/** A pre-shared key as configured. */
+export interface SharedKeyInput {
+  /** Key id, 1–64 characters of `[A-Za-z0-9_-]`. */
+  id: string
+  /** 32 bytes, or their base64 / base64url / hex encoding. */
+  key: KeyMaterial
+}
+
+/** An X25519 agreement key as configured. */
+export interface AgreementKeyInput {
+  id: string
+  /** PEM, base64url raw scalar, or a KeyObject. */
+  privateKey: KeyObject | string
+}
+
+/** Options of {@link Keyring}. */
+export interface KeyringOptions {
+  /**
+   * Pre-shared field keys. The first is primary unless `primary` names another.
+   * @default []
+   */
+  keys?: SharedKeyInput[]
+  /**
+   * X25519 keys for agreement without pre-sharing. The first is published unless `primaryAgreement` names another.
+   * @default []
+   */
+  agreementKeys?: AgreementKeyInput[]
+  /**
+   * Id of the primary pre-shared key.
+   * @default the first of `keys`
+   */
+  primary?: string
+  /**
+   * Id of the published agreement key.
+   * @default the first of `agreementKeys`
+   */
+  primaryAgreement?: string
+  /**
+   * How long a key keeps decrypting after it stops being primary, in milliseconds.
+   * @default 86400000 (24 hours)
+   */
+  graceMs?: number
+  /**
+   * Most agreed keys cached (one per client ephemeral key).
+   * @default 10000
+   */
+  maxAgreedKeys?: number
+  /**
+   * Time source.
+   * @default systemClock
+   */
+  clock?: Clock
+}
+
+type Entry =
+  | { kind: 'shared'; key: FieldKey; acceptUntil: number }
+  | { kind: 'agreement'; pair: AgreementKeyPair; acceptUntil: number }
+
+/** Holds keys by id through rotation. */
+export class Keyring {
+  readonly #entries = new Map<string, Entry>()
+  readonly #retired = new Set<string>()
+  readonly #agreed: LRUCache<string, FieldKey>
+  readonly #graceMs: number
+  readonly #clock: Clock
+  #primary: string | undefined
+  #primaryAgreement: string | undefined
+
+  constructor(options: KeyringOptions = {}) {
+    this.#graceMs = options.graceMs ?? 86_400_000
+    if (!Number.isFinite(this.#graceMs) || this.#graceMs < 0) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'Keyring: graceMs must be a non-negative number')
+    }
+    this.#clock = options.clock ?? systemClock
+    this.#agreed = new LRUCache({ max: options.maxAgreedKeys ?? 10_000 })
+    for (const input of options.keys ?? []) this.#addShared(input)
+    for (const input of options.agreementKeys ?? []) this.#addAgreement(input)
+    if (this.#entries.size === 0) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'Keyring: give at least one key or agreement key')
+    }
+    this.#primary = options.primary ?? options.keys?.[0]?.id
+    this.#primaryAgreement = options.primaryAgreement ?? options.agreementKeys?.[0]?.id
+    if (options.primary !== undefined && this.#entries.get(options.primary)?.kind !== 'shared') {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        `Keyring: primary "${options.primary}" is not a key`,
+      )
+    }
+    if (
+      options.primaryAgreement !== undefined &&
+      this.#entries.get(options.primaryAgreement)?.kind !== 'agreement'
+    ) {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        `Keyring: primaryAgreement "${options.primaryAgreement}" is not an agreement key`,
+      )
+    }
+  }
+
+  #addShared(input: SharedKeyInput): void {
+    assertKeyId(input.id, 'Keyring')
+    this.#assertFresh(input.id)
+    this.#entries.set(input.id, {
+      kind: 'shared',
+      key: createFieldKey(input.id, input.key),
+      acceptUntil: Infinity,
+    })
+  }
+
+  #addAgreement(input: AgreementKeyInput): void {
+    assertKeyId(input.id, 'Keyring')
+    this.#assertFresh(input.id)
+    this.#entries.set(input.id, {
+      kind: 'agreement',
+      pair: loadAgreementPrivateKey(input.privateKey),
+      acceptUntil: Infinity,
+    })
+  }
+
+  #assertFresh(id: string): void {
+    if (this.#entries.has(id) || this.#retired.has(id)) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Keyring: key id "${id}" is already used`)
+    }
+  }
+
+  /** The primary pre-shared key, used to encrypt by clients holding the same keyring. */
+  get primary(): FieldKey | undefined {
+    if (this.#primary === undefined) return undefined
+    const entry = this.#entries.get(this.#primary)
+    return entry?.kind === 'shared' ? entry.key : undefined
+  }
+
+  /** Makes a new pre-shared key primary; the previous primary keeps decrypting for the grace period. */
+  rotate(input: SharedKeyInput): void {
+    this.#addShared(input)
+    this.#startGrace(this.#primary)
+    this.#primary = input.id
+  }
+
+  /** Publishes a new agreement key; the previous one keeps working for the grace period. */
+  rotateAgreement(input: AgreementKeyInput): void {
+    this.#addAgreement(input)
+    this.#startGrace(this.#primaryAgreement)
+    this.#primaryAgreement = input.id
+  }
+
+  #startGrace(id: string | undefined): void {
+    const entry = id === undefined ? undefined : this.#entries.get(id)
+    if (entry !== undefined) entry.acceptUntil = this.#clock.now() + this.#graceMs
+  }
+
+  /** Refuses a key at once, before its grace period ends. */
+  retire(id: string): void {
+    if (!this.#entries.delete(id)) return
+    this.#retired.add(id)
+    if (this.#primary === id) this.#primary = undefined
+    if (this.#primaryAgreement === id) this.#primaryAgreement = undefined
+  }
+
+  #entry(id: string): Entry {
+    const entry = this.#entries.get(id)
+    if (entry !== undefined && entry.acceptUntil > this.#clock.now()) return entry
+    if (entry !== undefined) {
+      this.#entries.delete(id)
+      this.#retired.add(id)
+    }
+    if (this.#retired.has(id)) {
+      throw new ContinuumError(
+        'CONTINUUM_KEY_RETIRED',
+        `Key "${id}" was retired; refresh the key and retry`,
+        {
+          details: { keyId: id },
+        },
+      )
+    }
+    throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'Unknown key id', { details: { keyId: id } })
+  }
+
+  /**
+   * The field key for a request: a pre-shared key by id, or the key agreed with the client's
+   * ephemeral public key (base64url) when `id` names an agreement key.
+   */
+  resolve(id: string, ephemeralKey?: string): FieldKey {
+    const entry = this.#entry(id)
+    if (entry.kind === 'shared') {
+      if (ephemeralKey !== undefined) {
+        throw new ContinuumError(
+          'CONTINUUM_KEY_AGREEMENT_FAILED',
+          `Key "${id}" is pre-shared, not an agreement key`,
+        )
+      }
+      return entry.key
+    }
+    if (ephemeralKey === undefined) {
+      throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', `Key "${id}" needs an ephemeral client key`)
+    }
+    const cacheKey = `${id}:${ephemeralKey}`
+    const cached = this.#agreed.get(cacheKey)
+    if (cached !== undefined) return cached
+    const peer = importPublicKey(ephemeralKey)
+    const derived = deriveAgreedKey(
+      id,
+      entry.pair.privateKey,
+      peer.key,
+      peer.bytes,
+      entry.pair.publicKeyBytes,
+    )
+    this.#agreed.set(cacheKey, derived)
+    return derived
+  }
+
+  /** The agreement key to publish, or undefined when none is configured. */
+  published(): PublishedAgreementKey | undefined {
+    if (this.#primaryAgreement === undefined) return undefined
+    const entry = this.#entries.get(this.#primaryAgreement)
+    if (entry?.kind !== 'agreement') return undefined
+    return {
+      keyId: this.#primaryAgreement,
+      algorithm: 'X25519-HKDF-SHA256',
+      publicKey: entry.pair.publicKeyBytes.toString('base64url'),
+      fingerprint: fingerprint(entry.pair.publicKeyBytes),
+    }
+  }
+}

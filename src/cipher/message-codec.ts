@@ -1,0 +1,126 @@
+/**
+ * Whole messages of the protocol: a request body with its headers, a JSON response, one stream
+ * event, and the end-of-stream marker. Each is field-encrypted by an allow-list and sealed, so
+ * tampering with plain fields, dropping or reordering events, and truncation are all detected.
+ */
+import { ContinuumError } from '../errors'
+import { type CipherContext, computeSeal, sealMatches } from './field-cipher'
+import { decryptFields, encryptFields, type PlainFieldTree } from './field-map'
+import { END_MARKER_KEY, EVENT_SEAL_KEY } from './format'
+
+/** Seal metadata of a request: method, route path (without mount prefix or query) and timestamp. */
+export function requestSealMeta(method: string, routePath: string, timestamp: string): string {
+  return `${method.toUpperCase()} ${routePath};${timestamp}`
+}
+
+/** Encrypts a request body and returns it with its seal. */
+export function sealRequest(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: CipherContext,
+  meta: string,
+): { body: unknown; seal: string } {
+  const encrypted = encryptFields(tree, body, context, 0)
+  return { body: encrypted, seal: computeSeal(context, 0, 'request', meta, encrypted) }
+}
+
+/** Verifies a request's seal, then decrypts its fields. */
+export function openRequest(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: CipherContext,
+  meta: string,
+  seal: string | undefined,
+): unknown {
+  if (!sealMatches(context, 0, 'request', meta, body, seal)) {
+    throw new ContinuumError(
+      'CONTINUUM_INTEGRITY_FAILED',
+      'Request seal does not verify: plain fields, route or timestamp were changed',
+    )
+  }
+  return decryptFields(tree, body, context, 0)
+}
+
+/** Encrypts a JSON response body and returns it with its seal, which also binds the HTTP status. */
+export function sealResponse(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: CipherContext,
+  status: number,
+): { body: unknown; seal: string } {
+  const encrypted = encryptFields(tree, body, context, 0)
+  return { body: encrypted, seal: computeSeal(context, 0, 'response', String(status), encrypted) }
+}
+
+/** Verifies a response's seal, then decrypts its fields (client side). */
+export function openResponse(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: CipherContext,
+  status: number,
+  seal: string | undefined,
+): unknown {
+  if (!sealMatches(context, 0, 'response', String(status), body, seal)) {
+    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify')
+  }
+  return decryptFields(tree, body, context, 0)
+}
+
+/** Encrypts one stream event object; its seal travels inside it under `continuum_seal`. */
+export function sealEvent(
+  tree: PlainFieldTree,
+  event: Record<string, unknown>,
+  context: CipherContext,
+  sequence: number,
+  eventName: string,
+): Record<string, unknown> {
+  const encrypted = encryptFields(tree, event, context, sequence) as Record<string, unknown>
+  encrypted[EVENT_SEAL_KEY] = computeSeal(context, sequence, 'event', eventName, encrypted)
+  return encrypted
+}
+
+/** Verifies and decrypts one stream event (client side); a wrong sequence fails the seal. */
+export function openEvent(
+  tree: PlainFieldTree,
+  event: Record<string, unknown>,
+  context: CipherContext,
+  sequence: number,
+  eventName: string,
+): Record<string, unknown> {
+  const { [EVENT_SEAL_KEY]: seal, ...rest } = event
+  if (
+    !sealMatches(context, sequence, 'event', eventName, rest, typeof seal === 'string' ? seal : undefined)
+  ) {
+    throw new ContinuumError(
+      'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+      `Stream event ${sequence} failed its seal: tampered, reordered or dropped`,
+      { details: { sequence } },
+    )
+  }
+  return decryptFields(tree, rest, context, sequence) as Record<string, unknown>
+}
+
+/** The authenticated end-of-stream marker after `count` events. */
+export function endMarker(context: CipherContext, count: number): Record<string, unknown> {
+  const marker = { [END_MARKER_KEY]: { events: count } }
+  return { ...marker, [EVENT_SEAL_KEY]: computeSeal(context, count, 'end', String(count), marker) }
+}
+
+/** Whether an event object is an end marker (it may still be forged: verify with {@link verifyEndMarker}). */
+export function isEndMarker(event: Record<string, unknown>): boolean {
+  return Object.hasOwn(event, END_MARKER_KEY)
+}
+
+/** Verifies an end marker received after `count` events. */
+export function verifyEndMarker(context: CipherContext, count: number, event: Record<string, unknown>): void {
+  const { [EVENT_SEAL_KEY]: seal, ...rest } = event
+  const declared = (rest[END_MARKER_KEY] as { events?: unknown } | undefined)?.events
+  if (
+    declared !== count ||
+    !sealMatches(context, count, 'end', String(count), rest, typeof seal === 'string' ? seal : undefined)
+  ) {
+    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Stream end marker does not verify', {
+      details: { events: count },
+    })
+  }
+}

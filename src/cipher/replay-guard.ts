@@ -1,0 +1,69 @@
+/**
+ * Replay protection: a request must carry a timestamp within the window and a nonce not seen in
+ * that window. Nonces are remembered in the StateStore (SET NX semantics) for twice the window, so
+ * a shared store rejects a replay sent to any instance of a horizontally scaled service.
+ */
+import { type Clock, systemClock } from '../core/clock'
+import { ContinuumError } from '../errors'
+import type { StateStore } from '../stores'
+import { NONCE_LENGTH } from './format'
+
+/** Options of {@link ReplayGuard}. */
+export interface ReplayGuardOptions {
+  /** Where seen nonces are kept. */
+  store: StateStore
+  /**
+   * Accepted clock skew either way, in milliseconds.
+   * @default 300000 (5 minutes)
+   */
+  windowMs?: number
+  /**
+   * Time source.
+   * @default systemClock
+   */
+  clock?: Clock
+}
+
+const NONCE_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((NONCE_LENGTH * 4) / 3)}}$`)
+
+/** Rejects stale and repeated requests. */
+export class ReplayGuard {
+  readonly #store: StateStore
+  readonly #windowMs: number
+  readonly #clock: Clock
+
+  constructor(options: ReplayGuardOptions) {
+    this.#store = options.store
+    this.#windowMs = options.windowMs ?? 300_000
+    if (!Number.isFinite(this.#windowMs) || this.#windowMs <= 0) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'replayWindowMs must be a positive number')
+    }
+    this.#clock = options.clock ?? systemClock
+  }
+
+  /** Checks the nonce syntax and the timestamp window, before any key work. */
+  checkFreshness(nonce: string | undefined, timestamp: string | undefined): void {
+    if (nonce === undefined || !NONCE_PATTERN.test(nonce)) {
+      throw new ContinuumError(
+        'CONTINUUM_INTEGRITY_FAILED',
+        `Request nonce must be ${NONCE_LENGTH} bytes of base64url`,
+      )
+    }
+    const sent = timestamp !== undefined && /^\d{1,16}$/.test(timestamp) ? Number(timestamp) : Number.NaN
+    if (!Number.isFinite(sent) || Math.abs(this.#clock.now() - sent) > this.#windowMs) {
+      throw new ContinuumError(
+        'CONTINUUM_TIMESTAMP_OUT_OF_WINDOW',
+        'Request timestamp is missing or outside the replay window',
+        {
+          details: { windowMs: this.#windowMs },
+        },
+      )
+    }
+  }
+
+  /** Records the nonce once the request authenticated; throws CONTINUUM_REPLAY_DETECTED on reuse. */
+  async remember(keyId: string, nonce: string): Promise<void> {
+    const fresh = await this.#store.setIfAbsent(`continuum:nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2)
+    if (!fresh) throw new ContinuumError('CONTINUUM_REPLAY_DETECTED', 'Request nonce was already used')
+  }
+}
