@@ -403,6 +403,38 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'A noisy release was asked for with an invalid epsilon, delta or sensitivity.',
   },
+
+  // --- audit log -----------------------------------------------------------------------------
+  CONTINUUM_AUDIT_KEY_INVALID: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description: 'An audit signing or verifying key is not Ed25519 (PEM, or 32 raw bytes in base64); the key is never echoed.',
+  },
+  CONTINUUM_AUDIT_INVALID_RECORD: {
+    status: 500,
+    type: 'server_error',
+    retryable: false,
+    description: 'AuditLog.record() got an input of the wrong shape; the message names the field, never its value.',
+  },
+  CONTINUUM_AUDIT_LOG_CORRUPT: {
+    status: 500,
+    type: 'integrity_error',
+    retryable: false,
+    description: 'An existing audit log cannot be continued: its last line is torn, not a record, or edited.',
+  },
+  CONTINUUM_AUDIT_WRITE_FAILED: {
+    status: 500,
+    type: 'server_error',
+    retryable: true,
+    description: 'The audit sink failed to open, write or flush; unwritten records stay queued and are retried.',
+  },
+  CONTINUUM_AUDIT_LOG_UNREADABLE: {
+    status: 500,
+    type: 'server_error',
+    retryable: false,
+    description: 'The audit log given to the verifier cannot be opened or read (missing file, permissions).',
+  },
 })
 
 /** Every stable error code. */

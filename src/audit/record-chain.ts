@@ -1,0 +1,75 @@
+/**
+ * The hash chain and the signature, shared by the writer and the verifier so both compute the same
+ * bytes. A record's hash is SHA-256 over the canonical JSON of every field except `hash` and
+ * `signature`; that body includes `seq` and `prevHash`, so editing, deleting or reordering a record
+ * changes what later records commit to. The Ed25519 signature covers the same canonical bytes, so
+ * only the key holder can produce a record that verifies.
+ */
+import { createHash, type KeyObject, sign, verify } from 'node:crypto'
+import { AUDIT_RECORD_VERSION, type AuditRecord, type AuditRecordBody } from './audit-record'
+import { canonicalJson } from './canonical-json'
+
+/** The `prevHash` of the first record unless an anchor is configured. */
+export const GENESIS_HASH = '0'.repeat(64)
+
+/** Position of the last record written: the next record gets `seq + 1` and `prevHash = hash`. */
+export interface AuditChainHead {
+  /** Seq of the last record; -1 before the first. */
+  readonly seq: number
+  /** Hash of the last record, or the anchor before the first. */
+  readonly hash: string
+}
+
+/** The canonical bytes that are hashed and signed: the record without `hash` and `signature`. */
+export function signedBytes(record: Omit<AuditRecord, 'hash' | 'signature'> | AuditRecord): Buffer {
+  const { hash: _hash, signature: _signature, ...body } = record as AuditRecord
+  return Buffer.from(canonicalJson(body), 'utf8')
+}
+
+/** Adds the chain fields to a body and signs it; returns the record and its JSON line (no newline). */
+export function sealRecord(
+  body: AuditRecordBody,
+  head: AuditChainHead,
+  keyId: string,
+  privateKey: KeyObject,
+): { record: AuditRecord; line: string } {
+  const unsigned = { ...body, v: AUDIT_RECORD_VERSION, seq: head.seq + 1, prevHash: head.hash, keyId }
+  const bytes = signedBytes(unsigned)
+  const record: AuditRecord = {
+    ...unsigned,
+    hash: createHash('sha256').update(bytes).digest('hex'),
+    signature: sign(null, bytes, privateKey).toString('base64'),
+  }
+  // The stored line is itself canonical JSON, so a byte-level diff of two logs is meaningful.
+  return { record, line: canonicalJson(record) }
+}
+
+/** Whether the stored hash matches the record's content. */
+export function hashMatches(record: AuditRecord): boolean {
+  return createHash('sha256').update(signedBytes(record)).digest('hex') === record.hash
+}
+
+/** Whether the signature verifies with the given public key. */
+export function signatureValid(record: AuditRecord, publicKey: KeyObject): boolean {
+  const signature = Buffer.from(record.signature, 'base64')
+  if (signature.length !== 64) return false
+  return verify(null, signedBytes(record), publicKey, signature)
+}
+
+const HEX64 = /^[0-9a-f]{64}$/
+
+/** Checks that a parsed line has the chain fields of a record; returns the problem, or undefined when it does. */
+export function recordShapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return 'the line is not a JSON object'
+  const record = value as Record<string, unknown>
+  if (record.v !== AUDIT_RECORD_VERSION) return `unsupported record version ${JSON.stringify(record.v)}`
+  if (!Number.isSafeInteger(record.seq) || (record.seq as number) < 0)
+    return 'seq is not a non-negative integer'
+  if (typeof record.prevHash !== 'string' || !HEX64.test(record.prevHash))
+    return 'prevHash is not 64 hex digits'
+  if (typeof record.hash !== 'string' || !HEX64.test(record.hash)) return 'hash is not 64 hex digits'
+  if (typeof record.signature !== 'string') return 'signature is missing'
+  if (typeof record.keyId !== 'string') return 'keyId is missing'
+  return undefined
+}

@@ -1,0 +1,250 @@
+/**
+ * The verifier behind `continuum-proxy audit verify`: reads a JSON Lines audit log line by line
+ * (constant memory on large files) and checks, for each record in order, its shape, that it was
+ * signed by one of the given keys, that its hash matches its content, that its signature verifies,
+ * that its seq follows the previous one and that its prevHash is the previous record's hash. It
+ * stops at the first bad record and says why, telling a deleted record from a reordered one by
+ * looking ahead for the seq it expected.
+ */
+import type { KeyObject } from 'node:crypto'
+import { open } from 'node:fs/promises'
+import { ContinuumError } from '../errors'
+import { type AuditKeyInput, auditKeyId, parseAuditPublicKey } from './audit-keys'
+import type { AuditRecord } from './audit-record'
+import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid } from './record-chain'
+
+/** Why a record failed verification. */
+export type AuditVerifyReason =
+  /** Not JSON, not a record, or an unknown format version. */
+  | 'malformed'
+  /** Signed with a key that is not among the given public keys. */
+  | 'unknown_key'
+  /** The content does not match the record's hash. */
+  | 'edited'
+  /** The hash matches but the signature does not verify (forged, truncated, re-signed). */
+  | 'bad_signature'
+  /** One or more records before this one are missing, or the log ends early. */
+  | 'missing'
+  /** The record comes after a record with a higher seq: reordered or duplicated. */
+  | 'reordered'
+  /** The seq is right but prevHash is not the previous record's hash. */
+  | 'broken_chain'
+
+/** The first record that failed. */
+export interface AuditVerifyFailure {
+  /** 1-based line number in the log. */
+  readonly line: number
+  /** The record's seq, when it could be read. */
+  readonly seq: number | undefined
+  readonly reason: AuditVerifyReason
+  /** One sentence for people; holds no record content. */
+  readonly message: string
+}
+
+/** The outcome of {@link verifyAuditLog}. */
+export interface AuditVerifyResult {
+  /** True when every record verified (and `expectLastSeq` was reached). */
+  readonly ok: boolean
+  /** Records that verified, up to the first bad one. */
+  readonly records: number
+  /** Seq and hash of the last record that verified. */
+  readonly lastSeq: number | undefined
+  readonly lastHash: string | undefined
+  /** Records the writer reported as dropped (queue full) through `audit.dropped` markers. */
+  readonly dropped: number
+  readonly firstBad?: AuditVerifyFailure
+}
+
+/** Options of {@link verifyAuditLog}. */
+export interface VerifyAuditLogOptions {
+  /**
+   * `prevHash` expected on the first record.
+   * @default 64 zeros
+   */
+  anchor?: string
+  /**
+   * Seq expected on the first record (a rotated log continues from its predecessor).
+   * @default 0
+   */
+  firstSeq?: number
+  /**
+   * Seq the log must reach, e.g. from a head kept elsewhere: detects records cut off the end.
+   * @default undefined (no check)
+   */
+  expectLastSeq?: number
+}
+
+/** A log to verify: a file path or URL, or the lines themselves. */
+export type AuditLogSource = string | URL | Iterable<string> | AsyncIterable<string>
+
+/**
+ * Verifies a hash-chained, signed audit log.
+ * @param publicKey one key, or several when the log spans a key rotation
+ * @example
+ * const result = await verifyAuditLog('/var/log/continuum/audit.jsonl', publicKeyPem)
+ * if (!result.ok) console.error(result.firstBad)
+ */
+export async function verifyAuditLog(
+  source: AuditLogSource,
+  publicKey: AuditKeyInput | readonly AuditKeyInput[],
+  options: VerifyAuditLogOptions = {},
+): Promise<AuditVerifyResult> {
+  const keys = new Map<string, KeyObject>()
+  for (const input of Array.isArray(publicKey) ? publicKey : [publicKey as AuditKeyInput]) {
+    const key = parseAuditPublicKey(input)
+    keys.set(auditKeyId(key), key)
+  }
+  const anchor = options.anchor ?? GENESIS_HASH
+  if (!/^[0-9a-f]{64}$/.test(anchor)) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'verifyAuditLog: options.anchor must be 64 lower-case hex digits',
+    )
+  }
+
+  const lines = (await readLines(source))[Symbol.asyncIterator]()
+  let expectedSeq = options.firstSeq ?? 0
+  let expectedPrev = anchor
+  let lineNumber = 0
+  let records = 0
+  let dropped = 0
+  let lastHash: string | undefined
+  const result = (firstBad?: AuditVerifyFailure): AuditVerifyResult => ({
+    ok: firstBad === undefined,
+    records,
+    lastSeq: records > 0 ? expectedSeq - 1 : undefined,
+    lastHash,
+    dropped,
+    firstBad,
+  })
+  const fail = (reason: AuditVerifyReason, seq: number | undefined, message: string) =>
+    result({ line: lineNumber, seq, reason, message })
+
+  try {
+    for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
+      lineNumber += 1
+      const record = parse(next.value)
+      if (typeof record === 'string') return fail('malformed', undefined, `line ${lineNumber}: ${record}`)
+      const where = `record seq ${record.seq} at line ${lineNumber}`
+      const key = keys.get(record.keyId)
+      if (key === undefined) {
+        return fail(
+          'unknown_key',
+          record.seq,
+          `${where} is signed by key ${record.keyId}, not a given public key`,
+        )
+      }
+      if (!hashMatches(record))
+        return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
+      if (!signatureValid(record, key))
+        return fail('bad_signature', record.seq, `${where} has an invalid signature`)
+      if (record.seq > expectedSeq) {
+        const laterLine = await findSeq(lines, expectedSeq, lineNumber)
+        return laterLine === undefined
+          ? fail('missing', record.seq, `${where}: record seq ${expectedSeq} is missing (deleted)`)
+          : fail(
+              'reordered',
+              record.seq,
+              `${where} comes before seq ${expectedSeq} (line ${laterLine}): reordered`,
+            )
+      }
+      if (record.seq < expectedSeq) {
+        return fail(
+          'reordered',
+          record.seq,
+          `${where} comes after seq ${expectedSeq - 1}: reordered or duplicated`,
+        )
+      }
+      if (record.prevHash !== expectedPrev) {
+        return fail('broken_chain', record.seq, `${where} does not link to the previous record's hash`)
+      }
+      if (record.event === 'audit.dropped' && typeof record.attributes?.dropped === 'number') {
+        dropped += record.attributes.dropped
+      }
+      records += 1
+      expectedSeq = record.seq + 1
+      expectedPrev = record.hash
+      lastHash = record.hash
+    }
+  } finally {
+    await lines.return?.()
+  }
+  if (options.expectLastSeq !== undefined && expectedSeq - 1 < options.expectLastSeq) {
+    lineNumber += 1
+    return fail(
+      'missing',
+      expectedSeq,
+      `the log ends at line ${lineNumber - 1}; records seq ${expectedSeq}..${options.expectLastSeq} are missing (cut off)`,
+    )
+  }
+  return result()
+}
+
+function parse(line: string): AuditRecord | string {
+  let value: unknown
+  try {
+    value = JSON.parse(line)
+  } catch {
+    return line.trim() === '' ? 'blank line' : 'not valid JSON (truncated or edited)'
+  }
+  const problem = recordShapeProblem(value)
+  if (problem !== undefined) return problem
+  try {
+    // A record holding a value canonical JSON refuses (a lone surrogate) cannot be hashed.
+    hashMatches(value as AuditRecord)
+  } catch {
+    return 'holds a value that has no canonical JSON form'
+  }
+  return value as AuditRecord
+}
+
+async function nextLine(lines: AsyncIterator<string>): Promise<IteratorResult<string>> {
+  try {
+    return await lines.next()
+  } catch (error) {
+    throw unreadable(error)
+  }
+}
+
+function unreadable(error: unknown): ContinuumError {
+  if (ContinuumError.isInstance(error)) return error
+  const code = (error as { code?: unknown })?.code
+  return new ContinuumError(
+    'CONTINUUM_AUDIT_LOG_UNREADABLE',
+    `The audit log cannot be read${typeof code === 'string' ? ` (${code})` : ''}`,
+    { cause: error },
+  )
+}
+
+/** Scans the rest of the log for a seq; resolves its line number, or undefined. */
+async function findSeq(
+  lines: AsyncIterator<string>,
+  seq: number,
+  fromLine: number,
+): Promise<number | undefined> {
+  let lineNumber = fromLine
+  for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
+    lineNumber += 1
+    try {
+      if ((JSON.parse(next.value) as { seq?: unknown }).seq === seq) return lineNumber
+    } catch {
+      // A malformed line later on cannot be the missing record.
+    }
+  }
+  return undefined
+}
+
+async function readLines(source: AuditLogSource): Promise<AsyncIterable<string>> {
+  if (typeof source === 'string' || source instanceof URL) {
+    try {
+      // readLines() closes the handle when the iteration ends or is abandoned.
+      return (await open(source, 'r')).readLines()
+    } catch (error) {
+      throw unreadable(error)
+    }
+  }
+  if (Symbol.asyncIterator in source) return source
+  return (async function* () {
+    yield* source
+  })()
+}
