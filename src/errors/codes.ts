@@ -435,6 +435,14 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'The audit log given to the verifier cannot be opened or read (missing file, permissions).',
   },
+
+  // --- prompt scanning -----------------------------------------------------------------------
+  CONTINUUM_PROMPT_INJECTION_BLOCKED: {
+    status: 403,
+    type: 'permission_error',
+    retryable: false,
+    description: 'The prompt scanner rated the request at or above its block threshold; nothing was forwarded.',
+  },
 })
 
 /** Every stable error code. */

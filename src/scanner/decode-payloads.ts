@@ -1,0 +1,88 @@
+/**
+ * Finds text hidden in encodings and decodes it, so "aWdub3JlIGFsbCBwcmV2aW91cyBpbnN0cnVjdGlvbnM="
+ * is scanned as "ignore all previous instructions". Covers base64 (standard and URL-safe), hex
+ * runs, percent-encoding and ROT13. Only decodings that come out as mostly printable UTF-8 text
+ * count, so API keys and hashes are not mistaken for payloads. All searches use bounded
+ * repetitions and caps on the number of payloads, so a hostile input stays linear-time.
+ */
+
+/** An encoding the scanner can see through. */
+export type PayloadEncoding = 'base64' | 'hex' | 'url' | 'rot13'
+
+/** A decoded view of (part of) a text. */
+export interface DecodedPayload {
+  readonly encoding: PayloadEncoding
+  readonly text: string
+}
+
+const BASE64_RUN = /[A-Za-z0-9+/_-]{16,8192}={0,2}/g
+const HEX_RUN = /(?:[0-9a-fA-F]{2}){8,4096}/g
+const PERCENT_RUN = /(?:%[0-9a-fA-F]{2}){3,4096}/g
+const PERCENT_PRESENT = /%[0-9a-fA-F]{2}/
+
+/** At most this many payloads per encoding and text: enough for real use, bounded for attacks. */
+const MAX_PAYLOADS = 32
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decodes bytes as UTF-8 text when at least 90% of it is printable; otherwise undefined. */
+function asPrintableText(bytes: Uint8Array): string | undefined {
+  if (bytes.length < 6) return undefined
+  let text: string
+  try {
+    text = utf8.decode(bytes)
+  } catch {
+    return undefined
+  }
+  let printable = 0
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index)
+    if (code >= 0x20 || code === 0x0a || code === 0x0d || code === 0x09) printable++
+  }
+  // Letters must dominate too: random bytes that happen to be valid UTF-8 are mostly symbols.
+  const letters = text.match(/\p{L}/gu)?.length ?? 0
+  return printable / text.length >= 0.9 && letters / text.length >= 0.5 ? text : undefined
+}
+
+function collect(text: string, pattern: RegExp, decode: (run: string) => Uint8Array): string[] {
+  const found: string[] = []
+  pattern.lastIndex = 0
+  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
+    const decoded = asPrintableText(decode(match[0]))
+    if (decoded !== undefined) found.push(decoded)
+    if (found.length === MAX_PAYLOADS) break
+  }
+  pattern.lastIndex = 0
+  return found
+}
+
+/** ROT13 of ASCII letters; everything else unchanged. */
+export function rot13(text: string): string {
+  return text.replace(/[a-zA-Z]/g, (letter) => {
+    const base = letter <= 'Z' ? 65 : 97
+    return String.fromCharCode(((letter.charCodeAt(0) - base + 13) % 26) + base)
+  })
+}
+
+/** Every decodable payload inside `text` (not including the ROT13 view; see {@link rot13}). */
+export function decodePayloads(text: string): DecodedPayload[] {
+  const payloads: DecodedPayload[] = []
+  for (const decoded of collect(text, BASE64_RUN, (run) =>
+    Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64'),
+  )) {
+    payloads.push({ encoding: 'base64', text: decoded })
+  }
+  for (const decoded of collect(text, HEX_RUN, (run) => Buffer.from(run, 'hex'))) {
+    payloads.push({ encoding: 'hex', text: decoded })
+  }
+  if (PERCENT_PRESENT.test(text)) {
+    // Decode each percent run in place so the words around it stay in the view.
+    let replaced = 0
+    const view = text.replace(PERCENT_RUN, (run) => {
+      if (replaced >= MAX_PAYLOADS) return run
+      replaced++
+      return Buffer.from(run.replaceAll('%', ''), 'hex').toString('utf8')
+    })
+    if (replaced > 0) payloads.push({ encoding: 'url', text: view.replace(/\+/g, ' ') })
+  }
+  return payloads
+}

@@ -1,0 +1,44 @@
+/**
+ * One canonical form of a prompt before any matching, so obfuscation does not change the result:
+ * Unicode NFKC (full-width and mathematical letters become ASCII), zero-width and bidi control
+ * characters removed (they split keywords invisibly or reorder them on screen), look-alike letters
+ * folded to ASCII, lower case, and runs of white space collapsed to one space. The patterns and
+ * the classifier both see only this form.
+ */
+import { HOMOGLYPHS } from './homoglyphs'
+
+/**
+ * Invisible characters that attackers put inside keywords: zero-width space/joiners, word joiner,
+ * BOM, soft hyphen, the bidi embeddings, overrides and isolates, Mongolian vowel separator and
+ * the Unicode tag block (used to smuggle ASCII invisibly).
+ */
+const INVISIBLE =
+  /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g
+
+/** Every Unicode white-space run (including newlines) becomes a single ASCII space. */
+const WHITE_SPACE = /\s+/g
+
+/** The canonical form of `text` used by patterns and the classifier. Linear in the input length. */
+export function normalizeText(text: string): string {
+  const composed = text.normalize('NFKC').replace(INVISIBLE, '')
+  let folded = ''
+  let runStart = 0
+  for (let index = 0; index < composed.length; index++) {
+    const code = composed.charCodeAt(index)
+    if (code < 0x80) continue
+    const twin = HOMOGLYPHS.get(code)
+    if (twin === undefined) continue
+    folded += composed.slice(runStart, index) + twin
+    runStart = index + 1
+  }
+  folded = runStart === 0 ? composed : folded + composed.slice(runStart)
+  return folded.toLowerCase().replace(WHITE_SPACE, ' ').trim()
+}
+
+/** Whether `text` holds characters that {@link normalizeText} strips as invisible. */
+export function hasInvisibleCharacters(text: string): boolean {
+  INVISIBLE.lastIndex = 0
+  const found = INVISIBLE.test(text)
+  INVISIBLE.lastIndex = 0
+  return found
+}
