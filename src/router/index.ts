@@ -15,6 +15,12 @@ export type {
   ToolDefinition,
   Usage,
 } from './canonical'
+export { type BreakerState, CircuitBreaker } from './circuit-breaker'
+export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } from './events'
+export type { ProviderHealthReport, RouterHealth } from './health'
+export { createHealthHandler, type HealthHandlerOptions } from './health-handler'
+export { InferenceRouter, type ModelListing } from './inference-router'
+export type { Classifier, RouterOptions, RoutingPolicy, RoutingPolicyType } from './options'
 export {
   type HealthStatus,
   type InferenceProvider,
@@ -29,6 +35,7 @@ export {
   providerErrorFromResponse,
   type ResponseHeaders,
 } from './provider-errors'
+export type { LimitRefusal, ProviderLimits } from './provider-limiter'
 export {
   PROVIDER_TYPES,
   type ProviderConfig,
@@ -37,3 +44,4 @@ export {
   ProviderRegistry,
   type ProviderType,
 } from './provider-registry'
+export type { ExcludedProvider, PlannedProvider, RoutingPlan } from './routing-plan'

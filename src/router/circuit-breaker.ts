@@ -1,0 +1,153 @@
+/**
+ * A circuit breaker per provider, so a provider that keeps failing is skipped for a cooldown
+ * instead of adding its timeout to every request. Closed -> open on N consecutive transient
+ * failures or on a failure rate over a rolling window; open -> half-open after the cooldown, when a
+ * few probe requests decide between closed and open again. Only transient (`isRetryable`) failures
+ * count: a 400 says nothing about the provider's health. State is process-local on purpose: the
+ * routing decision reads it synchronously on every request.
+ */
+import type { Clock } from '../core/clock'
+
+/** Breaker state. */
+export type BreakerState = 'closed' | 'open' | 'half-open'
+
+/** Normalised breaker settings (see RouterOptions.breaker for the documented defaults). */
+export interface BreakerSettings {
+  failureThreshold: number
+  failureRateThreshold: number
+  minimumRequests: number
+  windowMs: number
+  cooldownMs: number
+  halfOpenProbes: number
+}
+
+const BUCKETS = 10
+
+/** One provider's breaker. */
+export class CircuitBreaker {
+  #state: BreakerState = 'closed'
+  #consecutiveFailures = 0
+  #openedAt = 0
+  #probesInFlight = 0
+  readonly #successes = new Array<number>(BUCKETS).fill(0)
+  readonly #failures = new Array<number>(BUCKETS).fill(0)
+  readonly #bucketIds = new Array<number>(BUCKETS).fill(-1)
+  readonly #bucketMs: number
+
+  constructor(
+    readonly settings: BreakerSettings,
+    private readonly clock: Clock,
+    private readonly onStateChange: (from: BreakerState, to: BreakerState) => void,
+  ) {
+    this.#bucketMs = Math.max(1, Math.floor(settings.windowMs / BUCKETS))
+  }
+
+  /** The state now, moving open -> half-open once the cooldown has passed. */
+  get state(): BreakerState {
+    if (this.#state === 'open' && this.clock.now() - this.#openedAt >= this.settings.cooldownMs) {
+      this.#transition('half-open')
+    }
+    return this.#state
+  }
+
+  /** Milliseconds until an open breaker lets a probe through; 0 when not open. */
+  retryInMs(): number {
+    if (this.state !== 'open') return 0
+    return Math.max(0, this.#openedAt + this.settings.cooldownMs - this.clock.now())
+  }
+
+  /** Whether a request may go now; in half-open, reserves one of the probe slots. */
+  tryAcquire(): boolean {
+    const state = this.state
+    if (state === 'closed') return true
+    if (state === 'open') return false
+    if (this.#probesInFlight >= this.settings.halfOpenProbes) return false
+    this.#probesInFlight += 1
+    return true
+  }
+
+  /** Whether a request could go now, without reserving anything (for planning and explain). */
+  isAvailable(): boolean {
+    const state = this.state
+    return (
+      state === 'closed' || (state === 'half-open' && this.#probesInFlight < this.settings.halfOpenProbes)
+    )
+  }
+
+  recordSuccess(): void {
+    this.#count(this.#successes)
+    this.#consecutiveFailures = 0
+    if (this.#state === 'half-open') {
+      this.#probesInFlight = Math.max(0, this.#probesInFlight - 1)
+      this.#resetWindow()
+      this.#transition('closed')
+    }
+  }
+
+  /** Records the end of an attempt that failed for a reason that is not the provider's fault. */
+  recordNeutral(): void {
+    if (this.#state === 'half-open') this.#probesInFlight = Math.max(0, this.#probesInFlight - 1)
+  }
+
+  recordFailure(): void {
+    this.#count(this.#failures)
+    this.#consecutiveFailures += 1
+    if (this.#state === 'half-open') {
+      this.#probesInFlight = Math.max(0, this.#probesInFlight - 1)
+      this.#open()
+      return
+    }
+    if (this.#state !== 'closed') return
+    if (this.#consecutiveFailures >= this.settings.failureThreshold) {
+      this.#open()
+      return
+    }
+    const { successes, failures } = this.#windowTotals()
+    const total = successes + failures
+    if (total >= this.settings.minimumRequests && failures / total >= this.settings.failureRateThreshold)
+      this.#open()
+  }
+
+  #open(): void {
+    this.#openedAt = this.clock.now()
+    this.#transition('open')
+  }
+
+  #transition(to: BreakerState): void {
+    const from = this.#state
+    if (from === to) return
+    this.#state = to
+    if (to === 'closed') this.#consecutiveFailures = 0
+    if (to !== 'half-open') this.#probesInFlight = 0
+    this.onStateChange(from, to)
+  }
+
+  #count(counts: number[]): void {
+    const bucketId = Math.floor(this.clock.now() / this.#bucketMs)
+    const index = bucketId % BUCKETS
+    if (this.#bucketIds[index] !== bucketId) {
+      this.#bucketIds[index] = bucketId
+      this.#successes[index] = 0
+      this.#failures[index] = 0
+    }
+    counts[index] = (counts[index] ?? 0) + 1
+  }
+
+  #windowTotals(): { successes: number; failures: number } {
+    const oldest = Math.floor(this.clock.now() / this.#bucketMs) - BUCKETS + 1
+    let successes = 0
+    let failures = 0
+    for (let index = 0; index < BUCKETS; index += 1) {
+      if ((this.#bucketIds[index] ?? -1) < oldest) continue
+      successes += this.#successes[index] ?? 0
+      failures += this.#failures[index] ?? 0
+    }
+    return { successes, failures }
+  }
+
+  #resetWindow(): void {
+    this.#bucketIds.fill(-1)
+    this.#successes.fill(0)
+    this.#failures.fill(0)
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Telemetry hooks of the router: an `onEvent` callback and the `continuum:router` diagnostics
+ * channel (for users without OpenTelemetry, like undici and lru-cache do). Events carry provider
+ * ids, model names, codes and durations only, never content. Hooks run inside a guard: a throwing
+ * subscriber is logged and ignored, it can never break a request.
+ */
+import diagnosticsChannel from 'node:diagnostics_channel'
+import type { Logger } from '../core/logger'
+import type { ErrorCode } from '../errors'
+import type { BreakerState } from './circuit-breaker'
+
+/** The operation a request performs. */
+export type RouterOperation = 'complete' | 'stream' | 'embed'
+
+/** Everything the router reports. */
+export type RouterEvent =
+  | { type: 'route'; operation: RouterOperation; model: string; providers: string[]; policy: string }
+  | { type: 'attempt-start'; operation: RouterOperation; provider: string; model: string; attempt: number }
+  | {
+      type: 'attempt-end'
+      operation: RouterOperation
+      provider: string
+      model: string
+      attempt: number
+      latencyMs: number
+      outcome: 'success' | 'error'
+      errorCode?: ErrorCode
+    }
+  | {
+      type: 'provider-skipped'
+      operation: RouterOperation
+      provider: string
+      reason: 'circuit-open' | 'requests-per-minute' | 'tokens-per-minute' | 'concurrency'
+    }
+  | { type: 'breaker-state'; provider: string; from: BreakerState; to: BreakerState }
+  | { type: 'stream-interrupted'; provider: string; model: string; errorCode: ErrorCode }
+
+/** The diagnostics channel the router publishes every event on. */
+export const ROUTER_DIAGNOSTICS_CHANNEL = 'continuum:router'
+
+const channel = diagnosticsChannel.channel(ROUTER_DIAGNOSTICS_CHANNEL)
+
+/** Builds the guarded emitter the router calls. */
+export function createEventEmitter(
+  onEvent: ((event: RouterEvent) => void) | undefined,
+  logger: Logger,
+): (event: RouterEvent) => void {
+  return (event) => {
+    if (onEvent !== undefined) {
+      try {
+        onEvent(event)
+      } catch {
+        logger.warn('router onEvent hook threw; ignored', { event: event.type })
+      }
+    }
+    if (channel.hasSubscribers) {
+      try {
+        channel.publish(event)
+      } catch {
+        logger.warn('router diagnostics subscriber threw; ignored', { event: event.type })
+      }
+    }
+  }
+}

@@ -1,0 +1,558 @@
+/**
+ * The InferenceRouter: picks providers for each request by policy, then runs attempts through
+ * breakers, limits, timeouts, jittered retries and fallbacks. Streams fall over transparently only
+ * until their first chunk; a failure after that ends the stream with a typed error chunk, so a cut
+ * answer is never mistaken for a complete one. Everything it reports (events, errors, logs) names
+ * providers, models and codes only, never content.
+ */
+import { ContinuumError } from '../errors'
+import { AttemptControl, clientAbortedError } from './attempt-control'
+import { retryDelayMs, sleep } from './backoff'
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  DataClassification,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamChunk,
+} from './canonical'
+import { CircuitBreaker } from './circuit-breaker'
+import { createEventEmitter, type RouterEvent, type RouterOperation } from './events'
+import { checkRouterHealth, type RouterHealth } from './health'
+import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
+import { ProviderLimiter } from './provider-limiter'
+import { type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
+
+/** One model the router serves, for `/v1/models`. */
+export interface ModelListing {
+  /** The public model name. */
+  id: string
+  /** Provider ids that serve it. */
+  providers: string[]
+}
+
+interface AttemptFailure {
+  provider: string
+  code: string
+  retryAfterSeconds?: number
+}
+
+const REQUEST_FATAL = new Set([
+  'CONTINUUM_PROVIDER_BAD_REQUEST',
+  'CONTINUUM_CLIENT_ABORTED',
+  'CONTINUUM_SCHEMA_VIOLATION',
+])
+
+/** Routes canonical requests over several providers. */
+export class InferenceRouter {
+  readonly #options: NormalisedRouterOptions
+  readonly #runtimes = new Map<string, ProviderRuntime>()
+  readonly #emit: (event: RouterEvent) => void
+  readonly #ownsStore: boolean
+  #health: { at: number; result: Promise<RouterHealth> } | undefined
+  #closed = false
+
+  constructor(options: RouterOptions) {
+    this.#options = normaliseRouterOptions(options)
+    this.#ownsStore = options.store === undefined
+    const { clock, logger, store } = this.#options
+    this.#emit = createEventEmitter(this.#options.onEvent, logger)
+    for (const [id, provider] of this.#options.providers) {
+      const breaker = new CircuitBreaker(this.#options.breaker, clock, (from, to) => {
+        logger.info('circuit breaker state changed', { provider: id, from, to })
+        this.#emit({ type: 'breaker-state', provider: id, from, to })
+      })
+      const limiter = new ProviderLimiter(id, this.#options.rateLimits[id] ?? {}, store, clock)
+      this.#runtimes.set(id, { provider, breaker, limiter, latencyEwma: undefined })
+    }
+  }
+
+  /** Which providers a request would go to, in which order, and why; nothing is sent. */
+  async explain(
+    request: CanonicalRequest | EmbeddingRequest,
+    operation: RouterOperation = 'messages' in request ? 'complete' : 'embed',
+  ): Promise<RoutingPlan> {
+    return this.#plan(operation, request)
+  }
+
+  /** One complete answer, with retries and fallback. */
+  async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
+    const plan = await this.#plan('complete', request)
+    return this.#run(plan, request, async (runtime, model, signal) => {
+      const response = await runtime.provider.complete({ ...request, model, signal })
+      return { ...response, provider: runtime.provider.id }
+    })
+  }
+
+  /** Embeddings, with retries and fallback over providers that have them. */
+  async embed(request: EmbeddingRequest): Promise<EmbeddingResponse> {
+    const plan = await this.#plan('embed', request)
+    return this.#run(plan, request, async (runtime, model, signal) => {
+      const response = await runtime.provider.embed({ ...request, model, signal })
+      return { ...response, provider: runtime.provider.id }
+    })
+  }
+
+  /**
+   * A streamed answer. Fails over before the first chunk; after it, a failure yields one
+   * `{ type: 'error' }` chunk with CONTINUUM_STREAM_INTERRUPTED and ends. Breaking out of the loop
+   * aborts the provider's request.
+   */
+  stream(request: CanonicalRequest): AsyncIterable<StreamChunk> {
+    return this.#stream(request)
+  }
+
+  /** Health per provider and aggregated; probes run in parallel and the result is reused for `healthCacheMs`. */
+  health(): Promise<RouterHealth> {
+    const now = this.#options.clock.now()
+    if (this.#health !== undefined && now - this.#health.at < this.#options.healthCacheMs)
+      return this.#health.result
+    const result = checkRouterHealth(this.#runtimes, this.#options.timeouts.healthMs, this.#options.logger)
+    this.#health = { at: now, result }
+    return result
+  }
+
+  /** The public model names served: alias names and every model a provider lists. */
+  models(): ModelListing[] {
+    const listing = new Map<string, Set<string>>()
+    const add = (model: string, provider: string): void => {
+      const providers = listing.get(model) ?? new Set<string>()
+      providers.add(provider)
+      listing.set(model, providers)
+    }
+    for (const [model, mapping] of this.#options.aliases)
+      for (const provider of mapping.keys()) add(model, provider)
+    for (const [id, { provider }] of this.#runtimes)
+      for (const model of provider.capabilities.models) add(model, id)
+    return [...listing.entries()]
+      .map(([id, providers]) => ({ id, providers: [...providers] }))
+      .sort((left, right) => (left.id < right.id ? -1 : left.id > right.id ? 1 : 0))
+  }
+
+  /** Closes every provider (and the store, when the router created it); later requests fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const closing = [...this.#runtimes.values()].map(({ provider }) => provider.close?.())
+    if (this.#ownsStore) closing.push(this.#options.store.close?.())
+    const results = await Promise.allSettled(closing)
+    for (const result of results) {
+      if (result.status === 'rejected') this.#options.logger.warn('provider close failed; ignored')
+    }
+  }
+
+  async #classification(
+    request: CanonicalRequest | EmbeddingRequest,
+  ): Promise<DataClassification | undefined> {
+    const declared = request.metadata?.classification
+    if (declared !== undefined || this.#options.policy.type !== 'classification_based') return declared
+    const classifier = this.#options.classifier
+    if (classifier === undefined || !('messages' in request)) return undefined
+    try {
+      return await classifier(request)
+    } catch {
+      // Fail closed: an unclassifiable request is treated as the most sensitive kind.
+      this.#options.logger.warn('classifier threw; request treated as restricted')
+      return 'restricted'
+    }
+  }
+
+  async #plan(
+    operation: RouterOperation,
+    request: CanonicalRequest | EmbeddingRequest,
+  ): Promise<RoutingPlan> {
+    if (this.#closed) {
+      throw new ContinuumError('CONTINUUM_NO_PROVIDER_AVAILABLE', 'The router is closed', {
+        isRetryable: false,
+      })
+    }
+    validateRequest(operation, request)
+    const classification = await this.#classification(request)
+    const plan = planRoute(this.#options, this.#runtimes, operation, request, classification)
+    this.#emit({
+      type: 'route',
+      operation,
+      model: request.model,
+      providers: plan.candidates.map((candidate) => candidate.provider),
+      policy: plan.policy,
+    })
+    return plan
+  }
+
+  /** Reserves a breaker slot and the limits, or records why the provider is skipped. */
+  async #admit(runtime: ProviderRuntime, plan: RoutingPlan, failures: AttemptFailure[]): Promise<boolean> {
+    const id = runtime.provider.id
+    if (!runtime.breaker.tryAcquire()) {
+      this.#emit({
+        type: 'provider-skipped',
+        operation: plan.operation,
+        provider: id,
+        reason: 'circuit-open',
+      })
+      failures.push({
+        provider: id,
+        code: 'CONTINUUM_CIRCUIT_OPEN',
+        retryAfterSeconds: runtime.breaker.retryInMs() / 1000,
+      })
+      return false
+    }
+    const refusal = await runtime.limiter.acquire(plan.estimatedInputTokens)
+    if (refusal === undefined) return true
+    runtime.breaker.recordNeutral()
+    this.#emit({ type: 'provider-skipped', operation: plan.operation, provider: id, reason: refusal.reason })
+    failures.push({
+      provider: id,
+      code: 'CONTINUUM_RATE_LIMITED',
+      retryAfterSeconds: refusal.retryAfterMs / 1000,
+    })
+    return false
+  }
+
+  #recordOutcome(runtime: ProviderRuntime, error: ContinuumError | undefined, latencyMs: number): void {
+    if (error === undefined) {
+      runtime.breaker.recordSuccess()
+      const smoothing = this.#options.latencySmoothing
+      runtime.latencyEwma =
+        runtime.latencyEwma === undefined
+          ? latencyMs
+          : runtime.latencyEwma + smoothing * (latencyMs - runtime.latencyEwma)
+    } else if (error.isRetryable && error.code !== 'CONTINUUM_CLIENT_ABORTED') runtime.breaker.recordFailure()
+    else runtime.breaker.recordNeutral()
+  }
+
+  /** After a failed attempt: the backoff to wait before retrying the same provider, or undefined to move on. */
+  #retryDelay(error: ContinuumError, retry: number, deadline: number): number | undefined {
+    if (!error.isRetryable || retry >= this.#options.retry.maxRetries) return undefined
+    const delay = retryDelayMs(this.#options.retry, retry, this.#options.random, error.retryAfterSeconds)
+    if (delay === undefined || this.#options.clock.now() + delay >= deadline) return undefined
+    return delay
+  }
+
+  /** Runs one attempt against one provider, with its timeout, breaker and limit bookkeeping. */
+  async #attempt<T extends { usage?: { inputTokens: number; outputTokens: number } }>(
+    plan: RoutingPlan,
+    runtime: ProviderRuntime,
+    model: string,
+    retry: number,
+    deadline: number,
+    signal: AbortSignal | undefined,
+    call: (runtime: ProviderRuntime, model: string, signal: AbortSignal) => Promise<T>,
+  ): Promise<{ value: T; error?: undefined } | { value?: undefined; error: ContinuumError }> {
+    const { clock, timeouts } = this.#options
+    const control = new AttemptControl(runtime.provider.id, signal)
+    const started = clock.now()
+    const provider = runtime.provider.id
+    this.#emit({ type: 'attempt-start', operation: plan.operation, provider, model, attempt: retry })
+    let outcome: { value: T; error?: undefined } | { value?: undefined; error: ContinuumError }
+    let tokens = plan.estimatedInputTokens
+    try {
+      const timeout = Math.min(timeouts.attemptMs, Math.max(1, deadline - clock.now()))
+      const value = await control.race(call(runtime, model, control.signal), timeout, 'attempt')
+      if (value.usage !== undefined) tokens = value.usage.inputTokens + value.usage.outputTokens
+      outcome = { value }
+    } catch (thrown) {
+      outcome = { error: control.normalise(thrown) }
+    } finally {
+      control.dispose()
+    }
+    const latencyMs = clock.now() - started
+    this.#recordOutcome(runtime, outcome.error, latencyMs)
+    await runtime.limiter.release(tokens)
+    this.#emit({
+      type: 'attempt-end',
+      operation: plan.operation,
+      provider,
+      model,
+      attempt: retry,
+      latencyMs,
+      outcome: outcome.error === undefined ? 'success' : 'error',
+      ...(outcome.error === undefined ? {} : { errorCode: outcome.error.code }),
+    })
+    return outcome
+  }
+
+  async #run<T extends { usage?: { inputTokens: number; outputTokens: number } }>(
+    plan: RoutingPlan,
+    request: CanonicalRequest | EmbeddingRequest,
+    call: (runtime: ProviderRuntime, model: string, signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const deadline = this.#options.clock.now() + this.#options.timeouts.totalMs
+    const failures: AttemptFailure[] = []
+    let lastError: ContinuumError | undefined
+    for (const candidate of plan.candidates) {
+      const runtime = this.#runtimes.get(candidate.provider)!
+      for (let retry = 0; ; retry += 1) {
+        if (!(await this.#admit(runtime, plan, failures))) break
+        const outcome = await this.#attempt(
+          plan,
+          runtime,
+          candidate.model,
+          retry,
+          deadline,
+          request.signal,
+          call,
+        )
+        if (outcome.error === undefined) return outcome.value
+        const error = outcome.error
+        lastError = error
+        failures.push({
+          provider: candidate.provider,
+          code: error.code,
+          retryAfterSeconds: error.retryAfterSeconds,
+        })
+        if (REQUEST_FATAL.has(error.code)) throw error
+        const delay = this.#retryDelay(error, retry, deadline)
+        if (delay === undefined) break
+        await this.#sleep(delay, request.signal)
+      }
+      if (this.#options.clock.now() >= deadline) break
+    }
+    throw this.#exhausted(plan, failures, lastError)
+  }
+
+  async #sleep(milliseconds: number, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await sleep(milliseconds, signal)
+    } catch {
+      throw clientAbortedError(signal!)
+    }
+  }
+
+  /** The error when every candidate failed or was skipped. */
+  #exhausted(
+    plan: RoutingPlan,
+    failures: AttemptFailure[],
+    lastError: ContinuumError | undefined,
+  ): ContinuumError {
+    const attempts = failures.map(({ provider, code }) => ({ provider, code }))
+    const waits = failures.map((failure) => failure.retryAfterSeconds).filter((wait) => wait !== undefined)
+    const retryAfterSeconds = waits.length === 0 ? undefined : Math.ceil(Math.min(...waits))
+    const retryAfter = retryAfterSeconds === undefined ? {} : { retryAfterSeconds }
+    const providers = new Set(failures.map((failure) => failure.provider))
+    if (lastError !== undefined && providers.size === 1) return lastError
+    if (failures.length > 0 && failures.every((failure) => failure.code === 'CONTINUUM_RATE_LIMITED')) {
+      return new ContinuumError(
+        'CONTINUUM_RATE_LIMITED',
+        `Every provider of model "${plan.model}" is at its limit`,
+        {
+          details: { attempts },
+          ...retryAfter,
+        },
+      )
+    }
+    if (failures.length > 0 && failures.every((failure) => failure.code === 'CONTINUUM_CIRCUIT_OPEN')) {
+      return new ContinuumError(
+        'CONTINUUM_CIRCUIT_OPEN',
+        `Every provider of model "${plan.model}" is open-circuited`,
+        {
+          details: { attempts },
+          ...retryAfter,
+        },
+      )
+    }
+    return new ContinuumError(
+      'CONTINUUM_NO_PROVIDER_AVAILABLE',
+      `No provider could serve model "${plan.model}"`,
+      {
+        cause: lastError,
+        details: { attempts },
+        ...retryAfter,
+      },
+    )
+  }
+
+  async *#stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    const plan = await this.#plan('stream', request)
+    const { clock, timeouts } = this.#options
+    const deadline = clock.now() + timeouts.totalMs
+    const failures: AttemptFailure[] = []
+    let lastError: ContinuumError | undefined
+    for (const candidate of plan.candidates) {
+      const runtime = this.#runtimes.get(candidate.provider)!
+      const provider = candidate.provider
+      for (let retry = 0; ; retry += 1) {
+        if (!(await this.#admit(runtime, plan, failures))) break
+        const control = new AttemptControl(provider, request.signal)
+        const started = clock.now()
+        this.#emit({
+          type: 'attempt-start',
+          operation: 'stream',
+          provider,
+          model: candidate.model,
+          attempt: retry,
+        })
+        let iterator: AsyncIterator<StreamChunk> | undefined
+        let first: IteratorResult<StreamChunk> | undefined
+        let error: ContinuumError | undefined
+        try {
+          iterator = runtime.provider
+            .stream({ ...request, model: candidate.model, signal: control.signal })
+            [Symbol.asyncIterator]()
+          const timeout = Math.min(timeouts.attemptMs, Math.max(1, deadline - clock.now()))
+          first = await control.race(iterator.next(), timeout, 'first chunk')
+          if (first.done) {
+            throw new ContinuumError(
+              'CONTINUUM_PROVIDER_ERROR',
+              `Provider ${provider} ended its stream before any chunk`,
+              {
+                details: { provider },
+                isRetryable: true,
+              },
+            )
+          }
+        } catch (thrown) {
+          error = control.normalise(thrown)
+        }
+        const latencyMs = clock.now() - started
+        if (error !== undefined || first === undefined || first.done) {
+          // Failed before the first chunk: nothing reached the consumer, so fall over transparently.
+          const failure = error!
+          control.dispose()
+          closeQuietly(iterator)
+          this.#recordOutcome(runtime, failure, latencyMs)
+          await runtime.limiter.release(plan.estimatedInputTokens)
+          this.#emitAttemptEnd(provider, candidate.model, retry, latencyMs, failure)
+          lastError = failure
+          failures.push({ provider, code: failure.code, retryAfterSeconds: failure.retryAfterSeconds })
+          if (REQUEST_FATAL.has(failure.code)) throw failure
+          const delay = this.#retryDelay(failure, retry, deadline)
+          if (delay === undefined) break
+          await this.#sleep(delay, request.signal)
+          continue
+        }
+        // Committed to this provider: time to first chunk is its latency sample.
+        yield* this.#relay(
+          runtime,
+          candidate.model,
+          retry,
+          control,
+          iterator!,
+          first.value,
+          latencyMs,
+          plan.estimatedInputTokens,
+        )
+        return
+      }
+      if (clock.now() >= deadline) break
+    }
+    throw this.#exhausted(plan, failures, lastError)
+  }
+
+  /** Passes a started stream through; a failure now ends it with one error chunk. */
+  async *#relay(
+    runtime: ProviderRuntime,
+    model: string,
+    retry: number,
+    control: AttemptControl,
+    iterator: AsyncIterator<StreamChunk>,
+    firstChunk: StreamChunk,
+    latencyMs: number,
+    estimatedTokens: number,
+  ): AsyncGenerator<StreamChunk> {
+    const provider = runtime.provider.id
+    let tokens = estimatedTokens
+    let finished = false
+    let settled = false
+    try {
+      let chunk: StreamChunk = firstChunk
+      for (;;) {
+        if (chunk.type === 'error') throw chunk.error
+        if (chunk.type === 'usage') tokens = chunk.usage.inputTokens + chunk.usage.outputTokens
+        if (chunk.type === 'finish') finished = true
+        yield chunk
+        const next = await control.race(iterator.next(), this.#options.timeouts.streamIdleMs, 'stream idle')
+        if (next.done) break
+        chunk = next.value
+      }
+      if (!finished) {
+        throw new ContinuumError(
+          'CONTINUUM_PROVIDER_ERROR',
+          `Provider ${provider} ended its stream without finishing`,
+          {
+            details: { provider },
+            isRetryable: true,
+          },
+        )
+      }
+      settled = true
+      this.#recordOutcome(runtime, undefined, latencyMs)
+      this.#emitAttemptEnd(provider, model, retry, latencyMs, undefined)
+    } catch (thrown) {
+      settled = true
+      const error = control.normalise(thrown)
+      this.#recordOutcome(runtime, error, latencyMs)
+      this.#emitAttemptEnd(provider, model, retry, latencyMs, error)
+      if (error.code === 'CONTINUUM_CLIENT_ABORTED') throw error
+      const interrupted = new ContinuumError(
+        'CONTINUUM_STREAM_INTERRUPTED',
+        `The stream from provider ${provider} failed after it started (${error.code})`,
+        { cause: error, details: { provider, upstreamCode: error.code } },
+      )
+      this.#emit({ type: 'stream-interrupted', provider, model, errorCode: error.code })
+      yield { type: 'error', error: interrupted }
+    } finally {
+      // Reached on completion, on failure, and when the consumer breaks out of its loop.
+      if (!settled) runtime.breaker.recordNeutral()
+      control.dispose()
+      closeQuietly(iterator)
+      await runtime.limiter.release(tokens)
+    }
+  }
+
+  #emitAttemptEnd(
+    provider: string,
+    model: string,
+    retry: number,
+    latencyMs: number,
+    error: ContinuumError | undefined,
+  ): void {
+    this.#emit({
+      type: 'attempt-end',
+      operation: 'stream',
+      provider,
+      model,
+      attempt: retry,
+      latencyMs,
+      outcome: error === undefined ? 'success' : 'error',
+      ...(error === undefined ? {} : { errorCode: error.code }),
+    })
+  }
+}
+
+/** Lets a provider's iterator run its cleanup without waiting on it (it may be stuck in a read). */
+function closeQuietly(iterator: AsyncIterator<StreamChunk> | undefined): void {
+  try {
+    iterator?.return?.()?.catch(() => {})
+  } catch {
+    // A synchronous throw from return() changes nothing: the attempt's signal is already aborted.
+  }
+}
+
+const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
+
+/** The router's own guard on request shape; adapters validate wire schemas before this. */
+function validateRequest(operation: RouterOperation, request: CanonicalRequest | EmbeddingRequest): void {
+  const fail = (path: string, expectation: string): never => {
+    throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `request.${path}: ${expectation}`, {
+      details: { path },
+    })
+  }
+  if (typeof request !== 'object' || request === null) fail('', 'must be an object')
+  if (typeof request.model !== 'string' || request.model === '') fail('model', 'must be a non-empty string')
+  if (operation === 'embed') {
+    const input = (request as EmbeddingRequest).input
+    if (!Array.isArray(input) || input.some((item) => typeof item !== 'string'))
+      fail('input', 'must be an array of strings')
+    return
+  }
+  const chat = request as CanonicalRequest
+  if (!Array.isArray(chat.messages)) fail('messages', 'must be an array')
+  for (const [index, message] of chat.messages.entries()) {
+    if (typeof message !== 'object' || message === null || !ROLES.has(message.role)) {
+      fail(`messages[${index}].role`, 'must be system, user, assistant or tool')
+    }
+    if (typeof message.content !== 'string' && !Array.isArray(message.content)) {
+      fail(`messages[${index}].content`, 'must be a string or an array of parts')
+    }
+  }
+}
