@@ -1,0 +1,92 @@
+/**
+ * The OpenAI provider client for the router: Chat Completions (complete and SSE stream), embeddings
+ * and a models-list health probe against `api.openai.com` or any base URL speaking the same API.
+ *
+ * @example
+ * const provider = openai({ apiKey: process.env.OPENAI_API_KEY!, models: ['gpt-4o-mini'] })
+ */
+import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
+import { probeHealth } from '../provider-http/health'
+import { ProviderHttp } from '../provider-http/provider-http'
+import {
+  type CommonProviderOptions,
+  mergeCapabilities,
+  resolveBaseUrl,
+  resolveCommonOptions,
+} from '../provider-http/provider-options'
+import { createOpenAICoreProvider, singleEndpointPool } from './provider-core'
+import { resolveApiKey, resolveHeaderValue } from './provider-options'
+
+/** Options of {@link openai}. */
+export interface OpenAIProviderOptions extends CommonProviderOptions {
+  /** The API key, sent as `Authorization: Bearer`. Never logged nor put in errors. */
+  apiKey: string
+  /**
+   * Base URL including the version segment.
+   * @default 'https://api.openai.com/v1'
+   */
+  baseURL?: string
+  /**
+   * Sent as `OpenAI-Organization` when set.
+   * @default undefined
+   */
+  organization?: string
+  /**
+   * Sent as `OpenAI-Project` when set.
+   * @default undefined
+   */
+  project?: string
+}
+
+/** Capability defaults of OpenAI's hosted API; override them per deployment. */
+export const OPENAI_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> = Object.freeze({
+  models: [],
+  contextWindow: 128_000,
+  streaming: true,
+  tools: true,
+  vision: true,
+  embeddings: true,
+  latencyMs: { p50: 800, p99: 5_000 },
+  costPerMillion: { input: 2.5, output: 10 },
+  local: false,
+})
+
+/** Creates the OpenAI provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */
+export function openai(options: OpenAIProviderOptions): InferenceProvider {
+  const factory = 'openai()'
+  const common = resolveCommonOptions(factory, options, 'openai')
+  const capabilities = mergeCapabilities(
+    factory,
+    OPENAI_DEFAULT_CAPABILITIES,
+    common.models,
+    options.capabilities,
+  )
+  const apiKey = resolveApiKey(factory, options.apiKey, true)
+  const baseURL = resolveBaseUrl(factory, 'baseURL', options.baseURL ?? 'https://api.openai.com/v1')
+  const organization = resolveHeaderValue(factory, 'organization', options.organization)
+  const project = resolveHeaderValue(factory, 'project', options.project)
+  const headers: Record<string, string> = {
+    ...common.headers,
+    ...(organization === undefined ? {} : { 'openai-organization': organization }),
+    ...(project === undefined ? {} : { 'openai-project': project }),
+    'content-type': 'application/json',
+    authorization: `Bearer ${apiKey}`,
+  }
+  const http = new ProviderHttp({
+    providerId: common.id,
+    timeoutMs: common.timeoutMs,
+    maxResponseBytes: common.maxResponseBytes,
+    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
+    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
+  })
+  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
+  return createOpenAICoreProvider({
+    id: common.id,
+    capabilities,
+    dialect: { maxTokensField: 'max_completion_tokens' },
+    pool: singleEndpointPool({ http, url: (operation) => paths[operation] }),
+    headers: () => headers,
+    health: (signal) => probeHealth(http, { method: 'GET', url: `${baseURL}/models`, headers, signal }),
+    close: () => http.close(),
+  })
+}
