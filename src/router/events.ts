@@ -1,8 +1,8 @@
 /**
  * Telemetry hooks of the router: an `onEvent` callback and the `continuum:router` diagnostics
  * channel (for users without OpenTelemetry, like undici and lru-cache do). Events carry provider
- * ids, model names, codes and durations only, never content. Hooks run inside a guard: a throwing
- * subscriber is logged and ignored, it can never break a request.
+ * ids, model names, codes and durations only, never content. The `onEvent` hook runs inside a guard: a
+ * throwing hook is logged and ignored, it can never break a request.
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { Logger } from '../core/logger'
@@ -53,12 +53,7 @@ export function createEventEmitter(
         logger.warn('router onEvent hook threw; ignored', { event: event.type })
       }
     }
-    if (channel.hasSubscribers) {
-      try {
-        channel.publish(event)
-      } catch {
-        logger.warn('router diagnostics subscriber threw; ignored', { event: event.type })
-      }
-    }
+    // Node itself isolates diagnostics_channel subscribers: their throws go to 'uncaughtException'.
+    if (channel.hasSubscribers) channel.publish(event)
   }
 }
