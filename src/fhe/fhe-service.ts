@@ -1,0 +1,432 @@
+/**
+ * The server side of CKKS: it holds uploaded evaluation keys per key id in a byte-bounded LRU,
+ * registers stored matrices (embedding collections, linear layers), checks every ciphertext's
+ * envelope (key id, parameter set) before any SEAL code sees it, and runs the products on an
+ * FheBackend (a worker pool by default). It never holds a secret key and never sees a value.
+ */
+import { LRUCache } from 'lru-cache'
+import type { Logger } from '../core/logger'
+import { silentLogger } from '../core/logger'
+import { ContinuumError } from '../errors'
+import type { FheBackend } from './backend'
+import {
+  decodeEnvelope,
+  decodeSteps,
+  EnvelopeKind,
+  encodeEnvelope,
+  isValidKeyId,
+  SectionTag,
+} from './envelope'
+import { resolveCompression } from './key-manager'
+import { type LayoutMode, type MatrixLayout, planLayout, requiredGaloisSteps } from './layout'
+import {
+  type CkksParameters,
+  type CkksPresetName,
+  type ResolvedCkksParameters,
+  resolveCkksParameters,
+} from './params'
+import type { Compression, EvaluationKeyBytes } from './seal-evaluator'
+import { WorkerPoolBackend } from './worker-pool-backend'
+
+/** Options of {@link FheService}. */
+export interface FheServiceOptions {
+  /**
+   * CKKS parameter set, a preset or a custom set checked against the 128-bit bounds. Ignored when
+   * `backend` is given (the backend's set applies).
+   * @default 'ckks-8192'
+   */
+  parameters?: CkksPresetName | CkksParameters
+  /**
+   * The compute backend.
+   * @default a WorkerPoolBackend with `workers` threads
+   */
+  backend?: FheBackend
+  /**
+   * Worker threads of the default backend.
+   * @default min(4, os.availableParallelism())
+   */
+  workers?: number
+  /**
+   * Total bytes of evaluation keys held; the least recently used key ids are evicted past it.
+   * @default 268435456 (256 MiB)
+   */
+  keyCacheMaxBytes?: number
+  /**
+   * Largest evaluation-key upload accepted.
+   * @default 8388608 (8 MiB)
+   */
+  maxKeyBytes?: number
+  /**
+   * Largest query ciphertext accepted.
+   * @default 4194304 (4 MiB)
+   */
+  maxCiphertextBytes?: number
+  /**
+   * Compression of result ciphertexts.
+   * @default 'zstd'
+   */
+  compression?: Compression
+  /**
+   * Content-free log lines (key ids, sizes, durations).
+   * @default silentLogger
+   */
+  logger?: Logger
+}
+
+/** What the service knows about one stored matrix, published to clients. */
+export interface StoredMatrixDescription {
+  readonly id: string
+  readonly kind: 'collection' | 'linear'
+  readonly rows: number
+  readonly dimension: number
+  /** Rows were scaled to unit length at registration (dot product = cosine for unit queries). */
+  readonly normalized: boolean
+  /** Rotation steps the evaluation keys must cover. */
+  readonly galoisSteps: readonly number[]
+  readonly layouts: { readonly single: MatrixLayout; readonly batched?: MatrixLayout }
+}
+
+/** Result of a product: one ciphertext envelope per result block. */
+export interface FheProductResult {
+  readonly keyId: string
+  readonly layout: MatrixLayout
+  readonly results: Uint8Array[]
+}
+
+interface KeyEntry {
+  readonly tag: string
+  readonly keys: EvaluationKeyBytes
+  readonly steps: ReadonlySet<number>
+  readonly bytes: number
+}
+
+const DEFAULT_KEY_CACHE = 256 * 1024 * 1024
+
+const positiveInteger = (value: number | undefined, fallback: number, name: string): number => {
+  const resolved = value ?? fallback
+  if (!Number.isSafeInteger(resolved) || resolved < 1) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `FheService: ${name} must be a positive integer`)
+  }
+  return resolved
+}
+
+/** The server-side CKKS service. */
+export class FheService {
+  readonly parameters: ResolvedCkksParameters
+  readonly maxKeyBytes: number
+  readonly maxCiphertextBytes: number
+  readonly #backend: FheBackend
+  readonly #keys: LRUCache<string, KeyEntry>
+  readonly #matrices = new Map<string, StoredMatrixDescription>()
+  readonly #compression: Compression
+  readonly #logger: Logger
+  #uploads = 0
+
+  constructor(options: FheServiceOptions = {}) {
+    const keyCacheMaxBytes = positiveInteger(options.keyCacheMaxBytes, DEFAULT_KEY_CACHE, 'keyCacheMaxBytes')
+    this.maxKeyBytes = positiveInteger(options.maxKeyBytes, 8 * 1024 * 1024, 'maxKeyBytes')
+    this.maxCiphertextBytes = positiveInteger(
+      options.maxCiphertextBytes,
+      4 * 1024 * 1024,
+      'maxCiphertextBytes',
+    )
+    if (this.maxKeyBytes > keyCacheMaxBytes) {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        'FheService: maxKeyBytes must not exceed keyCacheMaxBytes',
+      )
+    }
+    this.#compression = resolveCompression(options.compression)
+    this.#logger = options.logger ?? silentLogger
+    if (options.backend !== undefined && options.backend.specificationVersion !== 'v1') {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        'FheService: backend must implement FheBackend v1',
+      )
+    }
+    this.#backend =
+      options.backend ??
+      new WorkerPoolBackend({
+        parameters: resolveCkksParameters(options.parameters),
+        workers: options.workers,
+      })
+    this.parameters = this.#backend.parameters
+    this.#keys = new LRUCache<string, KeyEntry>({
+      maxSize: keyCacheMaxBytes,
+      sizeCalculation: (entry) => entry.bytes,
+      dispose: (entry, keyId) => {
+        this.#logger.debug('fhe evaluation keys released', { keyId, bytes: entry.bytes })
+        this.#backend.dropEvaluationKeys(entry.tag).catch(() => {})
+      },
+    })
+  }
+
+  /** The public description served at `GET /v1/fhe/params`. */
+  describe(): {
+    scheme: 'ckks'
+    securityLevel: 128
+    parameters: ResolvedCkksParameters
+    collections: StoredMatrixDescription[]
+  } {
+    return {
+      scheme: 'ckks',
+      securityLevel: 128,
+      parameters: this.parameters,
+      collections: [...this.#matrices.values()],
+    }
+  }
+
+  /** The description of a stored matrix; `CONTINUUM_FHE_COLLECTION_UNKNOWN` when absent. */
+  matrix(id: string, kind: 'collection' | 'linear'): StoredMatrixDescription {
+    const description = this.#matrices.get(`${kind}:${id}`)
+    if (description === undefined) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_COLLECTION_UNKNOWN',
+        `No ${kind === 'linear' ? 'linear layer' : 'collection'} "${id}" is registered`,
+      )
+    }
+    return description
+  }
+
+  /** Stores an embedding collection; `normalize` scales rows to unit length so scores are cosines. */
+  registerCollection(
+    id: string,
+    vectors: ReadonlyArray<ArrayLike<number>>,
+    options: { normalize?: boolean } = {},
+  ): Promise<StoredMatrixDescription> {
+    return this.#register(id, 'collection', vectors, undefined, options.normalize ?? false)
+  }
+
+  /** Stores a linear layer y = W·x + b (W given as rows of outputs × inputs). */
+  registerLinearLayer(
+    id: string,
+    layer: { weights: ReadonlyArray<ArrayLike<number>>; bias?: ArrayLike<number> },
+  ): Promise<StoredMatrixDescription> {
+    return this.#register(id, 'linear', layer.weights, layer.bias, false)
+  }
+
+  async #register(
+    id: string,
+    kind: 'collection' | 'linear',
+    vectors: ReadonlyArray<ArrayLike<number>>,
+    bias: ArrayLike<number> | undefined,
+    normalize: boolean,
+  ): Promise<StoredMatrixDescription> {
+    if (!isValidKeyId(id))
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        `FheService: ${kind} id must be 1-128 of A-Z a-z 0-9 . _ : -`,
+      )
+    const rows = vectors.length
+    const dimension = vectors[0]?.length ?? 0
+    const single = planLayout(rows, dimension, this.parameters.slotCount, 'single')
+    const values = new Float64Array(rows * dimension)
+    vectors.forEach((vector, row) => {
+      if (vector.length !== dimension) {
+        throw new ContinuumError(
+          'CONTINUUM_FHE_SIZE_MISMATCH',
+          `Row ${row} has ${vector.length} values, expected ${dimension}`,
+        )
+      }
+      let norm = 0
+      for (let column = 0; column < dimension; column++) {
+        const value = Number(vector[column])
+        if (!Number.isFinite(value))
+          throw new ContinuumError('CONTINUUM_FHE_SIZE_MISMATCH', `Row ${row} holds a non-finite value`)
+        values[row * dimension + column] = value
+        norm += value * value
+      }
+      if (normalize) {
+        if (norm === 0)
+          throw new ContinuumError(
+            'CONTINUUM_FHE_SIZE_MISMATCH',
+            `Row ${row} is a zero vector and cannot be normalised`,
+          )
+        const scale = 1 / Math.sqrt(norm)
+        for (let column = 0; column < dimension; column++) values[row * dimension + column]! *= scale
+      }
+    })
+    let biasValues: Float64Array | undefined
+    if (bias !== undefined) {
+      if (bias.length !== rows)
+        throw new ContinuumError(
+          'CONTINUUM_FHE_SIZE_MISMATCH',
+          `Bias has ${bias.length} values, expected ${rows}`,
+        )
+      biasValues = Float64Array.from(bias, Number)
+    }
+    const batchedFits = rows + single.paddedDimension - 1 <= this.parameters.slotCount / 2
+    const modes: LayoutMode[] = batchedFits ? ['single', 'batched'] : ['single']
+    const matrixId = `${kind}:${id}`
+    await this.#backend.setMatrix(matrixId, { rows, dimension, values, bias: biasValues, modes })
+    const description: StoredMatrixDescription = {
+      id,
+      kind,
+      rows,
+      dimension,
+      normalized: normalize,
+      galoisSteps: requiredGaloisSteps(dimension),
+      layouts: batchedFits
+        ? { single, batched: planLayout(rows, dimension, this.parameters.slotCount, 'batched') }
+        : { single },
+    }
+    this.#matrices.set(matrixId, description)
+    return description
+  }
+
+  /** Accepts an evaluation-key bundle (from FheKeyManager.evaluationKeys) and files it under its key id. */
+  async uploadEvaluationKeys(
+    bundle: Uint8Array,
+  ): Promise<{ keyId: string; bytes: number; galoisSteps: number[] }> {
+    if (bundle.byteLength > this.maxKeyBytes) {
+      throw new ContinuumError('CONTINUUM_BODY_TOO_LARGE', `Evaluation keys over ${this.maxKeyBytes} bytes`, {
+        details: { limit: this.maxKeyBytes },
+      })
+    }
+    const envelope = decodeEnvelope(bundle, EnvelopeKind.evaluationKeys)
+    if (envelope.fingerprint !== this.parameters.fingerprint) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_PARAMETER_MISMATCH',
+        'The evaluation keys were made for another CKKS parameter set',
+      )
+    }
+    const stepBytes = envelope.sections.get(SectionTag.galoisSteps)
+    const galoisSteps = stepBytes === undefined ? [] : decodeSteps(stepBytes)
+    const galoisKeys = envelope.sections.get(SectionTag.galoisKeys)
+    if ((galoisKeys === undefined) !== (stepBytes === undefined)) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_MALFORMED_PAYLOAD',
+        'Galois keys and their step list must come together',
+      )
+    }
+    // Copy out of the request buffer so the cache does not pin a larger body.
+    const copy = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Uint8Array.from(bytes))
+    const keys: EvaluationKeyBytes = {
+      galoisKeys: copy(galoisKeys),
+      galoisSteps,
+      relinKeys: copy(envelope.sections.get(SectionTag.relinKeys)),
+      publicKey: copy(envelope.sections.get(SectionTag.publicKey)),
+    }
+    const tag = `${envelope.keyId}#${++this.#uploads}`
+    await this.#backend.loadEvaluationKeys(tag, keys)
+    // Held keys: the Galois and relinearisation keys; the public key was only checked.
+    const entry: KeyEntry = {
+      tag,
+      keys: { ...keys, publicKey: undefined },
+      steps: new Set(galoisSteps),
+      bytes: bundle.byteLength,
+    }
+    this.#keys.set(envelope.keyId, entry)
+    this.#logger.info('fhe evaluation keys uploaded', { keyId: envelope.keyId, bytes: bundle.byteLength })
+    return { keyId: envelope.keyId, bytes: bundle.byteLength, galoisSteps }
+  }
+
+  /** Whether evaluation keys are held for a key id. */
+  hasEvaluationKeys(keyId: string): boolean {
+    return this.#keys.has(keyId)
+  }
+
+  /** Scores an encrypted query (or a batch) against a stored collection. */
+  similarity(request: {
+    keyId: string
+    collection: string
+    query: Uint8Array
+    layout?: LayoutMode
+  }): Promise<FheProductResult> {
+    return this.#product(
+      request.keyId,
+      this.matrix(request.collection, 'collection'),
+      request.query,
+      request.layout ?? 'single',
+    )
+  }
+
+  /** Applies a stored linear layer to an encrypted input vector. */
+  linear(request: { keyId: string; layer: string; input: Uint8Array }): Promise<FheProductResult> {
+    return this.#product(request.keyId, this.matrix(request.layer, 'linear'), request.input, 'single')
+  }
+
+  async #product(
+    keyId: string,
+    matrix: StoredMatrixDescription,
+    ciphertext: Uint8Array,
+    mode: LayoutMode,
+  ): Promise<FheProductResult> {
+    if (ciphertext.byteLength > this.maxCiphertextBytes) {
+      throw new ContinuumError(
+        'CONTINUUM_BODY_TOO_LARGE',
+        `Ciphertext over ${this.maxCiphertextBytes} bytes`,
+        {
+          details: { limit: this.maxCiphertextBytes },
+        },
+      )
+    }
+    const layout = matrix.layouts[mode]
+    if (layout === undefined) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_BATCH_TOO_LARGE',
+        `Collection "${matrix.id}" is too large for the batched layout`,
+      )
+    }
+    const envelope = decodeEnvelope(ciphertext, EnvelopeKind.ciphertext)
+    if (envelope.fingerprint !== this.parameters.fingerprint) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_PARAMETER_MISMATCH',
+        'The ciphertext was made for another CKKS parameter set',
+      )
+    }
+    if (envelope.keyId !== keyId) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_KEY_MISMATCH',
+        'The ciphertext names another key id than the request',
+      )
+    }
+    const input = envelope.sections.get(SectionTag.ciphertext)
+    if (input === undefined)
+      throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', 'The envelope holds no ciphertext')
+    const entry = this.#keys.get(keyId)
+    if (entry === undefined) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_KEYS_UNKNOWN',
+        'No evaluation keys are held for this key id; upload them',
+      )
+    }
+    const missing = matrix.galoisSteps.filter((step) => !entry.steps.has(step))
+    if (missing.length > 0) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_ROTATION_KEY_MISSING',
+        `Evaluation keys lack rotation steps ${missing.join(', ')}`,
+        {
+          details: { requiredGaloisSteps: [...matrix.galoisSteps] },
+        },
+      )
+    }
+    const started = performance.now()
+    const blocks = await this.#backend.evaluate({
+      keyTag: entry.tag,
+      keys: entry.keys,
+      matrixId: `${matrix.kind}:${matrix.id}`,
+      mode,
+      input: Uint8Array.from(input),
+      compression: this.#compression,
+    })
+    this.#logger.debug('fhe product evaluated', {
+      keyId,
+      matrix: matrix.id,
+      blocks: blocks.length,
+      milliseconds: Math.round(performance.now() - started),
+    })
+    const results = blocks.map((block) =>
+      encodeEnvelope(EnvelopeKind.ciphertext, this.parameters.fingerprint, keyId, [
+        [SectionTag.ciphertext, block],
+      ]),
+    )
+    return { keyId, layout, results }
+  }
+
+  /** Stops the backend's threads. */
+  async close(): Promise<void> {
+    this.#keys.clear()
+    await this.#backend.close()
+  }
+}

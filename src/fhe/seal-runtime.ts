@@ -1,0 +1,107 @@
+/**
+ * One node-seal runtime per thread and one SEAL context per parameter set, created once. node-seal
+ * 7 throws WebAssembly exceptions whose `message` is a `[type, text]` pair (or bare numbers from
+ * older builds); `sealFailure` turns any of them into a ContinuumError with a code, keeping SEAL's
+ * reason (never a value) in the message.
+ */
+
+import type { CKKSEncoder, Evaluator, MainModule, SEALContext } from 'node-seal'
+import SEAL from 'node-seal'
+import { ContinuumError, type ErrorCode } from '../errors'
+import type { ResolvedCkksParameters } from './params'
+
+let runtime: Promise<MainModule> | undefined
+
+/** The node-seal runtime of this thread (loaded on first use). */
+export function loadSeal(): Promise<MainModule> {
+  runtime ??= SEAL()
+  return runtime
+}
+
+/** A SEAL context with the objects every operation needs, for one parameter set. */
+export interface SealContext {
+  readonly seal: MainModule
+  readonly parameters: ResolvedCkksParameters
+  readonly context: SEALContext
+  readonly encoder: CKKSEncoder
+  readonly evaluator: Evaluator
+  /** Releases every SEAL object of the context. */
+  dispose(): void
+}
+
+/** Builds the SEAL context of a parameter set; SEAL's own 128-bit check runs again here. */
+export async function createSealContext(parameters: ResolvedCkksParameters): Promise<SealContext> {
+  const seal = await loadSeal()
+  const encryptionParameters = new seal.EncryptionParameters(seal.SchemeType.ckks)
+  const moduli = seal.CoeffModulus.Create(
+    parameters.polyModulusDegree,
+    Int32Array.from(parameters.coeffModulusBits),
+  )
+  try {
+    encryptionParameters.setPolyModulusDegree(parameters.polyModulusDegree)
+    encryptionParameters.setCoeffModulus(moduli)
+    const context = new seal.SEALContext(encryptionParameters, true, seal.SecLevelType.tc128)
+    if (!context.parametersSet()) {
+      context.delete()
+      throw new ContinuumError(
+        'CONTINUUM_FHE_INSECURE_PARAMETERS',
+        'SEAL rejected the CKKS parameters at 128-bit security',
+      )
+    }
+    const encoder = new seal.CKKSEncoder(context)
+    const evaluator = new seal.Evaluator(context)
+    return {
+      seal,
+      parameters,
+      context,
+      encoder,
+      evaluator,
+      dispose: () => {
+        evaluator.delete()
+        encoder.delete()
+        context.delete()
+      },
+    }
+  } catch (error) {
+    throw sealFailure(error, 'CONTINUUM_FHE_INSECURE_PARAMETERS', 'Creating the SEAL context')
+  } finally {
+    moduli.delete()
+    encryptionParameters.delete()
+  }
+}
+
+/** SEAL's reason for a failure, when the thrown value carries one. */
+export function sealReason(error: unknown): string | undefined {
+  if (
+    error instanceof WebAssembly.Exception ||
+    (typeof error === 'object' && error !== null && 'message' in error)
+  ) {
+    const message = (error as { message: unknown }).message
+    if (Array.isArray(message)) return message.filter((part) => typeof part === 'string').join(': ')
+    if (typeof message === 'string' && message.length > 0) return message
+  }
+  if (typeof error === 'number') return `SEAL exception pointer ${error}`
+  return undefined
+}
+
+/** Whether the WASM runtime itself broke (abort, out of memory) so the thread must be replaced. */
+export function isFatalWasmError(error: unknown): boolean {
+  return error instanceof WebAssembly.RuntimeError
+}
+
+/** Wraps anything SEAL threw into a ContinuumError with `code`; ContinuumErrors pass through. */
+export function sealFailure(error: unknown, code: ErrorCode, action: string): ContinuumError {
+  if (ContinuumError.isInstance(error)) return error
+  const reason = sealReason(error) ?? 'unknown SEAL failure'
+  // SEAL reasons are fixed strings from its sources ("ciphertext data is invalid"), never data.
+  return new ContinuumError(code, `${action} failed: ${reason.slice(0, 200)}`, { cause: error })
+}
+
+/** SEAL's Galois element for a left rotation by `step` slots (3^step mod 2N, as SEAL computes it). */
+export function galoisElement(step: number, polyModulusDegree: number): number {
+  const modulus = 2 * polyModulusDegree
+  const positiveStep = step >= 0 ? step : polyModulusDegree / 2 + step
+  let element = 1
+  for (let index = 0; index < positiveStep; index++) element = (element * 3) % modulus
+  return element
+}
