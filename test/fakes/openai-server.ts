@@ -1,16 +1,17 @@
 /**
  * A fake OpenAI-shaped server (OpenAI, Azure OpenAI, vLLM, any compatible server): chat
  * completions as JSON or SSE, embeddings and the models list / health route, answering from the
- * transcripts in test/fixtures/transcripts/openai, which follow the examples of OpenAI's API
+ * transcripts in test/fixtures/transcripts/openai (or a flavour's own folder), which follow the examples of OpenAI's API
  * reference. The dialect decides the paths and the credential header; bodies that OpenAI would
  * reject (missing model or messages, streams without `include_usage`) get its 400 error body.
  */
+import { existsSync } from 'node:fs'
 import {
   FakeUpstream,
   jsonReply,
   type RecordedRequest,
   type Reply,
-  transcript,
+  transcript as readTranscript,
   transcriptLines,
 } from './fake-upstream'
 
@@ -75,14 +76,20 @@ export function openaiErrorReply(
     kind: 'body',
     status,
     headers: { ...JSON_HEADERS, ...headers },
-    body: transcript('openai', `error-${status}.json`),
+    body: readTranscript('openai', `error-${status}.json`),
   }
 }
 
 /** Starts a fake speaking `dialect`; `close()` it after the test. */
 export function startOpenAIServer(
   dialect: OpenAIServerDialect = openaiDialect(undefined),
+  flavour: 'openai' | 'azure-openai' | 'vllm' = 'openai',
 ): Promise<FakeUpstream> {
+  // A flavour's own transcript wins; the rest of the wire format is OpenAI's.
+  const transcript = (name: string): string =>
+    existsSync(new URL(`../fixtures/transcripts/${flavour}/${name}`, import.meta.url))
+      ? readTranscript(flavour, name)
+      : readTranscript('openai', name)
   return FakeUpstream.start((request) => {
     const operation = dialect.operation(request)
     if (operation === undefined) {
@@ -94,12 +101,12 @@ export function startOpenAIServer(
     if (operation === 'health') return { kind: 'body', status: 200, body: '' }
     if (!dialect.authorized(request)) return openaiErrorReply(401)
     if (operation === 'models')
-      return { kind: 'body', headers: JSON_HEADERS, body: transcript('openai', 'models.json') }
+      return { kind: 'body', headers: JSON_HEADERS, body: transcript('models.json') }
     const body = request.json()
     if (request.headers['content-type'] !== 'application/json') return openaiErrorReply(400)
     if (operation === 'embeddings') {
       if (!Array.isArray(body.input) || body.encoding_format !== 'float') return openaiErrorReply(400)
-      return { kind: 'body', headers: JSON_HEADERS, body: transcript('openai', 'embeddings.json') }
+      return { kind: 'body', headers: JSON_HEADERS, body: transcript('embeddings.json') }
     }
     if (typeof body.model !== 'string' || !Array.isArray(body.messages) || body.messages.length === 0) {
       return openaiErrorReply(400)
@@ -108,10 +115,10 @@ export function startOpenAIServer(
     if (body.stream === true) {
       if (body.stream_options?.include_usage !== true) return openaiErrorReply(400)
       const name = tools ? 'chat-stream-tool-calls.sse' : 'chat-stream-text.sse'
-      return { kind: 'chunks', headers: SSE_HEADERS, chunks: splitEvery(transcript('openai', name), 37) }
+      return { kind: 'chunks', headers: SSE_HEADERS, chunks: splitEvery(transcript(name), 37) }
     }
     const name = tools ? 'chat-completion-tool-calls.json' : 'chat-completion.json'
-    return { kind: 'body', headers: JSON_HEADERS, body: transcript('openai', name) }
+    return { kind: 'body', headers: JSON_HEADERS, body: transcript(name) }
   })
 }
 
@@ -128,7 +135,7 @@ export function splitEvery(text: string, size: number): Uint8Array[] {
 
 /** The transcript's SSE lines up to (not including) the first line that contains `marker`. */
 export function transcriptUntil(protocol: string, name: string, marker: string): string[] {
-  const lines = transcriptLines(transcript(protocol, name))
+  const lines = transcriptLines(readTranscript(protocol, name))
   const stop = lines.findIndex((line) => line.includes(marker))
   return stop === -1 ? lines : lines.slice(0, stop)
 }
