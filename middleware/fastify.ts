@@ -1,0 +1,114 @@
+/**
+ * Fastify binding: `await fastify.register(continuum, options)`. The outer plugin is wrapped with
+ * fastify-plugin only to expose `fastify.continuum`; the routes live in an encapsulated child
+ * context (honouring `prefix`), where Fastify's JSON parser runs with our body limit and other
+ * content types stay unread for pass-through. Fastify's parser errors are mapped to our codes.
+ */
+import { Readable } from 'node:stream'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fastifyPlugin from 'fastify-plugin'
+import type { CoreRequest, CoreRequestBody } from '../src/core/http'
+import { ContinuumError } from '../src/errors'
+import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
+import type { ProxyOptions } from '../src/proxy/proxy-options'
+import { errorResponse } from '../src/proxy/responses'
+import { flattenHeaders } from './node-http'
+
+/** Options of the Fastify plugin. */
+export interface ContinuumFastifyOptions extends ProxyOptions {
+  /**
+   * Path prefix of the proxied routes, e.g. `/llm`.
+   * @default ''
+   */
+  prefix?: string
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The proxy of the continuum-proxy plugin. */
+    continuum: ContinuumProxy
+  }
+}
+
+const PARSER_ERRORS: Record<string, ContinuumError['code']> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'CONTINUUM_BODY_TOO_LARGE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'CONTINUUM_INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'CONTINUUM_INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'CONTINUUM_INVALID_JSON',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'CONTINUUM_UNSUPPORTED_MEDIA_TYPE',
+}
+
+function toContinuum(error: FastifyError): ContinuumError {
+  const code =
+    PARSER_ERRORS[error.code] ?? (error instanceof SyntaxError ? 'CONTINUUM_INVALID_JSON' : undefined)
+  if (code === undefined)
+    return ContinuumError.isInstance(error)
+      ? error
+      : new ContinuumError('CONTINUUM_INTERNAL', 'Internal error', { cause: error })
+  return new ContinuumError(
+    code,
+    code === 'CONTINUUM_BODY_TOO_LARGE'
+      ? 'Request body is larger than the limit'
+      : 'Request body could not be parsed',
+    {
+      cause: error,
+    },
+  )
+}
+
+function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest {
+  const controller = new AbortController()
+  reply.raw.once('close', () => {
+    if (!reply.raw.writableFinished) controller.abort()
+  })
+  const body: CoreRequestBody =
+    request.body !== undefined && request.body !== null
+      ? { kind: 'parsed', value: request.body }
+      : request.raw.readableEnded || request.method === 'GET' || request.method === 'HEAD'
+        ? { kind: 'empty' }
+        : { kind: 'stream', stream: request.raw }
+  const prefixLength = request.routeOptions.url?.endsWith('/*') ? request.routeOptions.url.length - 2 : 0
+  return {
+    method: request.method,
+    url: request.url.slice(prefixLength) || '/',
+    headers: flattenHeaders(request.headers),
+    body,
+    signal: controller.signal,
+    remoteAddress: request.ip,
+  }
+}
+
+const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: FastifyInstance, options) => {
+  const { prefix = '', ...proxyOptions } = options
+  const proxy = createProxy(proxyOptions)
+  fastify.decorate('continuum', proxy)
+  fastify.addHook('onClose', async () => proxy.close())
+
+  await fastify.register(
+    async (child) => {
+      // Leave non-JSON bodies unread so pass-through routes can stream them upstream.
+      child.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
+      child.setErrorHandler((error: FastifyError, _request, reply) => {
+        const response = errorResponse(toContinuum(error))
+        return reply.code(response.status).headers(response.headers).send(response.body)
+      })
+      const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+        const result = await proxy.handle(coreRequest(request, reply))
+        if (result === undefined) return reply.callNotFound() as unknown as FastifyReply
+        reply.code(result.status).headers(result.headers)
+        const body = result.body
+        if (body === null || typeof body === 'string' || body instanceof Uint8Array)
+          return reply.send(body ?? '')
+        return reply.send(Readable.from(body, { objectMode: false }))
+      }
+      const routeOptions = { bodyLimit: proxy.options.bodyLimit }
+      child.all('/*', routeOptions, handler)
+    },
+    { prefix },
+  )
+}
+
+/** The Fastify plugin. */
+export const continuum = fastifyPlugin(plugin, { name: 'continuum-proxy', fastify: '5.x' })
+export default continuum
+export type { ProxyOptions } from '../src/proxy/proxy-options'

@@ -1,0 +1,32 @@
+/**
+ * Koa binding: `app.use(continuum(options))`. The core answers or passes to `next()`; when it
+ * answers, Koa's own response handling is switched off (`ctx.respond = false`) and the core's
+ * response is written to the node response with backpressure.
+ */
+import type { Middleware } from 'koa'
+import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
+import type { ProxyOptions } from '../src/proxy/proxy-options'
+import { toCoreRequest, writeCoreResponse } from './node-http'
+
+/** Options of the Koa middleware: the proxy options. */
+export interface ContinuumKoaOptions extends ProxyOptions {}
+
+/** The middleware, with the proxy it runs (to close its pool on shutdown). */
+export type ContinuumKoaMiddleware = Middleware & { readonly proxy: ContinuumProxy }
+
+/** Creates the Koa middleware. Options are validated now; a bad option throws CONTINUUM_INVALID_OPTIONS. */
+export function continuum(options: ContinuumKoaOptions): ContinuumKoaMiddleware {
+  const proxy = createProxy(options)
+  const middleware: Middleware = async (context, next) => {
+    const parsed = (context.request as { body?: unknown }).body
+    const core = toCoreRequest(context.req, context.res, context.url, parsed)
+    const result = await proxy.handle(core)
+    if (result === undefined) return next()
+    context.respond = false
+    await writeCoreResponse(context.res, result)
+  }
+  return Object.assign(middleware, { proxy })
+}
+
+export default continuum
+export type { ProxyOptions } from '../src/proxy/proxy-options'

@@ -1,0 +1,71 @@
+/**
+ * Translation between node:http objects and the core's request/response shapes, shared by the
+ * Express and Koa bindings (both sit on node's IncomingMessage and ServerResponse). Responses are
+ * written with backpressure; a client that goes away aborts the core's signal and so the upstream.
+ */
+import { once } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { CoreRequest, CoreRequestBody, CoreResponse } from '../src/core/http'
+
+/** Lower-cased headers with repeated values joined, as the core expects. */
+export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
+  const result: Record<string, string | undefined> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    result[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return result
+}
+
+/** The body as the framework left it: parsed by a body parser, or the unread stream. */
+export function bodyOf(message: IncomingMessage, parsed: unknown): CoreRequestBody {
+  if (parsed !== undefined) {
+    if (Buffer.isBuffer(parsed)) return { kind: 'bytes', bytes: parsed }
+    if (typeof parsed === 'string') return { kind: 'bytes', bytes: Buffer.from(parsed) }
+    return { kind: 'parsed', value: parsed }
+  }
+  if (message.readableEnded || message.method === 'GET' || message.method === 'HEAD') return { kind: 'empty' }
+  return { kind: 'stream', stream: message }
+}
+
+/** Builds a CoreRequest and the controller that aborts it when the client disconnects. */
+export function toCoreRequest(
+  message: IncomingMessage,
+  response: ServerResponse,
+  url: string,
+  parsed: unknown,
+): CoreRequest {
+  const controller = new AbortController()
+  response.once('close', () => {
+    if (!response.writableFinished) controller.abort()
+  })
+  return {
+    method: message.method ?? 'GET',
+    url,
+    headers: flattenHeaders(message.headers),
+    body: bodyOf(message, parsed),
+    signal: controller.signal,
+    ...(message.socket.remoteAddress === undefined ? {} : { remoteAddress: message.socket.remoteAddress }),
+  }
+}
+
+/** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
+export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
+  response.statusCode = core.status
+  for (const name in core.headers) response.setHeader(name, core.headers[name]!)
+  const body = core.body
+  if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
+    response.end(body ?? undefined)
+    return
+  }
+  try {
+    response.flushHeaders()
+    for await (const chunk of body) {
+      if (response.destroyed) break
+      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')])
+    }
+    response.end()
+  } catch (error) {
+    response.destroy(error as Error)
+  }
+}

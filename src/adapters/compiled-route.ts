@@ -1,0 +1,122 @@
+/**
+ * A route prepared once at registration: its path matchers, compiled field trees and a lazily
+ * compiled ajv validator, so the per-request path does no parsing of adapter definitions.
+ */
+import type { ValidateFunction } from 'ajv'
+import { compilePlainFields, type PlainFieldTree } from '../cipher/field-map'
+import { ContinuumError } from '../errors'
+import { formatSse } from '../streams/sse'
+import type { ProtocolAdapter, RouteDefinition, RouteMethod, StreamFraming } from './adapter'
+import { compileSchema } from './schema-compiler'
+
+/** A route ready for matching and processing. */
+export interface CompiledRoute {
+  readonly adapter: string
+  readonly name: string
+  readonly method: RouteMethod
+  readonly path: string
+  readonly encrypted: boolean
+  readonly requestTree: PlainFieldTree
+  readonly responseTree: PlainFieldTree
+  readonly stream: CompiledStream | undefined
+  /** Matches a whole path (server side); resolves the path parameters. */
+  matchExact(path: string): Record<string, string> | undefined
+  /** Matches the end of a path behind any prefix (client side); resolves the matched part. */
+  matchSuffix(path: string): string | undefined
+  /** Throws CONTINUUM_SCHEMA_VIOLATION naming the failing path. */
+  validate(body: unknown): void
+}
+
+/** The compiled stream definition of a route. */
+export interface CompiledStream {
+  readonly framing: StreamFraming
+  readonly tree: PlainFieldTree
+  readonly terminal: string | undefined
+  isStreaming(body: Record<string, unknown>): boolean
+  formatError(error: ContinuumError): string
+}
+
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+function pathPattern(template: string): { source: string; params: string[] } {
+  const params: string[] = []
+  const source = template
+    .split(/(\{[A-Za-z_][A-Za-z0-9_]*\})/)
+    .map((part) => {
+      if (part.startsWith('{') && part.endsWith('}')) {
+        params.push(part.slice(1, -1))
+        return '([^/]+)'
+      }
+      return escapeRegExp(part)
+    })
+    .join('')
+  return { source, params }
+}
+
+function defaultStreamError(framing: StreamFraming): (error: ContinuumError) => string {
+  if (framing === 'sse') return (error) => formatSse({ event: 'error', data: JSON.stringify(error.toJSON()) })
+  return (error) => `${JSON.stringify({ error: error.message, code: error.code })}\n`
+}
+
+function invalid(adapter: string, route: string, why: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Adapter "${adapter}", route "${route}": ${why}`)
+}
+
+/** Compiles one route of an adapter; throws CONTINUUM_INVALID_OPTIONS on an inconsistent definition. */
+export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): CompiledRoute {
+  if (!route.path.startsWith('/')) throw invalid(adapter.name, route.name, 'path must start with "/"')
+  if (route.encrypted && (route.requestPlain === undefined || route.responsePlain === undefined)) {
+    throw invalid(adapter.name, route.name, 'encrypted routes need requestPlain and responsePlain')
+  }
+  const { source, params } = pathPattern(route.path)
+  const exact = new RegExp(`^${source}$`)
+  const suffix = new RegExp(`${source}$`)
+  let validator: ValidateFunction | undefined
+  const stream = route.stream
+  const when = stream?.when
+  return {
+    adapter: adapter.name,
+    name: route.name,
+    method: route.method,
+    path: route.path,
+    encrypted: route.encrypted,
+    requestTree: compilePlainFields(route.requestPlain ?? []),
+    responseTree: compilePlainFields(route.responsePlain ?? []),
+    stream:
+      stream === undefined
+        ? undefined
+        : {
+            framing: stream.framing,
+            tree: compilePlainFields(stream.plain),
+            terminal: stream.terminal,
+            isStreaming:
+              when === 'always' ? () => true : when === undefined ? (body) => body.stream === true : when,
+            formatError: stream.formatError ?? defaultStreamError(stream.framing),
+          },
+    matchExact(path) {
+      const match = exact.exec(path)
+      if (match === null) return undefined
+      const values: Record<string, string> = {}
+      params.forEach((name, index) => {
+        values[name] = decodeURIComponent(match[index + 1]!)
+      })
+      return values
+    },
+    matchSuffix(path) {
+      // Templates start with "/", so a match always begins at a segment boundary.
+      return suffix.exec(path)?.[0]
+    },
+    validate(body) {
+      if (route.requestSchema === undefined) return
+      validator ??= compileSchema(route.requestSchema)
+      if (validator(body)) return
+      const first = validator.errors?.[0]
+      const at = first?.instancePath === '' || first === undefined ? '/' : first.instancePath
+      throw new ContinuumError(
+        'CONTINUUM_SCHEMA_VIOLATION',
+        `Request body does not match the ${adapter.name} ${route.name} schema at ${at}: ${first?.message ?? 'invalid'}`,
+        { details: { path: at } },
+      )
+    },
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The AdapterRegistry: every protocol the proxy speaks, looked up by method and path. Static paths
+ * resolve through a Map in O(1); templated paths (Triton's `/v2/models/{model}/...`) are tried in
+ * registration order. Third parties extend it with `registry.register(defineAdapter(...))`.
+ */
+import { ContinuumError } from '../errors'
+import type { ProtocolAdapter } from './adapter'
+import { type CompiledRoute, compileRoute } from './compiled-route'
+
+/** The result of a successful match. */
+export interface RouteMatch {
+  readonly route: CompiledRoute
+  /** Path parameters, e.g. `{ model: 'llama' }`. */
+  readonly params: Readonly<Record<string, string>>
+  /** The part of the path the route matched (without mount prefix or query); bound into seals. */
+  readonly routePath: string
+}
+
+/** The outcome of a lookup. */
+export type RouteLookup =
+  | { readonly kind: 'match'; readonly match: RouteMatch }
+  | { readonly kind: 'method-not-allowed'; readonly allowed: readonly string[] }
+  | { readonly kind: 'none' }
+
+const NONE: RouteLookup = { kind: 'none' }
+
+/** Protocol adapters by route. */
+export class AdapterRegistry {
+  readonly #adapters = new Map<string, ProtocolAdapter>()
+  readonly #static = new Map<string, CompiledRoute[]>()
+  readonly #templated: CompiledRoute[] = []
+  readonly #all: CompiledRoute[] = []
+
+  constructor(adapters: readonly ProtocolAdapter[] = []) {
+    for (const adapter of adapters) this.register(adapter)
+  }
+
+  /** Adds an adapter; throws CONTINUUM_INVALID_OPTIONS on a duplicate name or route, or a bad definition. */
+  register(adapter: ProtocolAdapter): this {
+    if (adapter.specificationVersion !== 'v1') {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        `Adapter "${adapter.name}": unsupported specification version`,
+      )
+    }
+    if (this.#adapters.has(adapter.name)) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Adapter "${adapter.name}" is already registered`)
+    }
+    const compiled = adapter.routes.map((route) => compileRoute(adapter, route))
+    for (const route of compiled) {
+      const clash = this.#all.find((other) => other.method === route.method && other.path === route.path)
+      if (clash !== undefined) {
+        throw new ContinuumError(
+          'CONTINUUM_INVALID_OPTIONS',
+          `Adapter "${adapter.name}": ${route.method} ${route.path} is already served by "${clash.adapter}"`,
+        )
+      }
+    }
+    this.#adapters.set(adapter.name, adapter)
+    for (const route of compiled) {
+      this.#all.push(route)
+      if (route.path.includes('{')) this.#templated.push(route)
+      else this.#static.set(route.path, [...(this.#static.get(route.path) ?? []), route])
+    }
+    return this
+  }
+
+  /** Registered adapter names. */
+  get names(): string[] {
+    return [...this.#adapters.keys()]
+  }
+
+  /** Finds the route for a request path (no query) relative to the mount point. */
+  lookup(method: string, path: string): RouteLookup {
+    const candidates = this.#static.get(path)
+    if (candidates !== undefined) {
+      const route = candidates.find((candidate) => candidate.method === method)
+      if (route !== undefined) return { kind: 'match', match: { route, params: {}, routePath: path } }
+      return { kind: 'method-not-allowed', allowed: candidates.map((candidate) => candidate.method) }
+    }
+    const allowed: string[] = []
+    for (const route of this.#templated) {
+      const params = route.matchExact(path)
+      if (params === undefined) continue
+      if (route.method === method) return { kind: 'match', match: { route, params, routePath: path } }
+      allowed.push(route.method)
+    }
+    return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : NONE
+  }
+
+  /** Finds the route whose template ends the given path (client side, behind any base-URL prefix). */
+  lookupSuffix(method: string, path: string): RouteMatch | undefined {
+    let best: RouteMatch | undefined
+    for (const route of this.#all) {
+      if (route.method !== method) continue
+      const routePath = route.matchSuffix(path)
+      if (routePath !== undefined && (best === undefined || routePath.length > best.routePath.length)) {
+        best = { route, params: {}, routePath }
+      }
+    }
+    return best
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * One exchange on an adapter route: read and authenticate the request, decrypt its fields,
+ * validate it, run the stages, forward it, and encrypt what comes back (a JSON body as a whole,
+ * a stream event by event). Plain requests on `optional` servers take the same path minus the cipher.
+ */
+import { randomUUID } from 'node:crypto'
+import type { RouteMatch } from '../adapters/registry'
+import type { CipherContext } from '../cipher/field-cipher'
+import { HEADERS } from '../cipher/format'
+import { openRequest, requestSealMeta, sealResponse } from '../cipher/message-codec'
+import type { CoreRequest, CoreResponse } from '../core/http'
+import { ContinuumError } from '../errors'
+import { readBodyBytes, readJsonBody } from './body-reader'
+import { clientResponseHeaders, mediaType, upstreamRequestHeaders } from './headers'
+import type { ResolvedProxyOptions } from './proxy-options'
+import type { Exchange, ExchangeOutcome } from './stage'
+import { relayStream, sealStream } from './stream-sealer'
+import type { UpstreamResponse } from './upstream'
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+interface Authenticated {
+  body: Record<string, unknown>
+  context: CipherContext | undefined
+}
+
+/** Authenticates and decrypts the request body; the nonce is recorded only once the seal verified. */
+async function authenticate(
+  options: ResolvedProxyOptions,
+  request: CoreRequest,
+  match: RouteMatch,
+  raw: Record<string, unknown>,
+): Promise<Authenticated> {
+  const headers = request.headers
+  const version = headers[HEADERS.encryption]
+  if (version === undefined) {
+    if (options.encryptionRequired) {
+      throw new ContinuumError('CONTINUUM_ENCRYPTION_REQUIRED', 'This server requires field encryption (cp1)')
+    }
+    return { body: raw, context: undefined }
+  }
+  if (version !== 'cp1') {
+    throw new ContinuumError('CONTINUUM_UNSUPPORTED_VERSION', 'Only encryption format cp1 is supported')
+  }
+  if (options.keyring === undefined) {
+    throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'This server has no field keys')
+  }
+  const keyId = headers[HEADERS.keyId]
+  if (keyId === undefined || keyId === '') {
+    throw new ContinuumError('CONTINUUM_KEY_ID_MISSING', `Encrypted request without ${HEADERS.keyId}`)
+  }
+  const nonce = headers[HEADERS.nonce]
+  const timestamp = headers[HEADERS.timestamp]
+  options.replayGuard.checkFreshness(nonce, timestamp)
+  const key = options.keyring.resolve(keyId, headers[HEADERS.ephemeralKey])
+  const context: CipherContext = { key, nonce: nonce!, direction: 'request' }
+  const meta = requestSealMeta(request.method, match.routePath, timestamp!)
+  const body = openRequest(match.route.requestTree, raw, context, meta, headers[HEADERS.seal])
+  await options.replayGuard.remember(keyId, nonce!)
+  return { body: body as Record<string, unknown>, context }
+}
+
+/** Runs one exchange on an adapter route. */
+export async function encryptedExchange(
+  options: ResolvedProxyOptions,
+  request: CoreRequest,
+  match: RouteMatch,
+  query: string,
+): Promise<CoreResponse> {
+  const raw = await readJsonBody(request.body, options.bodyLimit, request.headers['content-length'])
+  if (!isRecord(raw)) {
+    throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'Request body must be a JSON object', {
+      details: { path: '/' },
+    })
+  }
+  const { body, context } = await authenticate(options, request, match, raw)
+  const { route } = match
+  route.validate(body)
+  const exchange: Exchange = {
+    requestId: request.headers['x-request-id'] ?? randomUUID(),
+    method: request.method,
+    match,
+    body,
+    encrypted: context !== undefined,
+    keyId: context?.key.id,
+    headers: request.headers,
+    streaming: route.stream?.isStreaming(body) ?? false,
+    responseHeaders: {},
+    annotations: {},
+    startedAt: options.clock.now(),
+  }
+  try {
+    for (const stage of options.stages) await stage.beforeForward?.(exchange)
+    const upstream = await options.upstream.send({
+      method: request.method,
+      url: match.routePath + query,
+      headers: upstreamRequestHeaders(request.headers, true),
+      body: JSON.stringify(exchange.body),
+      signal: request.signal,
+    })
+    const response = await respond(options, upstream, exchange, context, request.signal)
+    if (
+      typeof response.body === 'object' &&
+      response.body !== null &&
+      Symbol.asyncIterator in response.body
+    ) {
+      return {
+        ...response,
+        body: finishAfter(response.body, () => finish(options, exchange, response.status)),
+      }
+    }
+    await finish(options, exchange, response.status)
+    return response
+  } catch (error) {
+    const code = ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL'
+    const status = ContinuumError.isInstance(error) ? error.status : 500
+    await finish(options, exchange, status, code)
+    throw error
+  }
+}
+
+async function* finishAfter(
+  body: AsyncIterable<Uint8Array>,
+  done: () => Promise<void>,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body
+  } finally {
+    await done()
+  }
+}
+
+async function finish(
+  options: ResolvedProxyOptions,
+  exchange: Exchange,
+  status: number,
+  errorCode?: string,
+): Promise<void> {
+  const outcome: ExchangeOutcome = {
+    status,
+    endedAt: options.clock.now(),
+    ...(errorCode === undefined ? {} : { errorCode }),
+  }
+  for (const stage of options.stages) {
+    try {
+      await stage.afterExchange?.(exchange, outcome)
+    } catch (error) {
+      options.logger.warn('stage afterExchange failed', {
+        stage: stage.name,
+        code: (error as { code?: string }).code,
+      })
+    }
+  }
+}
+
+async function respond(
+  options: ResolvedProxyOptions,
+  upstream: UpstreamResponse,
+  exchange: Exchange,
+  context: CipherContext | undefined,
+  signal: AbortSignal,
+): Promise<CoreResponse> {
+  const stream = exchange.match.route.stream
+  const type = mediaType(upstream.headers['content-type'])
+  const streamed = type === 'text/event-stream' || type === 'application/x-ndjson'
+  const extra = { ...exchange.responseHeaders, 'x-request-id': exchange.requestId }
+  if (context === undefined) {
+    return {
+      status: upstream.status,
+      headers: { ...clientResponseHeaders(upstream.headers, false), ...extra },
+      body: relayStream(upstream.body, streamed ? stream : undefined, signal),
+    }
+  }
+  const responseContext: CipherContext = { ...context, direction: 'response' }
+  if (streamed && stream !== undefined && upstream.status < 300) {
+    return {
+      status: upstream.status,
+      headers: {
+        ...clientResponseHeaders(upstream.headers, true),
+        ...extra,
+        [HEADERS.encrypted]: '1',
+        'cache-control': 'no-cache',
+      },
+      body: sealStream(upstream.body, stream, responseContext, signal),
+    }
+  }
+  const bytes = await readBodyBytes({ kind: 'stream', stream: upstream.body }, options.responseLimit).catch(
+    (error: unknown) => {
+      upstream.body.destroy?.()
+      if (ContinuumError.isInstance(error) && error.code === 'CONTINUUM_BODY_TOO_LARGE') {
+        throw new ContinuumError(
+          'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE',
+          `Upstream response over ${options.responseLimit} bytes`,
+          { cause: error },
+        )
+      }
+      throw error
+    },
+  )
+  let parsed: unknown
+  try {
+    parsed =
+      type === 'application/json' || type.endsWith('+json') || type === ''
+        ? JSON.parse(bytes.toString('utf8'))
+        : undefined
+  } catch {
+    parsed = undefined
+  }
+  if (!isRecord(parsed)) {
+    // Never relay an unparseable body on an encrypted route: it may echo the prompt in plaintext.
+    throw new ContinuumError(
+      'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+      `Upstream answered ${upstream.status} with a body that is not a JSON object`,
+      {
+        ...(upstream.status >= 400 ? { status: upstream.status >= 500 ? 502 : upstream.status } : {}),
+        details: { upstreamStatus: upstream.status },
+      },
+    )
+  }
+  const sealed = sealResponse(exchange.match.route.responseTree, parsed, responseContext, upstream.status)
+  return {
+    status: upstream.status,
+    headers: {
+      ...clientResponseHeaders(upstream.headers, true),
+      ...extra,
+      'content-type': 'application/json',
+      [HEADERS.encrypted]: '1',
+      [HEADERS.seal]: sealed.seal,
+    },
+    body: JSON.stringify(sealed.body),
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Header hygiene between client, proxy and upstream: hop-by-hop headers (RFC 9110 §7.6.1) never
+ * cross the proxy, the protocol's own `x-continuum-*` headers stay between client and proxy, and a
+ * body the proxy rewrites gets its length recomputed rather than copied.
+ */
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'http2-settings',
+])
+
+/** Headers for the upstream request. `rewritten` drops length and encoding negotiation of a body the proxy re-serialised. */
+export function upstreamRequestHeaders(
+  headers: Readonly<Record<string, string | undefined>>,
+  rewritten: boolean,
+): Record<string, string> {
+  const connectionTokens = connectionListed(headers.connection)
+  const result: Record<string, string> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    if (
+      value === undefined ||
+      HOP_BY_HOP.has(name) ||
+      connectionTokens.has(name) ||
+      name.startsWith('x-continuum-')
+    ) {
+      continue
+    }
+    if (rewritten && (name === 'content-length' || name === 'accept-encoding' || name === 'content-encoding'))
+      continue
+    result[name] = value
+  }
+  if (rewritten) result['content-type'] = 'application/json'
+  return result
+}
+
+/** Headers for the client response. `rewritten` drops length and encoding of a body the proxy re-serialised. */
+export function clientResponseHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  rewritten: boolean,
+): Record<string, string> {
+  const connection = headers.connection
+  const connectionTokens = connectionListed(Array.isArray(connection) ? connection.join(',') : connection)
+  const result: Record<string, string> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    if (
+      value === undefined ||
+      HOP_BY_HOP.has(name) ||
+      connectionTokens.has(name) ||
+      name.startsWith('x-continuum-')
+    ) {
+      continue
+    }
+    if (rewritten && (name === 'content-length' || name === 'content-encoding' || name === 'etag')) continue
+    result[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return result
+}
+
+function connectionListed(value: string | undefined): Set<string> {
+  if (value === undefined) return new Set()
+  return new Set(value.split(',').map((token) => token.trim().toLowerCase()))
+}
+
+/** The media type of a content-type header, lower case, without parameters. */
+export function mediaType(value: string | string[] | undefined): string {
+  const text = Array.isArray(value) ? value[0] : value
+  if (text === undefined) return ''
+  const semicolon = text.indexOf(';')
+  return (semicolon === -1 ? text : text.slice(0, semicolon)).trim().toLowerCase()
+}

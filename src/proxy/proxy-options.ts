@@ -1,0 +1,164 @@
+/**
+ * Options of the proxy core, normalised once: the upstream pool, the keyring, the adapter
+ * registry, limits and replay window are all resolved at construction so the per-request path
+ * only reads precomputed values.
+ */
+import type { AdapterRegistry } from '../adapters/registry'
+import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
+import { ReplayGuard } from '../cipher/replay-guard'
+import { type Clock, systemClock } from '../core/clock'
+import { type Logger, silentLogger } from '../core/logger'
+import { ContinuumError } from '../errors'
+import { MemoryStateStore, type StateStore } from '../stores'
+import type { ProxyStage } from './stage'
+import { createUpstream, type Upstream, type UpstreamOptions } from './upstream'
+
+/** Options of {@link createProxy} and of the Express, Koa and Fastify middleware. */
+export interface ProxyOptions {
+  /** The inference server: a URL string, or options with a Unix socket, timeouts and pool size. */
+  upstream: string | UpstreamOptions
+  /**
+   * Field keys: a Keyring, or options to build one. Without keys the proxy forwards plain traffic
+   * only (useful behind another encryption layer, or for the scanner and audit alone).
+   */
+  keys?: Keyring | KeyringOptions
+  /**
+   * `required` refuses requests without field encryption on encrypted routes; `optional` forwards them as they are.
+   * @default 'required' when keys are given, otherwise 'optional'
+   */
+  encryption?: 'required' | 'optional'
+  /**
+   * The protocols served.
+   * @default a registry with the built-in adapters (OpenAI, Anthropic, Triton, TGI, Ollama)
+   */
+  adapters?: AdapterRegistry
+  /**
+   * What to do with a path no adapter serves: `reject` answers 501, `next` hands it to the next
+   * handler of the framework.
+   * @default 'reject'
+   */
+  unknownRoutes?: 'reject' | 'next'
+  /**
+   * Path prefixes forwarded untouched (no encryption, no schema) even though no adapter serves them, e.g. `['/metrics']`.
+   * @default []
+   */
+  passThrough?: string[]
+  /**
+   * Largest request body accepted, in bytes.
+   * @default 10485760 (10 MiB)
+   */
+  bodyLimit?: number
+  /**
+   * Largest JSON response the proxy buffers to re-encrypt, in bytes. Streams and plain routes are never buffered.
+   * @default 67108864 (64 MiB)
+   */
+  responseLimit?: number
+  /**
+   * Accepted clock skew and nonce memory for replay protection, in milliseconds.
+   * @default 300000
+   */
+  replayWindowMs?: number
+  /**
+   * Where replay nonces live; share a Redis-backed store across instances.
+   * @default a MemoryStateStore
+   */
+  store?: StateStore
+  /**
+   * Cross-cutting stages (scanner, audit, telemetry, cache) run around each encrypted exchange.
+   * @default []
+   */
+  stages?: ProxyStage[]
+  /**
+   * Time source.
+   * @default systemClock
+   */
+  clock?: Clock
+  /**
+   * Receives content-free operational messages.
+   * @default silentLogger
+   */
+  logger?: Logger
+}
+
+/** Options after normalisation. */
+export interface ResolvedProxyOptions {
+  readonly upstream: Upstream
+  readonly keyring: Keyring | undefined
+  readonly encryptionRequired: boolean
+  readonly registry: AdapterRegistry
+  readonly unknownRoutes: 'reject' | 'next'
+  readonly passThrough: readonly string[]
+  readonly bodyLimit: number
+  readonly responseLimit: number
+  readonly replayGuard: ReplayGuard
+  readonly stages: readonly ProxyStage[]
+  readonly clock: Clock
+  readonly logger: Logger
+}
+
+function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+  const resolved = value ?? fallback
+  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `${name} must be a positive integer`)
+  }
+  return resolved
+}
+
+/** Validates and normalises proxy options; `defaultRegistry` supplies the built-in adapters. */
+export function resolveProxyOptions(
+  options: ProxyOptions,
+  defaultRegistry: () => AdapterRegistry,
+): ResolvedProxyOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: options are required')
+  }
+  if (options.upstream === undefined) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: upstream is required')
+  }
+  const clock = options.clock ?? systemClock
+  const keyring =
+    options.keys === undefined
+      ? undefined
+      : options.keys instanceof KeyringClass
+        ? options.keys
+        : new KeyringClass({ clock, ...options.keys })
+  const encryption = options.encryption ?? (keyring === undefined ? 'optional' : 'required')
+  if (encryption !== 'required' && encryption !== 'optional') {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "encryption must be 'required' or 'optional'")
+  }
+  if (encryption === 'required' && keyring === undefined) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "encryption 'required' needs keys")
+  }
+  const unknownRoutes = options.unknownRoutes ?? 'reject'
+  if (unknownRoutes !== 'reject' && unknownRoutes !== 'next') {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "unknownRoutes must be 'reject' or 'next'")
+  }
+  const passThrough = options.passThrough ?? []
+  if (
+    !Array.isArray(passThrough) ||
+    passThrough.some((prefix) => typeof prefix !== 'string' || !prefix.startsWith('/'))
+  ) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'passThrough must be a list of paths starting with "/"',
+    )
+  }
+  return {
+    upstream: createUpstream(options.upstream),
+    keyring,
+    encryptionRequired: encryption === 'required',
+    registry: options.adapters ?? defaultRegistry(),
+    unknownRoutes,
+    passThrough,
+    bodyLimit: positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit'),
+    responseLimit: positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit'),
+    replayGuard: new ReplayGuard({
+      store: options.store ?? new MemoryStateStore({ clock }),
+      clock,
+      ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
+    }),
+    stages: options.stages ?? [],
+    clock,
+    logger: options.logger ?? silentLogger,
+  }
+}
