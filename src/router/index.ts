@@ -20,6 +20,16 @@ export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } fr
 export type { ProviderHealthReport, RouterHealth } from './health'
 export { createHealthHandler, type HealthHandlerOptions } from './health-handler'
 export { InferenceRouter, type ModelListing } from './inference-router'
+export {
+  computeModelDigest,
+  type ModelDigest,
+  type ModelFileDigest,
+  type ModelManifest,
+  manifestSigningBytes,
+  signModelManifest,
+  type VerifyModelManifestOptions,
+  verifyModelManifest,
+} from './model-integrity'
 export type { Classifier, RouterOptions, RoutingPolicy, RoutingPolicyType } from './options'
 export {
   type HealthStatus,
@@ -45,3 +55,4 @@ export {
   type ProviderType,
 } from './provider-registry'
 export type { ExcludedProvider, PlannedProvider, RoutingPlan } from './routing-plan'
+export { type ModelIntegrityEntry, type ModelIntegrityOptions, withModelIntegrity } from './verified-provider'
