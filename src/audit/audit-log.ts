@@ -8,113 +8,21 @@
  * and releases the sink, so nothing is lost on a clean shutdown.
  */
 import { randomUUID } from 'node:crypto'
-import { type Clock, systemClock } from '../core/clock'
-import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError, toContinuumError } from '../errors'
-import { type AuditKeyInput, auditKeyId, parseAuditPrivateKey } from './audit-keys'
-import type { AuditRecord, AuditRecordBody, AuditRecordInput } from './audit-record'
-import type { AuditSink } from './audit-sink'
-import { normalizeRecord } from './normalize-record'
 import {
-  type AuditChainHead,
-  GENESIS_HASH,
-  hashMatches,
-  recordShapeProblem,
-  sealRecord,
-} from './record-chain'
-
-/** What happens to a new record when the queue is full. Neither blocks the caller. */
-export type AuditOverflowPolicy = 'drop_newest' | 'drop_oldest'
-
-/** Reported to `onDrop` for every record that will never be written. */
-export interface AuditDropEvent {
-  /** `queue_full` under the overflow policy, `closed` when recorded after `close()`. */
-  readonly reason: 'queue_full' | 'closed'
-  /** Request id of the dropped record. */
-  readonly requestId: string | undefined
-  /** Records dropped since the log was created. */
-  readonly totalDropped: number
-}
-
-/** Counters of an AuditLog. */
-export interface AuditLogStats {
-  /** Records waiting in the queue (not yet signed). */
-  readonly queued: number
-  /** Records the sink accepted. */
-  readonly written: number
-  /** Records dropped (queue full or closed). */
-  readonly dropped: number
-  /** Failed sink writes (each retried). */
-  readonly writeFailures: number
-}
-
-/** Options of {@link AuditLog}. */
-export interface AuditLogOptions {
-  /** Where signed lines go: `FileAuditSink`, `StreamAuditSink`, `MemoryAuditSink` or your own. */
-  sink: AuditSink
-  /** Ed25519 signing key: PKCS#8 PEM, base64 32-byte seed, or a KeyObject. */
-  privateKey: AuditKeyInput
-  /**
-   * Records the queue holds before the overflow policy applies.
-   * @default 10000
-   */
-  maxQueue?: number
-  /**
-   * Which record to drop when the queue is full: the new one (`drop_newest`, keeps the oldest
-   * context) or the oldest queued one (`drop_oldest`, keeps the most recent activity).
-   * @default 'drop_newest'
-   */
-  overflow?: AuditOverflowPolicy
-  /**
-   * Records per sink write.
-   * @default 256
-   */
-  maxBatch?: number
-  /**
-   * `prevHash` of the first record of a fresh log: 64 hex digits, e.g. the last hash of a rotated log.
-   * @default 64 zeros
-   */
-  anchor?: string
-  /**
-   * Strings longer than this (model names, ids from clients) are cut, with a trailing `…`.
-   * @default 512
-   */
-  maxFieldLength?: number
-  /**
-   * Delay before retrying a failed sink write.
-   * @default 1000
-   */
-  retryDelayMs?: number
-  /**
-   * Called for each dropped record. Runs guarded: a throwing callback is logged and ignored.
-   * @default undefined
-   */
-  onDrop?: (event: AuditDropEvent) => void
-  /**
-   * Called when the sink fails to open or to write. Runs guarded.
-   * @default undefined
-   */
-  onError?: (error: ContinuumError) => void
-  /** @default systemClock */
-  clock?: Clock
-  /** @default silentLogger */
-  logger?: Logger
-}
+  type AuditDropEvent,
+  type AuditLogOptions,
+  type AuditLogStats,
+  type ResolvedAuditLogOptions,
+  resolveAuditLogOptions,
+} from './audit-log-options'
+import type { AuditRecord, AuditRecordBody, AuditRecordInput } from './audit-record'
+import { normalizeRecord } from './normalize-record'
+import { type AuditChainHead, hashMatches, recordShapeProblem, sealRecord } from './record-chain'
 
 /** A tamper-evident, non-blocking audit log. */
 export class AuditLog {
-  readonly #sink: AuditSink
-  readonly #privateKey: ReturnType<typeof parseAuditPrivateKey>
-  readonly #keyId: string
-  readonly #maxQueue: number
-  readonly #overflow: AuditOverflowPolicy
-  readonly #maxBatch: number
-  readonly #maxFieldLength: number
-  readonly #retryDelayMs: number
-  readonly #onDrop: ((event: AuditDropEvent) => void) | undefined
-  readonly #onError: ((error: ContinuumError) => void) | undefined
-  readonly #clock: Clock
-  readonly #logger: Logger
+  readonly #options: ResolvedAuditLogOptions
   readonly #opened: Promise<void>
   #head: AuditChainHead
   #queue: AuditRecordBody[] = []
@@ -131,38 +39,8 @@ export class AuditLog {
   #closing: Promise<void> | undefined
 
   constructor(options: AuditLogOptions) {
-    if (typeof options?.sink?.write !== 'function') {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        'AuditLog: options.sink must implement write(lines)',
-      )
-    }
-    this.#sink = options.sink
-    this.#privateKey = parseAuditPrivateKey(options.privateKey)
-    this.#keyId = auditKeyId(this.#privateKey)
-    this.#maxQueue = integer(options.maxQueue, 10_000, 'maxQueue')
-    this.#maxBatch = integer(options.maxBatch, 256, 'maxBatch')
-    this.#maxFieldLength = integer(options.maxFieldLength, 512, 'maxFieldLength')
-    this.#retryDelayMs = integer(options.retryDelayMs, 1000, 'retryDelayMs')
-    this.#overflow = options.overflow ?? 'drop_newest'
-    if (this.#overflow !== 'drop_newest' && this.#overflow !== 'drop_oldest') {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        "AuditLog: options.overflow must be 'drop_newest' or 'drop_oldest'",
-      )
-    }
-    const anchor = options.anchor ?? GENESIS_HASH
-    if (!/^[0-9a-f]{64}$/.test(anchor)) {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        'AuditLog: options.anchor must be 64 lower-case hex digits',
-      )
-    }
-    this.#head = { seq: -1, hash: anchor }
-    this.#onDrop = options.onDrop
-    this.#onError = options.onError
-    this.#clock = options.clock ?? systemClock
-    this.#logger = options.logger ?? silentLogger
+    this.#options = resolveAuditLogOptions(options)
+    this.#head = { seq: -1, hash: this.#options.anchor }
     this.#opened = this.#open()
     // A failed open is reported through onError and rethrown by ready(), flush() and close().
     this.#opened.catch((error) => this.#report(toContinuumError(error)))
@@ -182,7 +60,7 @@ export class AuditLog {
 
   /** The id of the signing key, written into every record. */
   get keyId(): string {
-    return this.#keyId
+    return this.#options.keyId
   }
 
   /** The last record signed: keep it elsewhere to detect a log cut at its end (see docs/audit.md). */
@@ -195,13 +73,13 @@ export class AuditLog {
    * CONTINUUM_AUDIT_INVALID_RECORD only for inputs of the wrong shape (a programming error).
    */
   record(input: AuditRecordInput): void {
-    const body = normalizeRecord(input, randomUUID(), this.#clock.now(), this.#maxFieldLength)
+    const body = normalizeRecord(input, randomUUID(), this.#options.clock.now(), this.#options.maxFieldLength)
     if (this.#closed) {
       this.#drop('closed', body)
       return
     }
-    if (this.#queue.length >= this.#maxQueue) {
-      if (this.#overflow === 'drop_newest') {
+    if (this.#queue.length >= this.#options.maxQueue) {
+      if (this.#options.overflow === 'drop_newest') {
         this.#drop('queue_full', body)
         return
       }
@@ -218,7 +96,7 @@ export class AuditLog {
     while (this.#queue.length > 0 || this.#pending !== undefined || this.#droppedUnreported > 0) {
       await this.#pump()
     }
-    await wrapSink(() => this.#sink.flush?.())
+    await wrapSink(() => this.#options.sink.flush?.())
   }
 
   /** Stops accepting records, writes everything queued, flushes and closes the sink. Idempotent. */
@@ -228,7 +106,7 @@ export class AuditLog {
       clearTimeout(this.#retryTimer)
       this.#retryTimer = undefined
       await this.flush()
-      await wrapSink(() => this.#sink.close?.())
+      await wrapSink(() => this.#options.sink.close?.())
     })().catch((error) => {
       // Let a later close() try again, e.g. once the disk has room.
       this.#closing = undefined
@@ -248,7 +126,7 @@ export class AuditLog {
   }
 
   async #open(): Promise<void> {
-    const last = await wrapSink(() => this.#sink.open?.())
+    const last = await wrapSink(() => this.#options.sink.open?.())
     if (last === undefined) return
     let record: unknown
     try {
@@ -284,7 +162,7 @@ export class AuditLog {
     while (this.#pending !== undefined || this.#queue.length > 0 || this.#droppedUnreported > 0) {
       this.#pending ??= this.#signBatch()
       try {
-        await this.#sink.write(this.#pending.lines)
+        await this.#options.sink.write(this.#pending.lines)
       } catch (error) {
         this.#writeFailures += 1
         const failure = new ContinuumError(
@@ -302,14 +180,14 @@ export class AuditLog {
   }
 
   #signBatch(): { lines: string[]; records: number } {
-    const bodies = this.#queue.splice(0, this.#maxBatch)
+    const bodies = this.#queue.splice(0, this.#options.maxBatch)
     if (this.#droppedUnreported > 0) {
       bodies.unshift(this.#droppedMarker(this.#droppedUnreported))
       this.#droppedUnreported = 0
     }
     const lines: string[] = []
     for (const body of bodies) {
-      const { record, line } = sealRecord(body, this.#head, this.#keyId, this.#privateKey)
+      const { record, line } = sealRecord(body, this.#head, this.#options.keyId, this.#options.privateKey)
       this.#head = { seq: record.seq, hash: record.hash }
       lines.push(line)
     }
@@ -320,10 +198,10 @@ export class AuditLog {
     return {
       event: 'audit.dropped',
       id: randomUUID(),
-      time: new Date(this.#clock.now()).toISOString(),
+      time: new Date(this.#options.clock.now()).toISOString(),
       who: { subject: 'continuum-proxy', type: 'system' },
       what: { action: 'audit.dropped' },
-      attributes: { dropped: count, overflow: this.#overflow },
+      attributes: { dropped: count, overflow: this.#options.overflow },
     }
   }
 
@@ -332,7 +210,7 @@ export class AuditLog {
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined
       this.#pump().catch(() => {})
-    }, this.#retryDelayMs)
+    }, this.#options.retryDelayMs)
     this.#retryTimer.unref()
   }
 
@@ -340,22 +218,22 @@ export class AuditLog {
     this.#dropped += 1
     // A record refused after close() cannot be written anyway; only queue overflow leaves a marker.
     if (reason === 'queue_full') this.#droppedUnreported += 1
-    this.#logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
-    if (this.#onDrop === undefined) return
+    this.#options.logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
+    if (this.#options.onDrop === undefined) return
     try {
-      this.#onDrop({ reason, requestId: body.requestId, totalDropped: this.#dropped })
+      this.#options.onDrop({ reason, requestId: body.requestId, totalDropped: this.#dropped })
     } catch {
-      this.#logger.error('audit onDrop callback threw', { reason })
+      this.#options.logger.error('audit onDrop callback threw', { reason })
     }
   }
 
   #report(error: ContinuumError): void {
-    this.#logger.error('audit sink failure', { code: error.code })
-    if (this.#onError === undefined) return
+    this.#options.logger.error('audit sink failure', { code: error.code })
+    if (this.#options.onError === undefined) return
     try {
-      this.#onError(error)
+      this.#options.onError(error)
     } catch {
-      this.#logger.error('audit onError callback threw', { code: error.code })
+      this.#options.logger.error('audit onError callback threw', { code: error.code })
     }
   }
 }
@@ -380,15 +258,4 @@ function corrupt(problem: string): ContinuumError {
     'CONTINUUM_AUDIT_LOG_CORRUPT',
     `The last record of the existing audit log ${problem}`,
   )
-}
-
-function integer(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new ContinuumError(
-      'CONTINUUM_INVALID_OPTIONS',
-      `AuditLog: options.${name} must be a positive integer`,
-    )
-  }
-  return value
 }

@@ -8,13 +8,13 @@ export {
   parseAuditPrivateKey,
   parseAuditPublicKey,
 } from './audit-keys'
-export {
-  type AuditDropEvent,
-  AuditLog,
-  type AuditLogOptions,
-  type AuditLogStats,
-  type AuditOverflowPolicy,
-} from './audit-log'
+export { AuditLog } from './audit-log'
+export type {
+  AuditDropEvent,
+  AuditLogOptions,
+  AuditLogStats,
+  AuditOverflowPolicy,
+} from './audit-log-options'
 export {
   AUDIT_RECORD_VERSION,
   type AuditAction,
