@@ -231,3 +231,31 @@ export function leaveOneSourceOut(
   }
   return results
 }
+
+const percent = (value: number): string => `${(value * 100).toFixed(1)}%`
+
+/**
+ * The held-out table of docs/scanner.md, rendered from a model: the training script prints it
+ * and the reproducibility test checks the docs still contain it verbatim.
+ */
+export function renderHeldOutTable(rows: readonly LabelledPrompt[], model: InjectionModel): string {
+  const heldOut = heldOutRows(rows)
+  const trigger = heldOut.filter((item) => item.source === 'PIGuard/NotInject_one')
+  const lines = [
+    '| scorer | precision | recall | F1 | false positives on NotInject_one |',
+    '|---|---|---|---|---|',
+  ]
+  for (const [name, factory] of [
+    ['classifier alone', classifierOnly],
+    ['scanner (patterns + classifier)', fullScanner],
+  ] as const) {
+    const score = factory(model)
+    const metrics = evaluateRows(heldOut, score)
+    const benign = evaluateRows(trigger, score)
+    lines.push(
+      `| ${name} | ${metrics.precision.toFixed(3)} | ${metrics.recall.toFixed(3)} | ${metrics.f1.toFixed(3)} | ` +
+        `${benign.falsePositives} / ${trigger.length} (${percent(benign.falsePositiveRate)}) |`,
+    )
+  }
+  return lines.join('\n')
+}

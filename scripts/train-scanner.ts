@@ -11,7 +11,6 @@ import { InjectionModel } from '../src/scanner/model'
 import {
   classifierOnly,
   DEFAULT_TRAINING,
-  evaluateRows,
   FLAG_THRESHOLD,
   fullScanner,
   HELD_OUT_SOURCES,
@@ -20,6 +19,7 @@ import {
   loadPrompts,
   type Metrics,
   metricsOf,
+  renderHeldOutTable,
   trainingRows,
   trainModel,
 } from './scanner-training'
@@ -49,28 +49,14 @@ if (!argv.includes('--no-write')) {
 }
 
 const percent = (value: number): string => `${(value * 100).toFixed(1)}%`
-const row = (name: string, metrics: Metrics, extra = ''): string =>
+const row = (name: string, metrics: Metrics, extra: string): string =>
   `| ${name} | ${metrics.precision.toFixed(3)} | ${metrics.recall.toFixed(3)} | ${metrics.f1.toFixed(3)} | ${extra} |`
 
 const model = InjectionModel.fromJSON(json)
-const heldOut = heldOutRows(rows)
-const trigger = heldOut.filter((item) => item.source === 'PIGuard/NotInject_one')
 console.log(
-  `\n### Held-out sources: ${HELD_OUT_SOURCES.join(' + ')} (${heldOut.length} rows), threshold ${FLAG_THRESHOLD}\n`,
+  `\n### Held-out sources: ${HELD_OUT_SOURCES.join(' + ')} (${heldOutRows(rows).length} rows), threshold ${FLAG_THRESHOLD}\n`,
 )
-console.log('| scorer | precision | recall | F1 | false positives on NotInject_one |')
-console.log('|---|---|---|---|---|')
-for (const [name, factory] of [
-  ['classifier alone', classifierOnly],
-  ['scanner (patterns + classifier)', fullScanner],
-] as const) {
-  const score = factory(model)
-  const metrics = evaluateRows(heldOut, score)
-  const fp = evaluateRows(trigger, score)
-  console.log(
-    row(name, metrics, `${fp.falsePositives} / ${trigger.length} (${percent(fp.falsePositiveRate)})`),
-  )
-}
+console.log(renderHeldOutTable(rows, model))
 
 if (!argv.includes('--skip-loso')) {
   console.log(`\n### Leave-one-source-out (each source scored by a model trained on the other four)\n`)

@@ -119,7 +119,8 @@ export const DETECTORS: readonly Detector[] = [
   ),
   regexDetector(
     'PHONE',
-    /(?<![\w+.])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}(?![\w-]|\.\d)/g,
+    /(?<![\w+.]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]?\d{3,4}(?![\w-]|[ .-]\d)/g,
+    // A phone number is not followed or preceded by another digit group (that is a card or an id).
     (match) => {
       const digits = digitsOf(match[0]).length
       return digits >= 9 && digits <= 15

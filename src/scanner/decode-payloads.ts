@@ -15,9 +15,10 @@ export interface DecodedPayload {
   readonly text: string
 }
 
-const BASE64_RUN = /[A-Za-z0-9+/_-]{16,8192}={0,2}/g
-const HEX_RUN = /(?:[0-9a-fA-F]{2}){8,4096}/g
-const PERCENT_RUN = /(?:%[0-9a-fA-F]{2}){3,4096}/g
+// Lookbehinds start attempts only at token starts, so ordinary words cost one step each.
+const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,8192}={0,2}/g
+const HEX_RUN = /(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,4096}/g
+const PERCENT_RUN = /(?:%[0-9a-fA-F]{2}){1,4096}/g
 const PERCENT_PRESENT = /%[0-9a-fA-F]{2}/
 
 /** At most this many payloads per encoding and text: enough for real use, bounded for attacks. */
@@ -55,12 +56,18 @@ function collect(text: string, pattern: RegExp, decode: (run: string) => Uint8Ar
   return found
 }
 
+/** ROT13 of every code unit: letters rotate, everything else maps to itself. */
+const ROT13_TABLE = new Uint16Array(65536).map((_, code) => {
+  if (code >= 65 && code <= 90) return ((code - 65 + 13) % 26) + 65
+  if (code >= 97 && code <= 122) return ((code - 97 + 13) % 26) + 97
+  return code
+})
+
 /** ROT13 of ASCII letters; everything else unchanged. */
 export function rot13(text: string): string {
-  return text.replace(/[a-zA-Z]/g, (letter) => {
-    const base = letter <= 'Z' ? 65 : 97
-    return String.fromCharCode(((letter.charCodeAt(0) - base + 13) % 26) + base)
-  })
+  const units = new Uint16Array(text.length)
+  for (let index = 0; index < text.length; index++) units[index] = ROT13_TABLE[text.charCodeAt(index)]!
+  return new TextDecoder('utf-16le').decode(units)
 }
 
 /** Every decodable payload inside `text` (not including the ROT13 view; see {@link rot13}). */

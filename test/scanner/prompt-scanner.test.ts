@@ -51,7 +51,9 @@ describe('PromptScanner.scan', () => {
       expect(result.score, indicator).toBeGreaterThanOrEqual(0.7)
     }
     // An API key is base64-ish but decodes to bytes, not text: no payload indicator.
-    expect(scanner.scan('key: sk-proj-Q2hhbmdlTWVQbGVhc2VBbmRUaGFua1lvdQ9').indicators).not.toContain('encoded:base64')
+    expect(scanner.scan('key: sk-proj-Q2hhbmdlTWVQbGVhc2VBbmRUaGFua1lvdQ9').indicators).not.toContain(
+      'encoded:base64',
+    )
   })
 
   it('flags chat-template delimiters smuggled into user text', () => {
@@ -75,7 +77,11 @@ describe('roles and request shapes', () => {
     expect(scanner.scan(canonical).risk).toBe('high')
     const userOnly = new PromptScanner({ roles: ['user'] })
     expect(userOnly.scan(canonical).risk).toBe('none')
-    const withDocument = { ...canonical, messages: [canonical.messages[0]], documents: [`Page text. ${ATTACK}`] }
+    const withDocument = {
+      ...canonical,
+      messages: [canonical.messages[0]],
+      documents: [`Page text. ${ATTACK}`],
+    }
     expect(scanner.scan(withDocument).indicators).toContain('ignore_instructions')
     expect(userOnly.scan(withDocument).indicators).toEqual([])
   })
@@ -153,13 +159,20 @@ describe('evaluate and toError', () => {
 
 describe('canary tokens', () => {
   it('adds a canary to the system prompt without touching the input', () => {
-    const canonical = { model: 'm', system: 'Be brief.', messages: [{ role: 'user' as const, content: 'hi' }] }
+    const canonical = {
+      model: 'm',
+      system: 'Be brief.',
+      messages: [{ role: 'user' as const, content: 'hi' }],
+    }
     const { request, canary } = withCanary(canonical)
     expect(request.system).toContain(canary)
     expect(canonical.system).toBe('Be brief.')
     const openai = { model: 'gpt', messages: [{ role: 'user', content: 'hi' }] }
     const added = withCanary(openai, createCanary())
-    expect(added.request.messages[0]).toEqual({ role: 'system', content: expect.stringContaining(added.canary) })
+    expect(added.request.messages[0]).toEqual({
+      role: 'system',
+      content: expect.stringContaining(added.canary),
+    })
     expect(openai.messages).toHaveLength(1)
     expect(() => withCanary(openai, 'short')).toThrow(TypeError)
   })
