@@ -116,7 +116,7 @@ export function decodeEnvelope(bytes: Uint8Array, expectedKind: EnvelopeKind): E
 /** Encodes a list of rotation steps as a section. */
 export function encodeSteps(steps: readonly number[]): Uint8Array {
   const output = Buffer.allocUnsafe(steps.length * 4)
-  steps.forEach((step, index) => output.writeInt32BE(step, index * 4))
+  for (const [index, step] of steps.entries()) output.writeInt32BE(step, index * 4)
   return new Uint8Array(output.buffer, output.byteOffset, output.length)
 }
 

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ContinuumError } from '../../src/errors'
+import {
+  FheKeyManager,
+  planLayout,
+  requiredGaloisSteps,
+  resolveCkksParameters,
+  SealEvaluator,
+} from '../../src/fhe'
+import { decodeEnvelope, decodeSteps, EnvelopeKind, encodeEnvelope, SectionTag } from '../../src/fhe/envelope'
+
+const parameters = resolveCkksParameters('ckks-4096')
+let client: FheKeyManager
+let evaluator: SealEvaluator
+
+const vector = (length: number, seed: number) =>
+  Array.from({ length }, (_, index) => Math.sin(seed * 31 + index * 7.3))
+const dot = (left: ArrayLike<number>, right: ArrayLike<number>) => {
+  let sum = 0
+  for (let index = 0; index < left.length; index++) sum += left[index]! * right[index]!
+  return sum
+}
+const inner = (envelope: Uint8Array) =>
+  decodeEnvelope(envelope, EnvelopeKind.ciphertext).sections.get(SectionTag.ciphertext)!
+const wrap = (bytes: Uint8Array) =>
+  encodeEnvelope(EnvelopeKind.ciphertext, parameters.fingerprint, client.keyId, [
+    [SectionTag.ciphertext, bytes],
+  ])
+const caught = async (action: () => unknown): Promise<ContinuumError> => {
+  try {
+    await action()
+  } catch (error) {
+    if (ContinuumError.isInstance(error)) return error
+    throw error
+  }
+  throw new Error('expected a failure')
+}
+
+function loadKeys(keyTag: string, bundle: Uint8Array): void {
+  const envelope = decodeEnvelope(bundle, EnvelopeKind.evaluationKeys)
+  evaluator.loadEvaluationKeys(keyTag, {
+    galoisKeys: envelope.sections.get(SectionTag.galoisKeys),
+    galoisSteps: decodeSteps(envelope.sections.get(SectionTag.galoisSteps) ?? new Uint8Array()),
+    relinKeys: envelope.sections.get(SectionTag.relinKeys),
+    publicKey: envelope.sections.get(SectionTag.publicKey),
+  })
+}
+
+beforeAll(async () => {
+  client = await FheKeyManager.generate({ parameters: 'ckks-4096', keyId: 'client-1' })
+  evaluator = await SealEvaluator.create(parameters)
+  loadKeys('client-1', client.evaluationKeys({ galoisSteps: requiredGaloisSteps(24) }))
+})
+
+afterAll(() => {
+  evaluator.dispose()
+  client.dispose()
+})
+
+describe('FheKeyManager', () => {
+  it('encrypts and decrypts, and the exported secret key restores the same key', async () => {
+    const values = vector(10, 1)
+    const ciphertext = client.encrypt(values)
+    const decrypted = client.decrypt(ciphertext)
+    values.forEach((value, index) => expect(decrypted[index]).toBeCloseTo(value, 5))
+    const restored = await FheKeyManager.import(client.exportSecretKey(), { parameters: 'ckks-4096' })
+    try {
+      expect(restored.keyId).toBe('client-1')
+      expect(restored.decrypt(ciphertext)[3]).toBeCloseTo(values[3]!, 5)
+    } finally {
+      restored.dispose()
+    }
+  })
+
+  it('rotates to a new key id whose ciphertexts the old key refuses', async () => {
+    const rotated = await client.rotate({ keyId: 'client-2' })
+    try {
+      const ciphertext = rotated.encrypt([1, 2, 3])
+      expect((await caught(() => client.decrypt(ciphertext))).code).toBe('CONTINUUM_FHE_KEY_MISMATCH')
+      expect(rotated.decrypt(ciphertext)[2]).toBeCloseTo(3, 5)
+    } finally {
+      rotated.dispose()
+    }
+  })
+
+  it('refuses an export of another parameter set', async () => {
+    const error = await caught(() =>
+      FheKeyManager.import(client.exportSecretKey(), { parameters: 'ckks-8192' }),
+    )
+    expect(error.code).toBe('CONTINUUM_FHE_PARAMETER_MISMATCH')
+  })
+
+  it('builds seeded evaluation keys holding only the requested steps', () => {
+    const onlyGalois = client.evaluationKeys({ galoisSteps: [1, 8], publicKey: false, relinKeys: false })
+    const envelope = decodeEnvelope(onlyGalois, EnvelopeKind.evaluationKeys)
+    expect([...envelope.sections.keys()].sort()).toEqual([SectionTag.galoisKeys, SectionTag.galoisSteps])
+    // Two Galois keys at N=4096, two data primes: 2 keys × 2 parts × 2 polys × 3 primes × 4096 × 8 B
+    // = 786 KB expanded; the seeded form keeps one polynomial of each pair, so under half.
+    expect(onlyGalois.byteLength).toBeLessThan(786_432 / 2)
+    const error = (() => {
+      try {
+        loadKeys('partial', client.evaluationKeys({ galoisSteps: [1], publicKey: false, relinKeys: false }))
+        evaluator.runUnit({
+          keyTag: 'partial',
+          matrixId: 'missing',
+          mode: 'single',
+          input: new Uint8Array(),
+          block: 0,
+          giantStart: 0,
+          giantEnd: 1,
+          finalize: true,
+          compression: 'none',
+        })
+      } catch (thrown) {
+        return thrown as ContinuumError
+      }
+    })()
+    expect(error?.code).toBe('CONTINUUM_FHE_COLLECTION_UNKNOWN')
+  })
+})
+
+describe('SealEvaluator', () => {
+  const rows = Array.from({ length: 40 }, (_, row) => vector(24, row + 2))
+  const bias = vector(40, 99)
+
+  beforeAll(() => {
+    evaluator.setMatrix('layer', {
+      rows: 40,
+      dimension: 24,
+      values: Float64Array.from(rows.flat()),
+      bias: Float64Array.from(bias),
+      modes: ['single', 'batched'],
+    })
+  })
+
+  it('computes W·x + b on a ciphertext within 1e-3', () => {
+    const layout = planLayout(40, 24, parameters.slotCount, 'single')
+    const query = vector(24, 500)
+    const results = evaluator.evaluate({
+      keyTag: 'client-1',
+      matrixId: 'layer',
+      mode: 'single',
+      input: inner(client.encryptQueries(layout, [query])),
+      compression: 'zstd',
+    })
+    const [scores] = client.decryptScores(layout, results.map(wrap))
+    rows.forEach((row, index) =>
+      expect(Math.abs(scores![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3),
+    )
+  })
+
+  it('scores several queries batched into one ciphertext', () => {
+    const layout = planLayout(40, 24, parameters.slotCount, 'batched')
+    expect(layout.queryCapacity).toBeGreaterThanOrEqual(3)
+    const queries = [vector(24, 7), vector(24, 8), vector(24, 9)]
+    const results = evaluator.evaluate({
+      keyTag: 'client-1',
+      matrixId: 'layer',
+      mode: 'batched',
+      input: inner(client.encryptQueries(layout, queries)),
+      compression: 'none',
+    })
+    expect(results).toHaveLength(1)
+    const scores = client.decryptScores(layout, results.map(wrap), 3)
+    queries.forEach((query, q) =>
+      rows.forEach((row, index) =>
+        expect(Math.abs(scores[q]![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3),
+      ),
+    )
+  })
+
+  it('turns garbage and foreign ciphertexts into coded errors, and keeps working', async () => {
+    const request = {
+      keyTag: 'client-1',
+      matrixId: 'layer',
+      mode: 'single' as const,
+      compression: 'none' as const,
+    }
+    const garbage = await caught(() =>
+      evaluator.evaluate({ ...request, input: new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9]) }),
+    )
+    expect(garbage.code).toBe('CONTINUUM_FHE_MALFORMED_PAYLOAD')
+    const other = await FheKeyManager.generate({ parameters: 'ckks-8192' })
+    try {
+      const foreign = await caught(() =>
+        evaluator.evaluate({ ...request, input: inner(other.encrypt([1, 2])) }),
+      )
+      expect(foreign.code).toBe('CONTINUUM_FHE_MALFORMED_PAYLOAD')
+    } finally {
+      other.dispose()
+    }
+    const truncated = inner(client.encrypt([1])).subarray(0, 100)
+    expect((await caught(() => evaluator.evaluate({ ...request, input: truncated }))).code).toBe(
+      'CONTINUUM_FHE_MALFORMED_PAYLOAD',
+    )
+    const unknown = await caught(() =>
+      evaluator.evaluate({ ...request, keyTag: 'nobody', input: inner(client.encrypt([1])) }),
+    )
+    expect(unknown.code).toBe('CONTINUUM_FHE_KEYS_UNKNOWN')
+    expect(evaluator.evaluate({ ...request, input: inner(client.encrypt(vector(24, 1))) })).toHaveLength(1)
+  })
+
+  it('keeps the WASM heap flat over 10,000 operations', () => {
+    evaluator.setMatrix('scalar', {
+      rows: 1,
+      dimension: 1,
+      values: Float64Array.of(0.5),
+      bias: Float64Array.of(0.25),
+      modes: ['single'],
+    })
+    const input = inner(client.encrypt([2]))
+    const request = {
+      keyTag: 'client-1',
+      matrixId: 'scalar',
+      mode: 'single' as const,
+      input,
+      compression: 'none' as const,
+    }
+    const rotating = { ...request, matrixId: 'layer', input: inner(client.encrypt(vector(24, 3))) }
+    const run = (count: number) => {
+      for (let index = 0; index < count; index++) {
+        // Every 200th operation uses rotations, so Galois key switching is covered too.
+        evaluator.evaluate(index % 200 === 0 ? rotating : request)
+      }
+    }
+    run(500)
+    // WASM linear memory is counted in `external` but not in `arrayBuffers` (JS buffers awaiting GC).
+    const wasmBytes = () => process.memoryUsage().external - process.memoryUsage().arrayBuffers
+    const before = wasmBytes()
+    run(10_000)
+    const growth = wasmBytes() - before
+    expect(growth).toBeLessThan(4 * 1024 * 1024)
+    const [result] = evaluator.evaluate(request)
+    expect(client.decrypt(wrap(result!))[0]).toBeCloseTo(1.25, 3)
+  }, 120_000)
+})
