@@ -26,6 +26,13 @@ export interface RouteStreamDefinition {
   /** The data of an SSE event that terminates the stream without being JSON, e.g. OpenAI's `[DONE]`. */
   terminal?: string
   /**
+   * Recognises the last event of a stream that has no terminal sentinel (Anthropic's
+   * `message_stop`, Ollama's `done: true`), so a stream that ends cleanly before it still counts
+   * as cut. Receives the upstream event (plaintext, before encryption) and its SSE event name.
+   * @default any stream that ends cleanly is complete
+   */
+  isFinal?: (event: Record<string, unknown>, eventName: string) => boolean
+  /**
    * Renders a mid-stream failure as one frame this protocol's clients understand as an error.
    * @default SSE `event: error` with `{"error":{code,message,type}}`; NDJSON `{"error": message, "code": code}`
    */

@@ -32,6 +32,8 @@ export interface CompiledStream {
   readonly framing: StreamFraming
   readonly tree: PlainFieldTree
   readonly terminal: string | undefined
+  /** Recognises the completing event of a stream without a terminal sentinel. */
+  readonly isFinal: ((event: Record<string, unknown>, eventName: string) => boolean) | undefined
   isStreaming(body: Record<string, unknown>): boolean
   formatError(error: ContinuumError): string
 }
@@ -89,6 +91,7 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
             framing: stream.framing,
             tree: compilePlainFields(stream.plain),
             terminal: stream.terminal,
+            isFinal: stream.isFinal,
             isStreaming:
               when === 'always' ? () => true : when === undefined ? (body) => body.stream === true : when,
             formatError: stream.formatError ?? defaultStreamError(stream.framing),

@@ -55,6 +55,8 @@ export async function* sealStream(
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
   let sequence = 0
+  // Streams whose adapter names a final event are complete only once it went by.
+  let finished = stream.isFinal === undefined
   try {
     if (stream.framing === 'sse') {
       let ended = false
@@ -76,6 +78,7 @@ export async function* sealStream(
         }
         if (!isRecord(parsed)) throw notAnObject()
         const name = event.event ?? ''
+        if (!finished && stream.isFinal?.(parsed, name) === true) finished = true
         const sealed = sealEvent(stream.tree, parsed, context, sequence, name)
         sequence++
         yield encoder.encode(
@@ -85,7 +88,7 @@ export async function* sealStream(
         )
       }
       if (!ended) {
-        if (stream.terminal !== undefined) throw earlyEnd()
+        if (stream.terminal !== undefined || !finished) throw earlyEnd()
         yield encoder.encode(
           formatSse({ event: END_EVENT_NAME, data: JSON.stringify(endMarker(context, sequence)) }),
         )
@@ -94,10 +97,12 @@ export async function* sealStream(
     }
     for await (const value of parseNdjson(source)) {
       if (!isRecord(value)) throw notAnObject()
+      if (!finished && stream.isFinal?.(value, '') === true) finished = true
       const sealed = sealEvent(stream.tree, value, context, sequence, '')
       sequence++
       yield encoder.encode(`${JSON.stringify(sealed)}\n`)
     }
+    if (!finished) throw earlyEnd()
     yield encoder.encode(`${JSON.stringify(endMarker(context, sequence))}\n`)
   } catch (error) {
     const failure = streamFailure(error, signal)

@@ -1,0 +1,2 @@
+/** The Anthropic protocol adapter (proxy side). */
+export { anthropicAdapter, formatAnthropicStreamError } from './adapter'

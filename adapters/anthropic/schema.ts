@@ -1,0 +1,84 @@
+/**
+ * JSON Schemas of decrypted Anthropic requests: what the proxy relies on and what the Messages
+ * API would refuse (required model, token limit and messages, the two roles, content as a string
+ * or typed blocks, tool choice kinds). `additionalProperties` stays open so fields Anthropic adds
+ * later pass through.
+ */
+
+const block = {
+  type: 'object',
+  required: ['type'],
+  properties: { type: { type: 'string', minLength: 1 } },
+}
+
+const content = { anyOf: [{ type: 'string' }, { type: 'array', items: block }] }
+
+const message = {
+  type: 'object',
+  required: ['role', 'content'],
+  properties: { role: { enum: ['user', 'assistant'] }, content },
+}
+
+const system = {
+  anyOf: [
+    { type: 'string' },
+    {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['type', 'text'],
+        properties: { type: { const: 'text' }, text: { type: 'string' } },
+      },
+    },
+  ],
+}
+
+const tools = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name'],
+    properties: { name: { type: 'string', minLength: 1 }, type: { type: 'string' } },
+  },
+}
+
+const toolChoice = {
+  type: 'object',
+  required: ['type'],
+  properties: {
+    type: { enum: ['auto', 'any', 'tool', 'none'] },
+    name: { type: 'string', minLength: 1 },
+    disable_parallel_tool_use: { type: 'boolean' },
+  },
+  // `{"type":"tool"}` must name the tool.
+  anyOf: [{ properties: { type: { enum: ['auto', 'any', 'none'] } } }, { required: ['name'] }],
+}
+
+const model = { type: 'string', minLength: 1 }
+
+/** `/v1/messages`. */
+export const messagesSchema = {
+  type: 'object',
+  required: ['model', 'max_tokens', 'messages'],
+  properties: {
+    model,
+    max_tokens: { type: 'integer', minimum: 1 },
+    messages: { type: 'array', items: message },
+    system,
+    stream: { type: 'boolean' },
+    temperature: { type: 'number', minimum: 0, maximum: 1 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    top_k: { type: 'integer', minimum: 0 },
+    stop_sequences: { type: 'array', items: { type: 'string' } },
+    metadata: { type: 'object', properties: { user_id: { type: ['string', 'null'] } } },
+    tools,
+    tool_choice: toolChoice,
+  },
+}
+
+/** `/v1/messages/count_tokens`. */
+export const countTokensSchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: { model, messages: { type: 'array', items: message }, system, tools, tool_choice: toolChoice },
+}

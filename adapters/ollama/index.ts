@@ -1,0 +1,2 @@
+/** The Ollama protocol adapter (proxy side). */
+export { ollamaAdapter } from './adapter'

@@ -1,0 +1,2 @@
+/** The OpenAI protocol adapter (proxy side). */
+export { openaiAdapter } from './adapter'

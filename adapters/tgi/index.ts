@@ -1,0 +1,2 @@
+/** The Text Generation Inference (TGI) protocol adapter (proxy side). */
+export { tgiAdapter } from './adapter'

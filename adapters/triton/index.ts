@@ -1,0 +1,2 @@
+/** The Triton Inference Server protocol adapter (proxy side). */
+export { tritonAdapter } from './adapter'
