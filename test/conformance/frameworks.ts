@@ -1,0 +1,152 @@
+/**
+ * The framework harnesses the conformance suite runs against: Express, Koa and Fastify, each at
+ * the root and mounted under `/llm`, each listening on a real socket (127.0.0.1, port 0). Every
+ * app also has its own fallback handler after the proxy (Express `app.use`, a Koa middleware,
+ * Fastify's not-found handler) answering 418 `{ handledBy: 'app' }`, so `unknownRoutes: 'next'`
+ * can be told apart from the proxy's own answers. Koa has no built-in mounting (koa-mount is a
+ * separate package we do not depend on), so its prefixed variant strips the prefix by hand the way
+ * koa-mount does: rewrite `ctx.url`, call the middleware, restore it.
+ */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import Fastify from 'fastify'
+import Koa from 'koa'
+import { continuum as expressContinuum } from '../../middleware/express'
+import { continuum as fastifyContinuum } from '../../middleware/fastify'
+import { continuum as koaContinuum } from '../../middleware/koa'
+import type { ProxyOptions } from '../../src/proxy/proxy-options'
+
+/** A running app with the proxy mounted. */
+export interface RunningApp {
+  /** Where the proxy is mounted, e.g. `http://127.0.0.1:4321/llm` (no trailing slash). */
+  url: string
+  /** The server's origin, e.g. `http://127.0.0.1:4321`. */
+  origin: string
+  close(): Promise<void>
+}
+
+/** One framework, at the root or under a prefix. */
+export interface FrameworkHarness {
+  name: string
+  /** `''` or `/llm`. */
+  prefix: string
+  start(options: ProxyOptions): Promise<RunningApp>
+}
+
+/** The status and body of every app's own fallback handler. */
+export const APP_FALLBACK_STATUS = 418
+
+async function listen(server: Server): Promise<string> {
+  if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+function expressHarness(prefix: string): FrameworkHarness {
+  return {
+    name: prefix === '' ? 'express' : `express ${prefix}`,
+    prefix,
+    async start(options) {
+      const app = express()
+      const middleware = expressContinuum(options)
+      if (prefix === '') app.use(middleware)
+      else app.use(prefix, middleware)
+      app.use((request, response) => {
+        response.status(APP_FALLBACK_STATUS).json({ handledBy: 'app', path: request.originalUrl })
+      })
+      const server = app.listen(0, '127.0.0.1')
+      const origin = await listen(server)
+      return {
+        url: origin + prefix,
+        origin,
+        async close() {
+          await closeServer(server)
+          await middleware.proxy.close()
+        },
+      }
+    },
+  }
+}
+
+function koaHarness(prefix: string): FrameworkHarness {
+  return {
+    name: prefix === '' ? 'koa' : `koa ${prefix}`,
+    prefix,
+    async start(options) {
+      const app = new Koa()
+      const middleware = koaContinuum(options)
+      if (prefix === '') {
+        app.use(middleware)
+      } else {
+        app.use(async (context, next) => {
+          if (context.path !== prefix && !context.path.startsWith(`${prefix}/`)) return next()
+          const original = context.url
+          context.url = context.url.slice(prefix.length) || '/'
+          try {
+            await middleware(context, async () => {
+              context.url = original
+              await next()
+            })
+          } finally {
+            context.url = original
+          }
+        })
+      }
+      app.use((context) => {
+        context.status = APP_FALLBACK_STATUS
+        context.body = { handledBy: 'app', path: context.url }
+      })
+      const server = app.listen(0, '127.0.0.1')
+      const origin = await listen(server)
+      return {
+        url: origin + prefix,
+        origin,
+        async close() {
+          await closeServer(server)
+          await middleware.proxy.close()
+        },
+      }
+    },
+  }
+}
+
+function fastifyHarness(prefix: string): FrameworkHarness {
+  return {
+    name: prefix === '' ? 'fastify' : `fastify ${prefix}`,
+    prefix,
+    async start(options) {
+      const app = Fastify()
+      app.setNotFoundHandler((request, reply) => {
+        reply.code(APP_FALLBACK_STATUS).send({ handledBy: 'app', path: request.url })
+      })
+      await app.register(fastifyContinuum, prefix === '' ? options : { ...options, prefix })
+      const origin = await app.listen({ port: 0, host: '127.0.0.1' })
+      return {
+        url: origin + prefix,
+        origin,
+        async close() {
+          app.server.closeAllConnections()
+          await app.close()
+        },
+      }
+    },
+  }
+}
+
+/** Every harness: each framework at the root and under `/llm`. */
+export const frameworks: FrameworkHarness[] = [
+  expressHarness(''),
+  expressHarness('/llm'),
+  koaHarness(''),
+  koaHarness('/llm'),
+  fastifyHarness(''),
+  fastifyHarness('/llm'),
+]
+
+/** One harness per framework, for the slowest tests (the 200 MB stream). */
+export const rootFrameworks: FrameworkHarness[] = frameworks.filter((harness) => harness.prefix === '')

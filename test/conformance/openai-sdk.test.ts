@@ -1,0 +1,228 @@
+/**
+ * The official openai client through `createEncryptedFetch` against every framework: each OpenAI
+ * route the adapter serves, JSON and streamed. A recording fetch proves the wire carried no prompt
+ * or output in plaintext; the fake upstream's records prove the inference server got the
+ * decrypted body.
+ */
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type FakeUpstream,
+  replyFor,
+  startOpenAIUpstream,
+  toolArgumentsFor,
+} from '../proxy/fakes/openai-upstream'
+import { frameworks, type RunningApp } from './frameworks'
+import { KEY, KEY_ID, openaiClient, recordingFetch, SECRET, sharedKeys } from './support'
+
+describe.each(frameworks)('openai SDK via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  function recordedClient() {
+    const wire = recordingFetch()
+    return { wire, client: openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch }) }
+  }
+
+  function expectNoPlaintext(wire: ReturnType<typeof recordingFetch>, ...texts: string[]): void {
+    expect(wire.bodies.length).toBeGreaterThan(0)
+    for (const text of [...wire.bodies, ...wire.responses]) {
+      for (const secret of texts) expect(text).not.toContain(secret)
+    }
+  }
+
+  function lastUpstreamBody(): Record<string, unknown> {
+    return JSON.parse(upstream.requests.at(-1)?.body ?? '{}') as Record<string, unknown>
+  }
+
+  it('completes a chat; only ciphertext crosses the wire and upstream gets the decrypted body', async () => {
+    const { wire, client } = recordedClient()
+    const answer = await client.chat.completions.create({
+      model: 'llama-3-8b',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
+    expect(answer.usage?.total_tokens).toBe(21)
+    expectNoPlaintext(wire, SECRET, 'launch code')
+    expect(wire.bodies[0]).toContain(`cp1.${KEY_ID}.`)
+    expect(JSON.parse(wire.bodies[0]!).model).toBe('llama-3-8b')
+    expect(lastUpstreamBody()).toMatchObject({
+      model: 'llama-3-8b',
+      max_tokens: 50,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    expect(upstream.requests.at(-1)?.url).toBe('/v1/chat/completions')
+  })
+
+  it('streams a chat completion', async () => {
+    const { wire, client } = recordedClient()
+    const stream = await client.chat.completions.create({
+      model: 'llama-3-8b',
+      stream: true,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    let text = ''
+    let finish: string | null | undefined
+    for await (const part of stream) {
+      text += part.choices[0]?.delta.content ?? ''
+      finish = part.choices[0]?.finish_reason ?? finish
+    }
+    await wire.settled()
+    expect(text).toBe(replyFor(SECRET))
+    expect(finish).toBe('stop')
+    expect(wire.responses[0]).toContain('event: continuum.end')
+    expect(wire.responses[0]).toContain('data: [DONE]')
+    expectNoPlaintext(wire, 'launch code', 'nobody')
+  })
+
+  it('answers tool calls, JSON and streamed as argument deltas', async () => {
+    const { wire, client } = recordedClient()
+    const tools = [
+      {
+        type: 'function' as const,
+        function: {
+          name: 'lookup',
+          description: 'Look up the launch registry',
+          parameters: { type: 'object', properties: { query: { type: 'string' } } },
+        },
+      },
+    ]
+    const answer = await client.chat.completions.create({
+      model: 'tool-call',
+      tools,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    const call = answer.choices[0]?.message.tool_calls?.[0]
+    expect(answer.choices[0]?.finish_reason).toBe('tool_calls')
+    expect(call?.type === 'function' ? call.function : undefined).toEqual({
+      name: 'lookup',
+      arguments: toolArgumentsFor(SECRET),
+    })
+    expect(lastUpstreamBody().tools).toEqual(tools)
+
+    const stream = await client.chat.completions.create({
+      model: 'tool-call',
+      stream: true,
+      tools,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    let argumentsText = ''
+    let deltas = 0
+    let name: string | undefined
+    for await (const part of stream) {
+      const delta = part.choices[0]?.delta.tool_calls?.[0]
+      if (delta === undefined) continue
+      deltas++
+      name ??= delta.function?.name
+      argumentsText += delta.function?.arguments ?? ''
+    }
+    await wire.settled()
+    expect(name).toBe('lookup')
+    expect(deltas).toBeGreaterThan(3)
+    expect(argumentsText).toBe(toolArgumentsFor(SECRET))
+    expectNoPlaintext(wire, 'launch code', 'Look up the launch registry', '"lookup"')
+  })
+
+  it('sends content-part messages', async () => {
+    const { wire, client } = recordedClient()
+    const answer = await client.chat.completions.create({
+      model: 'llama-3-8b',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'tell nobody: ' },
+            { type: 'image_url', image_url: { url: 'https://example.test/secret-diagram.png' } },
+            { type: 'text', text: 'the launch code is 8675309' },
+          ],
+        },
+      ],
+    })
+    expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
+    expect(lastUpstreamBody().messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'tell nobody: ' },
+          { type: 'image_url', image_url: { url: 'https://example.test/secret-diagram.png' } },
+          { type: 'text', text: 'the launch code is 8675309' },
+        ],
+      },
+    ])
+    expectNoPlaintext(wire, 'launch code', 'secret-diagram')
+  })
+
+  it('serves /v1/completions, JSON and streamed', async () => {
+    const { wire, client } = recordedClient()
+    const answer = await client.completions.create({ model: 'llama-3-8b', prompt: SECRET, max_tokens: 20 })
+    expect(answer.choices[0]?.text).toBe(replyFor(SECRET))
+    expect(lastUpstreamBody()).toMatchObject({ prompt: SECRET, max_tokens: 20 })
+    const stream = await client.completions.create({ model: 'llama-3-8b', prompt: SECRET, stream: true })
+    let text = ''
+    for await (const part of stream) text += part.choices[0]?.text ?? ''
+    await wire.settled()
+    expect(text).toBe(replyFor(SECRET))
+    expectNoPlaintext(wire, 'launch code')
+  })
+
+  it('serves /v1/embeddings with each vector encrypted', async () => {
+    const { wire, client } = recordedClient()
+    const answer = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: [SECRET, 'second input'],
+      encoding_format: 'float',
+    })
+    expect(answer.data.map((item) => item.embedding)).toEqual([
+      [SECRET.length / 10, 0.5, -0.25],
+      [1.2, 0.5, -0.25],
+    ])
+    expect(lastUpstreamBody().input).toEqual([SECRET, 'second input'])
+    expectNoPlaintext(wire, 'launch code', 'second input', '-0.25')
+  })
+
+  it('serves /v1/responses as JSON and as named SSE events', async () => {
+    const { wire, client } = recordedClient()
+    const answer = await client.responses.create({ model: 'gpt-4.1', input: SECRET })
+    expect(answer.output_text).toBe(replyFor(SECRET))
+    expect(answer.status).toBe('completed')
+    expect(lastUpstreamBody().input).toBe(SECRET)
+
+    const stream = await client.responses.create({ model: 'gpt-4.1', input: SECRET, stream: true })
+    const types: string[] = []
+    let text = ''
+    for await (const event of stream) {
+      types.push(event.type)
+      if (event.type === 'response.output_text.delta') text += event.delta
+    }
+    await wire.settled()
+    expect(text).toBe(replyFor(SECRET))
+    expect(types[0]).toBe('response.created')
+    expect(types.at(-1)).toBe('response.completed')
+    const streamed = wire.responses.at(-1) ?? ''
+    expect(streamed).toContain('event: response.output_text.delta\n')
+    expect(streamed).toContain('event: continuum.end\n')
+    expectNoPlaintext(wire, 'launch code')
+  })
+
+  it('lists models in plain, untouched', async () => {
+    const { wire, client } = recordedClient()
+    const models = await client.models.list()
+    expect(models.data.map((model) => model.id)).toEqual(['llama-3-8b'])
+    expect(wire.responses[0]).toContain('"owned_by":"vllm"')
+    const raw = await request(app.url).get('/v1/models')
+    expect(raw.status).toBe(200)
+    expect(raw.headers['x-continuum-encrypted']).toBeUndefined()
+    expect(raw.body.data[0].id).toBe('llama-3-8b')
+  })
+})
