@@ -1,5 +1,8 @@
 /** `continuum-proxy/client`: the encrypting fetch for the official SDKs. */
 
 export { ContinuumError, type ErrorCode } from '../errors'
+export { defineAdapter, type ProtocolAdapter, type RouteDefinition } from '../adapters/adapter'
+export { AdapterRegistry } from '../adapters/registry'
+export type { Clock } from '../core/clock'
 export { createEncryptedFetch, type EncryptedFetchOptions } from './encrypted-fetch'
 export type { AgreementOptions, SharedKey } from './key-source'
