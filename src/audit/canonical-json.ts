@@ -20,61 +20,63 @@ const LONE_SURROGATE = /\p{Cs}/u
 
 /** Serialises a JSON value canonically; `undefined` object members are omitted. Throws TypeError on non-JSON values. */
 export function canonicalJson(value: unknown): string {
-  const parts: string[] = []
-  write(value, parts, '$')
-  return parts.join('')
+  // Path segments are kept on a stack and only joined when an error names them: building a
+  // path string per member would cost more than the serialisation itself.
+  return write(value, [])
 }
 
-function write(value: unknown, parts: string[], path: string): void {
-  if (value === null) {
-    parts.push('null')
-    return
-  }
+function write(value: unknown, path: (string | number)[]): string {
+  if (value === null) return 'null'
   switch (typeof value) {
     case 'boolean':
-      parts.push(value ? 'true' : 'false')
-      return
+      return value ? 'true' : 'false'
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError(`${path} is not a finite number`)
+      if (!Number.isFinite(value)) throw refuse(path, 'is not a finite number')
       // ECMAScript Number::toString is exactly the JCS number form; -0 becomes 0 as JCS requires.
-      parts.push(JSON.stringify(value))
-      return
+      return JSON.stringify(value)
     case 'string':
-      if (LONE_SURROGATE.test(value)) throw new TypeError(`${path} holds a lone UTF-16 surrogate`)
-      parts.push(JSON.stringify(value))
-      return
+      if (LONE_SURROGATE.test(value)) throw refuse(path, 'holds a lone UTF-16 surrogate')
+      return JSON.stringify(value)
     case 'object':
-      if (Array.isArray(value)) {
-        parts.push('[')
-        value.forEach((item, index) => {
-          if (index > 0) parts.push(',')
-          if (item === undefined) throw new TypeError(`${path}[${index}] is undefined`)
-          write(item, parts, `${path}[${index}]`)
-        })
-        parts.push(']')
-        return
-      }
-      writeObject(value as Record<string, unknown>, parts, path)
-      return
+      return Array.isArray(value)
+        ? writeArray(value, path)
+        : writeObject(value as Record<string, unknown>, path)
     default:
-      throw new TypeError(`${path} is a ${typeof value}, not a JSON value`)
+      throw refuse(path, `is a ${typeof value}, not a JSON value`)
   }
 }
 
-function writeObject(value: Record<string, unknown>, parts: string[], path: string): void {
+function writeArray(value: readonly unknown[], path: (string | number)[]): string {
+  let text = '['
+  for (let index = 0; index < value.length; index++) {
+    path.push(index)
+    if (value[index] === undefined) throw refuse(path, 'is undefined')
+    text += (index > 0 ? ',' : '') + write(value[index], path)
+    path.pop()
+  }
+  return `${text}]`
+}
+
+function writeObject(value: Record<string, unknown>, path: (string | number)[]): string {
   const prototype = Object.getPrototypeOf(value)
-  if (prototype !== Object.prototype && prototype !== null)
-    throw new TypeError(`${path} is not a plain object`)
+  if (prototype !== Object.prototype && prototype !== null) throw refuse(path, 'is not a plain object')
   // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-  const keys = Object.keys(value)
-    .filter((key) => value[key] !== undefined)
-    .sort()
-  parts.push('{')
-  keys.forEach((key, index) => {
-    if (index > 0) parts.push(',')
-    if (LONE_SURROGATE.test(key)) throw new TypeError(`${path} has a key with a lone UTF-16 surrogate`)
-    parts.push(JSON.stringify(key), ':')
-    write(value[key], parts, `${path}.${key}`)
-  })
-  parts.push('}')
+  const keys = Object.keys(value).sort()
+  let text = '{'
+  let first = true
+  for (const key of keys) {
+    const member = value[key]
+    if (member === undefined) continue
+    if (LONE_SURROGATE.test(key)) throw refuse(path, 'has a key with a lone UTF-16 surrogate')
+    path.push(key)
+    text += `${first ? '' : ','}${JSON.stringify(key)}:${write(member, path)}`
+    path.pop()
+    first = false
+  }
+  return `${text}}`
+}
+
+function refuse(path: readonly (string | number)[], problem: string): TypeError {
+  const where = path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('')
+  return new TypeError(`$${where} ${problem}`)
 }

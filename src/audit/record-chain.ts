@@ -44,16 +44,20 @@ export function sealRecord(
   return { record, line: canonicalJson(record) }
 }
 
-/** Whether the stored hash matches the record's content. */
-export function hashMatches(record: AuditRecord): boolean {
-  return createHash('sha256').update(signedBytes(record)).digest('hex') === record.hash
+/** Whether the stored hash matches the record's content (`bytes`: its signedBytes, when already computed). */
+export function hashMatches(record: AuditRecord, bytes: Buffer = signedBytes(record)): boolean {
+  return createHash('sha256').update(bytes).digest('hex') === record.hash
 }
 
 /** Whether the signature verifies with the given public key. */
-export function signatureValid(record: AuditRecord, publicKey: KeyObject): boolean {
+export function signatureValid(
+  record: AuditRecord,
+  publicKey: KeyObject,
+  bytes: Buffer = signedBytes(record),
+): boolean {
   const signature = Buffer.from(record.signature, 'base64')
   if (signature.length !== 64) return false
-  return verify(null, signedBytes(record), publicKey, signature)
+  return verify(null, bytes, publicKey, signature)
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
@@ -63,7 +67,8 @@ export function recordShapeProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     return 'the line is not a JSON object'
   const record = value as Record<string, unknown>
-  if (record.v !== AUDIT_RECORD_VERSION) return `unsupported record version ${JSON.stringify(record.v)}`
+  if (record.v !== AUDIT_RECORD_VERSION)
+    return `unsupported record version ${String(JSON.stringify(record.v)).slice(0, 16)}`
   if (!Number.isSafeInteger(record.seq) || (record.seq as number) < 0)
     return 'seq is not a non-negative integer'
   if (typeof record.prevHash !== 'string' || !HEX64.test(record.prevHash))

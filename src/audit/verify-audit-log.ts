@@ -11,7 +11,7 @@ import { open } from 'node:fs/promises'
 import { ContinuumError } from '../errors'
 import { type AuditKeyInput, auditKeyId, parseAuditPublicKey } from './audit-keys'
 import type { AuditRecord } from './audit-record'
-import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid } from './record-chain'
+import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid, signedBytes } from './record-chain'
 
 /** Why a record failed verification. */
 export type AuditVerifyReason =
@@ -123,8 +123,9 @@ export async function verifyAuditLog(
   try {
     for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
       lineNumber += 1
-      const record = parse(next.value)
-      if (typeof record === 'string') return fail('malformed', undefined, `line ${lineNumber}: ${record}`)
+      const parsed = parse(next.value)
+      if (typeof parsed === 'string') return fail('malformed', undefined, `line ${lineNumber}: ${parsed}`)
+      const { record, bytes } = parsed
       const where = `record seq ${record.seq} at line ${lineNumber}`
       const key = keys.get(record.keyId)
       if (key === undefined) {
@@ -134,9 +135,9 @@ export async function verifyAuditLog(
           `${where} is signed by key ${record.keyId}, not a given public key`,
         )
       }
-      if (!hashMatches(record))
+      if (!hashMatches(record, bytes))
         return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
-      if (!signatureValid(record, key))
+      if (!signatureValid(record, key, bytes))
         return fail('bad_signature', record.seq, `${where} has an invalid signature`)
       if (record.seq > expectedSeq) {
         const laterLine = await findSeq(lines, expectedSeq, lineNumber)
@@ -180,7 +181,7 @@ export async function verifyAuditLog(
   return result()
 }
 
-function parse(line: string): AuditRecord | string {
+function parse(line: string): { record: AuditRecord; bytes: Buffer } | string {
   let value: unknown
   try {
     value = JSON.parse(line)
@@ -191,11 +192,10 @@ function parse(line: string): AuditRecord | string {
   if (problem !== undefined) return problem
   try {
     // A record holding a value canonical JSON refuses (a lone surrogate) cannot be hashed.
-    hashMatches(value as AuditRecord)
+    return { record: value as AuditRecord, bytes: signedBytes(value as AuditRecord) }
   } catch {
     return 'holds a value that has no canonical JSON form'
   }
-  return value as AuditRecord
 }
 
 async function nextLine(lines: AsyncIterator<string>): Promise<IteratorResult<string>> {
