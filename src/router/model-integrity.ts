@@ -133,7 +133,7 @@ export interface VerifyModelManifestOptions {
 
 /**
  * Checks the signature, then the model name, then the folder digest. Throws
- * CONTINUUM_MODEL_INTEGRITY_FAILED with `details.reason` (`malformed`, `signature`, `model`, `digest`).
+ * CONTINUUM_MODEL_INTEGRITY_FAILED with `details.reason` (`malformed`, `signature`, `model`, `unreadable`, `digest`).
  */
 export async function verifyModelManifest(
   manifest: ModelManifest,
@@ -164,7 +164,12 @@ export async function verifyModelManifest(
   if (options.model !== undefined && options.model !== model) {
     throw integrityError(`Model manifest is for "${model}", not "${options.model}"`, 'model', options.model)
   }
-  const computed = await computeModelDigest(options.folder)
+  let computed: ModelDigest
+  try {
+    computed = await computeModelDigest(options.folder)
+  } catch {
+    throw integrityError(`Weights folder of model "${model}" could not be read`, 'unreadable', model)
+  }
   if (computed.digest !== manifest.digest) {
     throw integrityError(`Weights of model "${model}" do not match their signed manifest`, 'digest', model)
   }

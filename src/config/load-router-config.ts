@@ -1,0 +1,339 @@
+/**
+ * Loads the router configuration from a TOML or JSON file or a plain object: validates it with
+ * ajv (errors name the offending key and why), resolves secret references, builds providers
+ * through the factory registry, wraps those that declare model manifests, and returns
+ * RouterOptions ready for `new InferenceRouter()`. Provider configs hold resolved secrets, so they
+ * are handed to factories and never returned, logged or put in an error.
+ */
+import { readFile as readFileFromDisk } from 'node:fs/promises'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseToml } from 'smol-toml'
+import type { Clock } from '../core/clock'
+import { systemClock } from '../core/clock'
+import type { Logger } from '../core/logger'
+import { silentLogger } from '../core/logger'
+import { ContinuumError } from '../errors'
+import type { ModelManifest } from '../router/model-integrity'
+import type { RouterOptions, RoutingPolicy } from '../router/options'
+import type { InferenceProvider, ProviderCapabilities } from '../router/provider'
+import type { ProviderLimits } from '../router/provider-limiter'
+import {
+  type ProviderConfig,
+  type ProviderFactory,
+  ProviderRegistry,
+  type ProviderType,
+} from '../router/provider-registry'
+import { withModelIntegrity } from '../router/verified-provider'
+import { PROVIDER_SETTING_KEYS, routerConfigSchema } from './router-config-schema'
+import { resolveSecret, type SecretSources } from './secrets'
+
+/** Options of {@link loadRouterConfig}. */
+export interface LoadRouterConfigOptions {
+  /** Environment for `env:` references. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>
+  /** Reads the config file, `file:` references and manifests. @default fs.promises.readFile (utf8) */
+  readFile?: (path: string) => Promise<string>
+  /** Provider factories by type, or a registry. Required for every type the config uses. */
+  providerFactories: ProviderRegistry | Partial<Record<ProviderType, ProviderFactory>>
+  /** Passed to factories. */
+  fetch?: typeof fetch
+  /** Passed to factories and the router. @default systemClock */
+  clock?: Clock
+  /** Passed to factories and the router. @default silentLogger */
+  logger?: Logger
+  /** Router options that have no config form (classifier, store, onEvent, random, ...), merged in. */
+  router?: Omit<Partial<RouterOptions>, 'providers'>
+}
+
+type Table = Record<string, unknown>
+
+const ajv = new Ajv({ allErrors: false, verbose: true, strict: true })
+ajv.addKeyword({ keyword: 'expect', schemaType: 'string' })
+const validate = ajv.compile(routerConfigSchema)
+
+function configError(key: string, why: string, cause?: unknown): ContinuumError {
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${key}: ${why}`, {
+    details: { key },
+    ...(cause === undefined ? {} : { cause }),
+  })
+}
+
+/** Turns ajv's first error into `dotted.key: must be ...`. */
+function describeError(error: ErrorObject): ContinuumError {
+  const segments = error.instancePath
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+  // Array indexes read as `key[0]`, like the TOML author would write them.
+  const join = (parts: string[]): string => parts.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
+  const expect = (error.parentSchema as { expect?: string } | undefined)?.expect
+  if (error.keyword === 'additionalProperties') {
+    const key = join([...segments, String(error.params.additionalProperty)])
+    return configError(key, 'is not a known key')
+  }
+  if (error.keyword === 'required') {
+    return configError(join([...segments, String(error.params.missingProperty)]), 'is required')
+  }
+  if (error.keyword === 'propertyNames' || error.keyword === 'pattern') {
+    const name = error.params.propertyName ?? segments.at(-1)
+    return configError(join([...segments, name]), 'provider names use letters, digits, _ . -')
+  }
+  return configError(
+    join(segments) || '(root)',
+    expect === undefined ? String(error.message) : `must be ${expect}`,
+  )
+}
+
+async function readDocument(source: string, readFile: (path: string) => Promise<string>): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(source)
+  } catch (cause) {
+    throw configError(source, 'the configuration file could not be read', cause)
+  }
+  if (source.endsWith('.json')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw configError(source, 'is not valid JSON')
+    }
+  }
+  try {
+    return parseToml(text)
+  } catch (cause) {
+    // Only the position: TOML parser messages quote the offending line, which may hold a secret.
+    const position = cause as { line?: number; column?: number }
+    throw configError(
+      source,
+      `is not valid TOML (line ${position.line ?? '?'}, column ${position.column ?? '?'})`,
+    )
+  }
+}
+
+function policyFrom(inference: Table): RoutingPolicy {
+  const type = (inference.routing_policy as RoutingPolicy['type'] | undefined) ?? 'cloud_first'
+  const fallbackToLocal = inference.fallback_to_local as boolean | undefined
+  const optional = <T>(name: string, value: T | undefined) => (value === undefined ? {} : { [name]: value })
+  switch (type) {
+    case 'cloud_first':
+      return { type, ...optional('fallbackToLocal', fallbackToLocal) }
+    case 'classification_based': {
+      const security = (inference.security as Table | undefined) ?? {}
+      return {
+        type,
+        ...optional('fallbackToLocal', fallbackToLocal),
+        ...optional('localFor', security.local_classifications),
+      } as RoutingPolicy
+    }
+    case 'cost_optimized':
+      return { type, ...optional('maxCostPerMillion', inference.max_cost_per_million as number | undefined) }
+    case 'latency_optimized':
+      return { type, ...optional('maxLatencyMs', inference.max_latency_ms as number | undefined) }
+    case 'weighted':
+      return { type, weights: (inference.weights as Record<string, number> | undefined) ?? {} }
+    case 'fallback_chain': {
+      const chain = inference.fallback_chain as string[] | undefined
+      if (chain === undefined)
+        throw configError('inference.fallback_chain', 'is required by routing_policy fallback_chain')
+      return {
+        type,
+        chain,
+        ...optional('byModel', inference.fallback_chains as Record<string, string[]> | undefined),
+      }
+    }
+    default:
+      return { type } as RoutingPolicy
+  }
+}
+
+async function resolveStrings(value: unknown, key: string, sources: SecretSources): Promise<unknown> {
+  if (typeof value === 'string') return resolveSecret(value, key, sources)
+  if (Array.isArray(value))
+    return Promise.all(value.map((item, index) => resolveStrings(item, `${key}[${index}]`, sources)))
+  if (typeof value === 'object' && value !== null) {
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([name, inner]) => [
+        name,
+        await resolveStrings(inner, `${key}.${name}`, sources),
+      ]),
+    )
+    return Object.fromEntries(entries)
+  }
+  return value
+}
+
+async function providerConfigFrom(id: string, table: Table, sources: SecretSources): Promise<ProviderConfig> {
+  const key = `inference.providers.${id}`
+  const resolved = (await resolveStrings({ ...table, integrity: undefined }, key, sources)) as Table
+  const capabilities: Partial<ProviderCapabilities> = {}
+  if (resolved.local !== undefined) capabilities.local = resolved.local as boolean
+  if (resolved.context_window !== undefined) capabilities.contextWindow = resolved.context_window as number
+  if (resolved.cost_per_million_input !== undefined || resolved.cost_per_million_output !== undefined) {
+    capabilities.costPerMillion = {
+      input: (resolved.cost_per_million_input as number | undefined) ?? 0,
+      output: (resolved.cost_per_million_output as number | undefined) ?? 0,
+    }
+  }
+  if (resolved.latency_p50_ms !== undefined || resolved.latency_p99_ms !== undefined) {
+    const p50 = (resolved.latency_p50_ms as number | undefined) ?? (resolved.latency_p99_ms as number)
+    capabilities.latencyMs = { p50, p99: (resolved.latency_p99_ms as number | undefined) ?? p50 }
+  }
+  if (resolved.models !== undefined) capabilities.models = resolved.models as string[]
+  const settings: Table = { ...((resolved.settings as Table | undefined) ?? {}) }
+  for (const name of PROVIDER_SETTING_KEYS) if (resolved[name] !== undefined) settings[name] = resolved[name]
+  return {
+    id,
+    type: resolved.type as ProviderType,
+    ...(resolved.endpoint === undefined ? {} : { endpoint: resolved.endpoint as string }),
+    ...(resolved.api_key === undefined ? {} : { apiKey: resolved.api_key as string }),
+    models: (resolved.models as string[] | undefined) ?? [],
+    timeoutMs: (resolved.timeout_ms as number | undefined) ?? 60_000,
+    headers: (resolved.headers as Record<string, string> | undefined) ?? {},
+    capabilities,
+    settings,
+  }
+}
+
+/** Applies config capability overrides on top of what the factory's provider declares. */
+function withCapabilities(
+  provider: InferenceProvider,
+  overrides: Partial<ProviderCapabilities>,
+): InferenceProvider {
+  if (Object.keys(overrides).length === 0) return provider
+  const capabilities = { ...provider.capabilities, ...overrides }
+  // Methods are bound to the original object so providers with private fields keep working.
+  return new Proxy(provider, {
+    get: (target, property) => {
+      if (property === 'capabilities') return capabilities
+      const value = Reflect.get(target, property, target)
+      return typeof value === 'function' ? value.bind(target) : value
+    },
+  })
+}
+
+async function withIntegrity(
+  provider: InferenceProvider,
+  id: string,
+  integrity: Table,
+  sources: SecretSources,
+): Promise<InferenceProvider> {
+  const key = `inference.providers.${id}.integrity`
+  const publicKey = await resolveSecret(integrity.public_key as string, `${key}.public_key`, sources)
+  const models: Record<string, { folder: string; manifest: ModelManifest; publicKey: string }> = {}
+  for (const [model, entry] of Object.entries(
+    integrity.models as Record<string, { folder: string; manifest: string }>,
+  )) {
+    let manifest: ModelManifest
+    try {
+      manifest = JSON.parse(await sources.readFile(entry.manifest)) as ModelManifest
+    } catch (cause) {
+      throw configError(`${key}.models.${model}.manifest`, 'could not be read as a JSON manifest', cause)
+    }
+    models[model] = { folder: entry.folder, manifest, publicKey }
+  }
+  return withModelIntegrity(provider, {
+    models,
+    ...(integrity.require_manifest === undefined
+      ? {}
+      : { requireManifest: integrity.require_manifest as boolean }),
+  })
+}
+
+/**
+ * Loads and validates a router configuration.
+ * @example
+ * const options = await loadRouterConfig('/etc/continuum/router.toml', { providerFactories })
+ * const router = new InferenceRouter(options)
+ */
+export async function loadRouterConfig(
+  source: string | Record<string, unknown>,
+  options: LoadRouterConfigOptions,
+): Promise<RouterOptions> {
+  const sources: SecretSources = {
+    env: options.env ?? process.env,
+    readFile: options.readFile ?? ((path) => readFileFromDisk(path, 'utf8')),
+  }
+  const registry =
+    options.providerFactories instanceof ProviderRegistry
+      ? options.providerFactories
+      : new ProviderRegistry(options.providerFactories ?? {})
+  const document = typeof source === 'string' ? await readDocument(source, sources.readFile) : source
+  if (!validate(document)) throw describeError(validate.errors![0]!)
+  const inference = (document as { inference: Table }).inference
+  const providerTables = inference.providers as Record<string, Table>
+  const ids = new Set(Object.keys(providerTables))
+  const checkIds = (list: readonly string[], key: string): void => {
+    for (const id of list) if (!ids.has(id)) throw configError(key, `names unknown provider "${id}"`)
+  }
+  if (inference.fallback_chain !== undefined)
+    checkIds(inference.fallback_chain as string[], 'inference.fallback_chain')
+  for (const [model, chain] of Object.entries(
+    (inference.fallback_chains as Record<string, string[]>) ?? {},
+  )) {
+    checkIds(chain, `inference.fallback_chains.${model}`)
+  }
+  checkIds(Object.keys((inference.weights as Table | undefined) ?? {}), 'inference.weights')
+  for (const [model, mapping] of Object.entries((inference.aliases as Record<string, Table>) ?? {})) {
+    checkIds(Object.keys(mapping), `inference.aliases.${model}`)
+  }
+
+  const clock = options.clock ?? systemClock
+  const logger = options.logger ?? silentLogger
+  const providers: InferenceProvider[] = []
+  const rateLimits: Record<string, ProviderLimits> = {}
+  for (const [id, table] of Object.entries(providerTables)) {
+    const config = await providerConfigFrom(id, table, sources)
+    let provider = withCapabilities(
+      registry.create(config, {
+        clock,
+        logger,
+        ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+      }),
+      config.capabilities,
+    )
+    if (table.integrity !== undefined)
+      provider = await withIntegrity(provider, id, table.integrity as Table, sources)
+    providers.push(provider)
+    const limits: ProviderLimits = {}
+    if (table.requests_per_minute !== undefined)
+      limits.requestsPerMinute = table.requests_per_minute as number
+    if (table.tokens_per_minute !== undefined) limits.tokensPerMinute = table.tokens_per_minute as number
+    if (table.max_concurrency !== undefined) limits.maxConcurrency = table.max_concurrency as number
+    if (Object.keys(limits).length > 0) rateLimits[id] = limits
+  }
+
+  const retry = (inference.retry as Table | undefined) ?? {}
+  const breaker = (inference.breaker as Table | undefined) ?? {}
+  const timeouts = (inference.timeouts as Table | undefined) ?? {}
+  const defined = <T extends Table>(value: T): T =>
+    Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as T
+  return {
+    ...options.router,
+    providers,
+    policy: policyFrom(inference),
+    aliases: (inference.aliases as Record<string, Record<string, string>> | undefined) ?? {},
+    rateLimits,
+    retry: defined({
+      maxRetries: retry.max_retries as number | undefined,
+      baseDelayMs: retry.base_delay_ms as number | undefined,
+      maxDelayMs: retry.max_delay_ms as number | undefined,
+      maxRetryAfterMs: retry.max_retry_after_ms as number | undefined,
+    }),
+    breaker: defined({
+      failureThreshold: breaker.failure_threshold as number | undefined,
+      failureRateThreshold: breaker.failure_rate as number | undefined,
+      minimumRequests: breaker.minimum_requests as number | undefined,
+      windowMs: breaker.window_ms as number | undefined,
+      cooldownMs: breaker.cooldown_ms as number | undefined,
+      halfOpenProbes: breaker.half_open_probes as number | undefined,
+    }),
+    timeouts: defined({
+      attemptMs: timeouts.attempt_ms as number | undefined,
+      totalMs: timeouts.total_ms as number | undefined,
+      streamIdleMs: timeouts.stream_idle_ms as number | undefined,
+      healthMs: timeouts.health_ms as number | undefined,
+    }),
+    clock,
+    logger,
+  }
+}
