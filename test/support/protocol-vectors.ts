@@ -1,0 +1,79 @@
+/**
+ * Computes the deterministic test vectors of docs/PROTOCOL.md from fixed inputs, so the docs test
+ * can check the published values and another implementation can check itself against them.
+ */
+import {
+  type CipherContext,
+  canonicalJson,
+  computeSeal,
+  createFieldKey,
+  deriveAgreedKey,
+  encryptValue,
+  endMarker,
+  loadAgreementPrivateKey,
+} from '../../src/cipher'
+
+const hex = (length: number, start: number): Buffer =>
+  Buffer.from(Array.from({ length }, (_, index) => (start + index) & 0xff))
+
+export function computeProtocolVectors(): Record<string, unknown> {
+  const keyBytes = hex(32, 0x00)
+  const key = createFieldKey('k1', keyBytes)
+  const nonce = hex(16, 0xa0).toString('base64url')
+  const request: CipherContext = { key, nonce, direction: 'request' }
+  const response: CipherContext = { key, nonce, direction: 'response' }
+  const iv = hex(12, 0x10)
+  const fieldCiphertext = encryptValue(request, 0, '/messages/0/content', 'Hello, world', iv)
+  const body = { model: 'llama-3', max_tokens: 16, messages: [{ role: 'user', content: fieldCiphertext }] }
+  const meta = 'POST /v1/chat/completions;1700000000000'
+  const event = {
+    id: 'c1',
+    choices: [
+      { index: 0, delta: { content: encryptValue(response, 3, '/choices/0/delta/content', 'Hi', iv) } },
+    ],
+  }
+  const server = loadAgreementPrivateKey(hex(32, 0x40).toString('base64url'))
+  const client = loadAgreementPrivateKey(hex(32, 0x60).toString('base64url'))
+  const agreed = deriveAgreedKey(
+    'srv',
+    client.privateKey,
+    server.publicKey,
+    client.publicKeyBytes,
+    server.publicKeyBytes,
+  )
+  return {
+    fieldKey: { keyId: 'k1', keyHex: keyBytes.toString('hex'), sealKeyHex: key.sealKey.toString('hex') },
+    field: {
+      nonce,
+      direction: 'request',
+      sequence: 0,
+      path: '/messages/0/content',
+      value: 'Hello, world',
+      ivHex: iv.toString('hex'),
+      aad: `cp1|k1|${nonce}|request|0|/messages/0/content`,
+      ciphertext: fieldCiphertext,
+    },
+    requestSeal: {
+      body,
+      canonicalBody: canonicalJson(body),
+      meta,
+      seal: computeSeal(request, 0, 'request', meta, body),
+    },
+    responseSeal: {
+      status: 200,
+      body: { id: 'x', usage: { total_tokens: 3 } },
+      seal: computeSeal(response, 0, 'response', '200', { id: 'x', usage: { total_tokens: 3 } }),
+    },
+    eventSeal: { sequence: 3, eventName: '', event, seal: computeSeal(response, 3, 'event', '', event) },
+    endMarker: { events: 4, marker: endMarker(response, 4) },
+    agreement: {
+      serverPrivateHex: hex(32, 0x40).toString('hex'),
+      serverPublic: server.publicKeyBytes.toString('base64url'),
+      clientPrivateHex: hex(32, 0x60).toString('hex'),
+      clientPublic: client.publicKeyBytes.toString('base64url'),
+      keyId: 'srv',
+      fieldKeyHex: Buffer.from(agreed.aesKey.export()).toString('hex'),
+      sealKeyHex: agreed.sealKey.toString('hex'),
+    },
+  }
+}
