@@ -51,7 +51,7 @@ const toolChoice = {
     disable_parallel_tool_use: { type: 'boolean' },
   },
   // `{"type":"tool"}` must name the tool.
-  anyOf: [{ properties: { type: { enum: ['auto', 'any', 'none'] } } }, { required: ['name'] }],
+  anyOf: [{ required: ['name'] }, { properties: { type: { enum: ['auto', 'any', 'none'] } } }],
 }
 
 const model = { type: 'string', minLength: 1 }
