@@ -59,12 +59,14 @@ async function readBytes(request: CoreRequest, limit: number): Promise<Uint8Arra
       return Buffer.from(text)
     }
     case 'stream': {
+      // Iterated by hand: leaving a for-await early would destroy the socket before the 413 is sent.
       const chunks: Uint8Array[] = []
+      const iterator = body.stream[Symbol.asyncIterator]()
       let total = 0
-      for await (const chunk of body.stream) {
-        total += chunk.byteLength
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+        total += next.value.byteLength
         if (total > limit) throw tooLarge()
-        chunks.push(chunk)
+        chunks.push(next.value)
       }
       return Buffer.concat(chunks)
     }
