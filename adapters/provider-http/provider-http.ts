@@ -117,8 +117,10 @@ export class ProviderHttp {
       await this.#rejectErrorStatus(response)
       onHead?.({ status: response.status, headers: response.headers })
       for await (const chunk of response.body) {
-        call.touch()
+        // A slow consumer is not a silent upstream: the timer stands still while the chunk is handled.
+        call.pause()
         yield chunk
+        call.touch()
       }
       call.finish()
     } catch (error) {
@@ -226,6 +228,11 @@ class Call {
       this.#reason ??= 'timeout'
       this.#controller.abort(new DOMException(`Provider ${this.#providerId} timed out`, 'TimeoutError'))
     }, this.#timeoutMs)
+  }
+
+  /** Stops the silence timer until the next `touch()`. */
+  pause(): void {
+    clearTimeout(this.#timer)
   }
 
   finish(): void {

@@ -126,6 +126,17 @@ export function describeProviderFailures(suite: FailureSuite): void {
       await impatient.close?.()
     })
 
+    it('does not time out a slow consumer of a lively upstream', async () => {
+      const impatient = suite.provider(fake.url, 100)
+      const received: StreamChunk[] = []
+      for await (const chunk of impatient.stream(suite.request)) {
+        received.push(chunk)
+        await new Promise((resolve) => setTimeout(resolve, 150))
+      }
+      expect(received.at(-1)?.type).toBe('finish')
+      await impatient.close?.()
+    })
+
     it('throws a ContinuumError when the upstream disconnects mid-stream', async () => {
       fake.queue({ kind: 'chunks', ...suite.partialStream, ending: 'destroy' })
       const received: StreamChunk[] = []
