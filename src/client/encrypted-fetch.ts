@@ -68,7 +68,7 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
   const shared = { keyId: options.keyId, key: options.key }
   // Validate now, not on the first request.
   sharedKeySource(() => shared)
-    .resolve(new URL('http://localhost'))
+    .resolve('http://localhost')
     .catch(() => undefined)
   return sharedKeySource(() => shared)
 }
@@ -102,7 +102,8 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
 
   async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown): Promise<Response> {
     const method = (init.method ?? 'POST').toUpperCase()
-    const resolved = await keySource.resolve(url)
+    const mountPath = url.pathname.slice(0, url.pathname.length - match.routePath.length)
+    const resolved = await keySource.resolve(url.origin + mountPath)
     const nonce = randomBytes(NONCE_LENGTH).toString('base64url')
     const timestamp = String(clock.now())
     const context: CipherContext = { key: resolved.key, nonce, direction: 'request' }

@@ -24,7 +24,8 @@ export interface SharedKey {
 export interface AgreementOptions {
   /**
    * Where the server publishes its key.
-   * @default the request's origin plus `/.well-known/continuum-key`
+   * @default the proxy's mount point (the request URL before the route path, e.g.
+   *   `https://host/llm` for `https://host/llm/v1/chat/completions`) plus `/.well-known/continuum-key`
    */
   url?: string
   /** Expected `sha256:<hex>` fingerprint of the server key; strongly recommended. */
@@ -39,7 +40,8 @@ export interface ResolvedKey {
 
 /** Resolves keys for the client, caching them until a refresh. */
 export interface KeySource {
-  resolve(requestUrl: URL): Promise<ResolvedKey>
+  /** `mountUrl` is where the proxy is mounted: origin and path prefix, no trailing slash. */
+  resolve(mountUrl: string): Promise<ResolvedKey>
   /** Drops cached keys so the next resolve fetches fresh ones. */
   refresh(): void
 }
@@ -67,8 +69,8 @@ export function sharedKeySource(provider: () => SharedKey | Promise<SharedKey>):
 /** A key source that agrees keys with the server's published X25519 key. */
 export function agreementKeySource(options: AgreementOptions, fetcher: typeof fetch): KeySource {
   const cache = new Map<string, Promise<ResolvedKey>>()
-  async function agree(origin: string): Promise<ResolvedKey> {
-    const url = options.url ?? `${origin}${AGREEMENT_KEY_PATH}`
+  async function agree(mountUrl: string): Promise<ResolvedKey> {
+    const url = options.url ?? `${mountUrl}${AGREEMENT_KEY_PATH}`
     const response = await fetcher(url, { headers: { accept: 'application/json' } })
     if (!response.ok) {
       throw new ContinuumError(
@@ -105,13 +107,13 @@ export function agreementKeySource(options: AgreementOptions, fetcher: typeof fe
     }
   }
   return {
-    resolve(requestUrl) {
-      const origin = requestUrl.origin
-      let entry = cache.get(origin)
+    resolve(mountUrl) {
+      // The server publishes its key under its mount point, so agree per mount point, not per origin.
+      let entry = cache.get(mountUrl)
       if (entry === undefined) {
-        entry = agree(origin)
-        cache.set(origin, entry)
-        entry.catch(() => cache.delete(origin))
+        entry = agree(mountUrl)
+        cache.set(mountUrl, entry)
+        entry.catch(() => cache.delete(mountUrl))
       }
       return entry
     },
