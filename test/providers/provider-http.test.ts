@@ -1,0 +1,60 @@
+import { Agent } from 'undici'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ProviderHttp } from '../../adapters/provider-http/provider-http'
+import { resolveCommonOptions } from '../../adapters/provider-http/provider-options'
+import type { ContinuumError } from '../../src/errors'
+import { FakeUpstream, jsonReply } from '../fakes/fake-upstream'
+
+describe('ProviderHttp', () => {
+  let fake: FakeUpstream
+  beforeAll(async () => {
+    fake = await FakeUpstream.start(() => jsonReply({ ok: true }))
+  })
+  afterAll(async () => {
+    await fake.close()
+  })
+
+  const get = () => ({ method: 'GET' as const, url: `${fake.url}/x`, headers: {} })
+
+  it('refuses a JSON body over maxResponseBytes', async () => {
+    const http = new ProviderHttp({ providerId: 'p', timeoutMs: 2000, maxResponseBytes: 64 })
+    fake.queue(jsonReply({ padding: 'x'.repeat(200) }))
+    const error = (await http.json(get()).catch((caught: unknown) => caught)) as ContinuumError
+    expect(error.code).toBe('CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE')
+    await http.close()
+  })
+
+  it('maps a 200 that is not JSON to CONTINUUM_UPSTREAM_PROTOCOL_ERROR without echoing it', async () => {
+    const http = new ProviderHttp({ providerId: 'p', timeoutMs: 2000, maxResponseBytes: 1024 })
+    fake.queue({ kind: 'body', body: '<html>secret page</html>' })
+    const error = (await http.json(get()).catch((caught: unknown) => caught)) as ContinuumError
+    expect(error.code).toBe('CONTINUUM_UPSTREAM_PROTOCOL_ERROR')
+    expect(error.message).not.toContain('secret page')
+    await http.close()
+  })
+
+  it('uses an injected dispatcher and leaves it open on close()', async () => {
+    const dispatcher = new Agent()
+    const http = new ProviderHttp({ providerId: 'p', timeoutMs: 2000, maxResponseBytes: 1024, dispatcher })
+    expect((await http.json(get())).body).toEqual({ ok: true })
+    await http.close()
+    expect(dispatcher.closed).toBe(false)
+    expect(
+      (
+        await new ProviderHttp({ providerId: 'q', timeoutMs: 2000, maxResponseBytes: 1024, dispatcher }).json(
+          get(),
+        )
+      ).head.status,
+    ).toBe(200)
+    await dispatcher.close()
+  })
+
+  it('normalises header names and rejects non-string header values', () => {
+    expect(resolveCommonOptions('f()', { headers: { 'X-Team': 'a' } }, 'f').headers).toEqual({
+      'x-team': 'a',
+    })
+    expect(() => resolveCommonOptions('f()', { headers: { 'x-n': 1 as unknown as string } }, 'f')).toThrow(
+      /headers/,
+    )
+  })
+})
