@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { AdapterRegistry, type RouteMatch } from '../adapters/registry'
 import type { CipherContext } from '../cipher/field-cipher'
+import { createFieldKey } from '../cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../cipher/format'
 import { openResponse, requestSealMeta, sealRequest } from '../cipher/message-codec'
 import { type Clock, systemClock } from '../core/clock'
@@ -66,10 +67,8 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: key and keyId go together')
   }
   const shared = { keyId: options.keyId, key: options.key }
-  // Validate now, not on the first request.
-  sharedKeySource(() => shared)
-    .resolve('http://localhost')
-    .catch(() => undefined)
+  // Validate now, not on the first request: throws CONTINUUM_INVALID_OPTIONS on a bad id or key.
+  createFieldKey(shared.keyId, shared.key)
   return sharedKeySource(() => shared)
 }
 
