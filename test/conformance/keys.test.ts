@@ -1,0 +1,183 @@
+/**
+ * Key life cycle through every framework: X25519 agreement with a pinned server fingerprint (and
+ * the refusal of a wrong pin before any content leaves), and rotation: an old key keeps working
+ * during its grace period, is refused with 401 CONTINUUM_KEY_RETIRED after it, and a client with
+ * a key provider refreshes and retries once without the SDK noticing.
+ */
+import { randomBytes } from 'node:crypto'
+import { APIConnectionError } from 'openai'
+import request from 'supertest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { fingerprint, generateAgreementKeyPair } from '../../src/cipher/key-agreement'
+import { Keyring } from '../../src/cipher/keyring'
+import { createEncryptedFetch, type SharedKey } from '../../src/client'
+import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { frameworks, type RunningApp } from './frameworks'
+import {
+  encryptRequest,
+  expectRefusal,
+  keyEncodings,
+  openaiClient,
+  recordingFetch,
+  SECRET,
+  secretChat,
+} from './support'
+
+const GRACE_MS = 60_000
+
+describe.each(frameworks)('keys via $name', (harness) => {
+  let upstream: FakeUpstream
+  const running: RunningApp[] = []
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+  })
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((app) => app.close()))
+  })
+
+  afterAll(async () => {
+    await upstream.close()
+  })
+
+  async function start(options: Parameters<typeof harness.start>[0]): Promise<RunningApp> {
+    const app = await harness.start(options)
+    running.push(app)
+    return app
+  }
+
+  async function ask(client: ReturnType<typeof openaiClient>): Promise<string | null | undefined> {
+    const answer = await client.chat.completions.create({
+      model: 'llama-3-8b',
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    return answer.choices[0]?.message.content
+  }
+
+  it('agrees a key with the published X25519 key, pinned by fingerprint', async () => {
+    const pair = generateAgreementKeyPair()
+    const app = await start({
+      upstream: upstream.url,
+      keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
+    })
+    const published = await request(app.url).get('/.well-known/continuum-key')
+    expect(published.status).toBe(200)
+    expect(published.body).toMatchObject({ keyId: 'agree-1', fingerprint: fingerprint(pair.publicKeyBytes) })
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, {
+      agreement: { fingerprint: fingerprint(pair.publicKeyBytes) },
+      fetch: wire.fetch,
+    })
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    expect(JSON.parse(upstream.requests.at(-1)!.body).messages[0].content).toBe(SECRET)
+    // One key fetch, then two encrypted requests under the agreed key.
+    expect(wire.bodies).toHaveLength(3)
+    expect(wire.bodies[1]).toContain('cp1.agree-1.')
+    for (const text of [...wire.bodies, ...wire.responses]) expect(text).not.toContain('launch code')
+  })
+
+  it('refuses a server key that does not match the pinned fingerprint, before sending content', async () => {
+    const pair = generateAgreementKeyPair()
+    const app = await start({
+      upstream: upstream.url,
+      keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
+    })
+    const forwardedBefore = upstream.requests.length
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, {
+      agreement: { fingerprint: fingerprint(generateAgreementKeyPair().publicKeyBytes) },
+      fetch: wire.fetch,
+    })
+    const failure = await ask(client).catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(APIConnectionError)
+    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expect(wire.bodies).toEqual([''])
+    expect(upstream.requests.length).toBe(forwardedBefore)
+  })
+
+  it('keeps an old key working during grace, retires it after, and a key provider refreshes once', async () => {
+    let now = Date.now()
+    const clock = { now: () => now }
+    const oldKey = { keyId: 'rot-old', key: randomBytes(32) }
+    const newKey = { keyId: 'rot-new', key: randomBytes(32) }
+    const keyring = new Keyring({ keys: [{ id: oldKey.keyId, key: oldKey.key }], graceMs: GRACE_MS, clock })
+    const app = await start({ upstream: upstream.url, keys: keyring })
+
+    const oldClient = openaiClient(app.url, oldKey)
+    expect(await ask(oldClient)).toBe(replyFor(SECRET))
+
+    keyring.rotate({ id: newKey.keyId, key: newKey.key })
+    now += GRACE_MS - 1_000
+    expect(await ask(oldClient)).toBe(replyFor(SECRET))
+    expect(await ask(openaiClient(app.url, newKey))).toBe(replyFor(SECRET))
+
+    now += 2_000
+    const built = encryptRequest('/v1/chat/completions', secretChat(), {
+      keyId: oldKey.keyId,
+      key: oldKey.key,
+    })
+    const refused = await request(app.url).post('/v1/chat/completions').set(built.headers).send(built.body)
+    expectRefusal(refused, 401, 'CONTINUUM_KEY_RETIRED', [SECRET, ...keyEncodings(oldKey.key)])
+
+    // A provider that still hands out the old key until asked again, as a secret store would.
+    let current: SharedKey = oldKey
+    let providerCalls = 0
+    const provider = (): SharedKey => {
+      providerCalls++
+      const handedOut = current
+      current = newKey
+      return handedOut
+    }
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, { keys: provider, fetch: wire.fetch })
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    expect(providerCalls).toBe(2)
+    expect(wire.bodies).toHaveLength(2)
+    expect(wire.bodies[0]).toContain('cp1.rot-old.')
+    expect(wire.bodies[1]).toContain('cp1.rot-new.')
+    // The refreshed key is kept: the next request goes out once, under the new key.
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    expect(providerCalls).toBe(2)
+    expect(wire.bodies).toHaveLength(3)
+  })
+
+  it('retries a retired key only once: a provider that keeps the old key surfaces the 401', async () => {
+    let now = Date.now()
+    const stale = { keyId: 'stale-1', key: randomBytes(32) }
+    const keyring = new Keyring({
+      keys: [{ id: stale.keyId, key: stale.key }],
+      graceMs: 0,
+      clock: { now: () => now },
+    })
+    keyring.rotate({ id: 'fresh-1', key: randomBytes(32) })
+    now += 1
+    const app = await start({ upstream: upstream.url, keys: keyring })
+    let providerCalls = 0
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, {
+      keys: () => {
+        providerCalls++
+        return stale
+      },
+      fetch: wire.fetch,
+    })
+    const failure = await ask(client).catch((error: unknown) => error)
+    expect(failure).toMatchObject({ status: 401, code: 'CONTINUUM_KEY_RETIRED' })
+    expect(providerCalls).toBe(2)
+    expect(wire.bodies).toHaveLength(2)
+  })
+})
+
+describe('createEncryptedFetch key options', () => {
+  it.each([
+    ['a key of the wrong length', { keyId: 'k1', key: randomBytes(16) }],
+    ['an undecodable key string', { keyId: 'k1', key: 'not a key' }],
+    ['a key id outside [A-Za-z0-9_-]', { keyId: 'k 1', key: randomBytes(32) }],
+  ])('refuses %s at construction with CONTINUUM_INVALID_OPTIONS', (_label, options) => {
+    expect(() => createEncryptedFetch(options)).toThrow(
+      expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }),
+    )
+  })
+})

@@ -1,0 +1,163 @@
+/**
+ * Upstream failures through every framework: a stream cut mid-way or ended without `[DONE]` is
+ * reported as an error (the SDK raises; raw SSE gets an `event: error` frame and no end marker),
+ * never as a short answer that looks whole; refused connections and timeouts map to 502 and 504;
+ * an upstream JSON error is relayed encrypted; a plain-text 500 is refused without echoing it.
+ */
+import { createServer } from 'node:net'
+import { APIError, BadRequestError } from 'openai'
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { frameworks, type RunningApp } from './frameworks'
+import {
+  encryptRequest,
+  expectRefusal,
+  KEY,
+  KEY_ID,
+  openaiClient,
+  recordingFetch,
+  SECRET,
+  secretChat,
+  sharedKeys,
+} from './support'
+
+const CHAT = '/v1/chat/completions'
+
+/** A port nothing listens on: bound once, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Collects an SSE body as text (superagent does not buffer text/event-stream by itself). */
+function sseText(incoming: unknown, callback: (error: Error | null, body: string) => void): void {
+  const response = incoming as NodeJS.ReadableStream
+  let text = ''
+  response.setEncoding('utf8')
+  response.on('data', (part: string) => {
+    text += part
+  })
+  response.on('end', () => callback(null, text))
+  response.on('error', (error: Error) => callback(error, text))
+}
+
+describe.each(frameworks)('upstream failures via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+  let refused: RunningApp
+  let slow: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
+    refused = await harness.start({ upstream: `http://127.0.0.1:${await closedPort()}`, keys: sharedKeys() })
+    slow = await harness.start({ upstream: { url: upstream.url, headersTimeoutMs: 300 }, keys: sharedKeys() })
+  })
+
+  afterAll(async () => {
+    await Promise.all([app.close(), refused.close(), slow.close()])
+    await upstream.close()
+  })
+
+  async function drain(model: string): Promise<{ text: string; error: unknown }> {
+    const stream = await openaiClient(app.url).chat.completions.create({
+      model,
+      stream: true,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    let text = ''
+    try {
+      for await (const part of stream) text += part.choices[0]?.delta.content ?? ''
+    } catch (error) {
+      return { text, error }
+    }
+    return { text, error: undefined }
+  }
+
+  async function rawStream(model: string): Promise<{ status: number; text: string }> {
+    const built = encryptRequest(CHAT, secretChat({ model, stream: true }))
+    const response = await request(app.url)
+      .post(CHAT)
+      .set(built.headers)
+      .send(built.body)
+      .buffer(true)
+      .parse(sseText)
+    return { status: response.status, text: response.body as string }
+  }
+
+  it('a stream cut mid-way makes the SDK raise, after the part it did get', async () => {
+    const { text, error } = await drain('cut-stream')
+    expect(error).toMatchObject({ code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED' })
+    expect(text).toBe('echo: tell ')
+  })
+
+  it('a stream cut mid-way ends raw SSE with an error frame and no end marker', async () => {
+    const { status, text } = await rawStream('cut-stream')
+    expect(status).toBe(200)
+    expect(text).toMatch(/event: error\ndata: \{"error":\{"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"/)
+    expect(text).not.toContain('continuum.end')
+    expect(text).not.toContain('[DONE]')
+    expect(text).not.toContain('echo: tell')
+  })
+
+  it('a stream that ends without [DONE] makes the SDK raise', async () => {
+    const { text, error } = await drain('no-done')
+    expect(error).toMatchObject({ code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED' })
+    expect(text).toBe(`echo: ${SECRET}`)
+  })
+
+  it('a stream that ends without [DONE] ends raw SSE with an error frame and no end marker', async () => {
+    const { text } = await rawStream('no-done')
+    expect(text).toContain('event: error\n')
+    expect(text).toContain('"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"')
+    expect(text).not.toContain('continuum.end')
+    expect(text).not.toContain('launch code')
+  })
+
+  it('a refused upstream connection: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
+    const built = encryptRequest(CHAT, secretChat())
+    const response = await request(refused.url).post(CHAT).set(built.headers).send(built.body)
+    expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_UNAVAILABLE')
+    const failure = await openaiClient(refused.url)
+      .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(APIError)
+    expect(failure).toMatchObject({ status: 502, code: 'CONTINUUM_UPSTREAM_UNAVAILABLE' })
+  })
+
+  it('an upstream slower than headersTimeoutMs: 504 CONTINUUM_UPSTREAM_TIMEOUT, upstream request aborted', async () => {
+    const built = encryptRequest(CHAT, secretChat({ model: 'slow-headers' }))
+    const response = await request(slow.url).post(CHAT).set(built.headers).send(built.body)
+    expectRefusal(response, 504, 'CONTINUUM_UPSTREAM_TIMEOUT')
+    const recorded = upstream.requests.findLast((entry) => entry.body.includes('slow-headers'))
+    await vi.waitFor(() => expect(recorded?.aborted).toBe(true))
+  })
+
+  it('an upstream 400 JSON error is relayed encrypted and the SDK raises BadRequestError with it', async () => {
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
+    const failure = await client.chat.completions
+      .create({ model: 'upstream-400', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(BadRequestError)
+    expect((failure as BadRequestError).message).toContain(`bad request about ${SECRET}`)
+    expect((failure as BadRequestError).param).toBe('messages')
+    expect(wire.responses[0]).toContain('"type":"invalid_request_error"')
+    expect(wire.responses[0]).not.toContain('bad request about')
+    expect(wire.responses[0]).not.toContain('launch code')
+  })
+
+  it('an upstream plain-text 500 on an encrypted route: CONTINUUM_UPSTREAM_PROTOCOL_ERROR without its text', async () => {
+    const built = encryptRequest(CHAT, secretChat({ model: 'text-500' }))
+    const response = await request(app.url).post(CHAT).set(built.headers).send(built.body)
+    const error = expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR', [
+      SECRET,
+      'Internal error while',
+    ])
+    expect(error.upstreamStatus).toBe(500)
+  })
+})
