@@ -10,7 +10,7 @@ import {
   startAnthropicUpstream,
   TOOL_USE_ID,
 } from '../proxy/fakes/anthropic-upstream'
-import type { FakeUpstream } from '../proxy/fakes/openai-upstream'
+import type { FakeUpstream } from '../proxy/fakes/fake-server'
 import { type RunningProxy, recordWire, startExpressProxy, type WireRecorder, wireText } from './harness'
 
 const key = randomBytes(32)

@@ -8,8 +8,13 @@
  * sends an `error` event mid-stream, `upstream-400` answers an error that echoes the prompt.
  */
 import type { ServerResponse } from 'node:http'
-import { cutConnection, sendJson, startFakeServer } from './fake-server'
-import type { FakeUpstream, RecordedRequest } from './openai-upstream'
+import {
+  cutConnection,
+  type FakeUpstream,
+  type RecordedRequest,
+  sendJson,
+  startFakeServer,
+} from './fake-server'
 
 interface Block {
   type: string

@@ -3,9 +3,24 @@
  * protocol handler. Shared by the Anthropic, Triton, TGI and Ollama fakes so each of them holds
  * only its protocol's wire format.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { FakeUpstream, RecordedRequest } from './openai-upstream'
+
+/** One request as the fake received it. */
+export interface RecordedRequest {
+  method: string
+  url: string
+  headers: IncomingMessage['headers']
+  body: string
+}
+
+/** A running fake upstream. */
+export interface FakeUpstream {
+  url: string
+  server: Server
+  requests: RecordedRequest[]
+  close(): Promise<void>
+}
 
 /** A protocol handler: the recorded request (body read) and the response to write. */
 export type FakeHandler = (request: RecordedRequest, response: ServerResponse) => Promise<void> | void
