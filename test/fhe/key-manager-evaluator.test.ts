@@ -62,7 +62,7 @@ describe('FheKeyManager', () => {
     const values = vector(10, 1)
     const ciphertext = client.encrypt(values)
     const decrypted = client.decrypt(ciphertext)
-    values.forEach((value, index) => expect(decrypted[index]).toBeCloseTo(value, 5))
+    for (const [index, value] of values.entries()) expect(decrypted[index]).toBeCloseTo(value, 5)
     const restored = await FheKeyManager.import(client.exportSecretKey(), { parameters: 'ckks-4096' })
     try {
       expect(restored.keyId).toBe('client-1')
@@ -144,9 +144,9 @@ describe('SealEvaluator', () => {
       compression: 'zstd',
     })
     const [scores] = client.decryptScores(layout, results.map(wrap))
-    rows.forEach((row, index) =>
-      expect(Math.abs(scores![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3),
-    )
+    for (const [index, row] of rows.entries()) {
+      expect(Math.abs(scores![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3)
+    }
   })
 
   it('scores several queries batched into one ciphertext', () => {
@@ -162,11 +162,11 @@ describe('SealEvaluator', () => {
     })
     expect(results).toHaveLength(1)
     const scores = client.decryptScores(layout, results.map(wrap), 3)
-    queries.forEach((query, q) =>
-      rows.forEach((row, index) =>
-        expect(Math.abs(scores[q]![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3),
-      ),
-    )
+    for (const [q, query] of queries.entries()) {
+      for (const [index, row] of rows.entries()) {
+        expect(Math.abs(scores[q]![index]! - (dot(row, query) + bias[index]!))).toBeLessThan(1e-3)
+      }
+    }
   })
 
   it('turns garbage and foreign ciphertexts into coded errors, and keeps working', async () => {

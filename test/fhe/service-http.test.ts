@@ -104,7 +104,7 @@ describe('FHE HTTP endpoints', () => {
     const upload = await fetch(`${baseUrl}/v1/fhe/keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: keys,
+      body: keys as unknown as BodyInit,
     })
     expect(upload.status).toBe(201)
     expect(await upload.json()).toMatchObject({ keyId: 'tenant-a', galoisSteps: [1, 8] })
@@ -197,7 +197,7 @@ describe('FHE HTTP endpoints', () => {
       const foreignKeys = await fetch(`${baseUrl}/v1/fhe/keys`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
-        body: other.evaluationKeys({ galoisSteps: [1] }),
+        body: other.evaluationKeys({ galoisSteps: [1] }) as unknown as BodyInit,
       })
       expect(foreignKeys.status).toBe(400)
     } finally {
@@ -215,7 +215,7 @@ describe('FHE HTTP endpoints', () => {
       const tooFew = await fetch(`${baseUrl}/v1/fhe/keys`, {
         method: 'POST',
         headers: { 'content-type': 'application/octet-stream' },
-        body: stranger.evaluationKeys({ galoisSteps: [1] }),
+        body: stranger.evaluationKeys({ galoisSteps: [1] }) as unknown as BodyInit,
       })
       expect(tooFew.status).toBe(201)
       const missing = await post('/v1/fhe/similarity', {
@@ -235,7 +235,7 @@ describe('FHE HTTP endpoints', () => {
     const garbageKeys = await fetch(`${baseUrl}/v1/fhe/keys`, {
       method: 'POST',
       headers: { 'content-type': 'application/octet-stream' },
-      body: new Uint8Array(5000).fill(7),
+      body: new Uint8Array(5000).fill(7) as unknown as BodyInit,
     })
     expect(garbageKeys.status).toBe(400)
     const oversizedKeys = await direct(
