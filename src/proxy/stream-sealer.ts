@@ -10,8 +10,8 @@ import type { CipherContext } from '../cipher/field-cipher'
 import { END_EVENT_NAME } from '../cipher/format'
 import { endMarker, sealEvent } from '../cipher/message-codec'
 import { ContinuumError } from '../errors'
-import { parseNdjson } from '../streams/ndjson'
-import { formatSse, parseSse } from '../streams/sse'
+import { NdjsonDecoder } from '../streams/ndjson'
+import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
 import { upstreamError } from './upstream'
 
 const encoder = new TextEncoder()
@@ -47,63 +47,111 @@ function earlyEnd(): ContinuumError {
   )
 }
 
-/** Yields the encrypted stream of an upstream body. */
+/** Optional callbacks of a stream for observers (telemetry): plain events before sealing, and a failure. */
+export interface StreamTap {
+  /** One plain upstream event, before it is encrypted. */
+  event?(event: Record<string, unknown>): void
+  /** The stream failed; the error frame went to the client. */
+  failure?(error: ContinuumError): void
+}
+
+/**
+ * Seals the events of one stream. Synchronous, so every event of one upstream network chunk is
+ * sealed and written together: one write per chunk, not one per event.
+ */
+class EventSealer {
+  #sequence = 0
+  #ended = false
+
+  constructor(
+    private readonly stream: CompiledStream,
+    private readonly context: CipherContext,
+  ) {}
+
+  #endMarker(): string {
+    return formatSse({ event: END_EVENT_NAME, data: JSON.stringify(endMarker(this.context, this.#sequence)) })
+  }
+
+  sse(events: readonly SseEvent[]): string {
+    let text = ''
+    for (const event of events) {
+      if (this.#ended) continue
+      if (this.stream.terminal !== undefined && event.data === this.stream.terminal) {
+        this.#ended = true
+        text += this.#endMarker() + formatSse({ data: event.data })
+        continue
+      }
+      const name = event.event ?? ''
+      const sealed = sealEvent(
+        this.stream.tree,
+        parseObject(event.data),
+        this.context,
+        this.#sequence++,
+        name,
+      )
+      text += formatSse(
+        name === '' ? { data: JSON.stringify(sealed) } : { event: name, data: JSON.stringify(sealed) },
+      )
+    }
+    return text
+  }
+
+  finishSse(): string {
+    if (this.#ended) return ''
+    if (this.stream.terminal !== undefined) throw earlyEnd()
+    this.#ended = true
+    return this.#endMarker()
+  }
+
+  ndjson(values: readonly unknown[]): string {
+    let text = ''
+    for (const value of values) {
+      if (!isRecord(value)) throw notAnObject()
+      text += `${JSON.stringify(sealEvent(this.stream.tree, value, this.context, this.#sequence++, ''))}\n`
+    }
+    return text
+  }
+
+  finishNdjson(): string {
+    return `${JSON.stringify(endMarker(this.context, this.#sequence))}\n`
+  }
+}
+
+function parseObject(data: string): Record<string, unknown> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    throw notAnObject()
+  }
+  if (!isRecord(parsed)) throw notAnObject()
+  return parsed
+}
+
+/** Yields the encrypted stream of an upstream body, one output chunk per upstream chunk. */
 export async function* sealStream(
   source: AsyncIterable<Uint8Array>,
   stream: CompiledStream,
   context: CipherContext,
   signal: AbortSignal,
 ): AsyncGenerator<Uint8Array> {
-  let sequence = 0
-  // Streams whose adapter names a final event are complete only once it went by.
-  let finished = stream.isFinal === undefined
+  const sealer = new EventSealer(stream, context)
   try {
     if (stream.framing === 'sse') {
-      let ended = false
-      for await (const event of parseSse(source)) {
-        if (ended) continue
-        if (stream.terminal !== undefined && event.data === stream.terminal) {
-          ended = true
-          yield encoder.encode(
-            formatSse({ event: END_EVENT_NAME, data: JSON.stringify(endMarker(context, sequence)) }) +
-              formatSse({ data: event.data }),
-          )
-          continue
-        }
-        let parsed: unknown
-        try {
-          parsed = JSON.parse(event.data)
-        } catch {
-          throw notAnObject()
-        }
-        if (!isRecord(parsed)) throw notAnObject()
-        const name = event.event ?? ''
-        if (!finished && stream.isFinal?.(parsed, name) === true) finished = true
-        const sealed = sealEvent(stream.tree, parsed, context, sequence, name)
-        sequence++
-        yield encoder.encode(
-          formatSse(
-            name === '' ? { data: JSON.stringify(sealed) } : { event: name, data: JSON.stringify(sealed) },
-          ),
-        )
+      const decoder = new SseDecoder()
+      for await (const chunk of source) {
+        const text = sealer.sse(decoder.push(chunk))
+        if (text !== '') yield encoder.encode(text)
       }
-      if (!ended) {
-        if (stream.terminal !== undefined || !finished) throw earlyEnd()
-        yield encoder.encode(
-          formatSse({ event: END_EVENT_NAME, data: JSON.stringify(endMarker(context, sequence)) }),
-        )
-      }
+      yield encoder.encode(sealer.sse(decoder.end()) + sealer.finishSse())
       return
     }
-    for await (const value of parseNdjson(source)) {
-      if (!isRecord(value)) throw notAnObject()
-      if (!finished && stream.isFinal?.(value, '') === true) finished = true
-      const sealed = sealEvent(stream.tree, value, context, sequence, '')
-      sequence++
-      yield encoder.encode(`${JSON.stringify(sealed)}\n`)
+    const decoder = new NdjsonDecoder()
+    for await (const chunk of source) {
+      const text = sealer.ndjson(decoder.push(chunk))
+      if (text !== '') yield encoder.encode(text)
     }
-    if (!finished) throw earlyEnd()
-    yield encoder.encode(`${JSON.stringify(endMarker(context, sequence))}\n`)
+    yield encoder.encode(sealer.ndjson(decoder.end()) + sealer.finishNdjson())
   } catch (error) {
     const failure = streamFailure(error, signal)
     if (failure !== undefined) yield encoder.encode(stream.formatError(failure))
@@ -115,11 +163,13 @@ export async function* relayStream(
   source: AsyncIterable<Uint8Array>,
   stream: CompiledStream | undefined,
   signal: AbortSignal,
+  tap?: StreamTap,
 ): AsyncGenerator<Uint8Array> {
   try {
     for await (const chunk of source) yield chunk
   } catch (error) {
     const failure = streamFailure(error, signal)
+    if (failure !== undefined) tap?.failure?.(failure)
     if (failure === undefined || stream === undefined) throw error
     // The break may fall mid-frame: a blank line closes any partial SSE event first.
     yield encoder.encode((stream.framing === 'sse' ? '\n\n' : '\n') + stream.formatError(failure))

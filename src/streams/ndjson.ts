@@ -4,25 +4,52 @@
  * passed on half-understood.
  */
 import { ContinuumError } from '../errors'
-import { type LineSplitterOptions, splitLines } from './line-splitter'
+import { LineDecoder, type LineSplitterOptions } from './line-splitter'
+
+/** Parses one NDJSON line; throws CONTINUUM_UPSTREAM_PROTOCOL_ERROR when it is not JSON. */
+export function parseNdjsonLine(line: string): unknown {
+  try {
+    return JSON.parse(line)
+  } catch (error) {
+    throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON', {
+      cause: error,
+    })
+  }
+}
+
+/** An incremental, synchronous NDJSON decoder. */
+export class NdjsonDecoder {
+  readonly #lines: LineDecoder
+
+  constructor(options: LineSplitterOptions = {}) {
+    this.#lines = new LineDecoder(options)
+  }
+
+  /** The values completed by this chunk. */
+  push(chunk: Uint8Array): unknown[] {
+    return this.#lines
+      .push(chunk)
+      .filter((line) => line.trim() !== '')
+      .map(parseNdjsonLine)
+  }
+
+  /** The value of a last line without its newline. */
+  end(): unknown[] {
+    return this.#lines
+      .end()
+      .filter((line) => line.trim() !== '')
+      .map(parseNdjsonLine)
+  }
+}
 
 /** Parses an NDJSON byte stream into values. */
 export async function* parseNdjson(
   source: AsyncIterable<Uint8Array>,
   options: LineSplitterOptions = {},
 ): AsyncGenerator<unknown> {
-  for await (const line of splitLines(source, options)) {
-    if (line.trim() === '') continue
-    let value: unknown
-    try {
-      value = JSON.parse(line)
-    } catch (error) {
-      throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON', {
-        cause: error,
-      })
-    }
-    yield value
-  }
+  const decoder = new NdjsonDecoder(options)
+  for await (const chunk of source) yield* decoder.push(chunk)
+  yield* decoder.end()
 }
 
 /** Serializes one value as an NDJSON line. */

@@ -1,9 +1,9 @@
 /**
- * Server-Sent Events framing (the WHATWG `text/event-stream` format): a parser that turns bytes
- * into events and a serializer that turns events back into bytes. OpenAI, Anthropic, TGI, Triton's
- * generate_stream and Vertex all stream this way.
+ * Server-Sent Events framing (the WHATWG `text/event-stream` format): an incremental decoder that
+ * turns bytes into events, an async parser over it, and a serializer. OpenAI, Anthropic, TGI,
+ * Triton's generate_stream and Vertex all stream this way.
  */
-import { type LineSplitterOptions, splitLines } from './line-splitter'
+import { LineDecoder, type LineSplitterOptions } from './line-splitter'
 
 /** One server-sent event. `event` is absent for the default `message` type. */
 export interface SseEvent {
@@ -14,62 +14,75 @@ export interface SseEvent {
 }
 
 /**
- * Parses a `text/event-stream` byte stream into events; comments are skipped. Unlike a browser's
- * EventSource, `id` is reported only on the event that carried it, which is what a relay needs.
+ * An incremental, synchronous SSE decoder. Comments are skipped. Unlike a browser's EventSource,
+ * `id` is reported only on the event that carried it, which is what a relay needs.
  */
+export class SseDecoder {
+  readonly #lines: LineDecoder
+  #data: string[] = []
+  #event: string | undefined
+  #id: string | undefined
+  #retry: number | undefined
+
+  constructor(options: LineSplitterOptions = {}) {
+    this.#lines = new LineDecoder(options)
+  }
+
+  /** The events completed by this chunk. */
+  push(chunk: Uint8Array): SseEvent[] {
+    return this.#consume(this.#lines.push(chunk), false)
+  }
+
+  /** Events left when the stream ends (a last event without its blank line is still delivered). */
+  end(): SseEvent[] {
+    return this.#consume(this.#lines.end(), true)
+  }
+
+  #consume(lines: string[], final: boolean): SseEvent[] {
+    const events: SseEvent[] = []
+    for (const line of lines) {
+      if (line === '') {
+        this.#dispatch(events)
+        continue
+      }
+      if (line.charCodeAt(0) === 58 /* ':' comment */) continue
+      const colon = line.indexOf(':')
+      const field = colon === -1 ? line : line.slice(0, colon)
+      let value = colon === -1 ? '' : line.slice(colon + 1)
+      if (value.charCodeAt(0) === 32) value = value.slice(1)
+      if (field === 'data') this.#data.push(value)
+      else if (field === 'event') this.#event = value
+      else if (field === 'id') {
+        if (!value.includes('\0')) this.#id = value
+      } else if (field === 'retry' && /^\d+$/.test(value)) this.#retry = Number(value)
+    }
+    if (final) this.#dispatch(events)
+    return events
+  }
+
+  #dispatch(events: SseEvent[]): void {
+    if (this.#data.length > 0) {
+      const event: SseEvent = { data: this.#data.length === 1 ? this.#data[0]! : this.#data.join('\n') }
+      if (this.#event !== undefined) event.event = this.#event
+      if (this.#id !== undefined) event.id = this.#id
+      if (this.#retry !== undefined) event.retry = this.#retry
+      events.push(event)
+    }
+    this.#data = []
+    this.#event = undefined
+    this.#id = undefined
+    this.#retry = undefined
+  }
+}
+
+/** Parses a `text/event-stream` byte stream into events. */
 export async function* parseSse(
   source: AsyncIterable<Uint8Array>,
   options: LineSplitterOptions = {},
 ): AsyncGenerator<SseEvent> {
-  let data: string[] = []
-  let event: string | undefined
-  let id: string | undefined
-  let retry: number | undefined
-
-  for await (const line of splitLines(source, options)) {
-    if (line === '') {
-      if (data.length > 0) {
-        const parsed: SseEvent = { data: data.join('\n') }
-        if (event !== undefined) parsed.event = event
-        if (id !== undefined) parsed.id = id
-        if (retry !== undefined) parsed.retry = retry
-        yield parsed
-      }
-      data = []
-      event = undefined
-      id = undefined
-      retry = undefined
-      continue
-    }
-    if (line.charCodeAt(0) === 58 /* ':' comment */) continue
-    const colon = line.indexOf(':')
-    const field = colon === -1 ? line : line.slice(0, colon)
-    let value = colon === -1 ? '' : line.slice(colon + 1)
-    if (value.charCodeAt(0) === 32) value = value.slice(1)
-    switch (field) {
-      case 'data':
-        data.push(value)
-        break
-      case 'event':
-        event = value
-        break
-      case 'id':
-        if (!value.includes('\0')) id = value
-        break
-      case 'retry':
-        if (/^\d+$/.test(value)) retry = Number(value)
-        break
-      default:
-        break
-    }
-  }
-  // A stream that ends without the blank line still delivers its last complete event.
-  if (data.length > 0) {
-    const parsed: SseEvent = { data: data.join('\n') }
-    if (event !== undefined) parsed.event = event
-    if (id !== undefined) parsed.id = id
-    yield parsed
-  }
+  const decoder = new SseDecoder(options)
+  for await (const chunk of source) yield* decoder.push(chunk)
+  yield* decoder.end()
 }
 
 /** Serializes one event, splitting multi-line data over several `data:` lines. */
