@@ -3,7 +3,6 @@
  * Express and Koa bindings (both sit on node's IncomingMessage and ServerResponse). Responses are
  * written with backpressure; a client that goes away aborts the core's signal and so the upstream.
  */
-import { once } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { CoreRequest, CoreRequestBody, CoreResponse } from '../src/core/http'
 
@@ -49,6 +48,23 @@ export function toCoreRequest(
   }
 }
 
+/**
+ * Resolves on the next `drain` or `close`, removing both listeners either way. (Racing two
+ * `events.once()` calls would leave the loser's listeners behind: one more per wait, thousands
+ * on a long stream.)
+ */
+function drainOrClose(response: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const settle = (): void => {
+      response.off('drain', settle)
+      response.off('close', settle)
+      resolve()
+    }
+    response.on('drain', settle)
+    response.on('close', settle)
+  })
+}
+
 /** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
 export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
   response.statusCode = core.status
@@ -62,7 +78,7 @@ export async function writeCoreResponse(response: ServerResponse, core: CoreResp
     response.flushHeaders()
     for await (const chunk of body) {
       if (response.destroyed) break
-      if (!response.write(chunk)) await Promise.race([once(response, 'drain'), once(response, 'close')])
+      if (!response.write(chunk)) await drainOrClose(response)
     }
     response.end()
   } catch (error) {
