@@ -218,7 +218,10 @@ export class AuditLog {
     this.#dropped += 1
     // A record refused after close() cannot be written anyway; only queue overflow leaves a marker.
     if (reason === 'queue_full') this.#droppedUnreported += 1
-    this.#options.logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
+    // One warning per overflow burst (until the writer catches up), not one per record.
+    if (reason === 'closed' || this.#droppedUnreported === 1) {
+      this.#options.logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
+    }
     if (this.#options.onDrop === undefined) return
     try {
       this.#options.onDrop({ reason, requestId: body.requestId, totalDropped: this.#dropped })

@@ -7,7 +7,8 @@
  * looking ahead for the seq it expected.
  */
 import type { KeyObject } from 'node:crypto'
-import { open } from 'node:fs/promises'
+import { type FileHandle, open } from 'node:fs/promises'
+import { createInterface } from 'node:readline'
 import { ContinuumError } from '../errors'
 import { type AuditKeyInput, auditKeyId, parseAuditPublicKey } from './audit-keys'
 import type { AuditRecord } from './audit-record'
@@ -102,7 +103,7 @@ export async function verifyAuditLog(
     )
   }
 
-  const lines = (await readLines(source))[Symbol.asyncIterator]()
+  const { lines, release } = await readLines(source)
   let expectedSeq = options.firstSeq ?? 0
   let expectedPrev = anchor
   let lineNumber = 0
@@ -168,7 +169,7 @@ export async function verifyAuditLog(
       lastHash = record.hash
     }
   } finally {
-    await lines.return?.()
+    await release()
   }
   if (options.expectLastSeq !== undefined && expectedSeq - 1 < options.expectLastSeq) {
     lineNumber += 1
@@ -234,17 +235,34 @@ async function findSeq(
   return undefined
 }
 
-async function readLines(source: AuditLogSource): Promise<AsyncIterable<string>> {
-  if (typeof source === 'string' || source instanceof URL) {
-    try {
-      // readLines() closes the handle when the iteration ends or is abandoned.
-      return (await open(source, 'r')).readLines()
-    } catch (error) {
-      throw unreadable(error)
-    }
+/** Lines of the source, and a release that closes the file even when verification stops early. */
+async function readLines(
+  source: AuditLogSource,
+): Promise<{ lines: AsyncIterator<string>; release: () => Promise<void> }> {
+  if (typeof source !== 'string' && !(source instanceof URL)) {
+    const iterable: AsyncIterable<string> =
+      Symbol.asyncIterator in source
+        ? source
+        : (async function* () {
+            yield* source
+          })()
+    const lines = iterable[Symbol.asyncIterator]()
+    return { lines, release: async () => void (await lines.return?.()) }
   }
-  if (Symbol.asyncIterator in source) return source
-  return (async function* () {
-    yield* source
-  })()
+  let handle: FileHandle
+  try {
+    handle = await open(source, 'r')
+  } catch (error) {
+    throw unreadable(error)
+  }
+  const input = handle.createReadStream({ encoding: 'utf8', autoClose: false })
+  const reader = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })
+  return {
+    lines: reader[Symbol.asyncIterator](),
+    release: async () => {
+      reader.close()
+      input.destroy()
+      await handle.close()
+    },
+  }
 }

@@ -12,6 +12,7 @@ import {
   StreamAuditSink,
   verifyAuditLog,
 } from '../../src/audit'
+import { silentLogger } from '../../src/core/logger'
 import { sampleInput, temporaryFolder } from './helpers'
 
 const keys = generateAuditKeyPair()
@@ -143,12 +144,14 @@ describe('AuditLog', () => {
   it('drop_newest: a full queue drops new records, counts them and leaves a signed marker', async () => {
     const sink = new GatedSink()
     const drops: AuditDropEvent[] = []
+    const warnings: Record<string, unknown>[] = []
     const audit = await AuditLog.open({
       sink,
       privateKey: keys.privateKeyPem,
       maxQueue: 3,
       maxBatch: 1,
       onDrop: (event) => drops.push(event),
+      logger: { ...silentLogger, warn: (message, fields) => warnings.push({ message, ...fields }) },
     })
     audit.record(sampleInput(0, { requestId: 'a' }))
     await new Promise((resolve) => setImmediate(resolve))
@@ -157,6 +160,7 @@ describe('AuditLog', () => {
     expect(audit.stats()).toMatchObject({ queued: 3, dropped: 2 })
     expect(drops.map((drop) => drop.requestId)).toEqual(['e', 'f'])
     expect(drops.at(-1)).toMatchObject({ reason: 'queue_full', totalDropped: 2 })
+    expect(warnings).toEqual([{ message: 'audit record dropped', reason: 'queue_full', totalDropped: 1 }])
     sink.release()
     await audit.close()
     const records = sink.lines.map((line) => JSON.parse(line))

@@ -132,6 +132,9 @@ describe('verifyAuditLog', () => {
     await expect(verifyAuditLog(join(folder.path, 'nope.jsonl'), keys.publicKeyPem)).rejects.toMatchObject({
       code: 'CONTINUUM_AUDIT_LOG_UNREADABLE',
     })
+    await expect(verifyAuditLog(folder.path, keys.publicKeyPem)).rejects.toMatchObject({
+      code: 'CONTINUUM_AUDIT_LOG_UNREADABLE',
+    })
     await expect(verifyAuditLog([], 'not-a-key')).rejects.toMatchObject({
       code: 'CONTINUUM_AUDIT_KEY_INVALID',
     })
