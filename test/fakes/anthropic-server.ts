@@ -2,7 +2,7 @@
  * A fake Anthropic Messages API: `POST /v1/messages` (JSON or the SSE event stream, with or
  * without tool use) and `GET /v1/models`, answering from the transcripts in
  * test/fixtures/transcripts/anthropic, which follow the examples of Anthropic's API reference.
- * Like the real API it requires `x-api-key` and `anthropic-version`, a `max_tokens`, and rejects a
+ * Like the real API it requires the key (`x-api-key`, or a bearer token) and `anthropic-version`, a `max_tokens`, and rejects a
  * `system` role inside `messages`.
  */
 import { FakeUpstream, type Reply, transcript } from './fake-upstream'
@@ -27,7 +27,9 @@ export function anthropicErrorReply(
 /** Starts the fake for `apiKey`; `close()` it after the test. */
 export function startAnthropicServer(apiKey: string): Promise<FakeUpstream> {
   return FakeUpstream.start((request) => {
-    if (request.headers['x-api-key'] !== apiKey) return anthropicErrorReply(401)
+    // The API takes the key as `x-api-key`; newer official SDKs send it as a bearer token.
+    const key = request.headers['x-api-key'] ?? request.headers.authorization?.replace(/^Bearer /, '')
+    if (key !== apiKey) return anthropicErrorReply(401)
     if (request.headers['anthropic-version'] === undefined) return anthropicErrorReply(400)
     if (request.method === 'GET' && request.url === '/v1/models') {
       return { kind: 'body', headers: JSON_HEADERS, body: transcript('anthropic', 'models.json') }
