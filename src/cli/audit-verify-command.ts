@@ -80,6 +80,16 @@ export const auditVerifyCommand: CliCommand = {
 
 /** A path to a PEM or base64 file when one exists there, else the key itself. */
 function loadPublicKey(argument: string) {
-  const text = existsSync(argument) ? readFileSync(argument, 'utf8') : argument
+  let text = argument
+  if (existsSync(argument)) {
+    try {
+      text = readFileSync(argument, 'utf8')
+    } catch (error) {
+      throw new CliUsageError(
+        `cannot read the public key file (${(error as { code?: string }).code ?? 'error'})`,
+        USAGE,
+      )
+    }
+  }
   return parseAuditPublicKey(text.trim())
 }

@@ -137,6 +137,9 @@ describe('continuum-proxy audit (in-process)', () => {
     expect(badKey.stderr).toContain('CONTINUUM_AUDIT_KEY_INVALID')
     expect(badKey.stderr).not.toContain('c2VjcmV0LWtleQ')
     expect((await callCli(['audit', 'verify', path, path, '--public-key', keys.publicKeyRaw])).code).toBe(2)
+    const keyFolder = await callCli(['audit', 'verify', path, '--public-key', folder.path])
+    expect(keyFolder.code).toBe(2)
+    expect(keyFolder.stderr).toContain('EISDIR')
     expect((await callCli(['audit', 'verify', path])).code).toBe(2)
     expect(
       (await callCli(['audit', 'verify', path, '--public-key', keys.publicKeyRaw, '--first-seq', 'x'])).code,
