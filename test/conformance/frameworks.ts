@@ -34,6 +34,9 @@ export interface FrameworkHarness {
   start(options: ProxyOptions): Promise<RunningApp>
 }
 
+/** Socket errors that only mean the client went away. */
+const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'])
+
 /** The status and body of every app's own fallback handler. */
 export const APP_FALLBACK_STATUS = 418
 
@@ -97,6 +100,11 @@ function koaHarness(prefix: string): FrameworkHarness {
           }
         })
       }
+      // Koa reports a client that hangs up mid-response as an app error and logs it; a real app
+      // filters these the same way. Anything else still reaches stderr.
+      app.on('error', (error: NodeJS.ErrnoException) => {
+        if (!CLIENT_GONE.has(error.code ?? '')) console.error(error)
+      })
       app.use((context) => {
         context.status = APP_FALLBACK_STATUS
         context.body = { handledBy: 'app', path: context.url }

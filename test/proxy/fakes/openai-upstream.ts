@@ -21,6 +21,8 @@ export interface RecordedRequest {
   body: string
   /** Set when the connection closed before the response finished (the proxy aborted). */
   aborted: boolean
+  /** Bytes of `/download` handed to the socket so far. */
+  sent: number
 }
 
 export interface FakeUpstream {
@@ -106,14 +108,21 @@ function startSse(response: ServerResponse): void {
 async function writeWithBackpressure(response: ServerResponse, data: Buffer): Promise<boolean> {
   if (response.destroyed) return false
   if (response.write(data)) return true
-  const [event] = await Promise.race([
-    once(response, 'drain').then(() => ['drain']),
-    once(response, 'close').then(() => ['close']),
-  ])
-  return event === 'drain'
+  // Listen by hand and unsubscribe both: events.once() would leave one listener behind per wait.
+  return new Promise((resolve) => {
+    const settle = (drained: boolean) => () => {
+      response.off('drain', onDrain)
+      response.off('close', onClose)
+      resolve(drained)
+    }
+    const onDrain = settle(true)
+    const onClose = settle(false)
+    response.on('drain', onDrain)
+    response.on('close', onClose)
+  })
 }
 
-async function download(response: ServerResponse, total: number): Promise<void> {
+async function download(response: ServerResponse, total: number, recorded: RecordedRequest): Promise<void> {
   response.setHeader('content-type', 'application/octet-stream')
   let sent = 0
   while (sent < total) {
@@ -121,6 +130,7 @@ async function download(response: ServerResponse, total: number): Promise<void> 
     const piece = size === DOWNLOAD_CHUNK.length ? DOWNLOAD_CHUNK : DOWNLOAD_CHUNK.subarray(0, size)
     if (!(await writeWithBackpressure(response, piece))) return
     sent += size
+    recorded.sent = sent
   }
   response.end()
 }
@@ -285,7 +295,7 @@ async function handle(
     return
   }
   if (request.method === 'GET' && url.pathname === '/download') {
-    await download(response, Number(url.searchParams.get('bytes') ?? '0'))
+    await download(response, Number(url.searchParams.get('bytes') ?? '0'), recorded)
     return
   }
   const body = JSON.parse(text || '{}') as Record<string, unknown>
@@ -351,6 +361,7 @@ export async function startOpenAIUpstream(options: FakeUpstreamOptions = {}): Pr
       headers: request.headers,
       body: '',
       aborted: false,
+      sent: 0,
     }
     requests.push(recorded)
     response.once('close', () => {

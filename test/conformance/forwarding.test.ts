@@ -1,0 +1,237 @@
+/**
+ * Forwarding through every framework (issue item 4): an upstream on a Unix socket, hop-by-hop
+ * headers stripped both ways, pass-through paths forwarded untouched, a client that goes away
+ * aborting the upstream request, and a 200 MB plain response streamed with backpressure instead
+ * of buffered (the process's RSS must grow far less than the body).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { get } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import request from 'supertest'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { frameworks, type RunningApp, rootFrameworks } from './frameworks'
+import { encryptRequest, openaiClient, SECRET, secretChat, sharedKeys } from './support'
+
+const HOP_REQUEST_HEADERS = ['x-secret-hop', 'te', 'proxy-authorization', 'keep-alive', 'upgrade']
+const BIG = 200 * 1024 * 1024
+
+/** Downloads a URL, counting bytes without keeping them; samples the RSS while it runs. */
+function download(url: string): Promise<{ status: number; bytes: number; peakRss: number }> {
+  return new Promise((resolve, reject) => {
+    let peakRss = process.memoryUsage.rss()
+    const sampler = setInterval(() => {
+      peakRss = Math.max(peakRss, process.memoryUsage.rss())
+    }, 20)
+    get(url, (response) => {
+      let bytes = 0
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length
+      })
+      response.on('end', () => {
+        clearInterval(sampler)
+        resolve({
+          status: response.statusCode ?? 0,
+          bytes,
+          peakRss: Math.max(peakRss, process.memoryUsage.rss()),
+        })
+      })
+      response.on('error', reject)
+    }).on('error', (error) => {
+      clearInterval(sampler)
+      reject(error)
+    })
+  })
+}
+
+describe.each(frameworks)('forwarding via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({
+      upstream: upstream.url,
+      keys: sharedKeys(),
+      passThrough: ['/metrics', '/download'],
+    })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  it('forwards to an upstream listening on a Unix socket', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'continuum-conformance-'))
+    const socketPath = join(directory, 'vllm.sock')
+    const onSocket = await startOpenAIUpstream({ socketPath })
+    const socketApp = await harness.start({ upstream: { socketPath }, keys: sharedKeys() })
+    try {
+      const answer = await openaiClient(socketApp.url).chat.completions.create({
+        model: 'llama-3-8b',
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
+      expect(onSocket.requests).toHaveLength(1)
+      expect(onSocket.requests[0]?.url).toBe('/v1/chat/completions')
+      expect(JSON.parse(onSocket.requests[0]!.body).messages[0].content).toBe(SECRET)
+      const models = await request(socketApp.url).get('/v1/models')
+      expect(models.body.data[0].id).toBe('llama-3-8b')
+    } finally {
+      await socketApp.close()
+      await onSocket.close()
+      await rm(directory, { recursive: true, force: true })
+    }
+  })
+
+  it('strips hop-by-hop request headers on plain and encrypted routes', async () => {
+    const hop = {
+      connection: 'x-secret-hop',
+      'x-secret-hop': 'hop-secret-value',
+      te: 'trailers',
+      'proxy-authorization': 'Basic cHJveHk6c2VjcmV0',
+      'keep-alive': 'timeout=5',
+      'x-kept': 'kept-value',
+    }
+    const before = upstream.requests.length
+    expect((await request(app.url).get('/v1/models').set(hop)).status).toBe(200)
+    const built = encryptRequest('/v1/chat/completions', secretChat())
+    const encrypted = await request(app.url)
+      .post('/v1/chat/completions')
+      .set(hop)
+      .set(built.headers)
+      .send(built.body)
+    expect(encrypted.status).toBe(200)
+    const received = upstream.requests.slice(before)
+    expect(received.map((entry) => entry.url)).toEqual(['/v1/models', '/v1/chat/completions'])
+    for (const entry of received) {
+      for (const name of HOP_REQUEST_HEADERS) expect(entry.headers[name]).toBeUndefined()
+      expect(entry.headers.connection ?? '').not.toContain('x-secret-hop')
+      expect(JSON.stringify(entry.headers)).not.toContain('hop-secret-value')
+      expect(entry.headers['x-kept']).toBe('kept-value')
+    }
+    expect(Object.keys(received[1]!.headers).filter((name) => name.startsWith('x-continuum-'))).toEqual([])
+  })
+
+  it('strips hop-by-hop response headers', async () => {
+    const response = await request(app.url).get('/v1/models')
+    expect(response.status).toBe(200)
+    expect(response.headers['x-upstream-kept']).toBe('yes')
+    expect(response.headers['x-upstream-hop']).toBeUndefined()
+    expect(response.headers['proxy-authenticate']).toBeUndefined()
+    expect(response.headers.connection ?? '').not.toContain('x-upstream-hop')
+  })
+
+  it('forwards passThrough paths untouched, with their query', async () => {
+    const before = upstream.requests.length
+    const response = await request(app.url).get('/metrics?name=vllm').set('accept', 'text/plain')
+    expect(response.status).toBe(200)
+    expect(response.headers['content-type']).toBe('text/plain; version=0.0.4')
+    expect(response.headers['x-continuum-encrypted']).toBeUndefined()
+    expect(response.text).toBe(
+      '# TYPE vllm_requests_total counter\nvllm_requests_total{model="llama-3-8b"} 42\n',
+    )
+    expect(upstream.requests.slice(before).map((entry) => entry.url)).toEqual(['/metrics?name=vllm'])
+    // A path that merely starts with the same letters is not passed through.
+    expect((await request(app.url).get('/metricsx')).status).toBe(501)
+  })
+
+  it('aborts the upstream request when the SDK client stops reading a stream', async () => {
+    const stream = await openaiClient(app.url).chat.completions.create({
+      model: 'hang-stream',
+      stream: true,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    const recorded = upstream.requests.at(-1)!
+    expect(recorded.url).toBe('/v1/chat/completions')
+    let parts = 0
+    for await (const _ of stream) {
+      parts++
+      if (parts === 2) break
+    }
+    expect(parts).toBe(2)
+    await vi.waitFor(() => expect(recorded.aborted).toBe(true))
+  })
+
+  it('applies backpressure to a slow reader without piling up listeners', async () => {
+    const total = 96 * 1024 * 1024
+    const warnings: string[] = []
+    const onWarning = (warning: Error) => warnings.push(warning.name)
+    process.on('warning', onWarning)
+    const before = upstream.requests.length
+    try {
+      const received = await new Promise<number>((resolve, reject) => {
+        get(`${app.url}/download?bytes=${total}`, (response) => {
+          let bytes = 0
+          let pauses = 0
+          response.on('data', (chunk: Buffer) => {
+            bytes += chunk.length
+            // Stall the reader now and then, long enough for every buffer on the way to fill.
+            if (bytes > (pauses + 1) * 8 * 1024 * 1024) {
+              pauses++
+              response.pause()
+              setTimeout(() => response.resume(), pauses === 1 ? 400 : 20)
+            }
+          })
+          response.on('end', () => resolve(bytes))
+          response.on('error', reject)
+        }).on('error', reject)
+        // While the reader is stalled the first time, the upstream must be stalled too.
+        setTimeout(() => {
+          const sent = upstream.requests[before]?.sent ?? 0
+          if (sent > 48 * 1024 * 1024)
+            reject(new Error(`upstream ran ${sent} bytes ahead of a stalled reader`))
+        }, 350)
+      })
+      expect(received).toBe(total)
+    } finally {
+      process.off('warning', onWarning)
+    }
+    expect(warnings).toEqual([])
+  })
+
+  it('aborts the upstream request when a plain download is dropped', async () => {
+    const before = upstream.requests.length
+    await new Promise<void>((resolve, reject) => {
+      const outgoing = get(`${app.url}/download?bytes=${BIG}`, (response) => {
+        response.once('data', () => {
+          outgoing.destroy()
+          resolve()
+        })
+      })
+      outgoing.on('error', (error) => {
+        if (!outgoing.destroyed) reject(error)
+      })
+    })
+    const recorded = upstream.requests[before]!
+    expect(recorded.url).toBe(`/download?bytes=${BIG}`)
+    await vi.waitFor(() => expect(recorded.aborted).toBe(true))
+  })
+})
+
+describe.each(rootFrameworks)('200 MB unbuffered via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys(), passThrough: ['/download'] })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  it('streams a 200 MB pass-through response while RSS grows far less than the body', async () => {
+    // Warm up sockets, pools and JIT so the baseline holds what a steady state holds.
+    expect((await download(`${app.url}/download?bytes=${8 * 1024 * 1024}`)).bytes).toBe(8 * 1024 * 1024)
+    const baseline = process.memoryUsage.rss()
+    const result = await download(`${app.url}/download?bytes=${BIG}`)
+    expect(result.status).toBe(200)
+    expect(result.bytes).toBe(BIG)
+    expect(result.peakRss - baseline).toBeLessThan(100 * 1024 * 1024)
+  })
+})
