@@ -62,11 +62,22 @@ export interface StreamTap {
 class EventSealer {
   #sequence = 0
   #ended = false
+  // Streams whose adapter names a final event (isFinal) are complete only once it went by.
+  #finished: boolean
 
   constructor(
     private readonly stream: CompiledStream,
     private readonly context: CipherContext,
-  ) {}
+    private readonly tap: StreamTap | undefined,
+  ) {
+    this.#finished = stream.isFinal === undefined
+  }
+
+  #seal(event: Record<string, unknown>, name: string): Record<string, unknown> {
+    if (!this.#finished && this.stream.isFinal?.(event, name) === true) this.#finished = true
+    this.tap?.event?.(event)
+    return sealEvent(this.stream.tree, event, this.context, this.#sequence++, name)
+  }
 
   #endMarker(): string {
     return formatSse({ event: END_EVENT_NAME, data: JSON.stringify(endMarker(this.context, this.#sequence)) })
@@ -82,13 +93,7 @@ class EventSealer {
         continue
       }
       const name = event.event ?? ''
-      const sealed = sealEvent(
-        this.stream.tree,
-        parseObject(event.data),
-        this.context,
-        this.#sequence++,
-        name,
-      )
+      const sealed = this.#seal(parseObject(event.data), name)
       text += formatSse(
         name === '' ? { data: JSON.stringify(sealed) } : { event: name, data: JSON.stringify(sealed) },
       )
@@ -98,7 +103,7 @@ class EventSealer {
 
   finishSse(): string {
     if (this.#ended) return ''
-    if (this.stream.terminal !== undefined) throw earlyEnd()
+    if (this.stream.terminal !== undefined || !this.#finished) throw earlyEnd()
     this.#ended = true
     return this.#endMarker()
   }
@@ -107,12 +112,13 @@ class EventSealer {
     let text = ''
     for (const value of values) {
       if (!isRecord(value)) throw notAnObject()
-      text += `${JSON.stringify(sealEvent(this.stream.tree, value, this.context, this.#sequence++, ''))}\n`
+      text += `${JSON.stringify(this.#seal(value, ''))}\n`
     }
     return text
   }
 
   finishNdjson(): string {
+    if (!this.#finished) throw earlyEnd()
     return `${JSON.stringify(endMarker(this.context, this.#sequence))}\n`
   }
 }
@@ -134,8 +140,9 @@ export async function* sealStream(
   stream: CompiledStream,
   context: CipherContext,
   signal: AbortSignal,
+  tap?: StreamTap,
 ): AsyncGenerator<Uint8Array> {
-  const sealer = new EventSealer(stream, context)
+  const sealer = new EventSealer(stream, context, tap)
   try {
     if (stream.framing === 'sse') {
       const decoder = new SseDecoder()
@@ -154,7 +161,10 @@ export async function* sealStream(
     yield encoder.encode(sealer.ndjson(decoder.end()) + sealer.finishNdjson())
   } catch (error) {
     const failure = streamFailure(error, signal)
-    if (failure !== undefined) yield encoder.encode(stream.formatError(failure))
+    if (failure !== undefined) {
+      tap?.failure?.(failure)
+      yield encoder.encode(stream.formatError(failure))
+    }
   }
 }
 
