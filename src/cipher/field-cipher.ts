@@ -4,11 +4,12 @@
  * sequence number and the field's JSON Pointer, so a ciphertext moved to another field, request,
  * direction or stream position fails to decrypt.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto'
 import { ContinuumError } from '../errors'
 import { canonicalJson } from './canonical-json'
 import type { FieldKey } from './field-key'
 import { CIPHERTEXT_PREFIX, FORMAT_VERSION, IV_LENGTH, parseCiphertext, TAG_LENGTH } from './format'
+import { randomBytesPooled } from './random-pool'
 
 /** Which way a message travels. */
 export type Direction = 'request' | 'response'
@@ -38,7 +39,7 @@ export function encryptValue(
   path: string,
   value: unknown,
   /** Only for the deterministic test vectors of docs/PROTOCOL.md; never pass an IV in production. */
-  iv: Buffer = randomBytes(IV_LENGTH),
+  iv: Buffer = randomBytesPooled(IV_LENGTH),
 ): string {
   const cipher = createCipheriv('aes-256-gcm', context.key.aesKey, iv, { authTagLength: TAG_LENGTH })
   cipher.setAAD(fieldAad(context, sequence, path))

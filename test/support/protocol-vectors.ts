@@ -72,7 +72,7 @@ export function computeProtocolVectors(): Record<string, unknown> {
       clientPrivateHex: hex(32, 0x60).toString('hex'),
       clientPublic: client.publicKeyBytes.toString('base64url'),
       keyId: 'srv',
-      fieldKeyHex: Buffer.from(agreed.aesKey.export()).toString('hex'),
+      fieldKeyHex: agreed.aesKey.toString('hex'),
       sealKeyHex: agreed.sealKey.toString('hex'),
     },
   }

@@ -1,0 +1,166 @@
+/**
+ * Proxy overhead (issue: the encrypted inference proxy): added latency per sequential 2 KB chat
+ * request versus calling the upstream directly, requests per second at concurrency 64, for each
+ * framework with encryption on and off; per-chunk cost of a 1,000-chunk stream; RSS growth over
+ * 100,000 requests. Servers run in worker threads; the load comes from undici on the main thread.
+ */
+import { randomBytes } from 'node:crypto'
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { Pool } from 'undici'
+import { type CipherContext, compilePlainFields, createFieldKey, requestSealMeta, sealRequest } from '../src/cipher'
+import { CHAT_REQUEST_PLAIN } from '../adapters/openai/fields'
+import { fixed, median, quantile } from './stats'
+
+const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000)
+const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
+const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000)
+const key = randomBytes(32)
+const fieldKey = createFieldKey('bench', key)
+const tree = compilePlainFields(CHAT_REQUEST_PLAIN)
+const chatBody = {
+  model: 'bench',
+  max_tokens: 128,
+  messages: [
+    { role: 'system', content: 'You are a helpful assistant. '.repeat(10) },
+    { role: 'user', content: 'Summarise the following text. '.repeat(55) },
+  ],
+}
+
+interface Started {
+  port: number
+  worker: ChildProcess & { terminate(): void }
+}
+
+function start(data: Record<string, unknown>): Promise<Started> {
+  const child = fork(fileURLToPath(new URL('./support/bench-servers.ts', import.meta.url)), [JSON.stringify(data)], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+  })
+  const worker = Object.assign(child, { terminate: () => void child.kill() })
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => resolve({ port: (message as { port: number }).port, worker }))
+    child.once('error', reject)
+  })
+}
+
+function rssOf(worker: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    worker.once('message', (message) => resolve((message as { rss: number }).rss))
+    worker.send('rss')
+  })
+}
+
+/** A request ready to send: encrypted ones get a fresh nonce each, as a real client would. */
+function makeRequest(encrypted: boolean, stream = false): { body: string; headers: Record<string, string> } {
+  const body = stream ? { ...chatBody, stream: true } : chatBody
+  if (!encrypted) return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+  const nonce = randomBytes(16).toString('base64url')
+  const timestamp = String(Date.now())
+  const context: CipherContext = { key: fieldKey, nonce, direction: 'request' }
+  const sealed = sealRequest(tree, body, context, requestSealMeta('POST', '/v1/chat/completions', timestamp))
+  return {
+    body: JSON.stringify(sealed.body),
+    headers: {
+      'content-type': 'application/json',
+      'x-continuum-encryption': 'cp1',
+      'x-continuum-key-id': 'bench',
+      'x-continuum-nonce': nonce,
+      'x-continuum-timestamp': timestamp,
+      'x-continuum-seal': sealed.seal,
+    },
+  }
+}
+
+async function send(pool: Pool, request: { body: string; headers: Record<string, string> }): Promise<void> {
+  const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: request.headers, body: request.body })
+  await response.body.arrayBuffer()
+  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+}
+
+async function sequential(port: number, encrypted: boolean): Promise<number[]> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
+  const requests = Array.from({ length: SEQUENTIAL + 200 }, () => makeRequest(encrypted))
+  const samples: number[] = []
+  for (const [index, request] of requests.entries()) {
+    const started = performance.now()
+    await send(pool, request)
+    if (index >= 200) samples.push(performance.now() - started)
+  }
+  await pool.close()
+  return samples
+}
+
+async function throughput(port: number, encrypted: boolean, seconds: number): Promise<number> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 })
+  const deadline = performance.now() + seconds * 1000
+  let done = 0
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (performance.now() < deadline) {
+        await send(pool, makeRequest(encrypted))
+        done++
+      }
+    }),
+  )
+  await pool.close()
+  return done / seconds
+}
+
+async function streamMillis(port: number, encrypted: boolean, runs: number): Promise<number[]> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
+  const samples: number[] = []
+  for (let run = 0; run < runs; run++) {
+    const request = makeRequest(encrypted, true)
+    const started = performance.now()
+    await send(pool, request)
+    samples.push(performance.now() - started)
+  }
+  await pool.close()
+  return samples
+}
+
+export default async function proxyBench(): Promise<void> {
+  const upstream = await start({ role: 'upstream' })
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+  const direct = await sequential(upstream.port, false)
+  const directP50 = median(direct)
+  const directP99 = quantile(direct, 0.99)
+  const directRps = await throughput(upstream.port, false, CONCURRENT_SECONDS)
+  const directStream = median(await streamMillis(upstream.port, false, 30))
+  console.log(`Direct to upstream: p50 ${fixed(directP50)} ms, p99 ${fixed(directP99)} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`)
+  console.log('| framework | encryption | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |')
+  console.log('| --- | --- | --- | --- | --- | --- |')
+  for (const framework of ['express', 'koa', 'fastify'] as const) {
+    for (const encryption of [false, true]) {
+      const proxy = await start({ role: 'proxy', framework, upstream: upstreamUrl, key: key.toString('base64url'), encryption })
+      const samples = await sequential(proxy.port, encryption)
+      const rps = await throughput(proxy.port, encryption, CONCURRENT_SECONDS)
+      const streamed = median(await streamMillis(proxy.port, encryption, 30))
+      const perChunk = ((streamed - directStream) * 1000) / 1000
+      console.log(
+        `| ${framework} | ${encryption ? 'on' : 'off'} | ${fixed(median(samples) - directP50)} | ${fixed(quantile(samples, 0.99) - directP99)} | ${fixed(rps, 0)} | ${fixed(perChunk, 1)} |`,
+      )
+      proxy.worker.terminate()
+    }
+  }
+  const proxy = await start({ role: 'proxy', framework: 'express', upstream: upstreamUrl, key: key.toString('base64url'), encryption: true })
+  await throughput(proxy.port, true, 1)
+  const before = await rssOf(proxy.worker)
+  const pool = new Pool(`http://127.0.0.1:${proxy.port}`, { connections: 64 })
+  let sent = 0
+  await Promise.all(
+    Array.from({ length: 64 }, async () => {
+      while (sent < RSS_REQUESTS) {
+        sent++
+        await send(pool, makeRequest(true))
+      }
+    }),
+  )
+  await pool.close()
+  const after = await rssOf(proxy.worker)
+  console.log(
+    `\nRSS of the proxy process (Express, encryption on, after GC): ${fixed(before / 2 ** 20, 1)} MB before, ${fixed(after / 2 ** 20, 1)} MB after ${RSS_REQUESTS.toLocaleString('en')} requests: growth ${fixed((after - before) / 2 ** 20, 1)} MB`,
+  )
+  proxy.worker.terminate()
+  upstream.worker.terminate()
+}

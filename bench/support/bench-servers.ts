@@ -1,0 +1,86 @@
+/**
+ * Servers for the proxy benchmark, each run in its own child process so the load generator, the
+ * proxy and the upstream do not share one event loop (and the proxy's RSS is its own): a fast fake OpenAI upstream (fixed answers,
+ * a 1,000-chunk stream on demand) and the proxy behind Express, Koa or Fastify.
+ */
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+interface Data {
+  role: 'upstream' | 'proxy'
+  framework?: 'express' | 'koa' | 'fastify'
+  upstream?: string
+  key?: string
+  encryption?: boolean
+}
+
+const data = JSON.parse(process.argv[2] ?? '{}') as Data
+const created = 1_700_000_000
+const completion = JSON.stringify({
+  id: 'chatcmpl-bench',
+  object: 'chat.completion',
+  created,
+  model: 'bench',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'x'.repeat(512) }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 500, completion_tokens: 128, total_tokens: 628 },
+})
+const chunk = `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created, model: 'bench', choices: [{ index: 0, delta: { content: 'token ' }, finish_reason: null }] })}\n\n`
+
+async function startUpstream(): Promise<number> {
+  const server = createServer(async (request, response) => {
+    let body = ''
+    for await (const part of request) body += part
+    if (body.includes('"stream":true')) {
+      response.setHeader('content-type', 'text/event-stream')
+      response.end(`${chunk.repeat(1000)}data: [DONE]\n\n`)
+      return
+    }
+    response.setHeader('content-type', 'application/json')
+    response.end(completion)
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+async function startProxy(): Promise<number> {
+  const options = {
+    upstream: { url: data.upstream!, connections: 256 },
+    ...(data.encryption === true ? { keys: { keys: [{ id: 'bench', key: data.key! }] } } : {}),
+  }
+  if (data.framework === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const { continuum } = await import('../../middleware/fastify')
+    const app = Fastify({ keepAliveTimeout: 60_000 })
+    await app.register(continuum, options)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return (app.server.address() as AddressInfo).port
+  }
+  if (data.framework === 'koa') {
+    const { default: Koa } = await import('koa')
+    const { continuum } = await import('../../middleware/koa')
+    const app = new Koa()
+    app.use(continuum(options))
+    const server = app.listen(0, '127.0.0.1')
+    server.keepAliveTimeout = 60_000
+    await new Promise((resolve) => server.once('listening', resolve))
+    return (server.address() as AddressInfo).port
+  }
+  const { default: express } = await import('express')
+  const { continuum } = await import('../../middleware/express')
+  const app = express()
+  app.use(continuum(options))
+  const server = app.listen(0, '127.0.0.1')
+  server.keepAliveTimeout = 60_000
+  await new Promise((resolve) => server.once('listening', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+const port = data.role === 'upstream' ? await startUpstream() : await startProxy()
+process.on('message', (message) => {
+  if (message === 'rss') {
+    globalThis.gc?.()
+    process.send?.({ rss: process.memoryUsage().rss })
+  }
+})
+process.send?.({ port })
