@@ -24,10 +24,12 @@ import { type AuditChainHead, hashMatches, recordShapeProblem, sealRecord } from
 export class AuditLog {
   readonly #options: ResolvedAuditLogOptions
   readonly #opened: Promise<void>
+  // The chain position of the last record signed, and of the last record the sink accepted.
   #head: AuditChainHead
+  #writtenHead: AuditChainHead
   #queue: AuditRecordBody[] = []
   // Signed lines the sink has not accepted yet; retried as they are, so the chain never forks.
-  #pending: { lines: string[]; records: number } | undefined
+  #pending: { lines: string[]; records: number; head: AuditChainHead } | undefined
   #droppedUnreported = 0
   #written = 0
   #dropped = 0
@@ -41,6 +43,7 @@ export class AuditLog {
   constructor(options: AuditLogOptions) {
     this.#options = resolveAuditLogOptions(options)
     this.#head = { seq: -1, hash: this.#options.anchor }
+    this.#writtenHead = this.#head
     this.#opened = this.#open()
     // A failed open is reported through onError and rethrown by ready(), flush() and close().
     this.#opened.catch((error) => this.#report(toContinuumError(error)))
@@ -63,9 +66,12 @@ export class AuditLog {
     return this.#options.keyId
   }
 
-  /** The last record signed: keep it elsewhere to detect a log cut at its end (see docs/audit.md). */
+  /**
+   * Seq and hash of the last record the sink accepted (seq -1 before the first). Keep it elsewhere
+   * from time to time to detect records cut off the end of the log (see docs/audit.md).
+   */
   get head(): AuditChainHead {
-    return this.#head
+    return this.#writtenHead
   }
 
   /**
@@ -138,6 +144,7 @@ export class AuditLog {
     if (problem !== undefined) throw corrupt(problem)
     if (!hashMatches(record as AuditRecord)) throw corrupt('does not match its hash (edited?)')
     this.#head = { seq: (record as AuditRecord).seq, hash: (record as AuditRecord).hash }
+    this.#writtenHead = this.#head
   }
 
   #schedule(): void {
@@ -175,11 +182,12 @@ export class AuditLog {
         throw failure
       }
       this.#written += this.#pending.records
+      this.#writtenHead = this.#pending.head
       this.#pending = undefined
     }
   }
 
-  #signBatch(): { lines: string[]; records: number } {
+  #signBatch(): { lines: string[]; records: number; head: AuditChainHead } {
     const bodies = this.#queue.splice(0, this.#options.maxBatch)
     if (this.#droppedUnreported > 0) {
       bodies.unshift(this.#droppedMarker(this.#droppedUnreported))
@@ -191,7 +199,7 @@ export class AuditLog {
       this.#head = { seq: record.seq, hash: record.hash }
       lines.push(line)
     }
-    return { lines, records: lines.length }
+    return { lines, records: lines.length, head: this.#head }
   }
 
   #droppedMarker(count: number): AuditRecordBody {

@@ -161,9 +161,11 @@ describe('AuditLog', () => {
     expect(drops.map((drop) => drop.requestId)).toEqual(['e', 'f'])
     expect(drops.at(-1)).toMatchObject({ reason: 'queue_full', totalDropped: 2 })
     expect(warnings).toEqual([{ message: 'audit record dropped', reason: 'queue_full', totalDropped: 1 }])
+    expect(audit.head.seq).toBe(-1)
     sink.release()
     await audit.close()
     const records = sink.lines.map((line) => JSON.parse(line))
+    expect(audit.head).toEqual({ seq: 4, hash: records[4].hash })
     expect(records.map((record) => record.requestId ?? record.event)).toEqual([
       'a',
       'audit.dropped',
