@@ -13,8 +13,8 @@ import { ContinuumError } from '../errors'
 import { readBodyBytes, readJsonBody } from './body-reader'
 import { clientResponseHeaders, mediaType, upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
-import type { Exchange, ExchangeOutcome } from './stage'
-import { relayStream, sealStream } from './stream-sealer'
+import type { Exchange, ExchangeObservation, ExchangeOutcome, ExchangePhase } from './stage'
+import { relayStream, type StreamTap, sealStream } from './stream-sealer'
 import type { UpstreamResponse } from './upstream'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -69,15 +69,81 @@ export async function encryptedExchange(
   match: RouteMatch,
   query: string,
 ): Promise<CoreResponse> {
-  const raw = await readJsonBody(request.body, options.bodyLimit, request.headers['content-length'])
-  if (!isRecord(raw)) {
-    throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'Request body must be a JSON object', {
-      details: { path: '/' },
+  const observation = options.observer?.begin(request, match)
+  if (observation === undefined) return runExchange(options, request, match, query, undefined)
+  try {
+    const response = await runExchange(options, request, match, query, observation)
+    // A stream's observation ends inside runExchange, when its last byte went out.
+    if (!isStream(response.body)) observation.end({ status: response.status, endedAt: options.clock.now() })
+    return response
+  } catch (error) {
+    observation.end({
+      status: ContinuumError.isInstance(error) ? error.status : 500,
+      errorCode: ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL',
+      endedAt: options.clock.now(),
     })
+    throw error
   }
-  const { body, context } = await authenticate(options, request, match, raw)
+}
+
+/** The stream tap of one exchange: remembers an in-band failure, and shows plain events to the observer. */
+interface ExchangeTap extends StreamTap {
+  failed: ContinuumError | undefined
+}
+
+function exchangeTap(observation: ExchangeObservation | undefined): ExchangeTap {
+  const tap: ExchangeTap = {
+    failed: undefined,
+    failure(error) {
+      tap.failed = error
+    },
+  }
+  if (observation !== undefined) tap.event = (event) => observation.upstreamEvent(event)
+  return tap
+}
+
+function isStream(body: CoreResponse['body']): body is AsyncIterable<Uint8Array> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body
+}
+
+/** Runs `run` as one observed phase. */
+async function inPhase<T>(
+  observation: ExchangeObservation | undefined,
+  phase: ExchangePhase,
+  run: () => Promise<T>,
+  stage?: string,
+): Promise<T> {
+  if (observation === undefined) return run()
+  const end = observation.phase(phase, stage)
+  try {
+    const result = await run()
+    end()
+    return result
+  } catch (error) {
+    end(error)
+    throw error
+  }
+}
+
+async function runExchange(
+  options: ResolvedProxyOptions,
+  request: CoreRequest,
+  match: RouteMatch,
+  query: string,
+  observation: ExchangeObservation | undefined,
+): Promise<CoreResponse> {
+  const { body, context } = await inPhase(observation, 'decrypt', async () => {
+    const raw = await readJsonBody(request.body, options.bodyLimit, request.headers['content-length'])
+    if (!isRecord(raw)) {
+      throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'Request body must be a JSON object', {
+        details: { path: '/' },
+      })
+    }
+    const authenticated = await authenticate(options, request, match, raw)
+    match.route.validate(authenticated.body)
+    return authenticated
+  })
   const { route } = match
-  route.validate(body)
   const exchange: Exchange = {
     requestId: request.headers['x-request-id'] ?? randomUUID(),
     method: request.method,
@@ -91,26 +157,46 @@ export async function encryptedExchange(
     annotations: {},
     startedAt: options.clock.now(),
   }
+  observation?.accepted(exchange)
   try {
-    for (const stage of options.stages) await stage.beforeForward?.(exchange)
-    const upstream = await options.upstream.send({
-      method: request.method,
-      url: match.routePath + query,
-      headers: upstreamRequestHeaders(request.headers, true),
-      body: JSON.stringify(exchange.body),
-      signal: request.signal,
-    })
-    const response = await respond(options, upstream, exchange, context, request.signal)
-    if (
-      typeof response.body === 'object' &&
-      response.body !== null &&
-      Symbol.asyncIterator in response.body
-    ) {
+    for (const stage of options.stages) {
+      if (stage.beforeForward === undefined) continue
+      await inPhase(observation, 'stage', async () => stage.beforeForward?.(exchange), stage.name)
+    }
+    const upstream = await inPhase(observation, 'upstream', () =>
+      options.upstream.send({
+        method: request.method,
+        url: match.routePath + query,
+        headers: upstreamRequestHeaders(request.headers, true),
+        body: JSON.stringify(exchange.body),
+        signal: request.signal,
+      }),
+    )
+    const tap = exchangeTap(observation)
+    const endEncrypt = observation?.phase('encrypt')
+    let response: CoreResponse
+    try {
+      response = await respond(options, upstream, exchange, context, request.signal, tap)
+    } catch (error) {
+      endEncrypt?.(error)
+      throw error
+    }
+    if (isStream(response.body)) {
+      const status = response.status
       return {
         ...response,
-        body: finishAfter(response.body, () => finish(options, exchange, response.status)),
+        body: finishAfter(response.body, async () => {
+          endEncrypt?.(tap.failed)
+          observation?.end({
+            status,
+            endedAt: options.clock.now(),
+            ...(tap.failed === undefined ? {} : { errorCode: tap.failed.code }),
+          })
+          await finish(options, exchange, status, tap.failed?.code)
+        }),
       }
     }
+    endEncrypt?.()
     await finish(options, exchange, response.status)
     return response
   } catch (error) {
@@ -161,6 +247,7 @@ async function respond(
   exchange: Exchange,
   context: CipherContext | undefined,
   signal: AbortSignal,
+  tap: ExchangeTap,
 ): Promise<CoreResponse> {
   const stream = exchange.match.route.stream
   const type = mediaType(upstream.headers['content-type'])
@@ -170,7 +257,7 @@ async function respond(
     return {
       status: upstream.status,
       headers: { ...clientResponseHeaders(upstream.headers, false), ...extra },
-      body: relayStream(upstream.body, streamed ? stream : undefined, signal),
+      body: relayStream(upstream.body, streamed ? stream : undefined, signal, tap),
     }
   }
   const responseContext: CipherContext = { ...context, direction: 'response' }
@@ -183,7 +270,7 @@ async function respond(
         [HEADERS.encrypted]: '1',
         'cache-control': 'no-cache',
       },
-      body: sealStream(upstream.body, stream, responseContext, signal),
+      body: sealStream(upstream.body, stream, responseContext, signal, tap),
     }
   }
   const bytes = await readBodyBytes({ kind: 'stream', stream: upstream.body }, options.responseLimit).catch(
@@ -219,6 +306,7 @@ async function respond(
       },
     )
   }
+  tap.event?.(parsed)
   const sealed = sealResponse(exchange.match.route.responseTree, parsed, responseContext, upstream.status)
   return {
     status: upstream.status,

@@ -4,13 +4,20 @@
  * only reads precomputed values.
  */
 import type { AdapterRegistry } from '../adapters/registry'
+import { AuditLog } from '../audit'
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
 import { ReplayGuard } from '../cipher/replay-guard'
 import { type Clock, systemClock } from '../core/clock'
+import type { CoreHandler } from '../core/http'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import type { PromptScanner, PromptScannerOptions } from '../scanner'
+import { AuditStage, type AuditStageOptions } from '../stages/audit-stage'
+import { ScannerStage } from '../stages/scanner-stage'
 import { MemoryStateStore, type StateStore } from '../stores'
-import type { ProxyStage } from './stage'
+import { Telemetry } from '../telemetry/telemetry'
+import type { TelemetryOptions } from '../telemetry/telemetry-options'
+import { type ExchangeObserver, observerOf, type ProxyStage } from './stage'
 import { createUpstream, type Upstream, type UpstreamOptions } from './upstream'
 
 /** Options of {@link createProxy} and of the Express, Koa and Fastify middleware. */
@@ -69,6 +76,24 @@ export interface ProxyOptions {
    */
   stages?: ProxyStage[]
   /**
+   * Prompt-injection scanning before anything is forwarded: a PromptScanner, or its options (roles,
+   * threshold, action `block` | `warn` | `log`). Runs before the other stages.
+   * @default undefined (no scanning)
+   */
+  scanner?: PromptScanner | PromptScannerOptions
+  /**
+   * One signed audit record per request outcome: an AuditLog, or the audit stage's options (caller
+   * identity, content digest). Runs after the other stages, so it sees their annotations.
+   * @default undefined (no audit)
+   */
+  audit?: AuditLog | AuditStageOptions
+  /**
+   * OpenTelemetry spans, Prometheus metrics at `/metrics`, and `/livez` and `/readyz`: a Telemetry
+   * (to share it with a router), its options, or `false`. The endpoints answer before the adapter routes.
+   * @default false
+   */
+  telemetry?: Telemetry | TelemetryOptions | false
+  /**
    * Time source.
    * @default systemClock
    */
@@ -91,7 +116,13 @@ export interface ResolvedProxyOptions {
   readonly bodyLimit: number
   readonly responseLimit: number
   readonly replayGuard: ReplayGuard
+  /** Every stage: telemetry, scanner, the `stages` option, audit, in that order. */
   readonly stages: readonly ProxyStage[]
+  /** The stages' `observe` hooks joined; undefined when none observes. */
+  readonly observer: ExchangeObserver | undefined
+  readonly telemetry: Telemetry | undefined
+  /** Handlers answered before the adapter routes (the telemetry endpoints). */
+  readonly handler: CoreHandler | undefined
   readonly clock: Clock
   readonly logger: Logger
 }
@@ -143,7 +174,10 @@ export function resolveProxyOptions(
       'passThrough must be a list of paths starting with "/"',
     )
   }
+  const logger = options.logger ?? silentLogger
+  const stages = resolveStages(options, clock, logger)
   return {
+    ...stages,
     upstream: createUpstream(options.upstream),
     keyring,
     encryptionRequired: encryption === 'required',
@@ -157,8 +191,40 @@ export function resolveProxyOptions(
       clock,
       ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
     }),
-    stages: options.stages ?? [],
     clock,
-    logger: options.logger ?? silentLogger,
+    logger,
   }
+}
+
+/** Builds the stage list and the observer from the scanner, audit, telemetry and stages options. */
+function resolveStages(
+  options: ProxyOptions,
+  clock: Clock,
+  logger: Logger,
+): Pick<ResolvedProxyOptions, 'stages' | 'observer' | 'telemetry' | 'handler'> {
+  const extra = options.stages ?? []
+  if (!Array.isArray(extra) || extra.some((stage) => typeof stage?.name !== 'string')) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'stages must be a list of ProxyStage objects')
+  }
+  const telemetry =
+    options.telemetry === undefined || options.telemetry === false
+      ? undefined
+      : options.telemetry instanceof Telemetry
+        ? options.telemetry
+        : new Telemetry({ clock, logger, ...options.telemetry })
+  const stages: ProxyStage[] = [
+    ...(telemetry === undefined ? [] : [telemetry]),
+    ...(options.scanner === undefined ? [] : [new ScannerStage(options.scanner)]),
+    ...extra,
+    ...(options.audit === undefined
+      ? []
+      : [
+          new AuditStage(
+            options.audit instanceof AuditLog
+              ? { log: options.audit, clock, logger }
+              : { clock, logger, ...options.audit },
+          ),
+        ]),
+  ]
+  return { stages, observer: observerOf(stages, logger), telemetry, handler: telemetry?.handler }
 }

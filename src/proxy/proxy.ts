@@ -62,6 +62,10 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
   const { registry, keyring } = options
 
   async function dispatch(request: CoreRequest): Promise<CoreResponse | undefined> {
+    if (options.handler !== undefined) {
+      const answered = await options.handler(request)
+      if (answered !== undefined) return answered
+    }
     const { path, query } = splitUrl(request.url)
     const lookup = registry.lookup(request.method, path)
     if (lookup.kind === 'match') {

@@ -4,6 +4,8 @@
  * sees the decrypted request in-process; it must never copy content into logs or records.
  */
 import type { RouteMatch } from '../adapters/registry'
+import type { CoreRequest } from '../core/http'
+import type { Logger } from '../core/logger'
 
 /** One exchange as stages see it. */
 export interface Exchange {
@@ -42,8 +44,88 @@ export interface ExchangeOutcome {
 /** A cross-cutting stage. Hooks that throw a ContinuumError reject the request with it. */
 export interface ProxyStage {
   readonly name: string
+  /**
+   * When a request on an encrypted route arrives, before its body is read: follows the whole
+   * exchange, including requests refused before they were decrypted (telemetry, audit). Calls on the
+   * observation are guarded: a throwing observer is logged and ignored.
+   */
+  observe?(request: CoreRequest, match: RouteMatch): ExchangeObservation | undefined
   /** After decryption and validation, before forwarding; may reject or adjust the body. */
   beforeForward?(exchange: Exchange): void | Promise<void>
   /** After the response (or its stream) finished; errors here are logged and ignored. */
   afterExchange?(exchange: Exchange, outcome: ExchangeOutcome): void | Promise<void>
+}
+
+/**
+ * A phase of an exchange an observer can time: `decrypt` (read, authenticate, decrypt and validate
+ * the request), `stage` (one stage's `beforeForward`), `upstream` (until the upstream's response
+ * headers arrive) and `encrypt` (building the client response; for a stream, until it ends).
+ */
+export type ExchangePhase = 'decrypt' | 'stage' | 'upstream' | 'encrypt'
+
+/** Ends a phase, with the error when it failed. */
+export type ExchangePhaseEnd = (error?: unknown) => void
+
+/**
+ * Follows one request on an encrypted adapter route from its first byte to its last, for telemetry
+ * and audit. Returned by `ProxyStage.observe`.
+ */
+export interface ExchangeObservation {
+  /** A phase starts; call the returned function when it ends. `stage` names the stage of a `stage` phase. */
+  phase(phase: ExchangePhase, stage?: string): ExchangePhaseEnd
+  /** The request was decrypted and validated. */
+  accepted(exchange: Exchange): void
+  /**
+   * The plain upstream response body, or one plain stream event, before it is encrypted: for token
+   * usage and response ids. Observers must read counts and ids only and keep no content.
+   */
+  upstreamEvent(event: Record<string, unknown>): void
+  /** The exchange ended (for a stream, when its last byte went out); called once. */
+  end(outcome: ExchangeOutcome): void
+}
+
+/** Creates the observation of one exchange. */
+export interface ExchangeObserver {
+  begin(request: CoreRequest, match: RouteMatch): ExchangeObservation | undefined
+}
+
+function guarded(logger: Logger, stage: string, run: () => void): void {
+  try {
+    run()
+  } catch {
+    logger.warn('stage observer threw; ignored', { stage })
+  }
+}
+
+/** Joins the `observe` hooks of the stages into one observer, each call guarded; undefined when none observes. */
+export function observerOf(stages: readonly ProxyStage[], logger: Logger): ExchangeObserver | undefined {
+  const observing = stages.filter((stage) => stage.observe !== undefined)
+  if (observing.length === 0) return undefined
+  return {
+    begin(request, match) {
+      const observations: { stage: string; observation: ExchangeObservation }[] = []
+      for (const stage of observing) {
+        guarded(logger, stage.name, () => {
+          const observation = stage.observe?.(request, match)
+          if (observation !== undefined) observations.push({ stage: stage.name, observation })
+        })
+      }
+      if (observations.length === 0) return undefined
+      const each = (run: (observation: ExchangeObservation) => void): void => {
+        for (const entry of observations) guarded(logger, entry.stage, () => run(entry.observation))
+      }
+      return {
+        phase(phase, stage) {
+          const ends: ExchangePhaseEnd[] = []
+          each((observation) => ends.push(observation.phase(phase, stage)))
+          return (error) => {
+            for (const end of ends) guarded(logger, phase, () => end(error))
+          }
+        },
+        accepted: (exchange) => each((observation) => observation.accepted(exchange)),
+        upstreamEvent: (event) => each((observation) => observation.upstreamEvent(event)),
+        end: (outcome) => each((observation) => observation.end(outcome)),
+      }
+    },
+  }
 }

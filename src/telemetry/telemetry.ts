@@ -1,0 +1,104 @@
+/**
+ * Telemetry: OpenTelemetry spans and Prometheus metrics for the proxy, and its liveness and
+ * readiness endpoints. One instance is a ProxyStage (it observes every exchange), a set of
+ * CoreHandlers (metrics, livez, readyz), and an `onRouterEvent` hook for an InferenceRouter, all
+ * sharing one registry. `createProxy({ telemetry })` builds one and wires it; build it yourself to
+ * share it between a proxy and a router.
+ */
+import type { Tracer } from '@opentelemetry/api'
+import type { Registry } from 'prom-client'
+import type { RouteMatch } from '../adapters/registry'
+import { type CoreHandler, type CoreRequest, chainHandlers } from '../core/http'
+import { ContinuumError } from '../errors'
+import type { ExchangeObservation, ProxyStage } from '../proxy/stage'
+import type { RouterEvent } from '../router/events'
+import { type ExchangeTelemetryContext, observeExchange } from './exchange-telemetry'
+import { InferenceMetrics } from './inference-metrics'
+import { ModelLabels } from './label-bounds'
+import { loadOpenTelemetryApi, type OpenTelemetryApi } from './otel-api'
+import { routerEventHandler } from './router-telemetry'
+import { livenessHandler, metricsHandler, readinessHandler } from './telemetry-handlers'
+import {
+  type ResolvedTelemetryOptions,
+  resolveTelemetryOptions,
+  type TelemetryOptions,
+} from './telemetry-options'
+
+/** Name of the instrumentation scope of every span. */
+export const INSTRUMENTATION_NAME = 'continuum-proxy'
+/** Version of the instrumentation scope; the package version. */
+export const INSTRUMENTATION_VERSION = '0.1.0'
+
+/** Spans, metrics and health endpoints of the proxy. */
+export class Telemetry implements ProxyStage {
+  readonly name = 'telemetry'
+  /** The metric instruments, e.g. to record cache lookups or add your own metrics to `registry`. */
+  readonly metrics: InferenceMetrics
+  /** The metrics, served at `metricsPath` or scraped by your own endpoint. */
+  readonly registry: Registry
+  /** The metrics, livez and readyz endpoints chained; resolves `undefined` for any other request. */
+  readonly handler: CoreHandler
+  /**
+   * The InferenceRouter hook: pass it as `onEvent` (or call it from yours) for breaker-state and
+   * attempt metrics and the router's spans.
+   */
+  readonly onRouterEvent: (event: RouterEvent) => void
+  readonly #shared: ExchangeTelemetryContext
+
+  constructor(options: TelemetryOptions = {}) {
+    const resolved = resolveTelemetryOptions(options)
+    const api = resolved.tracing === false ? undefined : loadOpenTelemetryApi()
+    if (typeof resolved.tracing === 'object' && api === undefined) {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        'telemetry: a tracerProvider was given but @opentelemetry/api cannot be loaded',
+      )
+    }
+    if (resolved.tracing === true && api === undefined) {
+      resolved.logger.info('@opentelemetry/api is not installed; spans are off, metrics stay on')
+    }
+    const tracer = api === undefined ? undefined : tracerOf(resolved, api)
+    this.registry = resolved.registry
+    this.metrics = new InferenceMetrics({
+      registry: resolved.registry,
+      prefix: resolved.metricPrefix,
+      latencyBuckets: resolved.latencyBuckets,
+    })
+    const modelLabels = new ModelLabels({ models: resolved.models, maxModels: resolved.maxModelLabels })
+    this.#shared = { options: resolved, api, tracer, metrics: this.metrics, modelLabels }
+    this.handler = chainHandlers(...endpoints(resolved))
+    const onEvent = routerEventHandler(this.metrics, modelLabels, api, tracer)
+    this.onRouterEvent = (event) => {
+      try {
+        onEvent(event)
+      } catch {
+        resolved.logger.warn('telemetry router event failed; ignored', { event: event.type })
+      }
+    }
+  }
+
+  /** ProxyStage hook: follows one exchange. */
+  observe(request: CoreRequest, match: RouteMatch): ExchangeObservation {
+    return observeExchange(this.#shared, request, match)
+  }
+
+  /** Counts one lookup of the encrypted response cache. */
+  recordCacheLookup(hit: boolean): void {
+    this.metrics.cacheRequests.inc({ result: hit ? 'hit' : 'miss' })
+  }
+}
+
+function tracerOf(options: ResolvedTelemetryOptions, api: OpenTelemetryApi): Tracer {
+  const provider = typeof options.tracing === 'object' ? options.tracing : api.trace
+  return provider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
+}
+
+function endpoints(options: ResolvedTelemetryOptions): CoreHandler[] {
+  const handlers: CoreHandler[] = []
+  if (options.metricsPath !== undefined) handlers.push(metricsHandler(options.registry, options.metricsPath))
+  if (options.livenessPath !== undefined) handlers.push(livenessHandler(options.livenessPath))
+  if (options.readinessPath !== undefined) {
+    handlers.push(readinessHandler(options.readinessPath, options.readiness, options.readinessTimeoutMs))
+  }
+  return handlers
+}
