@@ -218,6 +218,12 @@ export class WorkerPoolBackend implements FheBackend {
 
   async close(): Promise<void> {
     this.#closed = true
-    await Promise.all(this.#workers.map((worker) => worker.thread.terminate()))
+    // Ref first: with idle (unref'd) threads the event loop could empty before terminate() settles.
+    await Promise.all(
+      this.#workers.map((worker) => {
+        worker.thread.ref()
+        return worker.thread.terminate()
+      }),
+    )
   }
 }
