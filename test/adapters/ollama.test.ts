@@ -126,7 +126,7 @@ describe('Ollama adapter through Express', () => {
         })
       ).text(),
     )
-    expect((streamed[0]?.message as { tool_calls: unknown }).tool_calls).toEqual([
+    expect((streamed[0]!.message as { tool_calls: unknown }).tool_calls).toEqual([
       { function: { name: 'get_current_weather', arguments: { city: 'Toronto' } } },
     ])
     const wire = await wireText(recorder)

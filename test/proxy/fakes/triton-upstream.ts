@@ -49,7 +49,8 @@ function infer(
   const inputs = (body.inputs as { name: string; shape: number[]; data: unknown[] }[] | undefined) ?? []
   const text = inputs.find((input) => input.name === 'text_input')
   if (text === undefined) {
-    return sendJson(response, 400, { error: "expected input 'text_input' for model" })
+    sendJson(response, 400, { error: "expected input 'text_input' for model" })
+    return
   }
   sendJson(response, 200, {
     model_name: model,
