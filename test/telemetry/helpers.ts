@@ -1,0 +1,99 @@
+/** Shared fixtures for the telemetry and stage tests: an Express app around the proxy, scrapes, spans. */
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import express from 'express'
+import { continuum } from '../../middleware/express'
+import type { ProxyOptions } from '../../src/proxy/proxy-options'
+
+export interface RunningApp {
+  /** `http://127.0.0.1:<port>` */
+  origin: string
+  close(): Promise<void>
+}
+
+/** Serves the Express middleware with these proxy options on 127.0.0.1 port 0. */
+export async function startApp(options: ProxyOptions): Promise<RunningApp> {
+  const app = express()
+  const middleware = continuum(options)
+  app.use(middleware)
+  const server: Server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+  })
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await middleware.proxy.close()
+    },
+  }
+}
+
+/** One sample of a Prometheus text exposition. */
+export interface Sample {
+  name: string
+  labels: Record<string, string>
+  value: number
+}
+
+/** Parses the Prometheus text format (enough of it for prom-client's output). */
+export function parseExposition(text: string): Sample[] {
+  const samples: Sample[] = []
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line)
+    if (match === null) throw new Error(`unparseable exposition line: ${line}`)
+    const labels: Record<string, string> = {}
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
+      labels[pair[1] as string] = pair[2] as string
+    }
+    samples.push({ name: match[1] as string, labels, value: Number(match[3]) })
+  }
+  return samples
+}
+
+/** Scrapes a metrics endpoint over HTTP. */
+export async function scrape(url: string): Promise<{ contentType: string; samples: Sample[] }> {
+  const response = await fetch(url)
+  if (response.status !== 200) throw new Error(`scrape answered ${response.status}`)
+  return {
+    contentType: response.headers.get('content-type') ?? '',
+    samples: parseExposition(await response.text()),
+  }
+}
+
+/** The value of the sample with this name whose labels include `labels`; 0 when there is none. */
+export function valueOf(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number {
+  const found = samples.filter(
+    (sample) =>
+      sample.name === name && Object.entries(labels).every(([key, value]) => sample.labels[key] === value),
+  )
+  return found.reduce((sum, sample) => sum + sample.value, 0)
+}
+
+/** Everything a span exposes to an exporter, as one string: to check that no content leaked. */
+export function spanText(spans: readonly ReadableSpan[]): string {
+  return JSON.stringify(
+    spans.map((span) => ({
+      name: span.name,
+      attributes: span.attributes,
+      events: span.events,
+      status: span.status,
+      links: span.links,
+    })),
+  )
+}
+
+/** Waits until the predicate holds (spans and audit records land just after the response ends). */
+export async function eventually(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
