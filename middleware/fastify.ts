@@ -1,8 +1,9 @@
 /**
  * Fastify binding: `await fastify.register(continuum, options)`. The outer plugin is wrapped with
  * fastify-plugin only to expose `fastify.continuum`; the routes live in an encapsulated child
- * context (honouring `prefix`), where Fastify's JSON parser runs with our body limit and other
- * content types stay unread for pass-through. Fastify's parser errors are mapped to our codes.
+ * context (honouring `prefix`), where request bodies stay unread: the core reads and parses them
+ * within its body limit, and pass-through routes forward them byte for byte. Fastify's own
+ * errors (a bad content-length, say) are mapped to our codes.
  */
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
@@ -86,7 +87,10 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
 
   await fastify.register(
     async (child) => {
-      // Leave non-JSON bodies unread so pass-through routes can stream them upstream.
+      // Leave every body unread, as Express and Koa do: the core parses JSON itself within
+      // bodyLimit, and pass-through routes stream the client's bytes upstream as they came.
+      // (Fastify's own parsers would re-serialise JSON and turn text/plain into a JSON string.)
+      child.removeAllContentTypeParsers()
       child.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
       child.setErrorHandler((error: FastifyError, _request, reply) => {
         const response = errorResponse(toContinuum(error))
