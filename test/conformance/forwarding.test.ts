@@ -54,7 +54,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     app = await harness.start({
       upstream: upstream.url,
       keys: sharedKeys(),
-      passThrough: ['/metrics', '/download'],
+      passThrough: ['/metrics', '/download', '/raw'],
     })
   })
 
@@ -136,6 +136,18 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     expect(upstream.requests.slice(before).map((entry) => entry.url)).toEqual(['/metrics?name=vllm'])
     // A path that merely starts with the same letters is not passed through.
     expect((await request(app.url).get('/metricsx')).status).toBe(501)
+  })
+
+  it.each([
+    ['JSON with its own spacing', 'application/json', '{ "b" : 1,\n  "a": [1.0, 2e3] }'],
+    ['plain text', 'text/plain; charset=utf-8', 'tokens please: 1 2 3'],
+    ['form data', 'application/x-www-form-urlencoded', 'a=1&b=two'],
+  ])('forwards a passThrough request body byte for byte: %s', async (_label, type, body) => {
+    const before = upstream.requests.length
+    const response = await request(app.url).post('/raw').set('content-type', type).send(body)
+    expect(response.status).toBe(200)
+    expect(response.body).toEqual({ bytes: Buffer.byteLength(body), contentType: type })
+    expect(upstream.requests[before]?.body).toBe(body)
   })
 
   it('aborts the upstream request when the SDK client stops reading a stream', async () => {
