@@ -252,6 +252,13 @@ describe.each(frameworks)('bad input via $name', (harness) => {
     expect(upstream.requests.length).toBe(forwardedBefore + 1)
   })
 
+  it('a refused tampered copy does not burn the nonce of the genuine request', async () => {
+    const built = encryptRequest(CHAT, secretChat())
+    const tampered = { ...built, body: { ...built.body, model: 'llama-3-70b' } }
+    expectRefusal(await post(tampered), 400, 'CONTINUUM_INTEGRITY_FAILED')
+    expect((await post(built)).status).toBe(200)
+  })
+
   it.each([
     ['ten minutes old', -600_000],
     ['ten minutes ahead', 600_000],

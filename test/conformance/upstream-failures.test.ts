@@ -4,6 +4,7 @@
  * never as a short answer that looks whole; refused connections and timeouts map to 502 and 504;
  * an upstream JSON error is relayed encrypted; a plain-text 500 is refused without echoing it.
  */
+import { request as httpRequest } from 'node:http'
 import { createServer } from 'node:net'
 import { APIError, BadRequestError } from 'openai'
 import request from 'supertest'
@@ -50,16 +51,18 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
   let app: RunningApp
   let refused: RunningApp
   let slow: RunningApp
+  let small: RunningApp
 
   beforeAll(async () => {
     upstream = await startOpenAIUpstream()
     app = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
     refused = await harness.start({ upstream: `http://127.0.0.1:${await closedPort()}`, keys: sharedKeys() })
     slow = await harness.start({ upstream: { url: upstream.url, headersTimeoutMs: 300 }, keys: sharedKeys() })
+    small = await harness.start({ upstream: upstream.url, keys: sharedKeys(), responseLimit: 200 })
   })
 
   afterAll(async () => {
-    await Promise.all([app.close(), refused.close(), slow.close()])
+    await Promise.all([app.close(), refused.close(), slow.close(), small.close()])
     await upstream.close()
   })
 
@@ -135,6 +138,23 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expectRefusal(response, 504, 'CONTINUUM_UPSTREAM_TIMEOUT')
     const recorded = upstream.requests.findLast((entry) => entry.body.includes('slow-headers'))
     await vi.waitFor(() => expect(recorded?.aborted).toBe(true))
+  })
+
+  it('a JSON answer over responseLimit: 502 CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE', async () => {
+    const built = encryptRequest(CHAT, secretChat())
+    const response = await request(small.url).post(CHAT).set(built.headers).send(built.body)
+    expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE', [SECRET, 'echo:'])
+  })
+
+  it('a client that hangs up while waiting for the answer aborts the upstream request', async () => {
+    const before = upstream.requests.length
+    const built = encryptRequest(CHAT, secretChat({ model: 'slow-headers' }))
+    const outgoing = httpRequest(`${app.url}${CHAT}`, { method: 'POST', headers: built.headers })
+    outgoing.on('error', () => undefined)
+    outgoing.end(JSON.stringify(built.body))
+    await vi.waitFor(() => expect(upstream.requests[before]?.body).toContain('slow-headers'))
+    outgoing.destroy()
+    await vi.waitFor(() => expect(upstream.requests[before]?.aborted).toBe(true))
   })
 
   it('an upstream 400 JSON error is relayed encrypted and the SDK raises BadRequestError with it', async () => {
