@@ -16,7 +16,7 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createEncryptedFetch } from '../../src/client'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
-import { eventually, type RunningApp, scrape, spanText, startApp, valueOf } from './helpers'
+import { eventually, type RunningApp, sampleValue, scrape, spanText, startApp } from './helpers'
 
 const key = randomBytes(32)
 const exporter = new InMemorySpanExporter()
@@ -199,7 +199,7 @@ describe('metrics endpoint', () => {
     ).rejects.toThrow()
     const after = await scrape(`${app.origin}/metrics`)
     const delta = (name: string, extra: Record<string, string>) =>
-      valueOf(after.samples, name, extra) - valueOf(before.samples, name, extra)
+      sampleValue(after.samples, name, extra) - sampleValue(before.samples, name, extra)
     expect(
       delta('inference_requests_total', {
         ...labels,

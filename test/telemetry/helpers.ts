@@ -64,7 +64,7 @@ export async function scrape(url: string): Promise<{ contentType: string; sample
 }
 
 /** The value of the sample with this name whose labels include `labels`; 0 when there is none. */
-export function valueOf(
+export function sampleValue(
   samples: readonly Sample[],
   name: string,
   labels: Record<string, string> = {},
