@@ -13,6 +13,7 @@ import { createFieldKey } from '../../src/cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
 import { requestSealMeta, sealRequest } from '../../src/cipher/message-codec'
 import { createEncryptedFetch, type EncryptedFetchOptions } from '../../src/client'
+import type { LogFields, Logger } from '../../src/core/logger'
 import { builtinAdapters } from '../../src/proxy/builtin-adapters'
 
 /** The pre-shared key of most tests. */
@@ -168,4 +169,18 @@ export function openaiClient(
 /** Default proxy keys: the one pre-shared key. */
 export function sharedKeys(): { keys: { id: string; key: Uint8Array }[] } {
   return { keys: [{ id: KEY_ID, key: KEY }] }
+}
+
+/** A logger that keeps every line as JSON text, to check that nothing secret was logged. */
+export function recordingLogger(): { logger: Logger; lines: string[] } {
+  const lines: string[] = []
+  const record =
+    (level: string) =>
+    (message: string, fields?: LogFields): void => {
+      lines.push(JSON.stringify({ level, message, ...fields }))
+    }
+  return {
+    logger: { debug: record('debug'), info: record('info'), warn: record('warn'), error: record('error') },
+    lines,
+  }
 }

@@ -16,8 +16,10 @@ import {
   expectRefusal,
   KEY,
   KEY_ID,
+  keyEncodings,
   openaiClient,
   recordingFetch,
+  recordingLogger,
   SECRET,
   secretChat,
   sharedKeys,
@@ -52,13 +54,15 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
   let refused: RunningApp
   let slow: RunningApp
   let small: RunningApp
+  const logs = recordingLogger()
 
   beforeAll(async () => {
     upstream = await startOpenAIUpstream()
-    app = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
-    refused = await harness.start({ upstream: `http://127.0.0.1:${await closedPort()}`, keys: sharedKeys() })
-    slow = await harness.start({ upstream: { url: upstream.url, headersTimeoutMs: 300 }, keys: sharedKeys() })
-    small = await harness.start({ upstream: upstream.url, keys: sharedKeys(), responseLimit: 200 })
+    const common = { keys: sharedKeys(), logger: logs.logger }
+    app = await harness.start({ upstream: upstream.url, ...common })
+    refused = await harness.start({ upstream: `http://127.0.0.1:${await closedPort()}`, ...common })
+    slow = await harness.start({ upstream: { url: upstream.url, headersTimeoutMs: 300 }, ...common })
+    small = await harness.start({ upstream: upstream.url, responseLimit: 200, ...common })
   })
 
   afterAll(async () => {
@@ -179,5 +183,14 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
       'Internal error while',
     ])
     expect(error.upstreamStatus).toBe(500)
+  })
+
+  it('logged the failures above without any content or key material', () => {
+    expect(logs.lines.some((line) => line.includes('CONTINUUM_UPSTREAM_UNAVAILABLE'))).toBe(true)
+    for (const line of logs.lines) {
+      for (const secret of [SECRET, 'launch code', 'Internal error while', 'echo:', ...keyEncodings(KEY)]) {
+        expect(line).not.toContain(secret)
+      }
+    }
   })
 })
