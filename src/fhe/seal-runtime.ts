@@ -6,15 +6,17 @@
  */
 
 import type { CKKSEncoder, Evaluator, MainModule, SEALContext } from 'node-seal'
-import SEAL from 'node-seal'
 import { ContinuumError, type ErrorCode } from '../errors'
 import type { ResolvedCkksParameters } from './params'
 
 let runtime: Promise<MainModule> | undefined
 
-/** The node-seal runtime of this thread (loaded on first use). */
+/**
+ * The node-seal runtime of this thread (loaded on first use). node-seal is ESM-only, so it is
+ * imported dynamically: that keeps `require('continuum-proxy/fhe')` working in CommonJS.
+ */
 export function loadSeal(): Promise<MainModule> {
-  runtime ??= SEAL()
+  runtime ??= import('node-seal').then((module) => module.default())
   return runtime
 }
 

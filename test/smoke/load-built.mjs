@@ -10,8 +10,9 @@ const expectations = {
   'continuum-proxy/koa': ['continuum'],
   'continuum-proxy/fastify': ['continuum'],
   'continuum-proxy/client': ['createEncryptedFetch', 'ContinuumError'],
-  'continuum-proxy/fhe': [],
 }
+// node-seal is ESM-only, so the fhe entry point is too.
+const esmOnly = { 'continuum-proxy/fhe': ['FheKeyManager', 'FheService', 'createFheHandler'] }
 let passed = 0
 let failed = 0
 function check(label, condition) {
@@ -31,6 +32,13 @@ for (const [specifier, names] of Object.entries(expectations)) {
     check(`${specifier} CJS exports ${name}`, typeof cjs[name] === 'function')
   }
 }
+for (const [specifier, names] of Object.entries(esmOnly)) {
+  const esm = await import(specifier)
+  for (const name of names) check(`${specifier} ESM exports ${name}`, typeof esm[name] === 'function')
+}
+const { FheKeyManager } = await import('continuum-proxy/fhe')
+const manager = await FheKeyManager.generate({ parameters: 'ckks-4096' })
+check('the fhe entry loads node-seal and generates keys', typeof manager === 'object')
 const { ContinuumError } = require('continuum-proxy')
 const esmRoot = await import('continuum-proxy')
 check('errors are recognised across module formats', esmRoot.ContinuumError.isInstance(new ContinuumError('CONTINUUM_INTERNAL', 'x')))
