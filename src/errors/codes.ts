@@ -409,13 +409,15 @@ export const ERROR_CODES = define({
     status: 500,
     type: 'configuration_error',
     retryable: false,
-    description: 'An audit signing or verifying key is not Ed25519 (PEM, or 32 raw bytes in base64); the key is never echoed.',
+    description:
+      'An audit signing or verifying key is not Ed25519 (PEM, or 32 raw bytes in base64); the key is never echoed.',
   },
   CONTINUUM_AUDIT_INVALID_RECORD: {
     status: 500,
     type: 'server_error',
     retryable: false,
-    description: 'AuditLog.record() got an input of the wrong shape; the message names the field, never its value.',
+    description:
+      'AuditLog.record() got an input of the wrong shape; the message names the field, never its value.',
   },
   CONTINUUM_AUDIT_LOG_CORRUPT: {
     status: 500,
@@ -427,7 +429,8 @@ export const ERROR_CODES = define({
     status: 500,
     type: 'server_error',
     retryable: true,
-    description: 'The audit sink failed to open, write or flush; unwritten records stay queued and are retried.',
+    description:
+      'The audit sink failed to open, write or flush; unwritten records stay queued and are retried.',
   },
   CONTINUUM_AUDIT_LOG_UNREADABLE: {
     status: 500,
@@ -441,7 +444,8 @@ export const ERROR_CODES = define({
     status: 403,
     type: 'permission_error',
     retryable: false,
-    description: 'The prompt scanner rated the request at or above its block threshold; nothing was forwarded.',
+    description:
+      'The prompt scanner rated the request at or above its block threshold; nothing was forwarded.',
   },
 })
 
