@@ -1,0 +1,131 @@
+/**
+ * The router hook: a real InferenceRouter with two in-process providers, one failing. Its events
+ * become the breaker gauge, attempt counters and `continuum.route` / `continuum.provider_call`
+ * spans nested under the caller's active span (async-hooks context manager).
+ */
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ContinuumError } from '../../src/errors'
+import { type CanonicalRequest, type InferenceProvider, InferenceRouter } from '../../src/router'
+import { Telemetry } from '../../src/telemetry'
+import { parseExposition, sampleValue } from './helpers'
+
+const contextManager = new AsyncLocalStorageContextManager()
+const exporter = new InMemorySpanExporter()
+const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
+
+beforeAll(() => {
+  contextManager.enable()
+  context.setGlobalContextManager(contextManager)
+})
+
+afterAll(() => {
+  context.disable()
+})
+
+function provider(id: string, fail: boolean): InferenceProvider {
+  return {
+    specificationVersion: 'v1',
+    id,
+    capabilities: {
+      models: [],
+      contextWindow: 8192,
+      streaming: false,
+      tools: false,
+      vision: false,
+      embeddings: false,
+      latencyMs: { p50: 10, p99: 50 },
+      costPerMillion: { input: 0, output: 0 },
+      local: true,
+    },
+    async complete(request) {
+      if (fail) throw new ContinuumError('CONTINUUM_PROVIDER_UNAVAILABLE', `Provider ${id} unavailable`)
+      return {
+        id: 'resp-1',
+        model: request.model,
+        provider: id,
+        content: 'secret answer text',
+        toolCalls: [],
+        finishReason: 'stop',
+        usage: { inputTokens: 3, outputTokens: 4 },
+      }
+    },
+    stream() {
+      throw new Error('not used')
+    },
+    async embed() {
+      throw new Error('not used')
+    },
+    async health() {
+      return { status: 'healthy' }
+    },
+  } as InferenceProvider
+}
+
+describe('router events', () => {
+  it('feeds the breaker gauge, attempt counters and nested provider-call spans', async () => {
+    const telemetry = new Telemetry({ tracing: tracerProvider })
+    const router = new InferenceRouter({
+      providers: [provider('flaky', true), provider('steady', false)],
+      policy: { type: 'fallback_chain', chain: ['flaky', 'steady'] },
+      retry: { maxRetries: 0 },
+      breaker: { failureThreshold: 1 },
+      onEvent: telemetry.onRouterEvent,
+    })
+    const request: CanonicalRequest = {
+      model: 'llama-3-8b',
+      messages: [{ role: 'user', content: 'router secret' }],
+    }
+    const tracer = tracerProvider.getTracer('test')
+    const answer = await tracer.startActiveSpan('request', async (span) => {
+      try {
+        return await router.complete(request)
+      } finally {
+        span.end()
+      }
+    })
+    expect(answer.provider).toBe('steady')
+
+    const samples = parseExposition(await telemetry.registry.metrics())
+    expect(sampleValue(samples, 'circuit_breaker_state', { provider: 'flaky' })).toBe(2)
+    expect(sampleValue(samples, 'router_attempts_total', { provider: 'flaky', outcome: 'error' })).toBe(1)
+    expect(sampleValue(samples, 'router_attempts_total', { provider: 'steady', outcome: 'success' })).toBe(1)
+    expect(
+      sampleValue(samples, 'inference_errors_total', {
+        provider: 'flaky',
+        error_type: 'CONTINUUM_PROVIDER_UNAVAILABLE',
+      }),
+    ).toBe(1)
+
+    const spans = exporter.getFinishedSpans()
+    const root = spans.find((span) => span.name === 'request')!
+    const calls = spans.filter((span) => span.name === 'continuum.provider_call')
+    expect(calls).toHaveLength(2)
+    for (const call of calls) {
+      expect(call.kind).toBe(SpanKind.CLIENT)
+      expect(call.parentSpanContext?.spanId).toBe(root.spanContext().spanId)
+    }
+    const failed = calls.find((call) => call.attributes['gen_ai.provider.name'] === 'flaky')!
+    expect(failed.status.code).toBe(SpanStatusCode.ERROR)
+    expect(failed.attributes['error.type']).toBe('CONTINUUM_PROVIDER_UNAVAILABLE')
+    const route = spans.find((span) => span.name === 'continuum.route')!
+    expect(route.parentSpanContext?.spanId).toBe(root.spanContext().spanId)
+    expect(JSON.stringify(spans.map((span) => span.attributes))).not.toContain('secret')
+    expect(trace.getActiveSpan()).toBeUndefined()
+  })
+
+  it('counts cache lookups and ignores a router event it cannot read', async () => {
+    const telemetry = new Telemetry({ tracing: false })
+    telemetry.recordCacheLookup(true)
+    telemetry.recordCacheLookup(false)
+    telemetry.recordCacheLookup(false)
+    expect(() =>
+      telemetry.onRouterEvent({ type: 'breaker-state', provider: 'x', from: 'closed', to: 'bogus' } as never),
+    ).not.toThrow()
+    const samples = parseExposition(await telemetry.registry.metrics())
+    expect(sampleValue(samples, 'cache_requests_total', { result: 'hit' })).toBe(1)
+    expect(sampleValue(samples, 'cache_requests_total', { result: 'miss' })).toBe(2)
+  })
+})
