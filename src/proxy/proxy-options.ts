@@ -11,6 +11,8 @@ import { type Clock, systemClock } from '../core/clock'
 import type { CoreHandler } from '../core/http'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import { createRouterUpstream } from '../gateway/router-upstream'
+import type { InferenceRouter } from '../router/inference-router'
 import type { PromptScanner, PromptScannerOptions } from '../scanner'
 import { AuditStage, type AuditStageOptions } from '../stages/audit-stage'
 import { ScannerStage } from '../stages/scanner-stage'
@@ -22,8 +24,18 @@ import { createUpstream, type Upstream, type UpstreamOptions } from './upstream'
 
 /** Options of {@link createProxy} and of the Express, Koa and Fastify middleware. */
 export interface ProxyOptions {
-  /** The inference server: a URL string, or options with a Unix socket, timeouts and pool size. */
-  upstream: string | UpstreamOptions
+  /**
+   * The inference server: a URL string, options with a Unix socket, timeouts and pool size, or a
+   * ready `Upstream` object (anything with a `send` function, e.g. `createRouterUpstream(router)`).
+   * Give exactly one of `upstream` and `router`.
+   */
+  upstream?: string | UpstreamOptions | Upstream
+  /**
+   * Serve OpenAI- and Anthropic-format clients from an InferenceRouter instead of one inference
+   * server: shorthand for `upstream: createRouterUpstream(router)`. Mutually exclusive with `upstream`.
+   * @default undefined
+   */
+  router?: InferenceRouter
   /**
    * Field keys: a Keyring, or options to build one. Without keys the proxy forwards plain traffic
    * only (useful behind another encryption layer, or for the scanner and audit alone).
@@ -143,8 +155,14 @@ export function resolveProxyOptions(
   if (typeof options !== 'object' || options === null) {
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: options are required')
   }
-  if (options.upstream === undefined) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: upstream is required')
+  if (options.upstream === undefined && options.router === undefined) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: upstream (or router) is required')
+  }
+  if (options.upstream !== undefined && options.router !== undefined) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'continuum-proxy: give either upstream or router, not both',
+    )
   }
   const clock = options.clock ?? systemClock
   const keyring =
@@ -178,7 +196,7 @@ export function resolveProxyOptions(
   const stages = resolveStages(options, clock, logger)
   return {
     ...stages,
-    upstream: createUpstream(options.upstream),
+    upstream: resolveUpstream(options),
     keyring,
     encryptionRequired: encryption === 'required',
     registry: options.adapters ?? defaultRegistry(),
@@ -194,6 +212,20 @@ export function resolveProxyOptions(
     clock,
     logger,
   }
+}
+
+/** The upstream of the options: a ready Upstream object passes through unchanged. */
+function resolveUpstream(options: ProxyOptions): Upstream {
+  if (options.router !== undefined) return createRouterUpstream(options.router)
+  const upstream = options.upstream!
+  if (
+    typeof upstream === 'object' &&
+    upstream !== null &&
+    typeof (upstream as Upstream).send === 'function'
+  ) {
+    return upstream as Upstream
+  }
+  return createUpstream(upstream as string | UpstreamOptions)
 }
 
 /** Builds the stage list and the observer from the scanner, audit, telemetry and stages options. */
