@@ -6,7 +6,7 @@
 import { AdapterRegistry } from '../adapters/registry'
 import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
-import { ContinuumError } from '../errors'
+import { ContinuumError, toContinuumError } from '../errors'
 import { builtinAdapters } from './builtin-adapters'
 import { encryptedExchange } from './encrypted-exchange'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
@@ -102,14 +102,17 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
       try {
         return await dispatch(request)
       } catch (error) {
-        if (
-          ContinuumError.isInstance(error) &&
-          error.status >= 500 &&
-          error.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR'
-        ) {
-          options.logger.warn('request failed', { code: error.code, status: error.status })
+        // Unexpected failures (not ContinuumErrors) are the ones most worth logging: by code and
+        // error class only, since their messages may quote content.
+        const failure = toContinuumError(error)
+        if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
+          options.logger.warn('request failed', {
+            code: failure.code,
+            status: failure.status,
+            ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
+          })
         }
-        return errorResponse(error)
+        return errorResponse(failure)
       }
     },
     close: () => options.upstream.close(),
