@@ -46,7 +46,17 @@ export async function readJsonBody(
   declaredLength?: string,
 ): Promise<unknown> {
   if (body.kind === 'parsed') return body.value
-  const bytes = await readBodyBytes(body, limit, declaredLength)
+  const bytes = await readBodyBytes(body, limit, declaredLength).catch((error: unknown) => {
+    if (ContinuumError.isInstance(error)) throw error
+    // A request stream only fails when the client goes away mid-upload: not a server fault.
+    throw new ContinuumError(
+      'CONTINUUM_CLIENT_ABORTED',
+      'Client closed the connection while sending the body',
+      {
+        cause: error,
+      },
+    )
+  })
   try {
     return JSON.parse(bytes.toString('utf8'))
   } catch (error) {
