@@ -15,7 +15,7 @@ import { clientResponseHeaders, mediaType, upstreamRequestHeaders } from './head
 import type { ResolvedProxyOptions } from './proxy-options'
 import type { Exchange, ExchangeObservation, ExchangeOutcome, ExchangePhase } from './stage'
 import { relayStream, type StreamTap, sealStream } from './stream-sealer'
-import type { UpstreamResponse } from './upstream'
+import { type UpstreamResponse, upstreamError } from './upstream'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -283,7 +283,8 @@ async function respond(
           { cause: error },
         )
       }
-      throw error
+      // The upstream hung up or stalled mid-body: a transport failure (502/504), not an internal one.
+      throw upstreamError(error, signal)
     },
   )
   let parsed: unknown
