@@ -125,6 +125,55 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(text).not.toContain('launch code')
   })
 
+  it('an upstream that hangs up halfway through a JSON answer: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
+    const built = encryptRequest(CHAT, secretChat({ model: 'cut-json' }))
+    const response = await request(app.url).post(CHAT).set(built.headers).send(built.body)
+    expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_UNAVAILABLE', [SECRET, 'echo:'])
+  })
+
+  it('a client that hangs up mid-upload is not reported as an internal failure', async () => {
+    const before = upstream.requests.length
+    const linesBefore = logs.lines.length
+    const outgoing = httpRequest(`${app.url}${CHAT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '5000' },
+    })
+    outgoing.on('error', () => undefined)
+    outgoing.write(`{"model":"llama-3-8b","messages":[{"role":"user","content":"${SECRET}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    outgoing.destroy()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(logs.lines.slice(linesBefore)).toEqual([])
+    expect(upstream.requests.length).toBe(before)
+  })
+
+  it('an unexpected failure is answered 500 CONTINUUM_INTERNAL and logged by code, without its message', async () => {
+    const broken = await harness.start({
+      upstream: upstream.url,
+      keys: sharedKeys(),
+      logger: logs.logger,
+      stages: [
+        {
+          name: 'broken',
+          beforeForward() {
+            throw new TypeError(`cannot handle ${SECRET}`)
+          },
+        },
+      ],
+    })
+    const linesBefore = logs.lines.length
+    try {
+      const built = encryptRequest(CHAT, secretChat())
+      const response = await request(broken.url).post(CHAT).set(built.headers).send(built.body)
+      expectRefusal(response, 500, 'CONTINUUM_INTERNAL', [SECRET, 'cannot handle'])
+    } finally {
+      await broken.close()
+    }
+    const lines = logs.lines.slice(linesBefore).join('\n')
+    expect(lines).toContain('CONTINUUM_INTERNAL')
+    expect(lines).not.toContain('cannot handle')
+  })
+
   it('a refused upstream connection: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
     const built = encryptRequest(CHAT, secretChat())
     const response = await request(refused.url).post(CHAT).set(built.headers).send(built.body)
