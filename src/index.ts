@@ -4,39 +4,17 @@
  * `continuum-proxy/fhe`. Everything here is exported by name: what is not listed is internal.
  */
 
-// Errors
-export {
-  ContinuumError,
-  type ContinuumErrorOptions,
-  ERROR_CODES,
-  type ErrorCode,
-  type ErrorCodeInfo,
-  type ErrorType,
-  isErrorCode,
-} from './errors'
-
-// Core shapes and I/O seams
-export type { CoreHandler, CoreRequest, CoreRequestBody, CoreResponse, CoreResponseBody } from './core/http'
-export { chainHandlers } from './core/http'
-export { type Clock, systemClock } from './core/clock'
-export { type LogFields, type Logger, silentLogger } from './core/logger'
-export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from './stores'
-
-// Field cipher
-export {
-  type AgreementKeyInput,
-  AGREEMENT_KEY_PATH,
-  type FieldKey,
-  FORMAT_VERSION,
-  fingerprint,
-  generateAgreementKeyPair,
-  HEADERS,
-  Keyring,
-  type KeyringOptions,
-  type PublishedAgreementKey,
-  type SharedKeyInput,
-} from './cipher'
-
+// Protocol adapters and the router's provider clients
+export * from '../adapters/anthropic'
+export * from '../adapters/azure-openai'
+export * from '../adapters/bedrock'
+export * from '../adapters/ollama'
+export * from '../adapters/openai'
+export * from '../adapters/openai-compatible'
+export * from '../adapters/tgi'
+export { tritonAdapter } from '../adapters/triton'
+export * from '../adapters/vertex'
+export * from '../adapters/vllm'
 // Adapters
 export {
   type AdapterDefinition,
@@ -48,13 +26,49 @@ export {
   type StreamFraming,
 } from './adapters/adapter'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from './adapters/registry'
+export * from './audit'
+// Field cipher
+export {
+  AGREEMENT_KEY_PATH,
+  type AgreementKeyInput,
+  type FieldKey,
+  FORMAT_VERSION,
+  fingerprint,
+  generateAgreementKeyPair,
+  HEADERS,
+  Keyring,
+  type KeyringOptions,
+  type PublishedAgreementKey,
+  type SharedKeyInput,
+} from './cipher'
+export * from './classifier'
+export * from './config'
+export { type Clock, systemClock } from './core/clock'
+// Core shapes and I/O seams
+export type { CoreHandler, CoreRequest, CoreRequestBody, CoreResponse, CoreResponseBody } from './core/http'
+export { chainHandlers } from './core/http'
+export { type LogFields, type Logger, silentLogger } from './core/logger'
+// Errors
+export {
+  ContinuumError,
+  type ContinuumErrorOptions,
+  ERROR_CODES,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  type ErrorType,
+  isErrorCode,
+} from './errors'
+export * from './privacy'
 export { builtinAdapters } from './proxy/builtin-adapters'
-
 // Proxy
 export { type ContinuumProxy, createProxy } from './proxy/proxy'
 export type { ProxyOptions } from './proxy/proxy-options'
 export type { Exchange, ExchangeOutcome, ProxyStage } from './proxy/stage'
 export type { UpstreamOptions } from './proxy/upstream'
-
+// Router and configuration
+export * from './router'
+// Scanner, classifier, audit, privacy
+export * from './scanner'
+export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from './stores'
 // Stream framing
 export { formatNdjson, formatSse, parseNdjson, parseSse, type SseEvent } from './streams'

@@ -1,2 +1,4 @@
-/** The OpenAI protocol adapter (proxy side). */
+/** The OpenAI protocol: the proxy adapter and the router's provider client. */
 export { openaiAdapter } from './adapter'
+export { OPENAI_DEFAULT_CAPABILITIES, type OpenAIProviderOptions, openai } from './provider'
+export { openaiProviderFactory } from './provider-config'

@@ -1,0 +1,7 @@
+/** Any OpenAI-compatible server: the router's provider client. */
+export {
+  OPENAI_COMPATIBLE_DEFAULT_CAPABILITIES,
+  type OpenAICompatibleProviderOptions,
+  openAICompatible,
+} from './provider'
+export { openAICompatibleProviderFactory } from './provider-config'
