@@ -1,0 +1,137 @@
+/**
+ * Shared pieces of the gateway tests: the provider fakes (Anthropic, an OpenAI-shaped vLLM server,
+ * Bedrock, OpenAI), a router over real provider clients pointed at them, and the official SDK
+ * clients with or without `createEncryptedFetch`. Public model names are aliases, so each test
+ * picks the provider by name: `claude` (Anthropic), `llama` (vLLM), `bedrock-claude` (Bedrock),
+ * `gpt-4o-mini` and `text-embedding-3-small` (OpenAI).
+ */
+import { randomBytes } from 'node:crypto'
+import Anthropic from '@anthropic-ai/sdk'
+import OpenAI from 'openai'
+import { anthropic } from '../../adapters/anthropic/provider'
+import { bedrock } from '../../adapters/bedrock/provider'
+import { openai } from '../../adapters/openai/provider'
+import { vllm } from '../../adapters/vllm/provider'
+import { createEncryptedFetch } from '../../src/client'
+import { InferenceRouter } from '../../src/router'
+import type { RouterOptions } from '../../src/router/options'
+import { startAnthropicServer } from '../fakes/anthropic-server'
+import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, startBedrockServer } from '../fakes/bedrock-server'
+import type { FakeUpstream } from '../fakes/fake-upstream'
+import { openaiDialect, startOpenAIServer } from '../fakes/openai-server'
+
+export const ANTHROPIC_KEY = 'sk-ant-gateway'
+export const OPENAI_KEY = 'sk-openai-gateway'
+export const KEY_ID = 'gateway-k1'
+export const KEY = randomBytes(32)
+export const CLAUDE_MODEL = 'claude-sonnet-4-20250514'
+export const LLAMA_MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
+export const BEDROCK_MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'
+
+/** The running provider fakes. */
+export interface Fakes {
+  anthropic: FakeUpstream
+  vllm: FakeUpstream
+  bedrock: FakeUpstream
+  openai: FakeUpstream
+  close(): Promise<void>
+}
+
+export async function startFakes(): Promise<Fakes> {
+  const [anthropicFake, vllmFake, bedrockFake, openaiFake] = await Promise.all([
+    startAnthropicServer(ANTHROPIC_KEY),
+    startOpenAIServer(openaiDialect(undefined), 'vllm'),
+    startBedrockServer(),
+    startOpenAIServer(openaiDialect(OPENAI_KEY), 'openai'),
+  ])
+  return {
+    anthropic: anthropicFake,
+    vllm: vllmFake,
+    bedrock: bedrockFake,
+    openai: openaiFake,
+    async close() {
+      await Promise.all([anthropicFake.close(), vllmFake.close(), bedrockFake.close(), openaiFake.close()])
+    },
+  }
+}
+
+/** A router over the four fakes; `overrides` replace router options. */
+export function fakeRouter(fakes: Fakes, overrides: Partial<RouterOptions> = {}): InferenceRouter {
+  return new InferenceRouter({
+    providers: [
+      anthropic({
+        id: 'claude',
+        apiKey: ANTHROPIC_KEY,
+        baseURL: fakes.anthropic.url,
+        models: [CLAUDE_MODEL],
+      }),
+      vllm({ id: 'local-vllm', endpoints: [fakes.vllm.url], models: [LLAMA_MODEL] }),
+      bedrock({
+        id: 'aws',
+        region: FAKE_AWS_REGION,
+        credentials: FAKE_AWS_CREDENTIALS,
+        baseURL: fakes.bedrock.url,
+        controlPlaneURL: fakes.bedrock.url,
+        models: [BEDROCK_MODEL],
+      }),
+      openai({
+        id: 'openai',
+        apiKey: OPENAI_KEY,
+        baseURL: `${fakes.openai.url}/v1`,
+        models: ['gpt-4o-mini', 'text-embedding-3-small'],
+      }),
+    ],
+    aliases: {
+      claude: { claude: CLAUDE_MODEL },
+      llama: { 'local-vllm': LLAMA_MODEL },
+      'bedrock-claude': { aws: BEDROCK_MODEL },
+    },
+    retry: { maxRetries: 0 },
+    ...overrides,
+  })
+}
+
+/** The official OpenAI client, without retries; encrypting when `encrypted`. */
+export function openaiClient(url: string, encrypted: boolean, wire?: typeof fetch): OpenAI {
+  return new OpenAI({
+    baseURL: `${url}/v1`,
+    apiKey: 'sk-client',
+    maxRetries: 0,
+    ...fetchOption(encrypted, wire),
+  })
+}
+
+/** The official Anthropic client, without retries; encrypting when `encrypted`. */
+export function anthropicClient(url: string, encrypted: boolean, wire?: typeof fetch): Anthropic {
+  return new Anthropic({
+    baseURL: url,
+    apiKey: 'sk-ant-client',
+    maxRetries: 0,
+    ...fetchOption(encrypted, wire),
+  })
+}
+
+function fetchOption(encrypted: boolean, wire: typeof fetch | undefined): { fetch?: typeof fetch } {
+  if (encrypted) {
+    return {
+      fetch: createEncryptedFetch({
+        keyId: KEY_ID,
+        key: KEY,
+        ...(wire === undefined ? {} : { fetch: wire }),
+      }),
+    }
+  }
+  return wire === undefined ? {} : { fetch: wire }
+}
+
+/** Proxy keys for the encrypted runs. */
+export function gatewayKeys(): { keys: { id: string; key: Uint8Array }[] } {
+  return { keys: [{ id: KEY_ID, key: KEY }] }
+}
+
+/** Reads a stream to its end. */
+export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream) {
+    // read to the end
+  }
+}
