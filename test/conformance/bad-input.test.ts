@@ -245,6 +245,22 @@ describe.each(frameworks)('bad input via $name', (harness) => {
     expectNotForwarded()
   })
 
+  it.each([
+    ['too short', 'c2hvcnQ'],
+    ['not base64url', '!'.repeat(22)],
+  ])('a nonce that is %s: 400 CONTINUUM_INTEGRITY_FAILED', async (_label, nonce) => {
+    const built = encryptRequest(CHAT, secretChat(), { nonce })
+    expectRefusal(await post(built), 400, 'CONTINUUM_INTEGRITY_FAILED')
+    expectNotForwarded()
+  })
+
+  it('a missing timestamp: 400 CONTINUUM_TIMESTAMP_OUT_OF_WINDOW', async () => {
+    const built = encryptRequest(CHAT, secretChat())
+    delete built.headers['x-continuum-timestamp']
+    expectRefusal(await post(built), 400, 'CONTINUUM_TIMESTAMP_OUT_OF_WINDOW')
+    expectNotForwarded()
+  })
+
   it('a replayed request: 409 CONTINUUM_REPLAY_DETECTED', async () => {
     const built = encryptRequest(CHAT, secretChat())
     expect((await post(built)).status).toBe(200)

@@ -35,7 +35,14 @@ export interface FrameworkHarness {
 }
 
 /** Socket errors that only mean the client went away. */
-const CLIENT_GONE = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE'])
+const CLIENT_GONE = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  // The socket ended inside a request body: the client hung up mid-upload.
+  'HPE_INVALID_EOF_STATE',
+])
 
 /** The status and body of every app's own fallback handler. */
 export const APP_FALLBACK_STATUS = 418

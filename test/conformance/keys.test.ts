@@ -97,6 +97,45 @@ describe.each(frameworks)('keys via $name', (harness) => {
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
 
+  it('re-agrees after the agreement key is rotated and the old one retired', async () => {
+    let now = Date.now()
+    const keyring = new Keyring({
+      agreementKeys: [{ id: 'agree-old', privateKey: generateAgreementKeyPair().privateKey }],
+      graceMs: GRACE_MS,
+      clock: { now: () => now },
+    })
+    const app = await start({ upstream: upstream.url, keys: keyring })
+    const wire = recordingFetch()
+    const client = openaiClient(app.url, { agreement: {}, fetch: wire.fetch })
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    keyring.rotateAgreement({ id: 'agree-new', privateKey: generateAgreementKeyPair().privateKey })
+    now += GRACE_MS + 1
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    // key, request (old key), request refused as retired, key again, request (new key)
+    expect(wire.bodies).toHaveLength(5)
+    expect(wire.responses[2]).toContain('CONTINUUM_KEY_RETIRED')
+    expect(wire.bodies[4]).toContain('cp1.agree-new.')
+  })
+
+  it.each([
+    ['not 32 bytes of base64url', 'bm90LWEta2V5'],
+    ['a small-order point (all zeros)', Buffer.alloc(32).toString('base64url')],
+    ['missing', undefined],
+  ])(
+    'refuses an ephemeral client key that is %s: 400 CONTINUUM_KEY_AGREEMENT_FAILED',
+    async (_label, ephemeral) => {
+      const pair = generateAgreementKeyPair()
+      const app = await start({
+        upstream: upstream.url,
+        keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
+      })
+      const built = encryptRequest('/v1/chat/completions', secretChat(), { keyId: 'agree-1' })
+      if (ephemeral !== undefined) built.headers['x-continuum-ephemeral-key'] = ephemeral
+      const response = await request(app.url).post('/v1/chat/completions').set(built.headers).send(built.body)
+      expectRefusal(response, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED')
+    },
+  )
+
   it('keeps an old key working during grace, retires it after, and a key provider refreshes once', async () => {
     let now = Date.now()
     const clock = { now: () => now }

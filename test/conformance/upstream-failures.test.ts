@@ -224,6 +224,18 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(wire.responses[0]).not.toContain('launch code')
   })
 
+  it('an upstream 400 JSON error to a streaming request is relayed encrypted and raised by the SDK', async () => {
+    const failure = await openaiClient(app.url)
+      .chat.completions.create({
+        model: 'upstream-400',
+        stream: true,
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(BadRequestError)
+    expect((failure as BadRequestError).message).toContain(`bad request about ${SECRET}`)
+  })
+
   it('an upstream plain-text 500 on an encrypted route: CONTINUUM_UPSTREAM_PROTOCOL_ERROR without its text', async () => {
     const built = encryptRequest(CHAT, secretChat({ model: 'text-500' }))
     const response = await request(app.url).post(CHAT).set(built.headers).send(built.body)
