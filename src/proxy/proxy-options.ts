@@ -8,7 +8,7 @@ import { AuditLog } from '../audit'
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
 import { ReplayGuard } from '../cipher/replay-guard'
 import { type Clock, systemClock } from '../core/clock'
-import type { CoreHandler } from '../core/http'
+import { type CoreHandler, chainHandlers } from '../core/http'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import { createRouterUpstream } from '../gateway/router-upstream'
@@ -105,6 +105,12 @@ export interface ProxyOptions {
    * @default false
    */
   telemetry?: Telemetry | TelemetryOptions | false
+  /**
+   * More framework-neutral handlers answered before the adapter routes, in order: e.g. the CKKS
+   * endpoints of `createFheHandler()` from `continuum-proxy/fhe`, or the router's `createHealthHandler()`.
+   * @default []
+   */
+  handlers?: CoreHandler[]
   /**
    * Time source.
    * @default systemClock
@@ -258,5 +264,12 @@ function resolveStages(
           ),
         ]),
   ]
-  return { stages, observer: observerOf(stages, logger), telemetry, handler: telemetry?.handler }
+  const extraHandlers = options.handlers ?? []
+  if (!Array.isArray(extraHandlers) || extraHandlers.some((handler) => typeof handler !== 'function')) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'handlers must be a list of CoreHandler functions')
+  }
+  const handlers = [...(telemetry === undefined ? [] : [telemetry.handler]), ...extraHandlers]
+  const handler =
+    handlers.length === 0 ? undefined : handlers.length === 1 ? handlers[0] : chainHandlers(...handlers)
+  return { stages, observer: observerOf(stages, logger), telemetry, handler }
 }
