@@ -63,12 +63,23 @@ export { builtinAdapters } from './proxy/builtin-adapters'
 // Proxy
 export { type ContinuumProxy, createProxy } from './proxy/proxy'
 export type { ProxyOptions } from './proxy/proxy-options'
-export type { Exchange, ExchangeOutcome, ProxyStage } from './proxy/stage'
+export {
+  type Exchange,
+  type ExchangeObservation,
+  type ExchangeObserver,
+  type ExchangeOutcome,
+  type ExchangePhase,
+  type ExchangePhaseEnd,
+  observerOf,
+  type ProxyStage,
+} from './proxy/stage'
 export type { UpstreamOptions } from './proxy/upstream'
 // Router and configuration
 export * from './router'
-// Scanner, classifier, audit, privacy
+// Scanner, classifier, audit, privacy, telemetry and the stages that wire them into the proxy
 export * from './scanner'
 export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from './stores'
 // Stream framing
 export { formatNdjson, formatSse, parseNdjson, parseSse, type SseEvent } from './streams'
+export * from './telemetry'
+export * from './stages'
