@@ -174,6 +174,26 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(lines).not.toContain('cannot handle')
   })
 
+  // Known gap, outside this suite's folders: the OpenAI adapter's /v1/responses stream has no
+  // terminal sentinel and declares no `isFinal`, so a stream that ends cleanly before
+  // `response.completed` gets a valid end marker and reads as whole. Fix: `isFinal: (event) =>
+  // ['response.completed', 'response.failed', 'response.incomplete'].includes(event.type)` in
+  // adapters/openai/adapter.ts. `it.fails` turns red the day the adapter is fixed; then make it `it`.
+  it.fails('a Responses stream that ends before response.completed makes the SDK raise', async () => {
+    const stream = await openaiClient(app.url).responses.create({
+      model: 'no-done',
+      input: SECRET,
+      stream: true,
+    })
+    const types: string[] = []
+    const failure = await (async () => {
+      for await (const event of stream) types.push(event.type)
+    })().catch((error: unknown) => error)
+    expect(types).toContain('response.output_text.done')
+    expect(types).not.toContain('response.completed')
+    expect(failure).toMatchObject({ code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED' })
+  })
+
   it('a refused upstream connection: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
     const built = encryptRequest(CHAT, secretChat())
     const response = await request(refused.url).post(CHAT).set(built.headers).send(built.body)

@@ -187,6 +187,8 @@ function responsesStream(response: ServerResponse, model: string, reply: string)
       response: responseObject(model, 'completed', [outputMessage(reply, 'completed')]),
     },
   ]
+  // `no-done` ends the stream cleanly before its terminal `response.completed` event.
+  if (model === 'no-done') events.pop()
   for (const [sequence, event] of events.entries()) {
     response.write(
       `event: ${event.type}\ndata: ${JSON.stringify({ ...event, sequence_number: sequence })}\n\n`,
