@@ -5,8 +5,8 @@
  * (HMAC-SHA-256 with a secret kept apart from the log) is the recommended form.
  */
 import { createHash, createHmac } from 'node:crypto'
+import { strictCanonicalJson } from '../core/canonical-json'
 import { ContinuumError } from '../errors'
-import { canonicalJson } from './canonical-json'
 
 /** Options of {@link digestContent}. */
 export interface DigestContentOptions {
@@ -46,7 +46,7 @@ export function digestContent(
 
 function canonicalJsonOrThrow(content: unknown): string {
   try {
-    return canonicalJson(content)
+    return strictCanonicalJson(content)
   } catch (error) {
     throw new ContinuumError(
       'CONTINUUM_AUDIT_INVALID_RECORD',

@@ -1,5 +1,6 @@
 /** Audit surface: the tamper-evident AuditLog, its sinks, keys, content digests and the verifier. */
 
+export { strictCanonicalJson } from '../core/canonical-json'
 export {
   type AuditKeyInput,
   type AuditKeyPair,
@@ -31,7 +32,6 @@ export {
   type AuditUsage,
 } from './audit-record'
 export type { AuditSink } from './audit-sink'
-export { canonicalJson } from './canonical-json'
 export { CONTENT_DIGEST_PATTERN, type DigestContentOptions, digestContent } from './content-digest'
 export {
   type AuditFileHandle,

@@ -6,8 +6,8 @@
  * only the key holder can produce a record that verifies.
  */
 import { createHash, type KeyObject, sign, verify } from 'node:crypto'
+import { strictCanonicalJson } from '../core/canonical-json'
 import { AUDIT_RECORD_VERSION, type AuditRecord, type AuditRecordBody } from './audit-record'
-import { canonicalJson } from './canonical-json'
 
 /** The `prevHash` of the first record unless an anchor is configured. */
 export const GENESIS_HASH = '0'.repeat(64)
@@ -23,7 +23,7 @@ export interface AuditChainHead {
 /** The canonical bytes that are hashed and signed: the record without `hash` and `signature`. */
 export function signedBytes(record: Omit<AuditRecord, 'hash' | 'signature'> | AuditRecord): Buffer {
   const { hash: _hash, signature: _signature, ...body } = record as AuditRecord
-  return Buffer.from(canonicalJson(body), 'utf8')
+  return Buffer.from(strictCanonicalJson(body), 'utf8')
 }
 
 /** Adds the chain fields to a body and signs it; returns the record and its JSON line (no newline). */
@@ -41,7 +41,7 @@ export function sealRecord(
     signature: sign(null, bytes, privateKey).toString('base64'),
   }
   // The stored line is itself canonical JSON, so a byte-level diff of two logs is meaningful.
-  return { record, line: canonicalJson(record) }
+  return { record, line: strictCanonicalJson(record) }
 }
 
 /** Whether the stored hash matches the record's content (`bytes`: its signedBytes, when already computed). */

@@ -2,11 +2,11 @@ import { createHash, createHmac, generateKeyPairSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   auditKeyId,
-  canonicalJson,
   digestContent,
   generateAuditKeyPair,
   parseAuditPrivateKey,
   parseAuditPublicKey,
+  strictCanonicalJson,
 } from '../../src/audit'
 
 describe('audit keys', () => {
@@ -72,25 +72,25 @@ describe('digestContent', () => {
   })
 })
 
-describe('canonicalJson', () => {
+describe('strictCanonicalJson', () => {
   it('sorts keys by UTF-16 code units and omits undefined members (RFC 8785)', () => {
-    expect(canonicalJson({ b: 1, a: { d: undefined, c: [true, null, 'é'] }, '\u20ac': 1, '\r': 2 })).toBe(
-      '{"\\r":2,"a":{"c":[true,null,"é"]},"b":1,"€":1}',
-    )
+    expect(
+      strictCanonicalJson({ b: 1, a: { d: undefined, c: [true, null, 'é'] }, '\u20ac': 1, '\r': 2 }),
+    ).toBe('{"\\r":2,"a":{"c":[true,null,"é"]},"b":1,"€":1}')
   })
 
   it('serialises numbers as ECMAScript does', () => {
-    expect(canonicalJson([1e21, 1e-7, -0, 0.1, 333333333.3333333, 4.5])).toBe(
+    expect(strictCanonicalJson([1e21, 1e-7, -0, 0.1, 333333333.3333333, 4.5])).toBe(
       '[1e+21,1e-7,0,0.1,333333333.3333333,4.5]',
     )
   })
 
   it('refuses values outside JSON', () => {
-    expect(() => canonicalJson({ a: Number.POSITIVE_INFINITY })).toThrow('$.a')
-    expect(() => canonicalJson(['\ud800'])).toThrow('surrogate')
-    expect(() => canonicalJson([undefined])).toThrow('undefined')
-    expect(() => canonicalJson(new Date(0))).toThrow('plain object')
-    expect(() => canonicalJson(() => 1)).toThrow('function')
-    expect(canonicalJson('😀')).toBe('"😀"')
+    expect(() => strictCanonicalJson({ a: Number.POSITIVE_INFINITY })).toThrow('$.a')
+    expect(() => strictCanonicalJson(['\ud800'])).toThrow('surrogate')
+    expect(() => strictCanonicalJson([undefined])).toThrow('undefined')
+    expect(() => strictCanonicalJson(new Date(0))).toThrow('plain object')
+    expect(() => strictCanonicalJson(() => 1)).toThrow('function')
+    expect(strictCanonicalJson('😀')).toBe('"😀"')
   })
 })

@@ -37,10 +37,10 @@ describe('verifyAuditLog', () => {
   it('detects an edited record whose hash was recomputed, by its signature', async () => {
     const { keys, path, lines } = await writeLog(folder.path, 6)
     const { createHash } = await import('node:crypto')
-    const { canonicalJson } = await import('../../src/audit')
+    const { strictCanonicalJson } = await import('../../src/audit')
     const { hash: _hash, signature, ...body } = JSON.parse(lines[2]!)
     body.why = 'forged'
-    const hash = createHash('sha256').update(canonicalJson(body)).digest('hex')
+    const hash = createHash('sha256').update(strictCanonicalJson(body)).digest('hex')
     lines[2] = JSON.stringify({ ...body, hash, signature })
     await writeLines(path, lines)
     const result = await verifyAuditLog(path, keys.publicKeyPem)
