@@ -59,34 +59,23 @@ function isContainer(value: unknown): value is Record<string, unknown> | unknown
   return typeof value === 'object' && value !== null
 }
 
-/** Returns a copy of `message` with every non-plain value replaced by its ciphertext. */
-export function encryptFields(
-  tree: PlainFieldTree,
-  message: unknown,
-  context: CipherContext,
-  sequence: number,
-): unknown {
-  return walkEncrypt(tree, message, '', context, sequence)
-}
+/** What happens to a value off the allow-list: encrypted on the way out, decrypted on the way in. */
+type SealedLeaf = (value: unknown, path: string) => unknown
 
-function walkEncrypt(
-  tree: PlainFieldTree,
-  value: unknown,
-  path: string,
-  context: CipherContext,
-  sequence: number,
-): unknown {
+/**
+ * Copies a message, keeping plain subtrees and containers on the way to deeper plain patterns,
+ * and passing every other value (with its JSON Pointer) to `leaf`. The root is never a leaf.
+ */
+function walk(tree: PlainFieldTree, value: unknown, path: string, leaf: SealedLeaf): unknown {
   if (tree.plain) return value
-  if (!isContainer(value)) return path === '' ? value : encryptValue(context, sequence, path, value)
+  if (!isContainer(value)) return path === '' ? value : leaf(value, path)
   if (Array.isArray(value)) {
     const copy = new Array<unknown>(value.length)
     for (let index = 0; index < value.length; index++) {
       const child = childTree(tree, String(index))
       const childPath = `${path}/${index}`
       copy[index] =
-        child === undefined
-          ? encryptValue(context, sequence, childPath, value[index])
-          : walkEncrypt(child, value[index], childPath, context, sequence)
+        child === undefined ? leaf(value[index], childPath) : walk(child, value[index], childPath, leaf)
     }
     return copy
   }
@@ -96,12 +85,19 @@ function walkEncrypt(
     if (item === undefined) continue
     const child = childTree(tree, key)
     const childPath = `${path}/${escapePointer(key)}`
-    copy[key] =
-      child === undefined
-        ? encryptValue(context, sequence, childPath, item)
-        : walkEncrypt(child, item, childPath, context, sequence)
+    copy[key] = child === undefined ? leaf(item, childPath) : walk(child, item, childPath, leaf)
   }
   return copy
+}
+
+/** Returns a copy of `message` with every non-plain value replaced by its ciphertext. */
+export function encryptFields(
+  tree: PlainFieldTree,
+  message: unknown,
+  context: CipherContext,
+  sequence: number,
+): unknown {
+  return walk(tree, message, '', (value, path) => encryptValue(context, sequence, path, value))
 }
 
 /**
@@ -114,47 +110,12 @@ export function decryptFields(
   context: CipherContext,
   sequence: number,
 ): unknown {
-  return walkDecrypt(tree, message, '', context, sequence)
-}
-
-function openField(value: unknown, path: string, context: CipherContext, sequence: number): unknown {
-  if (!isCiphertext(value)) {
-    throw new ContinuumError('CONTINUUM_FIELD_NOT_ENCRYPTED', `Field ${path} must be encrypted`, {
-      details: { path },
-    })
-  }
-  return decryptValue(context, sequence, path, value)
-}
-
-function walkDecrypt(
-  tree: PlainFieldTree,
-  value: unknown,
-  path: string,
-  context: CipherContext,
-  sequence: number,
-): unknown {
-  if (tree.plain) return value
-  if (!isContainer(value)) return path === '' ? value : openField(value, path, context, sequence)
-  if (Array.isArray(value)) {
-    const copy = new Array<unknown>(value.length)
-    for (let index = 0; index < value.length; index++) {
-      const child = childTree(tree, String(index))
-      const childPath = `${path}/${index}`
-      copy[index] =
-        child === undefined
-          ? openField(value[index], childPath, context, sequence)
-          : walkDecrypt(child, value[index], childPath, context, sequence)
+  return walk(tree, message, '', (value, path) => {
+    if (!isCiphertext(value)) {
+      throw new ContinuumError('CONTINUUM_FIELD_NOT_ENCRYPTED', `Field ${path} must be encrypted`, {
+        details: { path },
+      })
     }
-    return copy
-  }
-  const copy: Record<string, unknown> = {}
-  for (const key of Object.keys(value)) {
-    const child = childTree(tree, key)
-    const childPath = `${path}/${escapePointer(key)}`
-    copy[key] =
-      child === undefined
-        ? openField(value[key], childPath, context, sequence)
-        : walkDecrypt(child, value[key], childPath, context, sequence)
-  }
-  return copy
+    return decryptValue(context, sequence, path, value)
+  })
 }
