@@ -5,6 +5,8 @@
  */
 import type { AdapterRegistry } from '../adapters/registry'
 import { AuditLog } from '../audit'
+import type { ResponseCache, ResponseCacheOptions } from '../cache'
+import { withResponseCache } from '../cache/proxy-cache'
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
 import { ReplayGuard } from '../cipher/replay-guard'
 import { type Clock, systemClock } from '../core/clock'
@@ -106,6 +108,15 @@ export interface ProxyOptions {
    */
   telemetry?: Telemetry | TelemetryOptions | false
   /**
+   * Encrypted response cache in front of the upstream (or router): a ResponseCache (to share or
+   * inspect it), its options, or `false`. Deterministic requests on inference routes are answered
+   * from AES-GCM-encrypted entries keyed by an HMAC of content and caller scope, and re-encrypted
+   * under each requester's nonce; `cache-control: no-store` opts a request out. Hits and misses
+   * count in the telemetry's `cache_requests_total`.
+   * @default false
+   */
+  cache?: ResponseCache | ResponseCacheOptions | false
+  /**
    * More framework-neutral handlers answered before the adapter routes, in order: e.g. the CKKS
    * endpoints of `createFheHandler()` from `continuum-proxy/fhe`, or the router's `createHealthHandler()`.
    * @default []
@@ -202,7 +213,7 @@ export function resolveProxyOptions(
   const stages = resolveStages(options, clock, logger)
   return {
     ...stages,
-    upstream: resolveUpstream(options),
+    upstream: withResponseCache(resolveUpstream(options), options.cache, stages.telemetry, { clock, logger }),
     keyring,
     encryptionRequired: encryption === 'required',
     registry: options.adapters ?? defaultRegistry(),

@@ -1,0 +1,93 @@
+/**
+ * The encrypted response cache: an `lru-cache` bounded by total bytes and per-entry TTL whose
+ * keys are HMACs and whose values are AES-256-GCM ciphertexts (see sealed-entry.ts). It knows
+ * nothing of HTTP; `wrap(upstream)` puts it in front of an inference server.
+ */
+import { LRUCache } from 'lru-cache'
+import type { Upstream, UpstreamRequest } from '../proxy/upstream'
+import { type CacheEligibility, cacheEligibility } from './cache-key'
+import { createCachingUpstream } from './caching-upstream'
+import {
+  type ResolvedResponseCacheOptions,
+  type ResponseCacheOptions,
+  resolveResponseCacheOptions,
+} from './response-cache-options'
+import { type CachedResponse, openEntry, sealEntry } from './sealed-entry'
+
+/** An in-memory cache of inference responses, encrypted at rest. */
+export class ResponseCache {
+  /** The normalised options. */
+  readonly options: ResolvedResponseCacheOptions
+  readonly #entries: LRUCache<string, Buffer>
+
+  constructor(options: ResponseCacheOptions = {}) {
+    this.options = resolveResponseCacheOptions(options)
+    const clock = this.options.clock
+    this.#entries = new LRUCache<string, Buffer>({
+      maxSize: this.options.maxBytes,
+      maxEntrySize: this.options.maxBytes,
+      sizeCalculation: (value, key) => value.byteLength + key.length,
+      ttl: this.options.ttlMs,
+      // The injected clock drives expiry, so TTLs are testable and follow the proxy's time.
+      perf: { now: () => clock.now() },
+    })
+  }
+
+  /** Whether, and under which key, a request may be answered from the cache. */
+  eligibility(request: UpstreamRequest): CacheEligibility {
+    return cacheEligibility(this.options, request)
+  }
+
+  /** The response stored under `key`, decrypted; undefined when absent, expired or unreadable. */
+  get(key: string): CachedResponse | undefined {
+    const sealed = this.#entries.get(key)
+    if (sealed === undefined) return undefined
+    try {
+      return openEntry(this.options.entrySecret, key, sealed)
+    } catch {
+      // An entry that fails authentication is dropped, never served.
+      this.#entries.delete(key)
+      this.options.logger.warn('cache entry failed to decrypt; dropped')
+      return undefined
+    }
+  }
+
+  /** Encrypts and stores a response; false when it is over `maxEntryBytes`. */
+  set(key: string, response: CachedResponse): boolean {
+    let bytes = 0
+    for (const chunk of response.chunks) bytes += chunk.byteLength
+    if (bytes > this.options.maxEntryBytes) return false
+    this.#entries.set(key, sealEntry(this.options.entrySecret, key, response))
+    return true
+  }
+
+  /** Forgets one entry. */
+  delete(key: string): boolean {
+    return this.#entries.delete(key)
+  }
+
+  /** Forgets every entry (e.g. after a model update). */
+  clear(): void {
+    this.#entries.clear()
+  }
+
+  /** Number of entries held. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** Bytes held (ciphertext plus keys). */
+  get bytes(): number {
+    return this.#entries.calculatedSize
+  }
+
+  /** The stored keys and ciphertexts, most recently used first: what a heap dump would show. */
+  *sealedEntries(): IterableIterator<[key: string, sealed: Buffer]> {
+    for (const [key, value] of this.#entries.entries()) yield [key, value]
+  }
+
+  /** Puts the cache in front of an upstream. */
+  wrap(upstream: Upstream): Upstream {
+    return createCachingUpstream(upstream, this)
+  }
+}
