@@ -6,10 +6,14 @@
  * when a 2xx body completed within `maxEntryBytes`; an error, a cut or an abandoned stream is
  * never stored. Every response on a cacheable route carries `x-continuum-cache: hit|miss|bypass`.
  */
-import type { Upstream, UpstreamResponse } from '../proxy/upstream'
+import { AdapterRegistry } from '../adapters/registry'
+import { builtinAdapters } from '../proxy/builtin-adapters'
+import { mediaType } from '../proxy/headers'
+import type { Upstream, UpstreamRequest, UpstreamResponse } from '../proxy/upstream'
 import type { ResponseCache } from './response-cache'
 import type { CacheResult } from './response-cache-options'
 import type { CachedResponse } from './sealed-entry'
+import { jsonComplete, streamComplete } from './stream-completeness'
 
 /** The response header naming the cache result. */
 export const CACHE_RESULT_HEADER = 'x-continuum-cache'
@@ -21,6 +25,12 @@ export interface CachingUpstreamOptions {
    * @default undefined
    */
   onResult?: (result: CacheResult, route: string) => void
+  /**
+   * The protocols served, whose stream descriptions tell a whole stream from a cut one (only
+   * whole ones are stored).
+   * @default a registry with the built-in adapters
+   */
+  adapters?: AdapterRegistry
 }
 
 /** Response headers never replayed: per-response or per-connection facts. */
@@ -60,6 +70,7 @@ export function createCachingUpstream(
   options: CachingUpstreamOptions = {},
 ): Upstream {
   const { clock, logger, maxEntryBytes } = cache.options
+  const registry = options.adapters ?? new AdapterRegistry(builtinAdapters())
   const listeners = [cache.options.onResult, options.onResult].filter((listener) => listener !== undefined)
   const report = (result: CacheResult, route: string) => {
     for (const listener of listeners) {
@@ -71,8 +82,21 @@ export function createCachingUpstream(
     }
   }
 
+  /** Whether a completed body is a whole answer: a stream that reached its end, or a JSON object. */
+  function whole(request: UpstreamRequest, response: UpstreamResponse, chunks: readonly Buffer[]): boolean {
+    const type = mediaType(response.headers['content-type'])
+    if (type !== 'text/event-stream' && type !== 'application/x-ndjson') return jsonComplete(chunks)
+    const queryStart = request.url.indexOf('?')
+    const lookup = registry.lookup(
+      request.method,
+      queryStart === -1 ? request.url : request.url.slice(0, queryStart),
+    )
+    const stream = lookup.kind === 'match' ? lookup.match.route.stream : undefined
+    return stream !== undefined && streamComplete(stream, chunks)
+  }
+
   /** Relays the body and stores it once it completed cleanly. */
-  function tee(key: string, response: UpstreamResponse): UpstreamResponse['body'] {
+  function tee(key: string, request: UpstreamRequest, response: UpstreamResponse): UpstreamResponse['body'] {
     const source = response.body
     const chunks: Buffer[] = []
     let bytes = 0
@@ -95,7 +119,7 @@ export function createCachingUpstream(
         completed = true
       } finally {
         // Reached only after the last chunk was consumed: a break, a throw or destroy() skips it.
-        if (completed && keep) {
+        if (completed && keep && whole(request, response, chunks)) {
           cache.set(key, {
             status: response.status,
             headers: storedHeaders(response.headers),
@@ -143,7 +167,7 @@ export function createCachingUpstream(
       return {
         status: response.status,
         headers: withResult(response.headers, 'miss'),
-        body: tee(eligibility.key, response),
+        body: tee(eligibility.key, request, response),
       }
     },
     close: () => upstream.close(),

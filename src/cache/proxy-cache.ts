@@ -3,6 +3,7 @@
  * or the router gateway alike) and, when the proxy has telemetry, counts hits and misses in its
  * `cache_requests_total` metric.
  */
+import type { AdapterRegistry } from '../adapters/registry'
 import type { Upstream } from '../proxy/upstream'
 import type { Telemetry } from '../telemetry/telemetry'
 import { createCachingUpstream } from './caching-upstream'
@@ -14,11 +15,13 @@ export function withResponseCache(
   upstream: Upstream,
   option: ResponseCache | ResponseCacheOptions | false | undefined,
   telemetry: Telemetry | undefined,
-  defaults: Pick<ResponseCacheOptions, 'clock' | 'logger'>,
+  defaults: Pick<ResponseCacheOptions, 'clock' | 'logger'> & { adapters: AdapterRegistry },
 ): Upstream {
   if (option === undefined || option === false) return upstream
-  const cache = option instanceof ResponseCache ? option : new ResponseCache({ ...defaults, ...option })
+  const { adapters, clock, logger } = defaults
+  const cache = option instanceof ResponseCache ? option : new ResponseCache({ clock, logger, ...option })
   return createCachingUpstream(upstream, cache, {
+    adapters,
     ...(telemetry === undefined
       ? {}
       : {

@@ -28,6 +28,7 @@ export class ResponseCache {
       maxEntrySize: this.options.maxBytes,
       sizeCalculation: (value, key) => value.byteLength + key.length,
       ttl: this.options.ttlMs,
+      ttlResolution: 0,
       // The injected clock drives expiry, so TTLs are testable and follow the proxy's time.
       perf: { now: () => clock.now() },
     })

@@ -211,12 +211,17 @@ export function resolveProxyOptions(
   }
   const logger = options.logger ?? silentLogger
   const stages = resolveStages(options, clock, logger)
+  const registry = options.adapters ?? defaultRegistry()
   return {
     ...stages,
-    upstream: withResponseCache(resolveUpstream(options), options.cache, stages.telemetry, { clock, logger }),
+    upstream: withResponseCache(resolveUpstream(options), options.cache, stages.telemetry, {
+      clock,
+      logger,
+      adapters: registry,
+    }),
     keyring,
     encryptionRequired: encryption === 'required',
-    registry: options.adapters ?? defaultRegistry(),
+    registry,
     unknownRoutes,
     passThrough,
     bodyLimit: positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit'),
