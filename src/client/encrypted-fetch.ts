@@ -153,7 +153,19 @@ async function decryptResponse(
   match: RouteMatch,
   context: CipherContext,
 ): Promise<Response> {
-  if (response.headers.get(HEADERS.encrypted) !== '1') return response
+  if (response.headers.get(HEADERS.encrypted) !== '1') {
+    // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
+    // to an encrypted request is believable only as an error (which the SDK raises), never as a
+    // success whose content the caller would trust.
+    if (response.ok) {
+      await response.body?.cancel()
+      throw new ContinuumError(
+        'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+        `Unencrypted HTTP ${response.status} answer to an encrypted request`,
+      )
+    }
+    return response
+  }
   const headers = new Headers(response.headers)
   for (const name of ['content-length', 'content-encoding', HEADERS.seal, HEADERS.encrypted])
     headers.delete(name)
