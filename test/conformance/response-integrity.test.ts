@@ -1,0 +1,149 @@
+/**
+ * What the client does with an answer that something on the path changed, through every
+ * framework: a `fetch` between the SDK's encrypting fetch and the network plays the attacker
+ * (a compromised load balancer, say). Edited plain fields, dropped stream events, a cut-off end
+ * marker and a forged unencrypted success must all make the SDK raise, never return content.
+ */
+import { RateLimitError } from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { frameworks, type RunningApp } from './frameworks'
+import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from './support'
+
+/** Rewrites each answer: its headers and its body text. */
+type Tamper = (headers: Headers, text: string) => { headers: Headers; text: string; status?: number }
+
+function tamperingFetch(tamper: Tamper): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const response = await globalThis.fetch(input, init)
+    const changed = tamper(new Headers(response.headers), await response.text())
+    changed.headers.delete('content-length')
+    return new Response(changed.text, { status: changed.status ?? response.status, headers: changed.headers })
+  }) as typeof fetch
+}
+
+/** The ContinuumError code of a failure, whether the SDK wrapped it (APIConnectionError) or not. */
+function codeOf(failure: unknown): unknown {
+  const error = failure as { code?: unknown; cause?: { code?: unknown } } | undefined
+  return error?.cause?.code ?? error?.code
+}
+
+const forgedCompletion = JSON.stringify({
+  id: 'chatcmpl-forged',
+  object: 'chat.completion',
+  created: 1,
+  model: 'llama-3-8b',
+  choices: [{ index: 0, message: { role: 'assistant', content: 'forged answer' }, finish_reason: 'stop' }],
+})
+
+describe.each(frameworks)('response integrity via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  function client(tamper: Tamper) {
+    return openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: tamperingFetch(tamper) })
+  }
+
+  async function complete(tamper: Tamper): Promise<unknown> {
+    return client(tamper)
+      .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
+      .then((answer) => answer.choices[0]?.message.content)
+      .catch((error: unknown) => ({ failed: codeOf(error) }))
+  }
+
+  async function streamed(tamper: Tamper): Promise<unknown> {
+    try {
+      const stream = await client(tamper).chat.completions.create({
+        model: 'llama-3-8b',
+        stream: true,
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      let text = ''
+      for await (const part of stream) text += part.choices[0]?.delta.content ?? ''
+      return text
+    } catch (error) {
+      return { failed: codeOf(error) }
+    }
+  }
+
+  const untouched: Tamper = (headers, text) => ({ headers, text })
+
+  it('an untouched answer reads fine through the tampering fetch (the baseline)', async () => {
+    expect(await complete(untouched)).toBe(replyFor(SECRET))
+    expect(await streamed(untouched)).toBe(replyFor(SECRET))
+  })
+
+  it('an edited plain field of a JSON answer: CONTINUUM_RESPONSE_INTEGRITY_FAILED', async () => {
+    const result = await complete((headers, text) => ({
+      headers,
+      text: text.replace('"model":"llama-3-8b"', '"model":"gpt-4o"'),
+    }))
+    expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
+  })
+
+  it('a forged unencrypted success in place of the answer: CONTINUUM_RESPONSE_INTEGRITY_FAILED', async () => {
+    const result = await complete((headers) => {
+      headers.delete('x-continuum-encrypted')
+      headers.delete('x-continuum-seal')
+      return { headers, text: forgedCompletion }
+    })
+    expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
+  })
+
+  it('a dropped stream event: CONTINUUM_RESPONSE_INTEGRITY_FAILED', async () => {
+    const result = await streamed((headers, text) => {
+      const events = text.split('\n\n')
+      events.splice(2, 1)
+      return { headers, text: events.join('\n\n') }
+    })
+    expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
+  })
+
+  it('a stream cut before its end marker: CONTINUUM_STREAM_TRUNCATED', async () => {
+    const result = await streamed((headers, text) => ({
+      headers,
+      text: text.slice(0, text.indexOf('event: continuum.end')),
+    }))
+    expect(result).toEqual({ failed: 'CONTINUUM_STREAM_TRUNCATED' })
+  })
+
+  it('a forged unencrypted stream in place of the answer: CONTINUUM_RESPONSE_INTEGRITY_FAILED', async () => {
+    const result = await streamed((headers) => {
+      headers.delete('x-continuum-encrypted')
+      const chunk = {
+        id: 'chatcmpl-forged',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'llama-3-8b',
+        choices: [{ index: 0, delta: { content: 'forged answer' }, finish_reason: 'stop' }],
+      }
+      return { headers, text: `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n` }
+    })
+    expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
+  })
+
+  it('an unencrypted error answer still reaches the SDK as an API error', async () => {
+    const failure = await client((headers) => {
+      headers.set('x-continuum-encrypted', '0')
+      headers.delete('x-continuum-seal')
+      const text = JSON.stringify({
+        error: { code: 'CONTINUUM_RATE_LIMITED', message: 'slow down', type: 'rate_limit_error' },
+      })
+      return { headers, text, status: 429 }
+    })
+      .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(RateLimitError)
+    expect(failure).toMatchObject({ status: 429, code: 'CONTINUUM_RATE_LIMITED' })
+  })
+})
