@@ -4,6 +4,7 @@
  * or output in plaintext; the fake upstream's records prove the inference server got the
  * decrypted body.
  */
+import OpenAI from 'openai'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -224,5 +225,31 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(raw.status).toBe(200)
     expect(raw.headers['x-continuum-encrypted']).toBeUndefined()
     expect(raw.body.data[0].id).toBe('llama-3-8b')
+  })
+
+  it("with encryption 'optional', serves the plain SDK in plain and the encrypting one encrypted", async () => {
+    const optional = await harness.start({
+      upstream: upstream.url,
+      keys: sharedKeys(),
+      encryption: 'optional',
+    })
+    try {
+      const plain = new OpenAI({ baseURL: `${optional.url}/v1`, apiKey: 'sk-conformance', maxRetries: 0 })
+      const answer = await plain.chat.completions.create({
+        model: 'llama-3-8b',
+        messages: [{ role: 'user', content: 'plain question' }],
+      })
+      expect(answer.choices[0]?.message.content).toBe(replyFor('plain question'))
+      const wire = recordingFetch()
+      const encrypted = openaiClient(optional.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
+      const secret = await encrypted.chat.completions.create({
+        model: 'llama-3-8b',
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      expect(secret.choices[0]?.message.content).toBe(replyFor(SECRET))
+      expect(wire.responses[0]).not.toContain('launch code')
+    } finally {
+      await optional.close()
+    }
   })
 })
