@@ -15,7 +15,6 @@ import { recordingFetch } from '../conformance/support'
 import {
   anthropicClient,
   CLAUDE_MODEL,
-  drain,
   type Fakes,
   fakeRouter,
   gatewayKeys,
@@ -394,6 +393,5 @@ describe.each(cases)('gateway via $name (encrypted: $encrypted)', ({ harness, en
       messages: [{ role: 'user', content: 'x' }],
     })
     expect(answer.choices[0]?.message.content).toBe('Hi! My name is Claude.')
-    await drain([])
   })
 })
