@@ -15,6 +15,7 @@ import request from 'supertest'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { computeSeal } from '../../src/cipher/field-cipher'
 import { Keyring } from '../../src/cipher/keyring'
+import { MemoryStateStore } from '../../src/stores'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { APP_FALLBACK_STATUS, frameworks, type RunningApp } from './frameworks'
 import { type BuiltRequest, encryptRequest, expectRefusal, KEY, KEY_ID, SECRET, secretChat } from './support'
@@ -243,6 +244,29 @@ describe.each(frameworks)('bad input via $name', (harness) => {
     const built = encryptRequest('/v1/completions', { model: 'llama-3-8b', prompt: SECRET, messages: [] })
     expectRefusal(await post(built, CHAT), 400, 'CONTINUUM_INTEGRITY_FAILED')
     expectNotForwarded()
+  })
+
+  it('a replay sent to another instance sharing the nonce store: 409 CONTINUUM_REPLAY_DETECTED', async () => {
+    const store = new MemoryStateStore()
+    const first = await harness.start({
+      upstream: upstream.url,
+      keys: { keys: [{ id: KEY_ID, key: KEY }] },
+      store,
+    })
+    const second = await harness.start({
+      upstream: upstream.url,
+      keys: { keys: [{ id: KEY_ID, key: KEY }] },
+      store,
+    })
+    try {
+      const built = encryptRequest(CHAT, secretChat())
+      expect((await request(first.url).post(CHAT).set(built.headers).send(built.body)).status).toBe(200)
+      const replayed = await request(second.url).post(CHAT).set(built.headers).send(built.body)
+      expectRefusal(replayed, 409, 'CONTINUUM_REPLAY_DETECTED')
+    } finally {
+      await Promise.all([first.close(), second.close()])
+    }
+    expect(upstream.requests.length).toBe(forwardedBefore + 1)
   })
 
   it.each([

@@ -227,6 +227,25 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(raw.body.data[0].id).toBe('llama-3-8b')
   })
 
+  it('keeps 24 concurrent streams apart', async () => {
+    const client = openaiClient(app.url)
+    const prompts = Array.from({ length: 24 }, (_, index) => `${SECRET} #${index}`)
+    const texts = await Promise.all(
+      prompts.map(async (prompt, index) => {
+        const stream = await client.chat.completions.create({
+          model: 'llama-3-8b',
+          stream: index % 2 === 0,
+          messages: [{ role: 'user', content: prompt }],
+        })
+        if (!('controller' in stream)) return stream.choices[0]?.message.content
+        let text = ''
+        for await (const part of stream) text += part.choices[0]?.delta.content ?? ''
+        return text
+      }),
+    )
+    expect(texts).toEqual(prompts.map(replyFor))
+  })
+
   it("with encryption 'optional', serves the plain SDK in plain and the encrypting one encrypted", async () => {
     const optional = await harness.start({
       upstream: upstream.url,
