@@ -83,3 +83,17 @@ export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from 
 export { formatNdjson, formatSse, parseNdjson, parseSse, type SseEvent } from './streams'
 export * from './telemetry'
 export * from './stages'
+
+// Encrypted response cache
+export {
+  CACHE_RESULT_HEADER,
+  type CachedResponse,
+  type CacheEligibility,
+  type CacheResult,
+  type CachingUpstreamOptions,
+  createCachingUpstream,
+  DEFAULT_CACHE_ROUTES,
+  defaultScope,
+  ResponseCache,
+  type ResponseCacheOptions,
+} from './cache'
