@@ -18,6 +18,9 @@ import {
 } from './fields'
 import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchema } from './schema'
 
+/** Events that end a Responses API stream. */
+const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete'])
+
 /** The OpenAI adapter. */
 export const openaiAdapter = defineAdapter({
   name: 'openai',
@@ -59,7 +62,12 @@ export const openaiAdapter = defineAdapter({
       requestPlain: RESPONSES_REQUEST_PLAIN,
       requestSchema: responsesSchema,
       responsePlain: RESPONSES_RESPONSE_PLAIN,
-      stream: { framing: 'sse', plain: RESPONSES_EVENT_PLAIN },
+      stream: {
+        framing: 'sse',
+        plain: RESPONSES_EVENT_PLAIN,
+        // The Responses API has no [DONE]: a stream is whole only once its terminal event arrived.
+        isFinal: (event) => RESPONSES_TERMINAL_EVENTS.has(String(event.type)),
+      },
     },
     { name: 'models', method: 'GET', path: '/v1/models', encrypted: false },
     { name: 'model', method: 'GET', path: '/v1/models/{model}', encrypted: false },

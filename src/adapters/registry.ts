@@ -70,8 +70,9 @@ export class AdapterRegistry {
     return [...this.#adapters.keys()]
   }
 
-  /** Finds the route for a request path (no query) relative to the mount point. */
-  lookup(method: string, path: string): RouteLookup {
+  /** Finds the route for a request path (no query) relative to the mount point. HEAD is served as GET. */
+  lookup(requestMethod: string, path: string): RouteLookup {
+    const method = requestMethod === 'HEAD' ? 'GET' : requestMethod
     const candidates = this.#static.get(path)
     if (candidates !== undefined) {
       const route = candidates.find((candidate) => candidate.method === method)

@@ -174,12 +174,8 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(lines).not.toContain('cannot handle')
   })
 
-  // Known gap, outside this suite's folders: the OpenAI adapter's /v1/responses stream has no
-  // terminal sentinel and declares no `isFinal`, so a stream that ends cleanly before
-  // `response.completed` gets a valid end marker and reads as whole. Fix: `isFinal: (event) =>
-  // ['response.completed', 'response.failed', 'response.incomplete'].includes(event.type)` in
-  // adapters/openai/adapter.ts. `it.fails` turns red the day the adapter is fixed; then make it `it`.
-  it.fails('a Responses stream that ends before response.completed makes the SDK raise', async () => {
+  // The Responses API has no [DONE]: the adapter's `isFinal` makes a stream whole only at response.completed.
+  it('a Responses stream that ends before response.completed makes the SDK raise', async () => {
     const stream = await openaiClient(app.url).responses.create({
       model: 'no-done',
       input: SECRET,

@@ -86,4 +86,12 @@ describe('express + openai SDK', () => {
       })(),
     ).rejects.toThrow()
   })
+
+  it('serves HEAD on plain GET routes instead of refusing it', async () => {
+    const head = await fetch(`${baseURL}/models`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(upstream.requests.at(-1)?.method).toBe('HEAD')
+    const post = await fetch(`${baseURL}/models`, { method: 'DELETE' })
+    expect(post.status).toBe(405)
+  })
 })
