@@ -26,6 +26,7 @@ export {
   type StreamFraming,
 } from './adapters/adapter'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from './adapters/registry'
+export type { CompiledRoute, CompiledStream } from './adapters/compiled-route'
 export * from './audit'
 // Field cipher
 export {
