@@ -17,6 +17,7 @@ import {
   CLAUDE_MODEL,
   type Fakes,
   fakeRouter,
+  GEMINI_MODEL,
   gatewayKeys,
   LLAMA_MODEL,
   openaiClient,
@@ -178,6 +179,63 @@ describe.each(cases)('gateway via $name (encrypted: $encrypted)', ({ harness, en
     let text = ''
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
     expect(text).toBe('Hello! How can I help?')
+  })
+
+  it('answers the OpenAI SDK from Vertex (Gemini), JSON, parallel tool calls and streamed', async () => {
+    const { wire, openai } = recorded()
+    const answer = await openai.chat.completions.create({
+      model: 'gemini',
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    expect(answer.choices[0]?.message.content).toBe('The sky appears blue because of Rayleigh scattering.')
+    expect(fakes.vertex.requests.at(-1)?.url).toContain(`/models/${GEMINI_MODEL}:generateContent`)
+
+    const tools = await openai.chat.completions.create({
+      model: 'gemini',
+      tools: [weatherTool],
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    const calls = tools.choices[0]?.message.tool_calls ?? []
+    expect(tools.choices[0]?.finish_reason).toBe('tool_calls')
+    expect(
+      calls.map((call) =>
+        call.type === 'function' ? [call.function.name, JSON.parse(call.function.arguments)] : [],
+      ),
+    ).toEqual([
+      ['get_current_weather', { location: 'Boston, MA' }],
+      ['get_current_weather', { location: 'San Francisco, CA' }],
+    ])
+    expect(new Set(calls.map((call) => call.id)).size).toBe(2)
+
+    const stream = await openai.chat.completions.create({
+      model: 'gemini',
+      stream: true,
+      messages: [{ role: 'user', content: SECRET }],
+    })
+    let text = ''
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
+    expect(text).toBe('The sky appears blue because of Rayleigh scattering.')
+    await expectWire(wire, SECRET, 'Rayleigh scattering')
+  })
+
+  it('streams Vertex tool calls to the Anthropic SDK as tool_use blocks', async () => {
+    const { anthropic } = recorded()
+    const message = await anthropic.messages
+      .stream({
+        model: 'gemini',
+        max_tokens: 64,
+        tools: [anthropicWeatherTool],
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      .finalMessage()
+    expect(message.stop_reason).toBe('tool_use')
+    expect(message.content).toEqual([
+      expect.objectContaining({
+        type: 'tool_use',
+        name: 'get_current_weather',
+        input: { location: 'Boston, MA' },
+      }),
+    ])
   })
 
   it('answers the Anthropic SDK from the vLLM provider', async () => {

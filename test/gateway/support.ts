@@ -1,8 +1,8 @@
 /**
  * Shared pieces of the gateway tests: the provider fakes (Anthropic, an OpenAI-shaped vLLM server,
- * Bedrock, OpenAI), a router over real provider clients pointed at them, and the official SDK
+ * Bedrock, OpenAI, Vertex), a router over real provider clients pointed at them, and the official SDK
  * clients with or without `createEncryptedFetch`. Public model names are aliases, so each test
- * picks the provider by name: `claude` (Anthropic), `llama` (vLLM), `bedrock-claude` (Bedrock),
+ * picks the provider by name: `claude` (Anthropic), `llama` (vLLM), `bedrock-claude` (Bedrock), `gemini` (Vertex),
  * `gpt-4o-mini` and `text-embedding-3-small` (OpenAI).
  */
 import { randomBytes } from 'node:crypto'
@@ -11,6 +11,7 @@ import OpenAI from 'openai'
 import { anthropic } from '../../adapters/anthropic/provider'
 import { bedrock } from '../../adapters/bedrock/provider'
 import { openai } from '../../adapters/openai/provider'
+import { vertex } from '../../adapters/vertex/provider'
 import { vllm } from '../../adapters/vllm/provider'
 import { createEncryptedFetch } from '../../src/client'
 import { InferenceRouter } from '../../src/router'
@@ -19,6 +20,7 @@ import { startAnthropicServer } from '../fakes/anthropic-server'
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, startBedrockServer } from '../fakes/bedrock-server'
 import type { FakeUpstream } from '../fakes/fake-upstream'
 import { openaiDialect, startOpenAIServer } from '../fakes/openai-server'
+import { startVertexServer, VERTEX_LOCATION, VERTEX_PROJECT } from '../fakes/vertex-server'
 
 export const ANTHROPIC_KEY = 'sk-ant-gateway'
 export const OPENAI_KEY = 'sk-openai-gateway'
@@ -27,6 +29,8 @@ export const KEY = randomBytes(32)
 export const CLAUDE_MODEL = 'claude-sonnet-4-20250514'
 export const LLAMA_MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
 export const BEDROCK_MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'
+export const GEMINI_MODEL = 'gemini-2.0-flash-001'
+const VERTEX_TOKEN = 'ya29.gateway'
 
 /** The running provider fakes. */
 export interface Fakes {
@@ -34,23 +38,32 @@ export interface Fakes {
   vllm: FakeUpstream
   bedrock: FakeUpstream
   openai: FakeUpstream
+  vertex: FakeUpstream
   close(): Promise<void>
 }
 
 export async function startFakes(): Promise<Fakes> {
-  const [anthropicFake, vllmFake, bedrockFake, openaiFake] = await Promise.all([
+  const [anthropicFake, vllmFake, bedrockFake, openaiFake, vertexFake] = await Promise.all([
     startAnthropicServer(ANTHROPIC_KEY),
     startOpenAIServer(openaiDialect(undefined), 'vllm'),
     startBedrockServer(),
     startOpenAIServer(openaiDialect(OPENAI_KEY), 'openai'),
+    startVertexServer(VERTEX_TOKEN),
   ])
   return {
     anthropic: anthropicFake,
     vllm: vllmFake,
     bedrock: bedrockFake,
     openai: openaiFake,
+    vertex: vertexFake,
     async close() {
-      await Promise.all([anthropicFake.close(), vllmFake.close(), bedrockFake.close(), openaiFake.close()])
+      await Promise.all([
+        anthropicFake.close(),
+        vllmFake.close(),
+        bedrockFake.close(),
+        openaiFake.close(),
+        vertexFake.close(),
+      ])
     },
   }
 }
@@ -80,11 +93,20 @@ export function fakeRouter(fakes: Fakes, overrides: Partial<RouterOptions> = {})
         baseURL: `${fakes.openai.url}/v1`,
         models: ['gpt-4o-mini', 'text-embedding-3-small'],
       }),
+      vertex({
+        id: 'gcp',
+        project: VERTEX_PROJECT,
+        location: VERTEX_LOCATION,
+        accessToken: VERTEX_TOKEN,
+        baseURL: fakes.vertex.url,
+        models: [GEMINI_MODEL],
+      }),
     ],
     aliases: {
       claude: { claude: CLAUDE_MODEL },
       llama: { 'local-vllm': LLAMA_MODEL },
       'bedrock-claude': { aws: BEDROCK_MODEL },
+      gemini: { gcp: GEMINI_MODEL },
     },
     retry: { maxRetries: 0 },
     ...overrides,
