@@ -74,7 +74,7 @@ export {
   observerOf,
   type ProxyStage,
 } from './proxy/stage'
-export type { UpstreamOptions } from './proxy/upstream'
+export type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResponse } from './proxy/upstream'
 // Router and configuration
 export * from './router'
 // Scanner, classifier, audit, privacy, telemetry and the stages that wire them into the proxy
