@@ -313,7 +313,9 @@ export function createRouterUpstream(router: InferenceRouter, options: RouterUps
       const path = mark === -1 ? request.url : request.url.slice(0, mark)
       const dialect: Dialect = path.startsWith('/v1/messages') ? 'anthropic' : 'openai'
       try {
-        if (request.method === 'GET' && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
+        // HEAD is served like GET (the proxy serves HEAD on GET routes); the server drops the body.
+        const read = request.method === 'GET' || request.method === 'HEAD'
+        if (read && (path === '/v1/models' || path.startsWith('/v1/models/'))) {
           return models(request, path)
         }
         if (request.method === 'POST') {

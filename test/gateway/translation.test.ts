@@ -346,6 +346,9 @@ describe('createRouterUpstream', () => {
       type: 'error',
       error: { type: 'invalid_request_error', code: 'CONTINUUM_INVALID_JSON' },
     })
+    const head = await upstream.send({ ...chat(), method: 'HEAD', url: '/v1/models', body: null })
+    expect(head.status).toBe(200)
+    expect(JSON.parse(await textOf(head))).toMatchObject({ object: 'list', data: [] })
     const unknown = await upstream.send({ ...chat(), url: '/v1/responses' })
     expect(unknown.status).toBe(501)
     expect(JSON.parse(await textOf(unknown)).error.code).toBe('CONTINUUM_ROUTE_NOT_SUPPORTED')
