@@ -4,12 +4,19 @@
  * framework with encryption on and off; per-chunk cost of a 1,000-chunk stream; RSS growth over
  * 100,000 requests. Servers run in worker threads; the load comes from undici on the main thread.
  */
-import { randomBytes } from 'node:crypto'
+
 import { type ChildProcess, fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import { type CipherContext, compilePlainFields, createFieldKey, requestSealMeta, sealRequest } from '../src/cipher'
 import { CHAT_REQUEST_PLAIN } from '../adapters/openai/fields'
+import {
+  type CipherContext,
+  compilePlainFields,
+  createFieldKey,
+  requestSealMeta,
+  sealRequest,
+} from '../src/cipher'
 import { fixed, median, quantile } from './stats'
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000)
@@ -33,9 +40,13 @@ interface Started {
 }
 
 function start(data: Record<string, unknown>): Promise<Started> {
-  const child = fork(fileURLToPath(new URL('./support/bench-servers.ts', import.meta.url)), [JSON.stringify(data)], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
-  })
+  const child = fork(
+    fileURLToPath(new URL('./support/bench-servers.ts', import.meta.url)),
+    [JSON.stringify(data)],
+    {
+      execArgv: ['--import', 'tsx', '--expose-gc'],
+    },
+  )
   const worker = Object.assign(child, { terminate: () => void child.kill() })
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ port: (message as { port: number }).port, worker }))
@@ -72,7 +83,12 @@ function makeRequest(encrypted: boolean, stream = false): { body: string; header
 }
 
 async function send(pool: Pool, request: { body: string; headers: Record<string, string> }): Promise<void> {
-  const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: request.headers, body: request.body })
+  const response = await pool.request({
+    path: '/v1/chat/completions',
+    method: 'POST',
+    headers: request.headers,
+    body: request.body,
+  })
   await response.body.arrayBuffer()
   if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
 }
@@ -127,12 +143,22 @@ export default async function proxyBench(): Promise<void> {
   const directP99 = quantile(direct, 0.99)
   const directRps = await throughput(upstream.port, false, CONCURRENT_SECONDS)
   const directStream = median(await streamMillis(upstream.port, false, 30))
-  console.log(`Direct to upstream: p50 ${fixed(directP50)} ms, p99 ${fixed(directP99)} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`)
-  console.log('| framework | encryption | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |')
+  console.log(
+    `Direct to upstream: p50 ${fixed(directP50)} ms, p99 ${fixed(directP99)} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`,
+  )
+  console.log(
+    '| framework | encryption | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
+  )
   console.log('| --- | --- | --- | --- | --- | --- |')
   for (const framework of ['express', 'koa', 'fastify'] as const) {
     for (const encryption of [false, true]) {
-      const proxy = await start({ role: 'proxy', framework, upstream: upstreamUrl, key: key.toString('base64url'), encryption })
+      const proxy = await start({
+        role: 'proxy',
+        framework,
+        upstream: upstreamUrl,
+        key: key.toString('base64url'),
+        encryption,
+      })
       const samples = await sequential(proxy.port, encryption)
       const rps = await throughput(proxy.port, encryption, CONCURRENT_SECONDS)
       const streamed = median(await streamMillis(proxy.port, encryption, 30))
@@ -143,7 +169,13 @@ export default async function proxyBench(): Promise<void> {
       proxy.worker.terminate()
     }
   }
-  const proxy = await start({ role: 'proxy', framework: 'express', upstream: upstreamUrl, key: key.toString('base64url'), encryption: true })
+  const proxy = await start({
+    role: 'proxy',
+    framework: 'express',
+    upstream: upstreamUrl,
+    key: key.toString('base64url'),
+    encryption: true,
+  })
   await throughput(proxy.port, true, 1)
   const before = await rssOf(proxy.worker)
   const pool = new Pool(`http://127.0.0.1:${proxy.port}`, { connections: 64 })

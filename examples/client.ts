@@ -12,16 +12,30 @@ const baseURL = process.env.CONTINUUM_URL ?? 'http://127.0.0.1:8080/v1'
 const prompt = process.argv[2] ?? 'What is field-level encryption?'
 const encryptedFetch =
   process.env.CONTINUUM_KEY !== undefined
-    ? createEncryptedFetch({ keyId: process.env.CONTINUUM_KEY_ID ?? 'demo-key', key: process.env.CONTINUUM_KEY })
+    ? createEncryptedFetch({
+        keyId: process.env.CONTINUUM_KEY_ID ?? 'demo-key',
+        key: process.env.CONTINUUM_KEY,
+      })
     : createEncryptedFetch({ agreement: { fingerprint: process.env.CONTINUUM_FINGERPRINT } })
 
-const client = new OpenAI({ baseURL, apiKey: process.env.OPENAI_API_KEY ?? 'not-needed', fetch: encryptedFetch })
+const client = new OpenAI({
+  baseURL,
+  apiKey: process.env.OPENAI_API_KEY ?? 'not-needed',
+  fetch: encryptedFetch,
+})
 const [model] = (await client.models.list()).data
 
-const answer = await client.chat.completions.create({ model: model?.id ?? 'demo-echo', messages: [{ role: 'user', content: prompt }] })
+const answer = await client.chat.completions.create({
+  model: model?.id ?? 'demo-echo',
+  messages: [{ role: 'user', content: prompt }],
+})
 console.log('answer:  ', answer.choices[0]?.message.content)
 
 process.stdout.write('streamed: ')
-const stream = await client.chat.completions.create({ model: model?.id ?? 'demo-echo', stream: true, messages: [{ role: 'user', content: prompt }] })
+const stream = await client.chat.completions.create({
+  model: model?.id ?? 'demo-echo',
+  stream: true,
+  messages: [{ role: 'user', content: prompt }],
+})
 for await (const chunk of stream) process.stdout.write(chunk.choices[0]?.delta.content ?? '')
 process.stdout.write('\n')

@@ -4,7 +4,7 @@
  * by word, so the example gateway runs on a machine with no GPU and no model. Never use it for
  * anything but trying the proxy out.
  */
-import { type Server, createServer } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 const MODEL = 'demo-echo'
@@ -24,25 +24,47 @@ export async function startDemoUpstream(): Promise<{ url: string; server: Server
     const created = Math.floor(Date.now() / 1000)
     if (request.method === 'GET' && request.url === '/v1/models') {
       response.setHeader('content-type', 'application/json')
-      response.end(JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', created, owned_by: 'demo' }] }))
+      response.end(
+        JSON.stringify({ object: 'list', data: [{ id: MODEL, object: 'model', created, owned_by: 'demo' }] }),
+      )
       return
     }
     if (request.method !== 'POST' || request.url !== '/v1/chat/completions') {
       response.statusCode = 404
       response.setHeader('content-type', 'application/json')
-      response.end(JSON.stringify({ error: { message: 'The demo upstream serves only chat completions', type: 'not_found' } }))
+      response.end(
+        JSON.stringify({
+          error: { message: 'The demo upstream serves only chat completions', type: 'not_found' },
+        }),
+      )
       return
     }
-    const body = JSON.parse(text) as { stream?: boolean; model?: string; messages?: { role: string; content: unknown }[] }
+    const body = JSON.parse(text) as {
+      stream?: boolean
+      model?: string
+      messages?: { role: string; content: unknown }[]
+    }
     const reply = `You said: ${lastUserText(body)}`
     const model = body.model ?? MODEL
     if (body.stream === true) {
       response.setHeader('content-type', 'text/event-stream')
       for (const word of reply.split(/(?<= )/)) {
-        const chunk = { id: 'chatcmpl-demo', object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] }
+        const chunk = {
+          id: 'chatcmpl-demo',
+          object: 'chat.completion.chunk',
+          created,
+          model,
+          choices: [{ index: 0, delta: { content: word }, finish_reason: null }],
+        }
         response.write(`data: ${JSON.stringify(chunk)}\n\n`)
       }
-      const last = { id: 'chatcmpl-demo', object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] }
+      const last = {
+        id: 'chatcmpl-demo',
+        object: 'chat.completion.chunk',
+        created,
+        model,
+        choices: [{ index: 0, delta: {}, finish_reason: 'stop' }],
+      }
       response.end(`data: ${JSON.stringify(last)}\n\ndata: [DONE]\n\n`)
       return
     }

@@ -20,7 +20,8 @@ const agreement = generateAgreementKeyPair()
 
 let upstream: string | { socketPath: string }
 let demo = false
-if (process.env.CONTINUUM_UPSTREAM_SOCKET !== undefined) upstream = { socketPath: process.env.CONTINUUM_UPSTREAM_SOCKET }
+if (process.env.CONTINUUM_UPSTREAM_SOCKET !== undefined)
+  upstream = { socketPath: process.env.CONTINUUM_UPSTREAM_SOCKET }
 else if (process.env.CONTINUUM_UPSTREAM !== undefined) upstream = process.env.CONTINUUM_UPSTREAM
 else {
   upstream = (await startDemoUpstream()).url
@@ -37,11 +38,19 @@ app.use(proxy)
 const server = app.listen(port, '127.0.0.1', () => {
   const published = proxy.proxy.options.keyring?.published()
   console.log(`continuum-proxy example gateway on http://127.0.0.1:${port}`)
-  console.log(demo ? '  upstream: DEMO echo server (not a model; set CONTINUUM_UPSTREAM for a real one)' : `  upstream: ${JSON.stringify(upstream)}`)
+  console.log(
+    demo
+      ? '  upstream: DEMO echo server (not a model; set CONTINUUM_UPSTREAM for a real one)'
+      : `  upstream: ${JSON.stringify(upstream)}`,
+  )
   console.log('\nCall it with the example client (another terminal), pre-shared key:')
-  console.log(`  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_KEY_ID=${keyId} CONTINUUM_KEY=${key} npx tsx examples/client.ts "Hello there"`)
+  console.log(
+    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_KEY_ID=${keyId} CONTINUUM_KEY=${key} npx tsx examples/client.ts "Hello there"`,
+  )
   console.log('or with key agreement, pinning the server key:')
-  console.log(`  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_FINGERPRINT=${published?.fingerprint} npx tsx examples/client.ts "Hello there"`)
+  console.log(
+    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_FINGERPRINT=${published?.fingerprint} npx tsx examples/client.ts "Hello there"`,
+  )
 })
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

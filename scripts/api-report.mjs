@@ -25,9 +25,13 @@ for (const entry of entries) {
     configObjectFullPath: `${root}api-extractor.json`,
     packageJsonFullPath: `${root}package.json`,
   })
-  const result = Extractor.invoke(config, { localBuild: local, showVerboseMessages: false, messageCallback: (message) => {
-    if (message.logLevel === 'warning') message.handled = true
-  } })
+  const result = Extractor.invoke(config, {
+    localBuild: local,
+    showVerboseMessages: false,
+    messageCallback: (message) => {
+      if (message.logLevel === 'warning') message.handled = true
+    },
+  })
   if (!result.succeeded) {
     failed++
     console.error(`api-report: ${entry} API changed; review etc/${entry}.api.md and run "npm run api:update"`)

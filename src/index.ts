@@ -25,9 +25,22 @@ export {
   type RouteStreamDefinition,
   type StreamFraming,
 } from './adapters/adapter'
-export { AdapterRegistry, type RouteLookup, type RouteMatch } from './adapters/registry'
 export type { CompiledRoute, CompiledStream } from './adapters/compiled-route'
+export { AdapterRegistry, type RouteLookup, type RouteMatch } from './adapters/registry'
 export * from './audit'
+// Encrypted response cache
+export {
+  CACHE_RESULT_HEADER,
+  type CachedResponse,
+  type CacheEligibility,
+  type CacheResult,
+  type CachingUpstreamOptions,
+  createCachingUpstream,
+  DEFAULT_CACHE_ROUTES,
+  defaultScope,
+  ResponseCache,
+  type ResponseCacheOptions,
+} from './cache'
 // Field cipher
 export {
   AGREEMENT_KEY_PATH,
@@ -79,22 +92,8 @@ export type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResponse } fro
 export * from './router'
 // Scanner, classifier, audit, privacy, telemetry and the stages that wire them into the proxy
 export * from './scanner'
+export * from './stages'
 export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from './stores'
 // Stream framing
 export { formatNdjson, formatSse, parseNdjson, parseSse, type SseEvent } from './streams'
 export * from './telemetry'
-export * from './stages'
-
-// Encrypted response cache
-export {
-  CACHE_RESULT_HEADER,
-  type CachedResponse,
-  type CacheEligibility,
-  type CacheResult,
-  type CachingUpstreamOptions,
-  createCachingUpstream,
-  DEFAULT_CACHE_ROUTES,
-  defaultScope,
-  ResponseCache,
-  type ResponseCacheOptions,
-} from './cache'

@@ -18,12 +18,19 @@ describe('error codes', () => {
   })
 
   it('renders a JSON body and recognises copies by marker', () => {
-    const error = new ContinuumError('CONTINUUM_BODY_TOO_LARGE', 'Body over 10 bytes', { details: { limit: 10 } })
+    const error = new ContinuumError('CONTINUUM_BODY_TOO_LARGE', 'Body over 10 bytes', {
+      details: { limit: 10 },
+    })
     expect(error.status).toBe(413)
     expect(error.toJSON()).toEqual({
-      error: { code: 'CONTINUUM_BODY_TOO_LARGE', message: 'Body over 10 bytes', type: 'invalid_request_error', limit: 10 },
+      error: {
+        code: 'CONTINUUM_BODY_TOO_LARGE',
+        message: 'Body over 10 bytes',
+        type: 'invalid_request_error',
+        limit: 10,
+      },
     })
-    expect(ContinuumError.isInstance(new Error("x"))).toBe(false)
+    expect(ContinuumError.isInstance(new Error('x'))).toBe(false)
     expect(ContinuumError.isInstance(error)).toBe(true)
     expect(isErrorCode('CONTINUUM_BODY_TOO_LARGE')).toBe(true)
     expect(isErrorCode('NOPE')).toBe(false)

@@ -41,8 +41,15 @@ const manager = await FheKeyManager.generate({ parameters: 'ckks-4096' })
 check('the fhe entry loads node-seal and generates keys', typeof manager === 'object')
 const { ContinuumError } = require('continuum-proxy')
 const esmRoot = await import('continuum-proxy')
-check('errors are recognised across module formats', esmRoot.ContinuumError.isInstance(new ContinuumError('CONTINUUM_INTERNAL', 'x')))
-const help = execFileSync(process.execPath, [new URL('../../dist/cli.js', import.meta.url).pathname, '--help'], { encoding: 'utf8' })
+check(
+  'errors are recognised across module formats',
+  esmRoot.ContinuumError.isInstance(new ContinuumError('CONTINUUM_INTERNAL', 'x')),
+)
+const help = execFileSync(
+  process.execPath,
+  [new URL('../../dist/cli.js', import.meta.url).pathname, '--help'],
+  { encoding: 'utf8' },
+)
 check('the CLI prints its usage', help.includes('audit'))
 console.log(`smoke: ${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)
