@@ -93,17 +93,33 @@ async function send(pool: Pool, request: { body: string; headers: Record<string,
   if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
 }
 
-async function sequential(port: number, encrypted: boolean): Promise<number[]> {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
-  const requests = Array.from({ length: SEQUENTIAL + 200 }, () => makeRequest(encrypted))
-  const samples: number[] = []
+/**
+ * Sequential latency, interleaved: each proxied request is paired with a direct one sent right
+ * before it, so machine noise hits both series alike. Returns both series after a warm-up.
+ */
+async function sequential(
+  directPort: number,
+  proxyPort: number,
+  encrypted: boolean,
+): Promise<{ direct: number[]; proxied: number[] }> {
+  const direct = new Pool(`http://127.0.0.1:${directPort}`, { connections: 1 })
+  const proxied = new Pool(`http://127.0.0.1:${proxyPort}`, { connections: 1 })
+  const requests = Array.from({ length: SEQUENTIAL + 300 }, () => makeRequest(encrypted))
+  const plain = makeRequest(false)
+  const result = { direct: [] as number[], proxied: [] as number[] }
   for (const [index, request] of requests.entries()) {
-    const started = performance.now()
-    await send(pool, request)
-    if (index >= 200) samples.push(performance.now() - started)
+    let started = performance.now()
+    await send(direct, plain)
+    const directMillis = performance.now() - started
+    started = performance.now()
+    await send(proxied, request)
+    const proxiedMillis = performance.now() - started
+    if (index < 300) continue
+    result.direct.push(directMillis)
+    result.proxied.push(proxiedMillis)
   }
-  await pool.close()
-  return samples
+  await Promise.all([direct.close(), proxied.close()])
+  return result
 }
 
 async function throughput(port: number, encrypted: boolean, seconds: number): Promise<number> {
@@ -135,64 +151,79 @@ async function streamMillis(port: number, encrypted: boolean, runs: number): Pro
   return samples
 }
 
-export default async function proxyBench(): Promise<void> {
-  const upstream = await start({ role: 'upstream' })
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`
-  const direct = await sequential(upstream.port, false)
-  const directP50 = median(direct)
-  const directP99 = quantile(direct, 0.99)
-  const directRps = await throughput(upstream.port, false, CONCURRENT_SECONDS)
-  const directStream = median(await streamMillis(upstream.port, false, 30))
-  console.log(
-    `Direct to upstream: p50 ${fixed(directP50)} ms, p99 ${fixed(directP99)} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`,
-  )
-  console.log(
-    '| framework | encryption | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
-  )
-  console.log('| --- | --- | --- | --- | --- | --- |')
-  for (const framework of ['express', 'koa', 'fastify'] as const) {
-    for (const encryption of [false, true]) {
-      const proxy = await start({
-        role: 'proxy',
-        framework,
-        upstream: upstreamUrl,
-        key: key.toString('base64url'),
-        encryption,
-      })
-      const samples = await sequential(proxy.port, encryption)
-      const rps = await throughput(proxy.port, encryption, CONCURRENT_SECONDS)
-      const streamed = median(await streamMillis(proxy.port, encryption, 30))
-      const perChunk = ((streamed - directStream) * 1000) / 1000
-      console.log(
-        `| ${framework} | ${encryption ? 'on' : 'off'} | ${fixed(median(samples) - directP50)} | ${fixed(quantile(samples, 0.99) - directP99)} | ${fixed(rps, 0)} | ${fixed(perChunk, 1)} |`,
-      )
-      proxy.worker.terminate()
-    }
-  }
-  const proxy = await start({
-    role: 'proxy',
-    framework: 'express',
-    upstream: upstreamUrl,
-    key: key.toString('base64url'),
-    encryption: true,
-  })
-  await throughput(proxy.port, true, 1)
-  const before = await rssOf(proxy.worker)
-  const pool = new Pool(`http://127.0.0.1:${proxy.port}`, { connections: 64 })
+async function load(port: number, count: number): Promise<void> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 })
   let sent = 0
   await Promise.all(
     Array.from({ length: 64 }, async () => {
-      while (sent < RSS_REQUESTS) {
+      while (sent < count) {
         sent++
         await send(pool, makeRequest(true))
       }
     }),
   )
   await pool.close()
-  const after = await rssOf(proxy.worker)
-  console.log(
-    `\nRSS of the proxy process (Express, encryption on, after GC): ${fixed(before / 2 ** 20, 1)} MB before, ${fixed(after / 2 ** 20, 1)} MB after ${RSS_REQUESTS.toLocaleString('en')} requests: growth ${fixed((after - before) / 2 ** 20, 1)} MB`,
-  )
-  proxy.worker.terminate()
-  upstream.worker.terminate()
+}
+
+const megabytes = (bytes: number): string => fixed(bytes / 2 ** 20, 1)
+
+export default async function proxyBench(): Promise<void> {
+  const started: Started[] = []
+  try {
+    const upstream = await start({ role: 'upstream' })
+    started.push(upstream)
+    const upstreamUrl = `http://127.0.0.1:${upstream.port}`
+    const directRps = await throughput(upstream.port, false, CONCURRENT_SECONDS)
+    const directStream = median(await streamMillis(upstream.port, false, 30))
+    console.log(
+      `Direct to upstream: ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`,
+    )
+    console.log(
+      '| framework | encryption | direct p50 (ms) | proxied p50 (ms) | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
+    )
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+    for (const framework of ['express', 'koa', 'fastify'] as const) {
+      for (const encryption of [false, true]) {
+        const proxy = await start({
+          role: 'proxy',
+          framework,
+          upstream: upstreamUrl,
+          key: key.toString('base64url'),
+          encryption,
+        })
+        started.push(proxy)
+        const samples = await sequential(upstream.port, proxy.port, encryption)
+        const rps = await throughput(proxy.port, encryption, CONCURRENT_SECONDS)
+        const streamed = median(await streamMillis(proxy.port, encryption, 30))
+        const perChunk = ((streamed - directStream) * 1000) / 1000
+        const directP50 = median(samples.direct)
+        const proxiedP50 = median(samples.proxied)
+        const p99Added = quantile(samples.proxied, 0.99) - quantile(samples.direct, 0.99)
+        console.log(
+          `| ${framework} | ${encryption ? 'on' : 'off'} | ${fixed(directP50)} | ${fixed(proxiedP50)} | ${fixed(proxiedP50 - directP50)} | ${fixed(p99Added)} | ${fixed(rps, 0)} | ${fixed(perChunk, 1)} |`,
+        )
+        proxy.worker.terminate()
+      }
+    }
+    // Memory: the first requests grow the allocator's pools once (cold start); what must stay flat
+    // is the steady state, so RSS is read idle, after a 10,000-request warm-up, and after N more.
+    const proxy = await start({
+      role: 'proxy',
+      framework: 'express',
+      upstream: upstreamUrl,
+      key: key.toString('base64url'),
+      encryption: true,
+    })
+    started.push(proxy)
+    const idle = await rssOf(proxy.worker)
+    await load(proxy.port, 10_000)
+    const warm = await rssOf(proxy.worker)
+    await load(proxy.port, RSS_REQUESTS)
+    const after = await rssOf(proxy.worker)
+    console.log(
+      `\nRSS of the proxy process (Express, encryption on, after GC): ${megabytes(idle)} MB idle, ${megabytes(warm)} MB after a 10,000-request warm-up, ${megabytes(after)} MB after ${RSS_REQUESTS.toLocaleString('en')} more requests: steady-state growth ${megabytes(after - warm)} MB`,
+    )
+  } finally {
+    for (const server of started) server.worker.terminate()
+  }
 }

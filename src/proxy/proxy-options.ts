@@ -18,7 +18,7 @@ import type { InferenceRouter } from '../router/inference-router'
 import type { PromptScanner, PromptScannerOptions } from '../scanner'
 import { AuditStage, type AuditStageOptions } from '../stages/audit-stage'
 import { ScannerStage } from '../stages/scanner-stage'
-import { MemoryStateStore, type StateStore } from '../stores'
+import type { StateStore } from '../stores'
 import { Telemetry } from '../telemetry/telemetry'
 import type { TelemetryOptions } from '../telemetry/telemetry-options'
 import { type ExchangeObserver, observerOf, type ProxyStage } from './stage'
@@ -81,7 +81,7 @@ export interface ProxyOptions {
   replayWindowMs?: number
   /**
    * Where replay nonces live; share a Redis-backed store across instances.
-   * @default a MemoryStateStore
+   * @default an in-process nonce window (about 60 bytes a nonce, kept for twice the replay window)
    */
   store?: StateStore
   /**
@@ -227,7 +227,7 @@ export function resolveProxyOptions(
     bodyLimit: positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit'),
     responseLimit: positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit'),
     replayGuard: new ReplayGuard({
-      store: options.store ?? new MemoryStateStore({ clock }),
+      ...(options.store === undefined ? {} : { store: options.store }),
       clock,
       ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
     }),
