@@ -36,44 +36,83 @@ for (let code = 0; code < 128; code++) {
 }
 const UNICODE_WORD = /[\p{L}\p{N}]/u
 
-function isWordUnit(text: string, index: number): boolean {
-  const code = text.charCodeAt(index)
-  if (code < 128) return ASCII_WORD[code] === 1
-  // Surrogate halves of astral letters count as word units; a lone emoji half does no harm.
-  if (code >= 0xd800 && code <= 0xdfff) return true
-  return UNICODE_WORD.test(text[index]!)
+/**
+ * Word-unit verdicts for every code unit, filled on first sight: 0 not yet known, 1 word, 2 not.
+ * The Unicode property test is a regular expression call, too slow to repeat per character.
+ */
+const WORD_UNIT = new Uint8Array(65536)
+for (let code = 0; code < 128; code++) WORD_UNIT[code] = ASCII_WORD[code] === 1 ? 1 : 2
+// Surrogate halves of astral letters count as word units; a lone emoji half does no harm.
+WORD_UNIT.fill(1, 0xd800, 0xe000)
+
+function isWordCode(code: number): boolean {
+  let verdict = WORD_UNIT[code]!
+  if (verdict === 0) {
+    verdict = UNICODE_WORD.test(String.fromCharCode(code)) ? 1 : 2
+    WORD_UNIT[code] = verdict
+  }
+  return verdict === 1
 }
 
-/** FNV-1a over `text[start, end)`, mixed with a seed per feature kind. */
-function hashRange(text: string, start: number, end: number, seed: number): number {
-  let hash = (FNV_OFFSET ^ seed) >>> 0
-  for (let index = start; index < end; index++) {
-    hash ^= text.charCodeAt(index)
-    hash = Math.imul(hash, FNV_PRIME)
-  }
-  // Final avalanche so the low bits (the index) and the top bit (the sign) are independent.
-  hash ^= hash >>> 16
+/** FNV-1a state after the seed of a feature kind, before any character. */
+const seeded = (seed: number): number => (FNV_OFFSET ^ seed) >>> 0
+
+/** Final avalanche so the low bits (the index) and the top bit (the sign) are independent. */
+function avalanche(state: number): number {
+  let hash = state ^ (state >>> 16)
   hash = Math.imul(hash, 0x7feb352d)
   hash ^= hash >>> 15
   return hash >>> 0
 }
 
+/** FNV-1a over `units[start, end)` from a seeded state, then the avalanche. */
+function hashUnits(units: Uint16Array, start: number, end: number, state: number): number {
+  let hash = state
+  for (let index = start; index < end; index++) hash = Math.imul(hash ^ units[index]!, FNV_PRIME)
+  return avalanche(hash)
+}
+
+/** `Math.log1p` of small counts, computed once: the damped value of almost every feature. */
+const LOG1P = new Float64Array(256).map((_, count) => Math.log1p(count))
+
+/** log1p damping that keeps the sign; a touched feature whose signs cancelled stays a tiny non-zero. */
+function damp(count: number): number {
+  if (count === 0) return Number.MIN_VALUE
+  if (count > 0) return count < 256 ? LOG1P[count]! : Math.log1p(count)
+  return count > -256 ? -LOG1P[-count]! : -Math.log1p(-count)
+}
+
 /**
- * Turns normalised text into hashed features. One instance reuses its accumulator between calls,
- * so scoring allocates nothing per prompt; it is not re-entrant, which is fine on one JS thread.
+ * Turns normalised text into hashed features. One instance reuses its buffers between calls, so
+ * scoring allocates nothing per prompt; it is not re-entrant, which is fine on one JS thread.
+ *
+ * Features are kept as dense "slots" in first-seen order (`slotOf` maps a vector index to its
+ * slot), so the norm and the dot product walk small sequential arrays instead of the whole
+ * table, and sums are taken in the same order on every run: scores are bit-for-bit stable.
  */
 export class FeatureHasher {
   readonly config: FeatureConfig
   private readonly mask: number
-  private readonly accumulator: Float64Array
+  /** Vector index → slot + 1; 0 = not touched by the current text. */
+  private readonly slotOf: Int32Array
+  /** Slot → vector index, in first-seen order. */
   private touched: Int32Array
+  /** Slot → signed count. */
+  private counts: Int32Array
+  /** Slot → damped count, filled while the norm is taken. */
+  private damped: Float64Array
   private touchedCount = 0
+  /** The text's UTF-16 code units, copied once so hashing reads a typed array. */
+  private units: Uint16Array
 
   constructor(config: FeatureConfig) {
     this.config = config
     this.mask = (1 << config.dimensionBits) - 1
-    this.accumulator = new Float64Array(1 << config.dimensionBits)
+    this.slotOf = new Int32Array(1 << config.dimensionBits)
     this.touched = new Int32Array(4096)
+    this.counts = new Int32Array(4096)
+    this.damped = new Float64Array(4096)
+    this.units = new Uint16Array(4096)
   }
 
   /** The vector size. */
@@ -87,9 +126,8 @@ export class FeatureHasher {
     const indices = new Int32Array(this.touchedCount)
     const values = new Float32Array(this.touchedCount)
     for (let slot = 0; slot < this.touchedCount; slot++) {
-      const index = this.touched[slot]!
-      indices[slot] = index
-      values[slot] = norm === 0 ? 0 : this.damped(index) / norm
+      indices[slot] = this.touched[slot]!
+      values[slot] = norm === 0 ? 0 : this.damped[slot]! / norm
     }
     this.reset()
     return { indices, values }
@@ -100,53 +138,59 @@ export class FeatureHasher {
     const norm = this.accumulate(normalized)
     let sum = 0
     if (norm > 0) {
-      for (let slot = 0; slot < this.touchedCount; slot++) {
-        const index = this.touched[slot]!
-        sum += weights[index]! * this.damped(index)
-      }
+      const touched = this.touched
+      const damped = this.damped
+      for (let slot = 0; slot < this.touchedCount; slot++) sum += weights[touched[slot]!]! * damped[slot]!
       sum /= norm
     }
     this.reset()
     return sum
   }
 
-  private damped(index: number): number {
-    const count = this.accumulator[index]!
-    return count >= 0 ? Math.log1p(count) : -Math.log1p(-count)
-  }
-
-  /** Adds every feature of `text` into the accumulator; returns the L2 norm of the damped vector. */
+  /** Adds every feature of `text`; fills `damped` and returns the L2 norm of the damped vector. */
   private accumulate(text: string): number {
-    const [minGram, maxGram] = this.config.charGrams
+    const length = text.length
+    if (this.units.length < length) this.units = new Uint16Array(Math.max(length, this.units.length * 2))
+    const units = this.units
+    for (let index = 0; index < length; index++) units[index] = text.charCodeAt(index)
+
+    const wordState = seeded(WORD_SEED)
+    const wordBigrams = this.config.wordBigrams
     let previousStart = -1
     let previousEnd = -1
     let index = 0
-    while (index < text.length) {
-      if (!isWordUnit(text, index)) {
+    while (index < length) {
+      if (!isWordCode(units[index]!)) {
         index++
         continue
       }
       const start = index
-      while (index < text.length && isWordUnit(text, index)) index++
-      this.add(hashRange(text, start, index, WORD_SEED))
-      if (this.config.wordBigrams && previousStart >= 0) {
+      while (index < length && isWordCode(units[index]!)) index++
+      this.add(hashUnits(units, start, index, wordState))
+      if (wordBigrams && previousStart >= 0) {
         // The bigram hash covers "previous gap current" verbatim; the gap is at most one space
         // or a punctuation run, which keeps "ignore. previous" apart from "ignore previous".
-        this.add(hashRange(text, previousStart, index, BIGRAM_SEED ^ (start - previousEnd)))
+        this.add(hashUnits(units, previousStart, index, seeded(BIGRAM_SEED ^ (start - previousEnd))))
       }
       previousStart = start
       previousEnd = index
     }
+
+    const [minGram, maxGram] = this.config.charGrams
     if (maxGram > 0) {
-      for (let start = 0; start < text.length; start++) {
-        for (let length = minGram; length <= maxGram && start + length <= text.length; length++) {
-          this.add(hashRange(text, start, start + length, CHAR_SEED + length))
+      const gramStates: number[] = []
+      for (let gram = minGram; gram <= maxGram; gram++) gramStates.push(seeded(CHAR_SEED + gram))
+      for (let start = 0; start < length; start++) {
+        for (let gram = minGram; gram <= maxGram && start + gram <= length; gram++) {
+          this.add(hashUnits(units, start, start + gram, gramStates[gram - minGram]!))
         }
       }
     }
+
     let squares = 0
     for (let slot = 0; slot < this.touchedCount; slot++) {
-      const value = this.damped(this.touched[slot]!)
+      const value = damp(this.counts[slot]!)
+      this.damped[slot] = value
       squares += value * value
     }
     return Math.sqrt(squares)
@@ -154,24 +198,30 @@ export class FeatureHasher {
 
   private add(hash: number): void {
     const index = hash & this.mask
-    const sign = hash & 0x80000000 ? -1 : 1
-    const previous = this.accumulator[index]!
-    if (previous === 0) {
-      if (this.touchedCount === this.touched.length) {
-        const grown = new Int32Array(this.touched.length * 2)
-        grown.set(this.touched)
-        this.touched = grown
-      }
-      this.touched[this.touchedCount++] = index
+    let slot = this.slotOf[index]! - 1
+    if (slot < 0) {
+      if (this.touchedCount === this.touched.length) this.grow()
+      slot = this.touchedCount++
+      this.slotOf[index] = slot + 1
+      this.touched[slot] = index
+      this.counts[slot] = 0
     }
-    // Signed collisions can sum to zero; a tiny stand-in keeps "touched" distinct from "empty" so
-    // an index is never listed twice.
-    const next = previous + sign
-    this.accumulator[index] = next === 0 ? Number.MIN_VALUE : next
+    this.counts[slot] = this.counts[slot]! + (hash & 0x80000000 ? -1 : 1)
+  }
+
+  private grow(): void {
+    const size = this.touched.length * 2
+    const touched = new Int32Array(size)
+    touched.set(this.touched)
+    this.touched = touched
+    const counts = new Int32Array(size)
+    counts.set(this.counts)
+    this.counts = counts
+    this.damped = new Float64Array(size)
   }
 
   private reset(): void {
-    for (let slot = 0; slot < this.touchedCount; slot++) this.accumulator[this.touched[slot]!] = 0
+    for (let slot = 0; slot < this.touchedCount; slot++) this.slotOf[this.touched[slot]!] = 0
     this.touchedCount = 0
   }
 }
