@@ -72,6 +72,8 @@ export {
   type ErrorType,
   isErrorCode,
 } from './errors'
+// The OpenAI/Anthropic-compatible gateway in front of the router
+export * from './gateway'
 export * from './privacy'
 export { builtinAdapters } from './proxy/builtin-adapters'
 // Proxy

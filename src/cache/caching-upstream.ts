@@ -59,8 +59,12 @@ function withResult(headers: UpstreamResponse['headers'], result: CacheResult): 
   return { ...headers, [CACHE_RESULT_HEADER]: result }
 }
 
+/**
+ * Replays a stored body as one chunk: the answer is already complete, and one chunk lets the
+ * pipeline re-seal every stream event in a single pass and a single write.
+ */
 async function* replay(chunks: readonly Buffer[]): AsyncGenerator<Uint8Array> {
-  for (const chunk of chunks) yield chunk
+  yield chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)
 }
 
 /** Wraps an upstream with a response cache. */

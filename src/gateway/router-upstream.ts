@@ -126,13 +126,17 @@ async function* sseBody(
   iterator: AsyncIterator<StreamChunk>,
   streamEncoder: StreamEncoder,
   signal: AbortSignal,
+  report: (error: ContinuumError) => void,
 ): AsyncGenerator<Uint8Array> {
   try {
     let chunk: StreamChunk = first
     for (;;) {
       const text = streamEncoder.push(chunk)
       if (text !== '') yield encoder.encode(text)
-      if (chunk.type === 'error') return
+      if (chunk.type === 'error') {
+        report(chunk.error)
+        return
+      }
       const next = await iterator.next()
       if (next.done) break
       chunk = next.value
@@ -142,15 +146,18 @@ async function* sseBody(
       if (trailer !== '') yield encoder.encode(trailer)
       return
     }
-    yield encoder.encode(
-      streamEncoder.error(
-        new ContinuumError('CONTINUUM_STREAM_INTERRUPTED', 'The router stream ended without finishing'),
-      ),
+    const unfinished = new ContinuumError(
+      'CONTINUUM_STREAM_INTERRUPTED',
+      'The router stream ended without finishing',
     )
+    report(unfinished)
+    yield encoder.encode(streamEncoder.error(unfinished))
   } catch (error) {
     // The client left: nobody reads an error event.
     if (signal.aborted) return
-    yield encoder.encode(streamEncoder.error(toContinuumError(error)))
+    const failure = toContinuumError(error)
+    report(failure)
+    yield encoder.encode(streamEncoder.error(failure))
   } finally {
     // Reached when the consumer stops reading too: the router aborts the provider's request.
     void iterator.return?.()?.catch(() => undefined)
@@ -269,10 +276,14 @@ export function createRouterUpstream(router: InferenceRouter, options: RouterUps
       throw new ContinuumError('CONTINUUM_NO_PROVIDER_AVAILABLE', 'The router stream ended before any chunk')
     }
     if (first.value.type === 'error') throw first.value.error
+    let failed: ContinuumError | undefined
     return {
       status: 200,
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-      body: sseBody(first.value, iterator, streamEncoder, signal),
+      body: sseBody(first.value, iterator, streamEncoder, signal, (error) => {
+        failed = error
+      }),
+      failure: () => failed,
     }
   }
 

@@ -186,13 +186,14 @@ async function runExchange(
       return {
         ...response,
         body: finishAfter(response.body, async () => {
-          endEncrypt?.(tap.failed)
+          const failed = upstream.failure?.() ?? tap.failed
+          endEncrypt?.(failed)
           observation?.end({
             status,
             endedAt: options.clock.now(),
-            ...(tap.failed === undefined ? {} : { errorCode: tap.failed.code }),
+            ...(failed === undefined ? {} : { errorCode: failed.code }),
           })
-          await finish(options, exchange, status, tap.failed?.code)
+          await finish(options, exchange, status, failed?.code)
         }),
       }
     }

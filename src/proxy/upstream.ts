@@ -62,6 +62,11 @@ export interface UpstreamResponse {
   status: number
   headers: Record<string, string | string[] | undefined>
   body: AsyncIterable<Uint8Array> & { destroy?(error?: Error): unknown }
+  /**
+   * A failure the upstream reported inside a stream that otherwise ended cleanly (the router
+   * gateway's in-stream error event); read once the body ended, for stages, audit and telemetry.
+   */
+  failure?(): ContinuumError | undefined
 }
 
 /** A resolved upstream. */

@@ -138,7 +138,7 @@ describe('caching upstream', () => {
   }
   const streamRequest = () => request({ ...chat, stream: true })
 
-  it('stores a stream read to its end and replays its chunks', async () => {
+  it('stores a stream read to its end and replays its bytes in one chunk', async () => {
     const cache = new ResponseCache()
     const inner = streamingUpstream()
     const upstream = createCachingUpstream(inner, cache)
@@ -149,7 +149,8 @@ describe('caching upstream', () => {
     expect(second.headers['x-continuum-cache']).toBe('hit')
     const secondChunks: string[] = []
     for await (const chunk of second.body) secondChunks.push(Buffer.from(chunk).toString())
-    expect(secondChunks).toEqual(firstChunks)
+    expect(firstChunks.length).toBeGreaterThan(1)
+    expect(secondChunks).toEqual([firstChunks.join('')])
     expect(inner.sent).toBe(1)
   })
 

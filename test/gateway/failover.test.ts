@@ -8,6 +8,7 @@ import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { vllm } from '../../adapters/vllm/provider'
+import type { ExchangeOutcome, ProxyStage } from '../../src/proxy/stage'
 import { InferenceRouter } from '../../src/router'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import type { FakeUpstream, Reply } from '../fakes/fake-upstream'
@@ -38,6 +39,12 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
   let secondary: FakeUpstream
   let router: InferenceRouter
   let app: RunningApp
+  // Every exchange's outcome as the stages (audit, telemetry) see it.
+  const outcomes: ExchangeOutcome[] = []
+  const probe: ProxyStage = {
+    name: 'probe',
+    afterExchange: (_exchange, outcome) => void outcomes.push(outcome),
+  }
 
   beforeAll(async () => {
     ;[primary, secondary] = await Promise.all([
@@ -55,7 +62,7 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
       // One failure must not open a breaker and change the next test's plan.
       breaker: { failureThreshold: 1000, minimumRequests: 1000 },
     })
-    app = await harness.start({ router, ...(encrypted ? { keys: gatewayKeys() } : {}) })
+    app = await harness.start({ router, stages: [probe], ...(encrypted ? { keys: gatewayKeys() } : {}) })
   })
 
   afterAll(async () => {
@@ -108,6 +115,9 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
     expect(text).toBe('Rayleigh')
     expect(failure).toBeInstanceOf(OpenAI.APIError)
     expect(failure).toMatchObject({ code: 'CONTINUUM_STREAM_INTERRUPTED' })
+    // Stages see the cut too, not a clean 200.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' })
     // Committed to the first provider: no second attempt after a chunk went out.
     expect(secondary.requests).toHaveLength(0)
     if (encrypted) return
@@ -145,6 +155,8 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
       messages: [{ role: 'user', content: 'why?' }],
     })
     await expect(drain(raw)).rejects.toBeInstanceOf(Anthropic.APIError)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' })
   })
 
   it('answers 503 with the attempts in both dialects when every provider fails', async () => {
