@@ -15,11 +15,23 @@ import { HOMOGLYPHS } from './homoglyphs'
 const INVISIBLE =
   /[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]|\udb40[\udc00-\udc7f]/g
 
-/** Every Unicode white-space run (including newlines) becomes a single ASCII space. */
-const WHITE_SPACE = /\s+/g
+/**
+ * Every Unicode white-space run (including newlines) becomes a single ASCII space. Only runs that
+ * are not already one space are matched (two or more white-space characters, or one that is not
+ * a space): same result as replacing every `\s+` run, without rebuilding the string at each
+ * ordinary word gap.
+ */
+const WHITE_SPACE = /\s\s+|[^\S ]/g
+
+const ASCII_ONLY = /^\p{ASCII}*$/u
+
+/** Whether every code unit of `text` is ASCII: then NFKC, invisible and look-alike steps are no-ops. */
+export const isAscii = (text: string): boolean => ASCII_ONLY.test(text)
 
 /** The canonical form of `text` used by patterns and the classifier. Linear in the input length. */
 export function normalizeText(text: string): string {
+  // ASCII is NFKC-stable and holds no invisible or look-alike characters: only case and spaces.
+  if (isAscii(text)) return text.toLowerCase().replace(WHITE_SPACE, ' ').trim()
   const composed = text.normalize('NFKC').replace(INVISIBLE, '')
   let folded = ''
   let runStart = 0
