@@ -6,6 +6,8 @@
  * repetitions and caps on the number of payloads, so a hostile input stays linear-time.
  */
 
+import { isAscii } from './normalize'
+
 /** An encoding the scanner can see through. */
 export type PayloadEncoding = 'base64' | 'hex' | 'url' | 'rot13'
 
@@ -20,6 +22,37 @@ const BASE64_RUN = /(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{16,8192}={0,2}/g
 const HEX_RUN = /(?<![0-9a-fA-F])(?:[0-9a-fA-F]{2}){8,4096}/g
 const PERCENT_RUN = /(?:%[0-9a-fA-F]{2}){1,4096}/g
 const PERCENT_PRESENT = /%[0-9a-fA-F]{2}/
+
+/** Runs shorter than this cannot hold a base64 or hex payload (the patterns' minimum length). */
+const MIN_RUN = 16
+const BASE64_UNIT = 1
+const HEX_UNIT = 2
+/** Per ASCII code: bit 1 in the base64 alphabet (standard and URL-safe), bit 2 a hex digit. */
+const UNIT_CLASS = new Uint8Array(128).map((_, code) => {
+  const char = String.fromCharCode(code)
+  return (/[A-Za-z0-9+/_-]/.test(char) ? BASE64_UNIT : 0) | (/[0-9a-fA-F]/.test(char) ? HEX_UNIT : 0)
+})
+
+/**
+ * Whether `text` has a base64-alphabet run and a hex run of at least {@link MIN_RUN} units, found
+ * in one pass over the code units. Without such a run the payload patterns cannot match, so
+ * ordinary prose skips them (and their lookbehinds) entirely.
+ */
+function candidateRuns(text: string): { base64: boolean; hex: boolean } {
+  let base64Run = 0
+  let hexRun = 0
+  let base64 = false
+  let hex = false
+  for (let index = 0; index < text.length && !(base64 && hex); index++) {
+    const code = text.charCodeAt(index)
+    const unitClass = code < 128 ? UNIT_CLASS[code]! : 0
+    base64Run = unitClass & BASE64_UNIT ? base64Run + 1 : 0
+    hexRun = unitClass & HEX_UNIT ? hexRun + 1 : 0
+    if (base64Run >= MIN_RUN) base64 = true
+    if (hexRun >= MIN_RUN) hex = true
+  }
+  return { base64, hex }
+}
 
 /** At most this many payloads per encoding and text: enough for real use, bounded for attacks. */
 const MAX_PAYLOADS = 32
@@ -65,6 +98,12 @@ const ROT13_TABLE = new Uint16Array(65536).map((_, code) => {
 
 /** ROT13 of ASCII letters; everything else unchanged. */
 export function rot13(text: string): string {
+  if (isAscii(text)) {
+    // One byte per character: rotate a Latin-1 buffer, cheaper than a UTF-16 decode.
+    const bytes = Buffer.from(text, 'latin1')
+    for (let index = 0; index < bytes.length; index++) bytes[index] = ROT13_TABLE[bytes[index]!]!
+    return bytes.toString('latin1')
+  }
   const units = new Uint16Array(text.length)
   for (let index = 0; index < text.length; index++) units[index] = ROT13_TABLE[text.charCodeAt(index)]!
   return new TextDecoder('utf-16le').decode(units)
@@ -73,15 +112,20 @@ export function rot13(text: string): string {
 /** Every decodable payload inside `text` (not including the ROT13 view; see {@link rot13}). */
 export function decodePayloads(text: string): DecodedPayload[] {
   const payloads: DecodedPayload[] = []
-  for (const decoded of collect(text, BASE64_RUN, (run) =>
-    Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64'),
-  )) {
-    payloads.push({ encoding: 'base64', text: decoded })
+  const candidates = candidateRuns(text)
+  if (candidates.base64) {
+    for (const decoded of collect(text, BASE64_RUN, (run) =>
+      Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64'),
+    )) {
+      payloads.push({ encoding: 'base64', text: decoded })
+    }
   }
-  for (const decoded of collect(text, HEX_RUN, (run) => Buffer.from(run, 'hex'))) {
-    payloads.push({ encoding: 'hex', text: decoded })
+  if (candidates.hex) {
+    for (const decoded of collect(text, HEX_RUN, (run) => Buffer.from(run, 'hex'))) {
+      payloads.push({ encoding: 'hex', text: decoded })
+    }
   }
-  if (PERCENT_PRESENT.test(text)) {
+  if (text.includes('%') && PERCENT_PRESENT.test(text)) {
     // Decode each percent run in place so the words around it stay in the view.
     let replaced = 0
     const view = text.replace(PERCENT_RUN, (run) => {

@@ -9,7 +9,7 @@ import { ContinuumError } from '../errors'
 import { decodePayloads, rot13 } from './decode-payloads'
 import { extractSegments, type ScanRole } from './extract-text'
 import { InjectionModel, type InjectionModelJSON } from './model'
-import { hasInvisibleCharacters, normalizeText } from './normalize'
+import { hasInvisibleCharacters, isAscii, normalizeText } from './normalize'
 import { PATTERN_FAMILIES, type PatternFamily } from './patterns'
 import { loadShippedModel } from './shipped-model'
 
@@ -184,8 +184,10 @@ export class PromptScanner {
 
   /** Noisy-OR of classifier and pattern evidence over the text and its decoded payloads. */
   private scoreText(text: string, indicators: Set<string>): number {
-    let benign = 1 - this.scoreView(normalizeText(text), indicators, undefined, true)
-    if (hasInvisibleCharacters(text)) {
+    const ascii = isAscii(text)
+    const normalized = normalizeText(text)
+    let benign = 1 - this.scoreView(normalized, indicators, undefined, true)
+    if (!ascii && hasInvisibleCharacters(text)) {
       indicators.add('invisible_characters')
       benign *= 1 - INVISIBLE_WEIGHT
     }
@@ -195,7 +197,11 @@ export class PromptScanner {
           1 - this.scoreView(normalizeText(payload.text), indicators, `encoded:${payload.encoding}`, true)
       }
       // The ROT13 view of ordinary text is gibberish to the classifier, so only patterns run on it.
-      benign *= 1 - this.scoreView(normalizeText(rot13(text)), indicators, 'encoded:rot13', false)
+      // For ASCII text, rotating commutes with normalising (only letters move, and case and
+      // spaces are all normalising does), so the normalised text is rotated instead of the
+      // rotated text normalised.
+      const rotated = ascii ? rot13(normalized) : normalizeText(rot13(text))
+      benign *= 1 - this.scoreView(rotated, indicators, 'encoded:rot13', false)
     }
     return 1 - benign
   }
