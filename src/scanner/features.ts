@@ -180,7 +180,38 @@ export class FeatureHasher {
     if (maxGram > 0) {
       const gramStates: number[] = []
       for (let gram = minGram; gram <= maxGram; gram++) gramStates.push(seeded(CHAR_SEED + gram))
-      for (let start = 0; start < length; start++) {
+      let start = 0
+      if (minGram === 3 && maxGram === 5) {
+        // The shipped shape, unrolled: each start reads five units once and hashes 3, 4 and 5.
+        const state3 = gramStates[0]!
+        const state4 = gramStates[1]!
+        const state5 = gramStates[2]!
+        for (; start + 5 <= length; start++) {
+          const first = units[start]!
+          const second = units[start + 1]!
+          const third = units[start + 2]!
+          const fourth = units[start + 3]!
+          const fifth = units[start + 4]!
+          const three = Math.imul(
+            Math.imul(Math.imul(state3 ^ first, FNV_PRIME) ^ second, FNV_PRIME) ^ third,
+            FNV_PRIME,
+          )
+          this.add(avalanche(three))
+          let four = Math.imul(
+            Math.imul(Math.imul(state4 ^ first, FNV_PRIME) ^ second, FNV_PRIME) ^ third,
+            FNV_PRIME,
+          )
+          four = Math.imul(four ^ fourth, FNV_PRIME)
+          this.add(avalanche(four))
+          let five = Math.imul(
+            Math.imul(Math.imul(state5 ^ first, FNV_PRIME) ^ second, FNV_PRIME) ^ third,
+            FNV_PRIME,
+          )
+          five = Math.imul(Math.imul(five ^ fourth, FNV_PRIME) ^ fifth, FNV_PRIME)
+          this.add(avalanche(five))
+        }
+      }
+      for (; start < length; start++) {
         for (let gram = minGram; gram <= maxGram && start + gram <= length; gram++) {
           this.add(hashUnits(units, start, start + gram, gramStates[gram - minGram]!))
         }
