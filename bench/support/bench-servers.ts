@@ -12,6 +12,7 @@ interface Data {
   upstream?: string
   key?: string
   encryption?: boolean
+  replayWindowMs?: number
 }
 
 const data = JSON.parse(process.argv[2] ?? '{}') as Data
@@ -47,6 +48,7 @@ async function startProxy(): Promise<number> {
   const options = {
     upstream: { url: data.upstream!, connections: 256 },
     ...(data.encryption === true ? { keys: { keys: [{ id: 'bench', key: data.key! }] } } : {}),
+    ...(data.replayWindowMs === undefined ? {} : { replayWindowMs: data.replayWindowMs }),
   }
   if (data.framework === 'fastify') {
     const { default: Fastify } = await import('fastify')
