@@ -34,24 +34,26 @@ const UNIT_CLASS = new Uint8Array(128).map((_, code) => {
 })
 
 /**
- * Whether `text` has a base64-alphabet run and a hex run of at least {@link MIN_RUN} units, found
- * in one pass over the code units. Without such a run the payload patterns cannot match, so
+ * Which payload searches can find anything in `text`: {@link BASE64_UNIT} when it has a
+ * base64-alphabet run of at least {@link MIN_RUN} units, {@link HEX_UNIT} for a hex run, found in
+ * one pass over the code units. Without such a run the payload patterns cannot match, so
  * ordinary prose skips them (and their lookbehinds) entirely.
  */
-function candidateRuns(text: string): { base64: boolean; hex: boolean } {
+function candidateRuns(text: string): number {
   let base64Run = 0
   let hexRun = 0
-  let base64 = false
-  let hex = false
-  for (let index = 0; index < text.length && !(base64 && hex); index++) {
+  let found = 0
+  for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index)
     const unitClass = code < 128 ? UNIT_CLASS[code]! : 0
-    base64Run = unitClass & BASE64_UNIT ? base64Run + 1 : 0
-    hexRun = unitClass & HEX_UNIT ? hexRun + 1 : 0
-    if (base64Run >= MIN_RUN) base64 = true
-    if (hexRun >= MIN_RUN) hex = true
+    // Branch-free: a run grows by one, or resets to zero when the unit is outside its alphabet.
+    base64Run = (base64Run + 1) & -(unitClass & BASE64_UNIT)
+    hexRun = (hexRun + 1) & -((unitClass & HEX_UNIT) >> 1)
+    if (base64Run >= MIN_RUN) found |= BASE64_UNIT
+    if (hexRun >= MIN_RUN) found |= HEX_UNIT
+    if (found === (BASE64_UNIT | HEX_UNIT)) break
   }
-  return { base64, hex }
+  return found
 }
 
 /** At most this many payloads per encoding and text: enough for real use, bounded for attacks. */
@@ -113,14 +115,14 @@ export function rot13(text: string): string {
 export function decodePayloads(text: string): DecodedPayload[] {
   const payloads: DecodedPayload[] = []
   const candidates = candidateRuns(text)
-  if (candidates.base64) {
+  if (candidates & BASE64_UNIT) {
     for (const decoded of collect(text, BASE64_RUN, (run) =>
       Buffer.from(run, run.includes('-') || run.includes('_') ? 'base64url' : 'base64'),
     )) {
       payloads.push({ encoding: 'base64', text: decoded })
     }
   }
-  if (candidates.hex) {
+  if (candidates & HEX_UNIT) {
     for (const decoded of collect(text, HEX_RUN, (run) => Buffer.from(run, 'hex'))) {
       payloads.push({ encoding: 'hex', text: decoded })
     }
