@@ -122,7 +122,9 @@ export class FeatureHasher {
 
   /** The sparse vector of `normalized` (a fresh copy, for training). */
   vectorize(normalized: string): SparseVector {
-    const norm = this.accumulate(normalized)
+    this.reserve(normalized.length)
+    this.hashFeatures(normalized)
+    const norm = this.dampAndNorm()
     const indices = new Int32Array(this.touchedCount)
     const values = new Float32Array(this.touchedCount)
     for (let slot = 0; slot < this.touchedCount; slot++) {
@@ -135,7 +137,9 @@ export class FeatureHasher {
 
   /** The dot product of `normalized`'s vector with `weights`, without allocating. */
   dot(normalized: string, weights: Float32Array): number {
-    const norm = this.accumulate(normalized)
+    this.reserve(normalized.length)
+    this.hashFeatures(normalized)
+    const norm = this.dampAndNorm()
     let sum = 0
     if (norm > 0) {
       const touched = this.touched
@@ -147,10 +151,12 @@ export class FeatureHasher {
     return sum
   }
 
-  /** Adds every feature of `text`; fills `damped` and returns the L2 norm of the damped vector. */
-  private accumulate(text: string): number {
+  /**
+   * Adds every feature of `text` (the buffers already reserved). Kept free of allocation and
+   * rare paths so V8 inlines `add` into its loops even after long texts have run.
+   */
+  private hashFeatures(text: string): void {
     const length = text.length
-    if (this.units.length < length) this.units = new Uint16Array(Math.max(length, this.units.length * 2))
     const units = this.units
     for (let index = 0; index < length; index++) units[index] = text.charCodeAt(index)
 
@@ -217,7 +223,10 @@ export class FeatureHasher {
         }
       }
     }
+  }
 
+  /** Fills `damped` from the counts and returns the L2 norm of the damped vector. */
+  private dampAndNorm(): number {
     let squares = 0
     for (let slot = 0; slot < this.touchedCount; slot++) {
       const value = damp(this.counts[slot]!)
@@ -231,7 +240,6 @@ export class FeatureHasher {
     const index = hash & this.mask
     let slot = this.slotOf[index]! - 1
     if (slot < 0) {
-      if (this.touchedCount === this.touched.length) this.grow()
       slot = this.touchedCount++
       this.slotOf[index] = slot + 1
       this.touched[slot] = index
@@ -240,14 +248,21 @@ export class FeatureHasher {
     this.counts[slot] = this.counts[slot]! + (hash & 0x80000000 ? -1 : 1)
   }
 
-  private grow(): void {
-    const size = this.touched.length * 2
-    const touched = new Int32Array(size)
-    touched.set(this.touched)
-    this.touched = touched
-    const counts = new Int32Array(size)
-    counts.set(this.counts)
-    this.counts = counts
+  /**
+   * Sizes the buffers for a text of `length` units before any hashing, so `add` never checks for
+   * room: a text has at most one word, one bigram and one n-gram per length at each unit, and
+   * never more distinct features than the table has slots. (A growth check inside `add` also
+   * made V8 stop inlining it once a long text had exercised that path.)
+   */
+  private reserve(length: number): void {
+    if (this.units.length < length) this.units = new Uint16Array(Math.max(length, this.units.length * 2))
+    const [minGram, maxGram] = this.config.charGrams
+    const gramLengths = maxGram > 0 ? maxGram - minGram + 1 : 0
+    const capacity = Math.min(this.mask + 1, length * (2 + gramLengths))
+    if (this.touched.length >= capacity) return
+    const size = Math.min(this.mask + 1, Math.max(capacity, this.touched.length * 2))
+    this.touched = new Int32Array(size)
+    this.counts = new Int32Array(size)
     this.damped = new Float64Array(size)
   }
 
