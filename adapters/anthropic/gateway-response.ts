@@ -7,7 +7,7 @@
 import type { ContinuumError, ErrorType } from '../../src/errors'
 import type { CanonicalResponse, FinishReason, ToolCall } from '../../src/router/canonical'
 import type { ModelListing } from '../../src/router/inference-router'
-import { jsonObjectOrUndefined } from '../provider-http/canonical-helpers'
+import { jsonObjectOrUndefined } from '../../src/router/provider-http/canonical-helpers'
 import type { AnthropicMessagesResponse, AnthropicResponseBlock } from './wire'
 
 /** Canonical finish reasons as Anthropic stop reasons; an unnamed stop (`error`) reads as `end_turn`. */

@@ -7,8 +7,8 @@
  */
 import { ContinuumError } from '../../src/errors'
 import type { StreamChunk, Usage } from '../../src/router/canonical'
+import { newToolCallId } from '../../src/router/provider-http/canonical-helpers'
 import { formatSse } from '../../src/streams/sse'
-import { newToolCallId } from '../provider-http/canonical-helpers'
 import { toAnthropicError, toAnthropicStopReason } from './gateway-response'
 
 /** The open content block: text, or the tool call with this canonical index. */

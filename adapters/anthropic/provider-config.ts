@@ -4,8 +4,12 @@
  * `betas` (array of names) and `default_max_tokens`.
  */
 import { ContinuumError } from '../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderConfig, ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type AnthropicProviderOptions, anthropic } from './provider'
 
 /** The `anthropic` config factory; register it as `registry.register('anthropic', anthropicProviderFactory)`. */

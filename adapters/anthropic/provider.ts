@@ -13,18 +13,18 @@ import type {
   StreamChunk,
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
-import { parseSse } from '../../src/streams'
-import { resolveApiKey, resolveHeaderValue } from '../openai/provider-options'
-import { embeddingsNotSupported } from '../provider-http/canonical-helpers'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { embeddingsNotSupported } from '../../src/router/provider-http/canonical-helpers'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { parseSse } from '../../src/streams'
+import { resolveApiKey, resolveHeaderValue } from '../openai/provider-options'
 import { toAnthropicRequest } from './wire-request'
 import { fromAnthropicResponse } from './wire-response'
 import { AnthropicStreamTranslator } from './wire-stream'

@@ -6,7 +6,7 @@
  */
 import { ContinuumError } from '../../src/errors'
 import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../../src/router/canonical'
-import { contentText, parseToolArguments } from '../provider-http/canonical-helpers'
+import { contentText, parseToolArguments } from '../../src/router/provider-http/canonical-helpers'
 import type {
   AnthropicMessage,
   AnthropicMessagesRequest,

@@ -4,7 +4,7 @@
  * maps onto the canonical finish reasons. Bodies are checked before they are read.
  */
 import type { CanonicalResponse, FinishReason, ToolCall, Usage } from '../../src/router/canonical'
-import { countOrUndefined, isRecord, protocolError } from '../provider-http/canonical-helpers'
+import { countOrUndefined, isRecord, protocolError } from '../../src/router/provider-http/canonical-helpers'
 import type { AnthropicMessagesResponse, AnthropicUsage } from './wire'
 
 /** end_turn, stop_sequence → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter. */

@@ -8,7 +8,7 @@
 import type { ContinuumError } from '../../src/errors'
 import type { FinishReason, StreamChunk, Usage } from '../../src/router/canonical'
 import { providerErrorFromResponse } from '../../src/router/provider-errors'
-import { isRecord, protocolError, streamEndedEarly } from '../provider-http/canonical-helpers'
+import { isRecord, protocolError, streamEndedEarly } from '../../src/router/provider-http/canonical-helpers'
 import type { AnthropicStreamEvent } from './wire'
 import { fromAnthropicStopReason, fromAnthropicUsage } from './wire-response'
 

@@ -5,8 +5,12 @@
  */
 
 import { ContinuumError } from '../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderConfig, ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type AzureOpenAIProviderOptions, azureOpenAI } from './provider'
 
 /** The `azure_openai` config factory; register it as `registry.register('azure_openai', azureOpenAIProviderFactory)`. */

@@ -14,17 +14,17 @@
 import { ContinuumError } from '../../src/errors'
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
 import { isAbortError } from '../../src/router/provider-errors'
-import { createOpenAICoreProvider, type OpenAIOperation, singleEndpointPool } from '../openai/provider-core'
-import { resolveApiKey, resolveHeaderValue } from '../openai/provider-options'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { createOpenAICoreProvider, type OpenAIOperation, singleEndpointPool } from '../openai/provider-core'
+import { resolveApiKey, resolveHeaderValue } from '../openai/provider-options'
 
 /** Options of {@link azureOpenAI}. Give exactly one of `apiKey` and `tokenProvider`. */
 export interface AzureOpenAIProviderOptions extends CommonProviderOptions {

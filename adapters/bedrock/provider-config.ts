@@ -4,8 +4,13 @@
  * `file:` references), `session_token` (optional), `control_plane_endpoint` (optional). `endpoint`
  * overrides the runtime URL (VPC endpoints, tests).
  */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type BedrockProviderOptions, bedrock } from './provider'
 import type { AwsCredentials } from './provider-signing'
 

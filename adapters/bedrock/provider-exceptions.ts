@@ -5,7 +5,7 @@
  */
 import type { ContinuumError } from '../../src/errors'
 import { providerErrorFromResponse } from '../../src/router/provider-errors'
-import { streamFailure } from '../provider-http/canonical-helpers'
+import { streamFailure } from '../../src/router/provider-http/canonical-helpers'
 
 const EXCEPTION_STATUS: Readonly<Record<string, number>> = {
   throttlingException: 429,

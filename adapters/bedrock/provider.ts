@@ -14,16 +14,16 @@ import type {
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
 import { isAbortError } from '../../src/router/provider-errors'
-import { isRecord, protocolError, streamEndedEarly } from '../provider-http/canonical-helpers'
-import { healthFromError } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { isRecord, protocolError, streamEndedEarly } from '../../src/router/provider-http/canonical-helpers'
+import { healthFromError } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
 import { streamExceptionError } from './provider-exceptions'
 import { type AwsCredentialsSource, BedrockSigner } from './provider-signing'
 import { converseFinishReason, converseUsage, fromConverseResponse, toConverseRequest } from './wire'

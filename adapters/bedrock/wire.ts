@@ -22,7 +22,7 @@ import {
   jsonObjectOrUndefined,
   parseToolArguments,
   protocolError,
-} from '../provider-http/canonical-helpers'
+} from '../../src/router/provider-http/canonical-helpers'
 
 /** One content block of a Converse message. */
 export type ConverseContentBlock =

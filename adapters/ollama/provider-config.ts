@@ -2,8 +2,9 @@
  * Builds the Ollama provider from router configuration (`type = "ollama"`):
  * `endpoint` is the server's base URL (default `http://127.0.0.1:11434`); no settings keys.
  */
+
+import { buildFromConfig, commonOptionsFromConfig } from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig } from '../provider-http/provider-config'
 import { type OllamaProviderOptions, ollama } from './provider'
 
 /** The `ollama` config factory; register it as `registry.register('ollama', ollamaProviderFactory)`. */

@@ -11,16 +11,21 @@ import type {
   StreamChunk,
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
-import { parseNdjson } from '../../src/streams'
-import { isRecord, protocolError, streamEndedEarly, streamFailure } from '../provider-http/canonical-helpers'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import {
+  isRecord,
+  protocolError,
+  streamEndedEarly,
+  streamFailure,
+} from '../../src/router/provider-http/canonical-helpers'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { parseNdjson } from '../../src/streams'
 import {
   fromOllamaChatResponse,
   fromOllamaEmbedResponse,

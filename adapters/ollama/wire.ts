@@ -20,7 +20,7 @@ import {
   parseToolArguments,
   protocolError,
   toolNameFor,
-} from '../provider-http/canonical-helpers'
+} from '../../src/router/provider-http/canonical-helpers'
 
 /** A message of `/api/chat`. */
 export interface OllamaMessage {

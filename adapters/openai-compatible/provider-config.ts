@@ -3,8 +3,13 @@
  * (`type = "openai_compatible"`): `endpoint` is the base URL (required), `api_key` optional;
  * settings `max_tokens_field` and `health_path`.
  */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type OpenAICompatibleProviderOptions, openAICompatible } from './provider'
 
 /**

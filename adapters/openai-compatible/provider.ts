@@ -7,17 +7,17 @@
  * const provider = openAICompatible({ baseURL: 'http://127.0.0.1:1234/v1', models: ['qwen2.5-7b'] })
  */
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
-import { createOpenAICoreProvider, singleEndpointPool } from '../openai/provider-core'
-import { resolveApiKey } from '../openai/provider-options'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { createOpenAICoreProvider, singleEndpointPool } from '../openai/provider-core'
+import { resolveApiKey } from '../openai/provider-options'
 
 /** Options of {@link openAICompatible}. */
 export interface OpenAICompatibleProviderOptions extends CommonProviderOptions {

@@ -14,7 +14,7 @@ import type {
   ToolCall,
   ToolDefinition,
 } from '../../src/router/canonical'
-import { isRecord } from '../provider-http/canonical-helpers'
+import { isRecord } from '../../src/router/provider-http/canonical-helpers'
 
 /** What the gateway reads from an OpenAI chat request besides the canonical request. */
 export interface OpenAIGatewayChat {

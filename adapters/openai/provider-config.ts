@@ -2,8 +2,13 @@
  * Builds the OpenAI provider from router configuration (`type = "openai"`): `endpoint` is the base
  * URL (default `https://api.openai.com/v1`), `api_key` the key; settings `organization`, `project`.
  */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type OpenAIProviderOptions, openai } from './provider'
 
 /** The `openai` config factory; register it as `registry.register('openai', openaiProviderFactory)`. */

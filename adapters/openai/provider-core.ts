@@ -14,9 +14,9 @@ import type {
   StreamChunk,
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
+import { embeddingsNotSupported } from '../../src/router/provider-http/canonical-helpers'
+import type { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import { parseSse } from '../../src/streams'
-import { embeddingsNotSupported } from '../provider-http/canonical-helpers'
-import type { ProviderHttp } from '../provider-http/provider-http'
 import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
 import { OpenAIStreamTranslator } from './wire-stream'

@@ -1,9 +1,9 @@
 /**
  * Credential and header checks of the OpenAI-family and Anthropic clients, on top of the common
- * option checks in adapters/provider-http/provider-options.ts. A credential must be one line
+ * option checks in src/router/provider-http/provider-options.ts. A credential must be one line
  * without surrounding spaces so it can never split or forge a header; messages never echo it.
  */
-import { invalidOption } from '../provider-http/provider-options'
+import { invalidOption } from '../../src/router/provider-http/provider-options'
 
 /** Validates an API key; `required` makes an absent key an error. */
 export function resolveApiKey(factory: string, value: unknown, required: true): string

@@ -6,14 +6,14 @@
  * const provider = openai({ apiKey: process.env.OPENAI_API_KEY!, models: ['gpt-4o-mini'] })
  */
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
 import { createOpenAICoreProvider, singleEndpointPool } from './provider-core'
 import { resolveApiKey, resolveHeaderValue } from './provider-options'
 

@@ -11,7 +11,10 @@ import type {
   ToolCall,
   Usage,
 } from '../../src/router/canonical'
-import { isRecord, protocolError as sharedProtocolError } from '../provider-http/canonical-helpers'
+import {
+  isRecord,
+  protocolError as sharedProtocolError,
+} from '../../src/router/provider-http/canonical-helpers'
 import type { OpenAIChatResponse, OpenAIEmbeddingResponse, OpenAIUsage } from './wire'
 
 /** Maps OpenAI's `finish_reason`; `function_call` is the legacy name of `tool_calls`. */

@@ -8,7 +8,7 @@
 import { ContinuumError } from '../../src/errors'
 import type { FinishReason, StreamChunk, Usage } from '../../src/router/canonical'
 import { providerErrorFromResponse } from '../../src/router/provider-errors'
-import { streamEndedEarly } from '../provider-http/canonical-helpers'
+import { streamEndedEarly } from '../../src/router/provider-http/canonical-helpers'
 import type { OpenAIChatChunk } from './wire'
 import { fromOpenAIFinishReason, fromOpenAIUsage, protocolError } from './wire-response'
 

@@ -3,8 +3,13 @@
  * base URL, `api_key` an optional bearer token, and `settings.mode` `"messages"` (default) or
  * `"generate"`.
  */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type TgiProviderOptions, tgi } from './provider'
 
 /** The `tgi` config factory; register it as `registry.register('tgi', tgiProviderFactory)`. */

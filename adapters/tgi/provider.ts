@@ -11,23 +11,23 @@ import type {
   StreamChunk,
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
-import { parseSse } from '../../src/streams'
 import {
   embeddingsNotSupported,
   isRecord,
   protocolError,
   streamEndedEarly,
   streamFailure,
-} from '../provider-http/canonical-helpers'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp, type ProviderHttpHead } from '../provider-http/provider-http'
+} from '../../src/router/provider-http/canonical-helpers'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp, type ProviderHttpHead } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { parseSse } from '../../src/streams'
 import { argumentsText, fromTgiChatResponse, tgiFinishReason, tgiUsage, toTgiChatRequest } from './wire'
 import { generateFinishReason, headerCount, toTgiGenerateRequest } from './wire-generate'
 

@@ -7,7 +7,7 @@
  */
 import { ContinuumError } from '../../src/errors'
 import type { CanonicalRequest, FinishReason } from '../../src/router/canonical'
-import { contentText, countOrUndefined } from '../provider-http/canonical-helpers'
+import { contentText, countOrUndefined } from '../../src/router/provider-http/canonical-helpers'
 
 /** The body of `/generate` and `/generate_stream`. */
 export interface TgiGenerateRequest {

@@ -18,7 +18,7 @@ import {
   countOrUndefined,
   isRecord,
   protocolError,
-} from '../provider-http/canonical-helpers'
+} from '../../src/router/provider-http/canonical-helpers'
 
 type WireContent =
   | string

@@ -4,8 +4,13 @@
  * token when set; without it Application Default Credentials are used (GOOGLE_APPLICATION_CREDENTIALS,
  * gcloud's login or the metadata server). `endpoint` overrides the API URL.
  */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type VertexProviderOptions, vertex } from './provider'
 
 /** The `vertex` config factory; register it as `registry.register('vertex', vertexProviderFactory)`. */

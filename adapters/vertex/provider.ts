@@ -15,17 +15,17 @@ import type {
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
 import { isAbortError, providerErrorFromResponse } from '../../src/router/provider-errors'
-import { parseSse } from '../../src/streams'
-import { isRecord, protocolError, streamEndedEarly } from '../provider-http/canonical-helpers'
-import { healthFromError } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { isRecord, protocolError, streamEndedEarly } from '../../src/router/provider-http/canonical-helpers'
+import { healthFromError } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { parseSse } from '../../src/streams'
 import { createTokenSource, type VertexAccessToken } from './provider-auth'
 import { geminiFinishReason, readGeminiResponse, toGeminiRequest } from './wire'
 import { readPredictions } from './wire-embeddings'

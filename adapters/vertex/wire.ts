@@ -22,7 +22,7 @@ import {
   parseToolArguments,
   protocolError,
   toolNameFor,
-} from '../provider-http/canonical-helpers'
+} from '../../src/router/provider-http/canonical-helpers'
 
 /** One part of a Gemini content. */
 export type GeminiPart =

@@ -4,8 +4,12 @@
  * optional; settings `balancing` (`round_robin` | `least_inflight`) and `unreachable_cooldown_ms`.
  */
 import { ContinuumError } from '../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../src/router/provider-http/provider-config'
 import type { ProviderConfig, ProviderFactory } from '../../src/router/provider-registry'
-import { buildFromConfig, commonOptionsFromConfig, stringSetting } from '../provider-http/provider-config'
 import { type VllmEndpointOptions, type VllmProviderOptions, vllm } from './provider'
 
 /** The `vllm` config factory; register it as `registry.register('vllm', vllmProviderFactory)`. */

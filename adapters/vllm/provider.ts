@@ -14,17 +14,17 @@ import { Agent, type Dispatcher } from 'undici'
 import type { Clock } from '../../src/core/clock'
 import { systemClock } from '../../src/core/clock'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
-import { createOpenAICoreProvider, type OpenAIEndpoint } from '../openai/provider-core'
-import { resolveApiKey } from '../openai/provider-options'
-import { probeHealth } from '../provider-http/health'
-import { ProviderHttp } from '../provider-http/provider-http'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../provider-http/provider-options'
+} from '../../src/router/provider-http/provider-options'
+import { createOpenAICoreProvider, type OpenAIEndpoint } from '../openai/provider-core'
+import { resolveApiKey } from '../openai/provider-options'
 import { type VllmBalancing, VllmEndpointPool } from './provider-pool'
 
 /** One vLLM server: its root URL, and a Unix socket to reach it through when it listens on one. */

@@ -4,8 +4,8 @@
  * upstream answer has the shape we read. Errors name paths, never the content found there.
  */
 import { randomUUID } from 'node:crypto'
-import { ContinuumError } from '../../src/errors'
-import type { CanonicalMessage, ContentPart } from '../../src/router/canonical'
+import { ContinuumError } from '../../errors'
+import type { CanonicalMessage, ContentPart } from '../canonical'
 
 /** The text parts of a message joined together; image parts are skipped. */
 export function contentText(content: string | ContentPart[]): string {

@@ -3,9 +3,9 @@
  * instead of thrown, because the router polls health and a failed probe is an answer, not an
  * exception. Only the caller's own abort propagates. `detail` holds an error code, never a body.
  */
-import { ContinuumError } from '../../src/errors'
-import type { ProviderHealth } from '../../src/router/provider'
-import { isAbortError } from '../../src/router/provider-errors'
+import { ContinuumError } from '../../errors'
+import type { ProviderHealth } from '../provider'
+import { isAbortError } from '../provider-errors'
 import type { ProviderHttp, ProviderHttpRequest } from './provider-http'
 
 /** Sends `request` and reports healthy on a 2xx answer, unhealthy otherwise. */

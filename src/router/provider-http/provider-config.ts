@@ -5,8 +5,8 @@
  * CONTINUUM_CONFIG_INVALID naming the config key. Secret values are never echoed.
  */
 import type { Dispatcher } from 'undici'
-import { ContinuumError } from '../../src/errors'
-import type { ProviderConfig, ProviderFactoryContext } from '../../src/router/provider-registry'
+import { ContinuumError } from '../../errors'
+import type { ProviderConfig, ProviderFactoryContext } from '../provider-registry'
 import type { CommonProviderOptions } from './provider-options'
 
 /** The options every provider shares, taken from a config entry and the factory context. */

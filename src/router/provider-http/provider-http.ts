@@ -6,12 +6,8 @@
  * build URLs, headers and bodies, and translate what comes back.
  */
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
-import { ContinuumError } from '../../src/errors'
-import {
-  isAbortError,
-  providerErrorFromNetwork,
-  providerErrorFromResponse,
-} from '../../src/router/provider-errors'
+import { ContinuumError } from '../../errors'
+import { isAbortError, providerErrorFromNetwork, providerErrorFromResponse } from '../provider-errors'
 
 /** Construction options of a {@link ProviderHttp}. */
 export interface ProviderHttpOptions {

@@ -4,8 +4,8 @@
  * keep those messages uniform and never echo a secret's value.
  */
 import type { Dispatcher } from 'undici'
-import { ContinuumError } from '../../src/errors'
-import type { ProviderCapabilities } from '../../src/router/provider'
+import { ContinuumError } from '../../errors'
+import type { ProviderCapabilities } from '../provider'
 
 /** Options every provider factory accepts. */
 export interface CommonProviderOptions {
