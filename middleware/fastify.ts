@@ -13,7 +13,7 @@ import { ContinuumError } from '../src/errors'
 import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
 import type { ProxyOptions } from '../src/proxy/proxy-options'
 import { errorResponse } from '../src/proxy/responses'
-import { flattenHeaders } from './node-http'
+import { discardUnreadBody, flattenHeaders } from './node-http'
 
 /** Options of the Fastify plugin. */
 export interface ContinuumFastifyOptions extends ProxyOptions {
@@ -99,6 +99,7 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
       const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         const result = await proxy.handle(coreRequest(request, reply))
         if (result === undefined) return reply.callNotFound() as unknown as FastifyReply
+        if (result.status >= 400) discardUnreadBody(request.raw, reply.raw)
         reply.code(result.status).headers(result.headers)
         const body = result.body
         if (body === null || typeof body === 'string' || body instanceof Uint8Array)

@@ -66,7 +66,19 @@ function drainOrClose(response: ServerResponse): Promise<void> {
 }
 
 /** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
+/**
+ * Reads and discards what is left of a request the handler refused without reading (a body over
+ * the limit): a client still sending would otherwise see its connection reset instead of the answer.
+ * The connection is closed after the response, so a client that never stops cannot hold it.
+ */
+export function discardUnreadBody(message: IncomingMessage, response: ServerResponse): void {
+  if (message.readableEnded || message.destroyed) return
+  response.setHeader('connection', 'close')
+  message.resume()
+}
+
 export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
+  if (core.status >= 400 && response.req !== undefined) discardUnreadBody(response.req, response)
   response.statusCode = core.status
   for (const name in core.headers) response.setHeader(name, core.headers[name]!)
   const body = core.body

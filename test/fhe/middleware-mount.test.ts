@@ -33,6 +33,18 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))(
       await app.close()
     })
 
+    it('answers an oversized key upload with 413 over the socket, not a reset', async () => {
+      const oversized = Buffer.alloc(service.maxKeyBytes + 4 * 1024 * 1024, 7)
+      const response = await fetch(`${app.url}/v1/fhe/keys`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: oversized,
+      })
+      expect(response.status).toBe(413)
+      const body = (await response.json()) as { error: { code: string } }
+      expect(body.error.code).toMatch(/^CONTINUUM_/)
+    })
+
     it('serves the parameters and an encrypted similarity query, leaving other routes to the proxy', async () => {
       const params = await fetch(`${app.url}/v1/fhe/params`)
       expect(params.status).toBe(200)
