@@ -1,36 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEncryptedFetch } from '../../src/client'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+import { describe, expect, it } from 'vitest'
 import { ollamaContextFor, ollamaReplyFor, startOllamaUpstream } from '../proxy/fakes/ollama-upstream'
-import { type RunningProxy, recordWire, startExpressProxy, type WireRecorder, wireText } from './harness'
+import { recordWire, startExpressProxy, useEncryptedProxy, wireText } from './harness'
 
-const key = randomBytes(32)
-let upstream: FakeUpstream
-let proxy: RunningProxy
-
-beforeAll(async () => {
-  upstream = await startOllamaUpstream()
-  proxy = await startExpressProxy({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] } })
-})
-
-afterAll(async () => {
-  await proxy.close()
-  await upstream.close()
-})
-
-function post(recorder: WireRecorder | undefined, path: string, body: unknown): Promise<Response> {
-  const fetcher = createEncryptedFetch({
-    keyId: 'k1',
-    key,
-    ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
-  })
-  return fetcher(`${proxy.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-}
+const fixture = useEncryptedProxy(startOllamaUpstream)
+const { post } = fixture
 
 function lines(text: string): Record<string, unknown>[] {
   return text
@@ -40,7 +13,7 @@ function lines(text: string): Record<string, unknown>[] {
 }
 
 function lastUpstreamBody(): Record<string, unknown> {
-  return JSON.parse(upstream.requests.at(-1)!.body) as Record<string, unknown>
+  return JSON.parse(fixture.upstream.requests.at(-1)!.body) as Record<string, unknown>
 }
 
 describe('Ollama adapter through Express', () => {
@@ -198,7 +171,7 @@ describe('Ollama adapter through Express', () => {
   })
 
   it('writes the NDJSON error line for plain clients of an optional proxy', async () => {
-    const optional = await startExpressProxy({ upstream: upstream.url, encryption: 'optional' })
+    const optional = await startExpressProxy({ upstream: fixture.upstream.url, encryption: 'optional' })
     try {
       const response = await fetch(`${optional.url}/api/chat`, {
         method: 'POST',
@@ -245,17 +218,17 @@ describe('Ollama adapter through Express', () => {
   })
 
   it('passes tags, version, ps and show through', async () => {
-    expect(await (await fetch(`${proxy.url}/api/version`)).json()).toEqual({ version: '0.5.1' })
-    expect(await (await fetch(`${proxy.url}/api/tags`)).json()).toMatchObject({
+    expect(await (await fetch(`${fixture.proxy.url}/api/version`)).json()).toEqual({ version: '0.5.1' })
+    expect(await (await fetch(`${fixture.proxy.url}/api/tags`)).json()).toMatchObject({
       models: [{ name: 'llama3.2:latest' }],
     })
-    expect((await fetch(`${proxy.url}/api/ps`)).status).toBe(200)
-    const show = await fetch(`${proxy.url}/api/show`, {
+    expect((await fetch(`${fixture.proxy.url}/api/ps`)).status).toBe(200)
+    const show = await fetch(`${fixture.proxy.url}/api/show`, {
       method: 'POST',
       body: JSON.stringify({ model: 'llama3.2' }),
     })
     expect(await show.json()).toMatchObject({ details: { family: 'llama' } })
-    expect(upstream.requests.at(-1)).toMatchObject({
+    expect(fixture.upstream.requests.at(-1)).toMatchObject({
       method: 'POST',
       url: '/api/show',
       body: '{"model":"llama3.2"}',

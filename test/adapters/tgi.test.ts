@@ -1,36 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEncryptedFetch } from '../../src/client'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+import { describe, expect, it } from 'vitest'
 import { startTgiUpstream, tgiReplyFor } from '../proxy/fakes/tgi-upstream'
-import { type RunningProxy, recordWire, startExpressProxy, type WireRecorder, wireText } from './harness'
+import { recordWire, useEncryptedProxy, wireText } from './harness'
 
-const key = randomBytes(32)
-let upstream: FakeUpstream
-let proxy: RunningProxy
-
-beforeAll(async () => {
-  upstream = await startTgiUpstream()
-  proxy = await startExpressProxy({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] } })
-})
-
-afterAll(async () => {
-  await proxy.close()
-  await upstream.close()
-})
-
-function post(recorder: WireRecorder | undefined, path: string, body: unknown): Promise<Response> {
-  const fetcher = createEncryptedFetch({
-    keyId: 'k1',
-    key,
-    ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
-  })
-  return fetcher(`${proxy.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-}
+const fixture = useEncryptedProxy(startTgiUpstream)
+const { post } = fixture
 
 interface StreamEvent {
   index: number
@@ -69,7 +42,7 @@ describe('TGI adapter through Express', () => {
     expect(answer.details.tokens.map((token) => token.text).join('')).toBe(reply)
     const generated = answer.details.tokens.length
     expect(answer.details).toMatchObject({ finish_reason: 'length', generated_tokens: generated })
-    const received = JSON.parse(upstream.requests.at(-1)!.body)
+    const received = JSON.parse(fixture.upstream.requests.at(-1)!.body)
     expect(received).toMatchObject({
       inputs: 'salary of employee 5512 is',
       parameters: {
@@ -147,11 +120,11 @@ describe('TGI adapter through Express', () => {
   })
 
   it('passes health, info and metrics through', async () => {
-    expect((await fetch(`${proxy.url}/health`)).status).toBe(200)
-    expect(await (await fetch(`${proxy.url}/info`)).json()).toMatchObject({
+    expect((await fetch(`${fixture.proxy.url}/health`)).status).toBe(200)
+    expect(await (await fetch(`${fixture.proxy.url}/info`)).json()).toMatchObject({
       model_id: 'bigscience/bloom-560m',
     })
-    const metrics = await fetch(`${proxy.url}/metrics`)
+    const metrics = await fetch(`${fixture.proxy.url}/metrics`)
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/)
     expect(await metrics.text()).toContain('tgi_request_count 3')
   })

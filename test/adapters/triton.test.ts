@@ -1,39 +1,12 @@
-import { randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEncryptedFetch } from '../../src/client'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+import { describe, expect, it } from 'vitest'
 import { startTritonUpstream, tritonReplyFor } from '../proxy/fakes/triton-upstream'
-import { type RunningProxy, recordWire, startExpressProxy, type WireRecorder, wireText } from './harness'
+import { recordWire, useEncryptedProxy, wireText } from './harness'
 
-const key = randomBytes(32)
-let upstream: FakeUpstream
-let proxy: RunningProxy
-
-beforeAll(async () => {
-  upstream = await startTritonUpstream()
-  proxy = await startExpressProxy({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] } })
-})
-
-afterAll(async () => {
-  await proxy.close()
-  await upstream.close()
-})
-
-function post(recorder: WireRecorder | undefined, path: string, body: unknown): Promise<Response> {
-  const fetcher = createEncryptedFetch({
-    keyId: 'k1',
-    key,
-    ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
-  })
-  return fetcher(`${proxy.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  })
-}
+const fixture = useEncryptedProxy(startTritonUpstream)
+const { post } = fixture
 
 function lastUpstreamBody(): Record<string, unknown> {
-  return JSON.parse(upstream.requests.at(-1)!.body) as Record<string, unknown>
+  return JSON.parse(fixture.upstream.requests.at(-1)!.body) as Record<string, unknown>
 }
 
 describe('Triton adapter through Express', () => {
@@ -57,7 +30,7 @@ describe('Triton adapter through Express', () => {
       stop_words: ['confidential'],
       parameters: { temperature: 0.2, stream: false },
     })
-    expect(upstream.requests.at(-1)?.url).toBe('/v2/models/ensemble/generate')
+    expect(fixture.upstream.requests.at(-1)?.url).toBe('/v2/models/ensemble/generate')
     const wire = await wireText(recorder)
     expect(recorder.requests[0]).toContain('"max_tokens":20')
     expect(recorder.requests[0]).toContain('"temperature":0.2')
@@ -72,7 +45,7 @@ describe('Triton adapter through Express', () => {
       model_version: '3',
       text_output: tritonReplyFor('hello there'),
     })
-    expect(upstream.requests.at(-1)?.url).toBe('/v2/models/llama/versions/3/generate')
+    expect(fixture.upstream.requests.at(-1)?.url).toBe('/v2/models/llama/versions/3/generate')
   })
 
   it('streams generate_stream events encrypted, decrypted by the client', async () => {
@@ -168,17 +141,17 @@ describe('Triton adapter through Express', () => {
       '/v2/models/ensemble/ready',
       '/v2/models/ensemble/versions/1/ready',
     ]) {
-      const response = await fetch(`${proxy.url}${path}`)
+      const response = await fetch(`${fixture.proxy.url}${path}`)
       expect(response.status).toBe(200)
-      expect(upstream.requests.at(-1)?.url).toBe(path)
+      expect(fixture.upstream.requests.at(-1)?.url).toBe(path)
     }
-    expect(await (await fetch(`${proxy.url}/v2`)).json()).toMatchObject({ name: 'triton' })
-    const metadata = await (await fetch(`${proxy.url}/v2/models/ensemble`)).json()
+    expect(await (await fetch(`${fixture.proxy.url}/v2`)).json()).toMatchObject({ name: 'triton' })
+    const metadata = await (await fetch(`${fixture.proxy.url}/v2/models/ensemble`)).json()
     expect(metadata).toMatchObject({ name: 'ensemble', inputs: [{ name: 'text_input', datatype: 'BYTES' }] })
   })
 
   it('refuses an unencrypted generate request', async () => {
-    const response = await fetch(`${proxy.url}/v2/models/m/generate`, {
+    const response = await fetch(`${fixture.proxy.url}/v2/models/m/generate`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ text_input: 'plain secret' }),
@@ -187,6 +160,6 @@ describe('Triton adapter through Express', () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
       'CONTINUUM_ENCRYPTION_REQUIRED',
     )
-    expect(upstream.requests.some((request) => request.body.includes('plain secret'))).toBe(false)
+    expect(fixture.upstream.requests.some((request) => request.body.includes('plain secret'))).toBe(false)
   })
 })
