@@ -163,14 +163,16 @@ async function runExchange(
       if (stage.beforeForward === undefined) continue
       await inPhase(observation, 'stage', async () => stage.beforeForward?.(exchange), stage.name)
     }
-    const upstream = await inPhase(observation, 'upstream', () =>
+    const send = () =>
       options.upstream.send({
         method: request.method,
         url: match.routePath + query,
         headers: upstreamRequestHeaders(request.headers, true),
         body: JSON.stringify(exchange.body),
         signal: request.signal,
-      }),
+      })
+    const upstream = await inPhase(observation, 'upstream', () =>
+      observation?.within === undefined ? send() : observation.within(send),
     )
     const tap = exchangeTap(observation)
     const endEncrypt = observation?.phase('encrypt')

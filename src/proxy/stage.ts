@@ -82,6 +82,11 @@ export interface ExchangeObservation {
   upstreamEvent(event: Record<string, unknown>): void
   /** The exchange ended (for a stream, when its last byte went out); called once. */
   end(outcome: ExchangeOutcome): void
+  /**
+   * Runs the upstream call inside the observer's context (telemetry makes its `upstream` span the
+   * active one, so spans the call creates, such as the router's provider calls, nest under it).
+   */
+  within?<T>(run: () => Promise<T>): Promise<T>
 }
 
 /** Creates the observation of one exchange. */
@@ -125,6 +130,12 @@ export function observerOf(stages: readonly ProxyStage[], logger: Logger): Excha
         accepted: (exchange) => each((observation) => observation.accepted(exchange)),
         upstreamEvent: (event) => each((observation) => observation.upstreamEvent(event)),
         end: (outcome) => each((observation) => observation.end(outcome)),
+        within: <T>(run: () => Promise<T>): Promise<T> =>
+          observations.reduceRight<() => Promise<T>>(
+            (inner, { observation }) =>
+              observation.within === undefined ? inner : () => observation.within!(inner),
+            run,
+          )(),
       }
     },
   }

@@ -72,6 +72,7 @@ export function observeExchange(
   let exchange: Exchange | undefined
   let span: Span | undefined
   let spanContext: Context | undefined
+  let upstreamContext: Context | undefined
   let ended = false
 
   if (api !== undefined && tracer !== undefined) {
@@ -115,6 +116,7 @@ export function observeExchange(
         { kind: phase === 'upstream' ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL },
         spanContext,
       )
+      if (phase === 'upstream') upstreamContext = api.trace.setSpan(spanContext!, child)
       const end: ExchangePhaseEnd = (error) => {
         if (phase === 'stage' && stage === 'scanner' && exchange !== undefined) {
           const scan = scannerAnnotationOf(exchange)
@@ -130,6 +132,11 @@ export function observeExchange(
         child.end()
       }
       return end
+    },
+
+    within(run) {
+      const active = upstreamContext ?? spanContext
+      return api === undefined || active === undefined ? run() : api.context.with(active, run)
     },
 
     accepted(accepted) {
