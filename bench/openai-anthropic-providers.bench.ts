@@ -12,13 +12,11 @@ import { openai } from '../adapters/openai/provider'
 import { OpenAIStreamTranslator } from '../adapters/openai/wire-stream'
 import { openAICompatible } from '../adapters/openai-compatible/provider'
 import { vllm } from '../adapters/vllm/provider'
-import type { CanonicalRequest } from '../src/router/canonical'
-import type { InferenceProvider } from '../src/router/provider'
 import { parseSse } from '../src/streams'
 import { startAnthropicServer } from '../test/fakes/anthropic-server'
-import type { FakeUpstream } from '../test/fakes/fake-upstream'
 import { azureDialect, openaiDialect, startOpenAIServer } from '../test/fakes/openai-server'
 import { fixed, median, quantile } from './stats'
+import { chunked, type ProviderSubject, printRoundTrips } from './support/provider-round-trips'
 
 const EVENTS = 2000
 const ROUNDS = 20
@@ -40,10 +38,6 @@ function anthropicStream(): string {
     text += `event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" token${index}"}}\n\n`
   }
   return `${text}event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\nevent: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":${EVENTS}}}\n\nevent: message_stop\ndata: {"type":"message_stop"}\n\n`
-}
-
-async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size)
 }
 
 async function translateBench(): Promise<void> {
@@ -82,14 +76,7 @@ async function translateBench(): Promise<void> {
   }
 }
 
-interface Subject {
-  name: string
-  start(): Promise<FakeUpstream>
-  make(url: string): InferenceProvider
-  model: string
-}
-
-const subjects: Subject[] = [
+const subjects: ProviderSubject[] = [
   {
     name: 'openai',
     start: () => startOpenAIServer(openaiDialect('sk-bench')),
@@ -122,44 +109,8 @@ const subjects: Subject[] = [
   },
 ]
 
-async function roundTrips(subject: Subject): Promise<{ complete: number[]; stream: number[] }> {
-  const fake = await subject.start()
-  const provider = subject.make(fake.url)
-  const request: CanonicalRequest = { model: subject.model, messages: [{ role: 'user', content: 'Hello' }] }
-  const complete: number[] = []
-  const stream: number[] = []
-  try {
-    for (let index = 0; index < 20; index++) await provider.complete(request) // warm-up
-    for (let index = 0; index < REQUESTS; index++) {
-      const started = performance.now()
-      await provider.complete(request)
-      complete.push(performance.now() - started)
-    }
-    for (let index = 0; index < REQUESTS; index++) {
-      const started = performance.now()
-      for await (const _chunk of provider.stream(request)) {
-        // drain
-      }
-      stream.push(performance.now() - started)
-    }
-  } finally {
-    await provider.close?.()
-    await fake.close()
-  }
-  return { complete, stream }
-}
-
 export default async function (): Promise<void> {
   await translateBench()
   console.log('')
-  console.log(
-    '| provider (loopback fake) | complete median ms | complete p99 ms | stream median ms | stream p99 ms |',
-  )
-  console.log('|---|---|---|---|---|')
-  for (const subject of subjects) {
-    const { complete, stream } = await roundTrips(subject)
-    console.log(
-      `| ${subject.name} | ${fixed(median(complete))} | ${fixed(quantile(complete, 0.99))} | ${fixed(median(stream))} | ${fixed(quantile(stream, 0.99))} |`,
-    )
-  }
+  await printRoundTrips(subjects, REQUESTS)
 }

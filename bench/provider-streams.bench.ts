@@ -10,27 +10,21 @@ import { decodeEventStream } from '../adapters/bedrock/wire-event-stream'
 import { ollama } from '../adapters/ollama/provider'
 import { tgi } from '../adapters/tgi/provider'
 import { vertex } from '../adapters/vertex/provider'
-import type { CanonicalRequest } from '../src/router/canonical'
-import type { InferenceProvider } from '../src/router/provider'
 import {
   encodeEvents,
   FAKE_AWS_CREDENTIALS,
   FAKE_AWS_REGION,
   startBedrockServer,
 } from '../test/fakes/bedrock-server'
-import type { FakeUpstream } from '../test/fakes/fake-upstream'
 import { startOllamaServer } from '../test/fakes/ollama-server'
 import { startTgiServer } from '../test/fakes/tgi-server'
 import { startVertexServer, VERTEX_LOCATION, VERTEX_PROJECT } from '../test/fakes/vertex-server'
 import { fixed, median, quantile } from './stats'
+import { chunked, type ProviderSubject, printRoundTrips } from './support/provider-round-trips'
 
 const EVENTS = 2000
 const ROUNDS = 20
 const REQUESTS = 200
-
-async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size)
-}
 
 async function decodeBench(): Promise<void> {
   const events = Array.from({ length: EVENTS }, (_, index) => ({
@@ -55,14 +49,7 @@ async function decodeBench(): Promise<void> {
   )
 }
 
-interface Subject {
-  name: string
-  start(): Promise<FakeUpstream>
-  make(url: string): InferenceProvider
-  model: string
-}
-
-const subjects: Subject[] = [
+const subjects: ProviderSubject[] = [
   {
     name: 'bedrock',
     start: startBedrockServer,
@@ -80,44 +67,8 @@ const subjects: Subject[] = [
   { name: 'ollama', start: startOllamaServer, make: (url) => ollama({ baseURL: url }), model: 'llama3.2' },
 ]
 
-async function roundTrips(subject: Subject): Promise<{ complete: number[]; stream: number[] }> {
-  const fake = await subject.start()
-  const provider = subject.make(fake.url)
-  const request: CanonicalRequest = { model: subject.model, messages: [{ role: 'user', content: 'Hello' }] }
-  const complete: number[] = []
-  const stream: number[] = []
-  try {
-    for (let index = 0; index < 20; index++) await provider.complete(request) // warm-up
-    for (let index = 0; index < REQUESTS; index++) {
-      const started = performance.now()
-      await provider.complete(request)
-      complete.push(performance.now() - started)
-    }
-    for (let index = 0; index < REQUESTS; index++) {
-      const started = performance.now()
-      for await (const _chunk of provider.stream(request)) {
-        // drain
-      }
-      stream.push(performance.now() - started)
-    }
-  } finally {
-    await provider.close?.()
-    await fake.close()
-  }
-  return { complete, stream }
-}
-
 export default async function (): Promise<void> {
   await decodeBench()
   console.log('')
-  console.log(
-    '| provider (loopback fake) | complete median ms | complete p99 ms | stream median ms | stream p99 ms |',
-  )
-  console.log('|---|---|---|---|---|')
-  for (const subject of subjects) {
-    const { complete, stream } = await roundTrips(subject)
-    console.log(
-      `| ${subject.name} | ${fixed(median(complete))} | ${fixed(quantile(complete, 0.99))} | ${fixed(median(stream))} | ${fixed(quantile(stream, 0.99))} |`,
-    )
-  }
+  await printRoundTrips(subjects, REQUESTS)
 }
