@@ -7,8 +7,6 @@
  * const provider = openAICompatible({ baseURL: 'http://127.0.0.1:1234/v1', models: ['qwen2.5-7b'] })
  */
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
-import { probeHealth } from '../../src/router/provider-http/health'
-import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   invalidOption,
@@ -16,7 +14,7 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../src/router/provider-http/provider-options'
-import { createOpenAICoreProvider, singleEndpointPool } from '../openai/provider-core'
+import { createSingleBaseUrlProvider } from '../openai/provider-core'
 import { resolveApiKey } from '../openai/provider-options'
 
 /** Options of {@link openAICompatible}. */
@@ -78,21 +76,12 @@ export function openAICompatible(options: OpenAICompatibleProviderOptions): Infe
   }
   const headers: Record<string, string> = { ...common.headers, 'content-type': 'application/json' }
   if (apiKey !== undefined) headers.authorization = `Bearer ${apiKey}`
-  const http = new ProviderHttp({
-    providerId: common.id,
-    timeoutMs: common.timeoutMs,
-    maxResponseBytes: common.maxResponseBytes,
-    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
-    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
-  })
-  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
-  return createOpenAICoreProvider({
-    id: common.id,
+  return createSingleBaseUrlProvider({
+    common,
     capabilities,
     dialect: { maxTokensField },
-    pool: singleEndpointPool({ http, url: (operation) => paths[operation] }),
-    headers: () => headers,
-    health: (signal) => probeHealth(http, { method: 'GET', url: `${baseURL}${healthPath}`, headers, signal }),
-    close: () => http.close(),
+    baseURL,
+    headers,
+    healthPath,
   })
 }

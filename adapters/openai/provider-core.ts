@@ -15,7 +15,9 @@ import type {
 } from '../../src/router/canonical'
 import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../src/router/provider'
 import { embeddingsNotSupported } from '../../src/router/provider-http/canonical-helpers'
-import type { ProviderHttp } from '../../src/router/provider-http/provider-http'
+import { probeHealth } from '../../src/router/provider-http/health'
+import { ProviderHttp } from '../../src/router/provider-http/provider-http'
+import type { ResolvedCommonOptions } from '../../src/router/provider-http/provider-options'
 import { parseSse } from '../../src/streams'
 import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
@@ -190,3 +192,42 @@ export function singleEndpointPool(endpoint: OpenAIEndpoint): OpenAIEndpointPool
 }
 
 const noop = (): void => {}
+
+/** What a client with one base URL (OpenAI, the generic OpenAI-compatible client) resolved. */
+export interface SingleBaseUrlSettings {
+  common: ResolvedCommonOptions
+  capabilities: ProviderCapabilities
+  dialect: OpenAIWireDialect
+  /** Base URL including the version segment, without a trailing slash. */
+  baseURL: string
+  /** Headers of every call, health probe included. */
+  headers: Record<string, string>
+  /** Path under `baseURL` that `health()` GETs, e.g. `/models`. */
+  healthPath: string
+}
+
+/**
+ * Builds the provider of a client that calls `<baseURL>/chat/completions` and
+ * `<baseURL>/embeddings` over one connection pool, with fixed headers and a GET health probe.
+ */
+export function createSingleBaseUrlProvider(settings: SingleBaseUrlSettings): InferenceProvider {
+  const { common, baseURL, headers } = settings
+  const http = new ProviderHttp({
+    providerId: common.id,
+    timeoutMs: common.timeoutMs,
+    maxResponseBytes: common.maxResponseBytes,
+    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
+    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
+  })
+  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
+  const healthUrl = `${baseURL}${settings.healthPath}`
+  return createOpenAICoreProvider({
+    id: common.id,
+    capabilities: settings.capabilities,
+    dialect: settings.dialect,
+    pool: singleEndpointPool({ http, url: (operation) => paths[operation] }),
+    headers: () => headers,
+    health: (signal) => probeHealth(http, { method: 'GET', url: healthUrl, headers, signal }),
+    close: () => http.close(),
+  })
+}

@@ -6,15 +6,13 @@
  * const provider = openai({ apiKey: process.env.OPENAI_API_KEY!, models: ['gpt-4o-mini'] })
  */
 import type { InferenceProvider, ProviderCapabilities } from '../../src/router/provider'
-import { probeHealth } from '../../src/router/provider-http/health'
-import { ProviderHttp } from '../../src/router/provider-http/provider-http'
 import {
   type CommonProviderOptions,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../src/router/provider-http/provider-options'
-import { createOpenAICoreProvider, singleEndpointPool } from './provider-core'
+import { createSingleBaseUrlProvider } from './provider-core'
 import { resolveApiKey, resolveHeaderValue } from './provider-options'
 
 /** Options of {@link openai}. */
@@ -72,21 +70,12 @@ export function openai(options: OpenAIProviderOptions): InferenceProvider {
     'content-type': 'application/json',
     authorization: `Bearer ${apiKey}`,
   }
-  const http = new ProviderHttp({
-    providerId: common.id,
-    timeoutMs: common.timeoutMs,
-    maxResponseBytes: common.maxResponseBytes,
-    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
-    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
-  })
-  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
-  return createOpenAICoreProvider({
-    id: common.id,
+  return createSingleBaseUrlProvider({
+    common,
     capabilities,
     dialect: { maxTokensField: 'max_completion_tokens' },
-    pool: singleEndpointPool({ http, url: (operation) => paths[operation] }),
-    headers: () => headers,
-    health: (signal) => probeHealth(http, { method: 'GET', url: `${baseURL}/models`, headers, signal }),
-    close: () => http.close(),
+    baseURL,
+    headers,
+    healthPath: '/models',
   })
 }
