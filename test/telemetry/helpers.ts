@@ -1,10 +1,7 @@
 /** Shared fixtures for the telemetry and stage tests: an Express app around the proxy, scrapes, spans. */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import express from 'express'
-import { continuum } from '../../middleware/express'
 import type { ProxyOptions } from '../../src/proxy/proxy-options'
+import { startExpressProxy } from '../adapters/harness'
 
 export interface RunningApp {
   /** `http://127.0.0.1:<port>` */
@@ -14,20 +11,8 @@ export interface RunningApp {
 
 /** Serves the Express middleware with these proxy options on 127.0.0.1 port 0. */
 export async function startApp(options: ProxyOptions): Promise<RunningApp> {
-  const app = express()
-  const middleware = continuum(options)
-  app.use(middleware)
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
-  })
-  return {
-    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-      await middleware.proxy.close()
-    },
-  }
+  const proxy = await startExpressProxy(options)
+  return { origin: proxy.url, close: () => proxy.close() }
 }
 
 /** One sample of a Prometheus text exposition. */
