@@ -16,6 +16,7 @@ import {
 } from '../src/cipher'
 import { createProxy } from '../src/proxy/proxy'
 import { fixed, median, quantile } from './stats'
+import { CHAT_BODY as chatBody } from './support/chat-load'
 
 const key = randomBytes(32)
 const fieldKey = createFieldKey('bench', key)
@@ -34,14 +35,6 @@ const chunk = {
 const chunkText = JSON.stringify(chunk)
 const chunkTree = compilePlainFields(CHAT_CHUNK_PLAIN)
 const requestTree = compilePlainFields(CHAT_REQUEST_PLAIN)
-const chatBody = {
-  model: 'bench',
-  max_tokens: 128,
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant. '.repeat(10) },
-    { role: 'user', content: 'Summarise the following text. '.repeat(55) },
-  ],
-}
 const answer = Buffer.from(
   JSON.stringify({
     id: 'chatcmpl-bench',

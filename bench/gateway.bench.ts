@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { fixed, median, quantile } from './stats'
+import { type BenchRequest, CHAT_BODY as chatBody, send } from './support/chat-load'
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -25,15 +26,6 @@ interface ChildData {
   role: 'upstream' | Mode
   upstream?: string
   key?: string
-}
-
-const chatBody = {
-  model: 'bench',
-  max_tokens: 128,
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant. '.repeat(10) },
-    { role: 'user', content: 'Summarise the following text. '.repeat(55) },
-  ],
 }
 
 // --- child process side --------------------------------------------------------------------
@@ -110,11 +102,6 @@ function start(data: ChildData): Promise<Started> {
   })
 }
 
-interface BenchRequest {
-  body: string
-  headers: Record<string, string>
-}
-
 async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<BenchRequest> {
   const body = stream ? { ...chatBody, stream: true } : chatBody
   if (key === undefined)
@@ -140,17 +127,6 @@ async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<Be
       'x-continuum-seal': sealed.seal,
     },
   }
-}
-
-async function send(pool: Pool, request: BenchRequest): Promise<void> {
-  const response = await pool.request({
-    path: '/v1/chat/completions',
-    method: 'POST',
-    headers: request.headers,
-    body: request.body,
-  })
-  await response.body.arrayBuffer()
-  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
 }
 
 async function sequential(

@@ -18,6 +18,7 @@ import {
   sealRequest,
 } from '../src/cipher'
 import { fixed, median, quantile } from './stats'
+import { type BenchRequest, CHAT_BODY as chatBody, send } from './support/chat-load'
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -25,14 +26,6 @@ const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000)
 const key = randomBytes(32)
 const fieldKey = createFieldKey('bench', key)
 const tree = compilePlainFields(CHAT_REQUEST_PLAIN)
-const chatBody = {
-  model: 'bench',
-  max_tokens: 128,
-  messages: [
-    { role: 'system', content: 'You are a helpful assistant. '.repeat(10) },
-    { role: 'user', content: 'Summarise the following text. '.repeat(55) },
-  ],
-}
 
 interface Started {
   port: number
@@ -62,7 +55,7 @@ function rssOf(worker: ChildProcess): Promise<number> {
 }
 
 /** A request ready to send: encrypted ones get a fresh nonce each, as a real client would. */
-function makeRequest(encrypted: boolean, stream = false): { body: string; headers: Record<string, string> } {
+function makeRequest(encrypted: boolean, stream = false): BenchRequest {
   const body = stream ? { ...chatBody, stream: true } : chatBody
   if (!encrypted) return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
   const nonce = randomBytes(16).toString('base64url')
@@ -80,17 +73,6 @@ function makeRequest(encrypted: boolean, stream = false): { body: string; header
       'x-continuum-seal': sealed.seal,
     },
   }
-}
-
-async function send(pool: Pool, request: { body: string; headers: Record<string, string> }): Promise<void> {
-  const response = await pool.request({
-    path: '/v1/chat/completions',
-    method: 'POST',
-    headers: request.headers,
-    body: request.body,
-  })
-  await response.body.arrayBuffer()
-  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
 }
 
 /**
