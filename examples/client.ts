@@ -2,8 +2,8 @@
  * The example client: the official OpenAI SDK with one line changed, `fetch: createEncryptedFetch()`.
  * Prompts and answers travel encrypted; the gateway decrypts them next to the inference server.
  *
- *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_KEY_ID=... CONTINUUM_KEY=... npx tsx examples/client.ts "Hi"
- *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_FINGERPRINT=sha256:... npx tsx examples/client.ts "Hi"
+ *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_KEY_ID=... CONTINUUM_KEY=... ./dev client "Hi"
+ *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_FINGERPRINT=sha256:... ./dev client "Hi"
  */
 import OpenAI from 'openai'
 import { createEncryptedFetch } from '../src/client'

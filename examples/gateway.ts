@@ -45,11 +45,11 @@ const server = app.listen(port, '127.0.0.1', () => {
   )
   console.log('\nCall it with the example client (another terminal), pre-shared key:')
   console.log(
-    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_KEY_ID=${keyId} CONTINUUM_KEY=${key} npx tsx examples/client.ts "Hello there"`,
+    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_KEY_ID=${keyId} CONTINUUM_KEY=${key} ./dev client "Hello there"`,
   )
   console.log('or with key agreement, pinning the server key:')
   console.log(
-    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_FINGERPRINT=${published?.fingerprint} npx tsx examples/client.ts "Hello there"`,
+    `  CONTINUUM_URL=http://127.0.0.1:${port}/v1 CONTINUUM_FINGERPRINT=${published?.fingerprint} ./dev client "Hello there"`,
   )
 })
 

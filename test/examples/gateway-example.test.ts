@@ -33,19 +33,20 @@ describe('the README example (npm start, then examples/client.ts)', () => {
       gateway!.once('exit', (code) => reject(new Error(`gateway exited with ${code}`)))
     })
     expect(output).toContain('DEMO')
-    const shared = /CONTINUUM_KEY_ID=(\S+) CONTINUUM_KEY=(\S+)/.exec(output)!
-    const fingerprint = /CONTINUUM_FINGERPRINT=(\S+)/.exec(output)![1]!
-    const url = `http://127.0.0.1:${port}/v1`
-    const withKey = await run(tsx, ['examples/client.ts', 'Hello secret'], {
-      cwd: root,
-      env: { ...process.env, CONTINUUM_URL: url, CONTINUUM_KEY_ID: shared[1], CONTINUUM_KEY: shared[2] },
-    })
-    expect(withKey.stdout).toContain('answer:   You said: Hello secret')
-    expect(withKey.stdout).toContain('streamed: You said: Hello secret')
-    const agreed = await run(tsx, ['examples/client.ts', 'Hello agreement'], {
-      cwd: root,
-      env: { ...process.env, CONTINUUM_URL: url, CONTINUUM_FINGERPRINT: fingerprint },
-    })
-    expect(agreed.stdout).toContain('answer:   You said: Hello agreement')
+    // Run the two printed commands exactly as a reader would paste them.
+    const commands = output
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.startsWith('CONTINUUM_URL='))
+    expect(commands).toHaveLength(2)
+    const [withKey, agreed] = await Promise.all(
+      commands.map((command) =>
+        run('bash', ['-c', command.replace('Hello there', 'Hello secret')], { cwd: root }),
+      ),
+    )
+    expect(withKey!.stdout).toContain('answer:   You said: Hello secret')
+    expect(withKey!.stdout).toContain('streamed: You said: Hello secret')
+    expect(agreed!.stdout).toContain('answer:   You said: Hello secret')
+    expect(commands[1]).toContain('CONTINUUM_FINGERPRINT=sha256:')
   }, 60_000)
 })
