@@ -164,6 +164,13 @@ export default async function proxyBench(): Promise<void> {
       '| framework | encryption | direct p50 (ms) | proxied p50 (ms) | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
     )
     console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
+    const bare = await start({ role: 'bare', upstream: upstreamUrl })
+    started.push(bare)
+    const floor = await sequential(upstream.port, bare.port, false)
+    console.log(
+      `| bare node:http + undici relay (the floor) | off | ${fixed(median(floor.direct))} | ${fixed(median(floor.proxied))} | ${fixed(median(floor.proxied) - median(floor.direct))} | ${fixed(quantile(floor.proxied, 0.99) - quantile(floor.direct, 0.99))} | - | - |`,
+    )
+    bare.worker.terminate()
     for (const framework of ['express', 'koa', 'fastify'] as const) {
       for (const encryption of [false, true]) {
         const proxy = await start({

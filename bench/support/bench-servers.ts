@@ -7,7 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 interface Data {
-  role: 'upstream' | 'proxy'
+  role: 'upstream' | 'proxy' | 'bare'
   framework?: 'express' | 'koa' | 'fastify'
   upstream?: string
   key?: string
@@ -78,7 +78,38 @@ async function startProxy(): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
-const port = data.role === 'upstream' ? await startUpstream() : await startProxy()
+/**
+ * The reference floor: the least a Node proxy can do (read the body, forward it with undici, write
+ * the answer), with no framework, validation or encryption. What the real proxy adds beyond this
+ * is its own cost; what this adds over calling the upstream directly is the hop itself.
+ */
+async function startBare(): Promise<number> {
+  const { Pool } = await import('undici')
+  const pool = new Pool(data.upstream!, { connections: 256 })
+  const server = createServer(async (request, response) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of request) chunks.push(chunk as Buffer)
+    const answer = await pool.request({
+      path: request.url ?? '/',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat(chunks),
+    })
+    const body = Buffer.from(await answer.body.arrayBuffer())
+    response.setHeader('content-type', String(answer.headers['content-type'] ?? 'application/json'))
+    response.end(body)
+  })
+  server.keepAliveTimeout = 60_000
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return (server.address() as AddressInfo).port
+}
+
+const port =
+  data.role === 'upstream'
+    ? await startUpstream()
+    : data.role === 'bare'
+      ? await startBare()
+      : await startProxy()
 process.on('message', (message) => {
   if (message === 'rss') {
     globalThis.gc?.()
