@@ -66,10 +66,12 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
   if (options.keyId === undefined || options.key === undefined) {
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: key and keyId go together')
   }
-  const shared = { keyId: options.keyId, key: options.key }
-  // Validate now, not on the first request: throws CONTINUUM_INVALID_OPTIONS on a bad id or key.
-  createFieldKey(shared.keyId, shared.key)
-  return sharedKeySource(() => shared)
+  // Derived once, now: a bad id or key throws CONTINUUM_INVALID_OPTIONS here, not on the first request.
+  const resolved = {
+    key: createFieldKey(options.keyId, options.key),
+    headers: { [HEADERS.keyId]: options.keyId },
+  }
+  return { resolve: async () => resolved, refresh: () => {} }
 }
 
 async function bodyText(
