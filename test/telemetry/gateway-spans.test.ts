@@ -8,50 +8,16 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type InferenceProvider, InferenceRouter } from '../../src/router'
+import { InferenceRouter } from '../../src/router'
 import { Telemetry } from '../../src/telemetry'
-import { type RunningApp, spanText, startApp } from './helpers'
+import { completingProvider, type RunningApp, spanText, startApp } from './helpers'
 
 const contextManager = new AsyncLocalStorageContextManager()
 const exporter = new InMemorySpanExporter()
 const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
 let app: RunningApp
 
-const local: InferenceProvider = {
-  specificationVersion: 'v1',
-  id: 'local',
-  capabilities: {
-    models: ['llama-3-8b'],
-    contextWindow: 8192,
-    streaming: false,
-    tools: false,
-    vision: false,
-    embeddings: false,
-    latencyMs: { p50: 10, p99: 50 },
-    costPerMillion: { input: 0, output: 0 },
-    local: true,
-  },
-  async complete(request) {
-    return {
-      id: 'resp-1',
-      model: request.model,
-      provider: 'local',
-      content: 'nested answer',
-      toolCalls: [],
-      finishReason: 'stop',
-      usage: { inputTokens: 3, outputTokens: 2 },
-    }
-  },
-  stream() {
-    throw new Error('not used')
-  },
-  async embed() {
-    throw new Error('not used')
-  },
-  async health() {
-    return { status: 'healthy' }
-  },
-}
+const local = completingProvider('local', { models: ['llama-3-8b'], content: 'nested answer' })
 
 beforeAll(async () => {
   contextManager.enable()

@@ -1,6 +1,8 @@
 /** Shared fixtures for the telemetry and stage tests: an Express app around the proxy, scrapes, spans. */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
+import { ContinuumError } from '../../src/errors'
 import type { ProxyOptions } from '../../src/proxy/proxy-options'
+import type { InferenceProvider } from '../../src/router'
 import { startExpressProxy } from '../adapters/harness'
 
 export interface RunningApp {
@@ -80,5 +82,53 @@ export async function eventually(predicate: () => boolean, timeoutMs = 2000): Pr
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')
     await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/**
+ * An in-process provider answering `complete()` with `content`, or failing with a retryable
+ * CONTINUUM_PROVIDER_UNAVAILABLE; the other calls are unused by these tests.
+ */
+export function completingProvider(
+  id: string,
+  options: { content?: string; fail?: boolean; models?: string[] } = {},
+): InferenceProvider {
+  return {
+    specificationVersion: 'v1',
+    id,
+    capabilities: {
+      models: options.models ?? [],
+      contextWindow: 8192,
+      streaming: false,
+      tools: false,
+      vision: false,
+      embeddings: false,
+      latencyMs: { p50: 10, p99: 50 },
+      costPerMillion: { input: 0, output: 0 },
+      local: true,
+    },
+    async complete(request) {
+      if (options.fail === true) {
+        throw new ContinuumError('CONTINUUM_PROVIDER_UNAVAILABLE', `Provider ${id} unavailable`)
+      }
+      return {
+        id: 'resp-1',
+        model: request.model,
+        provider: id,
+        content: options.content ?? 'answer',
+        toolCalls: [],
+        finishReason: 'stop',
+        usage: { inputTokens: 3, outputTokens: 4 },
+      }
+    },
+    stream() {
+      throw new Error('not used')
+    },
+    async embed() {
+      throw new Error('not used')
+    },
+    async health() {
+      return { status: 'healthy' }
+    },
   }
 }

@@ -7,10 +7,9 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { type CanonicalRequest, type InferenceProvider, InferenceRouter } from '../../src/router'
+import { type CanonicalRequest, InferenceRouter } from '../../src/router'
 import { Telemetry } from '../../src/telemetry'
-import { parseExposition, sampleValue } from './helpers'
+import { completingProvider, parseExposition, sampleValue } from './helpers'
 
 const contextManager = new AsyncLocalStorageContextManager()
 const exporter = new InMemorySpanExporter()
@@ -25,44 +24,8 @@ afterAll(() => {
   context.disable()
 })
 
-function provider(id: string, fail: boolean): InferenceProvider {
-  return {
-    specificationVersion: 'v1',
-    id,
-    capabilities: {
-      models: [],
-      contextWindow: 8192,
-      streaming: false,
-      tools: false,
-      vision: false,
-      embeddings: false,
-      latencyMs: { p50: 10, p99: 50 },
-      costPerMillion: { input: 0, output: 0 },
-      local: true,
-    },
-    async complete(request) {
-      if (fail) throw new ContinuumError('CONTINUUM_PROVIDER_UNAVAILABLE', `Provider ${id} unavailable`)
-      return {
-        id: 'resp-1',
-        model: request.model,
-        provider: id,
-        content: 'secret answer text',
-        toolCalls: [],
-        finishReason: 'stop',
-        usage: { inputTokens: 3, outputTokens: 4 },
-      }
-    },
-    stream() {
-      throw new Error('not used')
-    },
-    async embed() {
-      throw new Error('not used')
-    },
-    async health() {
-      return { status: 'healthy' }
-    },
-  } as InferenceProvider
-}
+const provider = (id: string, fail: boolean) =>
+  completingProvider(id, { fail, content: 'secret answer text' })
 
 describe('router events', () => {
   it('feeds the breaker gauge, attempt counters and nested provider-call spans', async () => {
