@@ -10,7 +10,7 @@ export default defineConfig({
     client: 'src/client/index.ts',
     fhe: 'src/fhe/index.ts',
     'fhe-worker': 'src/fhe/worker-entry.ts',
-    cli: 'src/cli/index.ts',
+    cli: 'cli/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { Pool } from 'undici'
-import { CHAT_REQUEST_PLAIN } from '../adapters/openai/fields'
+import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
 import { continuum } from '../middleware/express'
 import { ResponseCache } from '../src/cache'
 import {

@@ -3,7 +3,7 @@
  * encryption itself adds, separated from the HTTP hop that the proxy benchmark measures.
  */
 import { randomBytes } from 'node:crypto'
-import { CHAT_CHUNK_PLAIN, CHAT_REQUEST_PLAIN } from '../adapters/openai/fields'
+import { CHAT_CHUNK_PLAIN, CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
 import {
   type CipherContext,
   compilePlainFields,

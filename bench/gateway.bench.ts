@@ -64,7 +64,7 @@ async function startGateway(data: ChildData): Promise<number> {
   const { default: express } = await import('express')
   const { continuum } = await import('../middleware/express')
   const { InferenceRouter } = await import('../src/router')
-  const { vllm } = await import('../adapters/vllm/provider')
+  const { vllm } = await import('../adapters/vllm/provider/provider')
   const keys = data.role === 'gateway-encrypted' ? { keys: { keys: [{ id: 'bench', key: data.key! }] } } : {}
   const options =
     data.role === 'proxy'
@@ -107,7 +107,7 @@ async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<Be
   if (key === undefined)
     return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
   const { compilePlainFields, createFieldKey, requestSealMeta, sealRequest } = await import('../src/cipher')
-  const { CHAT_REQUEST_PLAIN } = await import('../adapters/openai/fields')
+  const { CHAT_REQUEST_PLAIN } = await import('../adapters/openai/proxy/fields')
   const nonce = randomBytes(16).toString('base64url')
   const timestamp = String(Date.now())
   const sealed = sealRequest(

@@ -5,11 +5,11 @@
  * transcripts. The round trip includes the fake server's own work, so it is an upper bound on the
  * client's overhead, not a model latency.
  */
-import { bedrock } from '../adapters/bedrock/provider'
-import { decodeEventStream } from '../adapters/bedrock/wire-event-stream'
-import { ollama } from '../adapters/ollama/provider'
-import { tgi } from '../adapters/tgi/provider'
-import { vertex } from '../adapters/vertex/provider'
+import { bedrock } from '../adapters/bedrock/provider/provider'
+import { decodeEventStream } from '../adapters/bedrock/provider/wire-event-stream'
+import { ollama } from '../adapters/ollama/provider/provider'
+import { tgi } from '../adapters/tgi/provider/provider'
+import { vertex } from '../adapters/vertex/provider/provider'
 import {
   encodeEvents,
   FAKE_AWS_CREDENTIALS,

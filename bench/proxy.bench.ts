@@ -9,7 +9,7 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
-import { CHAT_REQUEST_PLAIN } from '../adapters/openai/fields'
+import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
 import {
   type CipherContext,
   compilePlainFields,

@@ -5,9 +5,9 @@
  * reference: telemetry should add microseconds, not milliseconds.
  */
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { AdapterRegistry } from '../src/adapters/registry'
+import { builtinAdapters } from '../adapters/builtin'
 import type { CoreRequest } from '../src/core/http'
-import { builtinAdapters } from '../src/proxy/builtin-adapters'
+import { AdapterRegistry } from '../src/protocol/registry'
 import type { Exchange } from '../src/proxy/stage'
 import { Telemetry } from '../src/telemetry'
 import { fixed, median, quantile } from './stats'

@@ -8,6 +8,7 @@
 export * from '../adapters/anthropic'
 export * from '../adapters/azure-openai'
 export * from '../adapters/bedrock'
+export { builtinAdapters } from '../adapters/builtin'
 export * from '../adapters/ollama'
 export * from '../adapters/openai'
 export * from '../adapters/openai-compatible'
@@ -15,18 +16,6 @@ export * from '../adapters/tgi'
 export { tritonAdapter } from '../adapters/triton'
 export * from '../adapters/vertex'
 export * from '../adapters/vllm'
-// Adapters
-export {
-  type AdapterDefinition,
-  defineAdapter,
-  type ProtocolAdapter,
-  type RouteDefinition,
-  type RouteMethod,
-  type RouteStreamDefinition,
-  type StreamFraming,
-} from './adapters/adapter'
-export type { CompiledRoute, CompiledStream } from './adapters/compiled-route'
-export { AdapterRegistry, type RouteLookup, type RouteMatch } from './adapters/registry'
 export * from './audit'
 // Encrypted response cache
 export {
@@ -72,10 +61,19 @@ export {
   type ErrorType,
   isErrorCode,
 } from './errors'
-// The OpenAI/Anthropic-compatible gateway in front of the router
-export * from './gateway'
 export * from './privacy'
-export { builtinAdapters } from './proxy/builtin-adapters'
+// Adapters
+export {
+  type AdapterDefinition,
+  defineAdapter,
+  type ProtocolAdapter,
+  type RouteDefinition,
+  type RouteMethod,
+  type RouteStreamDefinition,
+  type StreamFraming,
+} from './protocol/adapter'
+export type { CompiledRoute, CompiledStream } from './protocol/compiled-route'
+export { AdapterRegistry, type RouteLookup, type RouteMatch } from './protocol/registry'
 // Proxy
 export { type ContinuumProxy, createProxy } from './proxy/proxy'
 export type { ProxyOptions } from './proxy/proxy-options'
@@ -92,6 +90,8 @@ export {
 export type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResponse } from './proxy/upstream'
 // Router and configuration
 export * from './router'
+// The OpenAI/Anthropic-compatible gateway in front of the router
+export * from './router/gateway'
 // Scanner, classifier, audit, privacy, telemetry and the stages that wire them into the proxy
 export * from './scanner'
 export * from './stages'

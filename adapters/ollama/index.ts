@@ -1,4 +1,5 @@
 /** The Ollama protocol: the proxy adapter and the router's provider client. */
-export { ollamaAdapter } from './adapter'
-export { type OllamaProviderOptions, ollama } from './provider'
-export { ollamaProviderFactory } from './provider-config'
+
+export { ollamaProviderFactory } from './provider/config'
+export { type OllamaProviderOptions, ollama } from './provider/provider'
+export { ollamaAdapter } from './proxy/adapter'

@@ -1,4 +1,5 @@
 /** The Hugging Face TGI protocol: the proxy adapter and the router's provider client. */
-export { tgiAdapter } from './adapter'
-export { type TgiProviderOptions, tgi } from './provider'
-export { tgiProviderFactory } from './provider-config'
+
+export { tgiProviderFactory } from './provider/config'
+export { type TgiProviderOptions, tgi } from './provider/provider'
+export { tgiAdapter } from './proxy/adapter'

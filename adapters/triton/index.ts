@@ -1,2 +1,2 @@
 /** The Triton Inference Server protocol adapter (proxy side). */
-export { tritonAdapter } from './adapter'
+export { tritonAdapter } from './proxy/adapter'

@@ -1,8 +1,9 @@
 /** vLLM (OpenAI-compatible, several endpoints): the router's provider client. */
+
+export { vllmProviderFactory } from './provider/config'
 export {
   VLLM_DEFAULT_CAPABILITIES,
   type VllmEndpointOptions,
   type VllmProviderOptions,
   vllm,
-} from './provider'
-export { vllmProviderFactory } from './provider-config'
+} from './provider/provider'

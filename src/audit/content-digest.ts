@@ -5,8 +5,8 @@
  * (HMAC-SHA-256 with a secret kept apart from the log) is the recommended form.
  */
 import { createHash, createHmac } from 'node:crypto'
-import { strictCanonicalJson } from '../core/canonical-json'
 import { ContinuumError } from '../errors'
+import { strictCanonicalJson } from '../internal/canonical-json'
 
 /** Options of {@link digestContent}. */
 export interface DigestContentOptions {

@@ -1,6 +1,6 @@
 /** Audit surface: the tamper-evident AuditLog, its sinks, keys, content digests and the verifier. */
 
-export { strictCanonicalJson } from '../core/canonical-json'
+export { strictCanonicalJson } from '../internal/canonical-json'
 export {
   type AuditKeyInput,
   type AuditKeyPair,

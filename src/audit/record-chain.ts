@@ -6,7 +6,7 @@
  * only the key holder can produce a record that verifies.
  */
 import { createHash, type KeyObject, sign, verify } from 'node:crypto'
-import { strictCanonicalJson } from '../core/canonical-json'
+import { strictCanonicalJson } from '../internal/canonical-json'
 import { AUDIT_RECORD_VERSION, type AuditRecord, type AuditRecordBody } from './audit-record'
 
 /** The `prevHash` of the first record unless an anchor is configured. */

@@ -7,7 +7,7 @@
  * meet, yet the key reveals nothing of the content and cannot be computed without the secret.
  */
 import { createHmac } from 'node:crypto'
-import { canonicalJson } from '../core/canonical-json'
+import { canonicalJson } from '../internal/canonical-json'
 import type { UpstreamRequest } from '../proxy/upstream'
 import type { ResolvedResponseCacheOptions } from './response-cache-options'
 

@@ -6,8 +6,9 @@
  * when a 2xx body completed within `maxEntryBytes`; an error, a cut or an abandoned stream is
  * never stored. Every response on a cacheable route carries `x-continuum-cache: hit|miss|bypass`.
  */
-import { AdapterRegistry } from '../adapters/registry'
-import { builtinAdapters } from '../proxy/builtin-adapters'
+
+import { builtinAdapters } from '../../adapters/builtin'
+import { AdapterRegistry } from '../protocol/registry'
 import { mediaType } from '../proxy/headers'
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../proxy/upstream'
 import type { ResponseCache } from './response-cache'

@@ -3,7 +3,7 @@
  * or the router gateway alike) and, when the proxy has telemetry, counts hits and misses in its
  * `cache_requests_total` metric.
  */
-import type { AdapterRegistry } from '../adapters/registry'
+import type { AdapterRegistry } from '../protocol/registry'
 import type { Upstream } from '../proxy/upstream'
 import type { Telemetry } from '../telemetry/telemetry'
 import { createCachingUpstream } from './caching-upstream'

@@ -7,7 +7,7 @@
  * agrees with the pipeline on every protocol, built-in or custom. A JSON answer is whole when it
  * parses as the JSON object the pipeline needs.
  */
-import type { CompiledStream } from '../adapters/compiled-route'
+import type { CompiledStream } from '../protocol/compiled-route'
 import { NdjsonDecoder } from '../streams/ndjson'
 import { SseDecoder } from '../streams/sse'
 

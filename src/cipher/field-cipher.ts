@@ -5,8 +5,8 @@
  * direction or stream position fails to decrypt.
  */
 import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto'
-import { canonicalJson } from '../core/canonical-json'
 import { ContinuumError } from '../errors'
+import { canonicalJson } from '../internal/canonical-json'
 import type { FieldKey } from './field-key'
 import { CIPHERTEXT_PREFIX, FORMAT_VERSION, IV_LENGTH, parseCiphertext, TAG_LENGTH } from './format'
 import { randomBytesPooled } from './random-pool'

@@ -1,5 +1,5 @@
 /** The field cipher: format constants, keys, agreement, field and message encryption, replay guard. */
-export { canonicalJson } from '../core/canonical-json'
+export { canonicalJson } from '../internal/canonical-json'
 export {
   type CipherContext,
   computeSeal,

@@ -5,14 +5,14 @@
  * A retired-key answer refreshes the key and retries once.
  */
 import { randomBytes } from 'node:crypto'
-import { AdapterRegistry, type RouteMatch } from '../adapters/registry'
+import { builtinAdapters } from '../../adapters/builtin'
 import type { CipherContext } from '../cipher/field-cipher'
 import { createFieldKey } from '../cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../cipher/format'
 import { openResponse, requestSealMeta, sealRequest } from '../cipher/message-codec'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
-import { builtinAdapters } from '../proxy/builtin-adapters'
+import { AdapterRegistry, type RouteMatch } from '../protocol/registry'
 import {
   type AgreementOptions,
   agreementKeySource,

@@ -4,11 +4,12 @@
  * the end marker, or a stream that stops before the end marker becomes an error, never a short
  * answer that looks complete.
  */
-import type { CompiledStream } from '../adapters/compiled-route'
+
 import type { CipherContext } from '../cipher/field-cipher'
 import { END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
 import { isEndMarker, openEvent, verifyEndMarker } from '../cipher/message-codec'
 import { ContinuumError, isErrorCode } from '../errors'
+import type { CompiledStream } from '../protocol/compiled-route'
 import { parseNdjson } from '../streams/ndjson'
 import { formatSse, parseSse } from '../streams/sse'
 

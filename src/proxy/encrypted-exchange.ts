@@ -4,12 +4,12 @@
  * a stream event by event). Plain requests on `optional` servers take the same path minus the cipher.
  */
 import { randomUUID } from 'node:crypto'
-import type { RouteMatch } from '../adapters/registry'
 import type { CipherContext } from '../cipher/field-cipher'
 import { HEADERS } from '../cipher/format'
 import { openRequest, requestSealMeta, sealResponse } from '../cipher/message-codec'
 import type { CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError } from '../errors'
+import type { RouteMatch } from '../protocol/registry'
 import { readBodyBytes, readJsonBody } from './body-reader'
 import { clientResponseHeaders, mediaType, upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'

@@ -3,8 +3,9 @@
  * registry, limits and replay window are all resolved at construction so the per-request path
  * only reads precomputed values.
  */
-import type { AdapterRegistry } from '../adapters/registry'
+
 import { AuditLog } from '../audit'
+import { AuditStage, type AuditStageOptions } from '../audit/audit-stage'
 import type { ResponseCache, ResponseCacheOptions } from '../cache'
 import { withResponseCache } from '../cache/proxy-cache'
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
@@ -13,11 +14,11 @@ import { type Clock, systemClock } from '../core/clock'
 import { type CoreHandler, chainHandlers } from '../core/http'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import { createRouterUpstream } from '../gateway/router-upstream'
+import type { AdapterRegistry } from '../protocol/registry'
+import { createRouterUpstream } from '../router/gateway/router-upstream'
 import type { InferenceRouter } from '../router/inference-router'
 import type { PromptScanner, PromptScannerOptions } from '../scanner'
-import { AuditStage, type AuditStageOptions } from '../stages/audit-stage'
-import { ScannerStage } from '../stages/scanner-stage'
+import { ScannerStage } from '../scanner/scanner-stage'
 import type { StateStore } from '../stores'
 import { Telemetry } from '../telemetry/telemetry'
 import type { TelemetryOptions } from '../telemetry/telemetry-options'

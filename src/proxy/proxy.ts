@@ -3,11 +3,12 @@
  * configured pass-through paths, and a clear 501 for the rest. Middleware for Express, Koa and
  * Fastify only translate their request objects into this handler's shape.
  */
-import { AdapterRegistry } from '../adapters/registry'
+
+import { builtinAdapters } from '../../adapters/builtin'
 import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
-import { builtinAdapters } from './builtin-adapters'
+import { AdapterRegistry } from '../protocol/registry'
 import { encryptedExchange } from './encrypted-exchange'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'

@@ -3,9 +3,10 @@
  * an exchange without the pipeline knowing them, in the spirit of the AI SDK's middleware. A stage
  * sees the decrypted request in-process; it must never copy content into logs or records.
  */
-import type { RouteMatch } from '../adapters/registry'
+
 import type { CoreRequest } from '../core/http'
 import type { Logger } from '../core/logger'
+import type { RouteMatch } from '../protocol/registry'
 
 /** One exchange as stages see it. */
 export interface Exchange {

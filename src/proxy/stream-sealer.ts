@@ -5,11 +5,12 @@
  * produces the protocol's error frame and no end marker, so a client never takes a cut answer for
  * a whole one.
  */
-import type { CompiledStream } from '../adapters/compiled-route'
+
 import type { CipherContext } from '../cipher/field-cipher'
 import { END_EVENT_NAME } from '../cipher/format'
 import { endMarker, sealEvent } from '../cipher/message-codec'
 import { ContinuumError } from '../errors'
+import type { CompiledStream } from '../protocol/compiled-route'
 import { NdjsonDecoder } from '../streams/ndjson'
 import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
 import { upstreamError } from './upstream'

@@ -5,7 +5,7 @@
  * ignores its signal still cannot hang a request. Failures are normalised to ContinuumErrors here.
  */
 import { ContinuumError } from '../errors'
-import { isAbortError, providerErrorFromNetwork } from './provider-errors'
+import { isAbortError, providerErrorFromNetwork } from '../provider-kit/provider-errors'
 
 /** The error a caller's abort becomes. */
 export function clientAbortedError(signal: AbortSignal): ContinuumError {

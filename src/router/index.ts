@@ -1,4 +1,12 @@
 /** The router's public surface: the provider contract, the InferenceRouter and its helpers. */
+
+export {
+  isAbortError,
+  parseRetryAfter,
+  providerErrorFromNetwork,
+  providerErrorFromResponse,
+  type ResponseHeaders,
+} from '../provider-kit/provider-errors'
 export type {
   CanonicalMessage,
   CanonicalRequest,
@@ -38,13 +46,6 @@ export {
   type ProviderHealth,
   providerServesModel,
 } from './provider'
-export {
-  isAbortError,
-  parseRetryAfter,
-  providerErrorFromNetwork,
-  providerErrorFromResponse,
-  type ResponseHeaders,
-} from './provider-errors'
 export type { LimitRefusal, ProviderLimits } from './provider-limiter'
 export {
   PROVIDER_TYPES,

@@ -6,9 +6,10 @@
  * its model and numeric parameters, responses for ids, finish reasons and token counts.
  */
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
-import type { RouteMatch } from '../adapters/registry'
 import type { CoreRequest } from '../core/http'
 import { ContinuumError } from '../errors'
+import type { RouteMatch } from '../protocol/registry'
+import { scannerAnnotationOf } from '../proxy/scan-annotation'
 import type {
   Exchange,
   ExchangeObservation,
@@ -16,7 +17,6 @@ import type {
   ExchangePhase,
   ExchangePhaseEnd,
 } from '../proxy/stage'
-import { scannerAnnotationOf } from '../stages/scanner-annotation'
 import {
   operationOf,
   type RequestFacts,

@@ -6,7 +6,7 @@
  * chat, completions, embeddings and Responses; Anthropic messages; Ollama; TGI).
  * @see https://opentelemetry.io/docs/specs/semconv/gen-ai/
  */
-import type { CompiledRoute } from '../adapters/compiled-route'
+import type { CompiledRoute } from '../protocol/compiled-route'
 
 /** Longest id, model name or finish reason kept, in characters. */
 const MAX_NAME = 128

@@ -7,9 +7,9 @@
  */
 import type { Tracer } from '@opentelemetry/api'
 import type { Registry } from 'prom-client'
-import type { RouteMatch } from '../adapters/registry'
 import { type CoreHandler, type CoreRequest, chainHandlers } from '../core/http'
 import { ContinuumError } from '../errors'
+import type { RouteMatch } from '../protocol/registry'
 import type { ExchangeObservation, ProxyStage } from '../proxy/stage'
 import type { RouterEvent } from '../router/events'
 import { type ExchangeTelemetryContext, observeExchange } from './exchange-telemetry'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { AdapterRegistry } from '../../src/adapters/registry'
+import { builtinAdapters } from '../../adapters/builtin'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { encryptFields } from '../../src/cipher/field-map'
-import { builtinAdapters } from '../../src/proxy/builtin-adapters'
+import { AdapterRegistry } from '../../src/protocol/registry'
 
 const registry = new AdapterRegistry(builtinAdapters())
 

@@ -4,18 +4,18 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { runCli } from '../../cli/run-cli'
 import { verifyAuditLog } from '../../src/audit'
-import { runCli } from '../../src/cli/run-cli'
 import { temporaryFolder, writeLines, writeLog } from './helpers'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const tsxCli = join(root, 'node_modules/tsx/dist/cli.mjs')
 const run = promisify(execFile)
 
-/** Spawns the real executable through tsx, as `npx tsx src/cli/index.ts ...` does. */
+/** Spawns the real executable through tsx, as `npx tsx cli/index.ts ...` does. */
 async function spawnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [tsxCli, 'src/cli/index.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, [tsxCli, 'cli/index.ts', ...args], {
       cwd: root,
     })
     return { code: 0, stdout, stderr }

@@ -7,14 +7,14 @@
 import { randomBytes } from 'node:crypto'
 import OpenAI from 'openai'
 import { expect } from 'vitest'
-import { AdapterRegistry } from '../../src/adapters/registry'
+import { builtinAdapters } from '../../adapters/builtin'
 import type { CipherContext } from '../../src/cipher/field-cipher'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
 import { requestSealMeta, sealRequest } from '../../src/cipher/message-codec'
 import { createEncryptedFetch, type EncryptedFetchOptions } from '../../src/client'
 import type { LogFields, Logger } from '../../src/core/logger'
-import { builtinAdapters } from '../../src/proxy/builtin-adapters'
+import { AdapterRegistry } from '../../src/protocol/registry'
 
 /** The pre-shared key of most tests. */
 export const KEY_ID = 'conformance-k1'

@@ -7,8 +7,8 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadRouterConfig } from '../../src/config'
-import { createDefaultProviderRegistry, createGateway } from '../../src/gateway'
 import { InferenceRouter, PROVIDER_TYPES } from '../../src/router'
+import { createDefaultProviderRegistry, createGateway } from '../../src/router/gateway'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../fakes/bedrock-server'
 import {

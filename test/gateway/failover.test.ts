@@ -7,7 +7,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { vllm } from '../../adapters/vllm/provider'
+import { vllm } from '../../adapters/vllm/provider/provider'
 import type { ExchangeOutcome, ProxyStage } from '../../src/proxy/stage'
 import { InferenceRouter } from '../../src/router'
 import { frameworks, type RunningApp } from '../conformance/frameworks'

@@ -5,14 +5,14 @@
  * dialect errors, a stream whose reader leaves).
  */
 import { describe, expect, it } from 'vitest'
-import { fromAnthropicRequest } from '../../adapters/anthropic/gateway-request'
-import { AnthropicEventEncoder } from '../../adapters/anthropic/gateway-stream'
-import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest } from '../../adapters/openai/gateway-request'
-import { OpenAIChunkEncoder } from '../../adapters/openai/gateway-stream'
+import { fromAnthropicRequest } from '../../adapters/anthropic/gateway/request'
+import { AnthropicEventEncoder } from '../../adapters/anthropic/gateway/stream'
+import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest } from '../../adapters/openai/gateway/request'
+import { OpenAIChunkEncoder } from '../../adapters/openai/gateway/stream'
 import { ContinuumError } from '../../src/errors'
-import { createRouterUpstream } from '../../src/gateway'
 import type { UpstreamResponse } from '../../src/proxy/upstream'
 import { InferenceRouter } from '../../src/router'
+import { createRouterUpstream } from '../../src/router/gateway'
 import { FakeProvider } from '../router/fake-provider'
 
 const SECRET = 'private words 271828'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { anthropic } from '../../adapters/anthropic/provider'
-import { anthropicProviderFactory } from '../../adapters/anthropic/provider-config'
+import { anthropicProviderFactory } from '../../adapters/anthropic/provider/config'
+import { anthropic } from '../../adapters/anthropic/provider/provider'
 import { systemClock } from '../../src/core/clock'
 import { silentLogger } from '../../src/core/logger'
 import { ContinuumError } from '../../src/errors'

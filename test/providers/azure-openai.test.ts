@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { azureOpenAI } from '../../adapters/azure-openai/provider'
-import { azureOpenAIProviderFactory } from '../../adapters/azure-openai/provider-config'
+import { azureOpenAIProviderFactory } from '../../adapters/azure-openai/provider/config'
+import { azureOpenAI } from '../../adapters/azure-openai/provider/provider'
 import { systemClock } from '../../src/core/clock'
 import { silentLogger } from '../../src/core/logger'
 import { ContinuumError } from '../../src/errors'

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openAICompatible } from '../../adapters/openai-compatible/provider'
-import { openAICompatibleProviderFactory } from '../../adapters/openai-compatible/provider-config'
+import { openAICompatibleProviderFactory } from '../../adapters/openai-compatible/provider/config'
+import { openAICompatible } from '../../adapters/openai-compatible/provider/provider'
 import { systemClock } from '../../src/core/clock'
 import { silentLogger } from '../../src/core/logger'
 import type { ContinuumError } from '../../src/errors'

@@ -6,9 +6,9 @@
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ContinuumError } from '../../src/errors'
+import { isAbortError } from '../../src/provider-kit/provider-errors'
 import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
 import type { InferenceProvider } from '../../src/router/provider'
-import { isAbortError } from '../../src/router/provider-errors'
 import { type FakeUpstream, jsonReply } from '../fakes/fake-upstream'
 
 /** How one protocol plugs into the shared failure suite. */

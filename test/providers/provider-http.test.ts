@@ -1,8 +1,8 @@
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ContinuumError } from '../../src/errors'
-import { ProviderHttp } from '../../src/router/provider-http/provider-http'
-import { resolveCommonOptions } from '../../src/router/provider-http/provider-options'
+import { ProviderHttp } from '../../src/provider-kit/provider-http'
+import { resolveCommonOptions } from '../../src/provider-kit/provider-options'
 import { FakeUpstream, jsonReply } from '../fakes/fake-upstream'
 
 describe('ProviderHttp', () => {

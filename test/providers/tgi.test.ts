@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tgi } from '../../adapters/tgi/provider'
-import { tgiProviderFactory } from '../../adapters/tgi/provider-config'
+import { tgiProviderFactory } from '../../adapters/tgi/provider/config'
+import { tgi } from '../../adapters/tgi/provider/provider'
 import { systemClock } from '../../src/core/clock'
 import { silentLogger } from '../../src/core/logger'
 import type { ContinuumError } from '../../src/errors'

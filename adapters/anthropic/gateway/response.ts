@@ -1,0 +1,82 @@
+/**
+ * Canonical answers → Anthropic Messages response bodies, for the gateway: the `message` object
+ * (text block, then `tool_use` blocks with their input parsed back into JSON), `stop_reason`, usage,
+ * the model list the Anthropic SDK reads, and the error body `{"type":"error","error":{type,
+ * message}}` with our stable code kept in `error.code`.
+ */
+import type { ContinuumError, ErrorType } from '../../../src/errors'
+import { jsonObjectOrUndefined } from '../../../src/provider-kit/canonical-helpers'
+import type { CanonicalResponse, FinishReason, ToolCall } from '../../../src/router/canonical'
+import type { ModelListing } from '../../../src/router/inference-router'
+import type { AnthropicMessagesResponse, AnthropicResponseBlock } from '../provider/wire'
+
+/** Canonical finish reasons as Anthropic stop reasons; an unnamed stop (`error`) reads as `end_turn`. */
+export function toAnthropicStopReason(reason: FinishReason): string {
+  switch (reason) {
+    case 'length':
+      return 'max_tokens'
+    case 'tool_calls':
+      return 'tool_use'
+    case 'content_filter':
+      return 'refusal'
+    default:
+      return 'end_turn'
+  }
+}
+
+/** A tool call's arguments as the object Anthropic carries; text that is not an object becomes `{}`. */
+export function toolInput(call: Pick<ToolCall, 'arguments'>): Record<string, unknown> {
+  return jsonObjectOrUndefined(call.arguments) ?? {}
+}
+
+/** A `message` body; `model` is the public name the client asked for. */
+export function toAnthropicResponse(response: CanonicalResponse, model: string): AnthropicMessagesResponse {
+  const content: AnthropicResponseBlock[] = []
+  if (response.content !== '') content.push({ type: 'text', text: response.content })
+  for (const call of response.toolCalls) {
+    content.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) })
+  }
+  return {
+    id: response.id.startsWith('msg_') ? response.id : `msg_${response.id}`,
+    type: 'message',
+    role: 'assistant',
+    model,
+    content,
+    stop_reason: toAnthropicStopReason(response.finishReason),
+    stop_sequence: null,
+    usage: {
+      input_tokens: response.usage?.inputTokens ?? 0,
+      output_tokens: response.usage?.outputTokens ?? 0,
+    },
+  }
+}
+
+/** The `/v1/models` list in Anthropic's shape (one page holding every model). */
+export function toAnthropicModelList(listings: readonly ModelListing[]): Record<string, unknown> {
+  return {
+    data: listings.map(toAnthropicModel),
+    has_more: false,
+    first_id: listings[0]?.id ?? null,
+    last_id: listings.at(-1)?.id ?? null,
+  }
+}
+
+/** One model in Anthropic's shape. */
+export function toAnthropicModel(listing: ModelListing): Record<string, unknown> {
+  return { type: 'model', id: listing.id, display_name: listing.id, created_at: '1970-01-01T00:00:00Z' }
+}
+
+/** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
+const ERROR_TYPES: Partial<Record<ErrorType, string>> = {
+  invalid_request_error: 'invalid_request_error',
+  authentication_error: 'authentication_error',
+  permission_error: 'permission_error',
+  not_found_error: 'not_found_error',
+  rate_limit_error: 'rate_limit_error',
+}
+
+/** Anthropic's error body; 503s read as `overloaded_error`, as Anthropic reports its own. */
+export function toAnthropicError(error: ContinuumError): Record<string, unknown> {
+  const type = ERROR_TYPES[error.type] ?? (error.status === 503 ? 'overloaded_error' : 'api_error')
+  return { type: 'error', error: { ...error.details, type, message: error.message, code: error.code } }
+}

@@ -1,0 +1,41 @@
+/**
+ * Builds the Anthropic provider from router configuration (`type = "anthropic"`): `endpoint` is
+ * the base URL (default `https://api.anthropic.com`), `api_key` the key; settings `api_version`,
+ * `betas` (array of names) and `default_max_tokens`.
+ */
+import { ContinuumError } from '../../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../../src/provider-kit/provider-config'
+import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import { type AnthropicProviderOptions, anthropic } from './provider'
+
+/** The `anthropic` config factory; register it as `registry.register('anthropic', anthropicProviderFactory)`. */
+export const anthropicProviderFactory: ProviderFactory = (config, context) =>
+  buildFromConfig(config, () => {
+    const options: AnthropicProviderOptions = {
+      ...commonOptionsFromConfig(config, context),
+      apiKey: config.apiKey ?? '',
+    }
+    if (config.endpoint !== undefined) options.baseURL = config.endpoint
+    const apiVersion = stringSetting(config, 'api_version')
+    if (apiVersion !== undefined) options.apiVersion = apiVersion
+    const betas = config.settings.betas
+    if (betas !== undefined) {
+      if (!Array.isArray(betas)) throw configInvalid(config, 'betas', 'must be an array of beta names')
+      options.betas = betas as string[]
+    }
+    const maxTokens = config.settings.default_max_tokens
+    if (maxTokens !== undefined) {
+      if (typeof maxTokens !== 'number') throw configInvalid(config, 'default_max_tokens', 'must be a number')
+      options.defaultMaxTokens = maxTokens
+    }
+    return anthropic(options)
+  })
+
+function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
+  const path = `inference.providers.${config.id}.${key}`
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
+}

@@ -1,0 +1,153 @@
+/**
+ * The Anthropic provider client for the router: the Messages API (complete and SSE stream, text,
+ * images, tool use) and a models-list health probe. Anthropic has no embeddings endpoint, so
+ * `embed()` refuses with CONTINUUM_NOT_SUPPORTED.
+ *
+ * @example
+ * const provider = anthropic({ apiKey: process.env.ANTHROPIC_API_KEY!, models: ['claude-sonnet-4-20250514'] })
+ */
+
+import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
+import { probeHealth } from '../../../src/provider-kit/health'
+import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import {
+  type CommonProviderOptions,
+  invalidOption,
+  mergeCapabilities,
+  resolveBaseUrl,
+  resolveCommonOptions,
+} from '../../../src/provider-kit/provider-options'
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/router/canonical'
+import type { InferenceProvider, ProviderCapabilities } from '../../../src/router/provider'
+import { parseSse } from '../../../src/streams'
+import { resolveApiKey, resolveHeaderValue } from '../../openai/provider/options'
+import { toAnthropicRequest } from './wire-request'
+import { fromAnthropicResponse } from './wire-response'
+import { AnthropicStreamTranslator } from './wire-stream'
+
+/** Options of {@link anthropic}. */
+export interface AnthropicProviderOptions extends CommonProviderOptions {
+  /** The API key, sent as `x-api-key`. Never logged nor put in errors. */
+  apiKey: string
+  /**
+   * Base URL without the version segment.
+   * @default 'https://api.anthropic.com'
+   */
+  baseURL?: string
+  /**
+   * The `anthropic-version` header.
+   * @default '2023-06-01'
+   */
+  apiVersion?: string
+  /**
+   * Beta features, sent comma-separated as `anthropic-beta`.
+   * @default []
+   */
+  betas?: string[]
+  /**
+   * `max_tokens` when the request sets none; Anthropic requires the field.
+   * @default 4096
+   */
+  defaultMaxTokens?: number
+}
+
+/** Capability defaults of Anthropic's hosted API; override them per model. */
+export const ANTHROPIC_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> = Object.freeze({
+  models: [],
+  contextWindow: 200_000,
+  streaming: true,
+  tools: true,
+  vision: true,
+  embeddings: false,
+  latencyMs: { p50: 1_000, p99: 6_000 },
+  costPerMillion: { input: 3, output: 15 },
+  local: false,
+})
+
+/** Creates the Anthropic provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */
+export function anthropic(options: AnthropicProviderOptions): InferenceProvider {
+  const factory = 'anthropic()'
+  const common = resolveCommonOptions(factory, options, 'anthropic')
+  const capabilities = mergeCapabilities(factory, ANTHROPIC_DEFAULT_CAPABILITIES, common.models, {
+    ...options.capabilities,
+    // There is no embeddings endpoint to turn on.
+    embeddings: false,
+  })
+  const apiKey = resolveApiKey(factory, options.apiKey, true)
+  const baseURL = resolveBaseUrl(factory, 'baseURL', options.baseURL ?? 'https://api.anthropic.com')
+  const apiVersion = resolveHeaderValue(factory, 'apiVersion', options.apiVersion) ?? '2023-06-01'
+  const betas = options.betas ?? []
+  if (!Array.isArray(betas) || !betas.every((beta) => typeof beta === 'string' && /^[\w.-]+$/.test(beta))) {
+    invalidOption(factory, 'betas must be an array of beta names')
+  }
+  const defaultMaxTokens = options.defaultMaxTokens ?? 4096
+  if (!Number.isInteger(defaultMaxTokens) || defaultMaxTokens <= 0) {
+    invalidOption(factory, 'defaultMaxTokens must be a positive integer')
+  }
+  const id = common.id
+  const headers: Record<string, string> = {
+    ...common.headers,
+    ...(betas.length === 0 ? {} : { 'anthropic-beta': betas.join(',') }),
+    'content-type': 'application/json',
+    'anthropic-version': apiVersion,
+    'x-api-key': apiKey,
+  }
+  const streamHeaders = { ...headers, accept: 'text/event-stream' }
+  const messagesURL = `${baseURL}/v1/messages`
+  const http = new ProviderHttp({
+    providerId: id,
+    timeoutMs: common.timeoutMs,
+    maxResponseBytes: common.maxResponseBytes,
+    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
+    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
+  })
+
+  async function* stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    const body = JSON.stringify(toAnthropicRequest(request, defaultMaxTokens, true))
+    const translator = new AnthropicStreamTranslator(id)
+    const bytes = http.stream({
+      method: 'POST',
+      url: messagesURL,
+      headers: streamHeaders,
+      body,
+      signal: request.signal,
+    })
+    for await (const event of parseSse(bytes)) {
+      for (const chunk of translator.push(event.data)) yield chunk
+    }
+    translator.end()
+  }
+
+  return {
+    specificationVersion: 'v1',
+    id,
+    capabilities,
+
+    async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
+      const body = JSON.stringify(toAnthropicRequest(request, defaultMaxTokens, false))
+      const answer = await http.json({
+        method: 'POST',
+        url: messagesURL,
+        headers,
+        body,
+        signal: request.signal,
+      })
+      return fromAnthropicResponse(answer.body, id)
+    },
+
+    stream,
+
+    async embed(): Promise<EmbeddingResponse> {
+      throw embeddingsNotSupported(id)
+    },
+
+    health: (signal?: AbortSignal) =>
+      probeHealth(http, { method: 'GET', url: `${baseURL}/v1/models`, headers, signal }),
+    close: () => http.close(),
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The Anthropic protocol adapter: `/v1/messages` (JSON and its named-event SSE stream) and
+ * `/v1/messages/count_tokens` are encrypted. Anthropic streams have no terminal sentinel: a
+ * stream is whole once `message_stop` went by. Mid-stream failures are rendered the way the
+ * Anthropic SDKs read them, `event: error` with `{"type":"error","error":{type, message}}`.
+ * `GET /v1/models` shares its path with OpenAI's plain model list, which serves both.
+ */
+
+import type { ContinuumError, ErrorType } from '../../../src/errors'
+import { defineAdapter } from '../../../src/protocol/adapter'
+import { formatSse } from '../../../src/streams/sse'
+import {
+  COUNT_TOKENS_REQUEST_PLAIN,
+  COUNT_TOKENS_RESPONSE_PLAIN,
+  MESSAGES_EVENT_PLAIN,
+  MESSAGES_REQUEST_PLAIN,
+  MESSAGES_RESPONSE_PLAIN,
+} from './fields'
+import { countTokensSchema, messagesSchema } from './schema'
+
+/** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
+const ANTHROPIC_ERROR_TYPES: Partial<Record<ErrorType, string>> = {
+  invalid_request_error: 'invalid_request_error',
+  authentication_error: 'authentication_error',
+  permission_error: 'permission_error',
+  not_found_error: 'not_found_error',
+  rate_limit_error: 'rate_limit_error',
+}
+
+/** Renders a proxy error as an Anthropic stream error event, keeping our stable code inside `error`. */
+export function formatAnthropicStreamError(error: ContinuumError): string {
+  const body = {
+    type: 'error',
+    error: {
+      type: ANTHROPIC_ERROR_TYPES[error.type] ?? 'api_error',
+      message: error.message,
+      code: error.code,
+    },
+  }
+  return formatSse({ event: 'error', data: JSON.stringify(body) })
+}
+
+/** The Anthropic Messages API adapter. */
+export const anthropicAdapter = defineAdapter({
+  name: 'anthropic',
+  routes: [
+    {
+      name: 'messages',
+      method: 'POST',
+      path: '/v1/messages',
+      encrypted: true,
+      requestPlain: MESSAGES_REQUEST_PLAIN,
+      requestSchema: messagesSchema,
+      responsePlain: MESSAGES_RESPONSE_PLAIN,
+      stream: {
+        framing: 'sse',
+        plain: MESSAGES_EVENT_PLAIN,
+        // An upstream `error` event also ends the stream, and reaches the client sealed.
+        isFinal: (event) => event.type === 'message_stop' || event.type === 'error',
+        formatError: formatAnthropicStreamError,
+      },
+    },
+    {
+      name: 'count-tokens',
+      method: 'POST',
+      path: '/v1/messages/count_tokens',
+      encrypted: true,
+      requestPlain: COUNT_TOKENS_REQUEST_PLAIN,
+      requestSchema: countTokensSchema,
+      responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
+    },
+  ],
+})

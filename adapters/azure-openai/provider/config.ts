@@ -1,0 +1,52 @@
+/**
+ * Builds the Azure OpenAI provider from router configuration (`type = "azure_openai"`): `endpoint`
+ * is the resource URL, `api_key` the resource key; settings `api_version`, and `deployment` (one
+ * deployment for every configured model) or `deployments` (a model → deployment table).
+ */
+
+import { ContinuumError } from '../../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../../src/provider-kit/provider-config'
+import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import { type AzureOpenAIProviderOptions, azureOpenAI } from './provider'
+
+/** The `azure_openai` config factory; register it as `registry.register('azure_openai', azureOpenAIProviderFactory)`. */
+export const azureOpenAIProviderFactory: ProviderFactory = (config, context) =>
+  buildFromConfig(config, () => {
+    const options: AzureOpenAIProviderOptions = {
+      ...commonOptionsFromConfig(config, context),
+      endpoint: config.endpoint ?? '',
+    }
+    if (config.apiKey !== undefined) options.apiKey = config.apiKey
+    const apiVersion = stringSetting(config, 'api_version')
+    if (apiVersion !== undefined) options.apiVersion = apiVersion
+    const deployments = deploymentsSetting(config)
+    if (deployments !== undefined) options.deployments = deployments
+    return azureOpenAI(options)
+  })
+
+function deploymentsSetting(config: ProviderConfig): Record<string, string> | undefined {
+  const single = stringSetting(config, 'deployment')
+  const table = config.settings.deployments
+  if (single !== undefined && table !== undefined) {
+    throw configInvalid(config, 'deployments', 'set either deployment or deployments, not both')
+  }
+  if (single !== undefined) {
+    if (config.models.length === 0)
+      throw configInvalid(config, 'models', 'must list the models the deployment serves')
+    return Object.fromEntries(config.models.map((model) => [model, single]))
+  }
+  if (table === undefined) return undefined
+  if (typeof table !== 'object' || table === null || Array.isArray(table)) {
+    throw configInvalid(config, 'deployments', 'must be a table of model = "deployment"')
+  }
+  return table as Record<string, string>
+}
+
+function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
+  const path = `inference.providers.${config.id}.${key}`
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
+}

@@ -1,0 +1,38 @@
+/**
+ * Builds the Bedrock provider from router configuration (`type = "bedrock"`). Settings:
+ * `region` (required), `access_key_id` and `secret_access_key` (required; write them as `env:` or
+ * `file:` references), `session_token` (optional), `control_plane_endpoint` (optional). `endpoint`
+ * overrides the runtime URL (VPC endpoints, tests).
+ */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../../src/provider-kit/provider-config'
+import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { type BedrockProviderOptions, bedrock } from './provider'
+import type { AwsCredentials } from './signing'
+
+/** The `bedrock` config factory; register it as `registry.register('bedrock', bedrockProviderFactory)`. */
+export const bedrockProviderFactory: ProviderFactory = (config, context) => {
+  const region = stringSetting(config, 'region', true)
+  const credentials: AwsCredentials = {
+    accessKeyId: stringSetting(config, 'access_key_id', true),
+    secretAccessKey: stringSetting(config, 'secret_access_key', true),
+  }
+  const sessionToken = stringSetting(config, 'session_token')
+  if (sessionToken !== undefined) credentials.sessionToken = sessionToken
+  const controlPlaneURL = stringSetting(config, 'control_plane_endpoint')
+  return buildFromConfig(config, () => {
+    const options: BedrockProviderOptions = {
+      ...commonOptionsFromConfig(config, context),
+      region,
+      credentials,
+      clock: context.clock,
+    }
+    if (config.endpoint !== undefined) options.baseURL = config.endpoint
+    if (controlPlaneURL !== undefined) options.controlPlaneURL = controlPlaneURL
+    return bedrock(options)
+  })
+}

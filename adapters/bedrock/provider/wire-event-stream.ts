@@ -1,0 +1,91 @@
+/**
+ * Decoding of the binary `application/vnd.amazon.eventstream` framing ConverseStream answers with.
+ * Each message is a 12-byte prelude (total length, headers length, prelude CRC), headers, a JSON
+ * payload and a message CRC. HTTP chunks cut messages anywhere, so this file reassembles whole
+ * messages by their length prefix and hands each to smithy's EventStreamCodec, which checks both
+ * CRCs and parses the typed headers. Lengths are bounded so a bad peer cannot grow memory.
+ */
+import { EventStreamCodec } from '@smithy/eventstream-codec'
+import { fromUtf8, toUtf8 } from '@smithy/util-utf8'
+import { ContinuumError } from '../../../src/errors'
+
+/** One decoded event-stream message with its string headers and UTF-8 payload. */
+export interface EventStreamMessage {
+  /** `event`, `exception` or `error`. */
+  messageType: string
+  /** `:event-type` of an event, `:exception-type` of an exception, `:error-code` of an error. */
+  type: string
+  payload: string
+}
+
+const PRELUDE_LENGTH = 12
+/** Smallest valid message: prelude plus message CRC. */
+const MINIMUM_MESSAGE_LENGTH = 16
+/** The event-stream specification caps a message at 16 MiB. */
+const MAXIMUM_MESSAGE_LENGTH = 16 * 1024 * 1024
+
+const codec = new EventStreamCodec(toUtf8, fromUtf8)
+
+function headerString(
+  headers: Record<string, { type: string; value: unknown }>,
+  name: string,
+): string | undefined {
+  const header = headers[name]
+  return header !== undefined && header.type === 'string' ? (header.value as string) : undefined
+}
+
+function malformed(reason: string, cause?: unknown): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+    `Bedrock event stream is malformed: ${reason}`,
+    {
+      cause,
+    },
+  )
+}
+
+/** Yields the messages of an event-stream byte stream; throws if it ends inside a message. */
+export async function* decodeEventStream(
+  source: AsyncIterable<Uint8Array>,
+): AsyncGenerator<EventStreamMessage> {
+  let buffer: Uint8Array = new Uint8Array(0)
+  for await (const chunk of source) {
+    buffer = buffer.length === 0 ? chunk : concat(buffer, chunk)
+    while (buffer.length >= PRELUDE_LENGTH) {
+      const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+      const totalLength = view.getUint32(0, false)
+      if (totalLength < MINIMUM_MESSAGE_LENGTH || totalLength > MAXIMUM_MESSAGE_LENGTH) {
+        throw malformed(`message length ${totalLength} is out of bounds`)
+      }
+      if (buffer.length < totalLength) break
+      yield decodeMessage(buffer.subarray(0, totalLength))
+      buffer = buffer.subarray(totalLength)
+    }
+  }
+  if (buffer.length > 0) throw malformed('the stream ended inside a message')
+}
+
+function decodeMessage(frame: Uint8Array): EventStreamMessage {
+  let decoded: ReturnType<EventStreamCodec['decode']>
+  try {
+    decoded = codec.decode(frame)
+  } catch (error) {
+    throw malformed('a message failed its checksum or header parsing', error)
+  }
+  const headers = decoded.headers as Record<string, { type: string; value: unknown }>
+  const messageType = headerString(headers, ':message-type') ?? 'event'
+  const type =
+    (messageType === 'exception'
+      ? headerString(headers, ':exception-type')
+      : messageType === 'error'
+        ? headerString(headers, ':error-code')
+        : headerString(headers, ':event-type')) ?? ''
+  return { messageType, type, payload: toUtf8(decoded.body) }
+}
+
+function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(first.length + second.length)
+  joined.set(first, 0)
+  joined.set(second, first.length)
+  return joined
+}

@@ -1,0 +1,73 @@
+/**
+ * The Ollama native adapter: `/api/chat` and `/api/generate` (which stream NDJSON unless the
+ * request says `stream: false`; the last line has `done: true`), `/api/embed` and the legacy
+ * `/api/embeddings` are encrypted; the model list, version, running models and `/api/show` (its
+ * request carries only a model name) are plain. Stream errors keep the proxy's NDJSON default
+ * `{"error": message, "code": code}`, which Ollama clients read as an error line.
+ */
+import { defineAdapter } from '../../../src/protocol/adapter'
+import {
+  CHAT_REQUEST_PLAIN,
+  CHAT_RESPONSE_PLAIN,
+  EMBED_REQUEST_PLAIN,
+  EMBED_RESPONSE_PLAIN,
+  GENERATE_REQUEST_PLAIN,
+  GENERATE_RESPONSE_PLAIN,
+  LEGACY_EMBED_REQUEST_PLAIN,
+  LEGACY_EMBED_RESPONSE_PLAIN,
+} from './fields'
+import { chatSchema, embedSchema, generateSchema, legacyEmbedSchema } from './schema'
+
+/** Ollama streams unless told not to. */
+const streamsByDefault = (body: Record<string, unknown>): boolean => body.stream !== false
+/** The last line says `done: true`; an error line also ends the stream. */
+const isFinal = (event: Record<string, unknown>): boolean => event.done === true || 'error' in event
+
+/** The Ollama adapter. */
+export const ollamaAdapter = defineAdapter({
+  name: 'ollama',
+  routes: [
+    {
+      name: 'chat',
+      method: 'POST',
+      path: '/api/chat',
+      encrypted: true,
+      requestPlain: CHAT_REQUEST_PLAIN,
+      requestSchema: chatSchema,
+      responsePlain: CHAT_RESPONSE_PLAIN,
+      stream: { framing: 'ndjson', when: streamsByDefault, plain: CHAT_RESPONSE_PLAIN, isFinal },
+    },
+    {
+      name: 'generate',
+      method: 'POST',
+      path: '/api/generate',
+      encrypted: true,
+      requestPlain: GENERATE_REQUEST_PLAIN,
+      requestSchema: generateSchema,
+      responsePlain: GENERATE_RESPONSE_PLAIN,
+      stream: { framing: 'ndjson', when: streamsByDefault, plain: GENERATE_RESPONSE_PLAIN, isFinal },
+    },
+    {
+      name: 'embed',
+      method: 'POST',
+      path: '/api/embed',
+      encrypted: true,
+      requestPlain: EMBED_REQUEST_PLAIN,
+      requestSchema: embedSchema,
+      responsePlain: EMBED_RESPONSE_PLAIN,
+    },
+    {
+      name: 'embeddings',
+      method: 'POST',
+      path: '/api/embeddings',
+      encrypted: true,
+      requestPlain: LEGACY_EMBED_REQUEST_PLAIN,
+      requestSchema: legacyEmbedSchema,
+      responsePlain: LEGACY_EMBED_RESPONSE_PLAIN,
+    },
+    { name: 'tags', method: 'GET', path: '/api/tags', encrypted: false },
+    { name: 'version', method: 'GET', path: '/api/version', encrypted: false },
+    { name: 'ps', method: 'GET', path: '/api/ps', encrypted: false },
+    { name: 'show', method: 'POST', path: '/api/show', encrypted: false },
+  ],
+})

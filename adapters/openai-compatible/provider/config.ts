@@ -1,0 +1,31 @@
+/**
+ * Builds a generic OpenAI-compatible provider from router configuration
+ * (`type = "openai_compatible"`): `endpoint` is the base URL (required), `api_key` optional;
+ * settings `max_tokens_field` and `health_path`.
+ */
+
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../../src/provider-kit/provider-config'
+import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { type OpenAICompatibleProviderOptions, openAICompatible } from './provider'
+
+/**
+ * The `openai_compatible` config factory; register it as
+ * `registry.register('openai_compatible', openAICompatibleProviderFactory)`.
+ */
+export const openAICompatibleProviderFactory: ProviderFactory = (config, context) =>
+  buildFromConfig(config, () => {
+    const options: OpenAICompatibleProviderOptions = {
+      ...commonOptionsFromConfig(config, context),
+      baseURL: config.endpoint ?? '',
+    }
+    if (config.apiKey !== undefined) options.apiKey = config.apiKey
+    const maxTokensField = stringSetting(config, 'max_tokens_field')
+    if (maxTokensField !== undefined) options.maxTokensField = maxTokensField as 'max_tokens'
+    const healthPath = stringSetting(config, 'health_path')
+    if (healthPath !== undefined) options.healthPath = healthPath
+    return openAICompatible(options)
+  })

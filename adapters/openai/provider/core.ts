@@ -1,0 +1,233 @@
+/**
+ * The InferenceProvider behind every OpenAI-shaped client. OpenAI, Azure OpenAI, vLLM and the
+ * generic OpenAI-compatible client differ only in where a call goes (URL shape, one endpoint or
+ * several), how it authenticates and how health is probed; those come in as settings, and the
+ * protocol work (translation, SSE parsing, failover on connection refusal) is done once here.
+ */
+
+import { ContinuumError } from '../../../src/errors'
+import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
+import { probeHealth } from '../../../src/provider-kit/health'
+import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import type { ResolvedCommonOptions } from '../../../src/provider-kit/provider-options'
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/router/canonical'
+import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
+import { parseSse } from '../../../src/streams'
+import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
+import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
+import { OpenAIStreamTranslator } from './wire-stream'
+
+/** The operations that have a URL. */
+export type OpenAIOperation = 'chat' | 'embeddings'
+
+/** One place calls can go: a base URL with its own connection pool. */
+export interface OpenAIEndpoint {
+  readonly http: ProviderHttp
+  /** The URL of an operation for a provider-specific model name. */
+  url(operation: OpenAIOperation, model: string): string
+}
+
+/** Chooses endpoints: one for most providers, several with failover for vLLM. */
+export interface OpenAIEndpointPool {
+  /** Endpoints to try for one call, best first; failover moves on only when connecting failed. */
+  candidates(): readonly OpenAIEndpoint[]
+  /** A call starts on an endpoint; the returned function ends it (for least-inflight balancing). */
+  begin(endpoint: OpenAIEndpoint): () => void
+  /** Connecting to an endpoint failed; the pool may skip it for a while. */
+  markUnreachable(endpoint: OpenAIEndpoint): void
+}
+
+/** What distinguishes one OpenAI-shaped client from another. */
+export interface OpenAICoreSettings {
+  id: string
+  capabilities: ProviderCapabilities
+  pool: OpenAIEndpointPool
+  dialect: OpenAIWireDialect
+  /** Headers of every call: content type, authentication and the user's extra headers. */
+  headers(): Promise<Record<string, string>> | Record<string, string>
+  health(signal: AbortSignal | undefined): Promise<ProviderHealth>
+  close(): Promise<void>
+}
+
+/** Network codes that mean the request never reached the server, so another endpoint may take it. */
+const CONNECT_FAILURE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT', // a Unix socket path that does not exist
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** Whether an error (or one of its causes) is a failure to connect. */
+export function isConnectFailure(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false
+  const record = error as { code?: unknown; cause?: unknown; errors?: unknown }
+  if (typeof record.code === 'string' && CONNECT_FAILURE_CODES.has(record.code)) return true
+  if (Array.isArray(record.errors) && record.errors.some((inner) => isConnectFailure(inner, depth + 1)))
+    return true
+  return isConnectFailure(record.cause, depth + 1)
+}
+
+/** Builds the provider from settings. */
+export function createOpenAICoreProvider(settings: OpenAICoreSettings): InferenceProvider {
+  const { id, capabilities, pool, dialect } = settings
+
+  /** Runs one call on the first endpoint that accepts a connection. */
+  async function withEndpoint<T>(attempt: (endpoint: OpenAIEndpoint) => Promise<T>): Promise<T> {
+    const candidates = pool.candidates()
+    for (const [position, endpoint] of candidates.entries()) {
+      const end = pool.begin(endpoint)
+      try {
+        return await attempt(endpoint)
+      } catch (error) {
+        if (position < candidates.length - 1 && isConnectFailure(error)) {
+          pool.markUnreachable(endpoint)
+          continue
+        }
+        if (isConnectFailure(error)) pool.markUnreachable(endpoint)
+        throw error
+      } finally {
+        end()
+      }
+    }
+    throw noEndpoint(id)
+  }
+
+  async function* stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    const body = JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, true))
+    const headers = { ...(await settings.headers()), accept: 'text/event-stream' }
+    const candidates = pool.candidates()
+    for (const [position, endpoint] of candidates.entries()) {
+      const translator = new OpenAIStreamTranslator(id)
+      const end = pool.begin(endpoint)
+      let connected = false
+      try {
+        const bytes = endpoint.http.stream(
+          { method: 'POST', url: endpoint.url('chat', request.model), headers, body, signal: request.signal },
+          () => {
+            connected = true
+          },
+        )
+        for await (const event of parseSse(bytes)) {
+          for (const chunk of translator.push(event.data)) yield chunk
+        }
+        for (const chunk of translator.end()) yield chunk
+        return
+      } catch (error) {
+        if (!connected && isConnectFailure(error)) {
+          pool.markUnreachable(endpoint)
+          if (position < candidates.length - 1) continue
+        }
+        throw error
+      } finally {
+        end()
+      }
+    }
+    throw noEndpoint(id)
+  }
+
+  return {
+    specificationVersion: 'v1',
+    id,
+    capabilities,
+
+    async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
+      const body = JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, false))
+      const headers = await settings.headers()
+      return withEndpoint(async (endpoint) => {
+        const answer = await endpoint.http.json({
+          method: 'POST',
+          url: endpoint.url('chat', request.model),
+          headers,
+          body,
+          signal: request.signal,
+        })
+        return fromOpenAIChatResponse(answer.body, id)
+      })
+    },
+
+    stream,
+
+    async embed(request: EmbeddingRequest): Promise<EmbeddingResponse> {
+      if (!capabilities.embeddings) {
+        throw embeddingsNotSupported(id)
+      }
+      const body = JSON.stringify(toOpenAIEmbeddingRequest(request, request.model))
+      const headers = await settings.headers()
+      return withEndpoint(async (endpoint) => {
+        const answer = await endpoint.http.json({
+          method: 'POST',
+          url: endpoint.url('embeddings', request.model),
+          headers,
+          body,
+          signal: request.signal,
+        })
+        return fromOpenAIEmbeddingResponse(answer.body, id, request.input.length)
+      })
+    },
+
+    health: (signal?: AbortSignal) => settings.health(signal),
+    close: () => settings.close(),
+  }
+}
+
+function noEndpoint(id: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_PROVIDER_UNAVAILABLE', `Provider ${id} has no endpoint to call`, {
+    details: { provider: id },
+  })
+}
+
+/** The pool of a provider with a single endpoint. */
+export function singleEndpointPool(endpoint: OpenAIEndpoint): OpenAIEndpointPool {
+  const candidates = [endpoint]
+  return { candidates: () => candidates, begin: () => noop, markUnreachable: noop }
+}
+
+const noop = (): void => {}
+
+/** What a client with one base URL (OpenAI, the generic OpenAI-compatible client) resolved. */
+export interface SingleBaseUrlSettings {
+  common: ResolvedCommonOptions
+  capabilities: ProviderCapabilities
+  dialect: OpenAIWireDialect
+  /** Base URL including the version segment, without a trailing slash. */
+  baseURL: string
+  /** Headers of every call, health probe included. */
+  headers: Record<string, string>
+  /** Path under `baseURL` that `health()` GETs, e.g. `/models`. */
+  healthPath: string
+}
+
+/**
+ * Builds the provider of a client that calls `<baseURL>/chat/completions` and
+ * `<baseURL>/embeddings` over one connection pool, with fixed headers and a GET health probe.
+ */
+export function createSingleBaseUrlProvider(settings: SingleBaseUrlSettings): InferenceProvider {
+  const { common, baseURL, headers } = settings
+  const http = new ProviderHttp({
+    providerId: common.id,
+    timeoutMs: common.timeoutMs,
+    maxResponseBytes: common.maxResponseBytes,
+    ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
+    ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
+  })
+  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
+  const healthUrl = `${baseURL}${settings.healthPath}`
+  return createOpenAICoreProvider({
+    id: common.id,
+    capabilities: settings.capabilities,
+    dialect: settings.dialect,
+    pool: singleEndpointPool({ http, url: (operation) => paths[operation] }),
+    headers: () => headers,
+    health: (signal) => probeHealth(http, { method: 'GET', url: healthUrl, headers, signal }),
+    close: () => http.close(),
+  })
+}

@@ -1,0 +1,45 @@
+/**
+ * The Text Generation Inference (TGI) native adapter: `generate` and `generate_stream` (SSE
+ * events without a terminal sentinel; the last one carries `generated_text`) are encrypted;
+ * `health`, `info` and `metrics` are plain. TGI's Messages API at `/v1/chat/completions` is
+ * served by the OpenAI adapter.
+ */
+import { defineAdapter } from '../../../src/protocol/adapter'
+import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
+import { generateSchema } from './schema'
+
+/** The TGI adapter. */
+export const tgiAdapter = defineAdapter({
+  name: 'tgi',
+  routes: [
+    {
+      name: 'generate',
+      method: 'POST',
+      path: '/generate',
+      encrypted: true,
+      requestPlain: GENERATE_REQUEST_PLAIN,
+      requestSchema: generateSchema,
+      responsePlain: GENERATE_RESPONSE_PLAIN,
+    },
+    {
+      name: 'generate-stream',
+      method: 'POST',
+      path: '/generate_stream',
+      encrypted: true,
+      requestPlain: GENERATE_REQUEST_PLAIN,
+      requestSchema: generateSchema,
+      responsePlain: GENERATE_RESPONSE_PLAIN,
+      stream: {
+        framing: 'sse',
+        when: 'always',
+        plain: GENERATE_STREAM_EVENT_PLAIN,
+        // The last token's event carries the whole text; an error event also ends the stream.
+        isFinal: (event) =>
+          (event.generated_text !== null && event.generated_text !== undefined) || 'error' in event,
+      },
+    },
+    { name: 'health', method: 'GET', path: '/health', encrypted: false },
+    { name: 'info', method: 'GET', path: '/info', encrypted: false },
+    { name: 'metrics', method: 'GET', path: '/metrics', encrypted: false },
+  ],
+})

@@ -1,0 +1,74 @@
+/**
+ * The Triton Inference Server adapter: the generate extension (`generate`, and `generate_stream`
+ * whose SSE events carry no terminal sentinel) and KServe v2 `infer` with JSON tensors, each with
+ * and without a model version in the path, are encrypted; health, server and model metadata and
+ * readiness are plain. Binary tensor bodies (`Inference-Header-Content-Length`) are not JSON and
+ * are not served on the encrypted routes.
+ */
+
+import type { RouteDefinition } from '../../../src/protocol/adapter'
+import { defineAdapter } from '../../../src/protocol/adapter'
+import {
+  GENERATE_REQUEST_PLAIN,
+  GENERATE_RESPONSE_PLAIN,
+  INFER_REQUEST_PLAIN,
+  INFER_RESPONSE_PLAIN,
+} from './fields'
+import { generateSchema, inferSchema } from './schema'
+
+const MODEL = '/v2/models/{model}'
+const VERSIONED = '/v2/models/{model}/versions/{version}'
+
+/** One route under both the unversioned and the versioned model path. */
+function bothVersions(route: Omit<RouteDefinition, 'path'>, suffix: string): RouteDefinition[] {
+  return [
+    { ...route, path: `${MODEL}${suffix}` },
+    { ...route, name: `${route.name}-versioned`, path: `${VERSIONED}${suffix}` },
+  ]
+}
+
+/** The Triton adapter. */
+export const tritonAdapter = defineAdapter({
+  name: 'triton',
+  routes: [
+    ...bothVersions(
+      {
+        name: 'generate',
+        method: 'POST',
+        encrypted: true,
+        requestPlain: GENERATE_REQUEST_PLAIN,
+        requestSchema: generateSchema,
+        responsePlain: GENERATE_RESPONSE_PLAIN,
+      },
+      '/generate',
+    ),
+    ...bothVersions(
+      {
+        name: 'generate-stream',
+        method: 'POST',
+        encrypted: true,
+        requestPlain: GENERATE_REQUEST_PLAIN,
+        requestSchema: generateSchema,
+        responsePlain: GENERATE_RESPONSE_PLAIN,
+        stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
+      },
+      '/generate_stream',
+    ),
+    ...bothVersions(
+      {
+        name: 'infer',
+        method: 'POST',
+        encrypted: true,
+        requestPlain: INFER_REQUEST_PLAIN,
+        requestSchema: inferSchema,
+        responsePlain: INFER_RESPONSE_PLAIN,
+      },
+      '/infer',
+    ),
+    ...bothVersions({ name: 'model-metadata', method: 'GET', encrypted: false }, ''),
+    ...bothVersions({ name: 'model-ready', method: 'GET', encrypted: false }, '/ready'),
+    { name: 'server-metadata', method: 'GET', path: '/v2', encrypted: false },
+    { name: 'health-ready', method: 'GET', path: '/v2/health/ready', encrypted: false },
+    { name: 'health-live', method: 'GET', path: '/v2/health/live', encrypted: false },
+  ],
+})

@@ -1,0 +1,61 @@
+/**
+ * OAuth access tokens for Vertex AI calls: a fixed token, a caller's token function, or Google's
+ * Application Default Credentials through google-auth-library. The library is imported and its
+ * GoogleAuth constructed only when the first call needs a token, so constructing a provider (or
+ * testing one with a supplied token) never loads it or touches the metadata server or network.
+ * Token values never reach errors or logs.
+ */
+import type { GoogleAuthOptions } from 'google-auth-library'
+import { ContinuumError } from '../../../src/errors'
+
+/** A fixed access token or a function returning a current one. */
+export type VertexAccessToken = string | (() => Promise<string>)
+
+/** The scope Vertex AI requires. */
+export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform'
+
+/** Returns a function that yields a bearer token for each call. */
+export function createTokenSource(
+  providerId: string,
+  accessToken: VertexAccessToken | undefined,
+  googleAuthOptions: GoogleAuthOptions | undefined,
+): () => Promise<string> {
+  if (typeof accessToken === 'string') return async () => accessToken
+  let fetchToken: () => Promise<string | null | undefined>
+  if (typeof accessToken === 'function') {
+    fetchToken = accessToken
+  } else {
+    let client: Promise<{ getAccessToken(): Promise<string | null | undefined> }> | undefined
+    fetchToken = async () => {
+      client ??= import('google-auth-library').then(
+        ({ GoogleAuth }) => new GoogleAuth({ ...googleAuthOptions, scopes: [CLOUD_PLATFORM_SCOPE] }),
+      )
+      return (await client).getAccessToken()
+    }
+  }
+  return async () => {
+    let token: string | null | undefined
+    try {
+      token = await fetchToken()
+    } catch (error) {
+      throw new ContinuumError(
+        'CONTINUUM_PROVIDER_AUTH_FAILED',
+        `Provider ${providerId} could not obtain a Google access token`,
+        {
+          cause: error,
+          details: { provider: providerId },
+        },
+      )
+    }
+    if (typeof token !== 'string' || token === '') {
+      throw new ContinuumError(
+        'CONTINUUM_PROVIDER_AUTH_FAILED',
+        `Provider ${providerId} got an empty Google access token`,
+        {
+          details: { provider: providerId },
+        },
+      )
+    }
+    return token
+  }
+}

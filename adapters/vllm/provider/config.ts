@@ -1,0 +1,62 @@
+/**
+ * Builds the vLLM provider from router configuration (`type = "vllm"`): `endpoint` is one server,
+ * or settings `endpoints` lists several (URL strings or `{ url, socket_path }` tables); `api_key`
+ * optional; settings `balancing` (`round_robin` | `least_inflight`) and `unreachable_cooldown_ms`.
+ */
+import { ContinuumError } from '../../../src/errors'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  stringSetting,
+} from '../../../src/provider-kit/provider-config'
+import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import { type VllmEndpointOptions, type VllmProviderOptions, vllm } from './provider'
+
+/** The `vllm` config factory; register it as `registry.register('vllm', vllmProviderFactory)`. */
+export const vllmProviderFactory: ProviderFactory = (config, context) =>
+  buildFromConfig(config, () => {
+    const options: VllmProviderOptions = {
+      ...commonOptionsFromConfig(config, context),
+      endpoints: endpointsSetting(config),
+      clock: context.clock,
+    }
+    if (config.apiKey !== undefined) options.apiKey = config.apiKey
+    const balancing = stringSetting(config, 'balancing')
+    if (balancing !== undefined) options.balancing = balancing as VllmProviderOptions['balancing'] & string
+    const cooldown = config.settings.unreachable_cooldown_ms
+    if (cooldown !== undefined) {
+      if (typeof cooldown !== 'number')
+        throw configInvalid(config, 'unreachable_cooldown_ms', 'must be a number')
+      options.unreachableCooldownMs = cooldown
+    }
+    return vllm(options)
+  })
+
+function endpointsSetting(config: ProviderConfig): Array<string | VllmEndpointOptions> {
+  const list = config.settings.endpoints
+  if (list === undefined) {
+    if (config.endpoint === undefined)
+      throw configInvalid(config, 'endpoint', 'is required (or settings endpoints)')
+    return [config.endpoint]
+  }
+  if (config.endpoint !== undefined)
+    throw configInvalid(config, 'endpoints', 'set either endpoint or endpoints, not both')
+  if (!Array.isArray(list)) throw configInvalid(config, 'endpoints', 'must be an array')
+  return list.map((entry: unknown, index) => {
+    if (typeof entry === 'string') return entry
+    if (typeof entry !== 'object' || entry === null || typeof (entry as { url?: unknown }).url !== 'string') {
+      throw configInvalid(config, `endpoints[${index}]`, 'must be a URL or a table with url and socket_path')
+    }
+    const table = entry as { url: string; socket_path?: unknown }
+    if (table.socket_path === undefined) return { url: table.url }
+    if (typeof table.socket_path !== 'string') {
+      throw configInvalid(config, `endpoints[${index}].socket_path`, 'must be a string')
+    }
+    return { url: table.url, socketPath: table.socket_path }
+  })
+}
+
+function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
+  const path = `inference.providers.${config.id}.${key}`
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
+}

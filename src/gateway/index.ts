@@ -1,4 +1,0 @@
-/** The gateway's public surface: the router-backed upstream, the gateway helper and the default provider registry. */
-export { createDefaultProviderRegistry } from './default-providers'
-export { createGateway, type GatewayOptions } from './gateway'
-export { createRouterUpstream, type RouterUpstreamOptions } from './router-upstream'

@@ -1,0 +1,273 @@
+/**
+ * The HTTP call every router provider client in `adapters/<protocol>/provider.ts` makes: one place
+ * that owns the per-attempt timeout, the caller's abort signal, aborting the upstream request when
+ * a stream consumer stops reading, bounded error bodies, and the mapping of statuses and network
+ * failures onto the router's error codes (through `src/router/provider-errors.ts`). Providers only
+ * build URLs, headers and bodies, and translate what comes back.
+ */
+import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
+import { ContinuumError } from '../errors'
+import { isAbortError, providerErrorFromNetwork, providerErrorFromResponse } from './provider-errors'
+
+/** Construction options of a {@link ProviderHttp}. */
+export interface ProviderHttpOptions {
+  /** The provider id, named in error messages. */
+  providerId: string
+  /** Time allowed to receive response headers, then the longest silence between body chunks. */
+  timeoutMs: number
+  /** undici dispatcher for connection pooling; a keep-alive Agent when neither this nor `fetch` is given. */
+  dispatcher?: Dispatcher
+  /** A fetch implementation used instead of undici's `request()` (tests, edge runtimes). */
+  fetch?: typeof fetch
+  /** Largest JSON body accepted. */
+  maxResponseBytes: number
+}
+
+/** One outgoing call. */
+export interface ProviderHttpRequest {
+  method: 'GET' | 'POST'
+  url: string
+  headers: Record<string, string>
+  body?: string
+  signal?: AbortSignal | undefined
+}
+
+/** Response status and lower-case headers of a successful call. */
+export interface ProviderHttpHead {
+  status: number
+  headers: Record<string, string>
+}
+
+interface RawResponse extends ProviderHttpHead {
+  body: AsyncIterable<Uint8Array>
+}
+
+/** Largest error body read before it is dropped (it is never surfaced, only drained). */
+const MAX_ERROR_BODY_BYTES = 64 * 1024
+
+/** Sends provider calls; see the module comment. */
+export class ProviderHttp {
+  readonly #options: ProviderHttpOptions
+  readonly #dispatcher: Dispatcher | undefined
+  readonly #ownsDispatcher: boolean
+
+  constructor(options: ProviderHttpOptions) {
+    this.#options = options
+    this.#ownsDispatcher = options.dispatcher === undefined && options.fetch === undefined
+    this.#dispatcher =
+      options.dispatcher ?? (this.#ownsDispatcher ? new Agent({ keepAliveTimeout: 30_000 }) : undefined)
+  }
+
+  /** Sends a call and parses its JSON answer; non-2xx statuses and network failures throw ContinuumError. */
+  async json(request: ProviderHttpRequest): Promise<{ head: ProviderHttpHead; body: unknown }> {
+    const call = new Call(this.#options.providerId, this.#options.timeoutMs, request.signal)
+    try {
+      const response = await this.#send(request, call.signal)
+      call.touch()
+      await this.#rejectErrorStatus(response)
+      const chunks: Uint8Array[] = []
+      let size = 0
+      for await (const chunk of response.body) {
+        call.touch()
+        size += chunk.byteLength
+        if (size > this.#options.maxResponseBytes) {
+          throw new ContinuumError(
+            'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE',
+            `Provider ${this.#options.providerId} answered with more than ${this.#options.maxResponseBytes} bytes`,
+          )
+        }
+        chunks.push(chunk)
+      }
+      call.finish()
+      const text = Buffer.concat(chunks).toString('utf8')
+      let body: unknown
+      try {
+        body = text === '' ? undefined : JSON.parse(text)
+      } catch (error) {
+        throw new ContinuumError(
+          'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+          `Provider ${this.#options.providerId} answered with a body that is not JSON`,
+          { cause: error },
+        )
+      }
+      return { head: { status: response.status, headers: response.headers }, body }
+    } catch (error) {
+      throw call.translate(error)
+    } finally {
+      call.dispose()
+    }
+  }
+
+  /**
+   * Sends a call and yields its body chunks. Breaking out of the loop (or any error) aborts the
+   * upstream request so the server sees the connection close.
+   */
+  async *stream(
+    request: ProviderHttpRequest,
+    onHead?: (head: ProviderHttpHead) => void,
+  ): AsyncGenerator<Uint8Array> {
+    const call = new Call(this.#options.providerId, this.#options.timeoutMs, request.signal)
+    try {
+      const response = await this.#send(request, call.signal)
+      call.touch()
+      await this.#rejectErrorStatus(response)
+      onHead?.({ status: response.status, headers: response.headers })
+      for await (const chunk of response.body) {
+        // A slow consumer is not a silent upstream: the timer stands still while the chunk is handled.
+        call.pause()
+        yield chunk
+        call.touch()
+      }
+      call.finish()
+    } catch (error) {
+      throw call.translate(error)
+    } finally {
+      call.dispose()
+    }
+  }
+
+  /** Closes the keep-alive pool this instance created (never an injected dispatcher). */
+  async close(): Promise<void> {
+    if (this.#ownsDispatcher) await this.#dispatcher?.close()
+  }
+
+  async #send(request: ProviderHttpRequest, signal: AbortSignal): Promise<RawResponse> {
+    const fetchImplementation = this.#options.fetch
+    if (fetchImplementation !== undefined) {
+      const init: RequestInit & { dispatcher?: Dispatcher } = {
+        method: request.method,
+        headers: request.headers,
+        signal,
+      }
+      if (request.body !== undefined) init.body = request.body
+      if (this.#dispatcher !== undefined) init.dispatcher = this.#dispatcher
+      const response = await fetchImplementation(request.url, init)
+      const headers: Record<string, string> = {}
+      response.headers.forEach((value, name) => {
+        headers[name] = value
+      })
+      const body = response.body ?? emptyBody()
+      return { status: response.status, headers, body: body as AsyncIterable<Uint8Array> }
+    }
+    const response = await undiciRequest(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: request.body ?? null,
+      signal,
+      dispatcher: this.#dispatcher,
+      // The Call's own timer governs timing so that fetch and undici behave alike.
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    })
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
+    }
+    return { status: response.statusCode, headers, body: response.body }
+  }
+
+  /** Throws the mapped error for a non-2xx answer after draining a bounded amount of its body. */
+  async #rejectErrorStatus(response: RawResponse): Promise<void> {
+    if (response.status >= 200 && response.status < 300) return
+    let size = 0
+    try {
+      for await (const chunk of response.body) {
+        size += chunk.byteLength
+        if (size > MAX_ERROR_BODY_BYTES) break
+      }
+    } catch {
+      // The status is what matters; a body cut short changes nothing.
+    }
+    throw providerErrorFromResponse(response.status, response.headers, this.#options.providerId)
+  }
+}
+
+async function* emptyBody(): AsyncGenerator<Uint8Array> {}
+
+/**
+ * The lifetime of one call: a controller aborted by the caller's signal, by the timeout, or by
+ * `dispose()` when the consumer stopped early, remembering which one fired so errors are mapped
+ * to the right code.
+ */
+class Call {
+  readonly #controller = new AbortController()
+  readonly #providerId: string
+  readonly #timeoutMs: number
+  readonly #callerSignal: AbortSignal | undefined
+  readonly #onCallerAbort: () => void
+  #timer: NodeJS.Timeout | undefined
+  #reason: 'caller' | 'timeout' | undefined
+  #finished = false
+
+  constructor(providerId: string, timeoutMs: number, callerSignal: AbortSignal | undefined) {
+    this.#providerId = providerId
+    this.#timeoutMs = timeoutMs
+    this.#callerSignal = callerSignal
+    this.#onCallerAbort = () => {
+      this.#reason ??= 'caller'
+      this.#controller.abort(callerSignal?.reason)
+    }
+    if (callerSignal?.aborted) this.#onCallerAbort()
+    else callerSignal?.addEventListener('abort', this.#onCallerAbort, { once: true })
+    this.touch()
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  /** Restarts the silence timer: called when headers or a body chunk arrive. */
+  touch(): void {
+    if (this.#controller.signal.aborted) return
+    clearTimeout(this.#timer)
+    this.#timer = setTimeout(() => {
+      this.#reason ??= 'timeout'
+      this.#controller.abort(new DOMException(`Provider ${this.#providerId} timed out`, 'TimeoutError'))
+    }, this.#timeoutMs)
+  }
+
+  /** Stops the silence timer until the next `touch()`. */
+  pause(): void {
+    clearTimeout(this.#timer)
+  }
+
+  finish(): void {
+    this.#finished = true
+  }
+
+  /** Maps whatever was thrown to the contract: the caller's AbortError as is, ContinuumError otherwise. */
+  translate(error: unknown): unknown {
+    if (this.#reason === 'caller') {
+      const reason = this.#callerSignal?.reason
+      if (isAbortError(reason)) return reason
+      return new DOMException('The operation was aborted', 'AbortError')
+    }
+    if (this.#reason === 'timeout') {
+      return new ContinuumError('CONTINUUM_PROVIDER_TIMEOUT', `Provider ${this.#providerId} timed out`, {
+        cause: error,
+        details: { provider: this.#providerId, timeoutMs: this.#timeoutMs },
+      })
+    }
+    if (isAbortError(error)) {
+      // Not the caller's signal and not our timer: an abort from inside the transport.
+      return new ContinuumError(
+        'CONTINUUM_PROVIDER_UNAVAILABLE',
+        `Provider ${this.#providerId} closed the request`,
+        {
+          cause: error,
+          details: { provider: this.#providerId },
+        },
+      )
+    }
+    return providerErrorFromNetwork(error, this.#providerId)
+  }
+
+  /** Stops the timer and, when the body was not read to its end, aborts the upstream request. */
+  dispose(): void {
+    clearTimeout(this.#timer)
+    this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort)
+    if (!this.#finished && !this.#controller.signal.aborted) {
+      this.#controller.abort(new DOMException('The consumer stopped reading', 'AbortError'))
+    }
+  }
+}
