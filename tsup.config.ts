@@ -1,17 +1,15 @@
-// Builds every public entry point as ESM and CJS with bundled type declarations.
+// Builds every public entry point (entries/sources.json) as ESM and CJS with bundled type
+// declarations, plus the CLI and the FHE worker, which are files rather than exports.
 import { defineConfig } from 'tsup'
+import sources from './entries/sources.json' with { type: 'json' }
+
+/** `./router` → `router`, `.` → `index`. */
+const entry: Record<string, string> = Object.fromEntries(
+  Object.entries(sources).map(([subpath, source]) => [subpath === '.' ? 'index' : subpath.slice(2), source]),
+)
 
 export default defineConfig({
-  entry: {
-    index: 'src/index.ts',
-    express: 'middleware/express.ts',
-    koa: 'middleware/koa.ts',
-    fastify: 'middleware/fastify.ts',
-    client: 'src/client/index.ts',
-    fhe: 'src/fhe/index.ts',
-    'fhe-worker': 'src/fhe/worker-entry.ts',
-    cli: 'cli/index.ts',
-  },
+  entry: { ...entry, 'fhe-worker': 'src/fhe/worker-entry.ts', cli: 'cli/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

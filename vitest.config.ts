@@ -1,7 +1,18 @@
 // Test runner settings: Node environment, real sockets, generous timeouts for the 2-core CI machine.
+// `continuum-proxy/...` resolves to the sources of each entry point, so tests and examples import
+// the package by its public names.
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import sources from './entries/sources.json' with { type: 'json' }
+
+const root = fileURLToPath(new URL('.', import.meta.url))
+const alias = Object.entries(sources).map(([subpath, source]) => ({
+  find: subpath === '.' ? /^continuum-proxy$/ : new RegExp(`^continuum-proxy/${subpath.slice(2)}$`),
+  replacement: `${root}${source}`,
+}))
 
 export default defineConfig({
+  resolve: { alias },
   test: {
     include: ['test/**/*.test.ts'],
     environment: 'node',

@@ -15,7 +15,7 @@ import {
   generateAuditKeyPair,
   MemoryAuditSink,
   verifyAuditLog,
-} from '../src/audit'
+} from 'continuum-proxy/audit'
 import { fixed, median, quantile } from './stats'
 
 const keys = generateAuditKeyPair()

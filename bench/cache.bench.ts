@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CacheStage, ResponseCache } from 'continuum-proxy/cache'
+import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { Pool } from 'undici'
 import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
-import { continuum } from '../middleware/express'
-import { ResponseCache } from '../src/cache'
 import {
   type CipherContext,
   compilePlainFields,
@@ -88,7 +88,13 @@ function encryptedRequest(
 
 async function startProxy(upstreamUrl: string, cache: ResponseCache | false): Promise<Server> {
   const app = express()
-  app.use(continuum({ upstream: upstreamUrl, keys: { keys: [{ id: 'bench', key }] }, cache }))
+  app.use(
+    continuum({
+      upstream: upstreamUrl,
+      keys: { keys: [{ id: 'bench', key }] },
+      stages: cache === false ? [] : [new CacheStage(cache)],
+    }),
+  )
   return new Promise((resolve) => {
     const server = app.listen(0, '127.0.0.1', () => resolve(server))
   })

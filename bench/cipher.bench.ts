@@ -3,6 +3,8 @@
  * encryption itself adds, separated from the HTTP hop that the proxy benchmark measures.
  */
 import { randomBytes } from 'node:crypto'
+import { createProxy } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { CHAT_CHUNK_PLAIN, CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
 import {
   type CipherContext,
@@ -14,7 +16,6 @@ import {
   sealEvent,
   sealRequest,
 } from '../src/cipher'
-import { createProxy } from '../src/proxy/proxy'
 import { fixed, median, quantile } from './stats'
 import { CHAT_BODY as chatBody } from './support/chat-load'
 
@@ -61,14 +62,18 @@ function micro(run: (index: number) => void, batch = 1000, batches = 60): { p50:
 
 async function exchangeMicros(encrypted: boolean, count: number): Promise<number[]> {
   const proxy = createProxy({
+    adapters: builtinAdapters(),
     upstream: {
       async send() {
         return {
           status: 200,
           headers: { 'content-type': 'application/json' },
-          body: (async function* () {
-            yield answer
-          })(),
+          body: {
+            type: 'bytes',
+            stream: (async function* () {
+              yield answer
+            })(),
+          },
         }
       },
       async close() {},

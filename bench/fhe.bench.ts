@@ -3,7 +3,7 @@
  * query scored against 4,096 stored embeddings on a two-worker pool (ckks-8192). Also checks the
  * scores against plaintext and reports the evaluation-key upload size.
  */
-import { FheKeyManager, FheService } from '../src/fhe'
+import { FheKeyManager, FheService } from 'continuum-proxy/fhe'
 import { fixed, median } from './stats'
 
 const DIMENSION = 768

@@ -5,14 +5,11 @@
  * against their loopback fake servers replaying the test transcripts. The round trip includes the
  * fake server's own work, so it is an upper bound on the client's overhead, not a model latency.
  */
-import { anthropic } from '../adapters/anthropic/provider/provider'
+
+import { parseSse } from 'continuum-proxy'
+import { anthropic, azureOpenAI, openAICompatible, openai, vllm } from 'continuum-proxy/providers'
 import { AnthropicStreamTranslator } from '../adapters/anthropic/provider/wire-stream'
-import { azureOpenAI } from '../adapters/azure-openai/provider/provider'
-import { openai } from '../adapters/openai/provider/provider'
 import { OpenAIStreamTranslator } from '../adapters/openai/provider/wire-stream'
-import { openAICompatible } from '../adapters/openai-compatible/provider/provider'
-import { vllm } from '../adapters/vllm/provider/provider'
-import { parseSse } from '../src/streams'
 import { startAnthropicServer } from '../test/fakes/anthropic-server'
 import { azureDialect, openaiDialect, startOpenAIServer } from '../test/fakes/openai-server'
 import { fixed, median, quantile } from './stats'

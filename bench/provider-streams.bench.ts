@@ -5,11 +5,8 @@
  * transcripts. The round trip includes the fake server's own work, so it is an upper bound on the
  * client's overhead, not a model latency.
  */
-import { bedrock } from '../adapters/bedrock/provider/provider'
+import { bedrock, ollama, tgi, vertex } from 'continuum-proxy/providers'
 import { decodeEventStream } from '../adapters/bedrock/provider/wire-event-stream'
-import { ollama } from '../adapters/ollama/provider/provider'
-import { tgi } from '../adapters/tgi/provider/provider'
-import { vertex } from '../adapters/vertex/provider/provider'
 import {
   encodeEvents,
   FAKE_AWS_CREDENTIALS,

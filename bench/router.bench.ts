@@ -4,15 +4,15 @@
  * breaker opens and the router skips it). Run: `npx tsx bench/run.ts router`.
  */
 
-import { ContinuumError } from '../src/errors'
+import { ContinuumError } from 'continuum-proxy'
 import type {
   CanonicalRequest,
   CanonicalResponse,
   InferenceProvider,
   ProviderCapabilities,
   RoutingPolicy,
-} from '../src/router'
-import { InferenceRouter } from '../src/router'
+} from 'continuum-proxy/router'
+import { InferenceRouter } from 'continuum-proxy/router'
 import { fixed, median, quantile } from './stats'
 
 function provider(id: string, overrides: Partial<ProviderCapabilities>, failing = false): InferenceProvider {

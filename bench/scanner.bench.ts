@@ -6,8 +6,8 @@
  * because tails on a shared machine say more about the neighbours than about the code.
  */
 import { availableParallelism, loadavg } from 'node:os'
-import { DataClassifier } from '../src/classifier'
-import { PromptScanner } from '../src/scanner'
+import { DataClassifier } from 'continuum-proxy/classifier'
+import { PromptScanner } from 'continuum-proxy/scanner'
 import { fixed, median, quantile } from './stats'
 
 const SENTENCES = [

@@ -1,15 +1,14 @@
 /**
- * Telemetry overhead per exchange, in process: one observation (four phases, the decrypted
- * request, a response body with usage, the outcome) with metrics only, and with spans recorded by
+ * Telemetry overhead per exchange, in process: its two hooks around one exchange and its outcome
+ * (four phase timings, request facts, response usage) with metrics only, and with spans recorded by
  * an SDK tracer provider; and the time to render a scrape. The proxy hop's own budget is the
  * reference: telemetry should add microseconds, not milliseconds.
  */
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
-import { builtinAdapters } from '../adapters/builtin'
-import type { CoreRequest } from '../src/core/http'
-import { AdapterRegistry } from '../src/protocol/registry'
-import type { Exchange } from '../src/proxy/stage'
-import { Telemetry } from '../src/telemetry'
+import type { CoreRequest, Exchange, ExchangeOutcome, ExchangeResponse } from 'continuum-proxy'
+import { AdapterRegistry } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { Telemetry } from 'continuum-proxy/telemetry'
 import { fixed, median, quantile } from './stats'
 
 const lookup = new AdapterRegistry(builtinAdapters()).lookup('POST', '/v1/chat/completions')
@@ -30,34 +29,52 @@ const response = {
   usage: { prompt_tokens: 9, completion_tokens: 12 },
 }
 
-function exchangeOnce(telemetry: Telemetry, now: number): void {
-  const observation = telemetry.observe(request, match)
-  for (const phase of ['decrypt', 'stage', 'upstream', 'encrypt'] as const)
-    observation.phase(phase, 'scanner')()
+const plainResponse: ExchangeResponse = {
+  status: 200,
+  headers: { 'content-type': 'application/json' },
+  body: { type: 'json', value: response },
+}
+
+/** One exchange through the telemetry's hooks, ended as the pipeline ends it. */
+async function exchangeOnce(telemetry: Telemetry, now: number): Promise<void> {
+  let listener: ((outcome: ExchangeOutcome) => void) | undefined
   const exchange: Exchange = {
     requestId: 'r',
-    method: 'POST',
-    match,
+    request,
+    route: match,
+    query: '',
     body,
     encrypted: true,
     keyId: 'k1',
-    headers: request.headers,
     streaming: false,
     responseHeaders: {},
     annotations: {},
     startedAt: now,
+    onEnd(end) {
+      listener = end
+    },
   }
-  observation.accepted(exchange)
-  observation.upstreamEvent(response)
-  observation.end({ status: 200, endedAt: now + 5 })
+  await telemetry.wrapExchange(exchange, () => telemetry.wrapUpstream(exchange, async () => plainResponse))
+  listener?.({
+    status: 200,
+    endedAt: now + 5,
+    request: { model: 'llama-3-8b', maxTokens: 64, temperature: undefined },
+    response: { id: 'chatcmpl-1', finishReasons: ['stop'], inputTokens: 9, outputTokens: 12 },
+    timings: [
+      { phase: 'decrypt', start: now, end: now + 1 },
+      { phase: 'stage', stage: 'scanner', start: now + 1, end: now + 2 },
+      { phase: 'upstream', start: now + 2, end: now + 3 },
+      { phase: 'encrypt', start: now + 3, end: now + 4 },
+    ],
+  })
 }
 
-function microseconds(run: () => void, iterations: number): number[] {
-  for (let index = 0; index < 2000; index++) run()
+async function microseconds(run: () => Promise<void>, iterations: number): Promise<number[]> {
+  for (let index = 0; index < 2000; index++) await run()
   const samples: number[] = []
   for (let index = 0; index < iterations; index++) {
     const started = performance.now()
-    run()
+    await run()
     samples.push((performance.now() - started) * 1000)
   }
   return samples
@@ -71,11 +88,11 @@ export default async function (): Promise<void> {
   })
   let count = 0
   const rows: Array<[string, number[]]> = [
-    ['exchange, metrics only', microseconds(() => exchangeOnce(metricsOnly, Date.now()), 20_000)],
+    ['exchange, metrics only', await microseconds(() => exchangeOnce(metricsOnly, Date.now()), 20_000)],
     [
       'exchange, metrics + 5 spans (SDK, in-memory exporter)',
-      microseconds(() => {
-        exchangeOnce(traced, Date.now())
+      await microseconds(async () => {
+        await exchangeOnce(traced, Date.now())
         if (++count % 1000 === 0) exporter.reset()
       }, 20_000),
     ],

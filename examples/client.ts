@@ -5,8 +5,9 @@
  *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_KEY_ID=... CONTINUUM_KEY=... ./dev client "Hi"
  *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_FINGERPRINT=sha256:... ./dev client "Hi"
  */
+
+import { createEncryptedFetch } from 'continuum-proxy/client'
 import OpenAI from 'openai'
-import { createEncryptedFetch } from '../src/client'
 
 const baseURL = process.env.CONTINUUM_URL ?? 'http://127.0.0.1:8080/v1'
 const prompt = process.argv[2] ?? 'What is field-level encryption?'

@@ -3,7 +3,7 @@
  * a stored collection without seeing it, and the client decrypts the top matches.
  * Run: `npx tsx examples/fhe-similarity.ts`
  */
-import { FheKeyManager, FheService } from '../src/fhe'
+import { FheKeyManager, FheService } from 'continuum-proxy/fhe'
 
 const dimension = 64
 const embed = (seed: number) =>

@@ -8,9 +8,9 @@
  *   PORT=8080
  */
 import { randomBytes } from 'node:crypto'
+import { generateAgreementKeyPair } from 'continuum-proxy'
+import { continuum } from 'continuum-proxy/express'
 import express from 'express'
-import { continuum } from '../middleware/express'
-import { generateAgreementKeyPair } from '../src/cipher'
 import { startDemoUpstream } from './demo-upstream'
 
 const port = Number(process.env.PORT ?? 8080)

@@ -4,8 +4,8 @@
  * core's response back. Paths are relative to the mount point, so `app.use('/llm', ...)` works.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
-import type { ProxyOptions } from '../src/proxy/proxy-options'
+import type { ContinuumProxy, ProxyOptions } from '../src/index'
+import { createBoundProxy } from './bound-proxy'
 import { toCoreRequest, writeCoreResponse } from './node-http'
 
 /** Options of the Express middleware: the proxy options. */
@@ -16,7 +16,7 @@ export type ContinuumExpressMiddleware = RequestHandler & { readonly proxy: Cont
 
 /** Creates the Express middleware. Options are validated now; a bad option throws CONTINUUM_INVALID_OPTIONS. */
 export function continuum(options: ContinuumExpressOptions): ContinuumExpressMiddleware {
-  const proxy = createProxy(options)
+  const proxy = createBoundProxy(options)
   const middleware = (request: Request, response: Response, next: NextFunction): void => {
     const core = toCoreRequest(request, response, request.url, request.body)
     proxy
@@ -27,4 +27,4 @@ export function continuum(options: ContinuumExpressOptions): ContinuumExpressMid
 }
 
 export default continuum
-export type { ProxyOptions } from '../src/proxy/proxy-options'
+export type { ProxyOptions } from '../src/index'

@@ -8,11 +8,9 @@
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
-import type { CoreRequest, CoreRequestBody } from '../src/core/http'
-import { ContinuumError } from '../src/errors'
-import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
-import type { ProxyOptions } from '../src/proxy/proxy-options'
-import { errorResponse } from '../src/proxy/responses'
+import type { ContinuumProxy, CoreRequest, CoreRequestBody, ProxyOptions } from '../src/index'
+import { ContinuumError, errorResponse } from '../src/index'
+import { createBoundProxy } from './bound-proxy'
 import { discardUnreadBody, flattenHeaders } from './node-http'
 
 /** Options of the Fastify plugin. */
@@ -81,7 +79,7 @@ function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest 
 
 const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: FastifyInstance, options) => {
   const { prefix = '', ...proxyOptions } = options
-  const proxy = createProxy(proxyOptions)
+  const proxy = createBoundProxy(proxyOptions)
   fastify.decorate('continuum', proxy)
   fastify.addHook('onClose', async () => proxy.close())
 
@@ -116,4 +114,4 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
 /** The Fastify plugin. */
 export const continuum = fastifyPlugin(plugin, { name: 'continuum-proxy', fastify: '5.x' })
 export default continuum
-export type { ProxyOptions } from '../src/proxy/proxy-options'
+export type { ProxyOptions } from '../src/index'

@@ -4,8 +4,8 @@
  * response is written to the node response with backpressure.
  */
 import type { Middleware } from 'koa'
-import { type ContinuumProxy, createProxy } from '../src/proxy/proxy'
-import type { ProxyOptions } from '../src/proxy/proxy-options'
+import type { ContinuumProxy, ProxyOptions } from '../src/index'
+import { createBoundProxy } from './bound-proxy'
 import { toCoreRequest, writeCoreResponse } from './node-http'
 
 /** Options of the Koa middleware: the proxy options. */
@@ -16,7 +16,7 @@ export type ContinuumKoaMiddleware = Middleware & { readonly proxy: ContinuumPro
 
 /** Creates the Koa middleware. Options are validated now; a bad option throws CONTINUUM_INVALID_OPTIONS. */
 export function continuum(options: ContinuumKoaOptions): ContinuumKoaMiddleware {
-  const proxy = createProxy(options)
+  const proxy = createBoundProxy(options)
   const middleware: Middleware = async (context, next) => {
     const parsed = (context.request as { body?: unknown }).body
     const core = toCoreRequest(context.req, context.res, context.url, parsed)
@@ -29,4 +29,4 @@ export function continuum(options: ContinuumKoaOptions): ContinuumKoaMiddleware 
 }
 
 export default continuum
-export type { ProxyOptions } from '../src/proxy/proxy-options'
+export type { ProxyOptions } from '../src/index'

@@ -4,7 +4,7 @@
  * written with backpressure; a client that goes away aborts the core's signal and so the upstream.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { CoreRequest, CoreRequestBody, CoreResponse } from '../src/core/http'
+import type { CoreRequest, CoreRequestBody, CoreResponse } from '../src/index'
 
 /** Lower-cased headers with repeated values joined, as the core expects. */
 export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {

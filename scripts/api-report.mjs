@@ -1,12 +1,13 @@
 // Checks (or with --local, updates) the API report of every public entry point in etc/.
 // api-extractor handles one entry per run, so the shared api-extractor.json is reused per entry.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Extractor, ExtractorConfig } from '@microsoft/api-extractor'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const local = process.argv.includes('--local')
-const entries = ['index', 'express', 'koa', 'fastify', 'client', 'fhe']
+const sources = JSON.parse(readFileSync(new URL('../entries/sources.json', import.meta.url), 'utf8'))
+const entries = Object.keys(sources).map((subpath) => (subpath === '.' ? 'index' : subpath.slice(2)))
 let failed = 0
 
 for (const entry of entries) {

@@ -1,55 +1,32 @@
 /**
- * `continuum-proxy`: the framework-neutral core. Framework bindings live at
- * `continuum-proxy/express`, `/koa` and `/fastify`; the client at `continuum-proxy/client`; CKKS at
- * `continuum-proxy/fhe`. Everything here is exported by name: what is not listed is internal.
+ * `continuum-proxy`: the framework-neutral core and its contracts, exported by name. The pipeline
+ * (`createProxy`) takes its protocols (`continuum-proxy/adapters`), its upstream and its stages
+ * (`/scanner`, `/audit`, `/telemetry`, `/cache`) as arguments and builds none of them itself; the
+ * Express, Koa and Fastify bindings (`/express`, `/koa`, `/fastify`) supply the built-in protocols
+ * by default. Adapter and provider authors find every contract they implement here and in
+ * `continuum-proxy/provider-kit`. What is not listed is internal.
  */
 
-// Protocol adapters and the router's provider clients
-export * from '../adapters/anthropic'
-export * from '../adapters/azure-openai'
-export * from '../adapters/bedrock'
-export { builtinAdapters } from '../adapters/builtin'
-export * from '../adapters/ollama'
-export * from '../adapters/openai'
-export * from '../adapters/openai-compatible'
-export * from '../adapters/tgi'
-export { tritonAdapter } from '../adapters/triton'
-export * from '../adapters/vertex'
-export * from '../adapters/vllm'
-export * from './audit'
-// Encrypted response cache
-export {
-  CACHE_RESULT_HEADER,
-  type CachedResponse,
-  type CacheEligibility,
-  type CacheResult,
-  type CachingUpstreamOptions,
-  createCachingUpstream,
-  DEFAULT_CACHE_ROUTES,
-  defaultScope,
-  ResponseCache,
-  type ResponseCacheOptions,
-} from './cache'
+export type { FieldKey, KeyMaterial } from './cipher/field-key'
 // Field cipher
+export { AGREEMENT_KEY_PATH, FORMAT_VERSION, HEADERS } from './cipher/format'
 export {
-  AGREEMENT_KEY_PATH,
-  type AgreementKeyInput,
-  type FieldKey,
-  FORMAT_VERSION,
+  type AgreementKeyPair,
   fingerprint,
   generateAgreementKeyPair,
-  HEADERS,
-  Keyring,
-  type KeyringOptions,
   type PublishedAgreementKey,
-  type SharedKeyInput,
-} from './cipher'
-export * from './classifier'
-export * from './config'
-export { type Clock, systemClock } from './core/clock'
+} from './cipher/key-agreement'
+export { type AgreementKeyInput, Keyring, type KeyringOptions, type SharedKeyInput } from './cipher/keyring'
 // Core shapes and I/O seams
-export type { CoreHandler, CoreRequest, CoreRequestBody, CoreResponse, CoreResponseBody } from './core/http'
-export { chainHandlers } from './core/http'
+export { type Clock, systemClock } from './core/clock'
+export {
+  type CoreHandler,
+  type CoreRequest,
+  type CoreRequestBody,
+  type CoreResponse,
+  type CoreResponseBody,
+  chainHandlers,
+} from './core/http'
 export { type LogFields, type Logger, silentLogger } from './core/logger'
 // Errors
 export {
@@ -61,41 +38,85 @@ export {
   type ErrorType,
   isErrorCode,
 } from './errors'
-export * from './privacy'
-// Adapters
+// The protocol adapter contract
 export {
   type AdapterDefinition,
   defineAdapter,
   type ProtocolAdapter,
+  type RouteCacheDefinition,
   type RouteDefinition,
   type RouteMethod,
   type RouteStreamDefinition,
   type StreamFraming,
 } from './protocol/adapter'
+export type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  DataClassification,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  FinishReason,
+  ModelListing,
+  RequestMetadata,
+  Role,
+  StreamChunk,
+  ToolCall,
+  ToolDefinition,
+  Usage,
+} from './protocol/canonical'
 export type { CompiledRoute, CompiledStream } from './protocol/compiled-route'
+export {
+  addFinishReason,
+  type FactsReader,
+  finiteNumber,
+  type RequestFacts,
+  type ResponseFacts,
+  shortName,
+  tokenCount,
+} from './protocol/facts'
+export type {
+  GatewayAnswerContext,
+  GatewayChatCall,
+  GatewayChatCodec,
+  GatewayCodec,
+  GatewayEmbeddingCall,
+  GatewayEmbeddingCodec,
+  GatewayModelCodec,
+  GatewayModelListCodec,
+  GatewayStreamWriter,
+} from './protocol/gateway-codec'
+export type { ModelTextRole, ModelTextSegment } from './protocol/model-text'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from './protocol/registry'
-// Proxy
+export type { StreamEvent } from './protocol/stream-event'
+// The proxy pipeline and its stage and upstream contracts
+export {
+  CACHE_ANNOTATION,
+  type CacheAnnotation,
+  cacheAnnotationOf,
+  SCANNER_ANNOTATION,
+  type ScannerAnnotation,
+  scannerAnnotationOf,
+} from './proxy/annotations'
+export type {
+  Exchange,
+  ExchangeOutcome,
+  ExchangeResponse,
+  PhaseTiming,
+  ReceivedExchange,
+  ResponseBody,
+} from './proxy/exchange'
+export type { GatewayOptions, GatewaySource } from './proxy/gateway-source'
+export { createHttpUpstream, type UpstreamOptions } from './proxy/http-upstream'
 export { type ContinuumProxy, createProxy } from './proxy/proxy'
 export type { ProxyOptions } from './proxy/proxy-options'
-export {
-  type Exchange,
-  type ExchangeObservation,
-  type ExchangeObserver,
-  type ExchangeOutcome,
-  type ExchangePhase,
-  type ExchangePhaseEnd,
-  observerOf,
-  type ProxyStage,
-} from './proxy/stage'
-export type { Upstream, UpstreamOptions, UpstreamRequest, UpstreamResponse } from './proxy/upstream'
-// Router and configuration
-export * from './router'
-// The OpenAI/Anthropic-compatible gateway in front of the router
-export * from './router/gateway'
-// Scanner, classifier, audit, privacy, telemetry and the stages that wire them into the proxy
-export * from './scanner'
-export * from './stages'
-export { MemoryStateStore, type MemoryStateStoreOptions, type StateStore } from './stores'
-// Stream framing
-export { formatNdjson, formatSse, parseNdjson, parseSse, type SseEvent } from './streams'
-export * from './telemetry'
+export { errorResponse } from './proxy/responses'
+export { mapResponse, type Next, type ProxyStage } from './proxy/stage'
+export type { Upstream, UpstreamRequest, UpstreamRequestBody, UpstreamResponse } from './proxy/upstream'
+// State stores
+export { MemoryStateStore, type MemoryStateStoreOptions } from './stores/memory-state-store'
+export type { StateStore } from './stores/state-store'
+// Stream framing, for adapter authors
+export { formatNdjson, parseNdjson } from './streams/ndjson'
+export { formatSse, parseSse, type SseEvent } from './streams/sse'

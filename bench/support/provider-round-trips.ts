@@ -4,8 +4,8 @@
  * and `requests` timed, fully drained `stream()` calls; one Markdown row per subject. The round trip
  * includes the fake server's own work, so it is an upper bound on the client's overhead.
  */
-import type { CanonicalRequest } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
+import type { CanonicalRequest } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import type { FakeUpstream } from '../../test/fakes/fake-upstream'
 import { fixed, median, quantile } from '../stats'
 

@@ -7,8 +7,10 @@
  * `flush()` waits until everything queued so far is written and durable; `close()` does the same
  * and releases the sink, so nothing is lost on a clean shutdown.
  */
+
 import { randomUUID } from 'node:crypto'
 import { ContinuumError, toContinuumError } from '../errors'
+import { brand } from '../internal/brand'
 import {
   type AuditDropEvent,
   type AuditLogOptions,
@@ -270,3 +272,5 @@ function corrupt(problem: string): ContinuumError {
     `The last record of the existing audit log ${problem}`,
   )
 }
+
+brand(AuditLog.prototype, 'AuditLog')

@@ -5,7 +5,6 @@
  * code, latency, token counts and the scanner's verdict, and holds a digest of the decrypted
  * request instead of its content. `AuditLog.record()` only queues, so the request never waits on disk.
  */
-import { randomUUID } from 'node:crypto'
 import { HEADERS } from '../cipher/format'
 import type { Clock } from '../core/clock'
 import { systemClock } from '../core/clock'
@@ -13,18 +12,13 @@ import type { CoreRequest } from '../core/http'
 import type { Logger } from '../core/logger'
 import { silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import type { RouteMatch } from '../protocol/registry'
-import { scannerAnnotationOf } from '../proxy/scan-annotation'
-import type { Exchange, ExchangeObservation, ExchangeOutcome, ProxyStage } from '../proxy/stage'
-import { operationOf, type ResponseFacts, readRequestFacts, readResponseFacts } from '../telemetry/genai'
-import {
-  type AuditActor,
-  AuditLog,
-  type AuditOutcome,
-  type AuditRecordInput,
-  type AuditScannerVerdict,
-  digestContent,
-} from './'
+import { hasBrand } from '../internal/brand'
+import { scannerAnnotationOf } from '../proxy/annotations'
+import type { Exchange, ExchangeOutcome, ExchangeResponse, ReceivedExchange } from '../proxy/exchange'
+import type { Next, ProxyStage } from '../proxy/stage'
+import type { AuditLog } from './audit-log'
+import type { AuditActor, AuditOutcome, AuditRecordInput, AuditScannerVerdict } from './audit-record'
+import { digestContent } from './content-digest'
 
 /** Options of {@link AuditStage}. */
 export interface AuditStageOptions {
@@ -71,6 +65,8 @@ const CREDENTIAL_HEADERS = new Set([
 ])
 
 const ANONYMOUS: AuditActor = { subject: 'anonymous' }
+/** Where the digest of the accepted request waits for the outcome record. */
+const DIGEST_ANNOTATION = 'continuum.audit.digest'
 
 function invalid(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `audit: ${message}`)
@@ -105,8 +101,10 @@ export class AuditStage implements ProxyStage {
 
   /** Takes the log, or options naming it (validated now). */
   constructor(options: AuditLog | AuditStageOptions) {
-    const resolved: AuditStageOptions = options instanceof AuditLog ? { log: options } : options
-    if (!(resolved?.log instanceof AuditLog)) throw invalid('log must be an AuditLog')
+    const resolved: AuditStageOptions = hasBrand(options, 'AuditLog')
+      ? { log: options as AuditLog }
+      : (options as AuditStageOptions)
+    if (!hasBrand(resolved?.log, 'AuditLog')) throw invalid('log must be an AuditLog')
     const header = resolved.identityHeader?.toLowerCase()
     if (header !== undefined && !/^[a-z0-9-]{1,64}$/.test(header))
       throw invalid('identityHeader must be a header name')
@@ -129,27 +127,26 @@ export class AuditStage implements ProxyStage {
     this.#logger = resolved.logger ?? silentLogger
   }
 
-  observe(request: CoreRequest, match: RouteMatch): ExchangeObservation {
-    const startedAt = this.#clock.now()
-    const facts: ResponseFacts = { finishReasons: [] }
-    let exchange: Exchange | undefined
-    let contentDigest: string | undefined
-    return {
-      phase: () => () => {},
-      accepted: (accepted) => {
-        exchange = accepted
-        // Digest the request as the client sent it, before a stage could change it.
-        if (this.#digest !== undefined) contentDigest = digestContent(accepted.body, this.#digest)
-      },
-      upstreamEvent: (event) => readResponseFacts(facts, event),
-      end: (outcome) => {
-        try {
-          this.log.record(this.#record(request, match, startedAt, outcome, exchange, facts, contentDigest))
-        } catch (error) {
-          this.#logger.warn('audit record refused', { code: (error as { code?: string }).code })
-        }
-      },
-    }
+  /** Records the outcome of every exchange, refusals before decryption included. */
+  wrapExchange(exchange: ReceivedExchange, next: Next): Promise<ExchangeResponse> {
+    exchange.onEnd((outcome) => {
+      try {
+        this.log.record(this.#record(exchange, outcome))
+      } catch (error) {
+        this.#logger.warn('audit record refused', { code: (error as { code?: string }).code })
+      }
+    })
+    return next()
+  }
+
+  /**
+   * Digests the request as it is when this stage's turn comes: listed before a redacting stage,
+   * the digest covers what the client sent.
+   */
+  wrapAccepted(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
+    if (this.#digest !== undefined)
+      exchange.annotations[DIGEST_ANNOTATION] = digestContent(exchange.body, this.#digest)
+    return next()
   }
 
   #actor(request: CoreRequest): AuditActor {
@@ -171,18 +168,10 @@ export class AuditStage implements ProxyStage {
     return { ...actor, remoteAddress: request.remoteAddress }
   }
 
-  #record(
-    request: CoreRequest,
-    match: RouteMatch,
-    startedAt: number,
-    outcome: ExchangeOutcome,
-    exchange: Exchange | undefined,
-    facts: ResponseFacts,
-    contentDigest: string | undefined,
-  ): AuditRecordInput {
-    const model =
-      exchange === undefined ? match.params.model : readRequestFacts(exchange.body, match.params).model
-    const scan = exchange === undefined ? undefined : scannerAnnotationOf(exchange)
+  #record(exchange: ReceivedExchange, outcome: ExchangeOutcome): AuditRecordInput {
+    const { request, route: match } = exchange
+    const model = outcome.request?.model ?? match.params.model
+    const scan = scannerAnnotationOf(exchange)
     const scanner: AuditScannerVerdict | undefined =
       scan === undefined
         ? undefined
@@ -191,16 +180,19 @@ export class AuditStage implements ProxyStage {
             score: scan.score,
             rules: scan.indicators,
           }
+    const facts = outcome.response
     const usage = {
       ...(facts.inputTokens === undefined ? {} : { inputTokens: facts.inputTokens }),
       ...(facts.outputTokens === undefined ? {} : { outputTokens: facts.outputTokens }),
     }
+    const contentDigest = exchange.annotations[DIGEST_ANNOTATION] as string | undefined
+    const accepted = exchange.body !== undefined
     return {
       event: 'outcome',
-      requestId: exchange?.requestId ?? request.headers['x-request-id'] ?? randomUUID(),
+      requestId: exchange.requestId,
       who: this.#actor(request),
       what: {
-        action: operationOf(match.route),
+        action: match.route.operation,
         ...(contentDigest === undefined ? {} : { contentDigest }),
       },
       resource: {
@@ -209,14 +201,14 @@ export class AuditStage implements ProxyStage {
         ...(model === undefined ? {} : { model }),
       },
       outcome: auditOutcome(outcome),
-      startedAt,
-      latencyMs: Math.max(0, outcome.endedAt - startedAt),
+      startedAt: exchange.startedAt,
+      latencyMs: Math.max(0, outcome.endedAt - exchange.startedAt),
       ...(Object.keys(usage).length === 0 ? {} : { usage }),
       ...(scanner === undefined ? {} : { scanner }),
       attributes: {
-        encrypted: exchange?.encrypted ?? request.headers[HEADERS.encryption] !== undefined,
-        streaming: exchange?.streaming ?? false,
-        ...(exchange?.keyId === undefined ? {} : { keyId: exchange.keyId }),
+        encrypted: accepted ? exchange.encrypted : request.headers[HEADERS.encryption] !== undefined,
+        streaming: exchange.streaming,
+        ...(exchange.keyId === undefined ? {} : { keyId: exchange.keyId }),
       },
     }
   }

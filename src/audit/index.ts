@@ -32,6 +32,7 @@ export {
   type AuditUsage,
 } from './audit-record'
 export type { AuditSink } from './audit-sink'
+export { AuditStage, type AuditStageOptions } from './audit-stage'
 export { CONTENT_DIGEST_PATTERN, type DigestContentOptions, digestContent } from './content-digest'
 export {
   type AuditFileHandle,

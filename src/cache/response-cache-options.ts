@@ -9,6 +9,7 @@ import { decodeKeyMaterial, type KeyMaterial } from '../cipher/field-key'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import type { Exchange } from '../proxy/exchange'
 
 /** What a lookup found: served from the cache, forwarded and possibly stored, or not eligible. */
 export type CacheResult = 'hit' | 'miss' | 'bypass'
@@ -38,15 +39,14 @@ export interface ResponseCacheOptions {
    */
   maxEntryBytes?: number
   /**
-   * The caller's scope: entries are shared only between requests of equal scope. Receives the
-   * headers forwarded upstream (the proxy's own `x-continuum-*` headers are already gone).
-   * @default SHA-256 of the `authorization` header, or `'anonymous'` without one
+   * The caller's scope: entries are shared only between exchanges of equal scope.
+   * @default {@link defaultScope}: a digest of the credential headers the route's protocol carries
+   * and of the field key the client used
    */
-  scope?: (headers: Readonly<Record<string, string>>) => string
+  scope?: (exchange: Exchange) => string
   /**
-   * Cacheable routes, as path suffixes matched against the forwarded path (without the query).
-   * @default OpenAI chat/completions, completions, embeddings; Anthropic messages; Ollama chat,
-   * generate, embed, embeddings; TGI generate and generate_stream
+   * The cacheable routes, as `adapter.route` names (e.g. `openai.chat-completions`).
+   * @default every route whose adapter declares it cacheable
    */
   routes?: readonly string[]
   /**
@@ -73,20 +73,6 @@ export interface ResponseCacheOptions {
   logger?: Logger
 }
 
-/** The default cacheable routes. */
-export const DEFAULT_CACHE_ROUTES: readonly string[] = [
-  '/v1/chat/completions',
-  '/v1/completions',
-  '/v1/embeddings',
-  '/v1/messages',
-  '/api/chat',
-  '/api/generate',
-  '/api/embed',
-  '/api/embeddings',
-  '/generate',
-  '/generate_stream',
-]
-
 /** Options after normalisation. */
 export interface ResolvedResponseCacheOptions {
   /** HMAC key of cache keys. */
@@ -96,9 +82,9 @@ export interface ResolvedResponseCacheOptions {
   readonly ttlMs: number
   readonly maxBytes: number
   readonly maxEntryBytes: number
-  readonly scope: (headers: Readonly<Record<string, string>>) => string
-  /** The route suffix a path matches, if any. */
-  readonly routeOf: (path: string) => string | undefined
+  readonly scope: (exchange: Exchange) => string
+  /** The routes the cache is limited to; undefined for every cacheable route. */
+  readonly routes: ReadonlySet<string> | undefined
   readonly cacheNonDeterministic: boolean
   readonly onResult: ((result: CacheResult, route: string) => void) | undefined
   readonly clock: Clock
@@ -115,17 +101,22 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return resolved
 }
 
-/** The default scope: a digest of the caller's credentials, never the credentials themselves. */
-export function defaultScope(headers: Readonly<Record<string, string>>): string {
-  const authorization = headers.authorization
-  if (authorization === undefined || authorization === '') return 'anonymous'
-  return createHash('sha256').update(authorization).digest('hex')
-}
-
-function routeMatcher(routes: readonly string[]): (path: string) => string | undefined {
-  // Longest suffix first, so `/api/generate` wins over `/generate`.
-  const sorted = [...routes].sort((left, right) => right.length - left.length)
-  return (path) => sorted.find((route) => path === route || path.endsWith(route))
+/**
+ * The default scope: a digest of the credentials the route's protocol carries (`authorization`,
+ * `x-api-key`, `api-key`, ...) and of the field key id, never the credentials themselves. Two
+ * callers share entries only when they present the same credentials under the same key.
+ */
+export function defaultScope(exchange: Exchange): string {
+  const hash = createHash('sha256')
+  const headers = exchange.request.headers
+  for (const name of exchange.route.route.credentialHeaders) {
+    hash.update(name)
+    hash.update('\0')
+    hash.update(headers[name] ?? '')
+    hash.update('\0')
+  }
+  hash.update(exchange.keyId ?? '')
+  return hash.digest('hex')
 }
 
 /** Validates and normalises cache options. */
@@ -140,9 +131,13 @@ export function resolveResponseCacheOptions(
   const maxBytes = positiveInteger(options.maxBytes, 64 * 1024 * 1024, 'maxBytes')
   const maxEntryBytes = positiveInteger(options.maxEntryBytes, 4 * 1024 * 1024, 'maxEntryBytes')
   if (maxEntryBytes > maxBytes) throw invalid('maxEntryBytes must not exceed maxBytes')
-  const routes = options.routes ?? DEFAULT_CACHE_ROUTES
-  if (!Array.isArray(routes) || routes.some((route) => typeof route !== 'string' || !route.startsWith('/'))) {
-    throw invalid('routes must be a list of paths starting with "/"')
+  const routes = options.routes
+  if (
+    routes !== undefined &&
+    (!Array.isArray(routes) ||
+      routes.some((route) => typeof route !== 'string' || !/^[\w-]+\.[\w-]+$/.test(route)))
+  ) {
+    throw invalid('routes must be a list of adapter.route names, e.g. openai.chat-completions')
   }
   if (options.scope !== undefined && typeof options.scope !== 'function') {
     throw invalid('scope must be a function of the request headers')
@@ -157,7 +152,7 @@ export function resolveResponseCacheOptions(
     maxBytes,
     maxEntryBytes,
     scope: options.scope ?? defaultScope,
-    routeOf: routeMatcher(routes),
+    routes: routes === undefined ? undefined : new Set(routes),
     cacheNonDeterministic: options.cacheNonDeterministic === true,
     onResult: options.onResult,
     clock: options.clock ?? systemClock,

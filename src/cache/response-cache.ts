@@ -1,12 +1,10 @@
 /**
  * The encrypted response cache: an `lru-cache` bounded by total bytes and per-entry TTL whose
  * keys are HMACs and whose values are AES-256-GCM ciphertexts (see sealed-entry.ts). It knows
- * nothing of HTTP; `wrap(upstream)` puts it in front of an inference server.
+ * nothing of HTTP; `new CacheStage(cache)` puts it in front of the upstream.
  */
 import { LRUCache } from 'lru-cache'
-import type { Upstream, UpstreamRequest } from '../proxy/upstream'
-import { type CacheEligibility, cacheEligibility } from './cache-key'
-import { createCachingUpstream } from './caching-upstream'
+import { brand } from '../internal/brand'
 import {
   type ResolvedResponseCacheOptions,
   type ResponseCacheOptions,
@@ -34,11 +32,6 @@ export class ResponseCache {
     })
   }
 
-  /** Whether, and under which key, a request may be answered from the cache. */
-  eligibility(request: UpstreamRequest): CacheEligibility {
-    return cacheEligibility(this.options, request)
-  }
-
   /** The response stored under `key`, decrypted; undefined when absent, expired or unreadable. */
   get(key: string): CachedResponse | undefined {
     const sealed = this.#entries.get(key)
@@ -53,12 +46,11 @@ export class ResponseCache {
     }
   }
 
-  /** Encrypts and stores a response; false when it is over `maxEntryBytes`. */
+  /** Encrypts and stores a response; false when its sealed form is over `maxEntryBytes`. */
   set(key: string, response: CachedResponse): boolean {
-    let bytes = 0
-    for (const chunk of response.chunks) bytes += chunk.byteLength
-    if (bytes > this.options.maxEntryBytes) return false
-    this.#entries.set(key, sealEntry(this.options.entrySecret, key, response))
+    const sealed = sealEntry(this.options.entrySecret, key, response)
+    if (sealed.byteLength > this.options.maxEntryBytes) return false
+    this.#entries.set(key, sealed)
     return true
   }
 
@@ -86,9 +78,6 @@ export class ResponseCache {
   *sealedEntries(): IterableIterator<[key: string, sealed: Buffer]> {
     for (const [key, value] of this.#entries.entries()) yield [key, value]
   }
-
-  /** Puts the cache in front of an upstream. */
-  wrap(upstream: Upstream): Upstream {
-    return createCachingUpstream(upstream, this)
-  }
 }
+
+brand(ResponseCache.prototype, 'ResponseCache')

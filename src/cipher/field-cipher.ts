@@ -23,7 +23,7 @@ export interface CipherContext {
 }
 
 /** What a seal covers besides the body: the kind of message and its metadata. */
-export type SealKind = 'request' | 'response' | 'event' | 'end'
+export type SealKind = 'request' | 'response' | 'event' | 'end' | 'failed'
 
 function fieldAad(context: CipherContext, sequence: number, path: string): Buffer {
   return Buffer.from(

@@ -8,6 +8,7 @@ import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
+import { brand } from '../internal/brand'
 import { createFieldKey, type FieldKey, type KeyMaterial } from './field-key'
 import { assertKeyId } from './format'
 import {
@@ -243,3 +244,5 @@ export class Keyring {
     }
   }
 }
+
+brand(Keyring.prototype, 'Keyring')

@@ -106,21 +106,63 @@ export function endMarker(context: CipherContext, count: number): Record<string,
   return { ...marker, [EVENT_SEAL_KEY]: computeSeal(context, count, 'end', String(count), marker) }
 }
 
+/** What a failed stream's end marker says: the error's stable code and its content-free message. */
+export interface StreamFailure {
+  readonly code: string
+  readonly message: string
+}
+
+/**
+ * The authenticated end of a stream that failed after `count` events: the failure's code and
+ * message, sealed with its own kind so it can never pass for a clean end.
+ */
+export function failureMarker(
+  context: CipherContext,
+  count: number,
+  failure: StreamFailure,
+): Record<string, unknown> {
+  const marker = {
+    [END_MARKER_KEY]: { events: count, error: { code: failure.code, message: failure.message } },
+  }
+  return { ...marker, [EVENT_SEAL_KEY]: computeSeal(context, count, 'failed', String(count), marker) }
+}
+
 /** Whether an event object is an end marker (it may still be forged: verify with {@link verifyEndMarker}). */
 export function isEndMarker(event: Record<string, unknown>): boolean {
   return Object.hasOwn(event, END_MARKER_KEY)
 }
 
-/** Verifies an end marker received after `count` events. */
-export function verifyEndMarker(context: CipherContext, count: number, event: Record<string, unknown>): void {
+/**
+ * Verifies an end marker received after `count` events; returns the failure a failed stream's
+ * marker reports, or undefined for a clean end.
+ */
+export function verifyEndMarker(
+  context: CipherContext,
+  count: number,
+  event: Record<string, unknown>,
+): StreamFailure | undefined {
   const { [EVENT_SEAL_KEY]: seal, ...rest } = event
-  const declared = (rest[END_MARKER_KEY] as { events?: unknown } | undefined)?.events
+  const marker = rest[END_MARKER_KEY] as { events?: unknown; error?: unknown } | undefined
+  const error = marker?.error as { code?: unknown; message?: unknown } | undefined
+  const failed = marker !== undefined && Object.hasOwn(marker, 'error')
+  const wellFormed =
+    !failed ||
+    (typeof error?.code === 'string' && typeof error.message === 'string' && Object.keys(marker).length === 2)
   if (
-    declared !== count ||
-    !sealMatches(context, count, 'end', String(count), rest, typeof seal === 'string' ? seal : undefined)
+    marker?.events !== count ||
+    !wellFormed ||
+    !sealMatches(
+      context,
+      count,
+      failed ? 'failed' : 'end',
+      String(count),
+      rest,
+      typeof seal === 'string' ? seal : undefined,
+    )
   ) {
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Stream end marker does not verify', {
       details: { events: count },
     })
   }
+  return failed ? { code: error!.code as string, message: error!.message as string } : undefined
 }

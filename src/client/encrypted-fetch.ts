@@ -5,13 +5,14 @@
  * A retired-key answer refreshes the key and retries once.
  */
 import { randomBytes } from 'node:crypto'
-import { builtinAdapters } from '../../adapters/builtin'
 import type { CipherContext } from '../cipher/field-cipher'
 import { createFieldKey } from '../cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../cipher/format'
 import { openResponse, requestSealMeta, sealRequest } from '../cipher/message-codec'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
+import { hasBrand } from '../internal/brand'
+import type { ProtocolAdapter } from '../protocol/adapter'
 import { AdapterRegistry, type RouteMatch } from '../protocol/registry'
 import {
   type AgreementOptions,
@@ -38,10 +39,10 @@ export interface EncryptedFetchOptions {
    */
   fetch?: typeof fetch
   /**
-   * Protocols whose routes are encrypted.
-   * @default the built-in adapters
+   * Protocols whose routes are encrypted: a registry, or a list of adapters.
+   * @default the built-in adapters (`continuum-proxy/client` supplies them)
    */
-  adapters?: AdapterRegistry
+  adapters?: AdapterRegistry | readonly ProtocolAdapter[]
   /**
    * Time source for request timestamps.
    * @default systemClock
@@ -98,7 +99,14 @@ async function isRetiredKey(response: Response): Promise<boolean> {
 export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fetch {
   const fetcher = options.fetch ?? globalThis.fetch
   const keySource = keySourceOf(options, fetcher)
-  const registry = options.adapters ?? new AdapterRegistry(builtinAdapters())
+  const adapters = options.adapters
+  const registry = hasBrand(adapters, 'AdapterRegistry')
+    ? (adapters as AdapterRegistry)
+    : Array.isArray(adapters)
+      ? new AdapterRegistry(adapters)
+      : (() => {
+          throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: adapters are required')
+        })()
   const clock = options.clock ?? systemClock
 
   async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown): Promise<Response> {

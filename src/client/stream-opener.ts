@@ -7,7 +7,7 @@
 
 import type { CipherContext } from '../cipher/field-cipher'
 import { END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
-import { isEndMarker, openEvent, verifyEndMarker } from '../cipher/message-codec'
+import { isEndMarker, openEvent, type StreamFailure, verifyEndMarker } from '../cipher/message-codec'
 import { ContinuumError, isErrorCode } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import { parseNdjson } from '../streams/ndjson'
@@ -41,6 +41,13 @@ function unsealed(event: Record<string, unknown> | undefined): ContinuumError {
   return new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Stream carried an unsealed event')
 }
 
+/** The failure a verified failure marker reports, as the error it names. */
+function reported(failure: StreamFailure): ContinuumError {
+  return isErrorCode(failure.code)
+    ? new ContinuumError(failure.code, failure.message)
+    : new ContinuumError('CONTINUUM_UPSTREAM_STREAM_ABORTED', failure.message)
+}
+
 function truncated(): ContinuumError {
   return new ContinuumError('CONTINUUM_STREAM_TRUNCATED', 'Encrypted stream ended without its end marker')
 }
@@ -58,7 +65,8 @@ export async function* openStream(
       const parsed = parseJson(event.data)
       if (event.event === END_EVENT_NAME) {
         if (!isRecord(parsed) || ended) throw unsealed(undefined)
-        verifyEndMarker(context, sequence, parsed)
+        const failure = verifyEndMarker(context, sequence, parsed)
+        if (failure !== undefined) throw reported(failure)
         ended = true
         continue
       }
@@ -82,7 +90,8 @@ export async function* openStream(
     for await (const value of parseNdjson(source)) {
       if (!isRecord(value) || ended) throw unsealed(isRecord(value) ? value : undefined)
       if (isEndMarker(value)) {
-        verifyEndMarker(context, sequence, value)
+        const failure = verifyEndMarker(context, sequence, value)
+        if (failure !== undefined) throw reported(failure)
         ended = true
         continue
       }

@@ -13,18 +13,18 @@ import { systemClock } from '../core/clock'
 import type { Logger } from '../core/logger'
 import { silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import type { ModelManifest } from '../router/model-integrity'
-import type { RouterOptions, RoutingPolicy } from '../router/options'
-import type { InferenceProvider, ProviderCapabilities } from '../router/provider'
-import type { ProviderLimits } from '../router/provider-limiter'
+import { hasBrand } from '../internal/brand'
+import type { InferenceProvider, ProviderCapabilities } from '../provider-kit/provider'
 import {
   type ProviderConfig,
-  type ProviderFactory,
   ProviderRegistry,
-  type ProviderType,
-} from '../router/provider-registry'
+  type ProviderTypeDefinition,
+} from '../provider-kit/provider-registry'
+import type { ModelManifest } from '../router/model-integrity'
+import type { RouterOptions, RoutingPolicy } from '../router/options'
+import type { ProviderLimits } from '../router/provider-limiter'
 import { withModelIntegrity } from '../router/verified-provider'
-import { PROVIDER_SETTING_KEYS, routerConfigSchema } from './router-config-schema'
+import { COMMON_PROVIDER_KEYS, routerConfigSchema } from './router-config-schema'
 import { resolveSecret, type SecretSources } from './secrets'
 
 /** Options of {@link loadRouterConfig}. */
@@ -33,8 +33,12 @@ export interface LoadRouterConfigOptions {
   env?: Readonly<Record<string, string | undefined>>
   /** Reads the config file, `file:` references and manifests. @default fs.promises.readFile (utf8) */
   readFile?: (path: string) => Promise<string>
-  /** Provider factories by type, or a registry. Required for every type the config uses. */
-  providerFactories: ProviderRegistry | Partial<Record<ProviderType, ProviderFactory>>
+  /**
+   * The provider types the configuration may name: a registry, or a list of type definitions
+   * (e.g. `openaiProviderType` from `continuum-proxy/providers`).
+   * @default every built-in type (from `continuum-proxy/router`); required from the core
+   */
+  providerTypes: ProviderRegistry | readonly ProviderTypeDefinition[]
   /** Passed to factories. */
   fetch?: typeof fetch
   /** Passed to factories and the router. @default systemClock */
@@ -49,7 +53,26 @@ type Table = Record<string, unknown>
 
 const ajv = new Ajv({ allErrors: false, verbose: true, strict: true })
 ajv.addKeyword({ keyword: 'expect', schemaType: 'string' })
-const validate = ajv.compile(routerConfigSchema)
+/** One compiled validator per registry: the schema is built from the registered types. */
+const validators = new WeakMap<ProviderRegistry, ReturnType<typeof ajv.compile>>()
+
+function validatorOf(registry: ProviderRegistry): ReturnType<typeof ajv.compile> {
+  let validate = validators.get(registry)
+  if (validate === undefined) {
+    validate = ajv.compile(routerConfigSchema(registry))
+    validators.set(registry, validate)
+  }
+  return validate
+}
+
+/** A provider table may hold only the common keys and its own type's. */
+function checkTypeKeys(id: string, table: Table, registry: ProviderRegistry): void {
+  const settings = registry.get(table.type as string)?.settings ?? {}
+  for (const key of Object.keys(table)) {
+    if (COMMON_PROVIDER_KEYS.has(key) || Object.hasOwn(settings, key)) continue
+    throw configError(`inference.providers.${id}.${key}`, `is not a key of type "${String(table.type)}"`)
+  }
+}
 
 function configError(key: string, why: string, cause?: unknown): ContinuumError {
   return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${key}: ${why}`, {
@@ -162,7 +185,12 @@ async function resolveStrings(value: unknown, key: string, sources: SecretSource
   return value
 }
 
-async function providerConfigFrom(id: string, table: Table, sources: SecretSources): Promise<ProviderConfig> {
+async function providerConfigFrom(
+  id: string,
+  table: Table,
+  sources: SecretSources,
+  registry: ProviderRegistry,
+): Promise<ProviderConfig> {
   const key = `inference.providers.${id}`
   const resolved = (await resolveStrings({ ...table, integrity: undefined }, key, sources)) as Table
   const capabilities: Partial<ProviderCapabilities> = {}
@@ -180,10 +208,12 @@ async function providerConfigFrom(id: string, table: Table, sources: SecretSourc
   }
   if (resolved.models !== undefined) capabilities.models = resolved.models as string[]
   const settings: Table = { ...((resolved.settings as Table | undefined) ?? {}) }
-  for (const name of PROVIDER_SETTING_KEYS) if (resolved[name] !== undefined) settings[name] = resolved[name]
+  for (const name of Object.keys(registry.get(resolved.type as string)?.settings ?? {})) {
+    if (resolved[name] !== undefined) settings[name] = resolved[name]
+  }
   return {
     id,
-    type: resolved.type as ProviderType,
+    type: resolved.type as string,
     ...(resolved.endpoint === undefined ? {} : { endpoint: resolved.endpoint as string }),
     ...(resolved.api_key === undefined ? {} : { apiKey: resolved.api_key as string }),
     models: (resolved.models as string[] | undefined) ?? [],
@@ -242,7 +272,7 @@ async function withIntegrity(
 /**
  * Loads and validates a router configuration.
  * @example
- * const options = await loadRouterConfig('/etc/continuum/router.toml', { providerFactories })
+ * const options = await loadRouterConfig('/etc/continuum/router.toml', { providerTypes })
  * const router = new InferenceRouter(options)
  */
 export async function loadRouterConfig(
@@ -253,14 +283,23 @@ export async function loadRouterConfig(
     env: options.env ?? process.env,
     readFile: options.readFile ?? ((path) => readFileFromDisk(path, 'utf8')),
   }
-  const registry =
-    options.providerFactories instanceof ProviderRegistry
-      ? options.providerFactories
-      : new ProviderRegistry(options.providerFactories ?? {})
+  const types = options.providerTypes
+  const registry = hasBrand(types, 'ProviderRegistry')
+    ? (types as ProviderRegistry)
+    : Array.isArray(types)
+      ? new ProviderRegistry(types)
+      : (() => {
+          throw new ContinuumError(
+            'CONTINUUM_INVALID_OPTIONS',
+            'loadRouterConfig: providerTypes must be a ProviderRegistry or a list of provider types',
+          )
+        })()
+  const validate = validatorOf(registry)
   const document = typeof source === 'string' ? await readDocument(source, sources.readFile) : source
   if (!validate(document)) throw describeError(validate.errors![0]!)
   const inference = (document as { inference: Table }).inference
   const providerTables = inference.providers as Record<string, Table>
+  for (const [id, table] of Object.entries(providerTables)) checkTypeKeys(id, table, registry)
   const ids = new Set(Object.keys(providerTables))
   const checkIds = (list: readonly string[], key: string): void => {
     for (const id of list) if (!ids.has(id)) throw configError(key, `names unknown provider "${id}"`)
@@ -282,7 +321,7 @@ export async function loadRouterConfig(
   const providers: InferenceProvider[] = []
   const rateLimits: Record<string, ProviderLimits> = {}
   for (const [id, table] of Object.entries(providerTables)) {
-    const config = await providerConfigFrom(id, table, sources)
+    const config = await providerConfigFrom(id, table, sources, registry)
     let provider = withCapabilities(
       registry.create(config, {
         clock,

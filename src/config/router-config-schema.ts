@@ -4,7 +4,7 @@
  * `inference.providers.openai.timeout_ms: must be a positive integer` instead of ajv's keywords.
  * Unknown keys are errors, so a typo never silently falls back to a default.
  */
-import { PROVIDER_TYPES } from '../router/provider-registry'
+import type { ProviderRegistry } from '../provider-kit/provider-registry'
 
 const positiveInteger = { type: 'integer', minimum: 1, expect: 'a positive integer' }
 const nonNegativeInteger = { type: 'integer', minimum: 0, expect: 'a non-negative integer' }
@@ -31,68 +31,74 @@ export const ROUTING_POLICIES = [
   'fallback_chain',
 ] as const
 
-/** Type-specific provider keys passed to factories in `settings`. */
-export const PROVIDER_SETTING_KEYS = [
-  'deployment',
-  'api_version',
-  'resource',
-  'organization',
-  'project',
-  'location',
-  'region',
-  'access_key_id',
-  'secret_access_key',
-  'session_token',
-  'credentials_file',
-  'anthropic_version',
-  'keep_alive',
-] as const
-
-const providerSchema = {
-  type: 'object',
-  required: ['type'],
-  additionalProperties: false,
-  expect: 'a table',
-  properties: {
-    type: { enum: PROVIDER_TYPES, expect: `one of ${PROVIDER_TYPES.join(', ')}` },
-    endpoint: text,
-    api_key: text,
-    models: textList,
-    timeout_ms: positiveInteger,
-    requests_per_minute: positiveInteger,
-    tokens_per_minute: positiveInteger,
-    max_concurrency: positiveInteger,
-    local: { type: 'boolean', expect: 'true or false' },
-    cost_per_million_input: nonNegativeNumber,
-    cost_per_million_output: nonNegativeNumber,
-    latency_p50_ms: positiveInteger,
-    latency_p99_ms: positiveInteger,
-    context_window: positiveInteger,
-    headers: { type: 'object', additionalProperties: text, expect: 'a table of strings' },
-    settings: { type: 'object', expect: 'a table' },
-    integrity: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['public_key', 'models'],
-      expect: 'a table',
-      properties: {
-        public_key: text,
-        require_manifest: { type: 'boolean', expect: 'true or false' },
-        models: {
+/** The keys every provider table may hold, whatever its type. */
+const commonProviderProperties = {
+  endpoint: text,
+  api_key: text,
+  models: textList,
+  timeout_ms: positiveInteger,
+  requests_per_minute: positiveInteger,
+  tokens_per_minute: positiveInteger,
+  max_concurrency: positiveInteger,
+  local: { type: 'boolean', expect: 'true or false' },
+  cost_per_million_input: nonNegativeNumber,
+  cost_per_million_output: nonNegativeNumber,
+  latency_p50_ms: positiveInteger,
+  latency_p99_ms: positiveInteger,
+  context_window: positiveInteger,
+  headers: { type: 'object', additionalProperties: text, expect: 'a table of strings' },
+  settings: { type: 'object', expect: 'a table' },
+  integrity: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['public_key', 'models'],
+    expect: 'a table',
+    properties: {
+      public_key: text,
+      require_manifest: { type: 'boolean', expect: 'true or false' },
+      models: {
+        type: 'object',
+        expect: 'a table',
+        additionalProperties: {
           type: 'object',
+          additionalProperties: false,
+          required: ['folder', 'manifest'],
           expect: 'a table',
-          additionalProperties: {
-            type: 'object',
-            additionalProperties: false,
-            required: ['folder', 'manifest'],
-            expect: 'a table',
-            properties: { folder: text, manifest: text },
-          },
+          properties: { folder: text, manifest: text },
         },
       },
     },
-    ...Object.fromEntries(PROVIDER_SETTING_KEYS.map((key) => [key, text])),
   },
+}
+
+/** Keys every provider table may hold, whatever its type (the rest are the type's own). */
+export const COMMON_PROVIDER_KEYS: ReadonlySet<string> = new Set([
+  'type',
+  ...Object.keys(commonProviderProperties),
+])
+
+/** The schema of one provider table: the common keys, the type, and every registered type's own keys. */
+function providerSchema(registry: ProviderRegistry): Record<string, unknown> {
+  const types = registry.types()
+  const typeSettings: Record<string, unknown> = {}
+  for (const type of types) {
+    for (const [key, schema] of Object.entries(registry.get(type)?.settings ?? {}))
+      typeSettings[key] ??= schema
+  }
+  return {
+    type: 'object',
+    required: ['type'],
+    additionalProperties: false,
+    expect: 'a table',
+    properties: {
+      ...typeSettings,
+      ...commonProviderProperties,
+      type:
+        types.length === 0
+          ? { not: {}, expect: 'a registered provider type (none is registered)' }
+          : { enum: types, expect: `one of ${types.join(', ')}` },
+    },
+  }
 }
 
 const table = (properties: Record<string, unknown>) => ({
@@ -102,64 +108,69 @@ const table = (properties: Record<string, unknown>) => ({
   properties,
 })
 
-/** The schema of a whole config document; sections other than `inference` belong to others and pass. */
-export const routerConfigSchema = {
-  type: 'object',
-  required: ['inference'],
-  expect: 'a table',
-  properties: {
-    inference: {
-      ...table({
-        routing_policy: { enum: ROUTING_POLICIES, expect: `one of ${ROUTING_POLICIES.join(', ')}` },
-        fallback_to_local: { type: 'boolean', expect: 'true or false' },
-        fallback_chain: { ...textList, minItems: 1 },
-        fallback_chains: {
-          type: 'object',
-          additionalProperties: { ...textList, minItems: 1 },
-          expect: 'a table',
-        },
-        max_cost_per_million: nonNegativeNumber,
-        max_latency_ms: positiveInteger,
-        weights: { type: 'object', additionalProperties: nonNegativeNumber, expect: 'a table of numbers' },
-        security: table({ local_classifications: classifications }),
-        retry: table({
-          max_retries: nonNegativeInteger,
-          base_delay_ms: nonNegativeInteger,
-          max_delay_ms: nonNegativeInteger,
-          max_retry_after_ms: nonNegativeInteger,
-        }),
-        breaker: table({
-          failure_threshold: positiveInteger,
-          failure_rate: { type: 'number', exclusiveMinimum: 0, maximum: 1, expect: 'a number in (0, 1]' },
-          minimum_requests: positiveInteger,
-          window_ms: positiveInteger,
-          cooldown_ms: positiveInteger,
-          half_open_probes: positiveInteger,
-        }),
-        timeouts: table({
-          attempt_ms: positiveInteger,
-          total_ms: positiveInteger,
-          stream_idle_ms: positiveInteger,
-          health_ms: positiveInteger,
-        }),
-        aliases: {
-          type: 'object',
-          expect: 'a table',
-          additionalProperties: {
+/**
+ * The schema of a whole config document for the provider types of `registry`; sections other than
+ * `inference` belong to others and pass.
+ */
+export function routerConfigSchema(registry: ProviderRegistry): Record<string, unknown> {
+  return {
+    type: 'object',
+    required: ['inference'],
+    expect: 'a table',
+    properties: {
+      inference: {
+        ...table({
+          routing_policy: { enum: ROUTING_POLICIES, expect: `one of ${ROUTING_POLICIES.join(', ')}` },
+          fallback_to_local: { type: 'boolean', expect: 'true or false' },
+          fallback_chain: { ...textList, minItems: 1 },
+          fallback_chains: {
             type: 'object',
-            additionalProperties: text,
-            expect: 'a table of model names',
+            additionalProperties: { ...textList, minItems: 1 },
+            expect: 'a table',
           },
-        },
-        providers: {
-          type: 'object',
-          minProperties: 1,
-          expect: 'a table with at least one provider',
-          propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
-          additionalProperties: providerSchema,
-        },
-      }),
-      required: ['providers'],
+          max_cost_per_million: nonNegativeNumber,
+          max_latency_ms: positiveInteger,
+          weights: { type: 'object', additionalProperties: nonNegativeNumber, expect: 'a table of numbers' },
+          security: table({ local_classifications: classifications }),
+          retry: table({
+            max_retries: nonNegativeInteger,
+            base_delay_ms: nonNegativeInteger,
+            max_delay_ms: nonNegativeInteger,
+            max_retry_after_ms: nonNegativeInteger,
+          }),
+          breaker: table({
+            failure_threshold: positiveInteger,
+            failure_rate: { type: 'number', exclusiveMinimum: 0, maximum: 1, expect: 'a number in (0, 1]' },
+            minimum_requests: positiveInteger,
+            window_ms: positiveInteger,
+            cooldown_ms: positiveInteger,
+            half_open_probes: positiveInteger,
+          }),
+          timeouts: table({
+            attempt_ms: positiveInteger,
+            total_ms: positiveInteger,
+            stream_idle_ms: positiveInteger,
+            health_ms: positiveInteger,
+          }),
+          aliases: {
+            type: 'object',
+            expect: 'a table',
+            additionalProperties: {
+              type: 'object',
+              additionalProperties: text,
+              expect: 'a table of model names',
+            },
+          },
+          providers: {
+            type: 'object',
+            minProperties: 1,
+            expect: 'a table with at least one provider',
+            propertyNames: { pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*$' },
+            additionalProperties: providerSchema(registry),
+          },
+        }),
+        required: ['providers'],
+      },
     },
-  },
+  }
 }

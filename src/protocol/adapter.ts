@@ -1,10 +1,17 @@
 /**
  * The contract of a protocol adapter (versioned, like the AI SDK's provider specification): the
  * routes it serves, which fields of each message stay plain (an allow-list: everything else is
- * encrypted), the JSON Schema a decrypted request must satisfy, and how its streams are framed.
- * Adapters are data, so the same definition drives the server pipeline and the client SDK.
+ * encrypted), the JSON Schema a decrypted request must satisfy, how its streams are framed, and
+ * everything else that is specific to the protocol: the credential headers it carries, how its
+ * bodies report model and token counts, which routes may be cached, where the text the model
+ * reads sits, and how the router gateway speaks it. Adapters are data, so the same definition
+ * drives the server pipeline, the client SDK and every feature; the core names no protocol.
  */
-import type { ContinuumError } from '../errors'
+import { ContinuumError } from '../errors'
+import type { FactsReader } from './facts'
+import type { GatewayCodec } from './gateway-codec'
+import type { ModelTextSegment } from './model-text'
+import type { StreamEvent } from './stream-event'
 
 /** How a route's response stream is framed. */
 export type StreamFraming = 'sse' | 'ndjson'
@@ -33,10 +40,20 @@ export interface RouteStreamDefinition {
    */
   isFinal?: (event: Record<string, unknown>, eventName: string) => boolean
   /**
-   * Renders a mid-stream failure as one frame this protocol's clients understand as an error.
+   * A mid-stream failure as the one event this protocol's clients read as an error. On an
+   * encrypted exchange it is sealed like every other event, so the client can trust it.
    * @default SSE `event: error` with `{"error":{code,message,type}}`; NDJSON `{"error": message, "code": code}`
    */
-  formatError?: (error: ContinuumError) => string
+  errorEvent?: (error: ContinuumError) => StreamEvent
+}
+
+/** Caching of a route's answers by the response cache. */
+export interface RouteCacheDefinition {
+  /**
+   * Whether the request asks the model to sample (a temperature above zero, say): such answers
+   * differ on every call and are not cached unless the cache is told to.
+   */
+  samples(body: Record<string, unknown>): boolean
 }
 
 /** One route of a protocol. */
@@ -46,6 +63,13 @@ export interface RouteDefinition {
   method: RouteMethod
   /** Path template; `{name}` matches one segment, e.g. `/v2/models/{model}/generate`. */
   path: string
+  /**
+   * A request header that selects this route among routes of several adapters on the same method
+   * and path: Anthropic's SDK sends `anthropic-version` on `GET /v1/models`, OpenAI's does not.
+   * At most one route of a method and path may go without.
+   * @default undefined (the route serves every request on its method and path)
+   */
+  header?: string
   /**
    * Whether fields are encrypted on this route. Plain routes (model lists, health) are forwarded
    * untouched and streamed both ways.
@@ -59,6 +83,32 @@ export interface RouteDefinition {
   responsePlain?: readonly string[]
   /** Streaming behaviour, when the route can stream. */
   stream?: RouteStreamDefinition
+  /**
+   * The GenAI operation of the route for telemetry (`chat`, `text_completion`, `embeddings`, ...).
+   * @default the route name
+   */
+  operation?: string
+  /**
+   * Reads the model, parameters and token counts from plain bodies, for telemetry and audit.
+   * @default undefined (no facts beyond the path parameter `model`)
+   */
+  facts?: FactsReader
+  /**
+   * Marks the route's answers as cacheable by the response cache.
+   * @default undefined (never cached)
+   */
+  cache?: RouteCacheDefinition
+  /**
+   * The text of a decrypted request that the model reads, with its role, for the prompt scanner.
+   * @default undefined (the scanner reads the common chat shapes)
+   */
+  modelText?: (body: Record<string, unknown>) => ModelTextSegment[]
+  /**
+   * How the router gateway serves this route, loaded on first use so the proxy alone never loads
+   * the translation code.
+   * @default undefined (the gateway does not serve the route)
+   */
+  gateway?: () => Promise<GatewayCodec>
 }
 
 /** A protocol adapter. */
@@ -67,17 +117,49 @@ export interface ProtocolAdapter {
   /** Unique name, e.g. `openai`. */
   readonly name: string
   readonly routes: readonly RouteDefinition[]
+  /**
+   * Request headers that carry the caller's credentials on this protocol (e.g. `x-api-key`): they
+   * scope cached answers and are never written to logs or audit records.
+   * @default []
+   */
+  readonly credentialHeaders: readonly string[]
+  /**
+   * Request headers that change the shape of an answer (e.g. `anthropic-version`), so cached
+   * answers are kept apart by them.
+   * @default []
+   */
+  readonly varyHeaders: readonly string[]
 }
 
 /** What {@link defineAdapter} takes. */
 export interface AdapterDefinition {
   name: string
   routes: readonly RouteDefinition[]
+  /** @default [] */
+  credentialHeaders?: readonly string[]
+  /** @default [] */
+  varyHeaders?: readonly string[]
+}
+
+const HEADER_NAME = /^[a-z0-9-]+$/
+
+function headerList(adapter: string, list: readonly string[] | undefined, name: string): readonly string[] {
+  const headers = list ?? []
+  if (
+    !Array.isArray(headers) ||
+    headers.some((header) => typeof header !== 'string' || !HEADER_NAME.test(header))
+  ) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Adapter "${adapter}": ${name} must be lower-case header names`,
+    )
+  }
+  return Object.freeze([...headers])
 }
 
 /**
- * Declares a protocol adapter. Registering it in an {@link AdapterRegistry} validates it; this
- * function only stamps the specification version so the registry can refuse incompatible shapes.
+ * Declares a protocol adapter. Registering it in an {@link AdapterRegistry} validates its routes;
+ * this function stamps the specification version so the registry can refuse incompatible shapes.
  *
  * @example
  * ```ts
@@ -89,5 +171,11 @@ export interface AdapterDefinition {
  * ```
  */
 export function defineAdapter(definition: AdapterDefinition): ProtocolAdapter {
-  return { specificationVersion: 'v1', name: definition.name, routes: definition.routes }
+  return {
+    specificationVersion: 'v1',
+    name: definition.name,
+    routes: definition.routes,
+    credentialHeaders: headerList(definition.name, definition.credentialHeaders, 'credentialHeaders'),
+    varyHeaders: headerList(definition.name, definition.varyHeaders, 'varyHeaders'),
+  }
 }

@@ -5,9 +5,18 @@
 import type { ValidateFunction } from 'ajv'
 import { compilePlainFields, type PlainFieldTree } from '../cipher/field-map'
 import { ContinuumError } from '../errors'
-import { formatSse } from '../streams/sse'
-import type { ProtocolAdapter, RouteDefinition, RouteMethod, StreamFraming } from './adapter'
+import type {
+  ProtocolAdapter,
+  RouteCacheDefinition,
+  RouteDefinition,
+  RouteMethod,
+  StreamFraming,
+} from './adapter'
+import type { FactsReader } from './facts'
+import type { GatewayCodec } from './gateway-codec'
+import type { ModelTextSegment } from './model-text'
 import { compileSchema } from './schema-compiler'
+import type { StreamEvent } from './stream-event'
 
 /** A route ready for matching and processing. */
 export interface CompiledRoute {
@@ -15,7 +24,20 @@ export interface CompiledRoute {
   readonly name: string
   readonly method: RouteMethod
   readonly path: string
+  /** The request header that selects the route among routes on the same method and path. */
+  readonly header: string | undefined
   readonly encrypted: boolean
+  /** The GenAI operation name (`chat`, `embeddings`, ...), or the route name. */
+  readonly operation: string
+  readonly facts: FactsReader | undefined
+  readonly cache: RouteCacheDefinition | undefined
+  readonly modelText: ((body: Record<string, unknown>) => ModelTextSegment[]) | undefined
+  /** Loads the gateway codec once; undefined when the gateway does not serve the route. */
+  readonly gateway: (() => Promise<GatewayCodec>) | undefined
+  /** The protocol's credential headers (e.g. `x-api-key`). */
+  readonly credentialHeaders: readonly string[]
+  /** The protocol's headers that change an answer's shape (e.g. `anthropic-version`). */
+  readonly varyHeaders: readonly string[]
   readonly requestTree: PlainFieldTree
   readonly responseTree: PlainFieldTree
   readonly stream: CompiledStream | undefined
@@ -35,7 +57,8 @@ export interface CompiledStream {
   /** Recognises the completing event of a stream without a terminal sentinel. */
   readonly isFinal: ((event: Record<string, unknown>, eventName: string) => boolean) | undefined
   isStreaming(body: Record<string, unknown>): boolean
-  formatError(error: ContinuumError): string
+  /** The protocol's error event for a mid-stream failure. */
+  errorEvent(error: ContinuumError): StreamEvent
 }
 
 const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -55,9 +78,10 @@ function pathPattern(template: string): { source: string; params: string[] } {
   return { source, params }
 }
 
-function defaultStreamError(framing: StreamFraming): (error: ContinuumError) => string {
-  if (framing === 'sse') return (error) => formatSse({ event: 'error', data: JSON.stringify(error.toJSON()) })
-  return (error) => `${JSON.stringify({ error: error.message, code: error.code })}\n`
+function defaultErrorEvent(framing: StreamFraming): (error: ContinuumError) => StreamEvent {
+  if (framing === 'sse')
+    return (error) => ({ name: 'error', data: error.toJSON() as Record<string, unknown> })
+  return (error) => ({ data: { error: error.message, code: error.code } })
 }
 
 function invalid(adapter: string, route: string, why: string): ContinuumError {
@@ -70,7 +94,15 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
   if (route.encrypted && (route.requestPlain === undefined || route.responsePlain === undefined)) {
     throw invalid(adapter.name, route.name, 'encrypted routes need requestPlain and responsePlain')
   }
+  if (route.header !== undefined && !/^[a-z0-9-]+$/.test(route.header)) {
+    throw invalid(adapter.name, route.name, 'header must be a lower-case header name')
+  }
+  if (route.gateway !== undefined && typeof route.gateway !== 'function') {
+    throw invalid(adapter.name, route.name, 'gateway must be a function that loads the codec')
+  }
   const { source, params } = pathPattern(route.path)
+  let codec: Promise<GatewayCodec> | undefined
+  const loadCodec = route.gateway
   const exact = new RegExp(`^${source}$`)
   const suffix = new RegExp(`${source}$`)
   let validator: ValidateFunction | undefined
@@ -81,7 +113,21 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
     name: route.name,
     method: route.method,
     path: route.path,
+    header: route.header,
     encrypted: route.encrypted,
+    operation: route.operation ?? route.name,
+    facts: route.facts,
+    cache: route.cache,
+    modelText: route.modelText,
+    gateway:
+      loadCodec === undefined
+        ? undefined
+        : () => {
+            codec ??= loadCodec()
+            return codec
+          },
+    credentialHeaders: adapter.credentialHeaders ?? [],
+    varyHeaders: adapter.varyHeaders ?? [],
     requestTree: compilePlainFields(route.requestPlain ?? []),
     responseTree: compilePlainFields(route.responsePlain ?? []),
     stream:
@@ -94,7 +140,7 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
             isFinal: stream.isFinal,
             isStreaming:
               when === 'always' ? () => true : when === undefined ? (body) => body.stream === true : when,
-            formatError: stream.formatError ?? defaultStreamError(stream.framing),
+            errorEvent: stream.errorEvent ?? defaultErrorEvent(stream.framing),
           },
     matchExact(path) {
       const match = exact.exec(path)

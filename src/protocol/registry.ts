@@ -4,6 +4,7 @@
  * registration order. Third parties extend it with `registry.register(defineAdapter(...))`.
  */
 import { ContinuumError } from '../errors'
+import { brand } from '../internal/brand'
 import type { ProtocolAdapter } from './adapter'
 import { type CompiledRoute, compileRoute } from './compiled-route'
 
@@ -23,6 +24,11 @@ export type RouteLookup =
   | { readonly kind: 'none' }
 
 const NONE: RouteLookup = { kind: 'none' }
+
+/** Routes selected by a header come before the one that serves every request on their path. */
+function byHeaderFirst(left: CompiledRoute, right: CompiledRoute): number {
+  return (left.header === undefined ? 1 : 0) - (right.header === undefined ? 1 : 0)
+}
 
 /** Protocol adapters by route. */
 export class AdapterRegistry {
@@ -47,8 +53,12 @@ export class AdapterRegistry {
       throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Adapter "${adapter.name}" is already registered`)
     }
     const compiled = adapter.routes.map((route) => compileRoute(adapter, route))
-    for (const route of compiled) {
-      const clash = this.#all.find((other) => other.method === route.method && other.path === route.path)
+    for (const [index, route] of compiled.entries()) {
+      // Routes may share a method and path when a request header tells them apart.
+      const clash = [...this.#all, ...compiled.slice(0, index)].find(
+        (other) =>
+          other.method === route.method && other.path === route.path && other.header === route.header,
+      )
       if (clash !== undefined) {
         throw new ContinuumError(
           'CONTINUUM_INVALID_OPTIONS',
@@ -60,8 +70,9 @@ export class AdapterRegistry {
     for (const route of compiled) {
       this.#all.push(route)
       if (route.path.includes('{')) this.#templated.push(route)
-      else this.#static.set(route.path, [...(this.#static.get(route.path) ?? []), route])
+      else this.#static.set(route.path, [...(this.#static.get(route.path) ?? []), route].sort(byHeaderFirst))
     }
+    if (this.#templated.length > 1) this.#templated.sort(byHeaderFirst)
     return this
   }
 
@@ -70,30 +81,48 @@ export class AdapterRegistry {
     return [...this.#adapters.keys()]
   }
 
-  /** Finds the route for a request path (no query) relative to the mount point. HEAD is served as GET. */
-  lookup(requestMethod: string, path: string): RouteLookup {
+  /**
+   * Finds the route for a request path (no query) relative to the mount point. HEAD is served as
+   * GET. Of routes on the same method and path, one whose `header` the request carries wins.
+   */
+  lookup(
+    requestMethod: string,
+    path: string,
+    headers: Readonly<Record<string, string | undefined>> = {},
+  ): RouteLookup {
     const method = requestMethod === 'HEAD' ? 'GET' : requestMethod
+    const selects = (route: CompiledRoute) =>
+      route.header === undefined || headers[route.header] !== undefined
     const candidates = this.#static.get(path)
     if (candidates !== undefined) {
-      const route = candidates.find((candidate) => candidate.method === method)
+      const route = candidates.find((candidate) => candidate.method === method && selects(candidate))
       if (route !== undefined) return { kind: 'match', match: { route, params: {}, routePath: path } }
-      return { kind: 'method-not-allowed', allowed: candidates.map((candidate) => candidate.method) }
+      return {
+        kind: 'method-not-allowed',
+        allowed: [...new Set(candidates.map((candidate) => candidate.method))],
+      }
     }
     const allowed: string[] = []
     for (const route of this.#templated) {
       const params = route.matchExact(path)
       if (params === undefined) continue
-      if (route.method === method) return { kind: 'match', match: { route, params, routePath: path } }
+      if (route.method === method && selects(route))
+        return { kind: 'match', match: { route, params, routePath: path } }
       allowed.push(route.method)
     }
-    return allowed.length > 0 ? { kind: 'method-not-allowed', allowed } : NONE
+    return allowed.length > 0 ? { kind: 'method-not-allowed', allowed: [...new Set(allowed)] } : NONE
   }
 
   /** Finds the route whose template ends the given path (client side, behind any base-URL prefix). */
-  lookupSuffix(method: string, path: string): RouteMatch | undefined {
+  lookupSuffix(
+    method: string,
+    path: string,
+    headers: Readonly<Record<string, string | undefined>> = {},
+  ): RouteMatch | undefined {
     let best: RouteMatch | undefined
     for (const route of this.#all) {
       if (route.method !== method) continue
+      if (route.header !== undefined && headers[route.header] === undefined) continue
       const routePath = route.matchSuffix(path)
       if (routePath !== undefined && (best === undefined || routePath.length > best.routePath.length)) {
         best = { route, params: {}, routePath }
@@ -102,3 +131,5 @@ export class AdapterRegistry {
     return best
   }
 }
+
+brand(AdapterRegistry.prototype, 'AdapterRegistry')

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ContinuumError } from '../errors'
-import type { CanonicalMessage, ContentPart } from '../router/canonical'
+import type { CanonicalMessage, ContentPart } from '../protocol/canonical'
 
 /** The text parts of a message joined together; image parts are skipped. */
 export function contentText(content: string | ContentPart[]): string {

@@ -4,7 +4,7 @@
  * exception. Only the caller's own abort propagates. `detail` holds an error code, never a body.
  */
 import { ContinuumError } from '../errors'
-import type { ProviderHealth } from '../router/provider'
+import type { ProviderHealth } from './provider'
 import { isAbortError } from './provider-errors'
 import type { ProviderHttp, ProviderHttpRequest } from './provider-http'
 

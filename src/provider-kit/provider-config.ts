@@ -6,8 +6,8 @@
  */
 import type { Dispatcher } from 'undici'
 import { ContinuumError } from '../errors'
-import type { ProviderConfig, ProviderFactoryContext } from '../router/provider-registry'
 import type { CommonProviderOptions } from './provider-options'
+import type { ProviderConfig, ProviderFactoryContext } from './provider-registry'
 
 /** The options every provider shares, taken from a config entry and the factory context. */
 export function commonOptionsFromConfig(

@@ -5,6 +5,9 @@
  * never the request, the response body or a credential.
  */
 import { ContinuumError } from '../errors'
+import { classifyNetworkError, isAbortError } from '../transport/network-errors'
+
+export { isAbortError }
 
 /** Response headers as undici, fetch or node:http hand them over. */
 export type ResponseHeaders =
@@ -99,42 +102,6 @@ export function providerErrorFromResponse(
   )
 }
 
-const TIMEOUT_CODES = new Set([
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'ETIMEDOUT',
-  'ESOCKETTIMEDOUT',
-])
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ECONNABORTED',
-])
-
-/** Every error code on the error, its causes and aggregated errors (undici nests them). */
-function errorCodes(error: unknown, depth = 0): string[] {
-  if (depth > 4 || typeof error !== 'object' || error === null) return []
-  const record = error as { code?: unknown; cause?: unknown; errors?: unknown }
-  const codes = typeof record.code === 'string' ? [record.code] : []
-  codes.push(...errorCodes(record.cause, depth + 1))
-  if (Array.isArray(record.errors))
-    for (const inner of record.errors) codes.push(...errorCodes(inner, depth + 1))
-  return codes
-}
-
-/** Whether an error is an abort (AbortController, request.signal). */
-export function isAbortError(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'AbortError'
-}
-
 /**
  * Maps a failure to reach a provider to a ContinuumError. Returns the error itself, unchanged,
  * when it is already a ContinuumError or an AbortError (the caller's signal fired): callers write
@@ -143,30 +110,20 @@ export function isAbortError(error: unknown): boolean {
 export function providerErrorFromNetwork(error: unknown, providerId: string): unknown {
   if (ContinuumError.isInstance(error) || isAbortError(error)) return error
   const details = { provider: providerId }
-  if (typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'TimeoutError') {
-    return new ContinuumError('CONTINUUM_PROVIDER_TIMEOUT', `Provider ${providerId} timed out`, {
+  const failure = classifyNetworkError(error)
+  const networkCode = failure.code === undefined ? {} : { networkCode: failure.code }
+  const because = failure.code === undefined ? '' : ` (${failure.code})`
+  if (failure.kind === 'timeout') {
+    return new ContinuumError('CONTINUUM_PROVIDER_TIMEOUT', `Provider ${providerId} timed out${because}`, {
       cause: error,
-      details,
+      details: { ...details, ...networkCode },
     })
   }
-  const codes = errorCodes(error)
-  const timeoutCode = codes.find((code) => TIMEOUT_CODES.has(code))
-  if (timeoutCode !== undefined) {
-    return new ContinuumError(
-      'CONTINUUM_PROVIDER_TIMEOUT',
-      `Provider ${providerId} timed out (${timeoutCode})`,
-      {
-        cause: error,
-        details: { ...details, networkCode: timeoutCode },
-      },
-    )
-  }
-  const unavailableCode = codes.find((code) => UNAVAILABLE_CODES.has(code))
-  if (unavailableCode !== undefined) {
+  if (failure.kind === 'unavailable') {
     return new ContinuumError(
       'CONTINUUM_PROVIDER_UNAVAILABLE',
-      `Provider ${providerId} is unreachable (${unavailableCode})`,
-      { cause: error, details: { ...details, networkCode: unavailableCode } },
+      `Provider ${providerId} is unreachable${because}`,
+      { cause: error, details: { ...details, ...networkCode } },
     )
   }
   return new ContinuumError('CONTINUUM_PROVIDER_ERROR', `Request to provider ${providerId} failed`, {

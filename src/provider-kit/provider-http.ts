@@ -5,8 +5,9 @@
  * failures onto the router's error codes (through `src/router/provider-errors.ts`). Providers only
  * build URLs, headers and bodies, and translate what comes back.
  */
-import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
+import type { Dispatcher } from 'undici'
 import { ContinuumError } from '../errors'
+import { HttpTransport } from '../transport/http-transport'
 import { isAbortError, providerErrorFromNetwork, providerErrorFromResponse } from './provider-errors'
 
 /** Construction options of a {@link ProviderHttp}. */
@@ -48,14 +49,14 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024
 /** Sends provider calls; see the module comment. */
 export class ProviderHttp {
   readonly #options: ProviderHttpOptions
-  readonly #dispatcher: Dispatcher | undefined
-  readonly #ownsDispatcher: boolean
+  readonly #transport: HttpTransport
 
   constructor(options: ProviderHttpOptions) {
     this.#options = options
-    this.#ownsDispatcher = options.dispatcher === undefined && options.fetch === undefined
-    this.#dispatcher =
-      options.dispatcher ?? (this.#ownsDispatcher ? new Agent({ keepAliveTimeout: 30_000 }) : undefined)
+    this.#transport = new HttpTransport({
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+      ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+    })
   }
 
   /** Sends a call and parses its JSON answer; non-2xx statuses and network failures throw ContinuumError. */
@@ -128,42 +129,26 @@ export class ProviderHttp {
 
   /** Closes the keep-alive pool this instance created (never an injected dispatcher). */
   async close(): Promise<void> {
-    if (this.#ownsDispatcher) await this.#dispatcher?.close()
+    await this.#transport.close()
   }
 
   async #send(request: ProviderHttpRequest, signal: AbortSignal): Promise<RawResponse> {
-    const fetchImplementation = this.#options.fetch
-    if (fetchImplementation !== undefined) {
-      const init: RequestInit & { dispatcher?: Dispatcher } = {
-        method: request.method,
-        headers: request.headers,
-        signal,
-      }
-      if (request.body !== undefined) init.body = request.body
-      if (this.#dispatcher !== undefined) init.dispatcher = this.#dispatcher
-      const response = await fetchImplementation(request.url, init)
-      const headers: Record<string, string> = {}
-      response.headers.forEach((value, name) => {
-        headers[name] = value
-      })
-      const body = response.body ?? emptyBody()
-      return { status: response.status, headers, body: body as AsyncIterable<Uint8Array> }
-    }
-    const response = await undiciRequest(request.url, {
+    // The Call's own timer governs timing, so that fetch and undici behave alike.
+    const response = await this.#transport.request({
       method: request.method,
+      url: request.url,
       headers: request.headers,
       body: request.body ?? null,
       signal,
-      dispatcher: this.#dispatcher,
-      // The Call's own timer governs timing so that fetch and undici behave alike.
-      headersTimeout: 0,
-      bodyTimeout: 0,
+      headersTimeoutMs: 0,
+      bodyTimeoutMs: 0,
     })
     const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(response.headers)) {
+    for (const name in response.headers) {
+      const value = response.headers[name]
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
     }
-    return { status: response.statusCode, headers, body: response.body }
+    return { status: response.status, headers, body: response.body }
   }
 
   /** Throws the mapped error for a non-2xx answer after draining a bounded amount of its body. */
@@ -181,8 +166,6 @@ export class ProviderHttp {
     throw providerErrorFromResponse(response.status, response.headers, this.#options.providerId)
   }
 }
-
-async function* emptyBody(): AsyncGenerator<Uint8Array> {}
 
 /**
  * The lifetime of one call: a controller aborted by the caller's signal, by the timeout, or by

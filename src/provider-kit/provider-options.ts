@@ -5,7 +5,7 @@
  */
 import type { Dispatcher } from 'undici'
 import { ContinuumError } from '../errors'
-import type { ProviderCapabilities } from '../router/provider'
+import type { ProviderCapabilities } from './provider'
 
 /** Options every provider factory accepts. */
 export interface CommonProviderOptions {

@@ -57,7 +57,7 @@ export function clientResponseHeaders(
       value === undefined ||
       HOP_BY_HOP.has(name) ||
       connectionTokens.has(name) ||
-      (name.startsWith('x-continuum-') && !REPORTED_BY_UPSTREAM.has(name))
+      name.startsWith('x-continuum-')
     ) {
       continue
     }
@@ -66,12 +66,6 @@ export function clientResponseHeaders(
   }
   return result
 }
-
-/**
- * `x-continuum-*` headers an in-process Upstream wrapper may report to the client (the response
- * cache's `x-continuum-cache: hit|miss|bypass`); every other one from upstream is dropped.
- */
-const REPORTED_BY_UPSTREAM = new Set(['x-continuum-cache'])
 
 function connectionListed(value: string | undefined): Set<string> {
   if (value === undefined) return new Set()

@@ -1,44 +1,45 @@
 /**
- * Options of the proxy core, normalised once: the upstream pool, the keyring, the adapter
- * registry, limits and replay window are all resolved at construction so the per-request path
- * only reads precomputed values.
+ * Options of the proxy core, normalised once: the upstream, the keyring, the adapter registry,
+ * limits, replay window and stages are all resolved at construction so the per-request path only
+ * reads precomputed values. The core takes features as stages and upstreams; it builds none of
+ * them itself (`continuum-proxy/scanner`, `/audit`, `/telemetry` and `/cache` make the stages,
+ * `continuum-proxy/router` the router).
  */
 
-import { AuditLog } from '../audit'
-import { AuditStage, type AuditStageOptions } from '../audit/audit-stage'
-import type { ResponseCache, ResponseCacheOptions } from '../cache'
-import { withResponseCache } from '../cache/proxy-cache'
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
 import { ReplayGuard } from '../cipher/replay-guard'
 import { type Clock, systemClock } from '../core/clock'
 import { type CoreHandler, chainHandlers } from '../core/http'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import type { AdapterRegistry } from '../protocol/registry'
-import { createRouterUpstream } from '../router/gateway/router-upstream'
-import type { InferenceRouter } from '../router/inference-router'
-import type { PromptScanner, PromptScannerOptions } from '../scanner'
-import { ScannerStage } from '../scanner/scanner-stage'
+import { hasBrand } from '../internal/brand'
+import type { ProtocolAdapter } from '../protocol/adapter'
+import { AdapterRegistry } from '../protocol/registry'
 import type { StateStore } from '../stores'
-import { Telemetry } from '../telemetry/telemetry'
-import type { TelemetryOptions } from '../telemetry/telemetry-options'
-import { type ExchangeObserver, observerOf, type ProxyStage } from './stage'
-import { createUpstream, type Upstream, type UpstreamOptions } from './upstream'
+import { type GatewayOptions, type GatewaySource, isGatewaySource } from './gateway-source'
+import { createHttpUpstream, type UpstreamOptions } from './http-upstream'
+import type { ProxyStage } from './stage'
+import { isUpstream, type Upstream } from './upstream'
 
 /** Options of {@link createProxy} and of the Express, Koa and Fastify middleware. */
 export interface ProxyOptions {
   /**
    * The inference server: a URL string, options with a Unix socket, timeouts and pool size, or a
-   * ready `Upstream` object (anything with a `send` function, e.g. `createRouterUpstream(router)`).
-   * Give exactly one of `upstream` and `router`.
+   * ready `Upstream` object (anything with `send` and `close`). Give exactly one of `upstream` and `router`.
    */
   upstream?: string | UpstreamOptions | Upstream
   /**
-   * Serve OpenAI- and Anthropic-format clients from an InferenceRouter instead of one inference
-   * server: shorthand for `upstream: createRouterUpstream(router)`. Mutually exclusive with `upstream`.
+   * Serve OpenAI- and Anthropic-format clients from an InferenceRouter (`continuum-proxy/router`)
+   * instead of one inference server. Mutually exclusive with `upstream`.
    * @default undefined
    */
-  router?: InferenceRouter
+  router?: GatewaySource
+  /**
+   * How the router gateway turns requests into router calls (caller id and classification headers).
+   * Only with `router`.
+   * @default {}
+   */
+  gateway?: GatewayOptions
   /**
    * Field keys: a Keyring, or options to build one. Without keys the proxy forwards plain traffic
    * only (useful behind another encryption layer, or for the scanner and audit alone).
@@ -50,10 +51,10 @@ export interface ProxyOptions {
    */
   encryption?: 'required' | 'optional'
   /**
-   * The protocols served.
-   * @default a registry with the built-in adapters (OpenAI, Anthropic, Triton, TGI, Ollama)
+   * The protocols served: a registry, or a list of adapters to build one from.
+   * @default the built-in adapters (the middleware and the root `createProxy` supply them)
    */
-  adapters?: AdapterRegistry
+  adapters?: AdapterRegistry | readonly ProtocolAdapter[]
   /**
    * What to do with a path no adapter serves: `reject` answers 501, `next` hands it to the next
    * handler of the framework.
@@ -86,43 +87,18 @@ export interface ProxyOptions {
    */
   store?: StateStore
   /**
-   * Cross-cutting stages (scanner, audit, telemetry, cache) run around each encrypted exchange.
+   * Cross-cutting stages around each exchange, outermost first: e.g. `telemetry`, `auditStage(...)`,
+   * `scannerStage(...)`, `cacheStage(...)` from their entries, or your own {@link ProxyStage}.
+   * Their `handler` endpoints are answered before the adapter routes.
    * @default []
    */
-  stages?: ProxyStage[]
-  /**
-   * Prompt-injection scanning before anything is forwarded: a PromptScanner, or its options (roles,
-   * threshold, action `block` | `warn` | `log`). Runs before the other stages.
-   * @default undefined (no scanning)
-   */
-  scanner?: PromptScanner | PromptScannerOptions
-  /**
-   * One signed audit record per request outcome: an AuditLog, or the audit stage's options (caller
-   * identity, content digest). Runs after the other stages, so it sees their annotations.
-   * @default undefined (no audit)
-   */
-  audit?: AuditLog | AuditStageOptions
-  /**
-   * OpenTelemetry spans, Prometheus metrics at `/metrics`, and `/livez` and `/readyz`: a Telemetry
-   * (to share it with a router), its options, or `false`. The endpoints answer before the adapter routes.
-   * @default false
-   */
-  telemetry?: Telemetry | TelemetryOptions | false
-  /**
-   * Encrypted response cache in front of the upstream (or router): a ResponseCache (to share or
-   * inspect it), its options, or `false`. Deterministic requests on inference routes are answered
-   * from AES-GCM-encrypted entries keyed by an HMAC of content and caller scope, and re-encrypted
-   * under each requester's nonce; `cache-control: no-store` opts a request out. Hits and misses
-   * count in the telemetry's `cache_requests_total`.
-   * @default false
-   */
-  cache?: ResponseCache | ResponseCacheOptions | false
+  stages?: readonly ProxyStage[]
   /**
    * More framework-neutral handlers answered before the adapter routes, in order: e.g. the CKKS
    * endpoints of `createFheHandler()` from `continuum-proxy/fhe`, or the router's `createHealthHandler()`.
    * @default []
    */
-  handlers?: CoreHandler[]
+  handlers?: readonly CoreHandler[]
   /**
    * Time source.
    * @default systemClock
@@ -146,147 +122,125 @@ export interface ResolvedProxyOptions {
   readonly bodyLimit: number
   readonly responseLimit: number
   readonly replayGuard: ReplayGuard
-  /** Every stage: telemetry, scanner, the `stages` option, audit, in that order. */
   readonly stages: readonly ProxyStage[]
-  /** The stages' `observe` hooks joined; undefined when none observes. */
-  readonly observer: ExchangeObserver | undefined
-  readonly telemetry: Telemetry | undefined
-  /** Handlers answered before the adapter routes (the telemetry endpoints). */
+  /** The stages' endpoints and the `handlers` option, chained; undefined when there are none. */
   readonly handler: CoreHandler | undefined
   readonly clock: Clock
   readonly logger: Logger
 }
 
+function invalid(message: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `continuum-proxy: ${message}`)
+}
+
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
   const resolved = value ?? fallback
-  if (!Number.isSafeInteger(resolved) || resolved <= 0) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `${name} must be a positive integer`)
-  }
+  if (!Number.isSafeInteger(resolved) || resolved <= 0) throw invalid(`${name} must be a positive integer`)
   return resolved
 }
 
-/** Validates and normalises proxy options; `defaultRegistry` supplies the built-in adapters. */
-export function resolveProxyOptions(
-  options: ProxyOptions,
-  defaultRegistry: () => AdapterRegistry,
-): ResolvedProxyOptions {
-  if (typeof options !== 'object' || options === null) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: options are required')
-  }
-  if (options.upstream === undefined && options.router === undefined) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'continuum-proxy: upstream (or router) is required')
-  }
+function resolveRegistry(adapters: ProxyOptions['adapters']): AdapterRegistry {
+  if (adapters === undefined) throw invalid('adapters are required')
+  if (Array.isArray(adapters)) return new AdapterRegistry(adapters)
+  if (hasBrand(adapters, 'AdapterRegistry')) return adapters as AdapterRegistry
+  throw invalid('adapters must be an AdapterRegistry or a list of adapters')
+}
+
+function resolveUpstream(options: ProxyOptions, clock: Clock): Upstream {
+  if (options.upstream === undefined && options.router === undefined)
+    throw invalid('upstream (or router) is required')
   if (options.upstream !== undefined && options.router !== undefined) {
-    throw new ContinuumError(
-      'CONTINUUM_INVALID_OPTIONS',
-      'continuum-proxy: give either upstream or router, not both',
-    )
+    throw invalid('give either upstream or router, not both')
   }
+  if (options.router !== undefined) {
+    if (!isGatewaySource(options.router)) throw invalid('router must be an InferenceRouter')
+    return options.router.gatewayUpstream({ clock, ...options.gateway })
+  }
+  if (options.gateway !== undefined) throw invalid('gateway options need a router')
+  return isUpstream(options.upstream) ? options.upstream : createHttpUpstream(options.upstream!)
+}
+
+function resolveStages(stages: ProxyOptions['stages']): readonly ProxyStage[] {
+  const list = stages ?? []
+  if (!Array.isArray(list)) throw invalid('stages must be a list of ProxyStage objects')
+  for (const stage of list) {
+    const named = typeof stage === 'object' && stage !== null && typeof stage.name === 'string'
+    const hooked =
+      named &&
+      (typeof stage.wrapExchange === 'function' ||
+        typeof stage.wrapAccepted === 'function' ||
+        typeof stage.wrapUpstream === 'function' ||
+        typeof stage.handler === 'function')
+    if (!hooked) throw invalid('each stage needs a name and at least one hook or handler')
+  }
+  return Object.freeze([...list])
+}
+
+function resolveHandler(
+  stages: readonly ProxyStage[],
+  extra: ProxyOptions['handlers'],
+): CoreHandler | undefined {
+  const handlers = extra ?? []
+  if (!Array.isArray(handlers) || handlers.some((handler) => typeof handler !== 'function')) {
+    throw invalid('handlers must be a list of CoreHandler functions')
+  }
+  const all = [
+    ...stages.flatMap((stage) => (stage.handler === undefined ? [] : [stage.handler])),
+    ...handlers,
+  ]
+  return all.length === 0 ? undefined : all.length === 1 ? all[0] : chainHandlers(...all)
+}
+
+/** Validates and normalises proxy options. */
+export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
+  if (typeof options !== 'object' || options === null) throw invalid('options are required')
   const clock = options.clock ?? systemClock
   const keyring =
     options.keys === undefined
       ? undefined
-      : options.keys instanceof KeyringClass
-        ? options.keys
-        : new KeyringClass({ clock, ...options.keys })
+      : hasBrand(options.keys, 'Keyring')
+        ? (options.keys as Keyring)
+        : new KeyringClass({ clock, ...(options.keys as KeyringOptions) })
   const encryption = options.encryption ?? (keyring === undefined ? 'optional' : 'required')
   if (encryption !== 'required' && encryption !== 'optional') {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "encryption must be 'required' or 'optional'")
+    throw invalid("encryption must be 'required' or 'optional'")
   }
-  if (encryption === 'required' && keyring === undefined) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "encryption 'required' needs keys")
-  }
+  if (encryption === 'required' && keyring === undefined) throw invalid("encryption 'required' needs keys")
   const unknownRoutes = options.unknownRoutes ?? 'reject'
   if (unknownRoutes !== 'reject' && unknownRoutes !== 'next') {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', "unknownRoutes must be 'reject' or 'next'")
+    throw invalid("unknownRoutes must be 'reject' or 'next'")
   }
   const passThrough = options.passThrough ?? []
   if (
     !Array.isArray(passThrough) ||
     passThrough.some((prefix) => typeof prefix !== 'string' || !prefix.startsWith('/'))
   ) {
-    throw new ContinuumError(
-      'CONTINUUM_INVALID_OPTIONS',
-      'passThrough must be a list of paths starting with "/"',
-    )
+    throw invalid('passThrough must be a list of paths starting with "/"')
   }
-  const logger = options.logger ?? silentLogger
-  const stages = resolveStages(options, clock, logger)
-  const registry = options.adapters ?? defaultRegistry()
+  const stages = resolveStages(options.stages)
+  const registry = resolveRegistry(options.adapters)
+  const bodyLimit = positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit')
+  const responseLimit = positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit')
+  const replayGuard = new ReplayGuard({
+    ...(options.store === undefined ? {} : { store: options.store }),
+    clock,
+    ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
+  })
+  const handler = resolveHandler(stages, options.handlers)
+  // Last: the upstream may open a connection pool, which a later validation error would leak.
   return {
-    ...stages,
-    upstream: withResponseCache(resolveUpstream(options), options.cache, stages.telemetry, {
-      clock,
-      logger,
-      adapters: registry,
-    }),
+    upstream: resolveUpstream(options, clock),
     keyring,
     encryptionRequired: encryption === 'required',
     registry,
     unknownRoutes,
     passThrough,
-    bodyLimit: positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit'),
-    responseLimit: positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit'),
-    replayGuard: new ReplayGuard({
-      ...(options.store === undefined ? {} : { store: options.store }),
-      clock,
-      ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
-    }),
+    bodyLimit,
+    responseLimit,
+    replayGuard,
+    stages,
+    handler,
     clock,
-    logger,
+    logger: options.logger ?? silentLogger,
   }
-}
-
-/** The upstream of the options: a ready Upstream object passes through unchanged. */
-function resolveUpstream(options: ProxyOptions): Upstream {
-  if (options.router !== undefined) return createRouterUpstream(options.router)
-  const upstream = options.upstream!
-  if (
-    typeof upstream === 'object' &&
-    upstream !== null &&
-    typeof (upstream as Upstream).send === 'function'
-  ) {
-    return upstream as Upstream
-  }
-  return createUpstream(upstream as string | UpstreamOptions)
-}
-
-/** Builds the stage list and the observer from the scanner, audit, telemetry and stages options. */
-function resolveStages(
-  options: ProxyOptions,
-  clock: Clock,
-  logger: Logger,
-): Pick<ResolvedProxyOptions, 'stages' | 'observer' | 'telemetry' | 'handler'> {
-  const extra = options.stages ?? []
-  if (!Array.isArray(extra) || extra.some((stage) => typeof stage?.name !== 'string')) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'stages must be a list of ProxyStage objects')
-  }
-  const telemetry =
-    options.telemetry === undefined || options.telemetry === false
-      ? undefined
-      : options.telemetry instanceof Telemetry
-        ? options.telemetry
-        : new Telemetry({ clock, logger, ...options.telemetry })
-  const stages: ProxyStage[] = [
-    ...(telemetry === undefined ? [] : [telemetry]),
-    ...(options.scanner === undefined ? [] : [new ScannerStage(options.scanner)]),
-    ...extra,
-    ...(options.audit === undefined
-      ? []
-      : [
-          new AuditStage(
-            options.audit instanceof AuditLog
-              ? { log: options.audit, clock, logger }
-              : { clock, logger, ...options.audit },
-          ),
-        ]),
-  ]
-  const extraHandlers = options.handlers ?? []
-  if (!Array.isArray(extraHandlers) || extraHandlers.some((handler) => typeof handler !== 'function')) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'handlers must be a list of CoreHandler functions')
-  }
-  const handlers = [...(telemetry === undefined ? [] : [telemetry.handler]), ...extraHandlers]
-  const handler =
-    handlers.length === 0 ? undefined : handlers.length === 1 ? handlers[0] : chainHandlers(...handlers)
-  return { stages, observer: observerOf(stages, logger), telemetry, handler }
 }

@@ -3,17 +3,15 @@
  * configured pass-through paths, and a clear 501 for the rest. Middleware for Express, Koa and
  * Fastify only translate their request objects into this handler's shape.
  */
-
-import { builtinAdapters } from '../../adapters/builtin'
 import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
-import { AdapterRegistry } from '../protocol/registry'
-import { encryptedExchange } from './encrypted-exchange'
+import type { RouteMatch } from '../protocol/registry'
+import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
 import { errorResponse, jsonResponse } from './responses'
-import { relayStream } from './stream-sealer'
+import type { UpstreamRequestBody } from './upstream'
 
 /** A running proxy. */
 export interface ContinuumProxy {
@@ -30,37 +28,57 @@ function splitUrl(url: string): { path: string; query: string } {
   return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark) }
 }
 
+function rawBody(request: CoreRequest): UpstreamRequestBody {
+  switch (request.body.kind) {
+    case 'empty':
+      return { type: 'empty' }
+    case 'stream':
+      return { type: 'stream', stream: request.body.stream }
+    case 'bytes':
+      return { type: 'bytes', bytes: request.body.bytes }
+    case 'parsed':
+      return { type: 'bytes', bytes: Buffer.from(JSON.stringify(request.body.value) ?? '') }
+  }
+}
+
+async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes
+}
+
+/** Forwards a request untouched (plain adapter routes, pass-through paths) and relays the answer. */
 async function forwardRaw(
   options: ResolvedProxyOptions,
   request: CoreRequest,
-  url: string,
+  route: RouteMatch | undefined,
 ): Promise<CoreResponse> {
-  const body =
-    request.body.kind === 'empty'
-      ? null
-      : request.body.kind === 'stream'
-        ? request.body.stream
-        : request.body.kind === 'bytes'
-          ? request.body.bytes
-          : JSON.stringify(request.body.value)
   const upstream = await options.upstream.send({
     method: request.method,
-    url,
+    url: request.url,
     headers: upstreamRequestHeaders(request.headers, request.body.kind === 'parsed'),
-    body,
+    body: rawBody(request),
     signal: request.signal,
+    route,
   })
+  const body = upstream.body
+  if (body.type === 'events') {
+    throw new ContinuumError('CONTINUUM_INTERNAL', 'The upstream answered a plain route with stream events')
+  }
+  const rewritten = body.type === 'json'
   return {
     status: upstream.status,
-    headers: clientResponseHeaders(upstream.headers, false),
-    body: relayStream(upstream.body, undefined, request.signal),
+    headers: {
+      ...clientResponseHeaders(upstream.headers, rewritten),
+      ...(rewritten ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body.type === 'bytes' ? body.stream : once(Buffer.from(JSON.stringify(body.value))),
   }
 }
 
 /** Creates the proxy core. Options are validated here; a bad option throws CONTINUUM_INVALID_OPTIONS. */
 export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
-  const options = resolveProxyOptions(proxyOptions, () => new AdapterRegistry(builtinAdapters()))
+  const options = resolveProxyOptions(proxyOptions)
   const { registry, keyring } = options
+  const runExchange = createExchangeRunner(options)
 
   async function dispatch(request: CoreRequest): Promise<CoreResponse | undefined> {
     if (options.handler !== undefined) {
@@ -68,10 +86,10 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
       if (answered !== undefined) return answered
     }
     const { path, query } = splitUrl(request.url)
-    const lookup = registry.lookup(request.method, path)
+    const lookup = registry.lookup(request.method, path, request.headers)
     if (lookup.kind === 'match') {
-      if (!lookup.match.route.encrypted) return forwardRaw(options, request, request.url)
-      return encryptedExchange(options, request, lookup.match, query)
+      if (!lookup.match.route.encrypted) return forwardRaw(options, request, lookup.match)
+      return runExchange(request, lookup.match, query)
     }
     if (path === AGREEMENT_KEY_PATH && request.method === 'GET') {
       const published = keyring?.published()
@@ -82,7 +100,7 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
         (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
       )
     ) {
-      return forwardRaw(options, request, request.url)
+      return forwardRaw(options, request, undefined)
     }
     if (lookup.kind === 'method-not-allowed') {
       throw new ContinuumError(

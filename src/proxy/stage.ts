@@ -1,143 +1,125 @@
 /**
- * The stage contract: how cross-cutting concerns (prompt scanning, audit, telemetry, caching) wrap
- * an exchange without the pipeline knowing them, in the spirit of the AI SDK's middleware. A stage
- * sees the decrypted request in-process; it must never copy content into logs or records.
+ * The stage contract: how cross-cutting concerns (prompt scanning, audit, telemetry, caching,
+ * redaction, your own) wrap an exchange without the pipeline knowing them, in the spirit of the
+ * AI SDK's `wrapGenerate`/`wrapStream` middleware. A stage has up to three around-hooks, each
+ * `(exchange, next) => response`, at the three points of the onion:
+ *
+ * ```
+ * wrapExchange ─ read, authenticate, decrypt, validate ─ wrapAccepted ─ wrapUpstream ─ upstream
+ * ```
+ *
+ * A hook runs code before `next()` (inspect or change the request, refuse it by throwing a
+ * ContinuumError), may answer without calling it (a cache hit), and may look at or replace the
+ * plain response it gets back (objects: a JSON body or stream events). Stages see decrypted
+ * content in-process; they must never copy it into logs, records or metrics.
  */
+import type { CoreHandler } from '../core/http'
+import type { Exchange, ExchangeResponse, ReceivedExchange } from './exchange'
 
-import type { CoreRequest } from '../core/http'
-import type { Logger } from '../core/logger'
-import type { RouteMatch } from '../protocol/registry'
+/** Runs the rest of the pipeline inside a hook. Call it at most once. */
+export type Next = () => Promise<ExchangeResponse>
 
-/** One exchange as stages see it. */
-export interface Exchange {
-  /** Random id of this exchange, also sent to the client as `x-request-id` when absent. */
-  readonly requestId: string
-  readonly method: string
-  readonly match: RouteMatch
-  /** The decrypted, validated request body. Stages may replace members (e.g. redaction). */
-  body: Record<string, unknown>
-  /** Whether the client used field encryption. */
-  readonly encrypted: boolean
-  /** Key id the client used, when encrypted. */
-  readonly keyId: string | undefined
-  /** Request headers (lower case), without the protocol's own. */
-  readonly headers: Readonly<Record<string, string | undefined>>
-  /** Whether the response streams. */
-  readonly streaming: boolean
-  /** Headers stages add to the client response (e.g. a scanner warning). */
-  readonly responseHeaders: Record<string, string>
-  /** Values stages share with each other (e.g. the scanner verdict for the audit record). */
-  readonly annotations: Record<string, unknown>
-  /** Start time, from the injected clock. */
-  readonly startedAt: number
-}
-
-/** How an exchange ended. */
-export interface ExchangeOutcome {
-  /** HTTP status sent to the client. */
-  status: number
-  /** The error code when the exchange failed. */
-  errorCode?: string
-  /** End time, from the injected clock. */
-  endedAt: number
-}
-
-/** A cross-cutting stage. Hooks that throw a ContinuumError reject the request with it. */
+/** A cross-cutting stage. Give at least one hook or a handler. */
 export interface ProxyStage {
+  /** Short stable name, e.g. `scanner`; names its telemetry span and its log lines. */
   readonly name: string
   /**
-   * When a request on an encrypted route arrives, before its body is read: follows the whole
-   * exchange, including requests refused before they were decrypted (telemetry, audit). Calls on the
-   * observation are guarded: a throwing observer is logged and ignored.
+   * Around the whole exchange, from the moment its route matched: it also sees requests refused
+   * while being read, authenticated, decrypted or validated (telemetry, audit). `exchange.body`
+   * is set once `next()` got past decryption.
    */
-  observe?(request: CoreRequest, match: RouteMatch): ExchangeObservation | undefined
-  /** After decryption and validation, before forwarding; may reject or adjust the body. */
-  beforeForward?(exchange: Exchange): void | Promise<void>
-  /** After the response (or its stream) finished; errors here are logged and ignored. */
-  afterExchange?(exchange: Exchange, outcome: ExchangeOutcome): void | Promise<void>
+  wrapExchange?(exchange: ReceivedExchange, next: Next): Promise<ExchangeResponse>
+  /** Around the accepted exchange: decrypted and validated, before anything is forwarded (scanning, redaction). */
+  wrapAccepted?(exchange: Exchange, next: Next): Promise<ExchangeResponse>
+  /** Around the upstream call itself (caching, the upstream's telemetry span). */
+  wrapUpstream?(exchange: Exchange, next: Next): Promise<ExchangeResponse>
+  /**
+   * Endpoints the stage serves before the adapter routes (e.g. `/metrics`); resolves `undefined`
+   * for requests that are not its own.
+   */
+  readonly handler?: CoreHandler
+}
+
+/** The hooks of the stages at one point of the onion, outermost first, with their stage names. */
+export interface StageHooks<E> {
+  readonly names: readonly string[]
+  readonly hooks: readonly ((exchange: E, next: Next) => Promise<ExchangeResponse>)[]
+}
+
+/** Collects one hook of every stage that has it, bound to its stage. */
+export function hooksOf<E extends ReceivedExchange>(
+  stages: readonly ProxyStage[],
+  hook: 'wrapExchange' | 'wrapAccepted' | 'wrapUpstream',
+): StageHooks<E> {
+  const names: string[] = []
+  const hooks: ((exchange: E, next: Next) => Promise<ExchangeResponse>)[] = []
+  for (const stage of stages) {
+    const wrap = stage[hook] as ((exchange: E, next: Next) => Promise<ExchangeResponse>) | undefined
+    if (wrap === undefined) continue
+    names.push(stage.name)
+    hooks.push(wrap.bind(stage))
+  }
+  return { names, hooks }
 }
 
 /**
- * A phase of an exchange an observer can time: `decrypt` (read, authenticate, decrypt and validate
- * the request), `stage` (one stage's `beforeForward`), `upstream` (until the upstream's response
- * headers arrive) and `encrypt` (building the client response; for a stream, until it ends).
+ * Runs `inner` inside the hooks, outermost first. `onStage` hears when each hook starts and when
+ * it calls `next()` (or returns without), for phase timings.
  */
-export type ExchangePhase = 'decrypt' | 'stage' | 'upstream' | 'encrypt'
-
-/** Ends a phase, with the error when it failed. */
-export type ExchangePhaseEnd = (error?: unknown) => void
+export function runHooks<E>(
+  stageHooks: StageHooks<E>,
+  exchange: E,
+  inner: () => Promise<ExchangeResponse>,
+  onStage?: (name: string) => () => void,
+): Promise<ExchangeResponse> {
+  const { hooks, names } = stageHooks
+  const run = (index: number): Promise<ExchangeResponse> => {
+    if (index === hooks.length) return inner()
+    let called = false
+    const stop = onStage?.(names[index]!)
+    const next: Next = () => {
+      if (called) return Promise.reject(new TypeError(`Stage "${names[index]}" called next() twice`))
+      called = true
+      stop?.()
+      return run(index + 1)
+    }
+    const result = hooks[index]!(exchange, next)
+    if (stop === undefined) return result
+    return result.then(
+      (response) => {
+        if (!called) stop()
+        return response
+      },
+      (error: unknown) => {
+        if (!called) stop()
+        throw error
+      },
+    )
+  }
+  return run(0)
+}
 
 /**
- * Follows one request on an encrypted adapter route from its first byte to its last, for telemetry
- * and audit. Returned by `ProxyStage.observe`.
+ * Passes each event of a streamed response through `map` (which may return the event unchanged,
+ * a replacement, or `undefined` to drop it); a JSON body goes through once. For stages that look
+ * at or rewrite answers.
  */
-export interface ExchangeObservation {
-  /** A phase starts; call the returned function when it ends. `stage` names the stage of a `stage` phase. */
-  phase(phase: ExchangePhase, stage?: string): ExchangePhaseEnd
-  /** The request was decrypted and validated. */
-  accepted(exchange: Exchange): void
-  /**
-   * The plain upstream response body, or one plain stream event, before it is encrypted: for token
-   * usage and response ids. Observers must read counts and ids only and keep no content.
-   */
-  upstreamEvent(event: Record<string, unknown>): void
-  /** The exchange ended (for a stream, when its last byte went out); called once. */
-  end(outcome: ExchangeOutcome): void
-  /**
-   * Runs the upstream call inside the observer's context (telemetry makes its `upstream` span the
-   * active one, so spans the call creates, such as the router's provider calls, nest under it).
-   */
-  within?<T>(run: () => Promise<T>): Promise<T>
-}
-
-/** Creates the observation of one exchange. */
-export interface ExchangeObserver {
-  begin(request: CoreRequest, match: RouteMatch): ExchangeObservation | undefined
-}
-
-function guarded(logger: Logger, stage: string, run: () => void): void {
-  try {
-    run()
-  } catch {
-    logger.warn('stage observer threw; ignored', { stage })
+export function mapResponse(
+  response: ExchangeResponse,
+  map: (data: Record<string, unknown>, name: string | undefined) => Record<string, unknown> | undefined,
+): ExchangeResponse {
+  const body = response.body
+  if (body.type === 'json') {
+    const value = map(body.value, undefined)
+    return value === undefined ? response : { ...response, body: { type: 'json', value } }
   }
-}
-
-/** Joins the `observe` hooks of the stages into one observer, each call guarded; undefined when none observes. */
-export function observerOf(stages: readonly ProxyStage[], logger: Logger): ExchangeObserver | undefined {
-  const observing = stages.filter((stage) => stage.observe !== undefined)
-  if (observing.length === 0) return undefined
-  return {
-    begin(request, match) {
-      const observations: { stage: string; observation: ExchangeObservation }[] = []
-      for (const stage of observing) {
-        guarded(logger, stage.name, () => {
-          const observation = stage.observe?.(request, match)
-          if (observation !== undefined) observations.push({ stage: stage.name, observation })
-        })
-      }
-      if (observations.length === 0) return undefined
-      const each = (run: (observation: ExchangeObservation) => void): void => {
-        for (const entry of observations) guarded(logger, entry.stage, () => run(entry.observation))
-      }
-      return {
-        phase(phase, stage) {
-          const ends: ExchangePhaseEnd[] = []
-          each((observation) => ends.push(observation.phase(phase, stage)))
-          return (error) => {
-            for (const end of ends) guarded(logger, phase, () => end(error))
-          }
-        },
-        accepted: (exchange) => each((observation) => observation.accepted(exchange)),
-        upstreamEvent: (event) => each((observation) => observation.upstreamEvent(event)),
-        end: (outcome) => each((observation) => observation.end(outcome)),
-        within: <T>(run: () => Promise<T>): Promise<T> =>
-          observations.reduceRight<() => Promise<T>>(
-            (inner, { observation }) =>
-              observation.within === undefined ? inner : () => observation.within!(inner),
-            run,
-          )(),
-      }
-    },
+  if (body.type !== 'events') return response
+  const source = body.events
+  async function* mapped() {
+    for await (const event of source) {
+      const data = map(event.data, event.name)
+      if (data !== undefined) yield event.name === undefined ? { data } : { data, name: event.name }
+    }
   }
+  return { ...response, body: { type: 'events', events: mapped() } }
 }

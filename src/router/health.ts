@@ -6,8 +6,8 @@
  */
 import type { Logger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import type { HealthStatus, ProviderHealth } from '../provider-kit/provider'
 import type { BreakerState } from './circuit-breaker'
-import type { HealthStatus, ProviderHealth } from './provider'
 import type { ProviderRuntime } from './routing-plan'
 
 /** One provider's health as the router sees it. */

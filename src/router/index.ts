@@ -1,12 +1,11 @@
-/** The router's public surface: the provider contract, the InferenceRouter and its helpers. */
-
-export {
-  isAbortError,
-  parseRetryAfter,
-  providerErrorFromNetwork,
-  providerErrorFromResponse,
-  type ResponseHeaders,
-} from '../provider-kit/provider-errors'
+/**
+ * `continuum-proxy/router`: the InferenceRouter over many providers, with its policies, health,
+ * configuration loader and model integrity checks. Put it in front of clients with
+ * `continuum({ router })`; build providers with `continuum-proxy/providers` or your own with
+ * `continuum-proxy/provider-kit`.
+ */
+export { type LoadRouterConfigOptions, loadRouterConfig } from '../config/load-router-config'
+export { isSecretReference, resolveSecret, type SecretSources } from '../config/secrets'
 export type {
   CanonicalMessage,
   CanonicalRequest,
@@ -16,18 +15,33 @@ export type {
   EmbeddingRequest,
   EmbeddingResponse,
   FinishReason,
+  ModelListing,
   RequestMetadata,
   Role,
   StreamChunk,
   ToolCall,
   ToolDefinition,
   Usage,
-} from './canonical'
-export { type BreakerState, CircuitBreaker } from './circuit-breaker'
+} from '../protocol/canonical'
+export type {
+  HealthStatus,
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../provider-kit/provider'
+export {
+  defineProviderType,
+  type ProviderConfig,
+  type ProviderFactory,
+  type ProviderFactoryContext,
+  ProviderRegistry,
+  type ProviderTypeDefinition,
+} from '../provider-kit/provider-registry'
+export type { BreakerState } from './circuit-breaker'
 export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } from './events'
 export type { ProviderHealthReport, RouterHealth } from './health'
 export { createHealthHandler, type HealthHandlerOptions } from './health-handler'
-export { InferenceRouter, type ModelListing } from './inference-router'
+export { InferenceRouter } from './inference-router'
 export {
   computeModelDigest,
   type ModelDigest,
@@ -39,21 +53,6 @@ export {
   verifyModelManifest,
 } from './model-integrity'
 export type { Classifier, RouterOptions, RoutingPolicy, RoutingPolicyType } from './options'
-export {
-  type HealthStatus,
-  type InferenceProvider,
-  type ProviderCapabilities,
-  type ProviderHealth,
-  providerServesModel,
-} from './provider'
 export type { LimitRefusal, ProviderLimits } from './provider-limiter'
-export {
-  PROVIDER_TYPES,
-  type ProviderConfig,
-  type ProviderFactory,
-  type ProviderFactoryContext,
-  ProviderRegistry,
-  type ProviderType,
-} from './provider-registry'
 export type { ExcludedProvider, PlannedProvider, RoutingPlan } from './routing-plan'
 export { type ModelIntegrityEntry, type ModelIntegrityOptions, withModelIntegrity } from './verified-provider'

@@ -6,30 +6,28 @@
  * providers, models and codes only, never content.
  */
 import { ContinuumError } from '../errors'
-import { AttemptControl, clientAbortedError } from './attempt-control'
-import { retryDelayMs, sleep } from './backoff'
 import type {
   CanonicalRequest,
   CanonicalResponse,
   DataClassification,
   EmbeddingRequest,
   EmbeddingResponse,
+  ModelListing,
   StreamChunk,
-} from './canonical'
+} from '../protocol/canonical'
+import type { GatewayOptions } from '../proxy/gateway-source'
+import type { Upstream } from '../proxy/upstream'
+import { AttemptControl, clientAbortedError } from './attempt-control'
+import { retryDelayMs, sleep } from './backoff'
 import { CircuitBreaker } from './circuit-breaker'
 import { createEventEmitter, type RouterEvent, type RouterOperation } from './events'
+import { createRouterUpstream } from './gateway/router-upstream'
 import { checkRouterHealth, type RouterHealth } from './health'
 import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
 import { ProviderLimiter } from './provider-limiter'
 import { type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
 
 /** One model the router serves, for `/v1/models`. */
-export interface ModelListing {
-  /** The public model name. */
-  id: string
-  /** Provider ids that serve it. */
-  providers: string[]
-}
 
 interface AttemptFailure {
   provider: string
@@ -127,6 +125,15 @@ export class InferenceRouter {
     return [...listing.entries()]
       .map(([id, providers]) => ({ id, providers: [...providers] }))
       .sort((left, right) => (left.id < right.id ? -1 : left.id > right.id ? 1 : 0))
+  }
+
+  /**
+   * The upstream the proxy's `router` option uses: it answers each adapter route whose adapter
+   * declares a gateway codec (OpenAI chat and embeddings, Anthropic messages, the model lists).
+   * Give the router to `continuum({ router })` rather than calling this yourself.
+   */
+  gatewayUpstream(options: GatewayOptions = {}): Upstream {
+    return createRouterUpstream(this, options)
   }
 
   /** Closes every provider (and the store, when the router created it); later requests fail. */

@@ -5,11 +5,11 @@
  * the decision stays cheap (it runs on every request; see bench/router.bench.ts).
  */
 import { ContinuumError } from '../errors'
-import type { CanonicalRequest, DataClassification, EmbeddingRequest } from './canonical'
+import type { CanonicalRequest, DataClassification, EmbeddingRequest } from '../protocol/canonical'
+import { type InferenceProvider, providerServesModel } from '../provider-kit/provider'
 import type { BreakerState, CircuitBreaker } from './circuit-breaker'
 import type { RouterOperation } from './events'
 import type { NormalisedRouterOptions } from './options'
-import { type InferenceProvider, providerServesModel } from './provider'
 import type { ProviderLimiter } from './provider-limiter'
 
 /** Live state the router keeps per provider. */

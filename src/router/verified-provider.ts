@@ -7,9 +7,9 @@
  */
 import type { KeyObject } from 'node:crypto'
 import { ContinuumError } from '../errors'
-import type { CanonicalRequest, EmbeddingRequest, StreamChunk } from './canonical'
+import type { CanonicalRequest, EmbeddingRequest, StreamChunk } from '../protocol/canonical'
+import type { InferenceProvider, ProviderHealth } from '../provider-kit/provider'
 import { type ModelManifest, verifyModelManifest } from './model-integrity'
-import type { InferenceProvider, ProviderHealth } from './provider'
 
 /** One model's manifest and weights. */
 export interface ModelIntegrityEntry {

@@ -13,4 +13,5 @@ export {
   type ScanDecision,
   type ScanResult,
 } from './prompt-scanner'
+export { SCAN_HEADER, ScannerStage } from './scanner-stage'
 export { loadShippedModel } from './shipped-model'

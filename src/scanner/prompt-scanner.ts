@@ -5,7 +5,9 @@
  * shipped classifier (recall on phrasings no pattern lists). Both see the normalised text and
  * every payload decoded out of base64, hex, percent-encoding or ROT13.
  */
+
 import { ContinuumError } from '../errors'
+import { brand } from '../internal/brand'
 import { decodePayloads, rot13 } from './decode-payloads'
 import { extractSegments, type ScanRole } from './extract-text'
 import { InjectionModel, type InjectionModelJSON } from './model'
@@ -230,3 +232,5 @@ export class PromptScanner {
     return 1 - benign
   }
 }
+
+brand(PromptScanner.prototype, 'PromptScanner')

@@ -5,10 +5,11 @@
  * risk header), `log` forwards it unmarked. Every decision is left on the exchange's annotations
  * (risk, score, indicator names; never text) for the audit record and the metrics.
  */
-
-import { SCANNER_ANNOTATION, type ScannerAnnotation } from '../proxy/scan-annotation'
-import type { Exchange, ProxyStage } from '../proxy/stage'
-import { PromptScanner, type PromptScannerOptions } from './'
+import { hasBrand } from '../internal/brand'
+import { SCANNER_ANNOTATION, type ScannerAnnotation } from '../proxy/annotations'
+import type { Exchange, ExchangeResponse } from '../proxy/exchange'
+import type { Next, ProxyStage } from '../proxy/stage'
+import { PromptScanner, type PromptScannerOptions } from './prompt-scanner'
 
 /** Response header set on requests the scanner flagged with the `warn` action. */
 export const SCAN_HEADER = 'x-continuum-scan'
@@ -20,10 +21,12 @@ export class ScannerStage implements ProxyStage {
 
   /** Takes a ready scanner, or the options to build one (validated now). */
   constructor(scanner: PromptScanner | PromptScannerOptions = {}) {
-    this.scanner = scanner instanceof PromptScanner ? scanner : new PromptScanner(scanner)
+    this.scanner = hasBrand(scanner, 'PromptScanner')
+      ? (scanner as PromptScanner)
+      : new PromptScanner(scanner as PromptScannerOptions)
   }
 
-  beforeForward(exchange: Exchange): void {
+  async wrapAccepted(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
     const decision = this.scanner.evaluate(exchange.body)
     const annotation: ScannerAnnotation = {
       action: decision.action,
@@ -37,5 +40,6 @@ export class ScannerStage implements ProxyStage {
       Object.assign(exchange.responseHeaders, decision.headers)
       exchange.responseHeaders[SCAN_HEADER] = 'warn'
     }
+    return next()
   }
 }

@@ -1,47 +1,34 @@
 /**
  * The telemetry of one exchange: the SERVER span named `{operation} {model}` with GenAI attributes,
- * a child span per pipeline phase (`continuum.decrypt`, `continuum.scan`, `continuum.upstream` as a
- * CLIENT span, `continuum.encrypt`, which for a stream lasts until the stream ends), and the metrics
- * recorded when it ends. Spans carry names, ids, counts and codes only: the request body is read for
- * its model and numeric parameters, responses for ids, finish reasons and token counts.
+ * the `continuum.upstream` CLIENT span around the upstream call (the active context while it runs,
+ * so the router's provider-call spans nest under it), child spans of the other pipeline phases
+ * (`continuum.decrypt`, `continuum.scan` or `continuum.stage {name}`, `continuum.encrypt`, which for
+ * a stream lasts until it ends) drawn from the pipeline's timings, and the metrics recorded when
+ * the exchange ends. Spans carry names, ids, counts and codes only.
  */
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api'
-import type { CoreRequest } from '../core/http'
 import { ContinuumError } from '../errors'
-import type { RouteMatch } from '../protocol/registry'
-import { scannerAnnotationOf } from '../proxy/scan-annotation'
+import { cacheAnnotationOf, scannerAnnotationOf } from '../proxy/annotations'
 import type {
   Exchange,
-  ExchangeObservation,
   ExchangeOutcome,
-  ExchangePhase,
-  ExchangePhaseEnd,
-} from '../proxy/stage'
-import {
-  operationOf,
-  type RequestFacts,
-  type ResponseFacts,
-  readRequestFacts,
-  readResponseFacts,
-} from './genai'
+  ExchangeResponse,
+  PhaseTiming,
+  ReceivedExchange,
+} from '../proxy/exchange'
+import type { Next } from '../proxy/stage'
 import type { InferenceMetrics } from './inference-metrics'
 import type { ModelLabels } from './label-bounds'
 import type { OpenTelemetryApi } from './otel-api'
 import type { ResolvedTelemetryOptions } from './telemetry-options'
 
-/** What every exchange observation shares, built once per Telemetry. */
+/** What every exchange shares, built once per Telemetry. */
 export interface ExchangeTelemetryContext {
   readonly options: ResolvedTelemetryOptions
   readonly api: OpenTelemetryApi | undefined
   readonly tracer: Tracer | undefined
   readonly metrics: InferenceMetrics
   readonly modelLabels: ModelLabels
-}
-
-const PHASE_SPANS: Record<Exclude<ExchangePhase, 'stage'>, string> = {
-  decrypt: 'continuum.decrypt',
-  upstream: 'continuum.upstream',
-  encrypt: 'continuum.encrypt',
 }
 
 /** The error type of a failure: its stable code, or the name of a foreign error class. */
@@ -56,163 +43,176 @@ function outcomeOf(outcome: ExchangeOutcome): 'success' | 'blocked' | 'cancelled
   return outcome.errorCode === undefined && outcome.status < 400 ? 'success' : 'error'
 }
 
-/** Starts the observation of one exchange. */
+/** The server span of each exchange, for its upstream span. */
+const serverContexts = new WeakMap<ReceivedExchange, Context>()
+
+function phaseSpanName(timing: PhaseTiming): string {
+  if (timing.phase === 'stage')
+    return timing.stage === 'scanner' ? 'continuum.scan' : `continuum.stage ${timing.stage ?? ''}`
+  return `continuum.${timing.phase}`
+}
+
+/** The `wrapExchange` hook: the server span and the metrics of one exchange. */
 export function observeExchange(
   shared: ExchangeTelemetryContext,
-  request: CoreRequest,
-  match: RouteMatch,
-): ExchangeObservation {
-  const { options, api, tracer, metrics, modelLabels } = shared
-  const startedAt = options.clock.now()
-  const operation = operationOf(match.route)
-  const provider = options.provider ?? match.route.adapter
-  const routeLabel = `${match.route.adapter}.${match.route.name}`
-  const response: ResponseFacts = { finishReasons: [] }
-  let requestFacts: RequestFacts | undefined
-  let exchange: Exchange | undefined
+  exchange: ReceivedExchange,
+  next: Next,
+): Promise<ExchangeResponse> {
+  const { options, api, tracer } = shared
+  const { request, route: match } = exchange
   let span: Span | undefined
   let spanContext: Context | undefined
-  let upstreamContext: Context | undefined
-  let ended = false
-
   if (api !== undefined && tracer !== undefined) {
     const parent = api.propagation.extract(api.context.active(), request.headers)
+    const operation = match.route.operation
     span = tracer.startSpan(
       operation,
       {
         kind: api.SpanKind.SERVER,
+        startTime: exchange.startedAt,
         attributes: {
           'gen_ai.operation.name': operation,
-          'gen_ai.provider.name': provider,
-          'gen_ai.system': provider,
+          'gen_ai.provider.name': options.provider ?? match.route.adapter,
+          'gen_ai.system': options.provider ?? match.route.adapter,
           'http.request.method': request.method,
-          'continuum.route': routeLabel,
+          'continuum.route': `${match.route.adapter}.${match.route.name}`,
         },
       },
       parent,
     )
     spanContext = api.trace.setSpan(parent, span)
+    serverContexts.set(exchange, spanContext)
   }
+  exchange.onEnd((outcome) => {
+    recordMetrics(shared, exchange, outcome)
+    if (span !== undefined && spanContext !== undefined)
+      endServerSpan(shared, span, spanContext, exchange, outcome)
+  })
+  return api === undefined || spanContext === undefined ? next() : api.context.with(spanContext, next)
+}
 
-  function failSpan(target: Span, error: unknown): void {
-    const type = errorTypeOf(error)
-    target.setAttribute('error.type', type)
-    // ContinuumError messages are content-free by contract; other errors are named by type only.
-    target.recordException({ name: type, message: ContinuumError.isInstance(error) ? error.message : type })
-    target.setStatus({ code: api!.SpanStatusCode.ERROR, message: type })
+/** The `wrapUpstream` hook: the upstream CLIENT span, active while the upstream call runs. */
+export async function observeUpstream(
+  shared: ExchangeTelemetryContext,
+  exchange: Exchange,
+  next: Next,
+): Promise<ExchangeResponse> {
+  const { api, tracer } = shared
+  const parent = serverContexts.get(exchange)
+  if (api === undefined || tracer === undefined || parent === undefined) return next()
+  const span = tracer.startSpan('continuum.upstream', { kind: api.SpanKind.CLIENT }, parent)
+  try {
+    const response = await api.context.with(api.trace.setSpan(parent, span), next)
+    span.setAttribute('http.response.status_code', response.status)
+    return response
+  } catch (error) {
+    failSpan(api, span, errorTypeOf(error), error)
+    throw error
+  } finally {
+    span.end()
   }
+}
 
-  return {
-    phase(phase, stage) {
-      if (span === undefined || api === undefined || tracer === undefined) return () => {}
-      const name =
-        phase === 'stage'
-          ? stage === 'scanner'
-            ? 'continuum.scan'
-            : `continuum.stage ${stage ?? ''}`
-          : PHASE_SPANS[phase]
-      const child = tracer.startSpan(
-        name,
-        { kind: phase === 'upstream' ? api.SpanKind.CLIENT : api.SpanKind.INTERNAL },
-        spanContext,
-      )
-      if (phase === 'upstream') upstreamContext = api.trace.setSpan(spanContext!, child)
-      const end: ExchangePhaseEnd = (error) => {
-        if (phase === 'stage' && stage === 'scanner' && exchange !== undefined) {
-          const scan = scannerAnnotationOf(exchange)
-          if (scan !== undefined) {
-            child.setAttributes({
-              'continuum.scan.action': scan.action,
-              'continuum.scan.risk': scan.risk,
-              'continuum.scan.score': scan.score,
-            })
-          }
-        }
-        if (error !== undefined) failSpan(child, error)
-        child.end()
-      }
-      return end
-    },
+function failSpan(api: OpenTelemetryApi, target: Span, type: string, error?: unknown): void {
+  target.setAttribute('error.type', type)
+  // ContinuumError messages are content-free by contract; other errors are named by type only.
+  target.recordException({ name: type, message: ContinuumError.isInstance(error) ? error.message : type })
+  target.setStatus({ code: api.SpanStatusCode.ERROR, message: type })
+}
 
-    within(run) {
-      const active = upstreamContext ?? spanContext
-      return api === undefined || active === undefined ? run() : api.context.with(active, run)
-    },
+function recordMetrics(
+  shared: ExchangeTelemetryContext,
+  exchange: ReceivedExchange,
+  outcome: ExchangeOutcome,
+): void {
+  const { options, metrics, modelLabels } = shared
+  const match = exchange.route
+  const provider = options.provider ?? match.route.adapter
+  const model = modelLabels.label(outcome.request?.model ?? outcome.response.model)
+  metrics.requests.inc({
+    provider,
+    model,
+    route: `${match.route.adapter}.${match.route.name}`,
+    status: String(outcome.status),
+    outcome: outcomeOf(outcome),
+  })
+  metrics.latency.observe({ provider, model }, Math.max(0, outcome.endedAt - exchange.startedAt) / 1000)
+  const errorType = outcome.errorCode ?? (outcome.status >= 400 ? String(outcome.status) : undefined)
+  if (errorType !== undefined) metrics.errors.inc({ provider, model, error_type: errorType })
+  const { inputTokens, outputTokens } = outcome.response
+  if (inputTokens !== undefined) metrics.tokens.inc({ provider, model, direction: 'input' }, inputTokens)
+  if (outputTokens !== undefined) metrics.tokens.inc({ provider, model, direction: 'output' }, outputTokens)
+  const scan = scannerAnnotationOf(exchange)
+  if (scan !== undefined && scan.action !== 'allow') {
+    metrics.scannerDetections.inc({ risk: scan.risk, action: scan.action })
+  }
+  const cache = cacheAnnotationOf(exchange)
+  if (cache === 'hit' || cache === 'miss') metrics.cacheRequests.inc({ result: cache })
+}
 
-    accepted(accepted) {
-      exchange = accepted
-      requestFacts = readRequestFacts(accepted.body, accepted.match.params)
-      if (span === undefined) return
-      const attributes: Attributes = {
-        'continuum.encrypted': accepted.encrypted,
-        'continuum.request_id': accepted.requestId.slice(0, 128),
-        'continuum.streaming': accepted.streaming,
-      }
-      if (accepted.keyId !== undefined) attributes['continuum.key_id'] = accepted.keyId
-      if (requestFacts.model !== undefined) {
-        attributes['gen_ai.request.model'] = requestFacts.model
-        span.updateName(`${operation} ${requestFacts.model}`)
-      }
-      if (requestFacts.maxTokens !== undefined)
-        attributes['gen_ai.request.max_tokens'] = requestFacts.maxTokens
-      if (requestFacts.temperature !== undefined) {
-        attributes['gen_ai.request.temperature'] = requestFacts.temperature
-      }
-      span.setAttributes(attributes)
-      if (options.enrichSpan !== undefined) {
-        try {
-          options.enrichSpan(span, accepted)
-        } catch {
-          options.logger.warn('telemetry enrichSpan hook threw; ignored')
-        }
-      }
-    },
-
-    upstreamEvent(event) {
-      readResponseFacts(response, event)
-    },
-
-    end(outcome) {
-      if (ended) return
-      ended = true
-      const result = outcomeOf(outcome)
-      const model = modelLabels.label(requestFacts?.model ?? response.model)
-      metrics.requests.inc({
-        provider,
-        model,
-        route: routeLabel,
-        status: String(outcome.status),
-        outcome: result,
+function endServerSpan(
+  shared: ExchangeTelemetryContext,
+  span: Span,
+  spanContext: Context,
+  exchange: ReceivedExchange,
+  outcome: ExchangeOutcome,
+): void {
+  const api = shared.api!
+  const tracer = shared.tracer!
+  for (const timing of outcome.timings) {
+    // The upstream span was live; the others are drawn from the pipeline's timings.
+    if (timing.phase === 'upstream') continue
+    const child = tracer.startSpan(
+      phaseSpanName(timing),
+      { kind: api.SpanKind.INTERNAL, startTime: timing.start },
+      spanContext,
+    )
+    const scan =
+      timing.phase === 'stage' && timing.stage === 'scanner' ? scannerAnnotationOf(exchange) : undefined
+    if (scan !== undefined) {
+      child.setAttributes({
+        'continuum.scan.action': scan.action,
+        'continuum.scan.risk': scan.risk,
+        'continuum.scan.score': scan.score,
       })
-      metrics.latency.observe({ provider, model }, Math.max(0, outcome.endedAt - startedAt) / 1000)
-      const errorType = outcome.errorCode ?? (outcome.status >= 400 ? String(outcome.status) : undefined)
-      if (errorType !== undefined) metrics.errors.inc({ provider, model, error_type: errorType })
-      if (response.inputTokens !== undefined) {
-        metrics.tokens.inc({ provider, model, direction: 'input' }, response.inputTokens)
-      }
-      if (response.outputTokens !== undefined) {
-        metrics.tokens.inc({ provider, model, direction: 'output' }, response.outputTokens)
-      }
-      const scan = exchange === undefined ? undefined : scannerAnnotationOf(exchange)
-      if (scan !== undefined && scan.action !== 'allow') {
-        metrics.scannerDetections.inc({ risk: scan.risk, action: scan.action })
-      }
-      if (span === undefined || api === undefined) return
-      const attributes: Attributes = { 'http.response.status_code': outcome.status }
-      if (response.id !== undefined) attributes['gen_ai.response.id'] = response.id
-      if (response.model !== undefined) attributes['gen_ai.response.model'] = response.model
-      if (response.finishReasons.length > 0)
-        attributes['gen_ai.response.finish_reasons'] = response.finishReasons
-      if (response.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = response.inputTokens
-      if (response.outputTokens !== undefined)
-        attributes['gen_ai.usage.output_tokens'] = response.outputTokens
-      if (errorType !== undefined) attributes['error.type'] = errorType
-      span.setAttributes(attributes)
-      // Server spans: a 4xx is the client's doing and leaves the status unset (HTTP semantic conventions).
-      if (outcome.status >= 500 || (outcome.errorCode !== undefined && outcome.status < 400)) {
-        span.setStatus({ code: api.SpanStatusCode.ERROR, message: errorType })
-      }
-      span.end()
-    },
+    }
+    if (timing.errorCode !== undefined) failSpan(api, child, timing.errorCode)
+    child.end(Number.isNaN(timing.end) ? outcome.endedAt : timing.end)
   }
+  const attributes: Attributes = { 'http.response.status_code': outcome.status }
+  if (exchange.body !== undefined) {
+    attributes['continuum.encrypted'] = exchange.encrypted
+    attributes['continuum.request_id'] = exchange.requestId.slice(0, 128)
+    attributes['continuum.streaming'] = exchange.streaming
+    if (exchange.keyId !== undefined) attributes['continuum.key_id'] = exchange.keyId
+  }
+  const requested = outcome.request
+  if (requested?.model !== undefined) {
+    attributes['gen_ai.request.model'] = requested.model
+    span.updateName(`${exchange.route.route.operation} ${requested.model}`)
+  }
+  if (requested?.maxTokens !== undefined) attributes['gen_ai.request.max_tokens'] = requested.maxTokens
+  if (requested?.temperature !== undefined) attributes['gen_ai.request.temperature'] = requested.temperature
+  const response = outcome.response
+  if (response.id !== undefined) attributes['gen_ai.response.id'] = response.id
+  if (response.model !== undefined) attributes['gen_ai.response.model'] = response.model
+  if (response.finishReasons.length > 0) attributes['gen_ai.response.finish_reasons'] = response.finishReasons
+  if (response.inputTokens !== undefined) attributes['gen_ai.usage.input_tokens'] = response.inputTokens
+  if (response.outputTokens !== undefined) attributes['gen_ai.usage.output_tokens'] = response.outputTokens
+  const errorType = outcome.errorCode ?? (outcome.status >= 400 ? String(outcome.status) : undefined)
+  if (errorType !== undefined) attributes['error.type'] = errorType
+  span.setAttributes(attributes)
+  const enrich = shared.options.enrichSpan
+  if (enrich !== undefined && exchange.body !== undefined) {
+    try {
+      enrich(span, exchange as Exchange)
+    } catch {
+      shared.options.logger.warn('telemetry enrichSpan hook threw; ignored')
+    }
+  }
+  // Server spans: a 4xx is the client's doing and leaves the status unset (HTTP semantic conventions).
+  if (outcome.status >= 500 || (outcome.errorCode !== undefined && outcome.status < 400)) {
+    span.setStatus({ code: api.SpanStatusCode.ERROR, message: errorType })
+  }
+  span.end(outcome.endedAt)
 }

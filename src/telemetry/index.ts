@@ -1,6 +1,5 @@
 /** Telemetry surface: OpenTelemetry spans, Prometheus metrics, liveness and readiness endpoints. */
 export { errorTypeOf } from './exchange-telemetry'
-export { operationOf } from './genai'
 export { BREAKER_STATE_VALUES, DEFAULT_LATENCY_BUCKETS, InferenceMetrics } from './inference-metrics'
 export {
   type HttpReadinessCheckOptions,

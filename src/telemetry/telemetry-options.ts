@@ -7,7 +7,7 @@ import { Registry } from 'prom-client'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import type { Exchange } from '../proxy/stage'
+import type { Exchange } from '../proxy/exchange'
 import { DEFAULT_LATENCY_BUCKETS } from './inference-metrics'
 import type { ReadinessCheck } from './readiness'
 

@@ -1,18 +1,19 @@
 /**
  * Telemetry: OpenTelemetry spans and Prometheus metrics for the proxy, and its liveness and
- * readiness endpoints. One instance is a ProxyStage (it observes every exchange), a set of
- * CoreHandlers (metrics, livez, readyz), and an `onRouterEvent` hook for an InferenceRouter, all
- * sharing one registry. `createProxy({ telemetry })` builds one and wires it; build it yourself to
- * share it between a proxy and a router.
+ * readiness endpoints. One instance is a ProxyStage (it wraps every exchange and its upstream
+ * call, and serves the metrics, livez and readyz endpoints) and an `onRouterEvent` hook for an
+ * InferenceRouter, all sharing one registry: `continuum({ stages: [telemetry], router })` with
+ * `new InferenceRouter({ onEvent: telemetry.onRouterEvent })`.
  */
 import type { Tracer } from '@opentelemetry/api'
 import type { Registry } from 'prom-client'
-import { type CoreHandler, type CoreRequest, chainHandlers } from '../core/http'
+import { type CoreHandler, chainHandlers } from '../core/http'
 import { ContinuumError } from '../errors'
-import type { RouteMatch } from '../protocol/registry'
-import type { ExchangeObservation, ProxyStage } from '../proxy/stage'
+import { brand } from '../internal/brand'
+import type { Exchange, ExchangeResponse, ReceivedExchange } from '../proxy/exchange'
+import type { Next, ProxyStage } from '../proxy/stage'
 import type { RouterEvent } from '../router/events'
-import { type ExchangeTelemetryContext, observeExchange } from './exchange-telemetry'
+import { type ExchangeTelemetryContext, observeExchange, observeUpstream } from './exchange-telemetry'
 import { InferenceMetrics } from './inference-metrics'
 import { ModelLabels } from './label-bounds'
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './otel-api'
@@ -77,16 +78,18 @@ export class Telemetry implements ProxyStage {
     }
   }
 
-  /** ProxyStage hook: follows one exchange. */
-  observe(request: CoreRequest, match: RouteMatch): ExchangeObservation {
-    return observeExchange(this.#shared, request, match)
+  /** Stage hook: the server span and the metrics of one exchange. */
+  wrapExchange(exchange: ReceivedExchange, next: Next): Promise<ExchangeResponse> {
+    return observeExchange(this.#shared, exchange, next)
   }
 
-  /** Counts one lookup of the encrypted response cache. */
-  recordCacheLookup(hit: boolean): void {
-    this.metrics.cacheRequests.inc({ result: hit ? 'hit' : 'miss' })
+  /** Stage hook: the upstream span, the active context while the upstream call runs. */
+  wrapUpstream(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
+    return observeUpstream(this.#shared, exchange, next)
   }
 }
+
+brand(Telemetry.prototype, 'Telemetry')
 
 function tracerOf(options: ResolvedTelemetryOptions, api: OpenTelemetryApi): Tracer {
   const provider = typeof options.tracing === 'object' ? options.tracing : api.trace

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import Anthropic from '@anthropic-ai/sdk'
+import { ContinuumError } from 'continuum-proxy'
+import { anthropicStreamError } from 'continuum-proxy/adapters'
+import { createEncryptedFetch } from 'continuum-proxy/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { formatAnthropicStreamError } from '../../adapters/anthropic'
-import { createEncryptedFetch } from '../../src/client'
-import { ContinuumError } from '../../src/errors'
 import {
   anthropicReplyFor,
   anthropicToolInputFor,
@@ -267,14 +267,15 @@ describe('Anthropic adapter through Express with the official SDK', () => {
     })
   })
 
-  it('formats stream errors as event: error with the Anthropic body and our code', () => {
-    const frame = formatAnthropicStreamError(new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'bad shape'))
-    expect(frame).toBe(
-      `event: error\ndata: ${JSON.stringify({
+  it('renders stream errors as an `error` event with the Anthropic body and our code', () => {
+    const event = anthropicStreamError(new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'bad shape'))
+    expect(event).toEqual({
+      name: 'error',
+      data: {
         type: 'error',
         error: { type: 'invalid_request_error', message: 'bad shape', code: 'CONTINUUM_SCHEMA_VIOLATION' },
-      })}\n\n`,
-    )
+      },
+    })
   })
 
   it('answers 400 CONTINUUM_SCHEMA_VIOLATION with the failing path', async () => {

@@ -1,8 +1,8 @@
+import { AdapterRegistry } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { describe, expect, it } from 'vitest'
-import { builtinAdapters } from '../../adapters/builtin'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { encryptFields } from '../../src/cipher/field-map'
-import { AdapterRegistry } from '../../src/protocol/registry'
 
 const registry = new AdapterRegistry(builtinAdapters())
 

@@ -7,11 +7,11 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { ProxyOptions } from 'continuum-proxy'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { afterAll, beforeAll } from 'vitest'
-import { continuum } from '../../middleware/express'
-import { createEncryptedFetch } from '../../src/client'
-import type { ProxyOptions } from '../../src/proxy/proxy-options'
 import type { FakeUpstream } from '../proxy/fakes/fake-server'
 
 /** A running Express proxy. */

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { silentLogger } from 'continuum-proxy'
 import {
   type AuditDropEvent,
   AuditLog,
@@ -11,8 +11,8 @@ import {
   MemoryAuditSink,
   StreamAuditSink,
   verifyAuditLog,
-} from '../../src/audit'
-import { silentLogger } from '../../src/core/logger'
+} from 'continuum-proxy/audit'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sampleInput, temporaryFolder } from './helpers'
 
 const keys = generateAuditKeyPair()

@@ -3,9 +3,9 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { verifyAuditLog } from 'continuum-proxy/audit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runCli } from '../../cli/run-cli'
-import { verifyAuditLog } from '../../src/audit'
 import { temporaryFolder, writeLines, writeLog } from './helpers'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))

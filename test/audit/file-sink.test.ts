@@ -1,6 +1,5 @@
 import { open, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   type AuditFileHandle,
   type AuditFileSystem,
@@ -9,7 +8,8 @@ import {
   FileAuditSink,
   generateAuditKeyPair,
   verifyAuditLog,
-} from '../../src/audit'
+} from 'continuum-proxy/audit'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sampleInput, temporaryFolder } from './helpers'
 
 const keys = generateAuditKeyPair()

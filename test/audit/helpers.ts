@@ -2,7 +2,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { AuditLog, type AuditRecordInput, FileAuditSink, generateAuditKeyPair } from '../../src/audit'
+import { AuditLog, type AuditRecordInput, FileAuditSink, generateAuditKeyPair } from 'continuum-proxy/audit'
 
 export async function temporaryFolder(): Promise<{ path: string; remove: () => Promise<void> }> {
   const path = await mkdtemp(join(tmpdir(), 'continuum-audit-'))

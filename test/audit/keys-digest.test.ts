@@ -1,5 +1,4 @@
 import { createHash, createHmac, generateKeyPairSync } from 'node:crypto'
-import { describe, expect, it } from 'vitest'
 import {
   auditKeyId,
   digestContent,
@@ -7,7 +6,8 @@ import {
   parseAuditPrivateKey,
   parseAuditPublicKey,
   strictCanonicalJson,
-} from '../../src/audit'
+} from 'continuum-proxy/audit'
+import { describe, expect, it } from 'vitest'
 
 describe('audit keys', () => {
   it('accepts PEM, base64 raw and KeyObjects, all naming the same key id', () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path'
+import { generateAuditKeyPair, verifyAuditLog } from 'continuum-proxy/audit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { generateAuditKeyPair, verifyAuditLog } from '../../src/audit'
 import { readLines, temporaryFolder, writeLines, writeLog } from './helpers'
 
 describe('verifyAuditLog', () => {

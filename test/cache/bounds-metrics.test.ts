@@ -4,6 +4,7 @@
  * `maxEntryBytes` is relayed but not kept, and hits and misses reach the telemetry's
  * `cache_requests_total` (scraped from /metrics) and the `onResult` callback.
  */
+import { Telemetry } from 'continuum-proxy/telemetry'
 import { afterEach, describe, expect, it } from 'vitest'
 import { replyFor } from '../proxy/fakes/openai-upstream'
 import { type CacheApp, chatRequests, manualClock, recordedClient, startCacheApp } from './support'
@@ -62,7 +63,7 @@ describe('cache bounds and metrics', () => {
     const seen: string[] = []
     app = await startCacheApp(
       { onResult: (result, route) => seen.push(`${result} ${route}`) },
-      { telemetry: {} },
+      { stages: [new Telemetry()] },
     )
     await ask(app.origin, 'counted question')
     await ask(app.origin, 'counted question')
@@ -77,16 +78,16 @@ describe('cache bounds and metrics', () => {
     expect(metrics).toMatch(/^cache_requests_total\{result="miss"\} 1$/m)
     expect(metrics).not.toContain('counted question')
     expect(seen).toEqual([
-      'miss /v1/chat/completions',
-      'hit /v1/chat/completions',
-      'hit /v1/chat/completions',
-      'bypass /v1/chat/completions',
+      'miss openai.chat-completions',
+      'hit openai.chat-completions',
+      'hit openai.chat-completions',
+      'bypass openai.chat-completions',
     ])
   })
 
   it('leaves routes outside the list alone (no header, not counted)', async () => {
     const seen: string[] = []
-    app = await startCacheApp({ routes: ['/v1/embeddings'], onResult: (result) => seen.push(result) })
+    app = await startCacheApp({ routes: ['openai.embeddings'], onResult: (result) => seen.push(result) })
     expect(await ask(app.origin, 'chat is not cached here')).toBe('none')
     expect(await ask(app.origin, 'chat is not cached here')).toBe('none')
     expect(chatRequests(app.upstream)).toBe(2)

@@ -3,28 +3,66 @@
  * were altered at rest are dropped rather than served, an abandoned or destroyed body is never
  * stored, and bad options fail at construction with CONTINUUM_INVALID_OPTIONS.
  */
-import { describe, expect, it } from 'vitest'
-import { continuum } from '../../middleware/express'
-import { createCachingUpstream, ResponseCache } from '../../src/cache'
-import { openEntry, sealEntry } from '../../src/cache/sealed-entry'
-import { ContinuumError } from '../../src/errors'
-import type { Upstream, UpstreamRequest } from '../../src/proxy/upstream'
 
-function request(body: unknown, overrides: Partial<UpstreamRequest> = {}): UpstreamRequest {
+import {
+  AdapterRegistry,
+  ContinuumError,
+  type Exchange,
+  type ExchangeResponse,
+  type StreamEvent,
+} from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { CacheStage, ResponseCache } from 'continuum-proxy/cache'
+import { describe, expect, it } from 'vitest'
+import { cacheEligibility } from '../../src/cache/cache-key'
+import { openEntry, sealEntry } from '../../src/cache/sealed-entry'
+
+const registry = new AdapterRegistry(builtinAdapters())
+
+interface ExchangeShape {
+  method?: string
+  path?: string
+  query?: string
+  headers?: Record<string, string | undefined>
+  keyId?: string
+}
+
+/** An accepted exchange on a built-in route, as the pipeline hands it to a stage. */
+function exchange(body: Record<string, unknown>, shape: ExchangeShape = {}): Exchange {
+  const method = shape.method ?? 'POST'
+  const path = shape.path ?? '/v1/chat/completions'
+  const lookup = registry.lookup(method, path)
+  if (lookup.kind !== 'match') throw new Error(`no route for ${method} ${path}`)
   return {
-    method: 'POST',
-    url: '/v1/chat/completions',
-    headers: { authorization: 'Bearer sk-one', 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: new AbortController().signal,
-    ...overrides,
+    requestId: 'r',
+    request: {
+      method,
+      url: path + (shape.query ?? ''),
+      headers: shape.headers ?? { authorization: 'Bearer sk-one', 'content-type': 'application/json' },
+      body: { kind: 'empty' },
+      signal: new AbortController().signal,
+    },
+    route: lookup.match,
+    query: shape.query ?? '',
+    body,
+    encrypted: true,
+    keyId: shape.keyId ?? 'k1',
+    streaming: body.stream === true,
+    responseHeaders: {},
+    annotations: {},
+    startedAt: 0,
+    onEnd() {},
   }
 }
 
-function keyOf(cache: ResponseCache, value: UpstreamRequest): string {
-  const eligibility = cache.eligibility(value)
-  if (eligibility.kind !== 'cacheable') throw new Error(`not cacheable: ${eligibility.kind}`)
-  return eligibility.key
+function eligibility(cache: ResponseCache, value: Exchange) {
+  return cacheEligibility(cache.options, value)
+}
+
+function keyOf(cache: ResponseCache, value: Exchange): string {
+  const result = eligibility(cache, value)
+  if (result.kind !== 'cacheable') throw new Error(`not cacheable: ${result.kind}`)
+  return result.key
 }
 
 const chat = { model: 'm', messages: [{ role: 'user', content: 'hello' }] }
@@ -32,56 +70,69 @@ const chat = { model: 'm', messages: [{ role: 'user', content: 'hello' }] }
 describe('cache eligibility and keys', () => {
   const cache = new ResponseCache()
 
-  it('keys on canonical content: member order does not matter, content, scope, path and format headers do', () => {
-    const key = keyOf(cache, request(chat))
+  it('keys on canonical content: member order does not matter, content, scope, key, path and format headers do', () => {
+    const key = keyOf(cache, exchange(chat))
     expect(key).toMatch(/^[0-9a-f]{64}$/)
-    expect(keyOf(cache, request({ messages: chat.messages, model: 'm' }))).toBe(key)
+    expect(keyOf(cache, exchange({ messages: chat.messages, model: 'm' }))).toBe(key)
     const others = [
-      request({ ...chat, model: 'n' }),
-      request(chat, { headers: { authorization: 'Bearer sk-two' } }),
-      request(chat, { headers: {} }),
-      request(chat, { url: '/v1/chat/completions?api-version=2' }),
-      request(chat, { headers: { authorization: 'Bearer sk-one', 'anthropic-version': '2023-06-01' } }),
+      exchange({ ...chat, model: 'n' }),
+      exchange(chat, { headers: { authorization: 'Bearer sk-two' } }),
+      exchange(chat, { headers: { authorization: 'Bearer sk-one', 'api-key': 'azure-style' } }),
+      exchange(chat, { headers: {} }),
+      exchange(chat, { keyId: 'k2' }),
+      exchange(chat, { query: '?api-version=2' }),
+      exchange(chat, { headers: { authorization: 'Bearer sk-one', 'openai-beta': 'assistants=v2' } }),
     ]
     for (const other of others) expect(keyOf(cache, other)).not.toBe(key)
+    // Anthropic's credential is x-api-key: two callers with different keys never share an entry.
+    const messages = { model: 'claude', max_tokens: 10, messages: [{ role: 'user', content: 'hello' }] }
+    const one = keyOf(cache, exchange(messages, { path: '/v1/messages', headers: { 'x-api-key': 'A' } }))
+    expect(
+      keyOf(cache, exchange(messages, { path: '/v1/messages', headers: { 'x-api-key': 'B' } })),
+    ).not.toBe(one)
     // Another secret, another key: nobody without the secret can precompute keys.
-    expect(keyOf(new ResponseCache(), request(chat))).not.toBe(key)
+    expect(keyOf(new ResponseCache(), exchange(chat))).not.toBe(key)
   })
 
-  it('skips other methods and routes, bypasses opt-outs, unparseable bodies and sampling', () => {
-    expect(cache.eligibility(request(chat, { method: 'GET' })).kind).toBe('skip')
-    expect(cache.eligibility(request(chat, { url: '/v1/responses' })).kind).toBe('skip')
-    expect(cache.eligibility(request(chat, { url: '/prefix/api/generate' }))).toMatchObject({
+  it('skips routes their adapter does not mark cacheable, bypasses opt-outs and sampling', () => {
+    expect(eligibility(cache, exchange(chat, { path: '/v1/responses' })).kind).toBe('skip')
+    expect(eligibility(cache, exchange({ inputs: 'p' }, { path: '/v2/models/m/generate' })).kind).toBe('skip')
+    expect(
+      eligibility(cache, exchange({ model: 'm', prompt: 'p' }, { path: '/api/generate' })),
+    ).toMatchObject({
       kind: 'cacheable',
-      route: '/api/generate',
+      route: 'ollama.generate',
     })
     const bypassed = [
-      request(chat, { headers: { 'cache-control': 'No-Store' } }),
-      request(chat, { headers: { pragma: 'no-cache' } }),
-      request(chat, { body: 'not json' }),
-      request(chat, { body: null }),
-      request({ ...chat, temperature: 0.2 }),
-      request({ model: 'm', prompt: 'p', options: { temperature: 0.7 } }, { url: '/api/generate' }),
-      request({ inputs: 'p', parameters: { do_sample: true } }, { url: '/generate' }),
+      exchange(chat, { headers: { 'cache-control': 'No-Store' } }),
+      exchange(chat, { headers: { pragma: 'no-cache' } }),
+      exchange({ ...chat, temperature: 0.2 }),
+      exchange({ model: 'm', prompt: 'p', options: { temperature: 0.7 } }, { path: '/api/generate' }),
+      exchange({ inputs: 'p', parameters: { do_sample: true } }, { path: '/generate' }),
     ]
-    for (const value of bypassed) expect(cache.eligibility(value).kind).toBe('bypass')
-    expect(cache.eligibility(request({ ...chat, temperature: 0 })).kind).toBe('cacheable')
+    for (const value of bypassed) expect(eligibility(cache, value).kind).toBe('bypass')
+    expect(eligibility(cache, exchange({ ...chat, temperature: 0 })).kind).toBe('cacheable')
     const sampling = new ResponseCache({ cacheNonDeterministic: true })
-    expect(sampling.eligibility(request({ ...chat, temperature: 0.2 })).kind).toBe('cacheable')
+    expect(eligibility(sampling, exchange({ ...chat, temperature: 0.2 })).kind).toBe('cacheable')
+    const chatOnly = new ResponseCache({ routes: ['openai.chat-completions'] })
+    expect(eligibility(chatOnly, exchange({ model: 'm', input: 'x' }, { path: '/v1/embeddings' })).kind).toBe(
+      'skip',
+    )
   })
 
   it('uses a custom scope, and bypasses when it throws', () => {
     const warnings: string[] = []
     const scoped = new ResponseCache({
-      scope: (headers) => {
-        if (headers['x-tenant'] === undefined) throw new Error('no tenant')
-        return headers['x-tenant']
+      scope: (value) => {
+        const tenant = value.request.headers['x-tenant']
+        if (tenant === undefined) throw new Error('no tenant')
+        return tenant
       },
       logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} },
     })
-    const a = keyOf(scoped, request(chat, { headers: { 'x-tenant': 'a', authorization: 'one' } }))
-    expect(keyOf(scoped, request(chat, { headers: { 'x-tenant': 'a', authorization: 'two' } }))).toBe(a)
-    expect(scoped.eligibility(request(chat, { headers: {} })).kind).toBe('bypass')
+    const a = keyOf(scoped, exchange(chat, { headers: { 'x-tenant': 'a', authorization: 'one' } }))
+    expect(keyOf(scoped, exchange(chat, { headers: { 'x-tenant': 'a', authorization: 'two' } }))).toBe(a)
+    expect(eligibility(scoped, exchange(chat, { headers: {} })).kind).toBe('bypass')
     expect(warnings).toHaveLength(1)
   })
 })
@@ -90,7 +141,7 @@ describe('entries at rest', () => {
   const entry = {
     status: 200,
     headers: { 'content-type': 'application/json' },
-    chunks: [Buffer.from('{"answer":'), Buffer.from('"secret"}')],
+    body: { type: 'json' as const, value: { answer: 'secret' } },
     storedAt: 5,
   }
 
@@ -108,9 +159,9 @@ describe('entries at rest', () => {
     const cache = new ResponseCache({
       logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} },
     })
-    const key = keyOf(cache, request(chat))
+    const key = keyOf(cache, exchange(chat))
     expect(cache.set(key, entry)).toBe(true)
-    expect(cache.get(key)?.chunks.map(String).join('')).toBe('{"answer":"secret"}')
+    expect(cache.get(key)?.body).toEqual({ type: 'json', value: { answer: 'secret' } })
     const [, sealed] = [...cache.sealedEntries()][0]!
     sealed[sealed.length - 1]! ^= 1
     expect(cache.get(key)).toBeUndefined()
@@ -119,52 +170,56 @@ describe('entries at rest', () => {
   })
 })
 
-describe('caching upstream', () => {
-  function streamingUpstream(): Upstream & { sent: number } {
-    const upstream = {
-      sent: 0,
-      async send() {
-        upstream.sent++
-        async function* body() {
-          yield Buffer.from('data: {"choices":[{"delta":{"content":"a"}}]}\n\n')
-          yield Buffer.from('data: {"choices":[{"delta":{"content":"b"}}]}\n\n')
-          yield Buffer.from('data: [DONE]\n\n')
-        }
-        return { status: 200, headers: { 'content-type': 'text/event-stream' }, body: body() }
-      },
-      async close() {},
+describe('cache stage', () => {
+  const events: StreamEvent[] = [
+    { data: { choices: [{ delta: { content: 'a' } }] } },
+    { data: { choices: [{ delta: { content: 'b' } }] } },
+  ]
+  function streaming(counter: { sent: number }, fail = false): () => Promise<ExchangeResponse> {
+    return async () => {
+      counter.sent++
+      async function* body(): AsyncGenerator<StreamEvent> {
+        yield* events
+        if (fail) throw new ContinuumError('CONTINUUM_UPSTREAM_STREAM_ABORTED', 'cut')
+      }
+      return {
+        status: 200,
+        headers: { 'content-type': 'text/event-stream' },
+        body: { type: 'events', events: body() },
+      }
     }
-    return upstream
   }
-  const streamRequest = () => request({ ...chat, stream: true })
+  async function drain(response: ExchangeResponse): Promise<StreamEvent[]> {
+    if (response.body.type !== 'events') throw new Error('not a stream')
+    const seen: StreamEvent[] = []
+    for await (const event of response.body.events) seen.push(event)
+    return seen
+  }
+  const streamExchange = () => exchange({ ...chat, stream: true })
 
-  it('stores a stream read to its end and replays its bytes in one chunk', async () => {
-    const cache = new ResponseCache()
-    const inner = streamingUpstream()
-    const upstream = createCachingUpstream(inner, cache)
-    const first = await upstream.send(streamRequest())
-    const firstChunks: string[] = []
-    for await (const chunk of first.body) firstChunks.push(Buffer.from(chunk).toString())
-    const second = await upstream.send(streamRequest())
-    expect(second.headers['x-continuum-cache']).toBe('hit')
-    const secondChunks: string[] = []
-    for await (const chunk of second.body) secondChunks.push(Buffer.from(chunk).toString())
-    expect(firstChunks.length).toBeGreaterThan(1)
-    expect(secondChunks).toEqual([firstChunks.join('')])
-    expect(inner.sent).toBe(1)
+  it('stores a stream read to its end and replays its events', async () => {
+    const stage = new CacheStage()
+    const counter = { sent: 0 }
+    const first = streamExchange()
+    expect(await drain(await stage.wrapUpstream(first, streaming(counter)))).toEqual(events)
+    expect(first.responseHeaders['x-continuum-cache']).toBe('miss')
+    const second = streamExchange()
+    expect(await drain(await stage.wrapUpstream(second, streaming(counter)))).toEqual(events)
+    expect(second.responseHeaders['x-continuum-cache']).toBe('hit')
+    expect(second.annotations['continuum.cache']).toBe('hit')
+    expect(counter.sent).toBe(1)
   })
 
-  it('does not store a body the consumer abandoned or destroyed', async () => {
-    const cache = new ResponseCache()
-    const upstream = createCachingUpstream(streamingUpstream(), cache)
-    const abandoned = await upstream.send(streamRequest())
-    for await (const _ of abandoned.body) break
-    const destroyed = await upstream.send(streamRequest())
-    const iterator = destroyed.body[Symbol.asyncIterator]()
-    await iterator.next()
-    destroyed.body.destroy?.(new Error('client went away'))
-    await iterator.next().catch(() => undefined)
-    expect(cache.size).toBe(0)
+  it('does not store a stream the consumer abandoned, or one that failed', async () => {
+    const stage = new CacheStage()
+    const counter = { sent: 0 }
+    const abandoned = await stage.wrapUpstream(streamExchange(), streaming(counter))
+    if (abandoned.body.type !== 'events') throw new Error('not a stream')
+    for await (const _ of abandoned.body.events) break
+    await expect(drain(await stage.wrapUpstream(streamExchange(), streaming(counter, true)))).rejects.toThrow(
+      'cut',
+    )
+    expect(stage.cache.size).toBe(0)
   })
 })
 
@@ -175,7 +230,7 @@ describe('options', () => {
       [{ ttlMs: 0 }, 'cache.ttlMs'],
       [{ maxBytes: 1.5 }, 'cache.maxBytes'],
       [{ maxBytes: 10, maxEntryBytes: 20 }, 'cache.maxEntryBytes'],
-      [{ routes: ['v1/chat'] }, 'cache.routes'],
+      [{ routes: ['/v1/chat'] }, 'cache.routes'],
       [{ scope: 'tenant' }, 'cache.scope'],
     ]
     for (const [options, name] of cases) {
@@ -188,6 +243,6 @@ describe('options', () => {
         expect((error as Error).message).not.toContain('c2hvcnQ')
       }
     }
-    expect(() => continuum({ upstream: 'http://127.0.0.1:1', cache: { ttlMs: -1 } })).toThrow(/cache\.ttlMs/)
+    expect(() => new CacheStage({ ttlMs: -1 })).toThrow(/cache\.ttlMs/)
   })
 })

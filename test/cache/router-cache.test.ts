@@ -1,15 +1,15 @@
 /**
- * The cache in front of the router gateway (`continuum({ router, cache })`): an encrypted
+ * The cache in front of the router gateway (`continuum({ router, stages: [new CacheStage(cache)] })`): an encrypted
  * OpenAI-format request routed to the vLLM provider is answered once by the provider and then
  * from the cache, JSON and stream alike, each time re-encrypted for the requester.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { CacheStage, ResponseCache } from 'continuum-proxy/cache'
+import { continuum } from 'continuum-proxy/express'
+import type { InferenceRouter } from 'continuum-proxy/router'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { continuum } from '../../middleware/express'
-import { ResponseCache } from '../../src/cache'
-import type { InferenceRouter } from '../../src/router'
 import { type Fakes, fakeRouter, gatewayKeys, openaiClient, startFakes } from '../gateway/support'
 
 describe('response cache in front of the router gateway', () => {
@@ -23,7 +23,7 @@ describe('response cache in front of the router gateway', () => {
     fakes = await startFakes()
     router = fakeRouter(fakes)
     const app = express()
-    app.use(continuum({ router, keys: gatewayKeys(), cache }))
+    app.use(continuum({ router, keys: gatewayKeys(), stages: [new CacheStage(cache)] }))
     server = await new Promise((resolve) => {
       const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
     })

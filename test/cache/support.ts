@@ -7,12 +7,12 @@
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { ProxyOptions } from 'continuum-proxy'
+import { CacheStage, ResponseCache, type ResponseCacheOptions } from 'continuum-proxy/cache'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import OpenAI from 'openai'
-import { continuum } from '../../middleware/express'
-import { ResponseCache, type ResponseCacheOptions } from '../../src/cache'
-import { createEncryptedFetch } from '../../src/client'
-import type { ProxyOptions } from '../../src/proxy/proxy-options'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 
 export const KEY_ID = 'cache-k1'
@@ -34,7 +34,14 @@ export async function startCacheApp(
   const upstream = await startOpenAIUpstream()
   const cache = new ResponseCache(cacheOptions)
   const app = express()
-  app.use(continuum({ upstream: upstream.url, keys: { keys: [{ id: KEY_ID, key: KEY }] }, cache, ...proxy }))
+  app.use(
+    continuum({
+      upstream: upstream.url,
+      keys: { keys: [{ id: KEY_ID, key: KEY }] },
+      ...proxy,
+      stages: [...(proxy.stages ?? []), new CacheStage(cache)],
+    }),
+  )
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
   })

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { ContinuumError, type ErrorCode, MemoryStateStore } from 'continuum-proxy'
 import { describe, expect, it } from 'vitest'
 import {
   type CipherContext,
@@ -18,8 +19,6 @@ import {
   sealResponse,
   verifyEndMarker,
 } from '../../src/cipher'
-import { ContinuumError, type ErrorCode } from '../../src/errors'
-import { MemoryStateStore } from '../../src/stores'
 
 const key = createFieldKey('k1', randomBytes(32))
 const nonce = randomBytes(16).toString('base64url')

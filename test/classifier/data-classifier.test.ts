@@ -1,5 +1,5 @@
+import { type Classification, DataClassifier } from 'continuum-proxy/classifier'
 import { describe, expect, it } from 'vitest'
-import { type Classification, DataClassifier } from '../../src/classifier'
 
 const classifier = new DataClassifier()
 const types = (text: string): string[] => classifier.inspect(text).findings.map((finding) => finding.type)

@@ -2,17 +2,19 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { loadRouterConfig } from '../../src/config'
-import { ContinuumError } from '../../src/errors'
+import { ContinuumError } from 'continuum-proxy'
+import { builtinProviderTypes } from 'continuum-proxy/providers'
 import {
   computeModelDigest,
+  defineProviderType,
   InferenceRouter,
+  loadRouterConfig,
   type ProviderConfig,
   type ProviderFactory,
   ProviderRegistry,
   signModelManifest,
-} from '../../src/router'
+} from 'continuum-proxy/router'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { chat, FakeProvider } from '../router/fake-provider'
 
 let folder: string
@@ -32,20 +34,12 @@ afterEach(async () => {
   await rm(folder, { recursive: true, force: true })
 })
 
+/** Every built-in type's name and settings, built by the recording factory. */
 const everyType = () =>
-  Object.fromEntries(
-    [
-      'openai',
-      'azure_openai',
-      'anthropic',
-      'bedrock',
-      'vertex',
-      'vllm',
-      'tgi',
-      'ollama',
-      'openai_compatible',
-    ].map((type) => [type, factory]),
+  builtinProviderTypes().map((type) =>
+    defineProviderType({ type: type.type, settings: { ...type.settings }, create: factory }),
   )
+const onlyType = (name: string) => everyType().filter((type) => type.type === name)
 
 async function failure(promise: Promise<unknown>): Promise<ContinuumError> {
   try {
@@ -79,7 +73,7 @@ describe('loadRouterConfig', () => {
     const options = await loadRouterConfig(new URL('../../examples/router.toml', import.meta.url).pathname, {
       env: { OPENAI_API_KEY: 'sk-test-openai' },
       readFile: async (path) => virtual[path] ?? readFile(files[path] ?? path, 'utf8'),
-      providerFactories: new ProviderRegistry(everyType()),
+      providerTypes: new ProviderRegistry(everyType()),
     })
     expect(seen.map((config) => [config.id, config.type])).toEqual([
       ['openai', 'openai'],
@@ -159,12 +153,12 @@ describe('loadRouterConfig', () => {
         },
       }
       const router = new InferenceRouter(
-        await loadRouterConfig(config, { env: { MODEL_KEY: pem }, providerFactories: { ollama: factory } }),
+        await loadRouterConfig(config, { env: { MODEL_KEY: pem }, providerTypes: onlyType('ollama') }),
       )
       await expect(router.complete(chat('llama'))).resolves.toMatchObject({ provider: 'ollama' })
       await writeFile(join(folder, 'weights.bin'), 'swapped weights')
       const fresh = new InferenceRouter(
-        await loadRouterConfig(config, { env: { MODEL_KEY: pem }, providerFactories: { ollama: factory } }),
+        await loadRouterConfig(config, { env: { MODEL_KEY: pem }, providerTypes: onlyType('ollama') }),
       )
       await expect(fresh.complete(chat('llama'))).rejects.toMatchObject({
         code: 'CONTINUUM_MODEL_INTEGRITY_FAILED',
@@ -186,7 +180,7 @@ describe('loadRouterConfig', () => {
         },
       }),
     )
-    const options = await loadRouterConfig(path, { providerFactories: everyType() })
+    const options = await loadRouterConfig(path, { providerTypes: everyType() })
     expect(options.policy).toEqual({ type: 'fallback_chain', chain: ['b', 'a'] })
     expect(seen[1]!.apiKey).toBe('plain-key')
     const router = new InferenceRouter(options)
@@ -195,7 +189,7 @@ describe('loadRouterConfig', () => {
 
   it('names the offending key and why', async () => {
     const load = (inference: Record<string, unknown>) =>
-      failure(loadRouterConfig({ inference }, { providerFactories: everyType(), env: {} }))
+      failure(loadRouterConfig({ inference }, { providerTypes: everyType(), env: {} }))
     const cases: Array<[Record<string, unknown>, string]> = [
       [
         { providers: { openai: { type: 'openai', timeout_ms: -5 } } },
@@ -242,21 +236,19 @@ describe('loadRouterConfig', () => {
       expect(error.status).toBe(500)
       expect(error.message.startsWith(message), `${error.message} should start with ${message}`).toBe(true)
     }
-    expect((await failure(loadRouterConfig({}, { providerFactories: {} }))).message).toBe(
+    expect((await failure(loadRouterConfig({}, { providerTypes: [] }))).message).toBe(
       'inference: is required',
     )
   })
 
-  it('fails on a type with no registered factory', async () => {
+  it('fails on a type that is not registered', async () => {
     const error = await failure(
       loadRouterConfig(
         { inference: { providers: { claude: { type: 'anthropic' } } } },
-        { providerFactories: { openai: factory } },
+        { providerTypes: onlyType('openai') },
       ),
     )
-    expect(error.message).toBe(
-      'inference.providers.claude.type: no provider factory is registered for "anthropic"',
-    )
+    expect(error.message).toBe('inference.providers.claude.type: must be one of openai')
   })
 
   it('names the unresolved secret reference, never a value', async () => {
@@ -264,7 +256,7 @@ describe('loadRouterConfig', () => {
     const missingEnv = await failure(
       loadRouterConfig(
         { inference: { providers: { openai: { type: 'openai', api_key: 'env:OPENAI_API_KEY' } } } },
-        { env, providerFactories: everyType() },
+        { env, providerTypes: everyType() },
       ),
     )
     expect(missingEnv.code).toBe('CONTINUUM_SECRET_UNRESOLVED')
@@ -276,7 +268,7 @@ describe('loadRouterConfig', () => {
         {
           inference: { providers: { openai: { type: 'openai', headers: { 'x-key': 'file:/nope/secret' } } } },
         },
-        { env, providerFactories: everyType() },
+        { env, providerTypes: everyType() },
       ),
     )
     expect(missingFile.message).toBe(
@@ -288,18 +280,20 @@ describe('loadRouterConfig', () => {
   it('reports TOML syntax errors by position only, never quoting the file', async () => {
     const path = join(folder, 'broken.toml')
     await writeFile(path, '[inference]\napi_key = "sk-live-123\n')
-    const error = await failure(loadRouterConfig(path, { providerFactories: everyType() }))
+    const error = await failure(loadRouterConfig(path, { providerTypes: everyType() }))
     expect(error.code).toBe('CONTINUUM_CONFIG_INVALID')
     expect(error.message).toMatch(/is not valid TOML \(line \d+, column \d+\)/)
     expect(error.message).not.toContain('sk-live')
     const unreadable = await failure(
-      loadRouterConfig(join(folder, 'missing.toml'), { providerFactories: everyType() }),
+      loadRouterConfig(join(folder, 'missing.toml'), { providerTypes: everyType() }),
     )
     expect(unreadable.message).toMatch(/the configuration file could not be read/)
   })
 
-  it('rejects a factory that returns the wrong thing and unknown registry types', () => {
-    const registry = new ProviderRegistry({ openai: () => new FakeProvider('other-id') })
+  it('rejects a factory that returns the wrong thing, bad type names and unknown types', () => {
+    const registry = new ProviderRegistry([
+      defineProviderType({ type: 'openai', create: () => new FakeProvider('other-id') }),
+    ])
     const config: ProviderConfig = {
       id: 'openai',
       type: 'openai',
@@ -312,7 +306,12 @@ describe('loadRouterConfig', () => {
     expect(() => registry.create(config, { clock: { now: Date.now }, logger: console })).toThrow(
       /must return a v1 provider/,
     )
-    expect(() => registry.register('grok' as never, factory)).toThrow(/unknown provider type/)
+    expect(() => registry.register(defineProviderType({ type: 'Grok!', create: factory }))).toThrow(
+      /snake_case/,
+    )
+    expect(() =>
+      registry.create({ ...config, type: 'grok' }, { clock: { now: Date.now }, logger: console }),
+    ).toThrow(/no provider type "grok" is registered/)
     expect(registry.has('openai')).toBe(true)
     expect(registry.types()).toEqual(['openai'])
   })

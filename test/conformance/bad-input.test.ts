@@ -11,11 +11,10 @@
  */
 import { randomBytes } from 'node:crypto'
 import { request as httpRequest } from 'node:http'
+import { Keyring, MemoryStateStore } from 'continuum-proxy'
 import request from 'supertest'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { computeSeal } from '../../src/cipher/field-cipher'
-import { Keyring } from '../../src/cipher/keyring'
-import { MemoryStateStore } from '../../src/stores'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { APP_FALLBACK_STATUS, frameworks, type RunningApp } from './frameworks'
 import { type BuiltRequest, encryptRequest, expectRefusal, KEY, KEY_ID, SECRET, secretChat } from './support'

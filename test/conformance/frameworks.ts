@@ -9,13 +9,13 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { ProxyOptions } from 'continuum-proxy'
+import { continuum as expressContinuum } from 'continuum-proxy/express'
+import { continuum as fastifyContinuum } from 'continuum-proxy/fastify'
+import { continuum as koaContinuum } from 'continuum-proxy/koa'
 import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
-import { continuum as expressContinuum } from '../../middleware/express'
-import { continuum as fastifyContinuum } from '../../middleware/fastify'
-import { continuum as koaContinuum } from '../../middleware/koa'
-import type { ProxyOptions } from '../../src/proxy/proxy-options'
 
 /** A running app with the proxy mounted. */
 export interface RunningApp {

@@ -5,12 +5,11 @@
  * a key provider refreshes and retries once without the SDK noticing.
  */
 import { randomBytes } from 'node:crypto'
+import { fingerprint, generateAgreementKeyPair, Keyring } from 'continuum-proxy'
+import { createEncryptedFetch, type SharedKey } from 'continuum-proxy/client'
 import { APIConnectionError } from 'openai'
 import request from 'supertest'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { fingerprint, generateAgreementKeyPair } from '../../src/cipher/key-agreement'
-import { Keyring } from '../../src/cipher/keyring'
-import { createEncryptedFetch, type SharedKey } from '../../src/client'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { frameworks, type RunningApp } from './frameworks'
 import {

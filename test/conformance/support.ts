@@ -5,16 +5,16 @@
  * right status and code, `x-continuum-encrypted: 0`, and no plaintext or key material in the body.
  */
 import { randomBytes } from 'node:crypto'
+import type { LogFields, Logger } from 'continuum-proxy'
+import { AdapterRegistry } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { createEncryptedFetch, type EncryptedFetchOptions } from 'continuum-proxy/client'
 import OpenAI from 'openai'
 import { expect } from 'vitest'
-import { builtinAdapters } from '../../adapters/builtin'
 import type { CipherContext } from '../../src/cipher/field-cipher'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
 import { requestSealMeta, sealRequest } from '../../src/cipher/message-codec'
-import { createEncryptedFetch, type EncryptedFetchOptions } from '../../src/client'
-import type { LogFields, Logger } from '../../src/core/logger'
-import { AdapterRegistry } from '../../src/protocol/registry'
 
 /** The pre-shared key of most tests. */
 export const KEY_ID = 'conformance-k1'

@@ -102,11 +102,13 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(text).toBe('echo: tell ')
   })
 
-  it('a stream cut mid-way ends raw SSE with an error frame and no end marker', async () => {
+  it('a stream cut mid-way ends raw SSE with a sealed failure marker, never a clean end', async () => {
     const { status, text } = await rawStream('cut-stream')
     expect(status).toBe(200)
-    expect(text).toMatch(/event: error\ndata: \{"error":\{"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"/)
-    expect(text).not.toContain('continuum.end')
+    expect(text).toMatch(
+      /event: continuum\.end\ndata: \{"continuum_end":\{"events":\d+,"error":\{"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"/,
+    )
+    expect(text).toMatch(/"continuum_seal":"[\w-]{43}"\}\n\n$/)
     expect(text).not.toContain('[DONE]')
     expect(text).not.toContain('echo: tell')
   })
@@ -117,11 +119,11 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     expect(text).toBe(`echo: ${SECRET}`)
   })
 
-  it('a stream that ends without [DONE] ends raw SSE with an error frame and no end marker', async () => {
+  it('a stream that ends without [DONE] ends raw SSE with a sealed failure marker, never a clean end', async () => {
     const { text } = await rawStream('no-done')
-    expect(text).toContain('event: error\n')
-    expect(text).toContain('"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"')
-    expect(text).not.toContain('continuum.end')
+    expect(text).toContain('event: continuum.end\n')
+    expect(text).toContain('"error":{"code":"CONTINUUM_UPSTREAM_STREAM_ABORTED"')
+    expect(text).not.toContain('[DONE]')
     expect(text).not.toContain('launch code')
   })
 
@@ -155,7 +157,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
       stages: [
         {
           name: 'broken',
-          beforeForward() {
+          wrapAccepted() {
             throw new TypeError(`cannot handle ${SECRET}`)
           },
         },

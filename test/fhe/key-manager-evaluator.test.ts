@@ -1,12 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
+import { ContinuumError } from 'continuum-proxy'
 import {
   FheKeyManager,
   planLayout,
   requiredGaloisSteps,
   resolveCkksParameters,
   SealEvaluator,
-} from '../../src/fhe'
+} from 'continuum-proxy/fhe'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeEnvelope, decodeSteps, EnvelopeKind, encodeEnvelope, SectionTag } from '../../src/fhe/envelope'
 
 const parameters = resolveCkksParameters('ckks-4096')

@@ -1,5 +1,10 @@
+import {
+  createFheHandler,
+  FheKeyManager,
+  FheService,
+  type StoredMatrixDescription,
+} from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createFheHandler, FheKeyManager, FheService, type StoredMatrixDescription } from '../../src/fhe'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 
 const vector = (length: number, seed: number) =>

@@ -1,12 +1,12 @@
-import { describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
+import { ContinuumError } from 'continuum-proxy'
 import {
   packQueries,
   planLayout,
   requiredGaloisSteps,
   resolveCkksParameters,
   unpackScores,
-} from '../../src/fhe'
+} from 'continuum-proxy/fhe'
+import { describe, expect, it } from 'vitest'
 import { diagonalValues } from '../../src/fhe/layout'
 
 const codeOf = (action: () => unknown): string | undefined => {

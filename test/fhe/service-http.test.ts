@@ -1,8 +1,13 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { CoreHandler, CoreRequest } from 'continuum-proxy'
+import {
+  createFheHandler,
+  FheKeyManager,
+  FheService,
+  type StoredMatrixDescription,
+} from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CoreHandler, CoreRequest } from '../../src/core/http'
-import { createFheHandler, FheKeyManager, FheService, type StoredMatrixDescription } from '../../src/fhe'
 
 let service: FheService
 let handler: CoreHandler

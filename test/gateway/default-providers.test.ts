@@ -5,10 +5,10 @@
  * configured only through TOML (secrets as `env:` references).
  */
 import { readFile } from 'node:fs/promises'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { builtinProviderTypes, createDefaultProviderRegistry } from 'continuum-proxy/providers'
+import { defineProviderType, InferenceRouter, loadRouterConfig } from 'continuum-proxy/router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadRouterConfig } from '../../src/config'
-import { InferenceRouter, PROVIDER_TYPES } from '../../src/router'
-import { createDefaultProviderRegistry, createGateway } from '../../src/router/gateway'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../fakes/bedrock-server'
 import {
@@ -117,10 +117,30 @@ describe('createDefaultProviderRegistry', () => {
 
   it('registers a factory for every provider type, in a fresh registry each call', () => {
     const registry = createDefaultProviderRegistry()
-    expect(registry.types().sort()).toEqual([...PROVIDER_TYPES].sort())
-    registry.register('ollama', () => {
-      throw new Error('replaced')
-    })
+    expect(registry.types().sort()).toEqual([
+      'anthropic',
+      'azure_openai',
+      'bedrock',
+      'ollama',
+      'openai',
+      'openai_compatible',
+      'tgi',
+      'vertex',
+      'vllm',
+    ])
+    expect(
+      builtinProviderTypes()
+        .map((type) => type.type)
+        .sort(),
+    ).toEqual(registry.types().sort())
+    registry.register(
+      defineProviderType({
+        type: 'ollama',
+        create: () => {
+          throw new Error('replaced')
+        },
+      }),
+    )
     expect(() =>
       createDefaultProviderRegistry().create(
         {
@@ -145,7 +165,7 @@ describe('createDefaultProviderRegistry', () => {
       '/models/Meta-Llama-3-8B-Instruct.manifest.json': '{}',
     }
     const options = await loadRouterConfig('examples/router.toml', {
-      providerFactories: createDefaultProviderRegistry(),
+      providerTypes: createDefaultProviderRegistry(),
       env: { OPENAI_API_KEY: 'sk-example' },
       readFile: async (path) => {
         const text = files[path]
@@ -166,7 +186,7 @@ describe('createDefaultProviderRegistry', () => {
     beforeAll(async () => {
       const text = configText(fakes)
       const options = await loadRouterConfig('router.toml', {
-        providerFactories: createDefaultProviderRegistry(),
+        providerTypes: createDefaultProviderRegistry(),
         env,
         readFile: async () => text,
       })
@@ -246,15 +266,19 @@ describe('proxy options: router and upstream', () => {
         },
       ],
     })
-    expect(() => createGateway({ router, upstream: 'http://127.0.0.1:1' } as never)).toThrow(
-      /not an upstream/,
+    const { createProxy } = await import('continuum-proxy')
+    const adapters = builtinAdapters()
+    expect(() => createProxy({ router, upstream: 'http://127.0.0.1:1', adapters })).toThrow(
+      /either upstream or router/,
     )
-    expect(() => createGateway({} as never)).toThrow(/router is required/)
-    const { createProxy } = await import('../../src/proxy/proxy')
-    expect(() => createProxy({ router, upstream: 'http://127.0.0.1:1' })).toThrow(/either upstream or router/)
-    expect(() => createProxy({})).toThrow(/upstream \(or router\) is required/)
+    expect(() => createProxy({ adapters })).toThrow(/upstream \(or router\) is required/)
+    expect(() => createProxy({ upstream: 'http://127.0.0.1:1', gateway: {}, adapters })).toThrow(
+      /gateway options need a router/,
+    )
+    expect(() => createProxy({ router: {} as never, adapters })).toThrow(/router must be an InferenceRouter/)
+    expect(() => createProxy({ upstream: 'http://127.0.0.1:1' })).toThrow(/adapters are required/)
     const upstream = { send: () => Promise.reject(new Error('unused')), close: async () => {} }
-    expect(createProxy({ upstream }).options.upstream).toBe(upstream)
+    expect(createProxy({ upstream, adapters }).options.upstream).toBe(upstream)
     await router.close()
   })
 })

@@ -5,11 +5,11 @@
  * answer; every provider failing gives the dialect's error body with 503 and our code.
  */
 import Anthropic from '@anthropic-ai/sdk'
+import { ContinuumError, type ExchangeOutcome, type ProxyStage } from 'continuum-proxy'
+import { vllm } from 'continuum-proxy/providers'
+import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { vllm } from '../../adapters/vllm/provider/provider'
-import type { ExchangeOutcome, ProxyStage } from '../../src/proxy/stage'
-import { InferenceRouter } from '../../src/router'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import type { FakeUpstream, Reply } from '../fakes/fake-upstream'
 import { openaiDialect, openaiErrorReply, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
@@ -43,7 +43,10 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
   const outcomes: ExchangeOutcome[] = []
   const probe: ProxyStage = {
     name: 'probe',
-    afterExchange: (_exchange, outcome) => void outcomes.push(outcome),
+    wrapExchange: (exchange, next) => {
+      exchange.onEnd((outcome) => outcomes.push(outcome))
+      return next()
+    },
   }
 
   beforeAll(async () => {
@@ -113,7 +116,9 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ''
     })().catch((error: unknown) => error)
     expect(text).toBe('Rayleigh')
-    expect(failure).toBeInstanceOf(OpenAI.APIError)
+    // Plain: the SDK reads OpenAI's in-stream error event. Encrypted: the client verifies the sealed
+    // failure marker and raises the error it names, as itself.
+    expect(encrypted ? ContinuumError.isInstance(failure) : failure instanceof OpenAI.APIError).toBe(true)
     expect(failure).toMatchObject({ code: 'CONTINUUM_STREAM_INTERRUPTED' })
     // Stages see the cut too, not a clean 200.
     await new Promise((resolve) => setTimeout(resolve, 20))
@@ -141,11 +146,18 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
       messages: [{ role: 'user', content: 'why?' }],
     })
     const failure = await stream.finalMessage().catch((error: unknown) => error)
-    expect(failure).toBeInstanceOf(Anthropic.APIError)
-    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
-      type: 'error',
-      error: { type: 'api_error', code: 'CONTINUUM_STREAM_INTERRUPTED' },
-    })
+    if (encrypted) {
+      // The SDK's MessageStream wraps what the fetch body threw; the client's error is its cause.
+      expect(failure).toBeInstanceOf(Anthropic.AnthropicError)
+      const cause = (failure as Error).cause
+      expect(ContinuumError.isInstance(cause) && cause.code).toBe('CONTINUUM_STREAM_INTERRUPTED')
+    } else {
+      expect(failure).toBeInstanceOf(Anthropic.APIError)
+      expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+        type: 'error',
+        error: { type: 'api_error', code: 'CONTINUUM_STREAM_INTERRUPTED' },
+      })
+    }
 
     primary.queue(cutStream())
     const raw = await anthropic.messages.create({
@@ -154,7 +166,9 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
       stream: true,
       messages: [{ role: 'user', content: 'why?' }],
     })
-    await expect(drain(raw)).rejects.toBeInstanceOf(Anthropic.APIError)
+    await expect(drain(raw)).rejects.toMatchObject(
+      encrypted ? { code: 'CONTINUUM_STREAM_INTERRUPTED' } : { constructor: Anthropic.APIError },
+    )
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' })
   })

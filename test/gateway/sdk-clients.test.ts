@@ -7,9 +7,9 @@
  * prove no prompt or answer crossed it in plaintext.
  */
 import Anthropic from '@anthropic-ai/sdk'
+import type { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { InferenceRouter } from '../../src/router'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { recordingFetch } from '../conformance/support'
 import {

@@ -4,14 +4,15 @@
  * encoders, and `createRouterUpstream` over an in-test provider (request metadata from headers,
  * dialect errors, a stream whose reader leaves).
  */
+
+import { AdapterRegistry, ContinuumError, type UpstreamRequest, type UpstreamResponse } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { InferenceRouter } from 'continuum-proxy/router'
 import { describe, expect, it } from 'vitest'
 import { fromAnthropicRequest } from '../../adapters/anthropic/gateway/request'
 import { AnthropicEventEncoder } from '../../adapters/anthropic/gateway/stream'
 import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest } from '../../adapters/openai/gateway/request'
 import { OpenAIChunkEncoder } from '../../adapters/openai/gateway/stream'
-import { ContinuumError } from '../../src/errors'
-import type { UpstreamResponse } from '../../src/proxy/upstream'
-import { InferenceRouter } from '../../src/router'
 import { createRouterUpstream } from '../../src/router/gateway'
 import { FakeProvider } from '../router/fake-provider'
 
@@ -27,10 +28,38 @@ function codeOf(run: () => unknown): string | undefined {
   return undefined
 }
 
+/** A JSON body as text; a stream as its events' data, one JSON text a line, ending with the error if it failed. */
 async function textOf(response: UpstreamResponse): Promise<string> {
-  const chunks: Uint8Array[] = []
-  for await (const chunk of response.body) chunks.push(chunk)
-  return Buffer.concat(chunks).toString('utf8')
+  const body = response.body
+  if (body.type === 'json') return JSON.stringify(body.value)
+  if (body.type === 'bytes') throw new Error('the gateway answers with objects')
+  const lines: string[] = []
+  try {
+    for await (const event of body.events) lines.push(JSON.stringify(event.data))
+  } catch (error) {
+    lines.push(JSON.stringify({ failed: ContinuumError.isInstance(error) ? error.code : String(error) }))
+  }
+  return lines.join('\n')
+}
+
+const registry = new AdapterRegistry(builtinAdapters())
+
+/** An upstream request on a built-in route, as the pipeline sends it. */
+function routed(
+  method: string,
+  url: string,
+  headers: Record<string, string>,
+  value: Record<string, unknown> | undefined,
+): UpstreamRequest {
+  const lookup = registry.lookup(method, url.split('?')[0]!, headers)
+  return {
+    method,
+    url,
+    headers,
+    body: value === undefined ? { type: 'empty' } : { type: 'json', value },
+    signal: new AbortController().signal,
+    route: lookup.kind === 'match' ? lookup.match : undefined,
+  }
 }
 
 describe('OpenAI requests to canonical', () => {
@@ -217,16 +246,14 @@ describe('Anthropic requests to canonical', () => {
 describe('stream encoders', () => {
   it('writes OpenAI chunks: role first, tool call header once, finish, usage on request, [DONE]', () => {
     const encoder = new OpenAIChunkEncoder({ id: 'chatcmpl-1', model: 'm', created: 7, includeUsage: true })
-    const events = [
+    const events: any[] = [
       encoder.push({ type: 'tool-call-delta', index: 0, id: 'c1', name: 'lookup', argumentsDelta: '{"q"' }),
       encoder.push({ type: 'tool-call-delta', index: 0, argumentsDelta: ':1}' }),
       encoder.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: 4 } }),
       encoder.push({ type: 'finish', finishReason: 'tool_calls' }),
     ]
-      .join('')
-      .split('\n\n')
-      .filter((event) => event !== '')
-      .map((event) => JSON.parse(event.slice('data: '.length)))
+      .flat()
+      .map((event) => event.data)
     expect(events.map((event) => event.choices[0]?.delta ?? null)).toEqual([
       {
         role: 'assistant',
@@ -244,22 +271,22 @@ describe('stream encoders', () => {
       usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 },
     })
     expect(encoder.finished).toBe(true)
-    expect(encoder.done()).toBe('data: [DONE]\n\n')
     const withoutUsage = new OpenAIChunkEncoder({ id: 'c', model: 'm', created: 1, includeUsage: false })
     withoutUsage.push({ type: 'usage', usage: { inputTokens: 1, outputTokens: 1 } })
-    expect(withoutUsage.push({ type: 'finish', finishReason: 'stop' })).not.toContain('usage')
+    expect(JSON.stringify(withoutUsage.push({ type: 'finish', finishReason: 'stop' }))).not.toContain('usage')
   })
 
   it('writes Anthropic events with one block at a time and refuses interleaved tool calls', () => {
     const encoder = new AnthropicEventEncoder({ id: 'msg_1', model: 'm' })
-    const text = [
+    const events = [
       encoder.push({ type: 'text-delta', text: 'hi' }),
       encoder.push({ type: 'tool-call-delta', index: 0, id: 't1', name: 'a', argumentsDelta: '{}' }),
       encoder.push({ type: 'tool-call-delta', index: 1, name: 'b', argumentsDelta: '' }),
       encoder.push({ type: 'usage', usage: { inputTokens: 3, outputTokens: 4 } }),
       encoder.push({ type: 'finish', finishReason: 'tool_calls' }),
-    ].join('')
-    const names = [...text.matchAll(/^event: (\w+)$/gm)].map((match) => match[1])
+    ].flat()
+    const text = events.map((event) => JSON.stringify(event.data)).join('\n')
+    const names = events.map((event) => event.name)
     expect(names).toEqual([
       'message_start',
       'content_block_start',
@@ -294,13 +321,11 @@ describe('createRouterUpstream', () => {
   }
 
   function chat(headers: Record<string, string> = {}, body: Record<string, unknown> = {}) {
-    return {
-      method: 'POST',
-      url: '/v1/chat/completions',
-      headers,
-      body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: SECRET }], ...body }),
-      signal: new AbortController().signal,
-    }
+    return routed('POST', '/v1/chat/completions', headers, {
+      model: 'm',
+      messages: [{ role: 'user', content: SECRET }],
+      ...body,
+    })
   }
 
   it('takes caller, trace and (when enabled) classification from headers', async () => {
@@ -334,24 +359,35 @@ describe('createRouterUpstream', () => {
     expect(provider.calls[0]?.metadata?.classification).toBeUndefined()
     expect(() => createRouterUpstream(router, { callerIdHeader: 'bad header' })).toThrow(/callerIdHeader/)
     expect(() => createRouterUpstream(router, { callerId: '' })).toThrow(/callerId/)
-    expect(() => createRouterUpstream({} as InferenceRouter)).toThrow(/InferenceRouter/)
     await router.close()
   })
 
-  it('answers bad JSON and unknown routes in the dialect of the path', async () => {
+  it('answers in the dialect of the route, by its codec, and refuses routes without one', async () => {
     const { router, upstream } = setup()
-    const badJson = await upstream.send({ ...chat(), url: '/v1/messages', body: '{' })
-    expect(badJson.status).toBe(400)
-    expect(JSON.parse(await textOf(badJson))).toMatchObject({
+    const badMessages = await upstream.send(
+      routed('POST', '/v1/messages', {}, { model: 'm', messages: 'no' }),
+    )
+    expect(badMessages.status).toBe(400)
+    expect(JSON.parse(await textOf(badMessages))).toMatchObject({
       type: 'error',
-      error: { type: 'invalid_request_error', code: 'CONTINUUM_INVALID_JSON' },
+      error: { type: 'invalid_request_error', code: 'CONTINUUM_SCHEMA_VIOLATION' },
     })
-    const head = await upstream.send({ ...chat(), method: 'HEAD', url: '/v1/models', body: null })
-    expect(head.status).toBe(200)
-    expect(JSON.parse(await textOf(head))).toMatchObject({ object: 'list', data: [] })
-    const unknown = await upstream.send({ ...chat(), url: '/v1/responses' })
-    expect(unknown.status).toBe(501)
-    expect(JSON.parse(await textOf(unknown)).error.code).toBe('CONTINUUM_ROUTE_NOT_SUPPORTED')
+    expect(badMessages.failure?.code).toBe('CONTINUUM_SCHEMA_VIOLATION')
+    const models = await upstream.send(routed('GET', '/v1/models', {}, undefined))
+    expect(models.status).toBe(200)
+    expect(JSON.parse(await textOf(models))).toMatchObject({ object: 'list', data: [] })
+    const anthropicModels = await upstream.send(
+      routed('GET', '/v1/models', { 'anthropic-version': '2023-06-01' }, undefined),
+    )
+    expect(JSON.parse(await textOf(anthropicModels))).toMatchObject({ data: [], has_more: false })
+    const missing = await upstream.send(routed('GET', '/v1/models/nope', {}, undefined))
+    expect(missing.status).toBe(404)
+    expect(JSON.parse(await textOf(missing)).error.code).toBe('CONTINUUM_MODEL_NOT_FOUND')
+    await expect(
+      upstream.send(routed('POST', '/v1/responses', {}, { model: 'm', input: 'x' })),
+    ).rejects.toMatchObject({
+      code: 'CONTINUUM_ROUTE_NOT_SUPPORTED',
+    })
     await router.close()
   })
 
@@ -360,20 +396,21 @@ describe('createRouterUpstream', () => {
     provider.setSteps([{ chunks: [{ type: 'text-delta', text: 'partial' }], hangAfter: true }])
     const response = await upstream.send(chat({}, { stream: true }))
     expect(response.status).toBe(200)
-    for await (const chunk of response.body) {
-      expect(Buffer.from(chunk).toString()).toContain('partial')
+    if (response.body.type !== 'events') throw new Error('not a stream')
+    for await (const event of response.body.events) {
+      expect(JSON.stringify(event.data)).toContain('partial')
       break
     }
     await expect.poll(() => provider.streamsCleanedUp).toBe(1)
     await router.close()
   })
 
-  it('ends a stream that stops without finishing with the error event and no [DONE]', async () => {
+  it('fails a stream that stops without finishing, so the pipeline writes the error frame and no [DONE]', async () => {
     const { provider, router, upstream } = setup()
     provider.setSteps([{ chunks: [{ type: 'text-delta', text: 'partial' }] }])
     const text = await textOf(await upstream.send(chat({}, { stream: true })))
-    expect(text).toContain('"code":"CONTINUUM_STREAM_INTERRUPTED"')
-    expect(text).not.toContain('[DONE]')
+    expect(text).toContain('partial')
+    expect(text.split('\n').at(-1)).toBe('{"failed":"CONTINUUM_STREAM_INTERRUPTED"}')
     await router.close()
   })
 })

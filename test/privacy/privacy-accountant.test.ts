@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import type { ContinuumError } from '../../src/errors'
+import type { ContinuumError } from 'continuum-proxy'
+import { MemoryStateStore } from 'continuum-proxy'
 import {
   cryptoUniform,
   gaussianNoise,
@@ -8,8 +8,8 @@ import {
   PrivacyAccountant,
   privacyBudgetHeader,
   seededUniform,
-} from '../../src/privacy'
-import { MemoryStateStore } from '../../src/stores'
+} from 'continuum-proxy/privacy'
+import { describe, expect, it } from 'vitest'
 
 const moments = (draws: number[]) => {
   const mean = draws.reduce((sum, value) => sum + value, 0) / draws.length

@@ -1,12 +1,10 @@
+import type { CanonicalRequest } from 'continuum-proxy'
+import { ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { anthropic } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { anthropicProviderFactory } from '../../adapters/anthropic/provider/config'
-import { anthropic } from '../../adapters/anthropic/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { anthropicProviderType } from '../../adapters/anthropic/provider/config'
 import { anthropicErrorReply, startAnthropicServer } from '../fakes/anthropic-server'
 import { type FakeUpstream, transcript } from '../fakes/fake-upstream'
 import { transcriptUntil } from '../fakes/openai-server'
@@ -274,7 +272,7 @@ describe('anthropic provider', () => {
   })
 
   it('is built by its config factory', async () => {
-    const registry = new ProviderRegistry({ anthropic: anthropicProviderFactory })
+    const registry = new ProviderRegistry([anthropicProviderType])
     const built = registry.create(
       {
         id: 'claude',

@@ -1,11 +1,9 @@
+import { ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { azureOpenAI } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { azureOpenAIProviderFactory } from '../../adapters/azure-openai/provider/config'
-import { azureOpenAI } from '../../adapters/azure-openai/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import { ContinuumError } from '../../src/errors'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { azureOpenAIProviderType } from '../../adapters/azure-openai/provider/config'
 import { type FakeUpstream, transcript } from '../fakes/fake-upstream'
 import { azureDialect, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
 import { collect, openaiRequest } from './openai-fixtures'
@@ -155,7 +153,7 @@ describe('azure openai provider', () => {
   })
 
   it('is built by its config factory with a single deployment setting', async () => {
-    const registry = new ProviderRegistry({ azure_openai: azureOpenAIProviderFactory })
+    const registry = new ProviderRegistry([azureOpenAIProviderType])
     const built = registry.create(
       {
         id: 'azure',

@@ -1,14 +1,12 @@
+import type { CanonicalRequest, ContinuumError, StreamChunk } from 'continuum-proxy'
+import { silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { bedrock } from 'continuum-proxy/providers'
 import { request as undiciRequest } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { bedrockProviderFactory } from '../../adapters/bedrock/provider/config'
-import { bedrock } from '../../adapters/bedrock/provider/provider'
+import { bedrockProviderType } from '../../adapters/bedrock/provider/config'
 import { BedrockSigner } from '../../adapters/bedrock/provider/signing'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
 import {
   EVENT_STREAM_HEADERS,
   encodeEvents,
@@ -321,7 +319,7 @@ describe('bedrock provider', () => {
   })
 
   it('is built by the registry from configuration settings', async () => {
-    const registry = new ProviderRegistry({ bedrock: bedrockProviderFactory })
+    const registry = new ProviderRegistry([bedrockProviderType])
     const config = {
       id: 'aws',
       type: 'bedrock' as const,

@@ -1,13 +1,11 @@
+import type { CanonicalRequest, ContinuumError, StreamChunk } from 'continuum-proxy'
+import { silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { ollama } from 'continuum-proxy/providers'
 import { fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ollamaProviderFactory } from '../../adapters/ollama/provider/config'
-import { ollama } from '../../adapters/ollama/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { ollamaProviderType } from '../../adapters/ollama/provider/config'
 import { type FakeUpstream, transcript, transcriptLines } from '../fakes/fake-upstream'
 import { startOllamaServer } from '../fakes/ollama-server'
 import { describeProviderFailures } from './provider-failures'
@@ -200,7 +198,7 @@ describe('ollama provider', () => {
   })
 
   it('is built by the registry from configuration', async () => {
-    const registry = new ProviderRegistry({ ollama: ollamaProviderFactory })
+    const registry = new ProviderRegistry([ollamaProviderType])
     const built = registry.create(
       {
         id: 'local-ollama',

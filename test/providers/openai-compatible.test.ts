@@ -1,11 +1,10 @@
+import type { ContinuumError } from 'continuum-proxy'
+import { silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { openAICompatible } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openAICompatibleProviderFactory } from '../../adapters/openai-compatible/provider/config'
-import { openAICompatible } from '../../adapters/openai-compatible/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { openAICompatibleProviderType } from '../../adapters/openai-compatible/provider/config'
 import type { FakeUpstream } from '../fakes/fake-upstream'
 import { openaiDialect, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
 import { assembleToolCalls, collect, openaiRequest, weatherTool } from './openai-fixtures'
@@ -94,7 +93,7 @@ describe('openai-compatible provider', () => {
   })
 
   it('is built by its config factory', async () => {
-    const registry = new ProviderRegistry({ openai_compatible: openAICompatibleProviderFactory })
+    const registry = new ProviderRegistry([openAICompatibleProviderType])
     const built = registry.create(
       {
         id: 'lmstudio',

@@ -1,5 +1,5 @@
 /** Requests and stream helpers shared by the tests of the OpenAI-shaped providers. */
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
+import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
 
 export const openaiRequest: CanonicalRequest = {
   model: 'gpt-4o-mini',

@@ -1,12 +1,10 @@
+import { ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { openai } from 'continuum-proxy/providers'
 import { fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openaiProviderFactory } from '../../adapters/openai/provider/config'
-import { openai } from '../../adapters/openai/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import { ContinuumError } from '../../src/errors'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { openaiProviderType } from '../../adapters/openai/provider/config'
 import type { FakeUpstream } from '../fakes/fake-upstream'
 import { openaiDialect, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
 import { assembleToolCalls, collect, openaiRequest, weatherTool } from './openai-fixtures'
@@ -265,7 +263,7 @@ describe('openai provider', () => {
   })
 
   it('is built by its config factory through the registry', async () => {
-    const registry = new ProviderRegistry({ openai: openaiProviderFactory })
+    const registry = new ProviderRegistry([openaiProviderType])
     const built = registry.create(
       {
         id: 'primary-openai',

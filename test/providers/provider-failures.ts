@@ -4,11 +4,11 @@
  * streams cut mid-way, aborts by signal and by `break`, and credentials kept out of errors.
  */
 import { createServer } from 'node:net'
+import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
+import { ContinuumError } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { isAbortError } from 'continuum-proxy/provider-kit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { isAbortError } from '../../src/provider-kit/provider-errors'
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
 import { type FakeUpstream, jsonReply } from '../fakes/fake-upstream'
 
 /** How one protocol plugs into the shared failure suite. */

@@ -1,8 +1,7 @@
+import type { ContinuumError } from 'continuum-proxy'
+import { ProviderHttp, resolveCommonOptions } from 'continuum-proxy/provider-kit'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { ContinuumError } from '../../src/errors'
-import { ProviderHttp } from '../../src/provider-kit/provider-http'
-import { resolveCommonOptions } from '../../src/provider-kit/provider-options'
 import { FakeUpstream, jsonReply } from '../fakes/fake-upstream'
 
 describe('ProviderHttp', () => {

@@ -1,12 +1,10 @@
+import type { CanonicalRequest, ContinuumError, StreamChunk } from 'continuum-proxy'
+import { silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { tgi } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tgiProviderFactory } from '../../adapters/tgi/provider/config'
-import { tgi } from '../../adapters/tgi/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { tgiProviderType } from '../../adapters/tgi/provider/config'
 import { type FakeUpstream, transcript, transcriptLines } from '../fakes/fake-upstream'
 import { startTgiServer } from '../fakes/tgi-server'
 import { describeProviderFailures } from './provider-failures'
@@ -216,7 +214,7 @@ describe('tgi provider, generate mode', () => {
   })
 
   it('is built by the registry, and bad settings name the config key', () => {
-    const registry = new ProviderRegistry({ tgi: tgiProviderFactory })
+    const registry = new ProviderRegistry([tgiProviderType])
     const config = {
       id: 'local-tgi',
       type: 'tgi' as const,

@@ -1,13 +1,11 @@
+import type { CanonicalRequest, ContinuumError, StreamChunk } from 'continuum-proxy'
+import { silentLogger, systemClock } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/provider-kit'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { vertex } from 'continuum-proxy/providers'
 import { JWT } from 'google-auth-library'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { vertexProviderFactory } from '../../adapters/vertex/provider/config'
-import { vertex } from '../../adapters/vertex/provider/provider'
-import { systemClock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest, StreamChunk } from '../../src/router/canonical'
-import type { InferenceProvider } from '../../src/router/provider'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { vertexProviderType } from '../../adapters/vertex/provider/config'
 import { type FakeUpstream, jsonReply, transcript, transcriptLines } from '../fakes/fake-upstream'
 import { startVertexServer, VERTEX_LOCATION, VERTEX_PROJECT } from '../fakes/vertex-server'
 import { describeProviderFailures } from './provider-failures'
@@ -263,7 +261,7 @@ describe('vertex provider', () => {
   })
 
   it('is built by the registry with api_key as the access token', async () => {
-    const registry = new ProviderRegistry({ vertex: vertexProviderFactory })
+    const registry = new ProviderRegistry([vertexProviderType])
     const config = {
       id: 'gemini',
       type: 'vertex' as const,

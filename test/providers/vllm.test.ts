@@ -4,14 +4,12 @@ import { createServer, type Server } from 'node:http'
 import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { CanonicalRequest, Clock, ContinuumError } from 'continuum-proxy'
+import { silentLogger } from 'continuum-proxy'
+import { ProviderRegistry } from 'continuum-proxy/provider-kit'
+import { vllm } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { vllmProviderFactory } from '../../adapters/vllm/provider/config'
-import { vllm } from '../../adapters/vllm/provider/provider'
-import type { Clock } from '../../src/core/clock'
-import { silentLogger } from '../../src/core/logger'
-import type { ContinuumError } from '../../src/errors'
-import type { CanonicalRequest } from '../../src/router/canonical'
-import { ProviderRegistry } from '../../src/router/provider-registry'
+import { vllmProviderType } from '../../adapters/vllm/provider/config'
 import { type FakeUpstream, transcript } from '../fakes/fake-upstream'
 import { openaiDialect, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
 import { collect } from './openai-fixtures'
@@ -217,7 +215,7 @@ describe('vllm provider', () => {
   })
 
   it('is built by its config factory from an endpoints list', async () => {
-    const registry = new ProviderRegistry({ vllm: vllmProviderFactory })
+    const registry = new ProviderRegistry([vllmProviderType])
     const built = registry.create(
       {
         id: 'local-vllm',

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { continuum } from '../../middleware/express'
-import { createEncryptedFetch } from '../../src/client'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from './fakes/openai-upstream'
 
 const key = randomBytes(32)

@@ -4,7 +4,7 @@
  * drive the router through failures, fallbacks and streams without a wire protocol.
  */
 
-import { ContinuumError } from '../../src/errors'
+import { ContinuumError } from 'continuum-proxy'
 import type {
   CanonicalRequest,
   CanonicalResponse,
@@ -14,7 +14,7 @@ import type {
   ProviderCapabilities,
   ProviderHealth,
   StreamChunk,
-} from '../../src/router'
+} from 'continuum-proxy/router'
 
 /** What one call does. */
 export type Step =

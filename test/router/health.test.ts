@@ -1,7 +1,7 @@
+import type { CoreRequest } from 'continuum-proxy'
+import { ContinuumError } from 'continuum-proxy'
+import { createHealthHandler, InferenceRouter } from 'continuum-proxy/router'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { CoreRequest } from '../../src/core/http'
-import { ContinuumError } from '../../src/errors'
-import { createHealthHandler, InferenceRouter } from '../../src/router'
 import { chat, FakeProvider, manualClock, serverError } from './fake-provider'
 
 afterEach(() => {

@@ -2,14 +2,14 @@ import { generateKeyPairSync } from 'node:crypto'
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import {
   computeModelDigest,
   InferenceRouter,
   signModelManifest,
   verifyModelManifest,
   withModelIntegrity,
-} from '../../src/router'
+} from 'continuum-proxy/router'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { chat, FakeProvider } from './fake-provider'
 
 let folder: string

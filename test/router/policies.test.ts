@@ -1,5 +1,5 @@
+import { InferenceRouter } from 'continuum-proxy/router'
 import { describe, expect, it } from 'vitest'
-import { InferenceRouter } from '../../src/router'
 import { chat, FakeProvider } from './fake-provider'
 
 const cloudA = () =>

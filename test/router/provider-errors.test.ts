@@ -1,9 +1,13 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { ContinuumError } from 'continuum-proxy'
+import {
+  parseRetryAfter,
+  providerErrorFromNetwork,
+  providerErrorFromResponse,
+} from 'continuum-proxy/provider-kit'
 import { Agent, fetch as undiciFetch } from 'undici'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { parseRetryAfter, providerErrorFromNetwork, providerErrorFromResponse } from '../../src/router'
 
 const servers: Server[] = []
 afterEach(async () => {

@@ -1,8 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
+import { ContinuumError, MemoryStateStore } from 'continuum-proxy'
+import { InferenceRouter, ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent } from 'continuum-proxy/router'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { InferenceRouter, ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent } from '../../src/router'
-import { MemoryStateStore } from '../../src/stores'
 import { chat, FakeProvider, manualClock, serverError } from './fake-provider'
 
 const noDelay = { maxRetries: 2, baseDelayMs: 0 }

@@ -1,6 +1,6 @@
+import { ContinuumError } from 'continuum-proxy'
+import { InferenceRouter, type StreamChunk } from 'continuum-proxy/router'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { InferenceRouter, type StreamChunk } from '../../src/router'
 import { chat, collect, FakeProvider, serverError } from './fake-provider'
 
 afterEach(() => {

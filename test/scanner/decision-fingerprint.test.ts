@@ -8,9 +8,9 @@
  */
 import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { PromptScanner } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
 import { loadPrompts } from '../../scripts/scanner-training'
-import { PromptScanner } from '../../src/scanner'
 
 const dataUrl = new URL('../../../shared/data/prompt-injection/train.jsonl', import.meta.url)
 

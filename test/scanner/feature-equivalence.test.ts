@@ -7,9 +7,9 @@
  * and one-character texts, and a tiny table where signed collisions cancel.
  */
 import { existsSync } from 'node:fs'
+import { loadShippedModel, normalizeText } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
 import { loadPrompts } from '../../scripts/scanner-training'
-import { loadShippedModel, normalizeText } from '../../src/scanner'
 import { type FeatureConfig, FeatureHasher } from '../../src/scanner/features'
 import { FeatureHasher as ReferenceHasher } from './reference-features'
 

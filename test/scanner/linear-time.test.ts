@@ -3,9 +3,10 @@
  * repetition only, and 1 MB adversarial strings (long runs that almost match) finish within the
  * test timeout. No timing assertion: completing at all is the property.
  */
+
+import { DataClassifier } from 'continuum-proxy/classifier'
+import { PATTERN_FAMILIES, PromptScanner } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
-import { DataClassifier } from '../../src/classifier'
-import { PATTERN_FAMILIES, PromptScanner } from '../../src/scanner'
 
 const MB = 1024 * 1024
 const fill = (unit: string): string => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB)

@@ -6,9 +6,9 @@
  * ROT13 shortcut (rotate the normalised ASCII text) is checked against the same reference.
  */
 import { existsSync } from 'node:fs'
+import { normalizeText } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
 import { loadPrompts } from '../../scripts/scanner-training'
-import { normalizeText } from '../../src/scanner'
 import { rot13 } from '../../src/scanner/decode-payloads'
 import { HOMOGLYPHS } from '../../src/scanner/homoglyphs'
 import { isAscii } from '../../src/scanner/normalize'

@@ -4,6 +4,7 @@
  * script produces and reproduces the held-out figures printed in docs/scanner.md.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs'
+import { loadShippedModel, normalizeText } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
 import {
   DEFAULT_TRAINING,
@@ -12,7 +13,6 @@ import {
   trainingRows,
   trainModel,
 } from '../../scripts/scanner-training'
-import { loadShippedModel, normalizeText } from '../../src/scanner'
 
 const weightsUrl = new URL('../../src/scanner/model/weights.json', import.meta.url)
 const dataUrl = new URL('../../../shared/data/prompt-injection/train.jsonl', import.meta.url)

@@ -10,6 +10,16 @@ const expectations = {
   'continuum-proxy/koa': ['continuum'],
   'continuum-proxy/fastify': ['continuum'],
   'continuum-proxy/client': ['createEncryptedFetch', 'ContinuumError'],
+  'continuum-proxy/adapters': ['builtinAdapters'],
+  'continuum-proxy/providers': ['openai', 'createDefaultProviderRegistry'],
+  'continuum-proxy/provider-kit': ['ProviderHttp', 'defineProviderType'],
+  'continuum-proxy/router': ['InferenceRouter', 'loadRouterConfig'],
+  'continuum-proxy/scanner': ['PromptScanner', 'ScannerStage'],
+  'continuum-proxy/classifier': ['DataClassifier'],
+  'continuum-proxy/audit': ['AuditLog', 'AuditStage'],
+  'continuum-proxy/telemetry': ['Telemetry'],
+  'continuum-proxy/cache': ['ResponseCache', 'CacheStage'],
+  'continuum-proxy/privacy': ['PrivacyAccountant'],
 }
 // node-seal is ESM-only, so the fhe entry point is too.
 const esmOnly = { 'continuum-proxy/fhe': ['FheKeyManager', 'FheService', 'createFheHandler'] }

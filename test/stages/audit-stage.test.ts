@@ -7,19 +7,20 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ContinuumError } from 'continuum-proxy'
 import {
   AuditLog,
   type AuditRecord,
+  AuditStage,
   digestContent,
   FileAuditSink,
   generateAuditKeyPair,
   MemoryAuditSink,
   verifyAuditLog,
-} from '../../src/audit'
-import { createEncryptedFetch } from '../../src/client'
-import { ContinuumError } from '../../src/errors'
-import { AuditStage } from '../../src/stages'
+} from 'continuum-proxy/audit'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { ScannerStage } from 'continuum-proxy/scanner'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { type RunningApp, startApp } from '../telemetry/helpers'
 
@@ -42,8 +43,10 @@ beforeAll(async () => {
   app = await startApp({
     upstream: upstream.url,
     keys: { keys: [{ id: 'k1', key }] },
-    scanner: { action: 'block' },
-    audit: { log, identityHeader: 'x-user-id', contentDigest: { key: digestKey } },
+    stages: [
+      new AuditStage({ log, identityHeader: 'x-user-id', contentDigest: { key: digestKey } }),
+      new ScannerStage({ action: 'block' }),
+    ],
   })
 })
 

@@ -4,11 +4,11 @@
  * forwards it unmarked. Detections show in the metrics.
  */
 import { randomBytes } from 'node:crypto'
+import { ContinuumError } from 'continuum-proxy'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { PromptScanner, ScannerStage } from 'continuum-proxy/scanner'
+import { Telemetry } from 'continuum-proxy/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createEncryptedFetch } from '../../src/client'
-import { ContinuumError } from '../../src/errors'
-import { PromptScanner } from '../../src/scanner'
-import { ScannerStage } from '../../src/stages'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { type RunningApp, sampleValue, scrape, startApp } from '../telemetry/helpers'
 
@@ -29,7 +29,11 @@ afterAll(async () => {
 })
 
 async function appWith(scanner: ConstructorParameters<typeof ScannerStage>[0]): Promise<RunningApp> {
-  const app = await startApp({ upstream: upstream.url, keys, scanner, telemetry: { tracing: false } })
+  const app = await startApp({
+    upstream: upstream.url,
+    keys,
+    stages: [new Telemetry({ tracing: false }), new ScannerStage(scanner)],
+  })
   apps.push(app)
   return app
 }

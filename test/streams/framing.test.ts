@@ -1,5 +1,5 @@
+import { ContinuumError } from 'continuum-proxy'
 import { describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
 import { formatNdjson, formatSse, parseNdjson, parseSse, splitLines } from '../../src/streams'
 
 const encoder = new TextEncoder()

@@ -1,5 +1,5 @@
 /** Renders docs/errors.md from ERROR_CODES, so the docs test can compare the file with the table. */
-import { ERROR_CODES } from '../../src/errors/codes'
+import { ERROR_CODES } from 'continuum-proxy'
 
 export function renderErrorsDoc(): string {
   const rows = Object.entries(ERROR_CODES).map(

@@ -3,6 +3,7 @@
  * fake OpenAI upstream. Spans come from an in-memory exporter of an injected tracer provider;
  * metrics from a real scrape of /metrics.
  */
+
 import { randomBytes } from 'node:crypto'
 import { propagation, SpanKind, SpanStatusCode } from '@opentelemetry/api'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
@@ -12,9 +13,10 @@ import {
   type ReadableSpan,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { Telemetry } from 'continuum-proxy/telemetry'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { createEncryptedFetch } from '../../src/client'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { eventually, type RunningApp, sampleValue, scrape, spanText, startApp } from './helpers'
 
@@ -30,7 +32,7 @@ beforeAll(async () => {
   app = await startApp({
     upstream: upstream.url,
     keys: { keys: [{ id: 'k1', key }] },
-    telemetry: { tracing: tracerProvider, provider: 'vllm' },
+    stages: [new Telemetry({ tracing: tracerProvider, provider: 'vllm' })],
   })
   client = new OpenAI({
     baseURL: `${app.origin}/v1`,

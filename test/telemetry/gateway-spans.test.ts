@@ -6,10 +6,10 @@
 import { context, SpanKind } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import { InferenceRouter } from 'continuum-proxy/router'
+import { Telemetry } from 'continuum-proxy/telemetry'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InferenceRouter } from '../../src/router'
-import { Telemetry } from '../../src/telemetry'
 import { completingProvider, type RunningApp, spanText, startApp } from './helpers'
 
 const contextManager = new AsyncLocalStorageContextManager()
@@ -28,7 +28,7 @@ beforeAll(async () => {
     policy: { type: 'local_only' },
     onEvent: telemetry.onRouterEvent,
   })
-  app = await startApp({ router, telemetry })
+  app = await startApp({ router, stages: [telemetry] })
 })
 
 afterAll(async () => {

@@ -3,9 +3,14 @@
  * reachable (the fake's model list), a closed port, a throwing check, a check that never answers.
  */
 import { createServer } from 'node:net'
+import { ContinuumError } from 'continuum-proxy'
+import {
+  httpReadinessCheck,
+  type ReadinessCheck,
+  routerReadinessCheck,
+  Telemetry,
+} from 'continuum-proxy/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ContinuumError } from '../../src/errors'
-import { httpReadinessCheck, type ReadinessCheck, routerReadinessCheck, Telemetry } from '../../src/telemetry'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { type RunningApp, startApp } from './helpers'
 
@@ -32,7 +37,7 @@ async function closedPort(): Promise<number> {
 async function appWith(readiness: Record<string, ReadinessCheck>, extra: object = {}): Promise<RunningApp> {
   const app = await startApp({
     upstream: upstream.url,
-    telemetry: { tracing: false, readiness, readinessTimeoutMs: 200, ...extra },
+    stages: [new Telemetry({ tracing: false, readiness, readinessTimeoutMs: 200, ...extra })],
   })
   apps.push(app)
   return app

@@ -1,8 +1,8 @@
 /** Shared fixtures for the telemetry and stage tests: an Express app around the proxy, scrapes, spans. */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
-import { ContinuumError } from '../../src/errors'
-import type { ProxyOptions } from '../../src/proxy/proxy-options'
-import type { InferenceProvider } from '../../src/router'
+import type { ProxyOptions } from 'continuum-proxy'
+import { ContinuumError } from 'continuum-proxy'
+import type { InferenceProvider } from 'continuum-proxy/router'
 import { startExpressProxy } from '../adapters/harness'
 
 export interface RunningApp {

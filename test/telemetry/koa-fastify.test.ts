@@ -2,18 +2,20 @@
  * The Koa and Fastify bindings get telemetry for free through createProxy: an encrypted chat is
  * traced and counted, and /metrics, /livez and /readyz answer over real HTTP.
  */
+
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { SpanKind } from '@opentelemetry/api'
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base'
+import type { ProxyOptions } from 'continuum-proxy'
+import { createEncryptedFetch } from 'continuum-proxy/client'
+import { continuum as fastifyContinuum } from 'continuum-proxy/fastify'
+import { continuum as koaContinuum } from 'continuum-proxy/koa'
+import { Telemetry } from 'continuum-proxy/telemetry'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { continuum as fastifyContinuum } from '../../middleware/fastify'
-import { continuum as koaContinuum } from '../../middleware/koa'
-import { createEncryptedFetch } from '../../src/client'
-import type { ProxyOptions } from '../../src/proxy/proxy-options'
 import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { eventually, sampleValue, scrape } from './helpers'
 
@@ -32,9 +34,11 @@ function options(exporter: InMemorySpanExporter): ProxyOptions {
   return {
     upstream: upstream.url,
     keys: { keys: [{ id: 'k1', key }] },
-    telemetry: {
-      tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    },
+    stages: [
+      new Telemetry({
+        tracing: new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+      }),
+    ],
   }
 }
 

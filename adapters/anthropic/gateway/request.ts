@@ -7,14 +7,14 @@
  * the canonical form cannot carry are refused by path, never by content.
  */
 import { ContinuumError } from '../../../src/errors'
-import { isRecord } from '../../../src/provider-kit/canonical-helpers'
 import type {
   CanonicalMessage,
   CanonicalRequest,
   ContentPart,
   ToolCall,
   ToolDefinition,
-} from '../../../src/router/canonical'
+} from '../../../src/protocol/canonical'
+import { isRecord } from '../../../src/provider-kit/canonical-helpers'
 
 /** What the gateway reads from an Anthropic request besides the canonical request. */
 export interface AnthropicGatewayRequest {

@@ -5,9 +5,8 @@
  * message}}` with our stable code kept in `error.code`.
  */
 import type { ContinuumError, ErrorType } from '../../../src/errors'
+import type { CanonicalResponse, FinishReason, ModelListing, ToolCall } from '../../../src/protocol/canonical'
 import { jsonObjectOrUndefined } from '../../../src/provider-kit/canonical-helpers'
-import type { CanonicalResponse, FinishReason, ToolCall } from '../../../src/router/canonical'
-import type { ModelListing } from '../../../src/router/inference-router'
 import type { AnthropicMessagesResponse, AnthropicResponseBlock } from '../provider/wire'
 
 /** Canonical finish reasons as Anthropic stop reasons; an unnamed stop (`error`) reads as `end_turn`. */

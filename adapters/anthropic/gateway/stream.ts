@@ -2,20 +2,21 @@
  * Canonical stream chunks → the Anthropic Messages event stream, for the gateway: `message_start`,
  * then one content block at a time (`content_block_start`, `text_delta` or `input_json_delta`
  * deltas, `content_block_stop`), `message_delta` with the stop reason and usage, `message_stop`.
- * Canonical tool-call indexes count tool calls only, so each gets the next block index. A failure
- * becomes `event: error` and the stream ends without `message_stop`.
+ * Canonical tool-call indexes count tool calls only, so each gets the next block index. The
+ * pipeline frames the events; a failure gets the route's `event: error` frame and no `message_stop`.
  */
 import { ContinuumError } from '../../../src/errors'
+import type { StreamChunk, Usage } from '../../../src/protocol/canonical'
+import type { GatewayStreamWriter } from '../../../src/protocol/gateway-codec'
+import type { StreamEvent } from '../../../src/protocol/stream-event'
 import { newToolCallId } from '../../../src/provider-kit/canonical-helpers'
-import type { StreamChunk, Usage } from '../../../src/router/canonical'
-import { formatSse } from '../../../src/streams/sse'
-import { toAnthropicError, toAnthropicStopReason } from './response'
+import { toAnthropicStopReason } from './response'
 
 /** The open content block: text, or the tool call with this canonical index. */
 type OpenBlock = { kind: 'text' } | { kind: 'tool'; toolIndex: number }
 
 /** Encodes one stream; create one per request. */
-export class AnthropicEventEncoder {
+export class AnthropicEventEncoder implements GatewayStreamWriter {
   readonly #id: string
   readonly #model: string
   readonly #closedTools = new Set<number>()
@@ -36,7 +37,7 @@ export class AnthropicEventEncoder {
   }
 
   /** `message_start`, sent before the first chunk. */
-  start(): string {
+  start(): StreamEvent {
     this.#started = true
     return this.#event('message_start', {
       type: 'message_start',
@@ -54,14 +55,15 @@ export class AnthropicEventEncoder {
     })
   }
 
-  /** The SSE text of one canonical chunk (possibly empty). */
-  push(chunk: StreamChunk): string {
-    let text = this.#started ? '' : this.start()
+  /** The events of one canonical chunk (possibly none). */
+  push(chunk: StreamChunk): StreamEvent[] {
+    const events: StreamEvent[] = this.#started ? [] : [this.start()]
     switch (chunk.type) {
       case 'text-delta':
-        if (chunk.text === '') return text
-        if (this.#open?.kind !== 'text') text += this.#openBlock({ kind: 'text' }, { type: 'text', text: '' })
-        return text + this.#delta({ type: 'text_delta', text: chunk.text })
+        if (chunk.text === '') return events
+        if (this.#open?.kind !== 'text') this.#openBlock(events, { kind: 'text' }, { type: 'text', text: '' })
+        events.push(this.#delta({ type: 'text_delta', text: chunk.text }))
+        return events
       case 'tool-call-delta': {
         const open = this.#open
         if (open?.kind !== 'tool' || open.toolIndex !== chunk.index) {
@@ -72,22 +74,24 @@ export class AnthropicEventEncoder {
               'The provider interleaved tool calls, which the Anthropic stream format cannot carry',
             )
           }
-          text += this.#openBlock(
+          this.#openBlock(
+            events,
             { kind: 'tool', toolIndex: chunk.index },
             { type: 'tool_use', id: chunk.id ?? newToolCallId(), name: chunk.name ?? '', input: {} },
           )
         }
-        if (chunk.argumentsDelta === '') return text
-        return text + this.#delta({ type: 'input_json_delta', partial_json: chunk.argumentsDelta })
+        if (chunk.argumentsDelta !== '') {
+          events.push(this.#delta({ type: 'input_json_delta', partial_json: chunk.argumentsDelta }))
+        }
+        return events
       }
       case 'usage':
         this.#usage = chunk.usage
-        return text
+        return events
       case 'finish':
         this.#finished = true
-        return (
-          text +
-          this.#closeBlock() +
+        this.#closeBlock(events)
+        events.push(
           this.#event('message_delta', {
             type: 'message_delta',
             delta: { stop_reason: toAnthropicStopReason(chunk.finishReason), stop_sequence: null },
@@ -95,44 +99,40 @@ export class AnthropicEventEncoder {
               input_tokens: this.#usage?.inputTokens ?? 0,
               output_tokens: this.#usage?.outputTokens ?? 0,
             },
-          }) +
-          this.#event('message_stop', { type: 'message_stop' })
+          }),
+          this.#event('message_stop', { type: 'message_stop' }),
         )
+        return events
       case 'error':
-        return text + this.error(chunk.error)
+        // The gateway turns an error chunk into the route's error frame before it gets here.
+        throw chunk.error
     }
   }
 
-  /** The in-stream error event. */
-  error(error: ContinuumError): string {
-    return this.#event('error', toAnthropicError(error))
-  }
-
-  #openBlock(block: OpenBlock, contentBlock: Record<string, unknown>): string {
-    const text = this.#closeBlock()
+  #openBlock(events: StreamEvent[], block: OpenBlock, contentBlock: Record<string, unknown>): void {
+    this.#closeBlock(events)
     this.#open = block
-    return (
-      text +
+    events.push(
       this.#event('content_block_start', {
         type: 'content_block_start',
         index: this.#nextBlock,
         content_block: contentBlock,
-      })
+      }),
     )
   }
 
-  #closeBlock(): string {
-    if (this.#open === undefined) return ''
+  #closeBlock(events: StreamEvent[]): void {
+    if (this.#open === undefined) return
     if (this.#open.kind === 'tool') this.#closedTools.add(this.#open.toolIndex)
     this.#open = undefined
-    return this.#event('content_block_stop', { type: 'content_block_stop', index: this.#nextBlock++ })
+    events.push(this.#event('content_block_stop', { type: 'content_block_stop', index: this.#nextBlock++ }))
   }
 
-  #delta(delta: Record<string, unknown>): string {
+  #delta(delta: Record<string, unknown>): StreamEvent {
     return this.#event('content_block_delta', { type: 'content_block_delta', index: this.#nextBlock, delta })
   }
 
-  #event(name: string, data: unknown): string {
-    return formatSse({ event: name, data: JSON.stringify(data) })
+  #event(name: string, data: Record<string, unknown>): StreamEvent {
+    return { name, data }
   }
 }

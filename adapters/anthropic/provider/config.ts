@@ -9,11 +9,14 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import {
+  defineProviderType,
+  type ProviderConfig,
+  type ProviderFactory,
+} from '../../../src/provider-kit/provider-registry'
 import { type AnthropicProviderOptions, anthropic } from './provider'
 
-/** The `anthropic` config factory; register it as `registry.register('anthropic', anthropicProviderFactory)`. */
-export const anthropicProviderFactory: ProviderFactory = (config, context) =>
+const anthropicProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: AnthropicProviderOptions = {
       ...commonOptionsFromConfig(config, context),
@@ -39,3 +42,14 @@ function configInvalid(config: ProviderConfig, key: string, problem: string): Co
   const path = `inference.providers.${config.id}.${key}`
   return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `anthropic` provider type: `[inference.providers.<id>] type = "anthropic"`. */
+export const anthropicProviderType = defineProviderType({
+  type: 'anthropic',
+  settings: {
+    api_version: text,
+  },
+  create: anthropicProviderFactory,
+})

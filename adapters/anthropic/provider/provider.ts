@@ -7,8 +7,15 @@
  * const provider = anthropic({ apiKey: process.env.ANTHROPIC_API_KEY!, models: ['claude-sonnet-4-20250514'] })
  */
 
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/protocol/canonical'
 import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
 import { probeHealth } from '../../../src/provider-kit/health'
+import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
   type CommonProviderOptions,
@@ -17,13 +24,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/router/provider'
 import { parseSse } from '../../../src/streams'
 import { resolveApiKey, resolveHeaderValue } from '../../openai/provider/options'
 import { toAnthropicRequest } from './wire-request'

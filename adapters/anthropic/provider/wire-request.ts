@@ -5,8 +5,8 @@
  * required. Consecutive turns of one role are merged so parallel tool results share one user turn.
  */
 import { ContinuumError } from '../../../src/errors'
+import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../../../src/protocol/canonical'
 import { contentText, parseToolArguments } from '../../../src/provider-kit/canonical-helpers'
-import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../../../src/router/canonical'
 import type {
   AnthropicMessage,
   AnthropicMessagesRequest,

@@ -6,9 +6,9 @@
  * event maps to the same code its HTTP status would; a stream without `message_stop` is cut.
  */
 import type { ContinuumError } from '../../../src/errors'
+import type { FinishReason, StreamChunk, Usage } from '../../../src/protocol/canonical'
 import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
 import { providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
-import type { FinishReason, StreamChunk, Usage } from '../../../src/router/canonical'
 import type { AnthropicStreamEvent } from './wire'
 import { fromAnthropicStopReason, fromAnthropicUsage } from './wire-response'
 

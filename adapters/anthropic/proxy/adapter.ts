@@ -3,12 +3,14 @@
  * `/v1/messages/count_tokens` are encrypted. Anthropic streams have no terminal sentinel: a
  * stream is whole once `message_stop` went by. Mid-stream failures are rendered the way the
  * Anthropic SDKs read them, `event: error` with `{"type":"error","error":{type, message}}`.
- * `GET /v1/models` shares its path with OpenAI's plain model list, which serves both.
+ * `GET /v1/models` shares its path with OpenAI's plain model list: the Anthropic SDK's
+ * `anthropic-version` header selects this adapter's route, which matters to the router gateway.
  */
 
 import type { ContinuumError, ErrorType } from '../../../src/errors'
 import { defineAdapter } from '../../../src/protocol/adapter'
-import { formatSse } from '../../../src/streams/sse'
+import type { StreamEvent } from '../../../src/protocol/stream-event'
+import { anthropicFacts } from './facts'
 import {
   COUNT_TOKENS_REQUEST_PLAIN,
   COUNT_TOKENS_RESPONSE_PLAIN,
@@ -27,8 +29,8 @@ const ANTHROPIC_ERROR_TYPES: Partial<Record<ErrorType, string>> = {
   rate_limit_error: 'rate_limit_error',
 }
 
-/** Renders a proxy error as an Anthropic stream error event, keeping our stable code inside `error`. */
-export function formatAnthropicStreamError(error: ContinuumError): string {
+/** A proxy error as an Anthropic stream error event, keeping our stable code inside `error`. */
+export function anthropicStreamError(error: ContinuumError): StreamEvent {
   const body = {
     type: 'error',
     error: {
@@ -37,12 +39,16 @@ export function formatAnthropicStreamError(error: ContinuumError): string {
       code: error.code,
     },
   }
-  return formatSse({ event: 'error', data: JSON.stringify(body) })
+  return { name: 'error', data: body }
 }
+
+const codecs = () => import('../gateway/codecs')
 
 /** The Anthropic Messages API adapter. */
 export const anthropicAdapter = defineAdapter({
   name: 'anthropic',
+  credentialHeaders: ['x-api-key', 'authorization'],
+  varyHeaders: ['anthropic-version', 'anthropic-beta'],
   routes: [
     {
       name: 'messages',
@@ -57,8 +63,15 @@ export const anthropicAdapter = defineAdapter({
         plain: MESSAGES_EVENT_PLAIN,
         // An upstream `error` event also ends the stream, and reaches the client sealed.
         isFinal: (event) => event.type === 'message_stop' || event.type === 'error',
-        formatError: formatAnthropicStreamError,
+        errorEvent: anthropicStreamError,
       },
+      operation: 'chat',
+      facts: anthropicFacts,
+      cache: {
+        samples: (body) =>
+          body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
+      },
+      gateway: () => codecs().then((module) => module.messagesCodec),
     },
     {
       name: 'count-tokens',
@@ -68,6 +81,22 @@ export const anthropicAdapter = defineAdapter({
       requestPlain: COUNT_TOKENS_REQUEST_PLAIN,
       requestSchema: countTokensSchema,
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
+    },
+    {
+      name: 'models',
+      method: 'GET',
+      path: '/v1/models',
+      header: 'anthropic-version',
+      encrypted: false,
+      gateway: () => codecs().then((module) => module.modelListCodec),
+    },
+    {
+      name: 'model',
+      method: 'GET',
+      path: '/v1/models/{model}',
+      header: 'anthropic-version',
+      encrypted: false,
+      gateway: () => codecs().then((module) => module.modelCodec),
     },
   ],
 })

@@ -10,11 +10,14 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import {
+  defineProviderType,
+  type ProviderConfig,
+  type ProviderFactory,
+} from '../../../src/provider-kit/provider-registry'
 import { type AzureOpenAIProviderOptions, azureOpenAI } from './provider'
 
-/** The `azure_openai` config factory; register it as `registry.register('azure_openai', azureOpenAIProviderFactory)`. */
-export const azureOpenAIProviderFactory: ProviderFactory = (config, context) =>
+const azureOpenAIProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: AzureOpenAIProviderOptions = {
       ...commonOptionsFromConfig(config, context),
@@ -50,3 +53,15 @@ function configInvalid(config: ProviderConfig, key: string, problem: string): Co
   const path = `inference.providers.${config.id}.${key}`
   return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `azure_openai` provider type: `[inference.providers.<id>] type = "azure_openai"`. */
+export const azureOpenAIProviderType = defineProviderType({
+  type: 'azure_openai',
+  settings: {
+    api_version: text,
+    deployment: text,
+  },
+  create: azureOpenAIProviderFactory,
+})

@@ -13,6 +13,7 @@
  */
 import { ContinuumError } from '../../../src/errors'
 import { probeHealth } from '../../../src/provider-kit/health'
+import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import { isAbortError } from '../../../src/provider-kit/provider-errors'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
@@ -22,7 +23,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/router/provider'
 import {
   createOpenAICoreProvider,
   type OpenAIOperation,

@@ -10,12 +10,11 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type BedrockProviderOptions, bedrock } from './provider'
 import type { AwsCredentials } from './signing'
 
-/** The `bedrock` config factory; register it as `registry.register('bedrock', bedrockProviderFactory)`. */
-export const bedrockProviderFactory: ProviderFactory = (config, context) => {
+const bedrockProviderFactory: ProviderFactory = (config, context) => {
   const region = stringSetting(config, 'region', true)
   const credentials: AwsCredentials = {
     accessKeyId: stringSetting(config, 'access_key_id', true),
@@ -36,3 +35,18 @@ export const bedrockProviderFactory: ProviderFactory = (config, context) => {
     return bedrock(options)
   })
 }
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `bedrock` provider type: `[inference.providers.<id>] type = "bedrock"`. */
+export const bedrockProviderType = defineProviderType({
+  type: 'bedrock',
+  settings: {
+    region: text,
+    access_key_id: text,
+    secret_access_key: text,
+    session_token: text,
+    control_plane_endpoint: text,
+  },
+  create: bedrockProviderFactory,
+})

@@ -5,8 +5,20 @@
  * `bedrock`; the model id is the canonical request's `model` (a model id, inference profile id or ARN).
  */
 import { type Clock, systemClock } from '../../../src/core/clock'
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/protocol/canonical'
 import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
 import { healthFromError } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
 import { isAbortError } from '../../../src/provider-kit/provider-errors'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
@@ -16,14 +28,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
 import { streamExceptionError } from './exceptions'
 import { type AwsCredentialsSource, BedrockSigner } from './signing'
 import { converseFinishReason, converseUsage, fromConverseResponse, toConverseRequest } from './wire'

@@ -6,6 +6,14 @@
  * user turn), tool inputs are JSON objects, and images are base64 `bytes` with a short format name.
  */
 import { ContinuumError } from '../../../src/errors'
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  FinishReason,
+  ToolCall,
+  Usage,
+} from '../../../src/protocol/canonical'
 import {
   contentParts,
   contentText,
@@ -15,14 +23,6 @@ import {
   parseToolArguments,
   protocolError,
 } from '../../../src/provider-kit/canonical-helpers'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/router/canonical'
 
 /** One content block of a Converse message. */
 export type ConverseContentBlock =

@@ -4,13 +4,15 @@
  */
 
 import { buildFromConfig, commonOptionsFromConfig } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type OllamaProviderOptions, ollama } from './provider'
 
-/** The `ollama` config factory; register it as `registry.register('ollama', ollamaProviderFactory)`. */
-export const ollamaProviderFactory: ProviderFactory = (config, context) =>
+const ollamaProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: OllamaProviderOptions = commonOptionsFromConfig(config, context)
     if (config.endpoint !== undefined) options.baseURL = config.endpoint
     return ollama(options)
   })
+
+/** The `ollama` provider type: `[inference.providers.<id>] type = "ollama"`. */
+export const ollamaProviderType = defineProviderType({ type: 'ollama', create: ollamaProviderFactory })

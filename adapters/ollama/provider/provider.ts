@@ -4,6 +4,13 @@
  * provider reports `local: true` and costs nothing per token.
  */
 
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/protocol/canonical'
 import {
   isRecord,
   protocolError,
@@ -11,6 +18,11 @@ import {
   streamFailure,
 } from '../../../src/provider-kit/canonical-helpers'
 import { probeHealth } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
   type CommonProviderOptions,
@@ -18,14 +30,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
 import { parseNdjson } from '../../../src/streams'
 import {
   fromOllamaChatResponse,

@@ -5,6 +5,13 @@
  * whole message fragment; the last line has `done: true` with token counts.
  */
 
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  FinishReason,
+  ToolCall,
+  Usage,
+} from '../../../src/protocol/canonical'
 import {
   contentParts,
   contentText,
@@ -14,13 +21,6 @@ import {
   protocolError,
   toolNameFor,
 } from '../../../src/provider-kit/canonical-helpers'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/router/canonical'
 
 /** A message of `/api/chat`. */
 export interface OllamaMessage {

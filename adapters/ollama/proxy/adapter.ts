@@ -6,6 +6,7 @@
  * `{"error": message, "code": code}`, which Ollama clients read as an error line.
  */
 import { defineAdapter } from '../../../src/protocol/adapter'
+import { ollamaFacts } from './facts'
 import {
   CHAT_REQUEST_PLAIN,
   CHAT_RESPONSE_PLAIN,
@@ -23,9 +24,20 @@ const streamsByDefault = (body: Record<string, unknown>): boolean => body.stream
 /** The last line says `done: true`; an error line also ends the stream. */
 const isFinal = (event: Record<string, unknown>): boolean => event.done === true || 'error' in event
 
+/** A request samples unless `options.temperature` is zero (or absent, the server's choice). */
+const cache = {
+  samples: (body: Record<string, unknown>) => {
+    const options = body.options as Record<string, unknown> | undefined
+    const temperature = typeof options === 'object' && options !== null ? options.temperature : undefined
+    return temperature !== undefined && temperature !== null && temperature !== 0
+  },
+}
+const generation = { facts: ollamaFacts, cache }
+
 /** The Ollama adapter. */
 export const ollamaAdapter = defineAdapter({
   name: 'ollama',
+  credentialHeaders: ['authorization'],
   routes: [
     {
       name: 'chat',
@@ -36,6 +48,8 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: chatSchema,
       responsePlain: CHAT_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: CHAT_RESPONSE_PLAIN, isFinal },
+      operation: 'chat',
+      ...generation,
     },
     {
       name: 'generate',
@@ -46,6 +60,8 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: generateSchema,
       responsePlain: GENERATE_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: GENERATE_RESPONSE_PLAIN, isFinal },
+      operation: 'text_completion',
+      ...generation,
     },
     {
       name: 'embed',
@@ -55,6 +71,8 @@ export const ollamaAdapter = defineAdapter({
       requestPlain: EMBED_REQUEST_PLAIN,
       requestSchema: embedSchema,
       responsePlain: EMBED_RESPONSE_PLAIN,
+      operation: 'embeddings',
+      ...generation,
     },
     {
       name: 'embeddings',
@@ -64,6 +82,8 @@ export const ollamaAdapter = defineAdapter({
       requestPlain: LEGACY_EMBED_REQUEST_PLAIN,
       requestSchema: legacyEmbedSchema,
       responsePlain: LEGACY_EMBED_RESPONSE_PLAIN,
+      operation: 'embeddings',
+      ...generation,
     },
     { name: 'tags', method: 'GET', path: '/api/tags', encrypted: false },
     { name: 'version', method: 'GET', path: '/api/version', encrypted: false },

@@ -9,7 +9,7 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type OpenAICompatibleProviderOptions, openAICompatible } from './provider'
 
 /**
@@ -29,3 +29,15 @@ export const openAICompatibleProviderFactory: ProviderFactory = (config, context
     if (healthPath !== undefined) options.healthPath = healthPath
     return openAICompatible(options)
   })
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `openai_compatible` provider type: `[inference.providers.<id>] type = "openai_compatible"`. */
+export const openAICompatibleProviderType = defineProviderType({
+  type: 'openai_compatible',
+  settings: {
+    max_tokens_field: text,
+    health_path: text,
+  },
+  create: openAICompatibleProviderFactory,
+})

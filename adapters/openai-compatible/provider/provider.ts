@@ -7,6 +7,7 @@
  * const provider = openAICompatible({ baseURL: 'http://127.0.0.1:1234/v1', models: ['qwen2.5-7b'] })
  */
 
+import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import {
   type CommonProviderOptions,
   invalidOption,
@@ -14,7 +15,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/router/provider'
 import { createSingleBaseUrlProvider } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
 

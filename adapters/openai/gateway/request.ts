@@ -6,7 +6,6 @@
  * token-array prompts) with a clear code naming the path, never the content.
  */
 import { ContinuumError } from '../../../src/errors'
-import { isRecord } from '../../../src/provider-kit/canonical-helpers'
 import type {
   CanonicalMessage,
   CanonicalRequest,
@@ -14,7 +13,8 @@ import type {
   EmbeddingRequest,
   ToolCall,
   ToolDefinition,
-} from '../../../src/router/canonical'
+} from '../../../src/protocol/canonical'
+import { isRecord } from '../../../src/provider-kit/canonical-helpers'
 
 /** What the gateway reads from an OpenAI chat request besides the canonical request. */
 export interface OpenAIGatewayChat {

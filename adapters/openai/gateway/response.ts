@@ -4,8 +4,13 @@
  * the model list, and the error body `{"error":{message,type,param,code}}` with our stable code.
  */
 import type { ContinuumError } from '../../../src/errors'
-import type { CanonicalResponse, EmbeddingResponse, FinishReason, Usage } from '../../../src/router/canonical'
-import type { ModelListing } from '../../../src/router/inference-router'
+import type {
+  CanonicalResponse,
+  EmbeddingResponse,
+  FinishReason,
+  ModelListing,
+  Usage,
+} from '../../../src/protocol/canonical'
 import type { OpenAIChatResponse, OpenAIToolCall, OpenAIUsage } from '../provider/wire'
 
 /**

@@ -1,20 +1,21 @@
 /**
- * Canonical stream chunks → OpenAI `chat.completion.chunk` SSE events, for the gateway. The first
+ * Canonical stream chunks → OpenAI `chat.completion.chunk` events, for the gateway. The first
  * event carries the assistant role; text and tool-call fragments follow as they arrive (tool calls
  * keep their index, and their id, type and name ride on the first fragment only, as OpenAI sends
- * them); the finish reason gets its own event, usage one more when the client asked for
- * `include_usage`, then `data: [DONE]`. A failure becomes `data: {"error":{...}}` and the stream
- * ends without `[DONE]`, so no client takes a cut answer for a whole one.
+ * them); the finish reason gets its own event, and usage one more when the client asked for
+ * `include_usage`. The pipeline frames them and adds `data: [DONE]` (the route's terminal) once
+ * the stream finished, or the route's error frame when it failed.
  */
-import type { ContinuumError } from '../../../src/errors'
-import type { StreamChunk, Usage } from '../../../src/router/canonical'
+import type { StreamChunk, Usage } from '../../../src/protocol/canonical'
+import type { GatewayStreamWriter } from '../../../src/protocol/gateway-codec'
+import type { StreamEvent } from '../../../src/protocol/stream-event'
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from '../provider/wire'
-import { toOpenAIError, toOpenAIFinishReason, toOpenAIUsage } from './response'
+import { toOpenAIFinishReason, toOpenAIUsage } from './response'
 
 type Delta = OpenAIChatChunk['choices'][number]['delta']
 
 /** Encodes one stream; create one per request. */
-export class OpenAIChunkEncoder {
+export class OpenAIChunkEncoder implements GatewayStreamWriter {
   readonly #id: string
   readonly #model: string
   readonly #created: number
@@ -36,11 +37,11 @@ export class OpenAIChunkEncoder {
     return this.#finished
   }
 
-  /** The SSE text of one canonical chunk (possibly empty). */
-  push(chunk: StreamChunk): string {
+  /** The events of one canonical chunk (possibly none). */
+  push(chunk: StreamChunk): StreamEvent[] {
     switch (chunk.type) {
       case 'text-delta':
-        return chunk.text === '' ? '' : this.#event({ content: chunk.text })
+        return chunk.text === '' ? [] : [this.#event({ content: chunk.text })]
       case 'tool-call-delta': {
         const call: OpenAIToolCallDelta = { index: chunk.index }
         const first = !this.#namedTools.has(chunk.index)
@@ -52,49 +53,38 @@ export class OpenAIChunkEncoder {
         } else {
           call.function = { arguments: chunk.argumentsDelta }
         }
-        return this.#event({ tool_calls: [call] })
+        return [this.#event({ tool_calls: [call] })]
       }
       case 'usage':
         this.#usage = chunk.usage
-        return ''
+        return []
       case 'finish': {
         this.#finished = true
-        let text = this.#event({}, toOpenAIFinishReason(chunk.finishReason))
+        const events = [this.#event({}, toOpenAIFinishReason(chunk.finishReason))]
         if (this.#includeUsage && this.#usage !== undefined) {
-          text += this.#data({ ...this.#base(), choices: [], usage: toOpenAIUsage(this.#usage) })
+          events.push({ data: { ...this.#base(), choices: [], usage: toOpenAIUsage(this.#usage) } })
         }
-        return text
+        return events
       }
       case 'error':
-        return this.error(chunk.error)
+        // The gateway turns an error chunk into the route's error frame before it gets here.
+        throw chunk.error
     }
-  }
-
-  /** `data: [DONE]`, the terminal sentinel. */
-  done(): string {
-    return 'data: [DONE]\n\n'
-  }
-
-  /** The in-stream error event. */
-  error(error: ContinuumError): string {
-    return this.#data(toOpenAIError(error))
   }
 
   #base(): Omit<OpenAIChatChunk, 'choices'> {
     return { id: this.#id, object: 'chat.completion.chunk', created: this.#created, model: this.#model }
   }
 
-  #event(delta: Delta, finishReason: string | null = null): string {
+  #event(delta: Delta, finishReason: string | null = null): StreamEvent {
     // The role rides on the first event, as OpenAI sends it.
     const withRole: Delta = this.#started ? delta : { role: 'assistant', ...delta }
     this.#started = true
-    return this.#data({
-      ...this.#base(),
-      choices: [{ index: 0, delta: withRole, finish_reason: finishReason }],
-    })
-  }
-
-  #data(value: unknown): string {
-    return `data: ${JSON.stringify(value)}\n\n`
+    return {
+      data: {
+        ...this.#base(),
+        choices: [{ index: 0, delta: withRole, finish_reason: finishReason }],
+      },
+    }
   }
 }

@@ -8,11 +8,10 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type OpenAIProviderOptions, openai } from './provider'
 
-/** The `openai` config factory; register it as `registry.register('openai', openaiProviderFactory)`. */
-export const openaiProviderFactory: ProviderFactory = (config, context) =>
+const openaiProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: OpenAIProviderOptions = {
       ...commonOptionsFromConfig(config, context),
@@ -25,3 +24,15 @@ export const openaiProviderFactory: ProviderFactory = (config, context) =>
     if (project !== undefined) options.project = project
     return openai(options)
   })
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `openai` provider type: `[inference.providers.<id>] type = "openai"`. */
+export const openaiProviderType = defineProviderType({
+  type: 'openai',
+  settings: {
+    organization: text,
+    project: text,
+  },
+  create: openaiProviderFactory,
+})

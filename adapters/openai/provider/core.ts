@@ -6,18 +6,22 @@
  */
 
 import { ContinuumError } from '../../../src/errors'
-import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
-import { probeHealth } from '../../../src/provider-kit/health'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
-import type { ResolvedCommonOptions } from '../../../src/provider-kit/provider-options'
 import type {
   CanonicalRequest,
   CanonicalResponse,
   EmbeddingRequest,
   EmbeddingResponse,
   StreamChunk,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
+} from '../../../src/protocol/canonical'
+import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
+import { probeHealth } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
+import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import type { ResolvedCommonOptions } from '../../../src/provider-kit/provider-options'
 import { parseSse } from '../../../src/streams'
 import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'

@@ -6,13 +6,13 @@
  * const provider = openai({ apiKey: process.env.OPENAI_API_KEY!, models: ['gpt-4o-mini'] })
  */
 
+import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import {
   type CommonProviderOptions,
   mergeCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/router/provider'
 import { createSingleBaseUrlProvider } from './core'
 import { resolveApiKey, resolveHeaderValue } from './options'
 

@@ -9,7 +9,7 @@ import type {
   CanonicalRequest,
   ContentPart,
   EmbeddingRequest,
-} from '../../../src/router/canonical'
+} from '../../../src/protocol/canonical'
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,

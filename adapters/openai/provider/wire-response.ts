@@ -4,14 +4,14 @@
  * CONTINUUM_UPSTREAM_PROTOCOL_ERROR naming the field (never its value).
  */
 import type { ContinuumError } from '../../../src/errors'
-import { isRecord, protocolError as sharedProtocolError } from '../../../src/provider-kit/canonical-helpers'
 import type {
   CanonicalResponse,
   EmbeddingResponse,
   FinishReason,
   ToolCall,
   Usage,
-} from '../../../src/router/canonical'
+} from '../../../src/protocol/canonical'
+import { isRecord, protocolError as sharedProtocolError } from '../../../src/provider-kit/canonical-helpers'
 import type { OpenAIChatResponse, OpenAIEmbeddingResponse, OpenAIUsage } from './wire'
 
 /** Maps OpenAI's `finish_reason`; `function_call` is the legacy name of `tool_calls`. */

@@ -6,9 +6,9 @@
  * as a short answer.
  */
 import { ContinuumError } from '../../../src/errors'
+import type { FinishReason, StreamChunk, Usage } from '../../../src/protocol/canonical'
 import { streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
 import { providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
-import type { FinishReason, StreamChunk, Usage } from '../../../src/router/canonical'
 import type { OpenAIChatChunk } from './wire'
 import { fromOpenAIFinishReason, fromOpenAIUsage, protocolError } from './wire-response'
 

@@ -3,7 +3,10 @@
  * calls), legacy completions, embeddings and the Responses API are encrypted; the model list is
  * plain. vLLM, TGI's Messages API, llama.cpp and most local servers speak this protocol too.
  */
+import type { ContinuumError } from '../../../src/errors'
 import { defineAdapter } from '../../../src/protocol/adapter'
+import type { StreamEvent } from '../../../src/protocol/stream-event'
+import { openaiFacts } from './facts'
 import {
   CHAT_CHUNK_PLAIN,
   CHAT_REQUEST_PLAIN,
@@ -21,9 +24,32 @@ import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchem
 /** Events that end a Responses API stream. */
 const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete'])
 
+/**
+ * A mid-stream failure as OpenAI streams it: an unnamed event whose data is the error body
+ * `{"error":{message,type,param,code}}`, which the official SDKs raise as an APIError.
+ */
+function openaiStreamError(error: ContinuumError): StreamEvent {
+  return {
+    data: {
+      error: { ...error.details, message: error.message, type: error.type, param: null, code: error.code },
+    },
+  }
+}
+
+/** A request samples unless its temperature is zero (or left to the server's choice). */
+const cache = {
+  samples: (body: Record<string, unknown>) =>
+    body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
+}
+
+const codecs = () => import('../gateway/codecs')
+
 /** The OpenAI adapter. */
 export const openaiAdapter = defineAdapter({
   name: 'openai',
+  // `api-key` is how Azure OpenAI's clients authenticate.
+  credentialHeaders: ['authorization', 'api-key'],
+  varyHeaders: ['openai-beta'],
   routes: [
     {
       name: 'chat-completions',
@@ -33,7 +59,11 @@ export const openaiAdapter = defineAdapter({
       requestPlain: CHAT_REQUEST_PLAIN,
       requestSchema: chatCompletionSchema,
       responsePlain: CHAT_RESPONSE_PLAIN,
-      stream: { framing: 'sse', plain: CHAT_CHUNK_PLAIN, terminal: '[DONE]' },
+      stream: { framing: 'sse', plain: CHAT_CHUNK_PLAIN, terminal: '[DONE]', errorEvent: openaiStreamError },
+      operation: 'chat',
+      facts: openaiFacts,
+      cache,
+      gateway: () => codecs().then((module) => module.chatCodec),
     },
     {
       name: 'completions',
@@ -43,7 +73,15 @@ export const openaiAdapter = defineAdapter({
       requestPlain: COMPLETION_REQUEST_PLAIN,
       requestSchema: completionSchema,
       responsePlain: COMPLETION_RESPONSE_PLAIN,
-      stream: { framing: 'sse', plain: COMPLETION_RESPONSE_PLAIN, terminal: '[DONE]' },
+      stream: {
+        framing: 'sse',
+        plain: COMPLETION_RESPONSE_PLAIN,
+        terminal: '[DONE]',
+        errorEvent: openaiStreamError,
+      },
+      operation: 'text_completion',
+      facts: openaiFacts,
+      cache,
     },
     {
       name: 'embeddings',
@@ -53,6 +91,10 @@ export const openaiAdapter = defineAdapter({
       requestPlain: EMBEDDING_REQUEST_PLAIN,
       requestSchema: embeddingSchema,
       responsePlain: EMBEDDING_RESPONSE_PLAIN,
+      operation: 'embeddings',
+      facts: openaiFacts,
+      cache,
+      gateway: () => codecs().then((module) => module.embeddingCodec),
     },
     {
       name: 'responses',
@@ -68,8 +110,22 @@ export const openaiAdapter = defineAdapter({
         // The Responses API has no [DONE]: a stream is whole only once its terminal event arrived.
         isFinal: (event) => RESPONSES_TERMINAL_EVENTS.has(String(event.type)),
       },
+      operation: 'chat',
+      facts: openaiFacts,
     },
-    { name: 'models', method: 'GET', path: '/v1/models', encrypted: false },
-    { name: 'model', method: 'GET', path: '/v1/models/{model}', encrypted: false },
+    {
+      name: 'models',
+      method: 'GET',
+      path: '/v1/models',
+      encrypted: false,
+      gateway: () => codecs().then((module) => module.modelListCodec),
+    },
+    {
+      name: 'model',
+      method: 'GET',
+      path: '/v1/models/{model}',
+      encrypted: false,
+      gateway: () => codecs().then((module) => module.modelCodec),
+    },
   ],
 })

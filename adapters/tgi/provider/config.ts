@@ -9,11 +9,10 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type TgiProviderOptions, tgi } from './provider'
 
-/** The `tgi` config factory; register it as `registry.register('tgi', tgiProviderFactory)`. */
-export const tgiProviderFactory: ProviderFactory = (config, context) =>
+const tgiProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: TgiProviderOptions = commonOptionsFromConfig(config, context)
     if (config.endpoint !== undefined) options.baseURL = config.endpoint
@@ -22,3 +21,14 @@ export const tgiProviderFactory: ProviderFactory = (config, context) =>
     if (mode !== undefined) options.mode = mode as TgiProviderOptions['mode']
     return tgi(options)
   })
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `tgi` provider type: `[inference.providers.<id>] type = "tgi"`. */
+export const tgiProviderType = defineProviderType({
+  type: 'tgi',
+  settings: {
+    mode: text,
+  },
+  create: tgiProviderFactory,
+})

@@ -5,6 +5,12 @@
  * routes with a plain rendered prompt. TGI serves no embeddings (that is TEI, a separate server).
  */
 
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingResponse,
+  StreamChunk,
+} from '../../../src/protocol/canonical'
 import {
   embeddingsNotSupported,
   isRecord,
@@ -13,6 +19,11 @@ import {
   streamFailure,
 } from '../../../src/provider-kit/canonical-helpers'
 import { probeHealth } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
 import { ProviderHttp, type ProviderHttpHead } from '../../../src/provider-kit/provider-http'
 import {
   type CommonProviderOptions,
@@ -21,13 +32,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
 import { parseSse } from '../../../src/streams'
 import { argumentsText, fromTgiChatResponse, tgiFinishReason, tgiUsage, toTgiChatRequest } from './wire'
 import { generateFinishReason, headerCount, toTgiGenerateRequest } from './wire-generate'

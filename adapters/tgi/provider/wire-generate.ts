@@ -6,8 +6,8 @@
  * headers and from `details.generated_tokens`.
  */
 import { ContinuumError } from '../../../src/errors'
+import type { CanonicalRequest, FinishReason } from '../../../src/protocol/canonical'
 import { contentText, countOrUndefined } from '../../../src/provider-kit/canonical-helpers'
-import type { CanonicalRequest, FinishReason } from '../../../src/router/canonical'
 
 /** The body of `/generate` and `/generate_stream`. */
 export interface TgiGenerateRequest {

@@ -6,6 +6,13 @@
  * reason, and `{"error", "error_type"}` events inside a stream.
  */
 
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  FinishReason,
+  ToolCall,
+  Usage,
+} from '../../../src/protocol/canonical'
 import {
   contentParts,
   contentText,
@@ -13,13 +20,6 @@ import {
   isRecord,
   protocolError,
 } from '../../../src/provider-kit/canonical-helpers'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/router/canonical'
 
 type WireContent =
   | string

@@ -5,12 +5,27 @@
  * served by the OpenAI adapter.
  */
 import { defineAdapter } from '../../../src/protocol/adapter'
+import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
 import { generateSchema } from './schema'
+
+/** A request samples when it asks to (`do_sample`) or sets a temperature above zero. */
+const cache = {
+  samples: (body: Record<string, unknown>) => {
+    const parameters = body.parameters as Record<string, unknown> | undefined
+    if (typeof parameters !== 'object' || parameters === null) return false
+    const temperature = parameters.temperature
+    return (
+      parameters.do_sample === true ||
+      (temperature !== undefined && temperature !== null && temperature !== 0)
+    )
+  },
+}
 
 /** The TGI adapter. */
 export const tgiAdapter = defineAdapter({
   name: 'tgi',
+  credentialHeaders: ['authorization'],
   routes: [
     {
       name: 'generate',
@@ -20,6 +35,9 @@ export const tgiAdapter = defineAdapter({
       requestPlain: GENERATE_REQUEST_PLAIN,
       requestSchema: generateSchema,
       responsePlain: GENERATE_RESPONSE_PLAIN,
+      operation: 'text_completion',
+      facts: tgiFacts,
+      cache,
     },
     {
       name: 'generate-stream',
@@ -37,6 +55,9 @@ export const tgiAdapter = defineAdapter({
         isFinal: (event) =>
           (event.generated_text !== null && event.generated_text !== undefined) || 'error' in event,
       },
+      operation: 'text_completion',
+      facts: tgiFacts,
+      cache,
     },
     { name: 'health', method: 'GET', path: '/health', encrypted: false },
     { name: 'info', method: 'GET', path: '/info', encrypted: false },

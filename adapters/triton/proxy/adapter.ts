@@ -30,6 +30,7 @@ function bothVersions(route: Omit<RouteDefinition, 'path'>, suffix: string): Rou
 /** The Triton adapter. */
 export const tritonAdapter = defineAdapter({
   name: 'triton',
+  credentialHeaders: ['authorization'],
   routes: [
     ...bothVersions(
       {
@@ -39,6 +40,7 @@ export const tritonAdapter = defineAdapter({
         requestPlain: GENERATE_REQUEST_PLAIN,
         requestSchema: generateSchema,
         responsePlain: GENERATE_RESPONSE_PLAIN,
+        operation: 'text_completion',
       },
       '/generate',
     ),
@@ -51,6 +53,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: generateSchema,
         responsePlain: GENERATE_RESPONSE_PLAIN,
         stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
+        operation: 'text_completion',
       },
       '/generate_stream',
     ),
@@ -62,6 +65,7 @@ export const tritonAdapter = defineAdapter({
         requestPlain: INFER_REQUEST_PLAIN,
         requestSchema: inferSchema,
         responsePlain: INFER_RESPONSE_PLAIN,
+        operation: 'infer',
       },
       '/infer',
     ),

@@ -10,11 +10,10 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderFactory } from '../../../src/router/provider-registry'
+import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
 import { type VertexProviderOptions, vertex } from './provider'
 
-/** The `vertex` config factory; register it as `registry.register('vertex', vertexProviderFactory)`. */
-export const vertexProviderFactory: ProviderFactory = (config, context) => {
+const vertexProviderFactory: ProviderFactory = (config, context) => {
   const project = stringSetting(config, 'project', true)
   const location = stringSetting(config, 'location', true)
   const healthModel = stringSetting(config, 'health_model')
@@ -26,3 +25,16 @@ export const vertexProviderFactory: ProviderFactory = (config, context) => {
     return vertex(options)
   })
 }
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `vertex` provider type: `[inference.providers.<id>] type = "vertex"`. */
+export const vertexProviderType = defineProviderType({
+  type: 'vertex',
+  settings: {
+    project: text,
+    location: text,
+    health_model: text,
+  },
+  create: vertexProviderFactory,
+})

@@ -5,8 +5,21 @@
  * `https://{location}-aiplatform.googleapis.com` (or the global one) with an OAuth bearer token.
  */
 import type { GoogleAuthOptions } from 'google-auth-library'
+import type {
+  CanonicalRequest,
+  CanonicalResponse,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  StreamChunk,
+  Usage,
+} from '../../../src/protocol/canonical'
 import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
 import { healthFromError } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
 import { isAbortError, providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
@@ -16,15 +29,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-  Usage,
-} from '../../../src/router/canonical'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
 import { parseSse } from '../../../src/streams'
 import { createTokenSource, type VertexAccessToken } from './auth'
 import { geminiFinishReason, readGeminiResponse, toGeminiRequest } from './wire'

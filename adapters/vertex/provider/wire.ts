@@ -6,6 +6,13 @@
  * answer is a series of the same response objects, so one reader serves both paths.
  */
 
+import type {
+  CanonicalMessage,
+  CanonicalRequest,
+  FinishReason,
+  ToolCall,
+  Usage,
+} from '../../../src/protocol/canonical'
 import {
   contentParts,
   contentText,
@@ -17,13 +24,6 @@ import {
   protocolError,
   toolNameFor,
 } from '../../../src/provider-kit/canonical-helpers'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/router/canonical'
 
 /** One part of a Gemini content. */
 export type GeminiPart =

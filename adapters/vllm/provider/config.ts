@@ -9,11 +9,14 @@ import {
   commonOptionsFromConfig,
   stringSetting,
 } from '../../../src/provider-kit/provider-config'
-import type { ProviderConfig, ProviderFactory } from '../../../src/router/provider-registry'
+import {
+  defineProviderType,
+  type ProviderConfig,
+  type ProviderFactory,
+} from '../../../src/provider-kit/provider-registry'
 import { type VllmEndpointOptions, type VllmProviderOptions, vllm } from './provider'
 
-/** The `vllm` config factory; register it as `registry.register('vllm', vllmProviderFactory)`. */
-export const vllmProviderFactory: ProviderFactory = (config, context) =>
+const vllmProviderFactory: ProviderFactory = (config, context) =>
   buildFromConfig(config, () => {
     const options: VllmProviderOptions = {
       ...commonOptionsFromConfig(config, context),
@@ -60,3 +63,14 @@ function configInvalid(config: ProviderConfig, key: string, problem: string): Co
   const path = `inference.providers.${config.id}.${key}`
   return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
+
+const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
+
+/** The `vllm` provider type: `[inference.providers.<id>] type = "vllm"`. */
+export const vllmProviderType = defineProviderType({
+  type: 'vllm',
+  settings: {
+    balancing: text,
+  },
+  create: vllmProviderFactory,
+})

@@ -14,6 +14,11 @@ import { Agent, type Dispatcher } from 'undici'
 import type { Clock } from '../../../src/core/clock'
 import { systemClock } from '../../../src/core/clock'
 import { probeHealth } from '../../../src/provider-kit/health'
+import type {
+  InferenceProvider,
+  ProviderCapabilities,
+  ProviderHealth,
+} from '../../../src/provider-kit/provider'
 import { ProviderHttp } from '../../../src/provider-kit/provider-http'
 import {
   type CommonProviderOptions,
@@ -22,7 +27,6 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
 } from '../../../src/provider-kit/provider-options'
-import type { InferenceProvider, ProviderCapabilities, ProviderHealth } from '../../../src/router/provider'
 import { createOpenAICoreProvider, type OpenAIEndpoint } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
 import { type VllmBalancing, VllmEndpointPool } from './pool'

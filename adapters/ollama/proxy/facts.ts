@@ -1,0 +1,36 @@
+/**
+ * Telemetry and audit facts of Ollama bodies: the model and `options` of a request, and the done
+ * reason and evaluation counts of an answer (the last stream line carries them). Counts and names only.
+ */
+import {
+  addFinishReason,
+  type FactsReader,
+  finiteNumber,
+  shortName,
+  tokenCount,
+} from '../../../src/protocol/facts'
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Facts of every Ollama route. */
+export const ollamaFacts: FactsReader = {
+  request(body) {
+    const options = isRecord(body.options) ? body.options : {}
+    return {
+      model: shortName(body.model),
+      maxTokens: tokenCount(options.num_predict),
+      temperature: finiteNumber(options.temperature),
+    }
+  },
+  response(facts, event) {
+    const model = shortName(event.model)
+    if (model !== undefined) facts.model = model
+    addFinishReason(facts, event.done_reason)
+    const prompt = tokenCount(event.prompt_eval_count)
+    const evaluated = tokenCount(event.eval_count)
+    if (prompt !== undefined) facts.inputTokens = prompt
+    if (evaluated !== undefined) facts.outputTokens = evaluated
+  },
+}

@@ -1,0 +1,32 @@
+/**
+ * `continuum-proxy/client`: the encrypting fetch for the official SDKs, with the built-in
+ * protocols (OpenAI, Anthropic, Triton, TGI, Ollama) encrypted by default.
+ *
+ * @example
+ * const client = new OpenAI({ baseURL, apiKey, fetch: createEncryptedFetch({ keyId: 'k2026', key }) })
+ */
+import { builtinAdapters } from '../adapters/index'
+import {
+  createEncryptedFetch as createCoreEncryptedFetch,
+  type EncryptedFetchOptions,
+} from '../src/client/encrypted-fetch'
+import { AdapterRegistry } from '../src/protocol/registry'
+
+export type { KeyMaterial } from '../src/cipher/field-key'
+export type { AgreementOptions, SharedKey } from '../src/client/key-source'
+export type { Clock } from '../src/core/clock'
+export { ContinuumError, type ErrorCode } from '../src/errors'
+export { defineAdapter, type ProtocolAdapter, type RouteDefinition } from '../src/protocol/adapter'
+export { AdapterRegistry } from '../src/protocol/registry'
+export type { EncryptedFetchOptions }
+
+let defaults: AdapterRegistry | undefined
+
+/**
+ * Creates the encrypting fetch. Options are validated now; exactly one of `key` + `keyId`, `keys`
+ * or `agreement` is given.
+ */
+export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fetch {
+  defaults ??= new AdapterRegistry(builtinAdapters())
+  return createCoreEncryptedFetch({ ...options, adapters: options.adapters ?? defaults })
+}

@@ -1,0 +1,139 @@
+/**
+ * The response cache as a proxy stage, around the upstream call. A hit answers with the stored
+ * plain response (a JSON body, or the stream's events), which the pipeline re-encrypts under the
+ * requester's own nonce exactly as it does a live answer. A miss is forwarded and its answer
+ * collected while it flows to the client: no added latency, and the entry is stored only when a
+ * 2xx answer completed (a stream that reached its protocol's end) within `maxEntryBytes`; an
+ * error, a cut or an abandoned stream is never stored. The outcome is left on the exchange's
+ * annotations for the metrics, and in `x-continuum-cache: hit|miss|bypass`.
+ */
+import { hasBrand } from '../internal/brand'
+import type { StreamEvent } from '../protocol/stream-event'
+import { CACHE_ANNOTATION } from '../proxy/annotations'
+import type { Exchange, ExchangeResponse } from '../proxy/exchange'
+import type { Next, ProxyStage } from '../proxy/stage'
+import { cacheEligibility } from './cache-key'
+import { ResponseCache } from './response-cache'
+import type { CacheResult, ResponseCacheOptions } from './response-cache-options'
+import type { CachedResponse } from './sealed-entry'
+
+/** The response header naming the cache result. */
+export const CACHE_RESULT_HEADER = 'x-continuum-cache'
+
+/** Response headers never replayed: per-response or per-connection facts. */
+const NOT_STORED = new Set([
+  'set-cookie',
+  'date',
+  'age',
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'x-request-id',
+])
+
+function storedHeaders(headers: ExchangeResponse['headers']): Record<string, string> {
+  const result: Record<string, string> = {}
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined || NOT_STORED.has(name)) continue
+    result[name] = Array.isArray(value) ? value.join(', ') : value
+  }
+  return result
+}
+
+async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEvent> {
+  yield* events
+}
+
+/** Answers repeated deterministic requests from an encrypted in-memory cache. */
+export class CacheStage implements ProxyStage {
+  readonly name = 'cache'
+  readonly cache: ResponseCache
+
+  /** Takes a ResponseCache (to share or inspect it), or the options to build one. */
+  constructor(cache: ResponseCache | ResponseCacheOptions = {}) {
+    this.cache = hasBrand(cache, 'ResponseCache')
+      ? (cache as ResponseCache)
+      : new ResponseCache(cache as ResponseCacheOptions)
+  }
+
+  async wrapUpstream(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
+    const eligibility = cacheEligibility(this.cache.options, exchange)
+    if (eligibility.kind === 'skip') return next()
+    const result = (kind: CacheResult) => {
+      exchange.annotations[CACHE_ANNOTATION] = kind
+      exchange.responseHeaders[CACHE_RESULT_HEADER] = kind
+      const listener = this.cache.options.onResult
+      if (listener === undefined) return
+      try {
+        listener(kind, eligibility.route)
+      } catch {
+        this.cache.options.logger.warn('cache onResult listener failed; ignored', { result: kind })
+      }
+    }
+    if (eligibility.kind === 'bypass') {
+      result('bypass')
+      return next()
+    }
+    const cached = this.cache.get(eligibility.key)
+    if (cached !== undefined) {
+      result('hit')
+      return this.#fromCache(exchange, cached)
+    }
+    result('miss')
+    const response = await next()
+    return this.#tee(eligibility.key, response)
+  }
+
+  #fromCache(exchange: Exchange, entry: CachedResponse): ExchangeResponse {
+    const { clock } = this.cache.options
+    exchange.responseHeaders.age = String(Math.max(0, Math.floor((clock.now() - entry.storedAt) / 1000)))
+    const body =
+      entry.body.type === 'json'
+        ? entry.body
+        : ({ type: 'events', events: replay(entry.body.events) } as const)
+    return { status: entry.status, headers: entry.headers, body }
+  }
+
+  /** Passes the answer on and stores it once it completed cleanly. */
+  #tee(key: string, response: ExchangeResponse): ExchangeResponse {
+    if (response.status < 200 || response.status >= 300 || response.failure !== undefined) return response
+    const { clock, maxEntryBytes } = this.cache.options
+    const body = response.body
+    const headers = storedHeaders(response.headers)
+    if (body.type === 'json') {
+      this.cache.set(key, { status: response.status, headers, body, storedAt: clock.now() })
+      return response
+    }
+    if (body.type !== 'events') return response
+    const cache = this.cache
+    const source = body.events
+    async function* collect(): AsyncGenerator<StreamEvent> {
+      const events: StreamEvent[] = []
+      let bytes = 0
+      let keep = true
+      for await (const event of source) {
+        if (keep) {
+          bytes += JSON.stringify(event.data).length + (event.name?.length ?? 0)
+          if (bytes > maxEntryBytes) {
+            keep = false
+            events.length = 0
+          } else {
+            events.push(event)
+          }
+        }
+        yield event
+      }
+      // Reached only when the stream ended normally, which a decoded stream does only once whole.
+      if (keep)
+        cache.set(key, {
+          status: response.status,
+          headers,
+          body: { type: 'events', events },
+          storedAt: clock.now(),
+        })
+    }
+    return { ...response, body: { type: 'events', events: collect() } }
+  }
+}
