@@ -18,5 +18,5 @@ export default defineConfig({
   splitting: true,
   target: 'node22',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal'],
+  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal', 'redis'],
 })

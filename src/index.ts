@@ -116,7 +116,7 @@ export { mapResponse, type Next, type ProxyStage } from './proxy/stage'
 export type { Upstream, UpstreamRequest, UpstreamRequestBody, UpstreamResponse } from './proxy/upstream'
 // State stores
 export { MemoryStateStore, type MemoryStateStoreOptions } from './stores/memory-state-store'
-export type { StateStore } from './stores/state-store'
+export type { StateStore, StoreCharge, StoreChargeResult } from './stores/state-store'
 // Stream framing, for adapter authors
 export { formatNdjson, parseNdjson } from './streams/ndjson'
 export { formatSse, parseSse, type SseEvent } from './streams/sse'

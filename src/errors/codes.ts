@@ -45,6 +45,13 @@ export const ERROR_CODES = define({
     description: 'An unexpected internal failure; the message carries no request content.',
   },
 
+  CONTINUUM_DEPENDENCY_MISSING: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description: 'A feature needs an optional package that is not installed; the message names it.',
+  },
+
   // --- request shape -------------------------------------------------------------------------
   CONTINUUM_INVALID_JSON: {
     status: 400,
@@ -446,6 +453,15 @@ export const ERROR_CODES = define({
     retryable: false,
     description:
       'The prompt scanner rated the request at or above its block threshold; nothing was forwarded.',
+  },
+
+  // --- shared state (continuum-proxy/redis) ---------------------------------------------------
+  CONTINUUM_STORE_UNAVAILABLE: {
+    status: 503,
+    type: 'server_error',
+    retryable: true,
+    description:
+      'The shared state store (Redis) did not answer in time or is unreachable; state that must agree fails closed.',
   },
 })
 

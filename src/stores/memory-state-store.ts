@@ -1,12 +1,14 @@
 /**
  * The in-memory StateStore: a Map with lazy expiry, bounded by entry count (oldest entries are
  * evicted first, through lru-cache) so a flood of unique keys cannot grow memory without limit.
+ * Every operation runs synchronously inside one call, which makes each one atomic within the
+ * process, as the Redis store's scripts are across processes.
  */
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../core/clock'
 import { systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
-import type { StateStore } from './state-store'
+import type { StateStore, StoreCharge, StoreChargeResult } from './state-store'
 
 /** Options of {@link MemoryStateStore}. */
 export interface MemoryStateStoreOptions {
@@ -23,8 +25,12 @@ export interface MemoryStateStoreOptions {
 }
 
 interface Entry {
-  value: string
+  value: string | Uint8Array | Map<string, number>
   expiresAt: number
+}
+
+function numberOf(entry: Entry | undefined): number {
+  return entry === undefined || typeof entry.value !== 'string' ? 0 : Number(entry.value)
 }
 
 /** A process-local {@link StateStore}. */
@@ -55,7 +61,8 @@ export class MemoryStateStore implements StateStore {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.#live(key)?.value
+    const value = this.#live(key)?.value
+    return typeof value === 'string' ? value : undefined
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
@@ -72,13 +79,50 @@ export class MemoryStateStore implements StateStore {
   }
 
   async increment(key: string, amount: number, ttlMs: number): Promise<number> {
+    return this.#add(key, amount, ttlMs)
+  }
+
+  #add(key: string, amount: number, ttlMs: number): number {
     const entry = this.#live(key)
-    const next = (entry === undefined ? 0 : Number(entry.value)) + amount
+    const next = numberOf(entry) + amount
     this.#entries.set(key, {
       value: String(next),
       expiresAt: entry === undefined ? this.#clock.now() + ttlMs : entry.expiresAt,
     })
     return next
+  }
+
+  async chargeWithin(charges: readonly StoreCharge[], ttlMs: number): Promise<StoreChargeResult> {
+    const current = charges.map((charge) => numberOf(this.#live(charge.key)))
+    if (charges.some((charge, index) => current[index]! + charge.amount > charge.limit)) {
+      return { accepted: false, values: current }
+    }
+    return { accepted: true, values: charges.map((charge) => this.#add(charge.key, charge.amount, ttlMs)) }
+  }
+
+  async acquireLease(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean> {
+    const now = this.#clock.now()
+    const entry = this.#live(key)
+    const leases = entry !== undefined && entry.value instanceof Map ? entry.value : new Map<string, number>()
+    for (const [owner, until] of leases) if (until <= now) leases.delete(owner)
+    if (!leases.has(holder) && leases.size >= limit) return false
+    leases.set(holder, now + ttlMs)
+    this.#entries.set(key, { value: leases, expiresAt: Math.max(...leases.values()) })
+    return true
+  }
+
+  async releaseLease(key: string, holder: string): Promise<void> {
+    const entry = this.#live(key)
+    if (entry !== undefined && entry.value instanceof Map) entry.value.delete(holder)
+  }
+
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const value = this.#live(key)?.value
+    return value instanceof Uint8Array ? value : undefined
+  }
+
+  async setBytes(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
+    this.#entries.set(key, { value: Uint8Array.from(value), expiresAt: this.#clock.now() + ttlMs })
   }
 
   async delete(key: string): Promise<void> {
