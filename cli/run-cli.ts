@@ -7,8 +7,9 @@
 import { ContinuumError } from '../src/errors'
 import { auditCommand } from './audit-command'
 import { type CliCommand, type CliIo, CliUsageError, EXIT } from './cli-command'
+import { modelCommand } from './model-command'
 
-const COMMANDS: readonly CliCommand[] = [auditCommand]
+const COMMANDS: readonly CliCommand[] = [auditCommand, modelCommand]
 
 const USAGE = [
   'Usage: continuum-proxy <command> [options]',

@@ -41,10 +41,17 @@ export type { BreakerState } from './circuit-breaker'
 export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } from './events'
 export type { ProviderHealthReport, RouterHealth } from './health'
 export { createHealthHandler, type HealthHandlerOptions } from './health-handler'
+export {
+  generateHybridSigningKeys,
+  type HybridPrivateKey,
+  type HybridPublicKey,
+  type HybridSignatures,
+} from './hybrid-signature'
 export { InferenceRouter } from './inference-router'
 export {
   computeModelDigest,
   type ModelDigest,
+  type ModelDigestAlgorithm,
   type ModelFileDigest,
   type ModelManifest,
   manifestSigningBytes,
