@@ -7,9 +7,11 @@
 import { ContinuumError } from '../src/errors'
 import { auditCommand } from './audit-command'
 import { type CliCommand, type CliIo, CliUsageError, EXIT } from './cli-command'
+import { fingerprintCommand } from './fingerprint-command'
+import { keygenCommand } from './keygen-command'
 import { modelCommand } from './model-command'
 
-const COMMANDS: readonly CliCommand[] = [auditCommand, modelCommand]
+const COMMANDS: readonly CliCommand[] = [keygenCommand, fingerprintCommand(), auditCommand, modelCommand]
 
 const USAGE = [
   'Usage: continuum-proxy <command> [options]',

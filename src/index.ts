@@ -14,6 +14,7 @@ export {
   type AgreementKeyPair,
   fingerprint,
   generateAgreementKeyPair,
+  loadAgreementPrivateKey,
   type PublishedAgreementKey,
 } from './cipher/key-agreement'
 export { type AgreementKeyInput, Keyring, type KeyringOptions, type SharedKeyInput } from './cipher/keyring'

@@ -1,0 +1,79 @@
+/**
+ * `continuum-proxy fingerprint <server-url | key-file>`: the fingerprint a client pins. Given a
+ * server's URL it fetches the published agreement key and computes the fingerprint of the key
+ * itself (it never repeats the server's own claim, and says so when the claim differs); given an
+ * agreement private key file it computes it offline, before the server runs.
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs } from 'node:util'
+import { AGREEMENT_KEY_PATH, fingerprint, loadAgreementPrivateKey } from '../src/index'
+import { type CliCommand, CliUsageError, EXIT } from './cli-command'
+import { parseOrUsage } from './parse-command-args'
+
+const USAGE = `Usage: continuum-proxy fingerprint <server-url | agreement-key-file>
+
+Prints the fingerprint to pin in createEncryptedFetch({ agreement: { fingerprint } }):
+of the key a server publishes at ${AGREEMENT_KEY_PATH} (give its base URL, e.g. https://llm.example),
+or of an agreement private key file (offline).`
+
+/** Fetches the published key; the `fetch` is injectable for tests. */
+async function fromServer(
+  url: string,
+  fetcher: typeof fetch,
+): Promise<{ computed: string; claimed: unknown; keyId: unknown }> {
+  const base = new URL(url)
+  const response = await fetcher(new URL(AGREEMENT_KEY_PATH, base), { redirect: 'error' })
+  if (!response.ok)
+    throw new CliUsageError(`${base.origin} answered ${response.status} for ${AGREEMENT_KEY_PATH}`, USAGE)
+  const document = (await response.json()) as { publicKey?: unknown; fingerprint?: unknown; keyId?: unknown }
+  const bytes =
+    typeof document.publicKey === 'string' ? Buffer.from(document.publicKey, 'base64url') : Buffer.alloc(0)
+  if (bytes.length !== 32) throw new CliUsageError(`${base.origin} published no X25519 agreement key`, USAGE)
+  return { computed: fingerprint(bytes), claimed: document.fingerprint, keyId: document.keyId }
+}
+
+/** The command, with an injectable fetch. */
+export function fingerprintCommand(fetcher: typeof fetch = globalThis.fetch): CliCommand {
+  return {
+    name: 'fingerprint',
+    summary: 'print the agreement key fingerprint clients pin (from a server or a key file)',
+    async run(args, io) {
+      const { values, positionals } = parseOrUsage(
+        () =>
+          parseArgs({
+            args: [...args],
+            options: { help: { type: 'boolean', short: 'h' } },
+            allowPositionals: true,
+            strict: true,
+          }),
+        USAGE,
+      )
+      if (values.help === true) {
+        io.stdout(USAGE)
+        return EXIT.ok
+      }
+      if (positionals.length !== 1) throw new CliUsageError('give one server URL or key file', USAGE)
+      const target = positionals[0]!
+      if (/^https?:\/\//i.test(target)) {
+        const { computed, claimed, keyId } = await fromServer(target, fetcher)
+        io.stdout(`fingerprint: ${computed}${typeof keyId === 'string' ? `\nkey id: ${keyId}` : ''}`)
+        if (claimed !== computed) {
+          io.stderr('warning: the server states another fingerprint than its key has; do not pin it')
+          return EXIT.failed
+        }
+        return EXIT.ok
+      }
+      let text: string
+      try {
+        text = readFileSync(target, 'utf8')
+      } catch (error) {
+        throw new CliUsageError(
+          `cannot read ${target} (${(error as { code?: string }).code ?? 'error'})`,
+          USAGE,
+        )
+      }
+      io.stdout(`fingerprint: ${fingerprint(loadAgreementPrivateKey(text).publicKeyBytes)}`)
+      return EXIT.ok
+    },
+  }
+}
