@@ -4,7 +4,7 @@
  * their stable code and content-free message; a stack trace is never printed to operators.
  * Adding a command group is one line in COMMANDS.
  */
-import { ContinuumError } from '../src/errors'
+import { ContinuumError } from '../src/index'
 import { auditCommand } from './audit-command'
 import { type CliCommand, type CliIo, CliUsageError, EXIT } from './cli-command'
 import { fingerprintCommand } from './fingerprint-command'

@@ -9,15 +9,20 @@ import { builtinAdapters } from '../adapters/index'
 import {
   createEncryptedFetch as createCoreEncryptedFetch,
   type EncryptedFetchOptions,
-} from '../src/client/encrypted-fetch'
-import { AdapterRegistry } from '../src/protocol/registry'
+} from '../src/client/index'
+import { AdapterRegistry } from '../src/index'
 
-export type { KeyMaterial } from '../src/cipher/field-key'
-export type { AgreementOptions, SharedKey } from '../src/client/key-source'
-export type { Clock } from '../src/core/clock'
-export { ContinuumError, type ErrorCode } from '../src/errors'
-export { defineAdapter, type ProtocolAdapter, type RouteDefinition } from '../src/protocol/adapter'
-export { AdapterRegistry } from '../src/protocol/registry'
+export type { AgreementOptions, SharedKey } from '../src/client/index'
+export {
+  AdapterRegistry,
+  type Clock,
+  ContinuumError,
+  defineAdapter,
+  type ErrorCode,
+  type KeyMaterial,
+  type ProtocolAdapter,
+  type RouteDefinition,
+} from '../src/index'
 export type { EncryptedFetchOptions }
 
 let defaults: AdapterRegistry | undefined

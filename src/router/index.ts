@@ -4,8 +4,7 @@
  * `continuum({ router })`; build providers with `continuum-proxy/providers` or your own with
  * `continuum-proxy/provider-kit`.
  */
-export { type LoadRouterConfigOptions, loadRouterConfig } from '../config/load-router-config'
-export { isSecretReference, resolveSecret, type SecretSources } from '../config/secrets'
+
 export type {
   CanonicalMessage,
   CanonicalRequest,
@@ -38,6 +37,8 @@ export {
   type ProviderTypeDefinition,
 } from '../provider-kit/provider-registry'
 export type { BreakerState } from './circuit-breaker'
+export { type LoadRouterConfigOptions, loadRouterConfig } from './config/load-router-config'
+export { isSecretReference, resolveSecret, type SecretSources } from './config/secrets'
 export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } from './events'
 export type { ProviderHealthReport, RouterHealth } from './health'
 export { createHealthHandler, type HealthHandlerOptions } from './health-handler'

@@ -3,11 +3,7 @@
  * the model list the Anthropic SDK reads (selected by its `anthropic-version` header). Loaded by
  * the routes only when the gateway serves them.
  */
-import type {
-  GatewayChatCodec,
-  GatewayModelCodec,
-  GatewayModelListCodec,
-} from '../../../src/protocol/gateway-codec'
+import type { GatewayChatCodec, GatewayModelCodec, GatewayModelListCodec } from '../../../src/index'
 import { fromAnthropicRequest } from './request'
 import { toAnthropicError, toAnthropicModel, toAnthropicModelList, toAnthropicResponse } from './response'
 import { AnthropicEventEncoder } from './stream'

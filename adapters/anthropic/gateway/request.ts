@@ -6,15 +6,15 @@
  * blocks (which only Anthropic can verify) are dropped. Server tools, documents and other blocks
  * the canonical form cannot carry are refused by path, never by content.
  */
-import { ContinuumError } from '../../../src/errors'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  ContentPart,
-  ToolCall,
-  ToolDefinition,
-} from '../../../src/protocol/canonical'
-import { isRecord } from '../../../src/provider-kit/canonical-helpers'
+import {
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type ContentPart,
+  ContinuumError,
+  type ToolCall,
+  type ToolDefinition,
+} from '../../../src/index'
+import { isRecord } from '../../../src/provider-kit/index'
 
 /** What the gateway reads from an Anthropic request besides the canonical request. */
 export interface AnthropicGatewayRequest {

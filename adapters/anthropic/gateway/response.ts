@@ -4,9 +4,15 @@
  * the model list the Anthropic SDK reads, and the error body `{"type":"error","error":{type,
  * message}}` with our stable code kept in `error.code`.
  */
-import type { ContinuumError, ErrorType } from '../../../src/errors'
-import type { CanonicalResponse, FinishReason, ModelListing, ToolCall } from '../../../src/protocol/canonical'
-import { jsonObjectOrUndefined } from '../../../src/provider-kit/canonical-helpers'
+import type {
+  CanonicalResponse,
+  ContinuumError,
+  ErrorType,
+  FinishReason,
+  ModelListing,
+  ToolCall,
+} from '../../../src/index'
+import { jsonObjectOrUndefined } from '../../../src/provider-kit/index'
 import type { AnthropicMessagesResponse, AnthropicResponseBlock } from '../provider/wire'
 
 /** Canonical finish reasons as Anthropic stop reasons; an unnamed stop (`error`) reads as `end_turn`. */

@@ -5,11 +5,14 @@
  * Canonical tool-call indexes count tool calls only, so each gets the next block index. The
  * pipeline frames the events; a failure gets the route's `event: error` frame and no `message_stop`.
  */
-import { ContinuumError } from '../../../src/errors'
-import type { StreamChunk, Usage } from '../../../src/protocol/canonical'
-import type { GatewayStreamWriter } from '../../../src/protocol/gateway-codec'
-import type { StreamEvent } from '../../../src/protocol/stream-event'
-import { newToolCallId } from '../../../src/provider-kit/canonical-helpers'
+import {
+  ContinuumError,
+  type GatewayStreamWriter,
+  type StreamChunk,
+  type StreamEvent,
+  type Usage,
+} from '../../../src/index'
+import { newToolCallId } from '../../../src/provider-kit/index'
 import { toAnthropicStopReason } from './response'
 
 /** The open content block: text, or the tool call with this canonical index. */

@@ -3,17 +3,15 @@
  * the base URL (default `https://api.anthropic.com`), `api_key` the key; settings `api_version`,
  * `betas` (array of names) and `default_max_tokens`.
  */
-import { ContinuumError } from '../../../src/errors'
+import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
-  stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import {
   defineProviderType,
   type ProviderConfig,
   type ProviderFactory,
-} from '../../../src/provider-kit/provider-registry'
+  stringSetting,
+} from '../../../src/provider-kit/index'
 import { type AnthropicProviderOptions, anthropic } from './provider'
 
 const anthropicProviderFactory: ProviderFactory = (config, context) =>

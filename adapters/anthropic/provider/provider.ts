@@ -7,24 +7,25 @@
  * const provider = anthropic({ apiKey: process.env.ANTHROPIC_API_KEY!, models: ['claude-sonnet-4-20250514'] })
  */
 
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/protocol/canonical'
-import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import {
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type EmbeddingResponse,
+  parseSse,
+  type StreamChunk,
+} from '../../../src/index'
 import {
   type CommonProviderOptions,
+  embeddingsNotSupported,
+  type InferenceProvider,
   invalidOption,
   mergeCapabilities,
+  type ProviderCapabilities,
+  ProviderHttp,
+  probeHealth,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
-import { parseSse } from '../../../src/streams'
+} from '../../../src/provider-kit/index'
 import { resolveApiKey, resolveHeaderValue } from '../../openai/provider/options'
 import { toAnthropicRequest } from './wire-request'
 import { fromAnthropicResponse } from './wire-response'

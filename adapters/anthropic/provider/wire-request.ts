@@ -4,9 +4,13 @@
  * turn, an assistant's tool calls are `tool_use` blocks with parsed JSON input, and `max_tokens` is
  * required. Consecutive turns of one role are merged so parallel tool results share one user turn.
  */
-import { ContinuumError } from '../../../src/errors'
-import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../../../src/protocol/canonical'
-import { contentText, parseToolArguments } from '../../../src/provider-kit/canonical-helpers'
+import {
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type ContentPart,
+  ContinuumError,
+} from '../../../src/index'
+import { contentText, parseToolArguments } from '../../../src/provider-kit/index'
 import type {
   AnthropicMessage,
   AnthropicMessagesRequest,

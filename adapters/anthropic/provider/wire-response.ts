@@ -4,8 +4,8 @@
  * maps onto the canonical finish reasons. Bodies are checked before they are read.
  */
 
-import type { CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/protocol/canonical'
-import { countOrUndefined, isRecord, protocolError } from '../../../src/provider-kit/canonical-helpers'
+import type { CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/index'
+import { countOrUndefined, isRecord, protocolError } from '../../../src/provider-kit/index'
 import type { AnthropicMessagesResponse, AnthropicUsage } from './wire'
 
 /** end_turn, stop_sequence → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter. */

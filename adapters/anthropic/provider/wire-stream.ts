@@ -5,10 +5,13 @@
  * `message_delta`) and is emitted once, before the finish, when `message_stop` arrives. An `error`
  * event maps to the same code its HTTP status would; a stream without `message_stop` is cut.
  */
-import type { ContinuumError } from '../../../src/errors'
-import type { FinishReason, StreamChunk, Usage } from '../../../src/protocol/canonical'
-import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
-import { providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
+import type { ContinuumError, FinishReason, StreamChunk, Usage } from '../../../src/index'
+import {
+  isRecord,
+  protocolError,
+  providerErrorFromResponse,
+  streamEndedEarly,
+} from '../../../src/provider-kit/index'
 import type { AnthropicStreamEvent } from './wire'
 import { fromAnthropicStopReason, fromAnthropicUsage } from './wire-response'
 

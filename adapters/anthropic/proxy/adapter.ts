@@ -7,9 +7,7 @@
  * `anthropic-version` header selects this adapter's route, which matters to the router gateway.
  */
 
-import type { ContinuumError, ErrorType } from '../../../src/errors'
-import { defineAdapter } from '../../../src/protocol/adapter'
-import type { StreamEvent } from '../../../src/protocol/stream-event'
+import { type ContinuumError, defineAdapter, type ErrorType, type StreamEvent } from '../../../src/index'
 import { anthropicFacts } from './facts'
 import {
   COUNT_TOKENS_REQUEST_PLAIN,

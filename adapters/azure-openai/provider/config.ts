@@ -4,17 +4,15 @@
  * deployment for every configured model) or `deployments` (a model → deployment table).
  */
 
-import { ContinuumError } from '../../../src/errors'
+import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
-  stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import {
   defineProviderType,
   type ProviderConfig,
   type ProviderFactory,
-} from '../../../src/provider-kit/provider-registry'
+  stringSetting,
+} from '../../../src/provider-kit/index'
 import { type AzureOpenAIProviderOptions, azureOpenAI } from './provider'
 
 const azureOpenAIProviderFactory: ProviderFactory = (config, context) =>

@@ -11,18 +11,19 @@
  *   deployments: { 'gpt-4o': 'gpt-4o-prod' },
  * })
  */
-import { ContinuumError } from '../../../src/errors'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
-import { isAbortError } from '../../../src/provider-kit/provider-errors'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import { ContinuumError } from '../../../src/index'
 import {
   type CommonProviderOptions,
+  type InferenceProvider,
   invalidOption,
+  isAbortError,
   mergeCapabilities,
+  type ProviderCapabilities,
+  ProviderHttp,
+  probeHealth,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
+} from '../../../src/provider-kit/index'
 import {
   createOpenAICoreProvider,
   type OpenAIOperation,

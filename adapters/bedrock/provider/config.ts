@@ -8,9 +8,10 @@
 import {
   buildFromConfig,
   commonOptionsFromConfig,
+  defineProviderType,
+  type ProviderFactory,
   stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
+} from '../../../src/provider-kit/index'
 import { type BedrockProviderOptions, bedrock } from './provider'
 import type { AwsCredentials } from './signing'
 

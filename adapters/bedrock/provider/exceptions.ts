@@ -3,9 +3,8 @@
  * (`:message-type: exception`, named by `:exception-type`) onto the router's codes, using the
  * HTTP status the Bedrock API reference gives each exception when it is raised before the stream.
  */
-import type { ContinuumError } from '../../../src/errors'
-import { streamFailure } from '../../../src/provider-kit/canonical-helpers'
-import { providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
+import type { ContinuumError } from '../../../src/index'
+import { providerErrorFromResponse, streamFailure } from '../../../src/provider-kit/index'
 
 const EXCEPTION_STATUS: Readonly<Record<string, number>> = {
   throttlingException: 429,

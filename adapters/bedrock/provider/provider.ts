@@ -4,30 +4,31 @@
  * control plane's ListFoundationModels as the health probe. Every call is SigV4-signed for service
  * `bedrock`; the model id is the canonical request's `model` (a model id, inference profile id or ARN).
  */
-import { type Clock, systemClock } from '../../../src/core/clock'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/protocol/canonical'
-import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
-import { healthFromError } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { isAbortError } from '../../../src/provider-kit/provider-errors'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import {
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type Clock,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  type StreamChunk,
+  systemClock,
+} from '../../../src/index'
 import {
   type CommonProviderOptions,
+  healthFromError,
+  type InferenceProvider,
   invalidOption,
+  isAbortError,
+  isRecord,
   mergeCapabilities,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  protocolError,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
+  streamEndedEarly,
+} from '../../../src/provider-kit/index'
 import { streamExceptionError } from './exceptions'
 import { type AwsCredentialsSource, BedrockSigner } from './signing'
 import { converseFinishReason, converseUsage, fromConverseResponse, toConverseRequest } from './wire'

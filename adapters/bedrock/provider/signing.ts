@@ -7,8 +7,7 @@
  */
 import { Sha256 } from '@aws-crypto/sha256-js'
 import { SignatureV4 } from '@smithy/signature-v4'
-import type { Clock } from '../../../src/core/clock'
-import { ContinuumError } from '../../../src/errors'
+import { type Clock, ContinuumError } from '../../../src/index'
 
 /** AWS credentials. */
 export interface AwsCredentials {

@@ -7,7 +7,7 @@
  */
 import { EventStreamCodec } from '@smithy/eventstream-codec'
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8'
-import { ContinuumError } from '../../../src/errors'
+import { ContinuumError } from '../../../src/index'
 
 /** One decoded event-stream message with its string headers and UTF-8 payload. */
 export interface EventStreamMessage {

@@ -5,15 +5,15 @@
  * and `assistant` roles exist and must alternate (tool results travel as `toolResult` blocks in a
  * user turn), tool inputs are JSON objects, and images are base64 `bytes` with a short format name.
  */
-import { ContinuumError } from '../../../src/errors'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/protocol/canonical'
+import {
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  ContinuumError,
+  type FinishReason,
+  type ToolCall,
+  type Usage,
+} from '../../../src/index'
 import {
   contentParts,
   contentText,
@@ -22,7 +22,7 @@ import {
   jsonObjectOrUndefined,
   parseToolArguments,
   protocolError,
-} from '../../../src/provider-kit/canonical-helpers'
+} from '../../../src/provider-kit/index'
 
 /** One content block of a Converse message. */
 export type ConverseContentBlock =

@@ -3,8 +3,12 @@
  * `endpoint` is the server's base URL (default `http://127.0.0.1:11434`); no settings keys.
  */
 
-import { buildFromConfig, commonOptionsFromConfig } from '../../../src/provider-kit/provider-config'
-import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
+import {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  defineProviderType,
+  type ProviderFactory,
+} from '../../../src/provider-kit/index'
 import { type OllamaProviderOptions, ollama } from './provider'
 
 const ollamaProviderFactory: ProviderFactory = (config, context) =>

@@ -4,33 +4,29 @@
  * provider reports `local: true` and costs nothing per token.
  */
 
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/protocol/canonical'
 import {
-  isRecord,
-  protocolError,
-  streamEndedEarly,
-  streamFailure,
-} from '../../../src/provider-kit/canonical-helpers'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  parseNdjson,
+  type StreamChunk,
+} from '../../../src/index'
 import {
   type CommonProviderOptions,
+  type InferenceProvider,
+  isRecord,
   mergeCapabilities,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  probeHealth,
+  protocolError,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
-import { parseNdjson } from '../../../src/streams'
+  streamEndedEarly,
+  streamFailure,
+} from '../../../src/provider-kit/index'
 import {
   fromOllamaChatResponse,
   fromOllamaEmbedResponse,

@@ -5,13 +5,7 @@
  * whole message fragment; the last line has `done: true` with token counts.
  */
 
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/protocol/canonical'
+import type { CanonicalRequest, CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/index'
 import {
   contentParts,
   contentText,
@@ -20,7 +14,7 @@ import {
   parseToolArguments,
   protocolError,
   toolNameFor,
-} from '../../../src/provider-kit/canonical-helpers'
+} from '../../../src/provider-kit/index'
 
 /** A message of `/api/chat`. */
 export interface OllamaMessage {

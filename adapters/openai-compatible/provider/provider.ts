@@ -7,14 +7,15 @@
  * const provider = openAICompatible({ baseURL: 'http://127.0.0.1:1234/v1', models: ['qwen2.5-7b'] })
  */
 
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import {
   type CommonProviderOptions,
+  type InferenceProvider,
   invalidOption,
   mergeCapabilities,
+  type ProviderCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
+} from '../../../src/provider-kit/index'
 import { createSingleBaseUrlProvider } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
 

@@ -8,7 +8,7 @@ import type {
   GatewayEmbeddingCodec,
   GatewayModelCodec,
   GatewayModelListCodec,
-} from '../../../src/protocol/gateway-codec'
+} from '../../../src/index'
 import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest } from './request'
 import {
   toOpenAIChatResponse,

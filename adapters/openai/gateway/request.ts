@@ -5,16 +5,16 @@
  * checks what the canonical form needs and refuses what it cannot carry (audio, files, `n > 1`,
  * token-array prompts) with a clear code naming the path, never the content.
  */
-import { ContinuumError } from '../../../src/errors'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  ContentPart,
-  EmbeddingRequest,
-  ToolCall,
-  ToolDefinition,
-} from '../../../src/protocol/canonical'
-import { isRecord } from '../../../src/provider-kit/canonical-helpers'
+import {
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type ContentPart,
+  ContinuumError,
+  type EmbeddingRequest,
+  type ToolCall,
+  type ToolDefinition,
+} from '../../../src/index'
+import { isRecord } from '../../../src/provider-kit/index'
 
 /** What the gateway reads from an OpenAI chat request besides the canonical request. */
 export interface OpenAIGatewayChat {

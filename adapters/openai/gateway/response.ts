@@ -3,14 +3,14 @@
  * list (float arrays, or base64 of little-endian float32 as the official SDK asks for by default),
  * the model list, and the error body `{"error":{message,type,param,code}}` with our stable code.
  */
-import type { ContinuumError } from '../../../src/errors'
 import type {
   CanonicalResponse,
+  ContinuumError,
   EmbeddingResponse,
   FinishReason,
   ModelListing,
   Usage,
-} from '../../../src/protocol/canonical'
+} from '../../../src/index'
 import type { OpenAIChatResponse, OpenAIToolCall, OpenAIUsage } from '../provider/wire'
 
 /**

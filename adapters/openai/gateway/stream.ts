@@ -6,9 +6,7 @@
  * `include_usage`. The pipeline frames them and adds `data: [DONE]` (the route's terminal) once
  * the stream finished, or the route's error frame when it failed.
  */
-import type { StreamChunk, Usage } from '../../../src/protocol/canonical'
-import type { GatewayStreamWriter } from '../../../src/protocol/gateway-codec'
-import type { StreamEvent } from '../../../src/protocol/stream-event'
+import type { GatewayStreamWriter, StreamChunk, StreamEvent, Usage } from '../../../src/index'
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from '../provider/wire'
 import { toOpenAIFinishReason, toOpenAIUsage } from './response'
 

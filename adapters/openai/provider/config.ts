@@ -6,9 +6,10 @@
 import {
   buildFromConfig,
   commonOptionsFromConfig,
+  defineProviderType,
+  type ProviderFactory,
   stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
+} from '../../../src/provider-kit/index'
 import { type OpenAIProviderOptions, openai } from './provider'
 
 const openaiProviderFactory: ProviderFactory = (config, context) =>

@@ -5,24 +5,24 @@
  * protocol work (translation, SSE parsing, failover on connection refusal) is done once here.
  */
 
-import { ContinuumError } from '../../../src/errors'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/protocol/canonical'
-import { embeddingsNotSupported } from '../../../src/provider-kit/canonical-helpers'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
-import type { ResolvedCommonOptions } from '../../../src/provider-kit/provider-options'
-import { parseSse } from '../../../src/streams'
+import {
+  type CanonicalRequest,
+  type CanonicalResponse,
+  ContinuumError,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  parseSse,
+  type StreamChunk,
+} from '../../../src/index'
+import {
+  embeddingsNotSupported,
+  type InferenceProvider,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  probeHealth,
+  type ResolvedCommonOptions,
+} from '../../../src/provider-kit/index'
 import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
 import { OpenAIStreamTranslator } from './wire-stream'

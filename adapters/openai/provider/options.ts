@@ -3,7 +3,7 @@
  * option checks in src/router/provider-http/provider-options.ts. A credential must be one line
  * without surrounding spaces so it can never split or forge a header; messages never echo it.
  */
-import { invalidOption } from '../../../src/provider-kit/provider-options'
+import { invalidOption } from '../../../src/provider-kit/index'
 
 /** Validates an API key; `required` makes an absent key an error. */
 export function resolveApiKey(factory: string, value: unknown, required: true): string

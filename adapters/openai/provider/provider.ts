@@ -6,13 +6,14 @@
  * const provider = openai({ apiKey: process.env.OPENAI_API_KEY!, models: ['gpt-4o-mini'] })
  */
 
-import type { InferenceProvider, ProviderCapabilities } from '../../../src/provider-kit/provider'
 import {
   type CommonProviderOptions,
+  type InferenceProvider,
   mergeCapabilities,
+  type ProviderCapabilities,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
+} from '../../../src/provider-kit/index'
 import { createSingleBaseUrlProvider } from './core'
 import { resolveApiKey, resolveHeaderValue } from './options'
 

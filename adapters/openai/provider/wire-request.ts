@@ -3,13 +3,13 @@
  * Azure OpenAI, vLLM and generic OpenAI-compatible clients; the only dialect difference they need
  * is which field carries the output token limit.
  */
-import { ContinuumError } from '../../../src/errors'
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  ContentPart,
-  EmbeddingRequest,
-} from '../../../src/protocol/canonical'
+import {
+  type CanonicalMessage,
+  type CanonicalRequest,
+  type ContentPart,
+  ContinuumError,
+  type EmbeddingRequest,
+} from '../../../src/index'
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,

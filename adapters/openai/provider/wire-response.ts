@@ -3,15 +3,15 @@
  * on is checked, and a body that does not follow the protocol becomes
  * CONTINUUM_UPSTREAM_PROTOCOL_ERROR naming the field (never its value).
  */
-import type { ContinuumError } from '../../../src/errors'
 import type {
   CanonicalResponse,
+  ContinuumError,
   EmbeddingResponse,
   FinishReason,
   ToolCall,
   Usage,
-} from '../../../src/protocol/canonical'
-import { isRecord, protocolError as sharedProtocolError } from '../../../src/provider-kit/canonical-helpers'
+} from '../../../src/index'
+import { isRecord, protocolError as sharedProtocolError } from '../../../src/provider-kit/index'
 import type { OpenAIChatResponse, OpenAIEmbeddingResponse, OpenAIUsage } from './wire'
 
 /** Maps OpenAI's `finish_reason`; `function_call` is the legacy name of `tool_calls`. */

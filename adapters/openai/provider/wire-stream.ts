@@ -5,10 +5,8 @@
  * carries `finish_reason`. A stream that stops before any finish reason is reported as cut, never
  * as a short answer.
  */
-import { ContinuumError } from '../../../src/errors'
-import type { FinishReason, StreamChunk, Usage } from '../../../src/protocol/canonical'
-import { streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
-import { providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
+import { ContinuumError, type FinishReason, type StreamChunk, type Usage } from '../../../src/index'
+import { providerErrorFromResponse, streamEndedEarly } from '../../../src/provider-kit/index'
 import type { OpenAIChatChunk } from './wire'
 import { fromOpenAIFinishReason, fromOpenAIUsage, protocolError } from './wire-response'
 

@@ -7,9 +7,10 @@
 import {
   buildFromConfig,
   commonOptionsFromConfig,
+  defineProviderType,
+  type ProviderFactory,
   stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import { defineProviderType, type ProviderFactory } from '../../../src/provider-kit/provider-registry'
+} from '../../../src/provider-kit/index'
 import { type TgiProviderOptions, tgi } from './provider'
 
 const tgiProviderFactory: ProviderFactory = (config, context) =>

@@ -5,34 +5,31 @@
  * routes with a plain rendered prompt. TGI serves no embeddings (that is TEI, a separate server).
  */
 
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingResponse,
-  StreamChunk,
-} from '../../../src/protocol/canonical'
 import {
-  embeddingsNotSupported,
-  isRecord,
-  protocolError,
-  streamEndedEarly,
-  streamFailure,
-} from '../../../src/provider-kit/canonical-helpers'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { ProviderHttp, type ProviderHttpHead } from '../../../src/provider-kit/provider-http'
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type EmbeddingResponse,
+  parseSse,
+  type StreamChunk,
+} from '../../../src/index'
 import {
   type CommonProviderOptions,
+  embeddingsNotSupported,
+  type InferenceProvider,
   invalidOption,
+  isRecord,
   mergeCapabilities,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  type ProviderHttpHead,
+  probeHealth,
+  protocolError,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
-import { parseSse } from '../../../src/streams'
+  streamEndedEarly,
+  streamFailure,
+} from '../../../src/provider-kit/index'
 import { argumentsText, fromTgiChatResponse, tgiFinishReason, tgiUsage, toTgiChatRequest } from './wire'
 import { generateFinishReason, headerCount, toTgiGenerateRequest } from './wire-generate'
 

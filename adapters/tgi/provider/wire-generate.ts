@@ -5,9 +5,8 @@
  * Messages API instead. Token counts come from TGI's `x-prompt-tokens` / `x-generated-tokens`
  * headers and from `details.generated_tokens`.
  */
-import { ContinuumError } from '../../../src/errors'
-import type { CanonicalRequest, FinishReason } from '../../../src/protocol/canonical'
-import { contentText, countOrUndefined } from '../../../src/provider-kit/canonical-helpers'
+import { type CanonicalRequest, ContinuumError, type FinishReason } from '../../../src/index'
+import { contentText, countOrUndefined } from '../../../src/provider-kit/index'
 
 /** The body of `/generate` and `/generate_stream`. */
 export interface TgiGenerateRequest {

@@ -6,20 +6,14 @@
  * reason, and `{"error", "error_type"}` events inside a stream.
  */
 
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/protocol/canonical'
+import type { CanonicalRequest, CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/index'
 import {
   contentParts,
   contentText,
   countOrUndefined,
   isRecord,
   protocolError,
-} from '../../../src/provider-kit/canonical-helpers'
+} from '../../../src/provider-kit/index'
 
 type WireContent =
   | string

@@ -6,8 +6,7 @@
  * are not served on the encrypted routes.
  */
 
-import type { RouteDefinition } from '../../../src/protocol/adapter'
-import { defineAdapter } from '../../../src/protocol/adapter'
+import { defineAdapter, type RouteDefinition } from '../../../src/index'
 import {
   GENERATE_REQUEST_PLAIN,
   GENERATE_RESPONSE_PLAIN,

@@ -6,7 +6,7 @@
  * Token values never reach errors or logs.
  */
 import type { GoogleAuthOptions } from 'google-auth-library'
-import { ContinuumError } from '../../../src/errors'
+import { ContinuumError } from '../../../src/index'
 
 /** A fixed access token or a function returning a current one. */
 export type VertexAccessToken = string | (() => Promise<string>)

@@ -5,31 +5,32 @@
  * `https://{location}-aiplatform.googleapis.com` (or the global one) with an OAuth bearer token.
  */
 import type { GoogleAuthOptions } from 'google-auth-library'
-import type {
-  CanonicalRequest,
-  CanonicalResponse,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  StreamChunk,
-  Usage,
-} from '../../../src/protocol/canonical'
-import { isRecord, protocolError, streamEndedEarly } from '../../../src/provider-kit/canonical-helpers'
-import { healthFromError } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { isAbortError, providerErrorFromResponse } from '../../../src/provider-kit/provider-errors'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import {
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  parseSse,
+  type StreamChunk,
+  type Usage,
+} from '../../../src/index'
 import {
   type CommonProviderOptions,
+  healthFromError,
+  type InferenceProvider,
   invalidOption,
+  isAbortError,
+  isRecord,
   mergeCapabilities,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  protocolError,
+  providerErrorFromResponse,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
-import { parseSse } from '../../../src/streams'
+  streamEndedEarly,
+} from '../../../src/provider-kit/index'
 import { createTokenSource, type VertexAccessToken } from './auth'
 import { geminiFinishReason, readGeminiResponse, toGeminiRequest } from './wire'
 import { readPredictions } from './wire-embeddings'

@@ -2,7 +2,7 @@
  * The Vertex AI text-embeddings `:predict` answer: `predictions[i].embeddings.values` in instance
  * order, with `statistics.token_count` per instance (per the text-embeddings API reference).
  */
-import { isRecord, protocolError } from '../../../src/provider-kit/canonical-helpers'
+import { isRecord, protocolError } from '../../../src/provider-kit/index'
 
 /** Reads the vectors and the summed token count of one `:predict` answer of `expected` instances. */
 export function readPredictions(

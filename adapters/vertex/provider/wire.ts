@@ -6,13 +6,7 @@
  * answer is a series of the same response objects, so one reader serves both paths.
  */
 
-import type {
-  CanonicalMessage,
-  CanonicalRequest,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/protocol/canonical'
+import type { CanonicalMessage, CanonicalRequest, FinishReason, ToolCall, Usage } from '../../../src/index'
 import {
   contentParts,
   contentText,
@@ -23,7 +17,7 @@ import {
   parseToolArguments,
   protocolError,
   toolNameFor,
-} from '../../../src/provider-kit/canonical-helpers'
+} from '../../../src/provider-kit/index'
 
 /** One part of a Gemini content. */
 export type GeminiPart =

@@ -3,17 +3,15 @@
  * or settings `endpoints` lists several (URL strings or `{ url, socket_path }` tables); `api_key`
  * optional; settings `balancing` (`round_robin` | `least_inflight`) and `unreachable_cooldown_ms`.
  */
-import { ContinuumError } from '../../../src/errors'
+import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
-  stringSetting,
-} from '../../../src/provider-kit/provider-config'
-import {
   defineProviderType,
   type ProviderConfig,
   type ProviderFactory,
-} from '../../../src/provider-kit/provider-registry'
+  stringSetting,
+} from '../../../src/provider-kit/index'
 import { type VllmEndpointOptions, type VllmProviderOptions, vllm } from './provider'
 
 const vllmProviderFactory: ProviderFactory = (config, context) =>

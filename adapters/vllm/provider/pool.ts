@@ -4,7 +4,7 @@
  * of the order for a cooldown, so healthy ones take the traffic while it restarts, and it is still
  * tried when nothing else is left.
  */
-import type { Clock } from '../../../src/core/clock'
+import type { Clock } from '../../../src/index'
 import type { OpenAIEndpoint, OpenAIEndpointPool } from '../../openai/provider/core'
 
 /** How calls are spread over healthy endpoints. */

@@ -11,22 +11,19 @@
  * })
  */
 import { Agent, type Dispatcher } from 'undici'
-import type { Clock } from '../../../src/core/clock'
-import { systemClock } from '../../../src/core/clock'
-import { probeHealth } from '../../../src/provider-kit/health'
-import type {
-  InferenceProvider,
-  ProviderCapabilities,
-  ProviderHealth,
-} from '../../../src/provider-kit/provider'
-import { ProviderHttp } from '../../../src/provider-kit/provider-http'
+import { type Clock, systemClock } from '../../../src/index'
 import {
   type CommonProviderOptions,
+  type InferenceProvider,
   invalidOption,
   mergeCapabilities,
+  type ProviderCapabilities,
+  type ProviderHealth,
+  ProviderHttp,
+  probeHealth,
   resolveBaseUrl,
   resolveCommonOptions,
-} from '../../../src/provider-kit/provider-options'
+} from '../../../src/provider-kit/index'
 import { createOpenAICoreProvider, type OpenAIEndpoint } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
 import { type VllmBalancing, VllmEndpointPool } from './pool'

@@ -4,7 +4,7 @@
  * `inference.providers.openai.timeout_ms: must be a positive integer` instead of ajv's keywords.
  * Unknown keys are errors, so a typo never silently falls back to a default.
  */
-import type { ProviderRegistry } from '../provider-kit/provider-registry'
+import type { ProviderRegistry } from '../../provider-kit/provider-registry'
 
 const positiveInteger = { type: 'integer', minimum: 1, expect: 'a positive integer' }
 const nonNegativeInteger = { type: 'integer', minimum: 0, expect: 'a non-negative integer' }

@@ -4,7 +4,7 @@
  * Kubernetes usually end in one). Resolution happens once at load; errors name the config key and
  * the reference, never a value.
  */
-import { ContinuumError } from '../errors'
+import { ContinuumError } from '../../errors'
 
 /** Where secrets come from; injectable for tests. */
 export interface SecretSources {
