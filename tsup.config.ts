@@ -1,5 +1,12 @@
 // Builds every public entry point (entries/sources.json) as ESM and CJS with bundled type
 // declarations, plus the CLI and the FHE worker, which are files rather than exports.
+//
+// Whitespace and comments are minified, identifiers and syntax are not, so stack traces keep
+// their function names and the shipped source maps lead back to the sources. Dependencies and
+// peers stay external (tsup reads package.json); so does src/internal/import-module.mjs, the
+// native-import trampoline for optional peers, which is copied beside the chunks unchanged so
+// the CommonJS build too imports ESM-only peers with a real import().
+import { copyFile } from 'node:fs/promises'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
 
@@ -16,7 +23,11 @@ export default defineConfig({
   clean: true,
   shims: true,
   splitting: true,
+  minifyWhitespace: true,
   target: 'node22',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal', 'redis'],
+  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal', 'redis', /\/import-module\.mjs$/],
+  async onSuccess() {
+    await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
+  },
 })

@@ -7,16 +7,21 @@
 
 import type { CKKSEncoder, Evaluator, MainModule, SEALContext } from 'node-seal'
 import { ContinuumError, type ErrorCode } from '../errors'
+import { importOptionalDependency } from '../internal/optional-dependency'
 import type { ResolvedCkksParameters } from './params'
 
 let runtime: Promise<MainModule> | undefined
 
 /**
- * The node-seal runtime of this thread (loaded on first use). node-seal is ESM-only, so it is
- * imported dynamically: that keeps `require('continuum-proxy/fhe')` working in CommonJS.
+ * The node-seal runtime of this thread, loaded on first use. node-seal is an optional peer and
+ * ESM-only (its exports have no require condition), so it is imported natively from an ES module
+ * in both builds, which keeps `require('continuum-proxy/fhe')` working; without it the first use
+ * throws CONTINUUM_DEPENDENCY_MISSING.
  */
 export function loadSeal(): Promise<MainModule> {
-  runtime ??= import('node-seal').then((module) => module.default())
+  runtime ??= importOptionalDependency<typeof import('node-seal')>('node-seal', 'continuum-proxy/fhe').then(
+    (module) => module.default(),
+  )
   return runtime
 }
 

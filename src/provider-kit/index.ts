@@ -10,6 +10,7 @@
  * const { body } = await http.json({ method: 'POST', url, headers, body: JSON.stringify(wire) })
  */
 
+export { importOptionalDependency } from '../internal/optional-dependency'
 export { LineDecoder, splitLines } from '../streams/line-splitter'
 export { NdjsonDecoder, parseNdjsonLine } from '../streams/ndjson'
 export { SseDecoder } from '../streams/sse'

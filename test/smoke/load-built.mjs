@@ -1,7 +1,10 @@
 // Smoke test of the built package: every entry point loads through its `exports` condition with
-// both require() and import(), and exposes its main symbols. Run after `tsup` (npm run build).
+// both require() and import(), and exposes its main symbols; a plain Express setup loads none of
+// prom-client, ajv-formats or the scanner weights. Run after `tsup` (npm run build).
 import { execFileSync } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { FORBIDDEN_PACKAGES, measureImport } from '../../scripts/measure-surface.mjs'
 
 const require = createRequire(import.meta.url)
 const expectations = {
@@ -20,9 +23,8 @@ const expectations = {
   'continuum-proxy/telemetry': ['Telemetry'],
   'continuum-proxy/cache': ['ResponseCache', 'CacheStage'],
   'continuum-proxy/privacy': ['PrivacyAccountant'],
+  'continuum-proxy/fhe': ['FheKeyManager', 'FheService', 'createFheHandler'],
 }
-// node-seal is ESM-only, so the fhe entry point is too.
-const esmOnly = { 'continuum-proxy/fhe': ['FheKeyManager', 'FheService', 'createFheHandler'] }
 let passed = 0
 let failed = 0
 function check(label, condition) {
@@ -42,13 +44,22 @@ for (const [specifier, names] of Object.entries(expectations)) {
     check(`${specifier} CJS exports ${name}`, typeof cjs[name] === 'function')
   }
 }
-for (const [specifier, names] of Object.entries(esmOnly)) {
-  const esm = await import(specifier)
-  for (const name of names) check(`${specifier} ESM exports ${name}`, typeof esm[name] === 'function')
+const sources = JSON.parse(readFileSync(new URL('../../entries/sources.json', import.meta.url), 'utf8'))
+for (const subpath of Object.keys(sources)) {
+  const specifier = subpath === '.' ? 'continuum-proxy' : `continuum-proxy/${subpath.slice(2)}`
+  check(`${specifier} is covered by the smoke test`, specifier in expectations)
 }
+// node-seal is ESM-only (no require condition); both builds import it natively on first use.
 const { FheKeyManager } = await import('continuum-proxy/fhe')
 const manager = await FheKeyManager.generate({ parameters: 'ckks-4096' })
-check('the fhe entry loads node-seal and generates keys', typeof manager === 'object')
+check('the fhe entry (ESM) loads node-seal and generates keys', typeof manager === 'object')
+const cjsManager = await require('continuum-proxy/fhe').FheKeyManager.generate({ parameters: 'ckks-4096' })
+check('the fhe entry (CJS) loads node-seal and generates keys', typeof cjsManager === 'object')
+const surface = measureImport()
+for (const name of FORBIDDEN_PACKAGES) {
+  check(`a plain Express setup does not load ${name}`, !surface.packages.includes(name))
+}
+check('a plain Express setup does not load the scanner weights', !surface.scannerWeights)
 const { ContinuumError } = require('continuum-proxy')
 const esmRoot = await import('continuum-proxy')
 check(

@@ -3,11 +3,12 @@
  * Each message is a 12-byte prelude (total length, headers length, prelude CRC), headers, a JSON
  * payload and a message CRC. HTTP chunks cut messages anywhere, so this file reassembles whole
  * messages by their length prefix and hands each to smithy's EventStreamCodec, which checks both
- * CRCs and parses the typed headers. Lengths are bounded so a bad peer cannot grow memory.
+ * CRCs and parses the typed headers. Lengths are bounded so a bad peer cannot grow memory. The
+ * smithy packages are optional peer dependencies, imported when the first stream starts.
  */
-import { EventStreamCodec } from '@smithy/eventstream-codec'
-import { fromUtf8, toUtf8 } from '@smithy/util-utf8'
+import type { EventStreamCodec } from '@smithy/eventstream-codec'
 import { ContinuumError } from '../../../src/index'
+import { importOptionalDependency } from '../../../src/provider-kit/index'
 
 /** One decoded event-stream message with its string headers and UTF-8 payload. */
 export interface EventStreamMessage {
@@ -24,7 +25,34 @@ const MINIMUM_MESSAGE_LENGTH = 16
 /** The event-stream specification caps a message at 16 MiB. */
 const MAXIMUM_MESSAGE_LENGTH = 16 * 1024 * 1024
 
-const codec = new EventStreamCodec(toUtf8, fromUtf8)
+/** smithy's codec and its UTF-8 decoder. */
+interface Codec {
+  readonly codec: EventStreamCodec
+  readonly toUtf8: (input: Uint8Array) => string
+}
+
+let codecOnce: Promise<Codec> | undefined
+
+/** smithy's event-stream codec, built when the first stream starts (optional peer dependencies). */
+function loadCodec(): Promise<Codec> {
+  codecOnce ??= Promise.all([
+    importOptionalDependency<typeof import('@smithy/eventstream-codec')>(
+      '@smithy/eventstream-codec',
+      'The Bedrock provider (streaming)',
+    ),
+    importOptionalDependency<typeof import('@smithy/util-utf8')>(
+      '@smithy/util-utf8',
+      'The Bedrock provider (streaming)',
+    ),
+  ]).then(([{ EventStreamCodec }, { fromUtf8, toUtf8 }]) => ({
+    codec: new EventStreamCodec(toUtf8, fromUtf8),
+    toUtf8,
+  }))
+  codecOnce.catch(() => {
+    codecOnce = undefined
+  })
+  return codecOnce
+}
 
 function headerString(
   headers: Record<string, { type: string; value: unknown }>,
@@ -48,6 +76,7 @@ function malformed(reason: string, cause?: unknown): ContinuumError {
 export async function* decodeEventStream(
   source: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<EventStreamMessage> {
+  const codec = await loadCodec()
   let buffer: Uint8Array = new Uint8Array(0)
   for await (const chunk of source) {
     buffer = buffer.length === 0 ? chunk : concat(buffer, chunk)
@@ -58,14 +87,14 @@ export async function* decodeEventStream(
         throw malformed(`message length ${totalLength} is out of bounds`)
       }
       if (buffer.length < totalLength) break
-      yield decodeMessage(buffer.subarray(0, totalLength))
+      yield decodeMessage(codec, buffer.subarray(0, totalLength))
       buffer = buffer.subarray(totalLength)
     }
   }
   if (buffer.length > 0) throw malformed('the stream ended inside a message')
 }
 
-function decodeMessage(frame: Uint8Array): EventStreamMessage {
+function decodeMessage({ codec, toUtf8 }: Codec, frame: Uint8Array): EventStreamMessage {
   let decoded: ReturnType<EventStreamCodec['decode']>
   try {
     decoded = codec.decode(frame)
