@@ -10,10 +10,27 @@
  * const { body } = await http.json({ method: 'POST', url, headers, body: JSON.stringify(wire) })
  */
 
+export { ContinuumError, type ErrorCode } from '../errors'
 export { importOptionalDependency } from '../internal/optional-dependency'
+// The canonical shapes a provider translates its wire format to and from.
+export type {
+  CanonicalMessage,
+  CanonicalRequest,
+  CanonicalResponse,
+  ContentPart,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  FinishReason,
+  RequestMetadata,
+  Role,
+  StreamChunk,
+  ToolCall,
+  ToolDefinition,
+  Usage,
+} from '../protocol/canonical'
 export { LineDecoder, splitLines } from '../streams/line-splitter'
-export { NdjsonDecoder, parseNdjsonLine } from '../streams/ndjson'
-export { SseDecoder } from '../streams/sse'
+export { NdjsonDecoder, parseNdjson, parseNdjsonLine } from '../streams/ndjson'
+export { parseSse, SseDecoder, type SseEvent } from '../streams/sse'
 export {
   contentParts,
   contentText,
