@@ -1,5 +1,6 @@
 // Measures what a plain Express setup costs and how big an install is, on the built package
-// (run `npm run build` first): `node scripts/measure-surface.mjs [--json] [--skip-install] [--check]`
+// (run `npm run build` first):
+// `node scripts/measure-surface.mjs [--runs 5] [--json] [--skip-install] [--check]`
 // (`npm run measure:surface`); with --check it exits 1 when a figure is over its target.
 //
 // The import is measured in a fresh child process: `module.registerHooks` records every module
@@ -18,6 +19,10 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const json = process.argv.includes('--json')
 const skipInstall = process.argv.includes('--skip-install')
 const enforce = process.argv.includes('--check')
+const argument = (name) => {
+  const index = process.argv.indexOf(name)
+  return index === -1 ? undefined : process.argv[index + 1]
+}
 
 /** Packages and chunks a plain Express setup must never load. */
 export const FORBIDDEN_PACKAGES = ['prom-client', 'ajv-formats']
@@ -48,13 +53,19 @@ const files = [...urls].filter((url) => url.startsWith('file:'))
 process.stdout.write(JSON.stringify({ files, milliseconds, rss: process.memoryUsage().rss }))
 `
 
-/** Loads the express entry in a child process and sums what it loaded. */
-export function measureImport() {
-  const output = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD], {
-    cwd: root,
-    encoding: 'utf8',
-  })
-  const result = JSON.parse(output)
+const median = (values) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)]
+
+/**
+ * Loads the express entry in `runs` fresh child processes and sums what it loaded; time and RSS
+ * are the medians of the runs.
+ */
+export function measureImport(runs = 1) {
+  const samples = Array.from({ length: runs }, () =>
+    JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', CHILD], { cwd: root, encoding: 'utf8' }),
+    ),
+  )
+  const result = samples[0]
   const dist = new URL('dist/', `file://${root}`).href
   let ownBytes = 0
   const ownFiles = []
@@ -77,8 +88,9 @@ export function measureImport() {
     ownFiles: ownFiles.sort((a, b) => b.bytes - a.bytes),
     packages: [...packages].sort(),
     scannerWeights,
-    milliseconds: result.milliseconds,
-    rss: result.rss,
+    milliseconds: median(samples.map((sample) => sample.milliseconds)),
+    rss: median(samples.map((sample) => sample.rss)),
+    runs,
   }
 }
 
@@ -131,7 +143,7 @@ const kilobytes = (bytes) => `${(bytes / 1024).toFixed(1)} KB`
 const megabytes = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const surface = measureImport()
+  const surface = measureImport(Number(argument('--runs') ?? 5))
   const install = skipInstall ? undefined : measureInstall()
   if (json) {
     console.log(JSON.stringify({ import: surface, install }, null, 2))
@@ -139,8 +151,10 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.log("continuum({ upstream, keys }) from 'continuum-proxy/express':")
     console.log(`  own code       ${kilobytes(surface.ownBytes)} in ${surface.ownFiles.length} files`)
     for (const file of surface.ownFiles) console.log(`    ${kilobytes(file.bytes).padStart(9)}  ${file.file}`)
-    console.log(`  time           ${surface.milliseconds.toFixed(0)} ms (import and construction)`)
-    console.log(`  rss            ${megabytes(surface.rss)}`)
+    console.log(
+      `  time           ${surface.milliseconds.toFixed(0)} ms (import and construction, median of ${surface.runs})`,
+    )
+    console.log(`  rss            ${megabytes(surface.rss)} (median)`)
     console.log(`  packages       ${surface.packages.join(', ') || '(none)'}`)
     console.log(`  scanner weights ${surface.scannerWeights ? 'LOADED' : 'not loaded'}`)
     if (install !== undefined) {
