@@ -26,7 +26,15 @@ export default defineConfig({
   minifyWhitespace: true,
   target: 'node22',
   platform: 'node',
-  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal', 'redis', /\/import-module\.mjs$/],
+  external: [
+    'express',
+    'koa',
+    'fastify',
+    '@opentelemetry/api',
+    'node-seal',
+    'redis',
+    /\/import-module\.mjs$/,
+  ],
   async onSuccess() {
     await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
   },

@@ -24,6 +24,7 @@ const expectations = {
   'continuum-proxy/cache': ['ResponseCache', 'CacheStage'],
   'continuum-proxy/privacy': ['PrivacyAccountant'],
   'continuum-proxy/fhe': ['FheKeyManager', 'FheService', 'createFheHandler'],
+  'continuum-proxy/redis': ['RedisStateStore', 'createRedisStateStore'],
 }
 let passed = 0
 let failed = 0

@@ -1,9 +1,10 @@
 // Smoke test of the optional peers on the built package (run after `npm run build`): the package
 // is laid out in a temporary node_modules beside every installed dependency except the optional
-// peers (google-auth-library, @smithy/*, @aws-crypto/*, node-seal), as `npm install` leaves it
-// when they are not installed. Every entry still loads, with require() and import(); Vertex AI
-// without an access token, Bedrock and FHE fail on first use with CONTINUUM_DEPENDENCY_MISSING
-// naming the package to install, and a plain Express setup does not need any of them.
+// peers (google-auth-library, @smithy/*, @aws-crypto/*, node-seal, redis, @noble/post-quantum),
+// as `npm install` leaves it when they are not installed. Every entry still loads, with require()
+// and import(); Vertex AI without an access token, Bedrock and FHE fail on first use with
+// CONTINUUM_DEPENDENCY_MISSING naming the package to install, and a plain Express setup does not
+// need any of them.
 import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +12,16 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const OPTIONAL_PEERS = [/^google-auth-library$/, /^@smithy\//, /^@aws-crypto\//, /^@aws-sdk\//, /^node-seal$/]
+const OPTIONAL_PEERS = [
+  /^google-auth-library$/,
+  /^@smithy\//,
+  /^@aws-crypto\//,
+  /^@aws-sdk\//,
+  /^node-seal$/,
+  /^redis$/,
+  /^@redis\//,
+  /^@noble\/post-quantum$/,
+]
 
 const workspace = mkdtempSync(join(tmpdir(), 'continuum-missing-peers-'))
 const modules = join(workspace, 'node_modules')
@@ -52,7 +62,7 @@ async function expectMissing(label, action, packageName) {
 const { vertex, bedrock } = ${load('continuum-proxy/providers')}
 const { FheKeyManager } = ${load('continuum-proxy/fhe')}
 const { continuum } = ${load('continuum-proxy/express')}
-for (const entry of ['continuum-proxy', 'continuum-proxy/router', 'continuum-proxy/provider-kit', 'continuum-proxy/client']) {
+for (const entry of ['continuum-proxy', 'continuum-proxy/router', 'continuum-proxy/provider-kit', 'continuum-proxy/client', 'continuum-proxy/redis']) {
   ${load('entry')}
 }
 const adc = vertex({ project: 'p', location: 'us-central1', baseURL: 'http://127.0.0.1:9' })
