@@ -52,6 +52,15 @@ module.exports = {
       to: { path: '^src/', pathNot: publicEntries },
     },
     {
+      name: 'bindings-use-adapter-entries',
+      comment:
+        'Bindings, entries and the CLI reach the protocols through adapters/index.ts and ' +
+        'adapters/providers.ts, the same entries users import, never a protocol folder directly.',
+      severity: 'error',
+      from: { path: '^(middleware|entries|cli)/' },
+      to: { path: '^adapters/', pathNot: '^adapters/(index|providers)\\.ts$' },
+    },
+    {
       name: 'internal-stays-internal',
       comment: 'src/internal/ carries no stability promise; only src/ itself uses it.',
       severity: 'error',
