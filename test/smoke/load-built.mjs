@@ -56,6 +56,22 @@ const manager = await FheKeyManager.generate({ parameters: 'ckks-4096' })
 check('the fhe entry (ESM) loads node-seal and generates keys', typeof manager === 'object')
 const cjsManager = await require('continuum-proxy/fhe').FheKeyManager.generate({ parameters: 'ckks-4096' })
 check('the fhe entry (CJS) loads node-seal and generates keys', typeof cjsManager === 'object')
+// With the optional peers installed, Bedrock's signing packages load natively from both builds:
+// the call gets past signing and fails only on the closed port.
+for (const [label, { bedrock }] of [
+  ['ESM', await import('continuum-proxy/providers')],
+  ['CJS', require('continuum-proxy/providers')],
+]) {
+  const provider = bedrock({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+    baseURL: 'http://127.0.0.1:9',
+  })
+  const error = await provider
+    .complete({ model: 'm', messages: [{ role: 'user', content: 'hi' }], maxTokens: 8 })
+    .catch((caught) => caught)
+  check(`bedrock (${label}) signs with the optional peers`, error?.code === 'CONTINUUM_PROVIDER_UNAVAILABLE')
+}
 const surface = measureImport()
 for (const name of FORBIDDEN_PACKAGES) {
   check(`a plain Express setup does not load ${name}`, !surface.packages.includes(name))

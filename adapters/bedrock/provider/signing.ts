@@ -1,9 +1,9 @@
 /**
  * AWS Signature Version 4 for Bedrock calls, with smithy's SignatureV4 and a pure-JS SHA-256, so
  * no AWS SDK client is needed. Both are optional peer dependencies, imported on the first
- * signature; without them that call throws CONTINUUM_DEPENDENCY_MISSING naming the package. The request is signed exactly as it will be sent: the already
- * percent-encoded path (model ids contain `:` and ARNs contain `/`), the host with its port, and
- * the final body bytes. Credentials are static keys or a function that returns fresh ones (for
+ * signature; without them that call throws CONTINUUM_DEPENDENCY_MISSING naming the package. The
+ * request is signed exactly as it will be sent: the already percent-encoded path (model ids
+ * contain `:` and ARNs contain `/`), the host with its port, and the final body bytes. Credentials are static keys or a function that returns fresh ones (for
  * rotating STS credentials); they are read per call and never logged.
  */
 import type { SignatureV4 } from '@smithy/signature-v4'
