@@ -4,6 +4,7 @@
  * and ML-DSA in the supported Node range this is where FIPS 203 and FIPS 204 come from.
  */
 import { ContinuumError } from '../errors'
+import { isPackageNotFound } from './optional-dependency'
 
 /** The part of an ML-DSA parameter set the package uses. */
 export interface MlDsa {
@@ -27,7 +28,12 @@ export interface MlKem {
 let mlDsa: Promise<MlDsa> | undefined
 let mlKem: Promise<MlKem> | undefined
 
-function missing(error: unknown): ContinuumError {
+function missing(error: unknown): unknown {
+  // Only an absent package is "missing"; a broken install is reported as it is.
+  const cause = (error as { cause?: unknown } | undefined)?.cause
+  // Test runners and bundlers may wrap the loader's error; the cause then says what was missing.
+  if (!isPackageNotFound(error, '@noble/post-quantum') && !isPackageNotFound(cause, '@noble/post-quantum'))
+    return error
   return new ContinuumError(
     'CONTINUUM_DEPENDENCY_MISSING',
     'Hybrid post-quantum modes need the "@noble/post-quantum" package: npm install @noble/post-quantum',

@@ -5,6 +5,7 @@
  * waits a bounded time for the first connection.
  */
 import { ContinuumError } from '../errors'
+import { isPackageNotFound } from '../internal/optional-dependency'
 import { type RedisCommands, RedisStateStore, type RedisStateStoreOptions } from './redis-state-store'
 
 /** Where Redis is: one server (or a Sentinel-free standalone), a cluster, or a client you built. */
@@ -50,6 +51,7 @@ async function loadRedis(): Promise<RedisModule> {
   try {
     return (await import('redis')) as unknown as RedisModule
   } catch (error) {
+    if (!isPackageNotFound(error, 'redis')) throw error
     throw new ContinuumError(
       'CONTINUUM_DEPENDENCY_MISSING',
       'The Redis store needs the "redis" package: npm install redis',

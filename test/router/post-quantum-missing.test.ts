@@ -7,7 +7,9 @@ import { generateHybridSigningKeys, signModelManifest } from 'continuum-proxy/ro
 import { describe, expect, it, vi } from 'vitest'
 
 vi.mock('@noble/post-quantum/ml-dsa.js', () => {
-  throw new Error("Cannot find package '@noble/post-quantum'")
+  throw Object.assign(new Error("Cannot find package '@noble/post-quantum' imported from x"), {
+    code: 'ERR_MODULE_NOT_FOUND',
+  })
 })
 
 describe('without @noble/post-quantum', () => {
