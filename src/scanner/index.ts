@@ -11,6 +11,7 @@ export {
   type PromptScannerOptions,
   type ScanAction,
   type ScanDecision,
+  type ScanLocation,
   type ScanResult,
 } from './prompt-scanner'
 export { loadShippedModel } from './shipped-model'
