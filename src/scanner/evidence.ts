@@ -57,8 +57,8 @@ export interface PayloadView {
 export interface TextViews {
   /** The whole text, normalised (what the patterns see). */
   readonly normalized: string
-  /** Its ROT13 view, normalised (patterns only, unless they find encoded English there). */
-  readonly rotated: string | undefined
+  /** Whether payloads were decoded, and so whether the ROT13 view is to be scanned too. */
+  readonly decoded: boolean
   /** Normalised chunks, none empty; a short text is one chunk, its whole normalised text. */
   readonly chunks: string[]
   /** Chunk i spans `[spans[2i], spans[2i+1])` of the original text, white space trimmed. */
@@ -88,16 +88,12 @@ export function viewsOf(text: string, maxChunk: number, decode: boolean): TextVi
     }
   }
   const payloads: PayloadView[] = []
-  let rotated: string | undefined
   if (decode) {
     for (const payload of decodePayloads(text)) {
       payloads.push({ encoding: payload.encoding, normalized: normalizeText(payload.text) })
     }
-    // For ASCII text, rotating commutes with normalising (only letters move, and case and
-    // spaces are all normalising does), so the normalised text is rotated instead.
-    rotated = isAscii(text) ? rot13(normalized) : normalizeText(rot13(text))
   }
-  return { normalized, rotated, chunks, spans, payloads }
+  return { normalized, decoded: decode, chunks, spans, payloads }
 }
 
 function pushTrimmed(text: string, start: number, end: number, spans: number[]): void {
@@ -128,10 +124,17 @@ export function staticEvidence(
     matchFamilies(payload.normalized, `encoded:${payload.encoding}`, evidence, indicators)
     if (payload.encoding !== 'url') evidence[SLOT.encoded] = 1
   }
-  const rotated = views.rotated
-  if (rotated !== undefined && (!ascii || mayBeEnglish(rotated))) {
-    if (matchFamilies(rotated, 'encoded:rot13', evidence, indicators) && ascii) {
-      views.payloads.push({ encoding: 'rot13', normalized: rotated })
+  if (views.decoded) {
+    // For ASCII text, rotating commutes with normalising (only letters move, and case and
+    // spaces are all normalising does), so the normalised text is rotated instead, and only
+    // when it holds the rotated spelling of an English hint (rotated.includes(hint) is exactly
+    // normalized.includes(rot13(hint)), so the test needs no rotation).
+    if (!ascii) matchFamilies(normalizeText(rot13(text)), 'encoded:rot13', evidence, indicators)
+    else if (ROTATED_HINTS.some((hint) => views.normalized.includes(hint))) {
+      const rotated = rot13(views.normalized)
+      if (matchFamilies(rotated, 'encoded:rot13', evidence, indicators)) {
+        views.payloads.push({ encoding: 'rot13', normalized: rotated })
+      }
     }
   }
   if (!ascii && hasInvisibleCharacters(text)) {
@@ -160,7 +163,7 @@ const ENGLISH_HINTS = [
   '<|',
   '[inst',
 ]
-const mayBeEnglish = (rotated: string): boolean => ENGLISH_HINTS.some((hint) => rotated.includes(hint))
+const ROTATED_HINTS = ENGLISH_HINTS.map(rot13)
 
 /** Marks the families that match `normalized`; whether any did. */
 function matchFamilies(

@@ -157,17 +157,22 @@ export class FeatureHasher {
     return this.counts
   }
 
-  /** The damped, L2-normalised dot product of the loaded features with `weights`. */
+  /**
+   * The damped, L2-normalised dot product of the loaded features with `weights`. One pass: the
+   * squares and the weighted sum are separate accumulators taken in slot order, so the result
+   * is bit for bit that of taking the norm first and the sum after.
+   */
   loadedDot(weights: Float32Array): number {
-    const norm = this.dampAndNorm()
+    const touched = this.touched
+    const counts = this.counts
+    let squares = 0
     let sum = 0
-    if (norm > 0) {
-      const touched = this.touched
-      const damped = this.damped
-      for (let slot = 0; slot < this.touchedCount; slot++) sum += weights[touched[slot]!]! * damped[slot]!
-      sum /= norm
+    for (let slot = 0; slot < this.touchedCount; slot++) {
+      const value = damp(counts[slot]!)
+      squares += value * value
+      sum += weights[touched[slot]!]! * value
     }
-    return sum
+    return squares > 0 ? sum / Math.sqrt(squares) : 0
   }
 
   /** The loaded features as a fresh sparse vector (damped, L2-normalised). */

@@ -57,27 +57,13 @@ const CLASS = new Uint8Array(128).map((_, code) => {
 const ORDINARY_MARK = new Uint8Array(128)
 for (const char of '.,;:!?\'"-/()_') ORDINARY_MARK[char.charCodeAt(0)] = 1
 
-/** Whether the token `text[start, end)` looks like adversarial token salad rather than a word. */
-function isOddToken(text: string, start: number, end: number): boolean {
-  let letters = 0
-  let oddSymbol = false
-  let caseFlip = false
-  let previousLower = false
-  for (let index = start; index < end; index++) {
-    const code = text.charCodeAt(index)
-    const kind = code < 128 ? CLASS[code]! : 1
-    if (kind === 1) {
-      letters++
-      const upper = code >= 65 && code <= 90
-      if (upper && previousLower) caseFlip = true
-      previousLower = code >= 97 && code <= 122
-    } else {
-      previousLower = false
-      if (kind === 3 && ORDINARY_MARK[code] === 0) oddSymbol = true
-    }
-  }
-  // A short run of marks standing alone: "[", "](", "**", "!".
-  if (letters === 0) return end - start <= 3 && oddSymbol
+/**
+ * Whether a token looks like adversarial token salad rather than a word, from what one pass over
+ * it saw: a short run of marks standing alone ("[", "](", "**", "!"), or a word with a symbol
+ * other than ordinary punctuation inside it, or a capital right after a lower-case letter.
+ */
+function isOddToken(length: number, letters: number, oddSymbol: boolean, caseFlip: boolean): boolean {
+  if (letters === 0) return length <= 3 && oddSymbol
   return oddSymbol || caseFlip
 }
 
@@ -100,18 +86,39 @@ export function textSignals(text: string, normalized: string, chunks: readonly s
   let symbols = 0
   let visible = 0
   let tokenStart = -1
+  // The current token's letters, odd symbols and case flips, gathered as it is read.
+  let letters = 0
+  let oddSymbol = false
+  let caseFlip = false
+  let previousLower = false
   const length = text.length
   for (let index = 0; index <= length; index++) {
     const code = index < length ? text.charCodeAt(index) : 32
     const kind = code < 128 ? CLASS[code]! : 1
     if (kind !== 0) {
       visible++
-      if (kind === 3) symbols++
-      if (tokenStart < 0) tokenStart = index
+      if (tokenStart < 0) {
+        tokenStart = index
+        letters = 0
+        oddSymbol = false
+        caseFlip = false
+        previousLower = false
+      }
+      if (kind === 1) {
+        letters++
+        if (previousLower && code >= 65 && code <= 90) caseFlip = true
+        previousLower = code >= 97 && code <= 122
+      } else {
+        previousLower = false
+        if (kind === 3) {
+          symbols++
+          if (ORDINARY_MARK[code] === 0) oddSymbol = true
+        }
+      }
       continue
     }
     if (tokenStart < 0) continue
-    const odd = isOddToken(text, tokenStart, index) ? 1 : 0
+    const odd = isOddToken(index - tokenStart, letters, oddSymbol, caseFlip) ? 1 : 0
     const slot = tokens % SALAD_WINDOW
     oddInWindow += odd - ring[slot]!
     ring[slot] = odd
