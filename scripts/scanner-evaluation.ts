@@ -27,6 +27,23 @@ export interface HeldOutScores {
   readonly chosenL2: number[]
 }
 
+/** A saved LOSGO run, so the tables can be rendered again without refitting. */
+export const serializeScores = (scores: HeldOutScores): string =>
+  JSON.stringify({
+    scanner: [...scores.scanner],
+    classifier: [...scores.classifier],
+    chosenL2: scores.chosenL2,
+  })
+
+export function parseScores(text: string): HeldOutScores {
+  const parsed = JSON.parse(text) as { scanner: number[]; classifier: number[]; chosenL2: number[] }
+  return {
+    scanner: Float64Array.from(parsed.scanner),
+    classifier: Float64Array.from(parsed.classifier),
+    chosenL2: parsed.chosenL2,
+  }
+}
+
 /** The classifier-alone probability of a text under a format 2 model. */
 export function classifierProbability(model: InjectionModel, text: string): number {
   const views = viewsOf(text, model.parts?.maxChunk ?? 256, true)
@@ -111,8 +128,8 @@ export function renderGroupTable(
   scores: HeldOutScores,
 ): string {
   const lines = [
-    '| held-out group | injections caught (scanner) | benign flagged (scanner) | injections caught (classifier alone) | benign flagged (classifier alone) |',
-    '|---|---|---|---|---|',
+    '| held-out group | precision | recall: injections caught | benign flagged | classifier alone: recall | classifier alone: benign flagged |',
+    '|---|---|---|---|---|---|',
   ]
   groups.forEach((group, groupIndex) => {
     const members = rows.map((_, index) => index).filter((index) => groupOf[index] === groupIndex)
@@ -125,8 +142,10 @@ export function renderGroupTable(
       labels,
       members.map((index) => scores.classifier[index]!),
     )
+    const precision =
+      scanner.truePositives + scanner.falsePositives === 0 ? '-' : scanner.precision.toFixed(3)
     lines.push(
-      `| ${group.name} | ${share(scanner.truePositives, scanner.positives)} | ${share(scanner.falsePositives, scanner.negatives)} | ` +
+      `| ${group.name} | ${precision} | ${share(scanner.truePositives, scanner.positives)} | ${share(scanner.falsePositives, scanner.negatives)} | ` +
         `${share(classifier.truePositives, classifier.positives)} | ${share(classifier.falsePositives, classifier.negatives)} |`,
     )
   })

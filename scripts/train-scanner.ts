@@ -2,22 +2,26 @@
  * Trains the shipped prompt-injection model and prints its evaluation as Markdown for
  * docs/scanner.md:
  *   npx tsx scripts/train-scanner.ts [--data ../shared/data/prompt-injection] [--no-write] [--skip-losgo]
+ *     [--save-scores held-out.json | --load-scores held-out.json]
  * Writes src/scanner/model/weights.json (fitted on every row of both data files), then prints the
  * hyper-parameter selection, the fit on the training rows, and the leave-one-source-group-out
  * tables (per group, per source, pooled, per language). The LOSGO run fits one complete model,
  * with its own inner cross-validation, per held-out group: expect about ten minutes on 2 cores.
  */
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
+  type HeldOutScores,
   leaveOneGroupOut,
+  parseScores,
   renderGroupTable,
   renderLanguageTable,
   renderPooledTable,
   renderSelectionTable,
   renderSourceTable,
   renderTrainingFitTable,
+  serializeScores,
 } from './scanner-evaluation'
 import { DEFAULT_FIT } from './scanner-fit'
 import { fitShippedModel, prepareData, weightsFile } from './scanner-shipped'
@@ -57,7 +61,14 @@ console.log('\n### The shipped model on its training rows (not a generalisation 
 console.log(renderTrainingFitTable(data.rows, fit.json))
 
 if (!argv.includes('--skip-losgo')) {
-  const scores = leaveOneGroupOut(data.rows, data.corpus, data.groups, data.groupOf, DEFAULT_FIT, log)
+  // --load-scores renders the tables of a saved run again instead of refitting every fold.
+  const loadIndex = argv.indexOf('--load-scores')
+  const saveIndex = argv.indexOf('--save-scores')
+  const scores: HeldOutScores =
+    loadIndex >= 0
+      ? parseScores(readFileSync(argv[loadIndex + 1] ?? '', 'utf8'))
+      : leaveOneGroupOut(data.rows, data.corpus, data.groups, data.groupOf, DEFAULT_FIT, log)
+  if (saveIndex >= 0) writeFileSync(argv[saveIndex + 1] ?? 'held-out.json', serializeScores(scores))
   console.log('\n### Leave-one-source-group-out, per group\n')
   console.log(renderGroupTable(data.rows, data.groups, data.groupOf, scores))
   console.log('\n### Leave-one-source-group-out, pooled\n')
