@@ -30,9 +30,11 @@ export type PromptRisk = 'none' | 'low' | 'medium' | 'high'
 export interface ScanLocation {
   /** Dotted path of the string in the request (`messages.2.content`); `''` for a plain string. */
   readonly path: string
+  /** The role of that string (`user`, `tool`, `document`, ...). */
   readonly role: ScanRole
-  /** Offsets in UTF-16 code units into that string: the chunk (or whole string) that scored highest. */
+  /** Start offset, in UTF-16 code units, of the chunk (or whole string) with the strongest evidence. */
   readonly start: number
+  /** End offset (exclusive), in UTF-16 code units. */
   readonly end: number
 }
 
