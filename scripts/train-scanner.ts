@@ -1,90 +1,82 @@
 /**
- * Trains the shipped prompt-injection classifier and prints its evaluation:
- *   npx tsx scripts/train-scanner.ts [--data ../shared/data/prompt-injection/train.jsonl] [--no-write] [--skip-loso]
- * Writes src/scanner/model/weights.json (trained on every source except the held-out ones), then
- * prints the held-out figures and a leave-one-source-out table as Markdown for docs/scanner.md.
+ * Trains the shipped prompt-injection model and prints its evaluation as Markdown for
+ * docs/scanner.md:
+ *   npx tsx scripts/train-scanner.ts [--data ../shared/data/prompt-injection] [--no-write] [--skip-losgo]
+ *     [--save-scores held-out.json | --load-scores held-out.json]
+ * Writes src/scanner/model/weights.json (fitted on every row of both data files), then prints the
+ * hyper-parameter selection, the fit on the training rows, and the leave-one-source-group-out
+ * tables (per group, per source, pooled, per language). The LOSGO run fits one complete model,
+ * with its own inner cross-validation, per held-out group: expect about ten minutes on 2 cores.
  */
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { InjectionModel } from '../src/scanner/model'
 import {
-  classifierOnly,
-  DEFAULT_TRAINING,
-  FLAG_THRESHOLD,
-  fullScanner,
-  HELD_OUT_SOURCES,
-  heldOutRows,
-  leaveOneSourceOut,
-  loadPrompts,
-  type Metrics,
-  metricsOf,
-  renderHeldOutTable,
-  trainingRows,
-  trainModel,
-} from './scanner-training'
+  type HeldOutScores,
+  leaveOneGroupOut,
+  parseScores,
+  renderGroupTable,
+  renderLanguageTable,
+  renderPooledTable,
+  renderSelectionTable,
+  renderSourceTable,
+  renderTrainingFitTable,
+  serializeScores,
+} from './scanner-evaluation'
+import { DEFAULT_FIT } from './scanner-fit'
+import { fitShippedModel, prepareData, weightsFile } from './scanner-shipped'
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url))
 const argv = process.argv.slice(2)
 const dataIndex = argv.indexOf('--data')
-const dataPath = resolve(
+const folder = resolve(
   repoRoot,
-  dataIndex >= 0 ? (argv[dataIndex + 1] ?? '') : '../shared/data/prompt-injection/train.jsonl',
+  dataIndex >= 0 ? (argv[dataIndex + 1] ?? '') : '../shared/data/prompt-injection',
 )
-if (!existsSync(dataPath)) {
-  console.error(`train-scanner: data file not found: ${dataPath}`)
+if (!existsSync(resolve(folder, 'train.jsonl'))) {
+  console.error(`train-scanner: no train.jsonl in ${folder}`)
   process.exit(1)
 }
+const log = (line: string): void => console.error(line)
 
-const rows = loadPrompts(dataPath)
 const started = performance.now()
-const json = trainModel(trainingRows(rows), DEFAULT_TRAINING)
-const trainSeconds = (performance.now() - started) / 1000
+const data = prepareData(folder)
+const fit = fitShippedModel(data, DEFAULT_FIT, log)
+const seconds = (performance.now() - started) / 1000
+const file = weightsFile(fit.json)
 if (!argv.includes('--no-write')) {
   const target = resolve(repoRoot, 'src/scanner/model/weights.json')
-  writeFileSync(target, `${JSON.stringify(json)}\n`)
-  console.log(
-    `wrote ${target} (${Math.round(JSON.stringify(json).length / 1024)} KB, trained in ${trainSeconds.toFixed(1)} s)`,
+  writeFileSync(target, file)
+  log(
+    `wrote src/scanner/model/weights.json (${Math.round(file.length / 1024)} KB, fitted in ${seconds.toFixed(0)} s)`,
   )
 }
 
-const percent = (value: number): string => `${(value * 100).toFixed(1)}%`
-const row = (name: string, metrics: Metrics, extra: string): string =>
-  `| ${name} | ${metrics.precision.toFixed(3)} | ${metrics.recall.toFixed(3)} | ${metrics.f1.toFixed(3)} | ${extra} |`
+console.log('### Source groups\n')
+console.log('| group | sources |\n|---|---|')
+for (const group of data.groups) console.log(`| ${group.name} | ${group.sources.join(', ')} |`)
+console.log('\n### Hyper-parameters of the shipped model (grouped cross-validation over all groups)\n')
+console.log(renderSelectionTable(fit.json))
+console.log('\n### The shipped model on its training rows (not a generalisation figure)\n')
+console.log(renderTrainingFitTable(data.rows, fit.json))
 
-const model = InjectionModel.fromJSON(json)
-console.log(
-  `\n### Held-out sources: ${HELD_OUT_SOURCES.join(' + ')} (${heldOutRows(rows).length} rows), threshold ${FLAG_THRESHOLD}\n`,
-)
-console.log(renderHeldOutTable(rows, model))
-
-if (!argv.includes('--skip-loso')) {
-  console.log(`\n### Leave-one-source-out (each source scored by a model trained on the other four)\n`)
-  console.log('| held-out source | rows | injections | flagged by classifier | flagged by scanner |')
-  console.log('|---|---|---|---|---|')
-  const results = leaveOneSourceOut(rows, { classifier: classifierOnly, scanner: fullScanner })
-  const pooled: Record<string, { labels: number[]; flagged: boolean[] }> = {}
-  for (const name of ['classifier', 'scanner']) pooled[name] = { labels: [], flagged: [] }
-  results.classifier!.forEach((fold, index) => {
-    const scannerFold = results.scanner![index]!
-    const share = (scores: number[]): string =>
-      percent(scores.filter((score) => score >= FLAG_THRESHOLD).length / scores.length)
-    const injections = fold.labels.filter((label) => label === 1).length
-    console.log(
-      `| ${fold.source} | ${fold.labels.length} | ${injections} | ${share(fold.scores)} | ${share(scannerFold.scores)} |`,
-    )
-    for (const [name, scores] of [
-      ['classifier', fold.scores],
-      ['scanner', scannerFold.scores],
-    ] as const) {
-      pooled[name]!.labels.push(...fold.labels)
-      pooled[name]!.flagged.push(...scores.map((score) => score >= FLAG_THRESHOLD))
-    }
-  })
-  console.log('\n| pooled out-of-source | precision | recall | F1 | benign flagged |')
-  console.log('|---|---|---|---|---|')
-  for (const name of ['classifier', 'scanner']) {
-    const metrics = metricsOf(pooled[name]!.labels, pooled[name]!.flagged)
-    console.log(row(name, metrics, percent(metrics.falsePositiveRate)))
-  }
+if (!argv.includes('--skip-losgo')) {
+  // --load-scores renders the tables of a saved run again instead of refitting every fold.
+  const loadIndex = argv.indexOf('--load-scores')
+  const saveIndex = argv.indexOf('--save-scores')
+  const scores: HeldOutScores =
+    loadIndex >= 0
+      ? parseScores(readFileSync(argv[loadIndex + 1] ?? '', 'utf8'))
+      : leaveOneGroupOut(data.rows, data.corpus, data.groups, data.groupOf, DEFAULT_FIT, log)
+  if (saveIndex >= 0) writeFileSync(argv[saveIndex + 1] ?? 'held-out.json', serializeScores(scores))
+  console.log('\n### Leave-one-source-group-out, per group\n')
+  console.log(renderGroupTable(data.rows, data.groups, data.groupOf, scores))
+  console.log('\n### Leave-one-source-group-out, pooled\n')
+  console.log(renderPooledTable(data.rows, data.groups, data.groupOf, scores))
+  console.log('\n### Leave-one-source-group-out, per source\n')
+  console.log(renderSourceTable(data.rows, scores))
+  console.log('\n### Leave-one-source-group-out, per language\n')
+  console.log(renderLanguageTable(data.rows, scores.scanner))
+  console.log("\nL2 chosen by each fold's inner cross-validation:")
+  console.log(data.groups.map((group, index) => `${group.name}: ${scores.chosenL2[index]}`).join('; '))
 }

@@ -76,7 +76,7 @@ function hashUnits(units: Uint16Array, start: number, end: number, state: number
 const LOG1P = new Float64Array(256).map((_, count) => Math.log1p(count))
 
 /** log1p damping that keeps the sign; a touched feature whose signs cancelled stays a tiny non-zero. */
-function damp(count: number): number {
+export function damp(count: number): number {
   if (count === 0) return Number.MIN_VALUE
   if (count > 0) return count < 256 ? LOG1P[count]! : Math.log1p(count)
   return count > -256 ? -LOG1P[-count]! : -Math.log1p(-count)
@@ -122,8 +122,61 @@ export class FeatureHasher {
 
   /** The sparse vector of `normalized` (a fresh copy, for training). */
   vectorize(normalized: string): SparseVector {
+    this.load(normalized)
+    const vector = this.loadedVector()
+    this.clear()
+    return vector
+  }
+
+  /** The dot product of `normalized`'s vector with `weights`, without allocating. */
+  dot(normalized: string, weights: Float32Array): number {
+    this.load(normalized)
+    const sum = this.loadedDot(weights)
+    this.clear()
+    return sum
+  }
+
+  /**
+   * Hashes `normalized` into the slots and returns how many distinct features it has. The slots
+   * stay loaded (readable through {@link loadedIndices} and {@link loadedCounts}) until
+   * {@link clear}, which is how a document is assembled from its chunks without hashing twice.
+   */
+  load(normalized: string): number {
     this.reserve(normalized.length)
     this.hashFeatures(normalized)
+    return this.touchedCount
+  }
+
+  /** Vector index of each loaded slot, in first-seen order (valid up to the loaded count). */
+  get loadedIndices(): Int32Array {
+    return this.touched
+  }
+
+  /** Signed count of each loaded slot. */
+  get loadedCounts(): Int32Array {
+    return this.counts
+  }
+
+  /**
+   * The damped, L2-normalised dot product of the loaded features with `weights`. One pass: the
+   * squares and the weighted sum are separate accumulators taken in slot order, so the result
+   * is bit for bit that of taking the norm first and the sum after.
+   */
+  loadedDot(weights: Float32Array): number {
+    const touched = this.touched
+    const counts = this.counts
+    let squares = 0
+    let sum = 0
+    for (let slot = 0; slot < this.touchedCount; slot++) {
+      const value = damp(counts[slot]!)
+      squares += value * value
+      sum += weights[touched[slot]!]! * value
+    }
+    return squares > 0 ? sum / Math.sqrt(squares) : 0
+  }
+
+  /** The loaded features as a fresh sparse vector (damped, L2-normalised). */
+  loadedVector(): SparseVector {
     const norm = this.dampAndNorm()
     const indices = new Int32Array(this.touchedCount)
     const values = new Float32Array(this.touchedCount)
@@ -131,24 +184,13 @@ export class FeatureHasher {
       indices[slot] = this.touched[slot]!
       values[slot] = norm === 0 ? 0 : this.damped[slot]! / norm
     }
-    this.reset()
     return { indices, values }
   }
 
-  /** The dot product of `normalized`'s vector with `weights`, without allocating. */
-  dot(normalized: string, weights: Float32Array): number {
-    this.reserve(normalized.length)
-    this.hashFeatures(normalized)
-    const norm = this.dampAndNorm()
-    let sum = 0
-    if (norm > 0) {
-      const touched = this.touched
-      const damped = this.damped
-      for (let slot = 0; slot < this.touchedCount; slot++) sum += weights[touched[slot]!]! * damped[slot]!
-      sum /= norm
-    }
-    this.reset()
-    return sum
+  /** Forgets the loaded features (cost proportional to their number, not to the table). */
+  clear(): void {
+    for (let slot = 0; slot < this.touchedCount; slot++) this.slotOf[this.touched[slot]!] = 0
+    this.touchedCount = 0
   }
 
   /**
@@ -264,10 +306,5 @@ export class FeatureHasher {
     this.touched = new Int32Array(size)
     this.counts = new Int32Array(size)
     this.damped = new Float64Array(size)
-  }
-
-  private reset(): void {
-    for (let slot = 0; slot < this.touchedCount; slot++) this.slotOf[this.touched[slot]!] = 0
-    this.touchedCount = 0
   }
 }

@@ -1,8 +1,9 @@
 /** Prompt-injection scanning: the scanner, canary tokens, the normaliser and the model types. */
 export { canaryInstruction, createCanary, detectLeak, withCanary } from './canary'
+export { Combiner, type CombinerJSON } from './combiner'
 export { type DecodedPayload, decodePayloads, type PayloadEncoding } from './decode-payloads'
 export { extractSegments, type ScanRole, type TextSegment } from './extract-text'
-export { InjectionModel, type InjectionModelJSON } from './model'
+export { InjectionModel, type InjectionModelJSON, type InjectionModelParts } from './model'
 export { normalizeText } from './normalize'
 export { PATTERN_FAMILIES, type PatternFamily } from './patterns'
 export {
@@ -11,6 +12,7 @@ export {
   type PromptScannerOptions,
   type ScanAction,
   type ScanDecision,
+  type ScanLocation,
   type ScanResult,
 } from './prompt-scanner'
 export { SCAN_HEADER, ScannerStage } from './scanner-stage'

@@ -1,22 +1,43 @@
 /**
  * PromptScanner: scores a prompt or a whole request for prompt injection and jailbreaks, and
- * turns the score into the action the pipeline takes. The score joins two kinds of evidence
- * with a noisy-OR: hand-written pattern families (precise, explainable indicators) and the
- * shipped classifier (recall on phrasings no pattern lists). Both see the normalised text and
- * every payload decoded out of base64, hex, percent-encoding or ROT13.
+ * turns the score into the action the pipeline takes. Evidence comes from hand-written pattern
+ * families (precise, explainable indicators), dense signals (token salad, scenario framing) and
+ * the shipped classifier (recall on phrasings no pattern lists), which scores the whole text and
+ * each chunk of it. The model's combiner weighs them into one score (see evidence.ts and
+ * combiner.ts); without a model, or with a format 1 model, a noisy-OR of fixed weights does.
+ * Everything sees the normalised text and every payload decoded out of base64, hex,
+ * percent-encoding or ROT13.
  */
-
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
-import { decodePayloads, rot13 } from './decode-payloads'
-import { extractSegments, type ScanRole } from './extract-text'
+import { sigmoid } from './combiner'
+import {
+  EVIDENCE_LAYOUT,
+  SLOT,
+  setClassifierEvidence,
+  staticEvidence,
+  type TextViews,
+  viewsOf,
+} from './evidence'
+import { extractSegments, type ScanRole, type TextSegment } from './extract-text'
 import { InjectionModel, type InjectionModelJSON } from './model'
-import { hasInvisibleCharacters, isAscii, normalizeText } from './normalize'
-import { PATTERN_FAMILIES, type PatternFamily } from './patterns'
+import { PATTERN_FAMILIES } from './patterns'
 import { loadShippedModel } from './shipped-model'
 
 /** Coarse risk level derived from the score. */
 export type PromptRisk = 'none' | 'low' | 'medium' | 'high'
+
+/** Where the riskiest evidence sits: a span of one scanned string, never its text. */
+export interface ScanLocation {
+  /** Dotted path of the string in the request (`messages.2.content`); `''` for a plain string. */
+  readonly path: string
+  /** The role of that string (`user`, `tool`, `document`, ...). */
+  readonly role: ScanRole
+  /** Start offset, in UTF-16 code units, of the chunk (or whole string) with the strongest evidence. */
+  readonly start: number
+  /** End offset (exclusive), in UTF-16 code units. */
+  readonly end: number
+}
 
 /** What the scanner found. Indicators are family names only, never prompt text. */
 export interface ScanResult {
@@ -25,6 +46,8 @@ export interface ScanResult {
   readonly score: number
   /** Sorted, e.g. `['classifier', 'encoded:base64', 'ignore_instructions']`. */
   readonly indicators: string[]
+  /** Where the riskiest segment's strongest evidence sits; present when the risk is not `none`. */
+  readonly location?: ScanLocation
 }
 
 /** What the pipeline does with a request at or above the threshold. */
@@ -91,6 +114,17 @@ const ALL_ROLES: readonly ScanRole[] = ['system', 'user', 'assistant', 'tool', '
 const CLASSIFIER_INDICATOR = 0.5
 /** Weight of invisible characters alone: suspicious, never enough to block by themselves. */
 const INVISIBLE_WEIGHT = 0.15
+/** Logit a signal (or the classifier) must add to the combined score before it is named as an indicator. */
+const SIGNAL_INDICATOR = 1
+/** Chunk size for format 1 models and patterns alone: only the location uses chunks then. */
+const LEGACY_CHUNK = 256
+
+/** The score of one text and where in it the strongest evidence sits. */
+interface TextScore {
+  readonly score: number
+  readonly start: number
+  readonly end: number
+}
 
 function invalid(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `PromptScanner: ${message}`)
@@ -107,7 +141,6 @@ export class PromptScanner {
   private readonly model: InjectionModel | undefined
   private readonly decode: boolean
   private readonly warnHeader: string
-  private readonly families: readonly PatternFamily[] = PATTERN_FAMILIES
 
   constructor(options: PromptScannerOptions = {}) {
     const roles = options.roles ?? ['user', 'tool', 'document']
@@ -140,14 +173,29 @@ export class PromptScanner {
    */
   scan(input: unknown): ScanResult {
     const indicators = new Set<string>()
-    let score = 0
-    const segments =
-      typeof input === 'string' ? [{ role: 'user' as const, text: input }] : extractSegments(input)
+    let best: TextScore | undefined
+    let bestSegment: TextSegment | undefined
+    const segments: TextSegment[] =
+      typeof input === 'string' ? [{ role: 'user', text: input, path: '' }] : extractSegments(input)
     for (const segment of segments) {
       if (typeof input !== 'string' && !this.roles.has(segment.role)) continue
-      score = Math.max(score, this.scoreText(segment.text, indicators))
+      const scored = this.scoreText(segment.text, indicators)
+      if (best === undefined || scored.score > best.score) {
+        best = scored
+        bestSegment = segment
+      }
     }
-    return { risk: this.riskOf(score), score, indicators: [...indicators].sort() }
+    const score = best?.score ?? 0
+    const risk = this.riskOf(score)
+    const result: ScanResult = { risk, score, indicators: [...indicators].sort() }
+    if (risk === 'none' || best === undefined || bestSegment === undefined) return result
+    const location: ScanLocation = {
+      path: bestSegment.path,
+      role: bestSegment.role,
+      start: best.start,
+      end: best.end,
+    }
+    return { ...result, location }
   }
 
   /** The decision the pipeline applies to a request: allow, or the configured action. */
@@ -184,52 +232,94 @@ export class PromptScanner {
     return 'none'
   }
 
-  /** Noisy-OR of classifier and pattern evidence over the text and its decoded payloads. */
-  private scoreText(text: string, indicators: Set<string>): number {
-    const ascii = isAscii(text)
-    const normalized = normalizeText(text)
-    let benign = 1 - this.scoreView(normalized, indicators, undefined, true)
-    if (!ascii && hasInvisibleCharacters(text)) {
-      indicators.add('invisible_characters')
-      benign *= 1 - INVISIBLE_WEIGHT
-    }
-    if (this.decode) {
-      for (const payload of decodePayloads(text)) {
-        benign *=
-          1 - this.scoreView(normalizeText(payload.text), indicators, `encoded:${payload.encoding}`, true)
+  /** The combined score of one text, its indicators, and the span of its strongest evidence. */
+  private scoreText(text: string, indicators: Set<string>): TextScore {
+    const parts = this.model?.parts
+    const views = viewsOf(text, parts?.maxChunk ?? LEGACY_CHUNK, this.decode)
+    const evidence = new Float64Array(EVIDENCE_LAYOUT.length)
+    staticEvidence(text, views, evidence, indicators)
+    if (this.model === undefined || parts === undefined)
+      return this.legacyScore(text, views, evidence, indicators)
+
+    const chunkLogits = new Float64Array(views.chunks.length)
+    const document = this.model.chunkedLogit(views.chunks, chunkLogits)
+    let best = document
+    let bestChunk = -1
+    for (let chunk = 0; chunk < chunkLogits.length; chunk++) {
+      if (chunkLogits[chunk]! > best) {
+        best = chunkLogits[chunk]!
+        bestChunk = chunk
       }
-      // The ROT13 view of ordinary text is gibberish to the classifier, so only patterns run on it.
-      // For ASCII text, rotating commutes with normalising (only letters move, and case and
-      // spaces are all normalising does), so the normalised text is rotated instead of the
-      // rotated text normalised.
-      const rotated = ascii ? rot13(normalized) : normalizeText(rot13(text))
-      benign *= 1 - this.scoreView(rotated, indicators, 'encoded:rot13', false)
     }
-    return 1 - benign
+    for (const payload of views.payloads) best = Math.max(best, this.model.logit(payload.normalized))
+    setClassifierEvidence(evidence, document, best)
+    const { combiner } = parts
+    let classifierShare = 0
+    for (let slot = SLOT.document; slot < SLOT.firstPattern; slot++) {
+      classifierShare += combiner.weights[slot]! * evidence[slot]!
+    }
+    // Named when the classifier is confident and its slots add materially to the score.
+    if (sigmoid(best) >= CLASSIFIER_INDICATOR && classifierShare >= SIGNAL_INDICATOR)
+      indicators.add('classifier')
+    for (let slot = SLOT.firstSignal; slot < EVIDENCE_LAYOUT.length; slot++) {
+      if (combiner.weights[slot]! * evidence[slot]! >= SIGNAL_INDICATOR) {
+        indicators.add(EVIDENCE_LAYOUT[slot]!.slice('signal:'.length))
+      }
+    }
+    const score = sigmoid(combiner.logit(evidence))
+    return { score, ...this.spanOf(text, views, bestChunk, score) }
   }
 
-  private scoreView(
-    normalized: string,
+  /**
+   * Patterns alone, or a format 1 model: a noisy-OR of the fixed family weights, the whole-text
+   * classifier probability (of the text and of each decoded payload) and invisible characters.
+   */
+  private legacyScore(
+    text: string,
+    views: TextViews,
+    evidence: Float64Array,
     indicators: Set<string>,
-    via: string | undefined,
-    classify: boolean,
-  ): number {
+  ): TextScore {
     let benign = 1
-    for (const family of this.families) {
-      if (!family.pattern.test(normalized)) continue
-      indicators.add(family.name)
-      if (via !== undefined) indicators.add(via)
-      benign *= 1 - family.weight
-    }
-    if (classify && this.model !== undefined) {
-      const probability = this.model.probability(normalized)
-      if (probability >= CLASSIFIER_INDICATOR) {
-        indicators.add('classifier')
-        if (via !== undefined) indicators.add(via)
+    PATTERN_FAMILIES.forEach((family, index) => {
+      if (evidence[SLOT.firstPattern + index] === 1) benign *= 1 - family.weight
+    })
+    if (evidence[SLOT.invisible] === 1) benign *= 1 - INVISIBLE_WEIGHT
+    if (this.model !== undefined) {
+      for (const normalized of [views.normalized, ...views.payloads.map((payload) => payload.normalized)]) {
+        const probability = this.model.probability(normalized)
+        if (probability >= CLASSIFIER_INDICATOR) indicators.add('classifier')
+        benign *= 1 - probability
       }
-      benign *= 1 - probability
     }
-    return 1 - benign
+    const score = 1 - benign
+    return { score, ...this.spanOf(text, views, -1, score) }
+  }
+
+  /**
+   * The span a flagged text's location names: the chunk where a pattern family matched, else the
+   * chunk the classifier rated highest, else the whole text. Only computed when the score is at
+   * least `low` (a location is reported only then), so ordinary traffic never pays for it.
+   */
+  private spanOf(
+    text: string,
+    views: TextViews,
+    bestChunk: number,
+    score: number,
+  ): { start: number; end: number } {
+    const { spans } = views
+    const whole = { start: spans[0] ?? 0, end: spans[spans.length - 1] ?? text.length }
+    if (score < this.levels.low || views.chunks.length <= 1) return whole
+    let chosen = bestChunk
+    for (const family of PATTERN_FAMILIES) {
+      if (!family.pattern.test(views.normalized)) continue
+      const chunk = views.chunks.findIndex((piece) => family.pattern.test(piece))
+      if (chunk >= 0) {
+        chosen = chunk
+        break
+      }
+    }
+    return chosen < 0 ? whole : { start: spans[2 * chosen]!, end: spans[2 * chosen + 1]! }
   }
 }
 

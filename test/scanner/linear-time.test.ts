@@ -1,12 +1,14 @@
 /**
- * Hostile inputs must not hang the scanner or the classifier: every pattern family uses bounded
- * repetition only, and 1 MB adversarial strings (long runs that almost match) finish within the
- * test timeout. No timing assertion: completing at all is the property.
+ * Hostile inputs must not hang the scanner or the classifier: every pattern family and signal
+ * keyword list uses bounded repetition only, and 1 MB adversarial strings (long runs that almost
+ * match, a million-unit word with no place to cut a chunk, floods of tiny sentences, odd tokens and
+ * CJK keywords) finish within the test timeout. No timing assertion: completing at all is the
+ * property.
  */
-
-import { DataClassifier } from 'continuum-proxy/classifier'
-import { PATTERN_FAMILIES, PromptScanner } from 'continuum-proxy/scanner'
 import { describe, expect, it } from 'vitest'
+import { DataClassifier } from '../../src/classifier'
+import { PATTERN_FAMILIES, PromptScanner } from '../../src/scanner'
+import { SIGNAL_PATTERNS } from '../../src/scanner/signals'
 
 const MB = 1024 * 1024
 const fill = (unit: string): string => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB)
@@ -31,13 +33,26 @@ const ADVERSARIAL = [
   fill('GB82 '),
   fill('\u200b'),
   fill('і'),
+  fill('a. '),
+  fill('\n'),
+  fill('[ ! '),
+  fill('similarlyNow]( '),
+  fill('ignora todas las '),
+  fill('忽略之前的'),
+  fill('tali̇matlari '),
+  fill('repeat the exact initial '),
+  fill('imagine a story '),
 ]
 
 describe('linear-time patterns', () => {
-  it('pattern families use only bounded repetition', () => {
-    for (const family of PATTERN_FAMILIES) {
+  it('pattern families and signal keywords use only bounded repetition', () => {
+    const sources = [
+      ...PATTERN_FAMILIES.map((family) => [family.name, family.pattern.source]),
+      ...SIGNAL_PATTERNS.map((pattern, index) => [`signal ${index}`, pattern.source]),
+    ]
+    for (const [name, source] of sources) {
       // An unescaped * or +, or an open-ended {n,}, could backtrack without bound.
-      expect(family.pattern.source, family.name).not.toMatch(/(?<!\\)[*+]|\{\d+,\}/)
+      expect(source, name).not.toMatch(/(?<!\\)[*+]|\{\d+,\}/)
     }
   })
 
@@ -46,6 +61,7 @@ describe('linear-time patterns', () => {
     const classifier = new DataClassifier()
     for (const input of ADVERSARIAL) {
       const result = scanner.scan(input)
+      if (result.location !== undefined) expect(result.location.end).toBeLessThanOrEqual(input.length)
       expect(result.score).toBeGreaterThanOrEqual(0)
       expect(result.score).toBeLessThanOrEqual(1)
       expect(classifier.inspect(input).findings.length).toBeLessThanOrEqual(14_000)
