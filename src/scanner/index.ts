@@ -13,5 +13,5 @@ export {
   type ScanDecision,
   type ScanResult,
 } from './prompt-scanner'
-export { SCAN_HEADER, ScannerStage } from './scanner-stage'
+export { SCAN_HEADER, ScannerStage, type ScannerStageOptions } from './scanner-stage'
 export { loadShippedModel } from './shipped-model'

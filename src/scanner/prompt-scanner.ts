@@ -231,6 +231,28 @@ export class PromptScanner {
     }
     return 1 - benign
   }
+
+  /**
+   * The decision for segments a route declared (`route.modelText`): every segment is scored,
+   * whatever its role (the caller chose which roles to pass), with the same scoring as `scan`.
+   */
+  evaluateSegments(segments: readonly { readonly text: string }[]): ScanDecision {
+    const indicators = new Set<string>()
+    let score = 0
+    for (const segment of segments) score = Math.max(score, this.scoreText(segment.text, indicators))
+    const verdict: ScanResult = { risk: this.riskOf(score), score, indicators: [...indicators].sort() }
+    const action = score >= this.threshold ? this.action : 'allow'
+    return {
+      verdict,
+      action,
+      headers: action === 'warn' ? { [this.warnHeader]: verdict.risk } : {},
+      audit: {
+        promptRisk: verdict.risk,
+        promptScore: Math.round(score * 1000) / 1000,
+        promptIndicators: verdict.indicators.join(','),
+      },
+    }
+  }
 }
 
 brand(PromptScanner.prototype, 'PromptScanner')

@@ -100,7 +100,9 @@ describe('roles and request shapes', () => {
       ],
     }
     expect(scanner.scan(anthropic).risk).toBe('high')
-    expect(new PromptScanner({ roles: ['user'] }).scan(anthropic).risk).toBe('none')
+    // Without the adapter's reader (route.modelText) the block is part of the user turn: the
+    // protocol-neutral walk never drops text it cannot place.
+    expect(new PromptScanner({ roles: ['user'] }).scan(anthropic).risk).toBe('high')
     expect(scanner.scan({ model: 'x' }).risk).toBe('none')
     expect(scanner.scan(42).risk).toBe('none')
   })

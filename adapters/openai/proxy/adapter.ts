@@ -19,6 +19,7 @@ import {
   RESPONSES_REQUEST_PLAIN,
   RESPONSES_RESPONSE_PLAIN,
 } from './fields'
+import { chatModelText, completionModelText, embeddingModelText, responsesModelText } from './model-text'
 import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchema } from './schema'
 
 /** Events that end a Responses API stream. */
@@ -63,6 +64,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'chat',
       facts: openaiFacts,
       cache,
+      modelText: chatModelText,
       gateway: () => codecs().then((module) => module.chatCodec),
     },
     {
@@ -82,6 +84,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: openaiFacts,
       cache,
+      modelText: completionModelText,
     },
     {
       name: 'embeddings',
@@ -94,6 +97,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'embeddings',
       facts: openaiFacts,
       cache,
+      modelText: embeddingModelText,
       gateway: () => codecs().then((module) => module.embeddingCodec),
     },
     {
@@ -112,6 +116,7 @@ export const openaiAdapter = defineAdapter({
       },
       operation: 'chat',
       facts: openaiFacts,
+      modelText: responsesModelText,
     },
     {
       name: 'models',

@@ -14,6 +14,7 @@ import {
   INFER_REQUEST_PLAIN,
   INFER_RESPONSE_PLAIN,
 } from './fields'
+import { generateModelText, inferModelText } from './model-text'
 import { generateSchema, inferSchema } from './schema'
 
 const MODEL = '/v2/models/{model}'
@@ -41,6 +42,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: generateSchema,
         responsePlain: GENERATE_RESPONSE_PLAIN,
         operation: 'text_completion',
+        modelText: generateModelText,
       },
       '/generate',
     ),
@@ -54,6 +56,7 @@ export const tritonAdapter = defineAdapter({
         responsePlain: GENERATE_RESPONSE_PLAIN,
         stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
         operation: 'text_completion',
+        modelText: generateModelText,
       },
       '/generate_stream',
     ),
@@ -66,6 +69,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: inferSchema,
         responsePlain: INFER_RESPONSE_PLAIN,
         operation: 'infer',
+        modelText: inferModelText,
       },
       '/infer',
     ),
