@@ -1,8 +1,9 @@
 /**
  * Per-identity (epsilon, delta) budgets for numeric results released in plaintext. Every release
  * is charged with basic (sequential) composition: the epsilons and deltas of releases add up
- * within a refill period. Spending uses `StateStore.increment`, so a Redis store charges
- * atomically across processes; a charge that overshoots is refunded and refused with 429
+ * within a refill period. Spending uses the store's atomic check-and-charge
+ * (`StateStore.chargeWithin`), so a Redis store charges atomically across processes and a
+ * charge that would overshoot is never applied: it is refused with 429
  * `CONTINUUM_PRIVACY_BUDGET_EXHAUSTED`, carrying the remaining budget in its details.
  *
  * Accounting is exact: amounts are counted in integer units (see {@link toBudgetUnits}), every
@@ -120,8 +121,6 @@ export class PrivacyAccountant {
   readonly #prefix: string
   readonly #clock: Clock
   readonly #random: UniformRandom
-  /** Charges of one identity run one at a time in this process, so store sums stay exact. */
-  readonly #queues = new Map<string, Promise<unknown>>()
 
   constructor(options: PrivacyAccountantOptions) {
     const fail = (message: string) =>
@@ -145,9 +144,9 @@ export class PrivacyAccountant {
     const now = this.#clock.now()
     const start = Math.floor(now / this.#period) * this.#period
     // Identity is hashed by callers if it is sensitive; it is a store key, never content.
-    const base = `${this.#prefix}${start}:${identity}`
+    // One hash tag for both counters: they are charged together (one Redis Cluster slot).
+    const base = `${this.#prefix}{${start}:${identity}}`
     return {
-      base,
       // The unit is in the key: counters kept in another unit are never misread.
       epsilonKey: `${base}:epsilon:1e-${EPSILON_DIGITS}`,
       deltaKey: `${base}:delta:1e-${DELTA_DIGITS}`,
@@ -157,7 +156,9 @@ export class PrivacyAccountant {
   }
 
   #budget(spentEpsilon: number, spentDelta: number, resetsAt: number): PrivacyBudget {
-    const left = (budget: bigint, spent: number) => (budget > BigInt(spent) ? budget - BigInt(spent) : 0n)
+    // A counter that is not a whole number of units (a corrupted store) leaves nothing: fail closed.
+    const left = (budget: bigint, spent: number) =>
+      Number.isSafeInteger(spent) && budget > BigInt(spent) ? budget - BigInt(spent) : 0n
     return {
       epsilon: fromUnits(left(this.#epsilonUnits, spentEpsilon), EPSILON_DIGITS),
       delta: fromUnits(left(this.#deltaUnits, spentDelta), DELTA_DIGITS),
@@ -190,28 +191,22 @@ export class PrivacyAccountant {
     const epsilonUnits = toBudgetUnits(epsilon, EPSILON_DIGITS, 'up')
     const deltaUnits = delta === 0 ? 0n : toBudgetUnits(delta, DELTA_DIGITS, 'up')
     const window = this.#window(identity)
-    return this.#serialised(window.base, async () => {
-      // A charge larger than the whole budget never touches the store (and stays below 2^53).
-      if (epsilonUnits > this.#epsilonUnits || deltaUnits > this.#deltaUnits) {
-        const [spentEpsilon, spentDelta] = await this.#spent(window)
-        throw this.#exhausted(this.#budget(spentEpsilon, spentDelta, window.resetsAt))
-      }
-      const epsilonAmount = Number(epsilonUnits)
-      const deltaAmount = Number(deltaUnits)
-      const spentEpsilon = await this.#store.increment(window.epsilonKey, epsilonAmount, window.ttl)
-      const spentDelta =
-        deltaAmount > 0
-          ? await this.#store.increment(window.deltaKey, deltaAmount, window.ttl)
-          : Number((await this.#store.get(window.deltaKey)) ?? 0)
-      if (BigInt(spentEpsilon) > this.#epsilonUnits || BigInt(spentDelta) > this.#deltaUnits) {
-        await this.#store.increment(window.epsilonKey, -epsilonAmount, window.ttl)
-        if (deltaAmount > 0) await this.#store.increment(window.deltaKey, -deltaAmount, window.ttl)
-        throw this.#exhausted(
-          this.#budget(spentEpsilon - epsilonAmount, spentDelta - deltaAmount, window.resetsAt),
-        )
-      }
-      return this.#budget(spentEpsilon, spentDelta, window.resetsAt)
-    })
+    // A charge larger than the whole budget never reaches the store (so amounts stay below 2^53).
+    if (epsilonUnits > this.#epsilonUnits || deltaUnits > this.#deltaUnits) {
+      const [spentEpsilon, spentDelta] = await this.#spent(window)
+      throw this.#exhausted(this.#budget(spentEpsilon, spentDelta, window.resetsAt))
+    }
+    const result = await this.#store.chargeWithin(
+      [
+        { key: window.epsilonKey, amount: Number(epsilonUnits), limit: Number(this.#epsilonUnits) },
+        { key: window.deltaKey, amount: Number(deltaUnits), limit: Number(this.#deltaUnits) },
+      ],
+      window.ttl,
+    )
+    const [spentEpsilon = 0, spentDelta = 0] = result.values
+    const budget = this.#budget(spentEpsilon, spentDelta, window.resetsAt)
+    if (!result.accepted) throw this.#exhausted(budget)
+    return budget
   }
 
   #exhausted(remaining: PrivacyBudget): ContinuumError {
@@ -227,21 +222,6 @@ export class PrivacyAccountant {
         retryAfterSeconds: Math.max(1, Math.ceil((remaining.resetsAt - this.#clock.now()) / 1000)),
       },
     )
-  }
-
-  /** Runs `task` after every earlier charge of the same identity and period in this process. */
-  async #serialised<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const run = (this.#queues.get(key) ?? Promise.resolve()).then(task)
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    )
-    this.#queues.set(key, tail)
-    try {
-      return await run
-    } finally {
-      if (this.#queues.get(key) === tail) this.#queues.delete(key)
-    }
   }
 
   /** Charges the identity, then returns `values` with calibrated noise added, and the budget left. */

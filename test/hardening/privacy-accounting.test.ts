@@ -5,9 +5,11 @@
  * Gaussian release with a delta too small to count (before: delta 4e-16 passed a delta budget of
  * 0). Now every charge is rounded up to the accountant's unit and every budget down.
  */
-import { type ContinuumError, MemoryStateStore } from 'continuum-proxy'
+import { type ContinuumError, MemoryStateStore, type StateStore } from 'continuum-proxy'
 import { PrivacyAccountant, seededUniform } from 'continuum-proxy/privacy'
-import { describe, expect, it } from 'vitest'
+import { createRedisStateStore } from 'continuum-proxy/redis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RedisCluster, startRedisCluster } from '../support/redis-servers'
 
 const accountant = (epsilon: number, delta = 0) =>
   new PrivacyAccountant({ epsilon, delta, store: new MemoryStateStore(), random: seededUniform(5) })
@@ -93,4 +95,33 @@ describe('exact privacy accounting', () => {
     expect(() => accountant(1001)).toThrow(expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }))
     expect(() => accountant(1, 0.01)).toThrow(expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }))
   })
+})
+
+describe('exact accounting across instances on a Redis Cluster', () => {
+  let cluster: RedisCluster
+  let stores: StateStore[]
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+    stores = await Promise.all(
+      [0, 1].map(() => createRedisStateStore({ connection: { cluster: { rootNodes: cluster.rootNodes } } })),
+    )
+  }, 60_000)
+
+  afterAll(async () => {
+    await Promise.all((stores ?? []).map((store) => store.close?.()))
+    await cluster?.stop()
+  })
+
+  it('two instances racing 500 charges of 0.003 against a budget of 1 release exactly 333', async () => {
+    const [one, two] = stores.map((store) => new PrivacyAccountant({ epsilon: 1, delta: 1e-6, store }))
+    const identity = `tenant-${Date.now()}`
+    const results = await Promise.all(
+      Array.from({ length: 500 }, (_, index) =>
+        outcome((index % 2 === 0 ? one! : two!).charge(identity, 0.003, 1e-9)),
+      ),
+    )
+    expect(results.filter((result) => result === 'released')).toHaveLength(333)
+    expect(await two!.remaining(identity)).toMatchObject({ epsilon: 0.001, delta: 6.67e-7 })
+  }, 60_000)
 })
