@@ -89,6 +89,13 @@ export type {
   GatewayStreamWriter,
 } from './protocol/gateway-codec'
 export type { ModelTextRole, ModelTextSegment } from './protocol/model-text'
+export {
+  chatRole,
+  jsonStrings,
+  ModelTextCollector,
+  pointer,
+  recordOf,
+} from './protocol/model-text-collector'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from './protocol/registry'
 export type { StreamEvent } from './protocol/stream-event'
 // The proxy pipeline and its stage and upstream contracts

@@ -37,9 +37,12 @@ export interface AuditStageOptions {
    */
   identify?: (request: CoreRequest) => AuditActor | string | undefined
   /**
-   * Digest of the decrypted request in `what.contentDigest`: `{ key }` for HMAC-SHA-256 (recommended:
-   * a plain hash of a short prompt can be guessed from a dictionary), `{}` for SHA-256, `false` for none.
-   * @default {}
+   * Digest of the decrypted request in `what.contentDigest`, always keyed (HMAC-SHA-256: a plain
+   * hash of a short prompt can be confirmed from a dictionary by anyone reading the log). `{ key }`
+   * (16 bytes or more, kept apart from the log) makes digests an investigator can check later;
+   * `{}` uses a random per-process secret (digests compare within one process's records only);
+   * `false` records none.
+   * @default {} (the per-process secret)
    */
   contentDigest?: false | { key?: string | Uint8Array }
   /**
@@ -118,11 +121,12 @@ export class AuditStage implements ProxyStage {
     if (digest !== false && (typeof digest !== 'object' || digest === null)) {
       throw invalid('contentDigest must be false or { key? }')
     }
+    if (digest !== false && 'unkeyed' in digest) throw invalid('contentDigest is always keyed')
     if (digest !== false && digest.key !== undefined) digestContent('', digest) // checks the key length now
     this.log = resolved.log
     this.#identityHeader = header
     this.#identify = resolved.identify
-    this.#digest = digest === false ? undefined : digest
+    this.#digest = digest === false ? undefined : { key: digest.key }
     this.#clock = resolved.clock ?? systemClock
     this.#logger = resolved.logger ?? silentLogger
   }

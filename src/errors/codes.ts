@@ -395,6 +395,33 @@ export const ERROR_CODES = define({
     description:
       'An FHE worker thread exited during the job; it is restarted and the request can be retried.',
   },
+  CONTINUUM_FHE_KEY_ID_UNBOUND: {
+    status: 400,
+    type: 'integrity_error',
+    retryable: false,
+    description:
+      'Uploaded evaluation keys name a key id that is not the digest of their key material, so they cannot be filed under it.',
+  },
+  CONTINUUM_FHE_UNAUTHORIZED: {
+    status: 401,
+    type: 'authentication_error',
+    retryable: false,
+    description: "The FHE handler's authorize hook did not name the caller.",
+  },
+  CONTINUUM_FHE_KEY_QUOTA_EXCEEDED: {
+    status: 429,
+    type: 'rate_limit_error',
+    retryable: true,
+    description:
+      "The upload would take the caller's evaluation keys past its byte quota; delete unused keys or wait for idle ones to expire.",
+  },
+  CONTINUUM_FHE_KEY_STORE_FULL: {
+    status: 503,
+    type: 'server_error',
+    retryable: true,
+    description:
+      'The evaluation-key store holds its maximum bytes; nothing is evicted to make room, so the upload waits for keys to be deleted or expire.',
+  },
 
   // --- differential privacy (src/privacy) ----------------------------------------------------
   CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: {

@@ -6,7 +6,12 @@
  *
  * Layout: "CFHE" | version u8 | kind u8 | fingerprint 8 bytes | key id length u8 | key id (UTF-8)
  * | section count u8 | sections (tag u8, length u32 big-endian, bytes).
+ *
+ * The key id of evaluation keys is not a name the client picks: it is a digest of the key
+ * material ({@link evaluationKeyId}), so keys filed under an id can only ever be those keys, and
+ * nobody who sees the id in a query envelope can upload other keys under it.
  */
+import { createHash } from 'node:crypto'
 import { ContinuumError } from '../errors'
 
 const MAGIC = [0x43, 0x46, 0x48, 0x45] as const
@@ -25,6 +30,8 @@ export const SectionTag = Object.freeze({
   galoisKeys: 4,
   galoisSteps: 5,
   secretKey: 6,
+  /** In a secret-key export: the evaluation-key ids issued for the key pair, newline-separated. */
+  issuedKeyIds: 7,
 })
 
 /** A parsed envelope. */
@@ -125,4 +132,24 @@ export function decodeSteps(bytes: Uint8Array): number[] {
   if (bytes.length % 4 !== 0 || bytes.length > 4 * 64) throw malformed('Galois step list is malformed')
   const input = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   return Array.from({ length: bytes.length / 4 }, (_, index) => input.readInt32BE(index * 4))
+}
+
+const KEY_ID_DOMAIN = Buffer.from('continuum-fhe-key-id/v1\n')
+
+/**
+ * The key id of a key bundle: `fhe-` and the SHA-256, in hex, of the parameter fingerprint and
+ * every section (tag, length, bytes) in tag order. Any other bytes give another id.
+ */
+export function evaluationKeyId(
+  fingerprint: string,
+  sections: Iterable<readonly [number, Uint8Array]>,
+): string {
+  const hash = createHash('sha256').update(KEY_ID_DOMAIN).update(Buffer.from(fingerprint, 'hex'))
+  const header = Buffer.alloc(5)
+  for (const [tag, bytes] of [...sections].sort(([left], [right]) => left - right)) {
+    header[0] = tag
+    header.writeUInt32BE(bytes.byteLength, 1)
+    hash.update(header).update(bytes)
+  }
+  return `fhe-${hash.digest('hex')}`
 }

@@ -1,10 +1,12 @@
 /**
- * The server side of CKKS: it holds uploaded evaluation keys per key id in a byte-bounded LRU,
- * registers stored matrices (embedding collections, linear layers), checks every ciphertext's
- * envelope (key id, parameter set) before any SEAL code sees it, and runs the products on an
- * FheBackend (a worker pool by default). It never holds a secret key and never sees a value.
+ * The server side of CKKS: it holds uploaded evaluation keys per caller identity and key id
+ * (the key id is checked to be the digest of the key material, so keys under an id cannot be
+ * replaced), within per-identity quotas and a total that refuse rather than evict; it registers
+ * stored matrices (embedding collections, linear layers), checks every ciphertext's envelope
+ * (key id, parameter set) before any SEAL code sees it, and runs the products on an FheBackend
+ * (a worker pool by default). It never holds a secret key and never sees a value.
  */
-import { LRUCache } from 'lru-cache'
+import { type Clock, systemClock } from '../core/clock'
 import type { Logger } from '../core/logger'
 import { silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
@@ -14,10 +16,12 @@ import {
   decodeSteps,
   EnvelopeKind,
   encodeEnvelope,
+  evaluationKeyId,
   isValidKeyId,
   SectionTag,
 } from './envelope'
 import { resolveCompression } from './key-manager'
+import { EvaluationKeyStore } from './key-store'
 import { type LayoutMode, type MatrixLayout, planLayout, requiredGaloisSteps } from './layout'
 import {
   type CkksParameters,
@@ -47,10 +51,24 @@ export interface FheServiceOptions {
    */
   workers?: number
   /**
-   * Total bytes of evaluation keys held; the least recently used key ids are evicted past it.
+   * Total bytes of evaluation keys held. An upload past it is refused with 503
+   * `CONTINUUM_FHE_KEY_STORE_FULL`; nothing is evicted to make room.
    * @default 268435456 (256 MiB)
    */
   keyCacheMaxBytes?: number
+  /**
+   * Bytes of evaluation keys one caller identity may hold. An upload past it is refused with 429
+   * `CONTINUUM_FHE_KEY_QUOTA_EXCEEDED`, so one caller can fill only its own share.
+   * @default 33554432 (32 MiB)
+   */
+  keyQuotaBytes?: number
+  /**
+   * Keys unused (no upload, no product) for this long are dropped.
+   * @default 3600000 (one hour)
+   */
+  keyIdleMs?: number
+  /** @default systemClock */
+  clock?: Clock
   /**
    * Largest evaluation-key upload accepted.
    * @default 8388608 (8 MiB)
@@ -97,10 +115,45 @@ interface KeyEntry {
   readonly tag: string
   readonly keys: EvaluationKeyBytes
   readonly steps: ReadonlySet<number>
+}
+
+/** Who asks: the identity the HTTP handler's `authorize` hook gave. */
+export interface FheCaller {
+  /**
+   * The caller's identity: keys are held, found and counted against quotas per identity.
+   * @default 'anonymous'
+   */
+  readonly identity?: string
+}
+
+/** What an evaluation-key upload answers. */
+export interface FheKeyUpload {
+  /** The digest of the key material, which queries name. */
+  readonly keyId: string
   readonly bytes: number
+  readonly galoisSteps: number[]
+  /** False when this identity already held exactly these keys (nothing was loaded again). */
+  readonly created: boolean
 }
 
 const DEFAULT_KEY_CACHE = 256 * 1024 * 1024
+const DEFAULT_KEY_QUOTA = 32 * 1024 * 1024
+const ANONYMOUS = 'anonymous'
+/** Sections an evaluation-key bundle may carry. */
+const KEY_SECTIONS: ReadonlySet<number> = new Set([
+  SectionTag.publicKey,
+  SectionTag.relinKeys,
+  SectionTag.galoisKeys,
+  SectionTag.galoisSteps,
+])
+
+const identityOf = (caller: FheCaller | undefined): string => {
+  const identity = caller?.identity ?? ANONYMOUS
+  if (typeof identity !== 'string' || identity.length === 0 || identity.length > 256) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'FheService: identity must be 1-256 characters')
+  }
+  return identity
+}
 
 const positiveInteger = (value: number | undefined, fallback: number, name: string): number => {
   const resolved = value ?? fallback
@@ -116,7 +169,7 @@ export class FheService {
   readonly maxKeyBytes: number
   readonly maxCiphertextBytes: number
   readonly #backend: FheBackend
-  readonly #keys: LRUCache<string, KeyEntry>
+  readonly #keys: EvaluationKeyStore<KeyEntry>
   readonly #matrices = new Map<string, StoredMatrixDescription>()
   readonly #compression: Compression
   readonly #logger: Logger
@@ -124,16 +177,22 @@ export class FheService {
 
   constructor(options: FheServiceOptions = {}) {
     const keyCacheMaxBytes = positiveInteger(options.keyCacheMaxBytes, DEFAULT_KEY_CACHE, 'keyCacheMaxBytes')
+    const keyQuotaBytes = positiveInteger(
+      options.keyQuotaBytes,
+      Math.min(DEFAULT_KEY_QUOTA, keyCacheMaxBytes),
+      'keyQuotaBytes',
+    )
+    const keyIdleMs = positiveInteger(options.keyIdleMs, 3_600_000, 'keyIdleMs')
     this.maxKeyBytes = positiveInteger(options.maxKeyBytes, 8 * 1024 * 1024, 'maxKeyBytes')
     this.maxCiphertextBytes = positiveInteger(
       options.maxCiphertextBytes,
       4 * 1024 * 1024,
       'maxCiphertextBytes',
     )
-    if (this.maxKeyBytes > keyCacheMaxBytes) {
+    if (this.maxKeyBytes > keyQuotaBytes || keyQuotaBytes > keyCacheMaxBytes) {
       throw new ContinuumError(
         'CONTINUUM_INVALID_OPTIONS',
-        'FheService: maxKeyBytes must not exceed keyCacheMaxBytes',
+        'FheService: maxKeyBytes <= keyQuotaBytes <= keyCacheMaxBytes must hold',
       )
     }
     this.#compression = resolveCompression(options.compression)
@@ -151,12 +210,14 @@ export class FheService {
         workers: options.workers,
       })
     this.parameters = this.#backend.parameters
-    this.#keys = new LRUCache<string, KeyEntry>({
-      maxSize: keyCacheMaxBytes,
-      sizeCalculation: (entry) => entry.bytes,
-      dispose: (entry, keyId) => {
-        this.#logger.debug('fhe evaluation keys released', { keyId, bytes: entry.bytes })
-        this.#backend.dropEvaluationKeys(entry.tag).catch(() => {})
+    this.#keys = new EvaluationKeyStore<KeyEntry>({
+      maxBytes: keyCacheMaxBytes,
+      quotaBytes: keyQuotaBytes,
+      idleMs: keyIdleMs,
+      clock: options.clock ?? systemClock,
+      release: (entry) => {
+        this.#logger.debug('fhe evaluation keys released', { keyId: entry.keyId, bytes: entry.bytes })
+        this.#backend.dropEvaluationKeys(entry.value.tag).catch(() => {})
       },
     })
   }
@@ -274,10 +335,14 @@ export class FheService {
     return description
   }
 
-  /** Accepts an evaluation-key bundle (from FheKeyManager.evaluationKeys) and files it under its key id. */
-  async uploadEvaluationKeys(
-    bundle: Uint8Array,
-  ): Promise<{ keyId: string; bytes: number; galoisSteps: number[] }> {
+  /**
+   * Accepts an evaluation-key bundle (from FheKeyManager.evaluationKeys) and files it under its
+   * key id for the caller. The key id must be the digest of the bundle's key material
+   * (`CONTINUUM_FHE_KEY_ID_UNBOUND` otherwise); an identity uploading keys it already holds
+   * only refreshes them.
+   */
+  async uploadEvaluationKeys(bundle: Uint8Array, caller?: FheCaller): Promise<FheKeyUpload> {
+    const identity = identityOf(caller)
     if (bundle.byteLength > this.maxKeyBytes) {
       throw new ContinuumError('CONTINUUM_BODY_TOO_LARGE', `Evaluation keys over ${this.maxKeyBytes} bytes`, {
         details: { limit: this.maxKeyBytes },
@@ -290,6 +355,16 @@ export class FheService {
         'The evaluation keys were made for another CKKS parameter set',
       )
     }
+    for (const tag of envelope.sections.keys()) {
+      if (!KEY_SECTIONS.has(tag))
+        throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', `Evaluation keys carry section ${tag}`)
+    }
+    if (evaluationKeyId(envelope.fingerprint, envelope.sections) !== envelope.keyId) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_KEY_ID_UNBOUND',
+        'The key id of these evaluation keys is not the digest of their key material',
+      )
+    }
     const stepBytes = envelope.sections.get(SectionTag.galoisSteps)
     const galoisSteps = stepBytes === undefined ? [] : decodeSteps(stepBytes)
     const galoisKeys = envelope.sections.get(SectionTag.galoisKeys)
@@ -299,41 +374,56 @@ export class FheService {
         'Galois keys and their step list must come together',
       )
     }
-    // Copy out of the request buffer so the cache does not pin a larger body.
-    const copy = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Uint8Array.from(bytes))
-    const keys: EvaluationKeyBytes = {
-      galoisKeys: copy(galoisKeys),
-      galoisSteps,
-      relinKeys: copy(envelope.sections.get(SectionTag.relinKeys)),
-      publicKey: copy(envelope.sections.get(SectionTag.publicKey)),
+    const answer = { keyId: envelope.keyId, bytes: bundle.byteLength, galoisSteps }
+    // Same id, same bytes: keys already held need no second load.
+    if (this.#keys.get(identity, envelope.keyId) !== undefined) return { ...answer, created: false }
+    this.#keys.reserve(identity, bundle.byteLength)
+    let stored = false
+    try {
+      // Copy out of the request buffer so the store does not pin a larger body.
+      const copy = (bytes: Uint8Array | undefined) =>
+        bytes === undefined ? undefined : Uint8Array.from(bytes)
+      const keys: EvaluationKeyBytes = {
+        galoisKeys: copy(galoisKeys),
+        galoisSteps,
+        relinKeys: copy(envelope.sections.get(SectionTag.relinKeys)),
+        publicKey: copy(envelope.sections.get(SectionTag.publicKey)),
+      }
+      const tag = `${envelope.keyId}#${++this.#uploads}`
+      await this.#backend.loadEvaluationKeys(tag, keys)
+      // Held keys: the Galois and relinearisation keys; the public key was only checked.
+      const value: KeyEntry = { tag, keys: { ...keys, publicKey: undefined }, steps: new Set(galoisSteps) }
+      this.#keys.commit({ identity, keyId: envelope.keyId, bytes: bundle.byteLength, value })
+      stored = true
+    } finally {
+      if (!stored) this.#keys.unreserve(identity, bundle.byteLength)
     }
-    const tag = `${envelope.keyId}#${++this.#uploads}`
-    await this.#backend.loadEvaluationKeys(tag, keys)
-    // Held keys: the Galois and relinearisation keys; the public key was only checked.
-    const entry: KeyEntry = {
-      tag,
-      keys: { ...keys, publicKey: undefined },
-      steps: new Set(galoisSteps),
-      bytes: bundle.byteLength,
-    }
-    this.#keys.set(envelope.keyId, entry)
     this.#logger.info('fhe evaluation keys uploaded', { keyId: envelope.keyId, bytes: bundle.byteLength })
-    return { keyId: envelope.keyId, bytes: bundle.byteLength, galoisSteps }
+    return { ...answer, created: true }
   }
 
-  /** Whether evaluation keys are held for a key id. */
-  hasEvaluationKeys(keyId: string): boolean {
-    return this.#keys.has(keyId)
+  /** Drops the caller's evaluation keys under a key id; false when it held none. */
+  deleteEvaluationKeys(keyId: string, caller?: FheCaller): boolean {
+    return this.#keys.delete(identityOf(caller), keyId)
+  }
+
+  /** Whether the caller holds evaluation keys under a key id. */
+  hasEvaluationKeys(keyId: string, caller?: FheCaller): boolean {
+    return this.#keys.get(identityOf(caller), keyId) !== undefined
+  }
+
+  /** Bytes of evaluation keys the caller holds, against its `keyQuotaBytes`. */
+  keyUsage(caller?: FheCaller): number {
+    return this.#keys.usage(identityOf(caller))
   }
 
   /** Scores an encrypted query (or a batch) against a stored collection. */
-  similarity(request: {
-    keyId: string
-    collection: string
-    query: Uint8Array
-    layout?: LayoutMode
-  }): Promise<FheProductResult> {
+  similarity(
+    request: { keyId: string; collection: string; query: Uint8Array; layout?: LayoutMode },
+    caller?: FheCaller,
+  ): Promise<FheProductResult> {
     return this.#product(
+      identityOf(caller),
       request.keyId,
       this.matrix(request.collection, 'collection'),
       request.query,
@@ -342,11 +432,21 @@ export class FheService {
   }
 
   /** Applies a stored linear layer to an encrypted input vector. */
-  linear(request: { keyId: string; layer: string; input: Uint8Array }): Promise<FheProductResult> {
-    return this.#product(request.keyId, this.matrix(request.layer, 'linear'), request.input, 'single')
+  linear(
+    request: { keyId: string; layer: string; input: Uint8Array },
+    caller?: FheCaller,
+  ): Promise<FheProductResult> {
+    return this.#product(
+      identityOf(caller),
+      request.keyId,
+      this.matrix(request.layer, 'linear'),
+      request.input,
+      'single',
+    )
   }
 
   async #product(
+    identity: string,
     keyId: string,
     matrix: StoredMatrixDescription,
     ciphertext: Uint8Array,
@@ -384,7 +484,8 @@ export class FheService {
     const input = envelope.sections.get(SectionTag.ciphertext)
     if (input === undefined)
       throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', 'The envelope holds no ciphertext')
-    const entry = this.#keys.get(keyId)
+    // Only the caller's own keys: another identity's id finds nothing.
+    const entry = this.#keys.get(identity, keyId)?.value
     if (entry === undefined) {
       throw new ContinuumError(
         'CONTINUUM_FHE_KEYS_UNKNOWN',

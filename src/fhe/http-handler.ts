@@ -1,12 +1,15 @@
 /**
  * The framework-neutral HTTP surface of the FHE service, mounted by the Express, Koa and Fastify
  * middlewares: `GET /v1/fhe/params`, `POST /v1/fhe/keys` (binary, or base64 in JSON),
- * `POST /v1/fhe/similarity` and `POST /v1/fhe/linear` (JSON with base64 ciphertexts). Bodies are
- * size-limited while they stream in; every failure is a JSON error body with its code and status.
+ * `DELETE /v1/fhe/keys/{keyId}`, `POST /v1/fhe/similarity` and `POST /v1/fhe/linear` (JSON with
+ * base64 ciphertexts). Every request first goes through the `authorize` hook, which names the
+ * caller: keys are held, used and counted against quotas per caller. Bodies are size-limited while
+ * they stream in; every failure is a JSON error body with its code and status.
  */
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
-import type { FheService } from './fhe-service'
+import { isValidKeyId } from './envelope'
+import type { FheCaller, FheService } from './fhe-service'
 import type { LayoutMode } from './layout'
 
 /** Options of {@link createFheHandler}. */
@@ -18,6 +21,14 @@ export interface FheHandlerOptions {
    * @default '/v1/fhe'
    */
   basePath?: string
+  /**
+   * Names the caller of each request (from your authentication: a verified token, a client
+   * certificate), or refuses it by returning undefined (401 `CONTINUUM_FHE_UNAUTHORIZED`) or
+   * throwing a ContinuumError (its status). Keys are held per caller: one caller cannot use,
+   * replace or crowd out another's. Never name callers by a header a client chooses freely.
+   * @default undefined (every caller is `anonymous` and they share one key quota)
+   */
+  authorize?: (request: CoreRequest) => string | undefined | Promise<string | undefined>
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }
@@ -121,6 +132,22 @@ const requireBase64 = (body: Record<string, unknown>, field: string): Uint8Array
   return Buffer.from(value, 'base64')
 }
 
+/** Runs the authorize hook; anything but a named caller or a ContinuumError is a 401. */
+async function callerOf(authorize: FheHandlerOptions['authorize'], request: CoreRequest): Promise<FheCaller> {
+  if (authorize === undefined) return {}
+  let identity: string | undefined
+  try {
+    identity = await authorize(request)
+  } catch (error) {
+    if (ContinuumError.isInstance(error)) throw error
+    identity = undefined
+  }
+  if (typeof identity !== 'string' || identity.length === 0 || identity.length > 256) {
+    throw new ContinuumError('CONTINUUM_FHE_UNAUTHORIZED', 'The caller is not authorized for the FHE service')
+  }
+  return { identity }
+}
+
 const productBody = (result: { keyId: string; layout: unknown; results: Uint8Array[] }) => ({
   keyId: result.keyId,
   layout: result.layout,
@@ -129,7 +156,10 @@ const productBody = (result: { keyId: string; layout: unknown; results: Uint8Arr
 
 /** Creates the FHE request handler; it resolves `undefined` for paths outside `basePath`. */
 export function createFheHandler(options: FheHandlerOptions): CoreHandler {
-  const { service } = options
+  const { service, authorize } = options
+  if (authorize !== undefined && typeof authorize !== 'function') {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createFheHandler: authorize must be a function')
+  }
   const basePath = (options.basePath ?? '/v1/fhe').replace(/\/+$/, '')
   if (!basePath.startsWith('/')) {
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createFheHandler: basePath must start with "/"')
@@ -138,11 +168,12 @@ export function createFheHandler(options: FheHandlerOptions): CoreHandler {
   const productLimit = Math.ceil((service.maxCiphertextBytes * 4) / 3) + 4096
   const keyJsonLimit = Math.ceil((service.maxKeyBytes * 4) / 3) + 4096
 
-  const routes: Record<string, { method: string; run: (request: CoreRequest) => Promise<CoreResponse> }> = {
+  type Run = (request: CoreRequest, caller: FheCaller) => Promise<CoreResponse>
+  const routes: Record<string, { method: string; run: Run }> = {
     '/params': { method: 'GET', run: async () => json(200, service.describe()) },
     '/keys': {
       method: 'POST',
-      run: async (request) => {
+      run: async (request, caller) => {
         const contentType = request.headers['content-type'] ?? ''
         let bundle: Uint8Array
         if (/^application\/octet-stream\b/i.test(contentType)) {
@@ -150,12 +181,13 @@ export function createFheHandler(options: FheHandlerOptions): CoreHandler {
         } else {
           bundle = requireBase64(await readJson(request, keyJsonLimit), 'keys')
         }
-        return json(201, await service.uploadEvaluationKeys(bundle))
+        const { created, ...upload } = await service.uploadEvaluationKeys(bundle, caller)
+        return json(created ? 201 : 200, upload)
       },
     },
     '/similarity': {
       method: 'POST',
-      run: async (request) => {
+      run: async (request, caller) => {
         const body = await readJson(request, productLimit)
         const layout = body.layout ?? 'single'
         if (layout !== 'single' && layout !== 'batched') {
@@ -167,33 +199,55 @@ export function createFheHandler(options: FheHandlerOptions): CoreHandler {
             },
           )
         }
-        const result = await service.similarity({
-          keyId: requireString(body, 'keyId'),
-          collection: requireString(body, 'collection'),
-          query: requireBase64(body, 'query'),
-          layout: layout as LayoutMode,
-        })
+        const result = await service.similarity(
+          {
+            keyId: requireString(body, 'keyId'),
+            collection: requireString(body, 'collection'),
+            query: requireBase64(body, 'query'),
+            layout: layout as LayoutMode,
+          },
+          caller,
+        )
         return json(200, productBody(result))
       },
     },
     '/linear': {
       method: 'POST',
-      run: async (request) => {
+      run: async (request, caller) => {
         const body = await readJson(request, productLimit)
-        const result = await service.linear({
-          keyId: requireString(body, 'keyId'),
-          layer: requireString(body, 'layer'),
-          input: requireBase64(body, 'input'),
-        })
+        const result = await service.linear(
+          {
+            keyId: requireString(body, 'keyId'),
+            layer: requireString(body, 'layer'),
+            input: requireBase64(body, 'input'),
+          },
+          caller,
+        )
         return json(200, productBody(result))
       },
     },
   }
 
+  /** `DELETE /keys/{keyId}`: the caller's keys under that id. */
+  const deleteKeys =
+    (keyId: string): Run =>
+    async (_request, caller) => {
+      if (!service.deleteEvaluationKeys(keyId, caller)) {
+        throw new ContinuumError('CONTINUUM_FHE_KEYS_UNKNOWN', 'No evaluation keys are held for this key id')
+      }
+      return { status: 204, headers: { 'cache-control': 'no-store' }, body: null }
+    }
+
   return async (request) => {
     const path = request.url.split('?', 1)[0] ?? ''
     if (!path.startsWith(`${basePath}/`)) return undefined
-    const route = routes[path.slice(basePath.length)]
+    const relative = path.slice(basePath.length)
+    const keyId = relative.startsWith('/keys/') ? relative.slice('/keys/'.length) : undefined
+    const route = Object.hasOwn(routes, relative)
+      ? routes[relative]
+      : keyId !== undefined && isValidKeyId(keyId)
+        ? { method: 'DELETE', run: deleteKeys(keyId) }
+        : undefined
     if (route === undefined) return undefined
     try {
       if (request.method !== route.method) {
@@ -203,7 +257,7 @@ export function createFheHandler(options: FheHandlerOptions): CoreHandler {
         response.headers.allow = route.method
         return response
       }
-      return await route.run(request)
+      return await route.run(request, await callerOf(authorize, request))
     } catch (error) {
       return errorResponse(error)
     }

@@ -5,8 +5,10 @@
  * generation on ciphertexts is not offered.
  */
 export type { EvaluateRequest, FheBackend } from './backend'
-export { EnvelopeKind, isValidKeyId } from './envelope'
+export { EnvelopeKind, evaluationKeyId, isValidKeyId } from './envelope'
 export {
+  type FheCaller,
+  type FheKeyUpload,
   type FheProductResult,
   FheService,
   type FheServiceOptions,

@@ -1,11 +1,12 @@
 /**
  * The client side of CKKS: it generates the secret key and never sends it; it exports it (for the
- * client's own storage) and imports it back, rotates to a fresh key id, and builds the evaluation
- * key bundle the server needs: only the Galois steps asked for, in SEAL's seeded form (half the
- * bytes), compressed. It also encrypts queries (symmetric, seeded: half the bytes of a public-key
+ * client's own storage) and imports it back, rotates to a fresh key pair, and builds the
+ * evaluation key bundle the server needs: only the Galois steps asked for, in SEAL's seeded form
+ * (half the bytes), compressed. The bundle's key id is the digest of its key material, so the
+ * server can check it and nobody can upload other keys under it; ciphertexts made afterwards are
+ * stamped with it. It also encrypts queries (symmetric, seeded: half the bytes of a public-key
  * ciphertext) and decrypts results.
  */
-import { randomBytes } from 'node:crypto'
 import type { ComprModeType, Encryptor, KeyGenerator, PublicKey, SecretKey } from 'node-seal'
 import { ContinuumError } from '../errors'
 import {
@@ -13,6 +14,7 @@ import {
   EnvelopeKind,
   encodeEnvelope,
   encodeSteps,
+  evaluationKeyId,
   isValidKeyId,
   SectionTag,
 } from './envelope'
@@ -33,11 +35,6 @@ export interface FheKeyManagerOptions {
    * @default 'ckks-8192'
    */
   parameters?: CkksPresetName | CkksParameters
-  /**
-   * Key id the server files the evaluation keys under; 1-128 of `A-Z a-z 0-9 . _ : -`.
-   * @default a random `fhe-` id
-   */
-  keyId?: string
   /**
    * Compression of serialized keys and ciphertexts.
    * @default 'zstd'
@@ -61,10 +58,15 @@ export interface EvaluationKeyOptions {
   relinKeys?: boolean
 }
 
+/** How many evaluation-key ids a key pair remembers for `decrypt`. */
+const ISSUED_IDS = 16
+
 /** A client's CKKS key pair. Call `dispose()` when done: it releases WASM memory. */
 export class FheKeyManager {
-  readonly keyId: string
   readonly parameters: ResolvedCkksParameters
+  #keyId: string
+  /** Key ids of bundles made from this key pair, newest last: results under any of them decrypt. */
+  readonly #issued: string[]
   readonly #context: SealContext
   readonly #keyGenerator: KeyGenerator
   readonly #secretKey: SecretKey
@@ -74,14 +76,13 @@ export class FheKeyManager {
 
   private constructor(
     context: SealContext,
-    keyId: string,
+    issued: readonly string[],
     secretKey: SecretKey | undefined,
     compression: Compression,
   ) {
     const { seal } = context
     this.#context = context
     this.parameters = context.parameters
-    this.keyId = keyId
     this.#compression = compression
     this.#keyGenerator =
       secretKey === undefined
@@ -90,20 +91,29 @@ export class FheKeyManager {
     this.#secretKey = this.#keyGenerator.secretKey()
     this.#publicKey = this.#keyGenerator.createPublicKey()
     this.#encryptor = new seal.Encryptor(context.context, this.#publicKey, this.#secretKey)
+    // Before any bundle is made, the id is the digest of the public key: local use only.
+    this.#issued = issued.length > 0 ? [...issued] : [this.#publicKeyId()]
+    this.#keyId = this.#issued.at(-1)!
+  }
+
+  /**
+   * The key id ciphertexts are stamped with: that of the last evaluation-key bundle made (the
+   * digest of its key material, which the server files it under), or, before any, of the public key.
+   */
+  get keyId(): string {
+    return this.#keyId
+  }
+
+  #publicKeyId(): string {
+    const bytes = this.#publicKey.saveToArray(this.#context.seal.ComprModeType.none) as Uint8Array
+    return evaluationKeyId(this.parameters.fingerprint, [[SectionTag.publicKey, bytes]])
   }
 
   /** Generates a fresh key pair. */
   static async generate(options: FheKeyManagerOptions = {}): Promise<FheKeyManager> {
-    const keyId = options.keyId ?? `fhe-${randomBytes(8).toString('hex')}`
-    if (!isValidKeyId(keyId)) {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        'FheKeyManager: keyId must be 1-128 of A-Z a-z 0-9 . _ : -',
-      )
-    }
     const compression = resolveCompression(options.compression)
     const context = await createSealContext(resolveCkksParameters(options.parameters))
-    return new FheKeyManager(context, keyId, undefined, compression)
+    return new FheKeyManager(context, [], undefined, compression)
   }
 
   /** Restores a key pair from {@link exportSecretKey} output; the parameter set must match. */
@@ -122,11 +132,19 @@ export class FheKeyManager {
     const secretBytes = envelope.sections.get(SectionTag.secretKey)
     if (secretBytes === undefined)
       throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', 'The export holds no secret key')
+    const issuedBytes = envelope.sections.get(SectionTag.issuedKeyIds)
+    const issued =
+      issuedBytes === undefined ? [] : Buffer.from(issuedBytes).toString('utf8').split('\n').filter(Boolean)
+    if (issued.length > ISSUED_IDS || !issued.every(isValidKeyId)) {
+      throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', 'The export lists malformed key ids')
+    }
+    // The current id last, as it was exported.
+    const ids = [...issued.filter((id) => id !== envelope.keyId), envelope.keyId]
     const context = await createSealContext(parameters)
     const secretKey = new context.seal.SecretKey()
     try {
       secretKey.loadFromArray(context.context, secretBytes)
-      return new FheKeyManager(context, envelope.keyId, secretKey, resolveCompression(options.compression))
+      return new FheKeyManager(context, ids, secretKey, resolveCompression(options.compression))
     } catch (error) {
       context.dispose()
       throw sealFailure(error, 'CONTINUUM_FHE_MALFORMED_PAYLOAD', 'Loading the secret key')
@@ -142,19 +160,21 @@ export class FheKeyManager {
     ) as Uint8Array
     return encodeEnvelope(EnvelopeKind.secretKey, this.parameters.fingerprint, this.keyId, [
       [SectionTag.secretKey, bytes],
+      [SectionTag.issuedKeyIds, Buffer.from(this.#issued.join('\n'))],
     ])
   }
 
-  /** A fresh key pair under a new key id; this one stays usable until disposed. */
-  rotate(options: Pick<FheKeyManagerOptions, 'keyId'> = {}): Promise<FheKeyManager> {
-    return FheKeyManager.generate({
-      parameters: this.parameters,
-      keyId: options.keyId,
-      compression: this.#compression,
-    })
+  /** A fresh key pair (so fresh key ids); this one stays usable until disposed. */
+  rotate(): Promise<FheKeyManager> {
+    return FheKeyManager.generate({ parameters: this.parameters, compression: this.#compression })
   }
 
-  /** The evaluation-key bundle to upload (`POST /v1/fhe/keys`): seeded, compressed, minimal steps. */
+  /**
+   * The evaluation-key bundle to upload (`POST /v1/fhe/keys`): seeded, compressed, minimal steps.
+   * Its key id is the digest of its key material and becomes this key pair's `keyId`: SEAL draws
+   * fresh randomness for every bundle, so each call makes another id (results under the earlier
+   * ones still decrypt).
+   */
   evaluationKeys(options: EvaluationKeyOptions): Uint8Array {
     const { seal } = this.#context
     const mode = seal.ComprModeType[this.#compression]
@@ -186,7 +206,11 @@ export class FheKeyManager {
       const galois = this.#keyGenerator.createGaloisKeysSerializableWithSteps(Int32Array.from(steps))
       sections.push([SectionTag.galoisKeys, save(galois)], [SectionTag.galoisSteps, encodeSteps(steps)])
     }
-    return encodeEnvelope(EnvelopeKind.evaluationKeys, this.parameters.fingerprint, this.keyId, sections)
+    const keyId = evaluationKeyId(this.parameters.fingerprint, sections)
+    this.#issued.push(keyId)
+    if (this.#issued.length > ISSUED_IDS) this.#issued.shift()
+    this.#keyId = keyId
+    return encodeEnvelope(EnvelopeKind.evaluationKeys, this.parameters.fingerprint, keyId, sections)
   }
 
   /** Encrypts raw slot values (at most slotCount) into a ciphertext envelope. */
@@ -236,7 +260,7 @@ export class FheKeyManager {
         'The ciphertext belongs to another CKKS parameter set',
       )
     }
-    if (envelope.keyId !== this.keyId) {
+    if (!this.#issued.includes(envelope.keyId)) {
       throw new ContinuumError('CONTINUUM_FHE_KEY_MISMATCH', 'The ciphertext was made for another key id')
     }
     const bytes = envelope.sections.get(SectionTag.ciphertext)

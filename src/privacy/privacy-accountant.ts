@@ -1,9 +1,16 @@
 /**
  * Per-identity (epsilon, delta) budgets for numeric results released in plaintext. Every release
  * is charged with basic (sequential) composition: the epsilons and deltas of releases add up
- * within a refill period. Spending uses `StateStore.increment`, so a Redis store charges
- * atomically across processes; a charge that overshoots is refunded and refused with 429
+ * within a refill period. Spending uses the store's atomic check-and-charge
+ * (`StateStore.chargeWithin`), so a Redis store charges atomically across processes and a
+ * charge that would overshoot is never applied: it is refused with 429
  * `CONTINUUM_PRIVACY_BUDGET_EXHAUSTED`, carrying the remaining budget in its details.
+ *
+ * Accounting is exact: amounts are counted in integer units (see {@link toBudgetUnits}), every
+ * charge rounded up and every budget rounded down, so no release is ever charged nothing and
+ * the spent total is never less than the true sum. Rounding each charge to the nearest unit let
+ * epsilons under half a unit through for free and let ten releases of 1.49 units pass a budget
+ * of ten.
  */
 import type { Clock } from '../core/clock'
 import { systemClock } from '../core/clock'
@@ -64,9 +71,37 @@ export type ReleaseRequest =
       readonly sensitivity: number
     }
 
-// Budgets are stored as integer micro-units so sums stay exact across increments.
-const EPSILON_UNIT = 1e9
-const DELTA_UNIT = 1e15
+/** Decimal places of the units epsilon and delta are counted in: 1e-12 and 1e-18. */
+const EPSILON_DIGITS = 12
+const DELTA_DIGITS = 18
+/** Largest budgets: 1e15 units each, so every sum stays an exact double (below 2^53). */
+const MAX_EPSILON = 1000
+const MAX_DELTA = 1e-3
+const DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/
+
+/**
+ * A positive amount in units of 10^-digits, exactly: the decimal the number prints as (`0.1`
+ * is 0.1, `1.49e-9` is 1.49e-9) times 10^digits, rounded up (`'up'`, for charges: never zero)
+ * or down (`'down'`, for budgets).
+ */
+export function toBudgetUnits(value: number, digits: number, rounding: 'up' | 'down'): bigint {
+  const match = DECIMAL.exec(String(value))
+  if (match === null || !(value > 0)) {
+    throw new ContinuumError(
+      'CONTINUUM_PRIVACY_INVALID_RELEASE',
+      'Budget amounts must be positive finite numbers',
+    )
+  }
+  const [, whole, fraction = '', exponent = '0'] = match
+  const mantissa = BigInt(`${whole}${fraction}`)
+  const shift = Number(exponent) - fraction.length + digits
+  if (shift >= 0) return mantissa * 10n ** BigInt(shift)
+  const divisor = 10n ** BigInt(-shift)
+  const units = mantissa / divisor
+  return rounding === 'up' && mantissa % divisor !== 0n ? units + 1n : units
+}
+
+const fromUnits = (units: bigint | number, digits: number): number => Number(units) / 10 ** digits
 
 /** Formats a budget as the `x-continuum-privacy-budget` header value, e.g. `epsilon=0.7;delta=1e-6`. */
 export function privacyBudgetHeader(budget: PrivacyBudget): string {
@@ -79,8 +114,8 @@ export const PRIVACY_BUDGET_HEADER = 'x-continuum-privacy-budget'
 
 /** Tracks and charges per-identity privacy budgets, and adds calibrated noise. */
 export class PrivacyAccountant {
-  readonly #epsilon: number
-  readonly #delta: number
+  readonly #epsilonUnits: bigint
+  readonly #deltaUnits: bigint
   readonly #period: number
   readonly #store: StateStore
   readonly #prefix: string
@@ -90,14 +125,14 @@ export class PrivacyAccountant {
   constructor(options: PrivacyAccountantOptions) {
     const fail = (message: string) =>
       new ContinuumError('CONTINUUM_INVALID_OPTIONS', `PrivacyAccountant: ${message}`)
-    if (!(options.epsilon > 0) || !Number.isFinite(options.epsilon))
-      throw fail('epsilon must be a positive finite number')
+    if (!(options.epsilon > 0) || !(options.epsilon <= MAX_EPSILON))
+      throw fail(`epsilon must be a positive number of at most ${MAX_EPSILON}`)
     const delta = options.delta ?? 0
-    if (!(delta >= 0 && delta < 1)) throw fail('delta must be in [0, 1)')
+    if (!(delta >= 0 && delta <= MAX_DELTA)) throw fail(`delta must be in [0, ${MAX_DELTA}]`)
     const period = options.refillPeriodMs ?? 86_400_000
     if (!Number.isSafeInteger(period) || period < 1) throw fail('refillPeriodMs must be a positive integer')
-    this.#epsilon = options.epsilon
-    this.#delta = delta
+    this.#epsilonUnits = toBudgetUnits(options.epsilon, EPSILON_DIGITS, 'down')
+    this.#deltaUnits = delta === 0 ? 0n : toBudgetUnits(delta, DELTA_DIGITS, 'down')
     this.#period = period
     this.#store = options.store ?? new MemoryStateStore()
     this.#prefix = options.keyPrefix ?? 'privacy:'
@@ -109,28 +144,39 @@ export class PrivacyAccountant {
     const now = this.#clock.now()
     const start = Math.floor(now / this.#period) * this.#period
     // Identity is hashed by callers if it is sensitive; it is a store key, never content.
-    const base = `${this.#prefix}${start}:${identity}`
+    // One hash tag for both counters: they are charged together (one Redis Cluster slot).
+    const base = `${this.#prefix}{${start}:${identity}}`
     return {
-      epsilonKey: `${base}:epsilon`,
-      deltaKey: `${base}:delta`,
+      // The unit is in the key: counters kept in another unit are never misread.
+      epsilonKey: `${base}:epsilon:1e-${EPSILON_DIGITS}`,
+      deltaKey: `${base}:delta:1e-${DELTA_DIGITS}`,
       resetsAt: start + this.#period,
       ttl: start + this.#period - now + 1000,
     }
   }
 
   #budget(spentEpsilon: number, spentDelta: number, resetsAt: number): PrivacyBudget {
+    // A counter that is not a whole number of units (a corrupted store) leaves nothing: fail closed.
+    const left = (budget: bigint, spent: number) =>
+      Number.isSafeInteger(spent) && budget > BigInt(spent) ? budget - BigInt(spent) : 0n
     return {
-      epsilon: Math.max(0, (Math.round(this.#epsilon * EPSILON_UNIT) - spentEpsilon) / EPSILON_UNIT),
-      delta: Math.max(0, (Math.round(this.#delta * DELTA_UNIT) - spentDelta) / DELTA_UNIT),
+      epsilon: fromUnits(left(this.#epsilonUnits, spentEpsilon), EPSILON_DIGITS),
+      delta: fromUnits(left(this.#deltaUnits, spentDelta), DELTA_DIGITS),
       resetsAt,
     }
+  }
+
+  async #spent(window: { epsilonKey: string; deltaKey: string }): Promise<[number, number]> {
+    return [
+      Number((await this.#store.get(window.epsilonKey)) ?? 0),
+      Number((await this.#store.get(window.deltaKey)) ?? 0),
+    ]
   }
 
   /** The remaining budget of an identity. */
   async remaining(identity: string): Promise<PrivacyBudget> {
     const window = this.#window(identity)
-    const spentEpsilon = Number((await this.#store.get(window.epsilonKey)) ?? 0)
-    const spentDelta = Number((await this.#store.get(window.deltaKey)) ?? 0)
+    const [spentEpsilon, spentDelta] = await this.#spent(window)
     return this.#budget(spentEpsilon, spentDelta, window.resetsAt)
   }
 
@@ -142,35 +188,40 @@ export class PrivacyAccountant {
         'A release needs epsilon > 0 and 0 <= delta < 1',
       )
     }
+    const epsilonUnits = toBudgetUnits(epsilon, EPSILON_DIGITS, 'up')
+    const deltaUnits = delta === 0 ? 0n : toBudgetUnits(delta, DELTA_DIGITS, 'up')
     const window = this.#window(identity)
-    const epsilonUnits = Math.round(epsilon * EPSILON_UNIT)
-    const deltaUnits = Math.round(delta * DELTA_UNIT)
-    const spentEpsilon = await this.#store.increment(window.epsilonKey, epsilonUnits, window.ttl)
-    const spentDelta =
-      deltaUnits > 0
-        ? await this.#store.increment(window.deltaKey, deltaUnits, window.ttl)
-        : Number((await this.#store.get(window.deltaKey)) ?? 0)
-    const over =
-      spentEpsilon > Math.round(this.#epsilon * EPSILON_UNIT) ||
-      spentDelta > Math.round(this.#delta * DELTA_UNIT)
-    if (over) {
-      await this.#store.increment(window.epsilonKey, -epsilonUnits, window.ttl)
-      if (deltaUnits > 0) await this.#store.increment(window.deltaKey, -deltaUnits, window.ttl)
-      const remaining = this.#budget(spentEpsilon - epsilonUnits, spentDelta - deltaUnits, window.resetsAt)
-      throw new ContinuumError(
-        'CONTINUUM_PRIVACY_BUDGET_EXHAUSTED',
-        'The privacy budget of this identity is exhausted for the period',
-        {
-          details: {
-            remainingEpsilon: remaining.epsilon,
-            remainingDelta: remaining.delta,
-            resetsAt: new Date(remaining.resetsAt).toISOString(),
-          },
-          retryAfterSeconds: Math.max(1, Math.ceil((window.resetsAt - this.#clock.now()) / 1000)),
-        },
-      )
+    // A charge larger than the whole budget never reaches the store (so amounts stay below 2^53).
+    if (epsilonUnits > this.#epsilonUnits || deltaUnits > this.#deltaUnits) {
+      const [spentEpsilon, spentDelta] = await this.#spent(window)
+      throw this.#exhausted(this.#budget(spentEpsilon, spentDelta, window.resetsAt))
     }
-    return this.#budget(spentEpsilon, spentDelta, window.resetsAt)
+    const result = await this.#store.chargeWithin(
+      [
+        { key: window.epsilonKey, amount: Number(epsilonUnits), limit: Number(this.#epsilonUnits) },
+        { key: window.deltaKey, amount: Number(deltaUnits), limit: Number(this.#deltaUnits) },
+      ],
+      window.ttl,
+    )
+    const [spentEpsilon = 0, spentDelta = 0] = result.values
+    const budget = this.#budget(spentEpsilon, spentDelta, window.resetsAt)
+    if (!result.accepted) throw this.#exhausted(budget)
+    return budget
+  }
+
+  #exhausted(remaining: PrivacyBudget): ContinuumError {
+    return new ContinuumError(
+      'CONTINUUM_PRIVACY_BUDGET_EXHAUSTED',
+      'The privacy budget of this identity is exhausted for the period',
+      {
+        details: {
+          remainingEpsilon: remaining.epsilon,
+          remainingDelta: remaining.delta,
+          resetsAt: new Date(remaining.resetsAt).toISOString(),
+        },
+        retryAfterSeconds: Math.max(1, Math.ceil((remaining.resetsAt - this.#clock.now()) / 1000)),
+      },
+    )
   }
 
   /** Charges the identity, then returns `values` with calibrated noise added, and the budget left. */

@@ -99,8 +99,11 @@ export interface RouteDefinition {
    */
   cache?: RouteCacheDefinition
   /**
-   * The text of a decrypted request that the model reads, with its role, for the prompt scanner.
-   * @default undefined (the scanner reads the common chat shapes)
+   * The text of a decrypted request that the model reads, with its role and JSON Pointer, for the
+   * prompt scanner: every member a server may show the model (tool results, tool definitions,
+   * members the protocol does not name), never skipping deeper content. Write it with
+   * `ModelTextCollector`.
+   * @default undefined (the scanner reads every string of the body)
    */
   modelText?: (body: Record<string, unknown>) => ModelTextSegment[]
   /**

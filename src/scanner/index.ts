@@ -15,5 +15,5 @@ export {
   type ScanLocation,
   type ScanResult,
 } from './prompt-scanner'
-export { SCAN_HEADER, ScannerStage } from './scanner-stage'
+export { SCAN_HEADER, ScannerStage, type ScannerStageOptions } from './scanner-stage'
 export { loadShippedModel } from './shipped-model'

@@ -29,7 +29,7 @@ export type PromptRisk = 'none' | 'low' | 'medium' | 'high'
 
 /** Where the riskiest evidence sits: a span of one scanned string, never its text. */
 export interface ScanLocation {
-  /** Dotted path of the string in the request (`messages.2.content`); `''` for a plain string. */
+  /** JSON Pointer of the string in the request (`/messages/2/content`); `''` for a plain string. */
   readonly path: string
   /** The role of that string (`user`, `tool`, `document`, ...). */
   readonly role: ScanRole
@@ -172,13 +172,19 @@ export class PromptScanner {
    * Anthropic shape). The result is the riskiest segment's score and the union of indicators.
    */
   scan(input: unknown): ScanResult {
+    const segments: TextSegment[] =
+      typeof input === 'string' ? [{ role: 'user', text: input, path: '' }] : extractSegments(input)
+    return this.scoreSegments(
+      typeof input === 'string' ? segments : segments.filter((segment) => this.roles.has(segment.role)),
+    )
+  }
+
+  /** The riskiest segment's score, the union of indicators, and where the riskiest evidence sits. */
+  private scoreSegments(segments: readonly TextSegment[]): ScanResult {
     const indicators = new Set<string>()
     let best: TextScore | undefined
     let bestSegment: TextSegment | undefined
-    const segments: TextSegment[] =
-      typeof input === 'string' ? [{ role: 'user', text: input, path: '' }] : extractSegments(input)
     for (const segment of segments) {
-      if (typeof input !== 'string' && !this.roles.has(segment.role)) continue
       const scored = this.scoreText(segment.text, indicators)
       if (best === undefined || scored.score > best.score) {
         best = scored
@@ -200,18 +206,7 @@ export class PromptScanner {
 
   /** The decision the pipeline applies to a request: allow, or the configured action. */
   evaluate(request: unknown): ScanDecision {
-    const verdict = this.scan(request)
-    const action = verdict.score >= this.threshold ? this.action : 'allow'
-    return {
-      verdict,
-      action,
-      headers: action === 'warn' ? { [this.warnHeader]: verdict.risk } : {},
-      audit: {
-        promptRisk: verdict.risk,
-        promptScore: Math.round(verdict.score * 1000) / 1000,
-        promptIndicators: verdict.indicators.join(','),
-      },
-    }
+    return this.decide(this.scan(request))
   }
 
   /** The 403 error for a blocked request; names the risk and indicators, never the prompt. */
@@ -320,6 +315,28 @@ export class PromptScanner {
       }
     }
     return chosen < 0 ? whole : { start: spans[2 * chosen]!, end: spans[2 * chosen + 1]! }
+  }
+
+  /**
+   * The decision for segments a route declared (`route.modelText`): every segment is scored,
+   * whatever its role (the caller chose which roles to pass), with the same scoring as `scan`.
+   */
+  evaluateSegments(segments: readonly TextSegment[]): ScanDecision {
+    return this.decide(this.scoreSegments(segments))
+  }
+
+  private decide(verdict: ScanResult): ScanDecision {
+    const action = verdict.score >= this.threshold ? this.action : 'allow'
+    return {
+      verdict,
+      action,
+      headers: action === 'warn' ? { [this.warnHeader]: verdict.risk } : {},
+      audit: {
+        promptRisk: verdict.risk,
+        promptScore: Math.round(verdict.score * 1000) / 1000,
+        promptIndicators: verdict.indicators.join(','),
+      },
+    }
   }
 }
 

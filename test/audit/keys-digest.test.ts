@@ -48,8 +48,13 @@ describe('audit keys', () => {
 })
 
 describe('digestContent', () => {
-  it('makes plain and keyed SHA-256 digests', () => {
-    expect(digestContent('hello')).toBe(`sha256:${createHash('sha256').update('hello').digest('hex')}`)
+  it('keys digests by default, and makes plain SHA-256 only when asked', () => {
+    const plain = `sha256:${createHash('sha256').update('hello').digest('hex')}`
+    expect(digestContent('hello', { unkeyed: true })).toBe(plain)
+    // The default is an HMAC under a per-process secret: stable within the process, not the plain hash.
+    expect(digestContent('hello')).toMatch(/^hmac-sha256:[0-9a-f]{64}$/)
+    expect(digestContent('hello')).toBe(digestContent('hello'))
+    expect(digestContent('hello').slice(-64)).not.toBe(plain.slice(-64))
     const key = 'k'.repeat(32)
     expect(digestContent('hello', { key })).toBe(
       `hmac-sha256:${createHmac('sha256', key).update('hello').digest('hex')}`,
@@ -63,6 +68,9 @@ describe('digestContent', () => {
   })
 
   it('refuses short keys and non-JSON values', () => {
+    expect(() => digestContent('x', { key: 'k'.repeat(32), unkeyed: true })).toThrow(
+      expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }),
+    )
     expect(() => digestContent('x', { key: 'short' })).toThrow(
       expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }),
     )

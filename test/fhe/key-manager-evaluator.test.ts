@@ -7,7 +7,14 @@ import {
   SealEvaluator,
 } from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeEnvelope, decodeSteps, EnvelopeKind, encodeEnvelope, SectionTag } from '../../src/fhe/envelope'
+import {
+  decodeEnvelope,
+  decodeSteps,
+  EnvelopeKind,
+  encodeEnvelope,
+  evaluationKeyId,
+  SectionTag,
+} from '../../src/fhe/envelope'
 
 const parameters = resolveCkksParameters('ckks-4096')
 let client: FheKeyManager
@@ -47,7 +54,7 @@ function loadKeys(keyTag: string, bundle: Uint8Array): void {
 }
 
 beforeAll(async () => {
-  client = await FheKeyManager.generate({ parameters: 'ckks-4096', keyId: 'client-1' })
+  client = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   evaluator = await SealEvaluator.create(parameters)
   loadKeys('client-1', client.evaluationKeys({ galoisSteps: requiredGaloisSteps(24) }))
 })
@@ -65,7 +72,7 @@ describe('FheKeyManager', () => {
     for (const [index, value] of values.entries()) expect(decrypted[index]).toBeCloseTo(value, 5)
     const restored = await FheKeyManager.import(client.exportSecretKey(), { parameters: 'ckks-4096' })
     try {
-      expect(restored.keyId).toBe('client-1')
+      expect(restored.keyId).toBe(client.keyId)
       expect(restored.decrypt(ciphertext)[3]).toBeCloseTo(values[3]!, 5)
     } finally {
       restored.dispose()
@@ -73,14 +80,32 @@ describe('FheKeyManager', () => {
   })
 
   it('rotates to a new key id whose ciphertexts the old key refuses', async () => {
-    const rotated = await client.rotate({ keyId: 'client-2' })
+    const rotated = await client.rotate()
     try {
+      expect(rotated.keyId).not.toBe(client.keyId)
       const ciphertext = rotated.encrypt([1, 2, 3])
       expect((await caught(() => client.decrypt(ciphertext))).code).toBe('CONTINUUM_FHE_KEY_MISMATCH')
       expect(rotated.decrypt(ciphertext)[2]).toBeCloseTo(3, 5)
     } finally {
       rotated.dispose()
     }
+  })
+
+  it('names each evaluation-key bundle by the digest of its key material', () => {
+    const first = client.evaluationKeys({ galoisSteps: [1], publicKey: false, relinKeys: false })
+    const firstId = client.keyId
+    const envelope = decodeEnvelope(first, EnvelopeKind.evaluationKeys)
+    expect(envelope.keyId).toBe(firstId)
+    expect(firstId).toBe(evaluationKeyId(parameters.fingerprint, envelope.sections))
+    expect(firstId).toMatch(/^fhe-[0-9a-f]{64}$/)
+    // Fresh randomness, fresh material, another id; ciphertexts follow the newest id and
+    // results under the earlier one still decrypt.
+    client.evaluationKeys({ galoisSteps: [1], publicKey: false, relinKeys: false })
+    expect(client.keyId).not.toBe(firstId)
+    const underFirst = encodeEnvelope(EnvelopeKind.ciphertext, parameters.fingerprint, firstId, [
+      [SectionTag.ciphertext, inner(client.encrypt([4, 5]))],
+    ])
+    expect(client.decrypt(underFirst)[1]).toBeCloseTo(5, 5)
   })
 
   it('refuses an export of another parameter set', async () => {

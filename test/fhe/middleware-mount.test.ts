@@ -17,7 +17,7 @@ let collection: StoredMatrixDescription
 
 beforeAll(async () => {
   service = new FheService({ parameters: 'ckks-4096', workers: 1 })
-  client = await FheKeyManager.generate({ parameters: 'ckks-4096', keyId: 'mounted' })
+  client = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   collection = await service.registerCollection('docs', stored)
 })
 
@@ -65,7 +65,7 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))(
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
-          keyId: 'mounted',
+          keyId: client.keyId,
           collection: 'docs',
           query: Buffer.from(client.encryptQueries(collection.layouts.single, [query])).toString('base64'),
         }),
@@ -83,7 +83,7 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))(
       const garbage = await fetch(`${app.url}/v1/fhe/similarity`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ keyId: 'mounted', collection: 'docs', query: 'bm90IGEgY2lwaGVydGV4dA==' }),
+        body: JSON.stringify({ keyId: client.keyId, collection: 'docs', query: 'bm90IGEgY2lwaGVydGV4dA==' }),
       })
       expect(garbage.status).toBeGreaterThanOrEqual(400)
       expect(garbage.status).toBeLessThan(500)

@@ -67,7 +67,7 @@ beforeAll(async () => {
     maxCiphertextBytes: 200_000,
   })
   handler = createFheHandler({ service })
-  client = await FheKeyManager.generate({ parameters: 'ckks-4096', keyId: 'tenant-a' })
+  client = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   collection = await service.registerCollection('docs', stored, { normalize: true })
   await service.registerLinearLayer('head', {
     weights: [vector(32, 900), vector(32, 901), vector(32, 902)],
@@ -112,11 +112,11 @@ describe('FHE HTTP endpoints', () => {
       body: keys as unknown as BodyInit,
     })
     expect(upload.status).toBe(201)
-    expect(await upload.json()).toMatchObject({ keyId: 'tenant-a', galoisSteps: [1, 8] })
+    expect(await upload.json()).toMatchObject({ keyId: client.keyId, galoisSteps: [1, 8] })
     const query = unit(vector(32, 4242))
     const ciphertext = client.encryptQueries(collection.layouts.single, [query])
     const { status, body } = await post('/v1/fhe/similarity', {
-      keyId: 'tenant-a',
+      keyId: client.keyId,
       collection: 'docs',
       query: Buffer.from(ciphertext).toString('base64'),
     })
@@ -138,7 +138,7 @@ describe('FHE HTTP endpoints', () => {
     const queries = [unit(vector(32, 1)), unit(vector(32, 2))]
     const ciphertext = Buffer.from(client.encryptQueries(layout, queries)).toString('base64')
     const response = await direct('POST', '/v1/fhe/similarity', {
-      keyId: 'tenant-a',
+      keyId: client.keyId,
       collection: 'docs',
       query: ciphertext,
       layout: 'batched',
@@ -155,7 +155,7 @@ describe('FHE HTTP endpoints', () => {
     const head = service.matrix('head', 'linear')
     const input = vector(32, 77)
     const linear = await direct('POST', '/v1/fhe/linear', {
-      keyId: 'tenant-a',
+      keyId: client.keyId,
       layer: 'head',
       input: Buffer.from(client.encryptQueries(head.layouts.single, [input])).toString('base64'),
     })
@@ -174,16 +174,16 @@ describe('FHE HTTP endpoints', () => {
     const cases: [unknown, number, string][] = [
       [
         {
-          keyId: 'tenant-a',
+          keyId: client.keyId,
           collection: 'docs',
           query: Buffer.from('garbage bytes here').toString('base64'),
         },
         400,
         'CONTINUUM_FHE_MALFORMED_PAYLOAD',
       ],
-      [{ keyId: 'tenant-a', collection: 'docs', query: 'not base64!' }, 400, 'CONTINUUM_SCHEMA_VIOLATION'],
+      [{ keyId: client.keyId, collection: 'docs', query: 'not base64!' }, 400, 'CONTINUUM_SCHEMA_VIOLATION'],
       [{ keyId: 'tenant-b', collection: 'docs', query }, 400, 'CONTINUUM_FHE_KEY_MISMATCH'],
-      [{ keyId: 'tenant-a', collection: 'nope', query }, 404, 'CONTINUUM_FHE_COLLECTION_UNKNOWN'],
+      [{ keyId: client.keyId, collection: 'nope', query }, 404, 'CONTINUUM_FHE_COLLECTION_UNKNOWN'],
     ]
     for (const [body, status, code] of cases) {
       const response = await post('/v1/fhe/similarity', body)
@@ -191,10 +191,10 @@ describe('FHE HTTP endpoints', () => {
       expect(response.body.error.code).toBe(code)
       expect(JSON.stringify(response.body)).not.toContain(query.slice(0, 40))
     }
-    const other = await FheKeyManager.generate({ parameters: 'ckks-8192', keyId: 'tenant-a' })
+    const other = await FheKeyManager.generate({ parameters: 'ckks-8192' })
     try {
       const foreign = await post('/v1/fhe/similarity', {
-        keyId: 'tenant-a',
+        keyId: client.keyId,
         collection: 'docs',
         query: Buffer.from(other.encrypt([1])).toString('base64'),
       })
@@ -208,10 +208,10 @@ describe('FHE HTTP endpoints', () => {
     } finally {
       other.dispose()
     }
-    const stranger = await FheKeyManager.generate({ parameters: 'ckks-4096', keyId: 'tenant-c' })
+    const stranger = await FheKeyManager.generate({ parameters: 'ckks-4096' })
     try {
       const unknown = await post('/v1/fhe/similarity', {
-        keyId: 'tenant-c',
+        keyId: stranger.keyId,
         collection: 'docs',
         query: Buffer.from(stranger.encrypt([1])).toString('base64'),
       })
@@ -224,7 +224,7 @@ describe('FHE HTTP endpoints', () => {
       })
       expect(tooFew.status).toBe(201)
       const missing = await post('/v1/fhe/similarity', {
-        keyId: 'tenant-c',
+        keyId: stranger.keyId,
         collection: 'docs',
         query: Buffer.from(stranger.encryptQueries(collection.layouts.single, [vector(32, 1)])).toString(
           'base64',
@@ -251,14 +251,14 @@ describe('FHE HTTP endpoints', () => {
     )
     expect(oversizedKeys?.status).toBe(413)
     const oversizedQuery = await direct('POST', '/v1/fhe/similarity', {
-      keyId: 'tenant-a',
+      keyId: client.keyId,
       collection: 'docs',
       query: 'A'.repeat(400_000),
     })
     expect(JSON.parse(oversizedQuery?.body as string).error.code).toBe('CONTINUUM_BODY_TOO_LARGE')
     expect((await fetch(`${baseUrl}/v1/fhe/similarity`)).status).toBe(405)
     expect(await direct('GET', '/v1/other')).toBeUndefined()
-    const healthy = await post('/v1/fhe/similarity', { keyId: 'tenant-a', collection: 'docs', query })
+    const healthy = await post('/v1/fhe/similarity', { keyId: client.keyId, collection: 'docs', query })
     expect(healthy.status).toBe(200)
   })
 
@@ -272,12 +272,14 @@ describe('FHE HTTP endpoints', () => {
       'base64',
     )
     const order: string[] = []
-    const long = post('/v1/fhe/similarity', { keyId: 'tenant-a', collection: 'big', query: ciphertext }).then(
-      (response) => {
-        order.push('fhe')
-        return response
-      },
-    )
+    const long = post('/v1/fhe/similarity', {
+      keyId: client.keyId,
+      collection: 'big',
+      query: ciphertext,
+    }).then((response) => {
+      order.push('fhe')
+      return response
+    })
     await new Promise((resolve) => setTimeout(resolve, 50))
     const params = await fetch(`${baseUrl}/v1/fhe/params`)
     order.push('params')

@@ -102,13 +102,13 @@ describe('attack styles of scanner v2', () => {
     }
     const result = scanner.scan(request)
     expect(result.risk).not.toBe('none')
-    expect(result.location).toMatchObject({ path: 'documents.0', role: 'document' })
+    expect(result.location).toMatchObject({ path: '/documents/0', role: 'document' })
     const { start, end } = result.location!
     expect(document.slice(start, end)).toContain(planted)
     expect(end - start).toBeLessThan(document.length / 4)
     expect(JSON.stringify(result)).not.toMatch(/quarterly|reveal the system/i)
     const parts = { model: 'm', messages: [{ role: 'tool', content: [{ type: 'text', text: document }] }] }
-    expect(scanner.scan(parts).location?.path).toBe('messages.0.content.0.text')
+    expect(scanner.scan(parts).location?.path).toBe('/messages/0/content/0/text')
     expect(scanner.scan('What is the capital of France?').location).toBeUndefined()
   })
 })
@@ -151,7 +151,9 @@ describe('roles and request shapes', () => {
       ],
     }
     expect(scanner.scan(anthropic).risk).toBe('high')
-    expect(new PromptScanner({ roles: ['user'] }).scan(anthropic).risk).toBe('none')
+    // Without the adapter's reader (route.modelText) the block is part of the user turn: the
+    // protocol-neutral walk never drops text it cannot place.
+    expect(new PromptScanner({ roles: ['user'] }).scan(anthropic).risk).toBe('high')
     expect(scanner.scan({ model: 'x' }).risk).toBe('none')
     expect(scanner.scan(42).risk).toBe('none')
   })

@@ -16,6 +16,7 @@ import {
   MESSAGES_REQUEST_PLAIN,
   MESSAGES_RESPONSE_PLAIN,
 } from './fields'
+import { messagesModelText } from './model-text'
 import { countTokensSchema, messagesSchema } from './schema'
 
 /** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
@@ -65,6 +66,7 @@ export const anthropicAdapter = defineAdapter({
       },
       operation: 'chat',
       facts: anthropicFacts,
+      modelText: messagesModelText,
       cache: {
         samples: (body) =>
           body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
@@ -79,6 +81,7 @@ export const anthropicAdapter = defineAdapter({
       requestPlain: COUNT_TOKENS_REQUEST_PLAIN,
       requestSchema: countTokensSchema,
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
+      modelText: messagesModelText,
     },
     {
       name: 'models',

@@ -17,6 +17,7 @@ import {
   LEGACY_EMBED_REQUEST_PLAIN,
   LEGACY_EMBED_RESPONSE_PLAIN,
 } from './fields'
+import { chatModelText, embedModelText, generateModelText } from './model-text'
 import { chatSchema, embedSchema, generateSchema, legacyEmbedSchema } from './schema'
 
 /** Ollama streams unless told not to. */
@@ -49,6 +50,7 @@ export const ollamaAdapter = defineAdapter({
       responsePlain: CHAT_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: CHAT_RESPONSE_PLAIN, isFinal },
       operation: 'chat',
+      modelText: chatModelText,
       ...generation,
     },
     {
@@ -61,6 +63,7 @@ export const ollamaAdapter = defineAdapter({
       responsePlain: GENERATE_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: GENERATE_RESPONSE_PLAIN, isFinal },
       operation: 'text_completion',
+      modelText: generateModelText,
       ...generation,
     },
     {
@@ -72,6 +75,7 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: embedSchema,
       responsePlain: EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
+      modelText: embedModelText,
       ...generation,
     },
     {
@@ -83,6 +87,7 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: legacyEmbedSchema,
       responsePlain: LEGACY_EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
+      modelText: embedModelText,
       ...generation,
     },
     { name: 'tags', method: 'GET', path: '/api/tags', encrypted: false },

@@ -17,6 +17,7 @@ import {
   RESPONSES_REQUEST_PLAIN,
   RESPONSES_RESPONSE_PLAIN,
 } from './fields'
+import { chatModelText, completionModelText, embeddingModelText, responsesModelText } from './model-text'
 import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchema } from './schema'
 
 /** Events that end a Responses API stream. */
@@ -61,6 +62,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'chat',
       facts: openaiFacts,
       cache,
+      modelText: chatModelText,
       gateway: () => codecs().then((module) => module.chatCodec),
     },
     {
@@ -80,6 +82,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: openaiFacts,
       cache,
+      modelText: completionModelText,
     },
     {
       name: 'embeddings',
@@ -92,6 +95,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'embeddings',
       facts: openaiFacts,
       cache,
+      modelText: embeddingModelText,
       gateway: () => codecs().then((module) => module.embeddingCodec),
     },
     {
@@ -110,6 +114,7 @@ export const openaiAdapter = defineAdapter({
       },
       operation: 'chat',
       facts: openaiFacts,
+      modelText: responsesModelText,
     },
     {
       name: 'models',

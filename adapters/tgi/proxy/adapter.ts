@@ -7,6 +7,7 @@
 import { defineAdapter } from '../../../src/index'
 import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
+import { generateModelText } from './model-text'
 import { generateSchema } from './schema'
 
 /** A request samples when it asks to (`do_sample`) or sets a temperature above zero. */
@@ -38,6 +39,7 @@ export const tgiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: tgiFacts,
       cache,
+      modelText: generateModelText,
     },
     {
       name: 'generate-stream',
@@ -58,6 +60,7 @@ export const tgiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: tgiFacts,
       cache,
+      modelText: generateModelText,
     },
     { name: 'health', method: 'GET', path: '/health', encrypted: false },
     { name: 'info', method: 'GET', path: '/info', encrypted: false },

@@ -13,6 +13,7 @@ import {
   INFER_REQUEST_PLAIN,
   INFER_RESPONSE_PLAIN,
 } from './fields'
+import { generateModelText, inferModelText } from './model-text'
 import { generateSchema, inferSchema } from './schema'
 
 const MODEL = '/v2/models/{model}'
@@ -40,6 +41,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: generateSchema,
         responsePlain: GENERATE_RESPONSE_PLAIN,
         operation: 'text_completion',
+        modelText: generateModelText,
       },
       '/generate',
     ),
@@ -53,6 +55,7 @@ export const tritonAdapter = defineAdapter({
         responsePlain: GENERATE_RESPONSE_PLAIN,
         stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
         operation: 'text_completion',
+        modelText: generateModelText,
       },
       '/generate_stream',
     ),
@@ -65,6 +68,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: inferSchema,
         responsePlain: INFER_RESPONSE_PLAIN,
         operation: 'infer',
+        modelText: inferModelText,
       },
       '/infer',
     ),
