@@ -75,8 +75,9 @@ export function isCiphertext(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX)
 }
 
-/** Parses `cp1.<keyId>.<base64url>`; throws CONTINUUM_MALFORMED_CIPHERTEXT naming only the path. */
+/** Parses `cp2.<keyId>.<base64url>`; throws CONTINUUM_MALFORMED_CIPHERTEXT naming only the path. */
 export function parseCiphertext(value: string, path: string): ParsedCiphertext {
+  if (!value.startsWith(CIPHERTEXT_PREFIX)) throw malformed(path)
   const separator = value.indexOf('.', CIPHERTEXT_PREFIX.length)
   if (separator === -1) throw malformed(path)
   const keyId = value.slice(CIPHERTEXT_PREFIX.length, separator)
