@@ -190,7 +190,7 @@ describe.each(frameworks)('seal coverage via $name', (harness) => {
 })
 
 describe('seal coverage of the Anthropic credential header', () => {
-  let upstream: FakeUpstream
+  let upstream: Awaited<ReturnType<typeof startAnthropicUpstream>>
   let app: RunningApp
 
   beforeAll(async () => {
