@@ -84,7 +84,9 @@ export function parseCiphertext(value: string, path: string): ParsedCiphertext {
   const encoded = value.slice(separator + 1)
   if (!isValidKeyId(keyId) || !/^[A-Za-z0-9_-]+$/.test(encoded)) throw malformed(path)
   const payload = Buffer.from(encoded, 'base64url')
-  if (payload.length < IV_LENGTH + TAG_LENGTH) throw malformed(path)
+  // One spelling per payload: unused trailing bits set would make the string malleable.
+  if (payload.length < IV_LENGTH + TAG_LENGTH || payload.toString('base64url') !== encoded)
+    throw malformed(path)
   return { keyId, payload }
 }
 

@@ -24,12 +24,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/**
+ * The headers the SDK gets: the body was rewritten, and the seal markers are spent. Other headers
+ * (a scanner's `x-continuum-scan` warning among them) are passed on; no response header is sealed.
+ */
 function withoutProtocolHeaders(source: Headers): Headers {
   const headers = new Headers(source)
-  for (const name of [...headers.keys()]) {
-    if (name.startsWith('x-continuum-') || name === 'content-length' || name === 'content-encoding')
-      headers.delete(name)
-  }
+  for (const name of ['content-length', 'content-encoding', HEADERS.seal, HEADERS.encrypted])
+    headers.delete(name)
   return headers
 }
 

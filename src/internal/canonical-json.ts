@@ -49,7 +49,7 @@ export function canonicalJson(value: unknown): string {
         const object = next as Record<string, unknown>
         const prototype = Object.getPrototypeOf(object)
         if (prototype !== Object.prototype && prototype !== null)
-          throw refuse('is an object that is not a plain JSON object')
+          throw refuse('is not a plain object')
         parts.push('{')
         // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
         stack.push({ array: false, value: object, keys: Object.keys(object).sort(), index: 0, wrote: false })
