@@ -48,8 +48,7 @@ export function canonicalJson(value: unknown): string {
       } else {
         const object = next as Record<string, unknown>
         const prototype = Object.getPrototypeOf(object)
-        if (prototype !== Object.prototype && prototype !== null)
-          throw refuse('is not a plain object')
+        if (prototype !== Object.prototype && prototype !== null) throw refuse('is not a plain object')
         parts.push('{')
         // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
         stack.push({ array: false, value: object, keys: Object.keys(object).sort(), index: 0, wrote: false })
@@ -94,7 +93,9 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** The same strict serialiser, under the name the audit log has always used. */
-export const strictCanonicalJson = canonicalJson
+export function strictCanonicalJson(value: unknown): string {
+  return canonicalJson(value)
+}
 
 /** Writes a scalar; returns undefined for an array or object, which the caller opens. */
 function writeScalar(value: unknown): string | undefined {

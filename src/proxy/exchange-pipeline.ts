@@ -27,7 +27,7 @@ import { upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
 import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
-import { errorResponse, reportFailure } from './responses'
+import { reportFailure, sealedErrorResponse } from './responses'
 import { hooksOf, runHooks } from './stage'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -319,7 +319,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
       exchange.finish(status, code)
       if (exchange.sealWith === undefined) throw error
       reportFailure(options.logger, error)
-      return errorResponse(error, exchange.sealWith, { 'x-request-id': exchange.requestId })
+      return sealedErrorResponse(error, exchange.sealWith, { 'x-request-id': exchange.requestId })
     }
     let response: ExchangeResponse
     try {

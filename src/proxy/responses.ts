@@ -25,14 +25,27 @@ export function jsonResponse(
   }
 }
 
+/** The error response of any failure: `{"error":{code,message,type}}`, `x-continuum-encrypted: 0`. */
+export function errorResponse(error: unknown): CoreResponse {
+  return renderError(error, undefined, {})
+}
+
 /**
- * The error response of any failure: `{"error":{code,message,type}}`, `x-continuum-encrypted: 0`,
- * and, when `seal` is the response context of an authenticated request, `x-continuum-seal`.
+ * The error response of an authenticated request: the same plain body, sealed for its client
+ * (`x-continuum-seal`, kind `error`) under the request's response context.
  */
-export function errorResponse(
+export function sealedErrorResponse(
   error: unknown,
-  seal?: CipherContext,
+  seal: CipherContext,
   extraHeaders: Record<string, string> = {},
+): CoreResponse {
+  return renderError(error, seal, extraHeaders)
+}
+
+function renderError(
+  error: unknown,
+  seal: CipherContext | undefined,
+  extraHeaders: Record<string, string>,
 ): CoreResponse {
   const failure: ContinuumError = toContinuumError(error)
   const headers: Record<string, string> = {
