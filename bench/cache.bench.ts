@@ -13,13 +13,7 @@ import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { Pool } from 'undici'
 import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
-import {
-  type CipherContext,
-  compilePlainFields,
-  createFieldKey,
-  requestSealMeta,
-  sealRequest,
-} from '../src/cipher'
+import { type CipherContext, compilePlainFields, createFieldKey, encryptRequestMessage } from '../src/cipher'
 import { fixed, median, quantile } from './stats'
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 600)
@@ -71,19 +65,17 @@ function encryptedRequest(
     messages: [{ role: 'user', content: prompt }],
     ...(stream ? { stream } : {}),
   }
-  const sealed = sealRequest(tree, plain, context, requestSealMeta('POST', '/v1/chat/completions', timestamp))
-  return {
-    body: JSON.stringify(sealed.body),
-    headers: {
-      'content-type': 'application/json',
-      authorization: 'Bearer bench',
-      'x-continuum-encryption': 'cp1',
-      'x-continuum-key-id': 'bench',
-      'x-continuum-nonce': nonce,
-      'x-continuum-timestamp': timestamp,
-      'x-continuum-seal': sealed.seal,
-    },
-  }
+  const message = encryptRequestMessage({
+    tree,
+    body: plain,
+    context,
+    method: 'POST',
+    routePath: '/v1/chat/completions',
+    timestamp,
+    headers: { authorization: 'Bearer bench' },
+    keyHeaders: { 'x-continuum-key-id': 'bench' },
+  })
+  return { body: JSON.stringify(message.body), headers: message.headers }
 }
 
 async function startProxy(upstreamUrl: string, cache: ResponseCache | false): Promise<Server> {

@@ -11,10 +11,9 @@ import {
   compilePlainFields,
   computeSeal,
   createFieldKey,
+  encryptRequestMessage,
   encryptValue,
-  requestSealMeta,
   sealEvent,
-  sealRequest,
 } from '../src/cipher'
 import { fixed, median, quantile } from './stats'
 import { CHAT_BODY as chatBody } from './support/chat-load'
@@ -83,24 +82,19 @@ async function exchangeMicros(encrypted: boolean, count: number): Promise<number
   const requests = Array.from({ length: count + 1000 }, () => {
     const nonce = randomBytes(16).toString('base64url')
     const timestamp = String(Date.now())
-    const sealed = encrypted
-      ? sealRequest(
-          requestTree,
-          chatBody,
-          { key: fieldKey, nonce, direction: 'request' },
-          requestSealMeta('POST', '/v1/chat/completions', timestamp),
-        )
-      : { body: chatBody, seal: '' }
-    const headers: Record<string, string> = { 'content-type': 'application/json' }
-    if (encrypted) {
-      Object.assign(headers, {
-        'x-continuum-encryption': 'cp1',
-        'x-continuum-key-id': 'bench',
-        'x-continuum-nonce': nonce,
-        'x-continuum-timestamp': timestamp,
-        'x-continuum-seal': sealed.seal,
-      })
-    }
+    const message = encrypted
+      ? encryptRequestMessage({
+          tree: requestTree,
+          body: chatBody,
+          context: { key: fieldKey, nonce, direction: 'request' },
+          method: 'POST',
+          routePath: '/v1/chat/completions',
+          timestamp,
+          keyHeaders: { 'x-continuum-key-id': 'bench' },
+        })
+      : { body: chatBody, headers: { 'content-type': 'application/json' } }
+    const sealed = { body: message.body }
+    const headers: Record<string, string> = message.headers
     return { headers, bytes: Buffer.from(JSON.stringify(sealed.body)) }
   })
   const samples: number[] = []

@@ -106,27 +106,20 @@ async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<Be
   const body = stream ? { ...chatBody, stream: true } : chatBody
   if (key === undefined)
     return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
-  const { compilePlainFields, createFieldKey, requestSealMeta, sealRequest } = await import('../src/cipher')
+  const { compilePlainFields, createFieldKey, encryptRequestMessage } = await import('../src/cipher')
   const { CHAT_REQUEST_PLAIN } = await import('../adapters/openai/proxy/fields')
   const nonce = randomBytes(16).toString('base64url')
   const timestamp = String(Date.now())
-  const sealed = sealRequest(
-    compilePlainFields(CHAT_REQUEST_PLAIN),
+  const message = encryptRequestMessage({
+    tree: compilePlainFields(CHAT_REQUEST_PLAIN),
     body,
-    { key: createFieldKey('bench', key), nonce, direction: 'request' },
-    requestSealMeta('POST', '/v1/chat/completions', timestamp),
-  )
-  return {
-    body: JSON.stringify(sealed.body),
-    headers: {
-      'content-type': 'application/json',
-      'x-continuum-encryption': 'cp1',
-      'x-continuum-key-id': 'bench',
-      'x-continuum-nonce': nonce,
-      'x-continuum-timestamp': timestamp,
-      'x-continuum-seal': sealed.seal,
-    },
-  }
+    context: { key: createFieldKey('bench', key), nonce, direction: 'request' },
+    method: 'POST',
+    routePath: '/v1/chat/completions',
+    timestamp,
+    keyHeaders: { 'x-continuum-key-id': 'bench' },
+  })
+  return { body: JSON.stringify(message.body), headers: message.headers }
 }
 
 async function sequential(

@@ -10,13 +10,7 @@ import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { Pool } from 'undici'
 import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
-import {
-  type CipherContext,
-  compilePlainFields,
-  createFieldKey,
-  requestSealMeta,
-  sealRequest,
-} from '../src/cipher'
+import { type CipherContext, compilePlainFields, createFieldKey, encryptRequestMessage } from '../src/cipher'
 import { fixed, median, quantile } from './stats'
 import { type BenchRequest, CHAT_BODY as chatBody, send } from './support/chat-load'
 
@@ -61,18 +55,16 @@ function makeRequest(encrypted: boolean, stream = false): BenchRequest {
   const nonce = randomBytes(16).toString('base64url')
   const timestamp = String(Date.now())
   const context: CipherContext = { key: fieldKey, nonce, direction: 'request' }
-  const sealed = sealRequest(tree, body, context, requestSealMeta('POST', '/v1/chat/completions', timestamp))
-  return {
-    body: JSON.stringify(sealed.body),
-    headers: {
-      'content-type': 'application/json',
-      'x-continuum-encryption': 'cp1',
-      'x-continuum-key-id': 'bench',
-      'x-continuum-nonce': nonce,
-      'x-continuum-timestamp': timestamp,
-      'x-continuum-seal': sealed.seal,
-    },
-  }
+  const message = encryptRequestMessage({
+    tree,
+    body,
+    context,
+    method: 'POST',
+    routePath: '/v1/chat/completions',
+    timestamp,
+    keyHeaders: { 'x-continuum-key-id': 'bench' },
+  })
+  return { body: JSON.stringify(message.body), headers: message.headers }
 }
 
 /**

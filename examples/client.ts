@@ -4,6 +4,8 @@
  *
  *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_KEY_ID=... CONTINUUM_KEY=... ./dev client "Hi"
  *   CONTINUUM_URL=http://127.0.0.1:8080/v1 CONTINUUM_FINGERPRINT=sha256:... ./dev client "Hi"
+ *
+ * Without a key or a fingerprint the example opts in to trust on first use, and says so.
  */
 
 import { createEncryptedFetch } from 'continuum-proxy/client'
@@ -17,7 +19,15 @@ const encryptedFetch =
         keyId: process.env.CONTINUUM_KEY_ID ?? 'demo-key',
         key: process.env.CONTINUUM_KEY,
       })
-    : createEncryptedFetch({ agreement: { fingerprint: process.env.CONTINUUM_FINGERPRINT } })
+    : createEncryptedFetch({
+        agreement:
+          process.env.CONTINUUM_FINGERPRINT !== undefined
+            ? { fingerprint: process.env.CONTINUUM_FINGERPRINT }
+            : { trustOnFirstUse: true },
+      })
+if (process.env.CONTINUUM_KEY === undefined && process.env.CONTINUUM_FINGERPRINT === undefined) {
+  console.warn('no CONTINUUM_FINGERPRINT: trusting the server key on first use')
+}
 
 const client = new OpenAI({
   baseURL,

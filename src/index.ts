@@ -127,4 +127,4 @@ export { MemoryStateStore, type MemoryStateStoreOptions } from './stores/memory-
 export type { StateStore, StoreCharge, StoreChargeResult } from './stores/state-store'
 // Stream framing, for adapter authors
 export { formatNdjson, parseNdjson } from './streams/ndjson'
-export { formatSse, parseSse, type SseEvent } from './streams/sse'
+export { formatSse, parseSse, type SseDecoderOptions, type SseEvent } from './streams/sse'

@@ -1,16 +1,45 @@
-import { createDecipheriv, createHmac } from 'node:crypto'
+import { createDecipheriv, createHmac, hkdfSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import canonicalize from 'canonicalize'
 import { describe, expect, it } from 'vitest'
 import { computeProtocolVectors } from './support/protocol-vectors'
 
 const doc = readFileSync(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8')
 const block = doc.slice(doc.indexOf('<!-- test-vectors -->'))
-const published = JSON.parse(
-  block.slice(block.indexOf('```json') + 7, block.lastIndexOf('```')),
-) as ReturnType<typeof computeProtocolVectors> & {
-  field: { ciphertext: string; ivHex: string; aad: string; value: string; nonce: string }
-  fieldKey: { keyHex: string; sealKeyHex: string }
-  requestSeal: { meta: string; canonicalBody: string; seal: string }
+interface Published {
+  field: { ciphertext: string; ivHex: string; aad: string; value: string; nonce: string; plaintext: string }
+  fieldKey: { keyId: string; keyHex: string; sealKeyHex: string }
+  requestSeal: {
+    method: string
+    routePath: string
+    search: string
+    canonicalQuery: string
+    timestamp: string
+    headers: Record<string, string>
+    sealedHeaders: string
+    body: unknown
+    meta: string
+    canonicalBody: string
+    seal: string
+  }
+  responseSeal: { status: number; body: unknown; seal: string }
+  eventSeal: { sequence: number; eventName: string; event: unknown; seal: string }
+  endMarker: { events: number; marker: { continuum_seal: string } & Record<string, unknown> }
+  failureMarker: { events: number; marker: { continuum_seal: string } & Record<string, unknown> }
+  errorSeal: { status: number; body: unknown; seal: string }
+}
+const published = JSON.parse(block.slice(block.indexOf('```json') + 7, block.lastIndexOf('```'))) as Published
+
+/** The seal of docs/PROTOCOL.md §5, from raw node:crypto and the reference JCS implementation. */
+function rawSeal(sequence: number, direction: string, kind: string, meta: string, body: unknown): string {
+  const sealKey = Buffer.from(published.fieldKey.sealKeyHex, 'hex')
+  const input = `cp2|k1|${published.field.nonce}|${direction}|${sequence}|${kind}|${Buffer.byteLength(meta)}:${meta}|${canonicalize(body)}`
+  return createHmac('sha256', sealKey).update(input, 'utf8').digest('base64url')
+}
+
+function withoutSeal(marker: Record<string, unknown>): Record<string, unknown> {
+  const { continuum_seal: _seal, ...rest } = marker
+  return rest
 }
 
 describe('docs/PROTOCOL.md test vectors', () => {
@@ -18,8 +47,15 @@ describe('docs/PROTOCOL.md test vectors', () => {
     expect(computeProtocolVectors()).toEqual(published)
   })
 
-  it('follow the byte layout the document describes, checked with raw node:crypto', () => {
-    const { field, fieldKey, requestSeal } = published
+  it('derive the seal key with HKDF as §1 says', () => {
+    const key = Buffer.from(published.fieldKey.keyHex, 'hex')
+    const sealKey = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), 'continuum-proxy cp2 seal key', 32))
+    expect(sealKey.toString('hex')).toBe(published.fieldKey.sealKeyHex)
+  })
+
+  it('follow the field layout of §4, checked with raw node:crypto', () => {
+    const { field, fieldKey } = published
+    expect(field.ciphertext.startsWith('cp2.k1.')).toBe(true)
     const payload = Buffer.from(field.ciphertext.split('.')[2] ?? '', 'base64url')
     expect(payload.subarray(0, 12).toString('hex')).toBe(field.ivHex)
     const decipher = createDecipheriv(
@@ -33,12 +69,44 @@ describe('docs/PROTOCOL.md test vectors', () => {
       decipher.update(payload.subarray(12, payload.length - 16)),
       decipher.final(),
     ])
-    expect(JSON.parse(plaintext.toString('utf8'))).toBe(field.value)
+    expect(plaintext.toString('utf8')).toBe(field.plaintext)
+    expect(plaintext.toString('utf8')).toBe(canonicalize(field.value))
+  })
 
-    const input = `cp1|k1|${field.nonce}|request|0|request|${requestSeal.meta.length}:${requestSeal.meta}|${requestSeal.canonicalBody}`
-    const seal = createHmac('sha256', Buffer.from(fieldKey.sealKeyHex, 'hex'))
-      .update(input)
-      .digest('base64url')
-    expect(seal).toBe(requestSeal.seal)
+  it('build the request metadata of §5 from its parts', () => {
+    const { requestSeal } = published
+    // Query: order kept, `+` a space, only unreserved characters left unencoded, upper-case hex.
+    expect(requestSeal.canonicalQuery).toBe('api-version=2024-06-01&tag=a%20b&note=caf%C3%A9%21')
+    const names = Object.keys(requestSeal.headers).sort()
+    expect(requestSeal.sealedHeaders).toBe(names.join(','))
+    const lines = names.map((name) => `${name}:${requestSeal.headers[name]}\n`).join('')
+    expect(requestSeal.meta).toBe(
+      `${requestSeal.method} ${requestSeal.routePath}\n${requestSeal.canonicalQuery}\n${requestSeal.timestamp}\n${lines}`,
+    )
+    expect(requestSeal.canonicalBody).toBe(canonicalize(requestSeal.body))
+    expect(rawSeal(0, 'request', 'request', requestSeal.meta, requestSeal.body)).toBe(requestSeal.seal)
+  })
+
+  it('seal responses, events, end, failure and error bodies as §5 says', () => {
+    const { responseSeal, eventSeal, endMarker, failureMarker, errorSeal } = published
+    expect(rawSeal(0, 'response', 'response', String(responseSeal.status), responseSeal.body)).toBe(
+      responseSeal.seal,
+    )
+    expect(rawSeal(eventSeal.sequence, 'response', 'event', eventSeal.eventName, eventSeal.event)).toBe(
+      eventSeal.seal,
+    )
+    const events = String(endMarker.events)
+    expect(rawSeal(endMarker.events, 'response', 'end', events, withoutSeal(endMarker.marker))).toBe(
+      endMarker.marker.continuum_seal,
+    )
+    const failed = String(failureMarker.events)
+    expect(
+      rawSeal(failureMarker.events, 'response', 'failed', failed, withoutSeal(failureMarker.marker)),
+    ).toBe(failureMarker.marker.continuum_seal)
+    // The same marker body sealed as a clean end would not match: the kinds keep them apart.
+    expect(
+      rawSeal(failureMarker.events, 'response', 'end', failed, withoutSeal(failureMarker.marker)),
+    ).not.toBe(failureMarker.marker.continuum_seal)
+    expect(rawSeal(0, 'response', 'error', String(errorSeal.status), errorSeal.body)).toBe(errorSeal.seal)
   })
 })

@@ -23,7 +23,7 @@ export interface CipherContext {
 }
 
 /** What a seal covers besides the body: the kind of message and its metadata. */
-export type SealKind = 'request' | 'response' | 'event' | 'end' | 'failed'
+export type SealKind = 'request' | 'response' | 'error' | 'event' | 'end' | 'failed'
 
 function fieldAad(context: CipherContext, sequence: number, path: string): Buffer {
   return Buffer.from(
@@ -32,7 +32,11 @@ function fieldAad(context: CipherContext, sequence: number, path: string): Buffe
   )
 }
 
-/** Encrypts a JSON value (its JSON text) into `cp1.<keyId>.<base64url(iv || ciphertext || tag)>`. */
+/**
+ * Encrypts a JSON value into `cp2.<keyId>.<base64url(iv || ciphertext || tag)>`. The plaintext is
+ * the value's RFC 8785 form, so a value JSON cannot carry faithfully (Infinity, a lone surrogate)
+ * is refused with CONTINUUM_NON_CANONICAL_JSON naming only the field's path.
+ */
 export function encryptValue(
   context: CipherContext,
   sequence: number,
@@ -41,9 +45,15 @@ export function encryptValue(
   /** Only for the deterministic test vectors of docs/PROTOCOL.md; never pass an IV in production. */
   iv: Buffer = randomBytesPooled(IV_LENGTH),
 ): string {
+  let plaintext: string
+  try {
+    plaintext = canonicalJson(value)
+  } catch (error) {
+    throw nonCanonical(path, error)
+  }
   const cipher = createCipheriv('aes-256-gcm', context.key.aesKey, iv, { authTagLength: TAG_LENGTH })
   cipher.setAAD(fieldAad(context, sequence, path))
-  const body = cipher.update(JSON.stringify(value) ?? 'null', 'utf8')
+  const body = cipher.update(plaintext, 'utf8')
   const final = cipher.final()
   const payload = Buffer.concat([iv, body, final, cipher.getAuthTag()])
   return `${CIPHERTEXT_PREFIX}${context.key.id}.${payload.toString('base64url')}`
@@ -71,11 +81,30 @@ export function decryptValue(
   } catch (error) {
     throw decryptionFailed(path, error)
   }
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch (error) {
     throw decryptionFailed(path, error)
   }
+  // A plaintext must be the RFC 8785 form of its value: then what the receiver acts on is byte for
+  // byte what the sender encrypted (no duplicate members, no 1e400 turning into Infinity).
+  let canonical: string | undefined
+  try {
+    canonical = canonicalJson(value)
+  } catch {
+    canonical = undefined
+  }
+  if (canonical !== text) throw nonCanonical(path)
+  return value
+}
+
+function nonCanonical(path: string, cause?: unknown): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_NON_CANONICAL_JSON',
+    `Field ${path} does not hold a value in RFC 8785 form`,
+    { details: { path }, cause },
+  )
 }
 
 function decryptionFailed(path: string, cause?: unknown): ContinuumError {
@@ -87,8 +116,9 @@ function decryptionFailed(path: string, cause?: unknown): ContinuumError {
 
 /**
  * The seal of a message: HMAC-SHA256 under the seal key over
- * `cp1|keyId|nonce|direction|sequence|kind|<len>:<meta>|<canonical JSON of the body as sent>`.
+ * `cp2|keyId|nonce|direction|sequence|kind|<UTF-8 length of meta>:<meta>|<canonical JSON of the body as sent>`.
  * The body includes the ciphertexts, so it covers plain fields, which fields exist, and order.
+ * A body RFC 8785 cannot represent is refused with CONTINUUM_NON_CANONICAL_JSON.
  */
 export function computeSeal(
   context: CipherContext,
@@ -99,7 +129,7 @@ export function computeSeal(
 ): string {
   return createHmac('sha256', context.key.sealKey)
     .update(
-      `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${meta.length}:${meta}|`,
+      `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${Buffer.byteLength(meta)}:${meta}|`,
       'utf8',
     )
     .update(canonicalJson(body), 'utf8')

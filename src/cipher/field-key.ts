@@ -8,7 +8,7 @@ import { ContinuumError } from '../errors'
 import { assertKeyId } from './format'
 
 /** HKDF info string that derives the seal key from a field key. */
-const SEAL_KEY_INFO = 'continuum-proxy cp1 seal key'
+const SEAL_KEY_INFO = 'continuum-proxy cp2 seal key'
 
 /** A 256-bit field key with its derived seal key. */
 export interface FieldKey {

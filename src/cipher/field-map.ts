@@ -65,6 +65,8 @@ type SealedLeaf = (value: unknown, path: string) => unknown
 /**
  * Copies a message, keeping plain subtrees and containers on the way to deeper plain patterns,
  * and passing every other value (with its JSON Pointer) to `leaf`. The root is never a leaf.
+ * Recursion follows the allow-list only (a plain subtree or a leaf ends it), so its depth is
+ * bounded by the longest pattern, whatever the depth of the message.
  */
 function walk(tree: PlainFieldTree, value: unknown, path: string, leaf: SealedLeaf): unknown {
   if (tree.plain) return value
@@ -85,7 +87,19 @@ function walk(tree: PlainFieldTree, value: unknown, path: string, leaf: SealedLe
     if (item === undefined) continue
     const child = childTree(tree, key)
     const childPath = `${path}/${escapePointer(key)}`
-    copy[key] = child === undefined ? leaf(item, childPath) : walk(child, item, childPath, leaf)
+    const result = child === undefined ? leaf(item, childPath) : walk(child, item, childPath, leaf)
+    // `copy.__proto__ = x` would set the prototype (or do nothing) instead of keeping the member:
+    // JSON members are data, so `__proto__` is defined as an own property like JSON.parse does.
+    if (key === '__proto__') {
+      Object.defineProperty(copy, key, {
+        value: result,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      })
+    } else {
+      copy[key] = result
+    }
   }
   return copy
 }

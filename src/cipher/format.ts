@@ -1,12 +1,12 @@
 /**
- * Constants and small codecs of wire format `cp1` (docs/PROTOCOL.md): header names, the field
- * ciphertext string `cp1.<keyId>.<base64url(iv || ciphertext || tag)>`, key-id syntax. Kept in one
+ * Constants and small codecs of wire format `cp2` (docs/PROTOCOL.md): header names, the field
+ * ciphertext string `cp2.<keyId>.<base64url(iv || ciphertext || tag)>`, key-id syntax. Kept in one
  * place so the server, the client and the docs cannot drift apart.
  */
 import { ContinuumError } from '../errors'
 
 /** Format version named by every ciphertext and request. */
-export const FORMAT_VERSION = 'cp1'
+export const FORMAT_VERSION = 'cp2'
 /** Prefix of every field ciphertext string. */
 export const CIPHERTEXT_PREFIX = `${FORMAT_VERSION}.`
 /** AES-GCM IV length in bytes (96 bits, fresh per field). */
@@ -18,7 +18,7 @@ export const NONCE_LENGTH = 16
 
 /** HTTP headers of the protocol, lower case. */
 export const HEADERS = {
-  /** Request: format version, `cp1`. Its presence marks a request as encrypted. */
+  /** Request: format version, `cp2`. Its presence marks a request as encrypted. */
   encryption: 'x-continuum-encryption',
   /** Request: id of the key that encrypted the fields. */
   keyId: 'x-continuum-key-id',
@@ -30,6 +30,8 @@ export const HEADERS = {
   seal: 'x-continuum-seal',
   /** Request: the client's ephemeral X25519 public key (base64url, 32 bytes) for key agreement. */
   ephemeralKey: 'x-continuum-ephemeral-key',
+  /** Request: the sorted, comma-separated names of the headers the request seal covers. */
+  sealedHeaders: 'x-continuum-sealed-headers',
   /** Response: `1` when fields are encrypted, `0` for plain bodies such as errors. */
   encrypted: 'x-continuum-encrypted',
 } as const
@@ -73,20 +75,27 @@ export function isCiphertext(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX)
 }
 
-/** Parses `cp1.<keyId>.<base64url>`; throws CONTINUUM_MALFORMED_CIPHERTEXT naming only the path. */
+/** Parses `cp2.<keyId>.<base64url>`; throws CONTINUUM_MALFORMED_CIPHERTEXT naming only the path. */
 export function parseCiphertext(value: string, path: string): ParsedCiphertext {
+  if (!value.startsWith(CIPHERTEXT_PREFIX)) throw malformed(path)
   const separator = value.indexOf('.', CIPHERTEXT_PREFIX.length)
   if (separator === -1) throw malformed(path)
   const keyId = value.slice(CIPHERTEXT_PREFIX.length, separator)
   const encoded = value.slice(separator + 1)
   if (!isValidKeyId(keyId) || !/^[A-Za-z0-9_-]+$/.test(encoded)) throw malformed(path)
   const payload = Buffer.from(encoded, 'base64url')
-  if (payload.length < IV_LENGTH + TAG_LENGTH) throw malformed(path)
+  // One spelling per payload: unused trailing bits set would make the string malleable.
+  if (payload.length < IV_LENGTH + TAG_LENGTH || payload.toString('base64url') !== encoded)
+    throw malformed(path)
   return { keyId, payload }
 }
 
 function malformed(path: string): ContinuumError {
-  return new ContinuumError('CONTINUUM_MALFORMED_CIPHERTEXT', `Field ${path} is not a valid cp1 ciphertext`, {
-    details: { path },
-  })
+  return new ContinuumError(
+    'CONTINUUM_MALFORMED_CIPHERTEXT',
+    `Field ${path} is not a valid ${FORMAT_VERSION} ciphertext`,
+    {
+      details: { path },
+    },
+  )
 }

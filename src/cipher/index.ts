@@ -36,14 +36,29 @@ export {
 export { type AgreementKeyInput, Keyring, type KeyringOptions, type SharedKeyInput } from './keyring'
 export {
   endMarker,
+  errorSealMatches,
+  failureMarker,
   isEndMarker,
   openEvent,
   openRequest,
   openResponse,
-  requestSealMeta,
+  type StreamFailure,
+  sealError,
   sealEvent,
   sealRequest,
   sealResponse,
   verifyEndMarker,
+  verifyRequest,
 } from './message-codec'
 export { ReplayGuard, type ReplayGuardOptions } from './replay-guard'
+export {
+  type BoundRequest,
+  bindRequest,
+  canonicalQuery,
+  parseSealedHeaderList,
+  type RequestBinding,
+  requestSealMeta,
+  sealedHeaderBlock,
+  sealedHeaderList,
+} from './request-binding'
+export { encryptRequestMessage, type RequestMessage, type RequestMessageInput } from './request-message'

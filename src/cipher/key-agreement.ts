@@ -16,7 +16,7 @@ import { ContinuumError } from '../errors'
 import { createFieldKey, type FieldKey } from './field-key'
 
 /** HKDF info string for agreed field keys. */
-const AGREEMENT_INFO = 'continuum-proxy cp1 field key'
+const AGREEMENT_INFO = 'continuum-proxy cp2 field key'
 
 /** DER prefix of a PKCS#8 X25519 private key; the raw 32-byte scalar follows it. */
 const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex')
@@ -101,7 +101,7 @@ export function fingerprint(publicKeyBytes: Uint8Array): string {
 
 /**
  * Derives the field key both sides share: HKDF-SHA256(ikm = X25519(own private, peer public),
- * salt = clientPublic || serverPublic, info = "continuum-proxy cp1 field key", 32 bytes).
+ * salt = clientPublic || serverPublic, info = "continuum-proxy cp2 field key", 32 bytes).
  */
 export function deriveAgreedKey(
   keyId: string,

@@ -3,6 +3,11 @@
  * grace period, then become retired and are refused with CONTINUUM_KEY_RETIRED (distinct from an
  * unknown id) so clients know to refresh. Agreement keys (X25519) live here too, with the same
  * life cycle; the field keys derived from them are cached per client ephemeral key.
+ *
+ * A key whose grace period ended is kept as a tombstone, never to decrypt again, only so the
+ * server can seal its CONTINUUM_KEY_RETIRED notice: a client retries only on a sealed notice,
+ * because anyone on the path can write a plain one (and a retry after a forged notice makes the
+ * upstream run twice). `retire(id)` forgets a key at once, tombstone included.
  */
 import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
@@ -78,10 +83,18 @@ type Entry =
   | { kind: 'shared'; key: FieldKey; acceptUntil: number }
   | { kind: 'agreement'; pair: AgreementKeyPair; acceptUntil: number }
 
+/** What the client is told of the key that replaces a retired agreement key, sealed under the old one. */
+export interface SuccessorKey {
+  keyId: string
+  fingerprint: string
+}
+
 /** Holds keys by id through rotation. */
 export class Keyring {
   readonly #entries = new Map<string, Entry>()
   readonly #retired = new Set<string>()
+  /** Keys past their grace period, kept only to seal their retirement notices. */
+  readonly #tombstones = new Map<string, Entry>()
   readonly #agreed: LRUCache<string, FieldKey>
   readonly #graceMs: number
   readonly #clock: Clock
@@ -171,9 +184,10 @@ export class Keyring {
     if (entry !== undefined) entry.acceptUntil = this.#clock.now() + this.#graceMs
   }
 
-  /** Refuses a key at once, before its grace period ends. */
+  /** Refuses a key at once, before its grace period ends, and forgets it (no sealed notice). */
   retire(id: string): void {
-    if (!this.#entries.delete(id)) return
+    const known = this.#entries.delete(id)
+    if (!this.#tombstones.delete(id) && !known) return
     this.#retired.add(id)
     if (this.#primary === id) this.#primary = undefined
     if (this.#primaryAgreement === id) this.#primaryAgreement = undefined
@@ -185,17 +199,24 @@ export class Keyring {
     if (entry !== undefined) {
       this.#entries.delete(id)
       this.#retired.add(id)
+      this.#tombstones.set(id, entry)
     }
     if (this.#retired.has(id)) {
+      const successor = this.#tombstones.get(id)?.kind === 'agreement' ? this.#successor() : undefined
       throw new ContinuumError(
         'CONTINUUM_KEY_RETIRED',
         `Key "${id}" was retired; refresh the key and retry`,
-        {
-          details: { keyId: id },
-        },
+        { details: successor === undefined ? { keyId: id } : { keyId: id, successor } },
       )
     }
     throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'Unknown key id', { details: { keyId: id } })
+  }
+
+  #successor(): SuccessorKey | undefined {
+    const published = this.published()
+    return published === undefined
+      ? undefined
+      : { keyId: published.keyId, fingerprint: published.fingerprint }
   }
 
   /**
@@ -203,7 +224,24 @@ export class Keyring {
    * ephemeral public key (base64url) when `id` names an agreement key.
    */
   resolve(id: string, ephemeralKey?: string): FieldKey {
-    const entry = this.#entry(id)
+    return this.#fieldKey(id, this.#entry(id), ephemeralKey)
+  }
+
+  /**
+   * The key a retired key's notice is sealed with (after the request's seal verified under it),
+   * or undefined when the key was forgotten or never known. Never used to decrypt.
+   */
+  retiredKey(id: string, ephemeralKey?: string): FieldKey | undefined {
+    const tombstone = this.#tombstones.get(id)
+    if (tombstone === undefined) return undefined
+    try {
+      return this.#fieldKey(id, tombstone, ephemeralKey)
+    } catch {
+      return undefined
+    }
+  }
+
+  #fieldKey(id: string, entry: Entry, ephemeralKey: string | undefined): FieldKey {
     if (entry.kind === 'shared') {
       if (ephemeralKey !== undefined) {
         throw new ContinuumError(

@@ -8,12 +8,7 @@ import { type CipherContext, computeSeal, sealMatches } from './field-cipher'
 import { decryptFields, encryptFields, type PlainFieldTree } from './field-map'
 import { END_MARKER_KEY, EVENT_SEAL_KEY } from './format'
 
-/** Seal metadata of a request: method, route path (without mount prefix or query) and timestamp. */
-export function requestSealMeta(method: string, routePath: string, timestamp: string): string {
-  return `${method.toUpperCase()} ${routePath};${timestamp}`
-}
-
-/** Encrypts a request body and returns it with its seal. */
+/** Encrypts a request body and returns it with its seal; `meta` comes from requestSealMeta (request-binding.ts). */
 export function sealRequest(
   tree: PlainFieldTree,
   body: unknown,
@@ -24,6 +19,21 @@ export function sealRequest(
   return { body: encrypted, seal: computeSeal(context, 0, 'request', meta, encrypted) }
 }
 
+/** Verifies a request's seal; throws CONTINUUM_INTEGRITY_FAILED when it does not match. */
+export function verifyRequest(
+  body: unknown,
+  context: CipherContext,
+  meta: string,
+  seal: string | undefined,
+): void {
+  if (!sealMatches(context, 0, 'request', meta, body, seal)) {
+    throw new ContinuumError(
+      'CONTINUUM_INTEGRITY_FAILED',
+      'Request seal does not verify: plain fields, route, query, timestamp or sealed headers were changed',
+    )
+  }
+}
+
 /** Verifies a request's seal, then decrypts its fields. */
 export function openRequest(
   tree: PlainFieldTree,
@@ -32,12 +42,7 @@ export function openRequest(
   meta: string,
   seal: string | undefined,
 ): unknown {
-  if (!sealMatches(context, 0, 'request', meta, body, seal)) {
-    throw new ContinuumError(
-      'CONTINUUM_INTEGRITY_FAILED',
-      'Request seal does not verify: plain fields, route or timestamp were changed',
-    )
-  }
+  verifyRequest(body, context, meta, seal)
   return decryptFields(tree, body, context, 0)
 }
 
@@ -64,6 +69,29 @@ export function openResponse(
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify')
   }
   return decryptFields(tree, body, context, 0)
+}
+
+/**
+ * Seals an error the server itself raised after the request authenticated: the body stays plain
+ * (it is the server's own, content-free `{"error":{...}}`) and the seal, kind `error` with the
+ * status as meta, travels in the `x-continuum-seal` header.
+ */
+export function sealError(context: CipherContext, status: number, body: Record<string, unknown>): string {
+  return computeSeal(context, 0, 'error', String(status), body)
+}
+
+/** Whether an error body verifies as one the server sealed for this request (client side). */
+export function errorSealMatches(
+  context: CipherContext,
+  status: number,
+  body: unknown,
+  seal: string | undefined,
+): boolean {
+  try {
+    return sealMatches(context, 0, 'error', String(status), body, seal)
+  } catch {
+    return false
+  }
 }
 
 /** Encrypts one stream event object; its seal travels inside it under `continuum_seal`. */

@@ -1,14 +1,16 @@
 /**
  * `createEncryptedFetch()`: a `fetch` the official OpenAI and Anthropic SDKs accept as their own.
- * It encrypts the sensitive fields of requests on adapter routes, seals the rest, and verifies and
- * decrypts responses and streams before the SDK sees them. Other requests pass through untouched.
- * A retired-key answer refreshes the key and retries once.
+ * It encrypts the sensitive fields of requests on adapter routes, seals the rest (query string and
+ * headers included), and verifies and decrypts responses and streams before the SDK sees them.
+ * It trusts only what is authenticated: an unsealed error reaches the SDK with its status and
+ * nothing else, and only a sealed retired-key notice makes it refresh the key and retry, once.
+ * A body is never sent in clear to a path it does not know as plain.
  */
 import { randomBytes } from 'node:crypto'
 import type { CipherContext } from '../cipher/field-cipher'
 import { createFieldKey } from '../cipher/field-key'
-import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../cipher/format'
-import { openResponse, requestSealMeta, sealRequest } from '../cipher/message-codec'
+import { HEADERS, NONCE_LENGTH } from '../cipher/format'
+import { encryptRequestMessage } from '../cipher/request-message'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
@@ -21,7 +23,8 @@ import {
   type SharedKey,
   sharedKeySource,
 } from './key-source'
-import { openStream } from './stream-opener'
+import { checkPathForm, isPlainPath, validatePlainPaths } from './path-policy'
+import { readResponse } from './response-opener'
 
 /** Options of {@link createEncryptedFetch}: exactly one of `key`, `keys` or `agreement`. */
 export interface EncryptedFetchOptions {
@@ -29,7 +32,7 @@ export interface EncryptedFetchOptions {
   keyId?: string
   /** A pre-shared 32-byte key, or its base64url / hex encoding (with `keyId`). */
   key?: Uint8Array | string
-  /** A provider of the current pre-shared key, asked again after a retired-key error. */
+  /** A provider of the current pre-shared key, asked again after a sealed retired-key notice. */
   keys?: () => SharedKey | Promise<SharedKey>
   /** Agree keys with the server's published X25519 key instead of pre-sharing. */
   agreement?: AgreementOptions
@@ -43,6 +46,14 @@ export interface EncryptedFetchOptions {
    * @default the built-in adapters (`continuum-proxy/client` supplies them)
    */
   adapters?: AdapterRegistry | readonly ProtocolAdapter[]
+  /**
+   * Paths (the end of the URL path, e.g. `/v1/files`) that may carry a request body in clear. A
+   * request with a body to any other path that is not a route of `adapters` is refused with
+   * CONTINUUM_CLIENT_PATH_REFUSED before anything is sent, so a path variant the server would not
+   * encrypt (`/v1/chat/completions/`, `/V1/...`) can never carry a prompt in clear.
+   * @default [] (plain adapter routes only)
+   */
+  plainPaths?: readonly string[]
   /**
    * Time source for request timestamps.
    * @default systemClock
@@ -86,59 +97,71 @@ async function bodyText(
   return new Response(body as BodyInit).text()
 }
 
-async function isRetiredKey(response: Response): Promise<boolean> {
-  if (response.status !== 401 || response.headers.get(HEADERS.encrypted) !== '0') return false
-  const body = (await response
-    .clone()
-    .json()
-    .catch(() => undefined)) as { error?: { code?: string } } | undefined
-  return body?.error?.code === 'CONTINUUM_KEY_RETIRED'
+function hasBody(input: RequestInfo | URL, init: RequestInit | undefined): boolean {
+  if (init?.body !== undefined && init.body !== null) return true
+  return init?.body === undefined && input instanceof Request && input.body !== null
+}
+
+function registryOf(adapters: EncryptedFetchOptions['adapters']): AdapterRegistry {
+  if (hasBrand(adapters, 'AdapterRegistry')) return adapters as AdapterRegistry
+  if (Array.isArray(adapters)) return new AdapterRegistry(adapters)
+  throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: adapters are required')
 }
 
 /** Creates the encrypting fetch. Options are validated now. */
 export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fetch {
   const fetcher = options.fetch ?? globalThis.fetch
   const keySource = keySourceOf(options, fetcher)
-  const adapters = options.adapters
-  const registry = hasBrand(adapters, 'AdapterRegistry')
-    ? (adapters as AdapterRegistry)
-    : Array.isArray(adapters)
-      ? new AdapterRegistry(adapters)
-      : (() => {
-          throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: adapters are required')
-        })()
+  const registry = registryOf(options.adapters)
+  const plainPaths = validatePlainPaths(options.plainPaths)
   const clock = options.clock ?? systemClock
 
-  async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown): Promise<Response> {
+  async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown) {
     const method = (init.method ?? 'POST').toUpperCase()
-    const mountPath = url.pathname.slice(0, url.pathname.length - match.routePath.length)
-    const resolved = await keySource.resolve(url.origin + mountPath)
+    const mountUrl = url.origin + url.pathname.slice(0, url.pathname.length - match.routePath.length)
+    const resolved = await keySource.resolve(mountUrl)
     const nonce = randomBytes(NONCE_LENGTH).toString('base64url')
     const timestamp = String(clock.now())
     const context: CipherContext = { key: resolved.key, nonce, direction: 'request' }
-    const sealed = sealRequest(
-      match.route.requestTree,
+    const message = encryptRequestMessage({
+      tree: match.route.requestTree,
       body,
       context,
-      requestSealMeta(method, match.routePath, timestamp),
-    )
-    const headers = new Headers(init.headers)
-    headers.delete('content-length')
-    headers.set('content-type', 'application/json')
-    headers.set(HEADERS.encryption, FORMAT_VERSION)
-    headers.set(HEADERS.nonce, nonce)
-    headers.set(HEADERS.timestamp, timestamp)
-    headers.set(HEADERS.seal, sealed.seal)
-    for (const [name, value] of Object.entries(resolved.headers)) headers.set(name, value)
-    const response = await fetcher(url, { ...init, method, headers, body: JSON.stringify(sealed.body) })
-    return decryptResponse(response, match, { ...context, direction: 'response' })
+      method,
+      routePath: match.routePath,
+      search: url.search,
+      timestamp,
+      headers: Object.fromEntries(new Headers(init.headers)),
+      keyHeaders: resolved.headers,
+    })
+    // A redirect would carry the sealed request elsewhere; it is answered as the 3xx it is.
+    const response = await fetcher(url, {
+      ...init,
+      method,
+      headers: message.headers,
+      body: JSON.stringify(message.body),
+      redirect: 'manual',
+    })
+    return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }) }
   }
 
   return async function encryptedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const url = new URL(input instanceof Request ? input.url : String(input))
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
     const match = registry.lookupSuffix(method, url.pathname)
-    if (match === undefined || !match.route.encrypted) return fetcher(input, init)
+    if (match === undefined || !match.route.encrypted) {
+      // Nothing to encrypt: pass it on, unless a body would go in clear to a path not known as plain.
+      if (hasBody(input, init) && !(match !== undefined && checkPathForm(url.pathname, false))) {
+        if (!isPlainPath(plainPaths, url.pathname)) {
+          throw new ContinuumError(
+            'CONTINUUM_CLIENT_PATH_REFUSED',
+            `Refused to send a body in clear to ${method} ${url.pathname}: not an encrypted route, nor declared plain`,
+          )
+        }
+      }
+      return fetcher(input, init)
+    }
+    checkPathForm(url.pathname, true)
     const text = await bodyText(input, init)
     let body: unknown
     try {
@@ -151,82 +174,11 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       ...init,
       method,
     }
-    const response = await send(url, baseInit, match, body)
-    if (!(await isRetiredKey(response))) return response
-    keySource.refresh()
-    return send(url, baseInit, match, body)
+    const first = await send(url, baseInit, match, body)
+    const notice = first.opened.retiredKey
+    if (notice === undefined) return first.opened.response
+    // Only a sealed notice gets here: the server refused before forwarding, so a retry is safe.
+    keySource.refresh(first.mountUrl, notice.successor)
+    return (await send(url, baseInit, match, body)).opened.response
   }
-}
-
-async function decryptResponse(
-  response: Response,
-  match: RouteMatch,
-  context: CipherContext,
-): Promise<Response> {
-  if (response.headers.get(HEADERS.encrypted) !== '1') {
-    // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
-    // to an encrypted request is believable only as an error (which the SDK raises), never as a
-    // success whose content the caller would trust.
-    if (response.ok) {
-      await response.body?.cancel()
-      throw new ContinuumError(
-        'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
-        `Unencrypted HTTP ${response.status} answer to an encrypted request`,
-      )
-    }
-    return response
-  }
-  const headers = new Headers(response.headers)
-  for (const name of ['content-length', 'content-encoding', HEADERS.seal, HEADERS.encrypted])
-    headers.delete(name)
-  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
-  const stream = match.route.stream
-  if (
-    (type === 'text/event-stream' || type === 'application/x-ndjson') &&
-    stream !== undefined &&
-    response.body !== null
-  ) {
-    const plain = toReadableStream(
-      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context),
-    )
-    return new Response(plain, { status: response.status, statusText: response.statusText, headers })
-  }
-  let parsed: unknown
-  try {
-    parsed = await response.json()
-  } catch (error) {
-    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
-      cause: error,
-    })
-  }
-  const opened = openResponse(
-    match.route.responseTree,
-    parsed,
-    context,
-    response.status,
-    response.headers.get(HEADERS.seal) ?? undefined,
-  )
-  return new Response(JSON.stringify(opened), {
-    status: response.status,
-    statusText: response.statusText,
-    headers,
-  })
-}
-
-/** A web ReadableStream over an async generator; cancelling it returns the generator, which cancels the source. */
-function toReadableStream(source: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await source.next()
-        if (next.done === true) controller.close()
-        else controller.enqueue(next.value)
-      } catch (error) {
-        controller.error(error)
-      }
-    },
-    async cancel() {
-      await source.return(undefined)
-    },
-  })
 }

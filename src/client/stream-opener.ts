@@ -1,8 +1,8 @@
 /**
  * Client side of an encrypted stream: verifies each event's seal in sequence, decrypts it, and
  * re-emits it in the protocol's own framing for the SDK. Anything unsealed, out of order, after
- * the end marker, or a stream that stops before the end marker becomes an error, never a short
- * answer that looks complete.
+ * the end marker (but the terminal sentinel), or a stream that stops before the end marker
+ * becomes an error, never a short answer that looks complete or a chunk the server did not send.
  */
 
 import type { CipherContext } from '../cipher/field-cipher'
@@ -27,18 +27,8 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** The error a server reported in-band, or an integrity failure for any other unsealed event. */
-function unsealed(event: Record<string, unknown> | undefined): ContinuumError {
-  const reported = event?.error
-  const body = isRecord(reported) ? reported : event
-  const code = body?.code
-  if (isErrorCode(code)) {
-    return new ContinuumError(
-      code,
-      typeof body?.message === 'string' ? body.message : 'Server reported an error in the stream',
-    )
-  }
-  return new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Stream carried an unsealed event')
+function tampered(why: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', `Encrypted stream ${why}`)
 }
 
 /** The failure a verified failure marker reports, as the error it names. */
@@ -52,54 +42,91 @@ function truncated(): ContinuumError {
   return new ContinuumError('CONTINUUM_STREAM_TRUNCATED', 'Encrypted stream ended without its end marker')
 }
 
+/**
+ * Where the stream is: events are verified in order until the end marker; then only the
+ * protocol's terminal sentinel may follow, once. Every unsealed event, in-band `error` frames and
+ * error-looking JSON included, is an integrity failure: the server reports failures only in a
+ * sealed failure marker, so an unsealed one was written on the path.
+ */
+class StreamState {
+  sequence = 0
+  ended = false
+  sentinel = false
+  /** The server's sealed failure marker was verified: its error is thrown as it is. */
+  failed = false
+
+  constructor(
+    readonly stream: CompiledStream,
+    readonly context: CipherContext,
+  ) {}
+
+  /** Verifies an end marker; throws the failure a failed stream's marker names. */
+  end(marker: unknown): void {
+    if (!isRecord(marker) || this.ended) throw tampered('carried an unsealed or second end marker')
+    const failure = verifyEndMarker(this.context, this.sequence, marker)
+    if (failure !== undefined) {
+      this.failed = true
+      throw reported(failure)
+    }
+    this.ended = true
+  }
+
+  /** Verifies and decrypts one sealed event. */
+  open(event: unknown, name: string): Record<string, unknown> {
+    if (this.ended) throw tampered('carried an event after its end marker')
+    if (!isRecord(event) || !Object.hasOwn(event, EVENT_SEAL_KEY)) throw tampered('carried an unsealed event')
+    const opened = openEvent(this.stream.tree, event, this.context, this.sequence, name)
+    this.sequence++
+    return opened
+  }
+}
+
+/** The decoder reports a stream cut inside an event as an upstream abort; for the client it is a cut. */
+function cut(error: unknown, state: StreamState): unknown {
+  if (state.failed || !ContinuumError.isInstance(error) || error.code !== 'CONTINUUM_UPSTREAM_STREAM_ABORTED')
+    return error
+  return state.ended ? tampered('carried a partial event after its end marker') : truncated()
+}
+
 /** Verifies and decrypts an encrypted stream, yielding the plain stream bytes. */
 export async function* openStream(
   source: AsyncIterable<Uint8Array>,
   stream: CompiledStream,
   context: CipherContext,
 ): AsyncGenerator<Uint8Array> {
-  let sequence = 0
-  let ended = false
-  if (stream.framing === 'sse') {
-    for await (const event of parseSse(source)) {
-      const parsed = parseJson(event.data)
-      if (event.event === END_EVENT_NAME) {
-        if (!isRecord(parsed) || ended) throw unsealed(undefined)
-        const failure = verifyEndMarker(context, sequence, parsed)
-        if (failure !== undefined) throw reported(failure)
-        ended = true
-        continue
+  const state = new StreamState(stream, context)
+  try {
+    if (stream.framing === 'sse') {
+      for await (const event of parseSse(source)) {
+        if (event.event === END_EVENT_NAME) {
+          state.end(parseJson(event.data))
+          continue
+        }
+        if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
+          // A terminal sentinel such as [DONE] is plain: honour it once, after a verified end marker.
+          if (!state.ended) throw truncated()
+          if (state.sentinel) throw tampered('carried a second terminal sentinel')
+          state.sentinel = true
+          yield encoder.encode(formatSse({ data: event.data }))
+          continue
+        }
+        if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
+        const name = event.event ?? ''
+        const opened = state.open(parseJson(event.data), name)
+        const data = JSON.stringify(opened)
+        yield encoder.encode(formatSse(name === '' ? { data } : { event: name, data }))
       }
-      if (!isRecord(parsed)) {
-        // A terminal sentinel such as [DONE] is plain: honour it only after a verified end marker.
-        if (!ended) throw truncated()
-        yield encoder.encode(formatSse({ data: event.data }))
-        continue
+    } else {
+      for await (const value of parseNdjson(source)) {
+        if (isRecord(value) && isEndMarker(value)) {
+          state.end(value)
+          continue
+        }
+        yield encoder.encode(`${JSON.stringify(state.open(value, ''))}\n`)
       }
-      if (!Object.hasOwn(parsed, EVENT_SEAL_KEY) || ended) throw unsealed(parsed)
-      const name = event.event ?? ''
-      const opened = openEvent(stream.tree, parsed, context, sequence, name)
-      sequence++
-      yield encoder.encode(
-        formatSse(
-          name === '' ? { data: JSON.stringify(opened) } : { event: name, data: JSON.stringify(opened) },
-        ),
-      )
     }
-  } else {
-    for await (const value of parseNdjson(source)) {
-      if (!isRecord(value) || ended) throw unsealed(isRecord(value) ? value : undefined)
-      if (isEndMarker(value)) {
-        const failure = verifyEndMarker(context, sequence, value)
-        if (failure !== undefined) throw reported(failure)
-        ended = true
-        continue
-      }
-      if (!Object.hasOwn(value, EVENT_SEAL_KEY)) throw unsealed(value)
-      const opened = openEvent(stream.tree, value, context, sequence, '')
-      sequence++
-      yield encoder.encode(`${JSON.stringify(opened)}\n`)
-    }
+  } catch (error) {
+    throw cut(error, state)
   }
-  if (!ended) throw truncated()
+  if (!state.ended) throw truncated()
 }

@@ -165,6 +165,13 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'The request timestamp is missing or outside the replay window.',
   },
+  CONTINUUM_NON_CANONICAL_JSON: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description:
+      'A value to be sealed or hashed has no RFC 8785 form (a number outside the double range such as 1e400, a lone surrogate), or a field plaintext is not in it.',
+  },
 
   // --- upstream ------------------------------------------------------------------------------
   CONTINUUM_UPSTREAM_UNAVAILABLE: {
@@ -222,6 +229,20 @@ export const ERROR_CODES = define({
     type: 'integrity_error',
     retryable: false,
     description: "The server's published X25519 key does not match the pinned fingerprint.",
+  },
+  CONTINUUM_UNAUTHENTICATED_RESPONSE: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: false,
+    description:
+      'An unsealed error answered an encrypted request: anyone on the path can write one, so only its HTTP status is kept and the client never retries on it.',
+  },
+  CONTINUUM_CLIENT_PATH_REFUSED: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description:
+      'The encrypting client refused to send: the path is not in normal form, or the request would carry a body in clear to a path that is neither an encrypted route nor declared plain.',
   },
 
   // --- router / providers --------------------------------------------------------------------

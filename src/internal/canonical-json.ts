@@ -1,95 +1,125 @@
 /**
  * Canonical JSON (RFC 8785, JCS): object keys sorted by UTF-16 code units, no whitespace, numbers
- * and strings as ECMAScript's JSON.stringify writes them. Seals and audit hashes are computed over
- * these bytes, so they do not depend on how a framework or an intermediary re-serialised a body,
- * and a verifier in any language that implements JCS reproduces them.
+ * and strings as ECMAScript's JSON.stringify writes them. Seals, field plaintexts, cache keys and
+ * audit hashes are computed over these bytes, so they do not depend on how a framework or an
+ * intermediary re-serialised a body, and a verifier in any language that implements JCS
+ * reproduces them.
  *
- * Two modes share one writer. `canonicalJson` is for data that came out of JSON.parse (message
- * bodies): it never throws. `strictCanonicalJson` is for records the library signs: values outside
- * JSON (undefined in arrays, NaN, functions, class instances, lone surrogates) are refused rather
- * than silently changed, because a silent change would break verification later.
+ * There is one mode, strict: a value RFC 8785 cannot represent is refused with
+ * CONTINUUM_NON_CANONICAL_JSON rather than written some other way, because a silent change breaks
+ * verification (a lone surrogate has no UTF-8 form; `1e400` parses to Infinity, which
+ * JSON.stringify would write as `null`, so `1e400`, `-1e400` and `null` would seal alike). So are
+ * values outside JSON (undefined in arrays, functions, class instances). The writer is iterative,
+ * so no nesting depth makes it throw a RangeError.
  */
+import { ContinuumError } from '../errors'
 
 // In unicode mode a surrogate pair is one code point, so \p{Cs} matches only unpaired halves.
 const LONE_SURROGATE = /\p{Cs}/u
 
-/** Serialises a JSON value canonically; `undefined` object members are omitted. */
+/** One container being written: its entries and where the writer is in them. */
+interface Frame {
+  readonly array: boolean
+  readonly value: Record<string, unknown> | readonly unknown[]
+  /** Sorted keys of an object; unused for arrays. */
+  readonly keys: string[]
+  index: number
+  /** Whether a member was written yet (objects skip undefined members). */
+  wrote: boolean
+}
+
+/**
+ * Serialises a JSON value canonically; `undefined` object members are omitted. Throws
+ * CONTINUUM_NON_CANONICAL_JSON saying what is wrong, never where: member names may be content.
+ */
 export function canonicalJson(value: unknown): string {
-  return write(value, undefined)
+  const parts: string[] = []
+  const stack: Frame[] = []
+  let next: unknown = value
+  let pending = true
+  while (true) {
+    if (pending) {
+      pending = false
+      const scalar = writeScalar(next)
+      if (scalar !== undefined) parts.push(scalar)
+      else if (Array.isArray(next)) {
+        parts.push('[')
+        stack.push({ array: true, value: next, keys: [], index: 0, wrote: false })
+      } else {
+        const object = next as Record<string, unknown>
+        const prototype = Object.getPrototypeOf(object)
+        if (prototype !== Object.prototype && prototype !== null) throw refuse('is not a plain object')
+        parts.push('{')
+        // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
+        stack.push({ array: false, value: object, keys: Object.keys(object).sort(), index: 0, wrote: false })
+      }
+    }
+    const frame = stack.at(-1)
+    if (frame === undefined) break
+    if (frame.array) {
+      const array = frame.value as readonly unknown[]
+      if (frame.index === array.length) {
+        parts.push(']')
+        stack.pop()
+        continue
+      }
+      if (frame.index > 0) parts.push(',')
+      next = array[frame.index++]
+      if (next === undefined) throw refuse('is undefined in an array')
+      pending = true
+      continue
+    }
+    const object = frame.value as Record<string, unknown>
+    let key: string | undefined
+    while (frame.index < frame.keys.length) {
+      const candidate = frame.keys[frame.index++]!
+      if (object[candidate] !== undefined) {
+        key = candidate
+        break
+      }
+    }
+    if (key === undefined) {
+      parts.push('}')
+      stack.pop()
+      continue
+    }
+    if (LONE_SURROGATE.test(key)) throw refuse('has a member name with a lone UTF-16 surrogate')
+    parts.push(`${frame.wrote ? ',' : ''}${JSON.stringify(key)}:`)
+    frame.wrote = true
+    next = object[key]
+    pending = true
+  }
+  return parts.join('')
 }
 
-/** Like {@link canonicalJson}, but throws a TypeError naming the path of any non-JSON value. */
+/** The same strict serialiser, under the name the audit log has always used. */
 export function strictCanonicalJson(value: unknown): string {
-  // Path segments are kept on a stack and only joined when an error names them: building a
-  // path string per member would cost more than the serialisation itself.
-  return write(value, [])
+  return canonicalJson(value)
 }
 
-/** `path` is undefined in lenient mode, the current path in strict mode. */
-function write(value: unknown, path: (string | number)[] | undefined): string {
+/** Writes a scalar; returns undefined for an array or object, which the caller opens. */
+function writeScalar(value: unknown): string | undefined {
   if (value === null) return 'null'
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false'
     case 'number':
-      if (path !== undefined && !Number.isFinite(value)) throw refuse(path, 'is not a finite number')
+      if (!Number.isFinite(value)) throw refuse('holds a number outside the IEEE-754 double range')
       // ECMAScript Number::toString is exactly the JCS number form; -0 becomes 0 as JCS requires.
       return JSON.stringify(value)
     case 'string':
-      if (path !== undefined && LONE_SURROGATE.test(value))
-        throw refuse(path, 'holds a lone UTF-16 surrogate')
+      if (LONE_SURROGATE.test(value)) throw refuse('holds a string with a lone UTF-16 surrogate')
       return JSON.stringify(value)
     case 'object':
-      return Array.isArray(value)
-        ? writeArray(value, path)
-        : writeObject(value as Record<string, unknown>, path)
+      return undefined
     default:
-      if (path !== undefined) throw refuse(path, `is a ${typeof value}, not a JSON value`)
-      return 'null'
+      throw refuse(`holds a ${typeof value}, not a JSON value`)
   }
 }
 
-function writeArray(value: readonly unknown[], path: (string | number)[] | undefined): string {
-  let text = '['
-  for (let index = 0; index < value.length; index++) {
-    if (index > 0) text += ','
-    const item = value[index]
-    if (path === undefined) {
-      text += item === undefined ? 'null' : write(item, undefined)
-      continue
-    }
-    path.push(index)
-    if (item === undefined) throw refuse(path, 'is undefined')
-    text += write(item, path)
-    path.pop()
-  }
-  return `${text}]`
-}
-
-function writeObject(value: Record<string, unknown>, path: (string | number)[] | undefined): string {
-  if (path !== undefined) {
-    const prototype = Object.getPrototypeOf(value)
-    if (prototype !== Object.prototype && prototype !== null) throw refuse(path, 'is not a plain object')
-  }
-  // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-  const keys = Object.keys(value).sort()
-  let text = '{'
-  let first = true
-  for (const key of keys) {
-    const member = value[key]
-    if (member === undefined) continue
-    if (path !== undefined) {
-      if (LONE_SURROGATE.test(key)) throw refuse(path, 'has a key with a lone UTF-16 surrogate')
-      path.push(key)
-    }
-    text += `${first ? '' : ','}${JSON.stringify(key)}:${write(member, path)}`
-    path?.pop()
-    first = false
-  }
-  return `${text}}`
-}
-
-function refuse(path: readonly (string | number)[], problem: string): TypeError {
-  const where = path.map((segment) => (typeof segment === 'number' ? `[${segment}]` : `.${segment}`)).join('')
-  return new TypeError(`$${where} ${problem}`)
+function refuse(problem: string): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_NON_CANONICAL_JSON',
+    `A JSON value ${problem}; RFC 8785 cannot represent it`,
+  )
 }

@@ -30,7 +30,7 @@ export type {
 } from '../protocol/canonical'
 export { LineDecoder, splitLines } from '../streams/line-splitter'
 export { NdjsonDecoder, parseNdjson, parseNdjsonLine } from '../streams/ndjson'
-export { parseSse, SseDecoder, type SseEvent } from '../streams/sse'
+export { parseSse, SseDecoder, type SseDecoderOptions, type SseEvent } from '../streams/sse'
 export {
   contentParts,
   contentText,

@@ -6,9 +6,17 @@
  * take the same path minus the cipher. The hook lists and flags are computed once per proxy.
  */
 import { randomUUID } from 'node:crypto'
-import type { CipherContext } from '../cipher/field-cipher'
-import { HEADERS } from '../cipher/format'
-import { openRequest, requestSealMeta } from '../cipher/message-codec'
+import { type CipherContext, sealMatches } from '../cipher/field-cipher'
+import { decryptFields } from '../cipher/field-map'
+import { FORMAT_VERSION, HEADERS } from '../cipher/format'
+import { verifyRequest } from '../cipher/message-codec'
+import {
+  ALWAYS_PROTECTED_HEADERS,
+  canonicalQuery,
+  parseSealedHeaderList,
+  requestSealMeta,
+  sealedHeaderBlock,
+} from '../cipher/request-binding'
 import type { CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError } from '../errors'
 import type { RequestFacts, ResponseFacts } from '../protocol/facts'
@@ -19,6 +27,7 @@ import { upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
 import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
+import { reportFailure, sealedErrorResponse } from './responses'
 import { hooksOf, runHooks } from './stage'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -36,13 +45,17 @@ class PipelineExchange implements ReceivedExchange {
   readonly annotations: Record<string, unknown> = {}
   readonly timings: PhaseTiming[] = []
   readonly facts: ResponseFacts = { finishReasons: [] }
+  /** The response context errors are sealed with, once the request authenticated. */
+  sealWith: CipherContext | undefined = undefined
   #listeners: ((outcome: ExchangeOutcome) => void)[] | undefined
   #ended = false
 
   constructor(
-    readonly request: CoreRequest,
+    /** As received; once an encrypted request authenticated, only what its seal covers. */
+    public request: CoreRequest,
     readonly route: RouteMatch,
-    readonly query: string,
+    /** As received; once an encrypted request authenticated, the canonical query it sealed. */
+    public query: string,
     readonly startedAt: number,
     private readonly options: ResolvedProxyOptions,
   ) {
@@ -108,6 +121,99 @@ class PipelineExchange implements ReceivedExchange {
   }
 }
 
+/** Headers an encrypted request must seal when it carries them: refused, not stripped, when unsealed. */
+function protectedHeaders(match: RouteMatch): readonly string[] {
+  return [...ALWAYS_PROTECTED_HEADERS, ...match.route.credentialHeaders, ...match.route.varyHeaders]
+}
+
+/**
+ * The headers of an authenticated request as stages and the upstream see them: the sealed ones,
+ * the protocol's own, and the body length the proxy read by. Whatever else arrived was added on
+ * the way (a load balancer's `x-forwarded-for`, an attacker's `openai-organization`) and is
+ * dropped, so nothing downstream acts on a header the client did not seal.
+ */
+function sealedView(
+  headers: Readonly<Record<string, string | undefined>>,
+  sealed: readonly string[],
+): Record<string, string | undefined> {
+  const view: Record<string, string | undefined> = {}
+  for (const name of sealed) if (headers[name] !== undefined) view[name] = headers[name]
+  for (const name in headers) {
+    if (name.startsWith('x-continuum-') || name === 'content-length') view[name] = headers[name]
+  }
+  return view
+}
+
+/**
+ * Authenticates an encrypted request: freshness, the sealed header list, the seal over body,
+ * route, canonical query, timestamp and sealed headers, then the replay memory. Errors from the
+ * moment the seal verified are sealed for the client (`exchange.sealWith`); a retired key's
+ * notice is sealed too when the request verifies under the retired key.
+ */
+async function authenticate(
+  options: ResolvedProxyOptions,
+  exchange: PipelineExchange,
+  raw: Record<string, unknown>,
+): Promise<{ context: CipherContext; body: Record<string, unknown> }> {
+  const { request, route: match } = exchange
+  const headers = request.headers
+  if (headers[HEADERS.encryption] !== FORMAT_VERSION) {
+    throw new ContinuumError(
+      'CONTINUUM_UNSUPPORTED_VERSION',
+      `Only encryption format ${FORMAT_VERSION} is supported`,
+    )
+  }
+  const keyring = options.keyring
+  if (keyring === undefined)
+    throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'This server has no field keys')
+  const keyId = headers[HEADERS.keyId]
+  if (keyId === undefined || keyId === '') {
+    throw new ContinuumError('CONTINUUM_KEY_ID_MISSING', `Encrypted request without ${HEADERS.keyId}`)
+  }
+  const nonce = headers[HEADERS.nonce]
+  const timestamp = headers[HEADERS.timestamp]
+  options.replayGuard.checkFreshness(nonce, timestamp)
+  const sealed = parseSealedHeaderList(headers[HEADERS.sealedHeaders])
+  for (const name of protectedHeaders(match)) {
+    if (headers[name] !== undefined && !sealed.includes(name)) {
+      throw new ContinuumError('CONTINUUM_INTEGRITY_FAILED', `Header ${name} must be sealed`, {
+        details: { header: name },
+      })
+    }
+  }
+  const query = canonicalQuery(exchange.query)
+  const meta = requestSealMeta({
+    method: request.method,
+    routePath: match.routePath,
+    query,
+    timestamp: timestamp!,
+    headers: sealedHeaderBlock(sealed, (name) => headers[name]),
+  })
+  const seal = headers[HEADERS.seal]
+  const ephemeralKey = headers[HEADERS.ephemeralKey]
+  let context: CipherContext
+  try {
+    context = { key: keyring.resolve(keyId, ephemeralKey), nonce: nonce!, direction: 'request' }
+  } catch (error) {
+    const retired = ContinuumError.isInstance(error) && error.code === 'CONTINUUM_KEY_RETIRED'
+    const key = retired ? keyring.retiredKey(keyId, ephemeralKey) : undefined
+    if (
+      key !== undefined &&
+      sealMatches({ key, nonce: nonce!, direction: 'request' }, 0, 'request', meta, raw, seal)
+    ) {
+      exchange.sealWith = { key, nonce: nonce!, direction: 'response' }
+    }
+    throw error
+  }
+  verifyRequest(raw, context, meta, seal)
+  exchange.sealWith = { ...context, direction: 'response' }
+  await options.replayGuard.remember(keyId, nonce!)
+  exchange.request = { ...request, headers: sealedView(headers, sealed) }
+  exchange.query = query === '' ? '' : `?${query}`
+  const body = decryptFields(match.route.requestTree, raw, context, 0) as Record<string, unknown>
+  return { context, body }
+}
+
 /** Reads, authenticates, decrypts and validates the request; the nonce is recorded only once the seal verified. */
 async function accept(
   options: ResolvedProxyOptions,
@@ -120,38 +226,19 @@ async function accept(
       details: { path: '/' },
     })
   }
-  const headers = request.headers
-  const version = headers[HEADERS.encryption]
   let context: CipherContext | undefined
   let body: Record<string, unknown> = raw
-  if (version === undefined) {
+  if (request.headers[HEADERS.encryption] === undefined) {
     if (options.encryptionRequired) {
-      throw new ContinuumError('CONTINUUM_ENCRYPTION_REQUIRED', 'This server requires field encryption (cp1)')
+      throw new ContinuumError(
+        'CONTINUUM_ENCRYPTION_REQUIRED',
+        `This server requires field encryption (${FORMAT_VERSION})`,
+      )
     }
   } else {
-    if (version !== 'cp1') {
-      throw new ContinuumError('CONTINUUM_UNSUPPORTED_VERSION', 'Only encryption format cp1 is supported')
-    }
-    if (options.keyring === undefined) {
-      throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'This server has no field keys')
-    }
-    const keyId = headers[HEADERS.keyId]
-    if (keyId === undefined || keyId === '') {
-      throw new ContinuumError('CONTINUUM_KEY_ID_MISSING', `Encrypted request without ${HEADERS.keyId}`)
-    }
-    const nonce = headers[HEADERS.nonce]
-    const timestamp = headers[HEADERS.timestamp]
-    options.replayGuard.checkFreshness(nonce, timestamp)
-    const key = options.keyring.resolve(keyId, headers[HEADERS.ephemeralKey])
-    context = { key, nonce: nonce!, direction: 'request' }
-    const meta = requestSealMeta(request.method, match.routePath, timestamp!)
-    body = openRequest(match.route.requestTree, raw, context, meta, headers[HEADERS.seal]) as Record<
-      string,
-      unknown
-    >
-    await options.replayGuard.remember(keyId, nonce!)
+    ;({ context, body } = await authenticate(options, exchange, raw))
     exchange.encrypted = true
-    exchange.keyId = key.id
+    exchange.keyId = context.key.id
   }
   match.route.validate(body)
   exchange.body = body
@@ -184,8 +271,8 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
       try {
         response = await options.upstream.send({
           method: request.method,
-          url: match.routePath + query,
-          headers: upstreamRequestHeaders(request.headers, true),
+          url: match.routePath + exchange.query,
+          headers: upstreamRequestHeaders(exchange.request.headers, true),
           body: { type: 'json', value: exchange.body! },
           signal: request.signal,
           route: match,
@@ -226,15 +313,23 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
       )
     }
 
+    // An authenticated request's refusals are sealed for its client; earlier ones stay plain
+    // (the proxy's handler renders them), since no key vouches for the request yet.
+    const refuse = (error: unknown, status: number, code: string): CoreResponse => {
+      exchange.finish(status, code)
+      if (exchange.sealWith === undefined) throw error
+      reportFailure(options.logger, error)
+      return sealedErrorResponse(error, exchange.sealWith, { 'x-request-id': exchange.requestId })
+    }
     let response: ExchangeResponse
     try {
       response = await runHooks(received, exchange, acceptAndForward)
     } catch (error) {
-      exchange.finish(
+      return refuse(
+        error,
         ContinuumError.isInstance(error) ? error.status : 500,
         ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL',
       )
-      throw error
     }
     if (timed && endEncrypt === undefined) endEncrypt = exchange.mark('encrypt')
     const reader = match.route.facts
@@ -255,8 +350,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
       })
     } catch (error) {
       endEncrypt?.(error)
-      exchange.finish(500, ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL')
-      throw error
+      return refuse(error, 500, ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL')
     }
   }
 }

@@ -11,7 +11,7 @@ import type { PlainFieldTree } from '../cipher/field-map'
 import { END_EVENT_NAME, HEADERS } from '../cipher/format'
 import { endMarker, failureMarker, sealEvent, sealResponse } from '../cipher/message-codec'
 import type { CoreResponse } from '../core/http'
-import type { ContinuumError } from '../errors'
+import { ContinuumError } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import type { StreamEvent } from '../protocol/stream-event'
 import { formatSse } from '../streams/sse'
@@ -36,10 +36,43 @@ export interface EncodeContext {
   finished(failure: ContinuumError | undefined): void
 }
 
+/**
+ * What the upstream's content becomes when it cannot go on the wire faithfully: a value with no
+ * RFC 8785 form cannot be sealed, and one nested too deep for JSON.stringify cannot be written.
+ * Either is the upstream breaking its protocol (502), not a fault of the proxy or the client.
+ */
+function unwritable(error: unknown): unknown {
+  const nonCanonical = ContinuumError.isInstance(error) && error.code === 'CONTINUUM_NON_CANONICAL_JSON'
+  if (!nonCanonical && !(error instanceof RangeError)) return error
+  return new ContinuumError(
+    'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+    nonCanonical
+      ? 'Upstream answered with a JSON value that cannot be sealed (no RFC 8785 form)'
+      : 'Upstream answered with JSON nested too deep to relay',
+    { cause: error },
+  )
+}
+
+function stringify(value: unknown): string {
+  try {
+    return JSON.stringify(value)
+  } catch (error) {
+    throw unwritable(error)
+  }
+}
+
 function frame(stream: CompiledStream, event: StreamEvent): string {
-  if (stream.framing === 'ndjson') return `${JSON.stringify(event.data)}\n`
-  const data = JSON.stringify(event.data)
+  if (stream.framing === 'ndjson') return `${stringify(event.data)}\n`
+  const data = stringify(event.data)
   return formatSse(event.name === undefined || event.name === '' ? { data } : { event: event.name, data })
+}
+
+function sealed(seal: () => Record<string, unknown>): Record<string, unknown> {
+  try {
+    return seal()
+  } catch (error) {
+    throw unwritable(error)
+  }
 }
 
 /** Encodes and frames the events of one stream; see the module comment. */
@@ -57,7 +90,7 @@ async function* encodeEvents(
       const data =
         cipher === undefined
           ? event.data
-          : sealEvent(stream.tree, event.data, cipher, sequence, event.name ?? '')
+          : sealed(() => sealEvent(stream.tree, event.data, cipher, sequence, event.name ?? ''))
       sequence++
       yield encoder.encode(frame(stream, event.name === undefined ? { data } : { data, name: event.name }))
     }
@@ -134,11 +167,16 @@ export function encodeResponse(response: ExchangeResponse, context: EncodeContex
   headers['content-type'] = 'application/json'
   let text: string
   if (cipher === undefined) {
-    text = JSON.stringify(body.value)
+    text = stringify(body.value)
   } else {
-    const sealed = sealResponse(context.responseTree, body.value, cipher, response.status)
-    headers[HEADERS.seal] = sealed.seal
-    text = JSON.stringify(sealed.body)
+    let message: { body: unknown; seal: string }
+    try {
+      message = sealResponse(context.responseTree, body.value, cipher, response.status)
+    } catch (error) {
+      throw unwritable(error)
+    }
+    headers[HEADERS.seal] = message.seal
+    text = stringify(message.body)
   }
   context.finished(response.failure)
   return { status: response.status, headers, body: text }

@@ -1,10 +1,15 @@
 /**
- * Builders of the responses the proxy itself writes: JSON bodies, and error bodies marked as not
- * encrypted. Error bodies come from ContinuumError.toJSON(), whose messages never hold content.
+ * Builders of the responses the proxy itself writes: JSON bodies, and error bodies. Error bodies
+ * come from ContinuumError.toJSON(), whose messages never hold content. They are plain
+ * (`x-continuum-encrypted: 0`); once a request authenticated they are also sealed for it (seal
+ * kind `error`), so its client can tell the server's own refusal from one written on the path.
  */
 
+import type { CipherContext } from '../cipher/field-cipher'
 import { HEADERS } from '../cipher/format'
+import { sealError } from '../cipher/message-codec'
 import type { CoreResponse } from '../core/http'
+import type { Logger } from '../core/logger'
 import { type ContinuumError, toContinuumError } from '../errors'
 
 /** A JSON response. */
@@ -22,12 +27,55 @@ export function jsonResponse(
 
 /** The error response of any failure: `{"error":{code,message,type}}`, `x-continuum-encrypted: 0`. */
 export function errorResponse(error: unknown): CoreResponse {
+  return renderError(error, undefined, {})
+}
+
+/**
+ * The error response of an authenticated request: the same plain body, sealed for its client
+ * (`x-continuum-seal`, kind `error`) under the request's response context.
+ */
+export function sealedErrorResponse(
+  error: unknown,
+  seal: CipherContext,
+  extraHeaders: Record<string, string> = {},
+): CoreResponse {
+  return renderError(error, seal, extraHeaders)
+}
+
+function renderError(
+  error: unknown,
+  seal: CipherContext | undefined,
+  extraHeaders: Record<string, string>,
+): CoreResponse {
   const failure: ContinuumError = toContinuumError(error)
-  const headers: Record<string, string> = { [HEADERS.encrypted]: '0', 'cache-control': 'no-store' }
+  const headers: Record<string, string> = {
+    ...extraHeaders,
+    [HEADERS.encrypted]: '0',
+    'cache-control': 'no-store',
+  }
   if (failure.retryAfterSeconds !== undefined)
     headers['retry-after'] = String(Math.ceil(failure.retryAfterSeconds))
   const allowed = failure.details?.allowed
   if (failure.code === 'CONTINUUM_METHOD_NOT_ALLOWED' && Array.isArray(allowed))
     headers.allow = allowed.join(', ')
-  return jsonResponse(failure.status, failure.toJSON(), headers)
+  const text = JSON.stringify(failure.toJSON())
+  // Sealed as the client will read it: the parsed text, not the object (toJSON may hold values
+  // that JSON.stringify drops or rewrites).
+  if (seal !== undefined) headers[HEADERS.seal] = sealError(seal, failure.status, JSON.parse(text))
+  return { status: failure.status, headers: { 'content-type': 'application/json', ...headers }, body: text }
+}
+
+/**
+ * Logs a failure worth an operator's attention (unexpected, or a server-side 5xx), by code and
+ * error class only, since messages of foreign errors may quote content.
+ */
+export function reportFailure(logger: Logger, error: unknown): void {
+  const failure = toContinuumError(error)
+  if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
+    logger.warn('request failed', {
+      code: failure.code,
+      status: failure.status,
+      ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
+    })
+  }
 }

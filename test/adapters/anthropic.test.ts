@@ -80,7 +80,7 @@ describe('Anthropic adapter through Express with the official SDK', () => {
     expect(message.stop_reason).toBe('end_turn')
     expect(message.usage.input_tokens).toBe(25)
     const wire = await wireText(recorder)
-    expect(wire).toContain('cp1.k1.')
+    expect(wire).toContain('cp2.k1.')
     for (const secret of ['lima tango', 'classified', 'secret-stop', 'claude heard'])
       expect(wire).not.toContain(secret)
     // Routing metadata stays readable for load balancers.

@@ -87,7 +87,7 @@ describe('built-in adapters', () => {
     expect(encrypted).toMatchObject({ model: 'claude', max_tokens: 10, tool_choice: { type: 'tool' } })
     expect(encrypted.messages[0]?.role).toBe('user')
     for (const value of [encrypted.system, encrypted.tool_choice.name, encrypted.messages[0]?.content]) {
-      expect(value).toMatch(/^cp1\.k1\./)
+      expect(value).toMatch(/^cp2\.k1\./)
     }
   })
 })

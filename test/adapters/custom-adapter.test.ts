@@ -178,7 +178,7 @@ describe.each(frameworks)('a defineAdapter() protocol in a custom registry throu
     })
     const wire = await wireText(recorder)
     expect(recorder.requests[0]).toContain('"max_words":40')
-    expect(wire).toContain('cp1.k1.')
+    expect(wire).toContain('cp2.k1.')
     expect(wire).not.toContain('quarterly loss')
   })
 

@@ -49,7 +49,7 @@ describe('Ollama adapter through Express', () => {
       messages: unknown[]
     }
     expect(sent.options).toMatchObject({ temperature: 0.1, num_ctx: 4096 })
-    expect(String(sent.options.stop)).toMatch(/^cp1\./)
+    expect(String(sent.options.stop)).toMatch(/^cp2\./)
     const wire = await wireText(recorder)
     expect(wire).toContain('"done":true')
     expect(wire).toContain('"eval_count":282')

@@ -54,7 +54,7 @@ describe('TGI adapter through Express', () => {
     const sent = JSON.parse(recorder.requests[0]!) as { parameters: Record<string, unknown> }
     expect(sent.parameters.max_new_tokens).toBe(20)
     expect(sent.parameters.temperature).toBe(0.5)
-    expect(String(sent.parameters.stop)).toMatch(/^cp1\./)
+    expect(String(sent.parameters.stop)).toMatch(/^cp2\./)
     const [sealed] = await recorder.responses()
     expect(JSON.parse(sealed!).details).toMatchObject({
       finish_reason: 'length',

@@ -98,7 +98,7 @@ describe('Triton adapter through Express', () => {
     expect((lastUpstreamBody().inputs as { data: string[] }[])[0]?.data).toEqual(['account 9911', 'pin 0042'])
     const sent = JSON.parse(recorder.requests[0]!) as { inputs: Record<string, unknown>[] }
     expect(sent.inputs[0]).toMatchObject({ name: 'text_input', shape: [2], datatype: 'BYTES' })
-    expect(String(sent.inputs[0]?.data)).toMatch(/^cp1\.k1\./)
+    expect(String(sent.inputs[0]?.data)).toMatch(/^cp2\.k1\./)
     const wire = await wireText(recorder)
     for (const secret of ['9911', '0042', 'triton says']) expect(wire).not.toContain(secret)
   })

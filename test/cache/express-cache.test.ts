@@ -55,7 +55,7 @@ describe('encrypted response cache through Express', () => {
     // Sealed under each requester's own nonce: the two ciphertexts differ, neither shows the answer.
     expect(first.responses[0]).not.toBe(second.responses[0])
     for (const wire of [...first.responses, ...second.responses]) {
-      expect(wire).toContain('cp1.')
+      expect(wire).toContain('cp2.')
       expect(wire).not.toContain('capital of France')
     }
   })

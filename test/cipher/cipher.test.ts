@@ -122,7 +122,7 @@ describe('request encryption', () => {
     expectCode(() => openRequest(tree, tampered, requestContext, meta, seal), 'CONTINUUM_DECRYPTION_FAILED')
     const malformed = {
       ...tampered,
-      messages: [{ ...wire.messages[0]!, content: 'cp1.k1.!!' }, wire.messages[1]!],
+      messages: [{ ...wire.messages[0]!, content: 'cp2.k1.!!' }, wire.messages[1]!],
     }
     const seal2 = sealRequest(compilePlainFields(['*']), malformed, requestContext, meta).seal
     expectCode(

@@ -205,7 +205,7 @@ describe.each(frameworks)('bad input via $name', (harness) => {
 
   it('a malformed ciphertext under a valid seal: 400 CONTINUUM_MALFORMED_CIPHERTEXT', async () => {
     const built = encryptRequest(CHAT, secretChat())
-    messages(built)[1]!.content = `cp1.${KEY_ID}.!!not-base64!!`
+    messages(built)[1]!.content = `cp2.${KEY_ID}.!!not-base64!!`
     reseal(built)
     expectRefusal(await post(built), 400, 'CONTINUUM_MALFORMED_CIPHERTEXT')
     expectNotForwarded()

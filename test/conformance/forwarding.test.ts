@@ -97,7 +97,10 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     }
     const before = upstream.requests.length
     expect((await request(app.url).get('/v1/models').set(hop)).status).toBe(200)
-    const built = encryptRequest('/v1/chat/completions', secretChat())
+    // On the encrypted route only sealed headers reach the upstream: the client seals x-kept.
+    const built = encryptRequest('/v1/chat/completions', secretChat(), {
+      headers: { 'x-kept': 'kept-value' },
+    })
     const encrypted = await request(app.url)
       .post('/v1/chat/completions')
       .set(hop)

@@ -73,7 +73,7 @@ describe.each(frameworks)('keys via $name', (harness) => {
     expect(JSON.parse(upstream.requests.at(-1)!.body).messages[0].content).toBe(SECRET)
     // One key fetch, then two encrypted requests under the agreed key.
     expect(wire.bodies).toHaveLength(3)
-    expect(wire.bodies[1]).toContain('cp1.agree-1.')
+    expect(wire.bodies[1]).toContain('cp2.agree-1.')
     for (const text of [...wire.bodies, ...wire.responses]) expect(text).not.toContain('launch code')
   })
 
@@ -96,7 +96,7 @@ describe.each(frameworks)('keys via $name', (harness) => {
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
 
-  it('re-agrees after the agreement key is rotated and the old one retired', async () => {
+  it('re-agrees after the agreement key is rotated and the old one retired (trust on first use, successor vouched by the sealed notice)', async () => {
     let now = Date.now()
     const keyring = new Keyring({
       agreementKeys: [{ id: 'agree-old', privateKey: generateAgreementKeyPair().privateKey }],
@@ -105,7 +105,7 @@ describe.each(frameworks)('keys via $name', (harness) => {
     })
     const app = await start({ upstream: upstream.url, keys: keyring })
     const wire = recordingFetch()
-    const client = openaiClient(app.url, { agreement: {}, fetch: wire.fetch })
+    const client = openaiClient(app.url, { agreement: { trustOnFirstUse: true }, fetch: wire.fetch })
     expect(await ask(client)).toBe(replyFor(SECRET))
     keyring.rotateAgreement({ id: 'agree-new', privateKey: generateAgreementKeyPair().privateKey })
     now += GRACE_MS + 1
@@ -113,7 +113,40 @@ describe.each(frameworks)('keys via $name', (harness) => {
     // key, request (old key), request refused as retired, key again, request (new key)
     expect(wire.bodies).toHaveLength(5)
     expect(wire.responses[2]).toContain('CONTINUUM_KEY_RETIRED')
-    expect(wire.bodies[4]).toContain('cp1.agree-new.')
+    expect(wire.bodies[4]).toContain('cp2.agree-new.')
+  })
+
+  it('with trust on first use, refuses a key other than the successor the sealed notice named', async () => {
+    let now = Date.now()
+    const keyring = new Keyring({
+      agreementKeys: [{ id: 'agree-old', privateKey: generateAgreementKeyPair().privateKey }],
+      graceMs: GRACE_MS,
+      clock: { now: () => now },
+    })
+    const app = await start({ upstream: upstream.url, keys: keyring })
+    const impostor = generateAgreementKeyPair()
+    let fetches = 0
+    // After the rotation a man in the middle answers the key re-fetch with a key of its own.
+    const relay = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).endsWith('/.well-known/continuum-key') && fetches++ > 0) {
+        const publicKey = impostor.publicKeyBytes.toString('base64url')
+        return Response.json({
+          keyId: 'agree-new',
+          algorithm: 'X25519-HKDF-SHA256',
+          publicKey,
+          fingerprint: fingerprint(impostor.publicKeyBytes),
+        })
+      }
+      return globalThis.fetch(input, init)
+    }) as typeof fetch
+    const client = openaiClient(app.url, { agreement: { trustOnFirstUse: true }, fetch: relay })
+    expect(await ask(client)).toBe(replyFor(SECRET))
+    keyring.rotateAgreement({ id: 'agree-new', privateKey: generateAgreementKeyPair().privateKey })
+    now += GRACE_MS + 1
+    const forwardedBefore = upstream.requests.length
+    const failure = await ask(client).catch((error: unknown) => error)
+    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expect(upstream.requests.length).toBe(forwardedBefore)
   })
 
   it.each([
@@ -173,8 +206,8 @@ describe.each(frameworks)('keys via $name', (harness) => {
     expect(await ask(client)).toBe(replyFor(SECRET))
     expect(providerCalls).toBe(2)
     expect(wire.bodies).toHaveLength(2)
-    expect(wire.bodies[0]).toContain('cp1.rot-old.')
-    expect(wire.bodies[1]).toContain('cp1.rot-new.')
+    expect(wire.bodies[0]).toContain('cp2.rot-old.')
+    expect(wire.bodies[1]).toContain('cp2.rot-new.')
     // The refreshed key is kept: the next request goes out once, under the new key.
     expect(await ask(client)).toBe(replyFor(SECRET))
     expect(providerCalls).toBe(2)
@@ -210,6 +243,16 @@ describe.each(frameworks)('keys via $name', (harness) => {
 
 describe('createEncryptedFetch key options', () => {
   it.each([
+    ['agreement without a pin or the trust-on-first-use opt-in', { agreement: {} }],
+    [
+      'agreement with both a pin and trust on first use',
+      { agreement: { fingerprint: `sha256:${'0'.repeat(64)}`, trustOnFirstUse: true } },
+    ],
+    ['agreement with a malformed pin', { agreement: { fingerprint: 'abc' } }],
+    [
+      'a plain path that is not in normal form',
+      { keyId: 'k1', key: randomBytes(32), plainPaths: ['/v1//files'] },
+    ],
     ['a key of the wrong length', { keyId: 'k1', key: randomBytes(16) }],
     ['an undecodable key string', { keyId: 'k1', key: 'not a key' }],
     ['a key id outside [A-Za-z0-9_-]', { keyId: 'k 1', key: randomBytes(32) }],

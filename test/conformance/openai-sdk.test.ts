@@ -56,7 +56,7 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
     expect(answer.usage?.total_tokens).toBe(21)
     expectNoPlaintext(wire, SECRET, 'launch code')
-    expect(wire.bodies[0]).toContain(`cp1.${KEY_ID}.`)
+    expect(wire.bodies[0]).toContain(`cp2.${KEY_ID}.`)
     expect(JSON.parse(wire.bodies[0]!).model).toBe('llama-3-8b')
     expect(lastUpstreamBody()).toMatchObject({
       model: 'llama-3-8b',

@@ -132,18 +132,32 @@ describe.each(frameworks)('response integrity via $name', (harness) => {
     expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
   })
 
-  it('an unencrypted error answer still reaches the SDK as an API error', async () => {
-    const failure = await client((headers) => {
-      headers.set('x-continuum-encrypted', '0')
-      headers.delete('x-continuum-seal')
-      const text = JSON.stringify({
-        error: { code: 'CONTINUUM_RATE_LIMITED', message: 'slow down', type: 'rate_limit_error' },
-      })
-      return { headers, text, status: 429 }
+  it('an unencrypted error answer reaches the SDK with its status only, and is not retried', async () => {
+    let sent = 0
+    const failure = await openaiClient(app.url, {
+      keyId: KEY_ID,
+      key: KEY,
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        sent++
+        const response = await globalThis.fetch(input, init)
+        await response.body?.cancel()
+        const text = JSON.stringify({
+          error: {
+            code: 'CONTINUUM_RATE_LIMITED',
+            message: 'Re-authenticate at http://evil.example',
+            type: 'rate_limit_error',
+          },
+        })
+        return new Response(text, { status: 429, headers: { 'x-continuum-encrypted': '0' } })
+      }) as typeof fetch,
     })
+      .withOptions({ maxRetries: 2 })
       .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
       .catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(RateLimitError)
-    expect(failure).toMatchObject({ status: 429, code: 'CONTINUUM_RATE_LIMITED' })
+    expect(failure).toMatchObject({ status: 429, code: 'CONTINUUM_UNAUTHENTICATED_RESPONSE' })
+    expect(String((failure as Error).message)).not.toContain('evil')
+    // Neither the encrypting fetch nor the SDK (maxRetries 2) sent the request again.
+    expect(sent).toBe(1)
   })
 })

@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the conformance suite: keys, a builder of cp1 requests made with the cipher
+ * Shared pieces of the conformance suite: keys, a builder of cp2 requests made with the cipher
  * API (so a test can break exactly one property of an otherwise valid request), a recording
  * fetch for checking what crossed the wire, and the assertion every refused request must pass:
  * right status and code, `x-continuum-encrypted: 0`, and no plaintext or key material in the body.
@@ -13,8 +13,8 @@ import OpenAI from 'openai'
 import { expect } from 'vitest'
 import type { CipherContext } from '../../src/cipher/field-cipher'
 import { createFieldKey } from '../../src/cipher/field-key'
-import { FORMAT_VERSION, HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
-import { requestSealMeta, sealRequest } from '../../src/cipher/message-codec'
+import { HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
+import { encryptRequestMessage } from '../../src/cipher/request-message'
 
 /** The pre-shared key of most tests. */
 export const KEY_ID = 'conformance-k1'
@@ -48,6 +48,10 @@ export interface BuildOptions {
   method?: string
   timestamp?: number
   nonce?: string
+  /** Headers the request carries besides the protocol's own (sealed). */
+  headers?: Record<string, string>
+  /** Query string, with or without `?` (sealed). */
+  search?: string
 }
 
 /** Encrypts and seals a request body exactly as createEncryptedFetch does. */
@@ -63,20 +67,22 @@ export function encryptRequest(routePath: string, plain: object, options: BuildO
     nonce,
     direction: 'request',
   }
-  const meta = requestSealMeta(method, routePath, timestamp)
-  const sealed = sealRequest(lookup.match.route.requestTree, plain, context, meta)
-  return {
-    headers: {
-      'content-type': 'application/json',
-      [HEADERS.encryption]: FORMAT_VERSION,
-      [HEADERS.keyId]: keyId,
-      [HEADERS.nonce]: nonce,
-      [HEADERS.timestamp]: timestamp,
-      [HEADERS.seal]: sealed.seal,
-    },
-    body: sealed.body as Record<string, unknown>,
+  const message = encryptRequestMessage({
+    tree: lookup.match.route.requestTree,
+    body: plain,
     context,
-    meta,
+    method,
+    routePath,
+    search: options.search ?? '',
+    timestamp,
+    headers: options.headers ?? {},
+    keyHeaders: { [HEADERS.keyId]: keyId },
+  })
+  return {
+    headers: message.headers,
+    body: message.body as Record<string, unknown>,
+    context,
+    meta: message.meta,
   }
 }
 

@@ -46,7 +46,7 @@ describe('express + openai SDK', () => {
     })
     expect(answer.choices[0]?.message.content).toBe(replyFor('top secret prompt'))
     expect(seen).toHaveLength(1)
-    expect(seen[0]).toContain('cp1.k1.')
+    expect(seen[0]).toContain('cp2.k1.')
     expect(seen[0]).not.toContain('top secret')
     expect(upstream.requests.at(-1)?.body).toContain('top secret prompt')
   })

@@ -90,7 +90,11 @@ describe('audit stage', () => {
     await blocked.text()
     const forged = await chat(createEncryptedFetch({ keyId: 'k1', key: randomBytes(32) }), PROMPT)
     expect(forged.status).toBeGreaterThanOrEqual(400)
-    const forgedCode = ((await forged.json()) as { error: { code: string } }).error.code
+    // The client sees only an unauthenticated refusal; the server recorded why it refused.
+    expect(((await forged.json()) as { error: { code: string } }).error.code).toBe(
+      'CONTINUUM_UNAUTHENTICATED_RESPONSE',
+    )
+    const forgedCode = 'CONTINUUM_INTEGRITY_FAILED'
     const streamed = await chat(encrypted, PROMPT, { stream: true })
     expect(streamed.status).toBe(200)
     await streamed.text()

@@ -3,14 +3,18 @@
  * can check the published values and another implementation can check itself against them.
  */
 import {
+  bindRequest,
   type CipherContext,
   canonicalJson,
+  canonicalQuery,
   computeSeal,
   createFieldKey,
   deriveAgreedKey,
   encryptValue,
   endMarker,
+  failureMarker,
   loadAgreementPrivateKey,
+  sealError,
 } from '../../src/cipher'
 
 const hex = (length: number, start: number): Buffer =>
@@ -25,7 +29,32 @@ export function computeProtocolVectors(): Record<string, unknown> {
   const iv = hex(12, 0x10)
   const fieldCiphertext = encryptValue(request, 0, '/messages/0/content', 'Hello, world', iv)
   const body = { model: 'llama-3', max_tokens: 16, messages: [{ role: 'user', content: fieldCiphertext }] }
-  const meta = 'POST /v1/chat/completions;1700000000000'
+  const search = '?api-version=2024-06-01&tag=a+b&note=caf%c3%a9!'
+  const requestHeaders = {
+    authorization: 'Bearer sk-test',
+    'cache-control': 'no-store',
+    'content-type': 'application/json',
+  }
+  const bound = bindRequest({
+    method: 'POST',
+    routePath: '/v1/chat/completions',
+    search,
+    timestamp: '1700000000000',
+    headers: requestHeaders,
+  })
+  const meta = bound.meta
+  const errorBody = {
+    error: {
+      code: 'CONTINUUM_SCHEMA_VIOLATION',
+      message: 'Request body does not match the openai chat-completions schema at /messages',
+      type: 'invalid_request_error',
+      path: '/messages',
+    },
+  }
+  const failure = {
+    code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED',
+    message: 'Upstream closed the stream before it finished',
+  }
   const event = {
     id: 'c1',
     choices: [
@@ -50,10 +79,18 @@ export function computeProtocolVectors(): Record<string, unknown> {
       path: '/messages/0/content',
       value: 'Hello, world',
       ivHex: iv.toString('hex'),
-      aad: `cp1|k1|${nonce}|request|0|/messages/0/content`,
+      plaintext: canonicalJson('Hello, world'),
+      aad: `cp2|k1|${nonce}|request|0|/messages/0/content`,
       ciphertext: fieldCiphertext,
     },
     requestSeal: {
+      method: 'POST',
+      routePath: '/v1/chat/completions',
+      search,
+      canonicalQuery: canonicalQuery(search),
+      timestamp: '1700000000000',
+      headers: requestHeaders,
+      sealedHeaders: bound.sealedHeaders,
       body,
       canonicalBody: canonicalJson(body),
       meta,
@@ -66,6 +103,8 @@ export function computeProtocolVectors(): Record<string, unknown> {
     },
     eventSeal: { sequence: 3, eventName: '', event, seal: computeSeal(response, 3, 'event', '', event) },
     endMarker: { events: 4, marker: endMarker(response, 4) },
+    failureMarker: { events: 2, failure, marker: failureMarker(response, 2, failure) },
+    errorSeal: { status: 400, body: errorBody, seal: sealError(response, 400, errorBody) },
     agreement: {
       serverPrivateHex: hex(32, 0x40).toString('hex'),
       serverPublic: server.publicKeyBytes.toString('base64url'),

@@ -173,12 +173,14 @@ describe('spans', () => {
       body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: 'forged' }] }),
     })
     expect(response.status).toBeGreaterThanOrEqual(400)
+    // The client sees only an unauthenticated refusal; the spans say why the server refused.
     const body = (await response.json()) as { error: { code: string } }
+    expect(body.error.code).toBe('CONTINUUM_UNAUTHENTICATED_RESPONSE')
     await eventually(() => exporter.getFinishedSpans().some((span) => span.kind === SpanKind.SERVER))
     const spans = exporter.getFinishedSpans()
     const server = byName(spans, 'chat')
-    expect(server.attributes['error.type']).toBe(body.error.code)
-    expect(byName(spans, 'continuum.decrypt').attributes['error.type']).toBe(body.error.code)
+    expect(server.attributes['error.type']).toBe('CONTINUUM_INTEGRITY_FAILED')
+    expect(byName(spans, 'continuum.decrypt').attributes['error.type']).toBe('CONTINUUM_INTEGRITY_FAILED')
     expect(spans.map((span) => span.name)).not.toContain('continuum.upstream')
   })
 })

@@ -1,0 +1,153 @@
+/**
+ * What the encrypting client makes of an answer to an encrypted request. Sealed answers are
+ * verified and decrypted (a JSON body, or a stream event by event); a sealed error is the
+ * server's own and reaches the SDK as it is. Anything unsealed may have been written by anyone on
+ * the path: a success is refused outright, and an error reaches the SDK as
+ * CONTINUUM_UNAUTHENTICATED_RESPONSE carrying only its status, marked `x-should-retry: false` so
+ * the SDK does not re-send a request the upstream may already have run.
+ */
+import type { CipherContext } from '../cipher/field-cipher'
+import { HEADERS } from '../cipher/format'
+import { errorSealMatches, openResponse } from '../cipher/message-codec'
+import { ContinuumError } from '../errors'
+import type { RouteMatch } from '../protocol/registry'
+import { openStream } from './stream-opener'
+
+/** An opened answer, and the sealed retired-key notice it carried, if any. */
+export interface OpenedResponse {
+  response: Response
+  /** Set when the answer is a sealed CONTINUUM_KEY_RETIRED: the client may refresh and retry. */
+  retiredKey?: { successor?: string }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/**
+ * The headers the SDK gets: the body was rewritten, and the seal markers are spent. Other headers
+ * (a scanner's `x-continuum-scan` warning among them) are passed on; no response header is sealed.
+ */
+function withoutProtocolHeaders(source: Headers): Headers {
+  const headers = new Headers(source)
+  for (const name of ['content-length', 'content-encoding', HEADERS.seal, HEADERS.encrypted])
+    headers.delete(name)
+  return headers
+}
+
+/** The stand-in for an unsealed error: its status, our code and message, and no retry. */
+function unauthenticated(response: Response): Response {
+  const error = new ContinuumError(
+    'CONTINUUM_UNAUTHENTICATED_RESPONSE',
+    `Unauthenticated HTTP ${response.status} answer to an encrypted request; its body was discarded`,
+    { status: response.status, details: { status: response.status } },
+  )
+  return new Response(JSON.stringify(error.toJSON()), {
+    status: response.status,
+    statusText: response.statusText,
+    headers: {
+      'content-type': 'application/json',
+      [HEADERS.encrypted]: '0',
+      'x-should-retry': 'false',
+    },
+  })
+}
+
+async function openError(response: Response, context: CipherContext): Promise<OpenedResponse> {
+  const seal = response.headers.get(HEADERS.seal) ?? undefined
+  const text = seal === undefined ? undefined : await response.text().catch(() => undefined)
+  if (seal === undefined) await response.body?.cancel().catch(() => undefined)
+  let body: unknown
+  try {
+    body = text === undefined ? undefined : JSON.parse(text)
+  } catch {
+    body = undefined
+  }
+  if (!isRecord(body) || !errorSealMatches(context, response.status, body, seal)) {
+    return { response: unauthenticated(response) }
+  }
+  const opened = new Response(text, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: withoutProtocolHeaders(response.headers),
+  })
+  const error = body.error as { code?: unknown; successor?: { fingerprint?: unknown } } | undefined
+  if (error?.code !== 'CONTINUUM_KEY_RETIRED') return { response: opened }
+  const successor = error.successor?.fingerprint
+  return { response: opened, retiredKey: typeof successor === 'string' ? { successor } : {} }
+}
+
+/** Opens an answer to an encrypted request; see the module comment. */
+export async function readResponse(
+  response: Response,
+  match: RouteMatch,
+  context: CipherContext,
+): Promise<OpenedResponse> {
+  if (response.headers.get(HEADERS.encrypted) !== '1') {
+    // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
+    // to an encrypted request is believable only as a sealed error, never as a success.
+    if (response.status >= 200 && response.status < 300) {
+      await response.body?.cancel().catch(() => undefined)
+      throw new ContinuumError(
+        'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+        `Unencrypted HTTP ${response.status} answer to an encrypted request`,
+      )
+    }
+    return openError(response, context)
+  }
+  const headers = withoutProtocolHeaders(response.headers)
+  const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
+  const stream = match.route.stream
+  if (
+    (type === 'text/event-stream' || type === 'application/x-ndjson') &&
+    stream !== undefined &&
+    response.body !== null
+  ) {
+    const plain = toReadableStream(
+      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context),
+    )
+    return {
+      response: new Response(plain, { status: response.status, statusText: response.statusText, headers }),
+    }
+  }
+  let parsed: unknown
+  try {
+    parsed = await response.json()
+  } catch (error) {
+    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
+      cause: error,
+    })
+  }
+  const opened = openResponse(
+    match.route.responseTree,
+    parsed,
+    context,
+    response.status,
+    response.headers.get(HEADERS.seal) ?? undefined,
+  )
+  return {
+    response: new Response(JSON.stringify(opened), {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    }),
+  }
+}
+
+/** A web ReadableStream over an async generator; cancelling it returns the generator, which cancels the source. */
+function toReadableStream(source: AsyncGenerator<Uint8Array>): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await source.next()
+        if (next.done === true) controller.close()
+        else controller.enqueue(next.value)
+      } catch (error) {
+        controller.error(error)
+      }
+    },
+    async cancel() {
+      await source.return(undefined)
+    },
+  })
+}
