@@ -16,6 +16,7 @@ import { hasBrand } from '../internal/brand'
 import type { ProtocolAdapter } from '../protocol/adapter'
 import { AdapterRegistry } from '../protocol/registry'
 import type { StateStore } from '../stores'
+import type { BodyReadOptions } from './body-reader'
 import { type GatewayOptions, type GatewaySource, isGatewaySource } from './gateway-source'
 import { createHttpUpstream, type UpstreamOptions } from './http-upstream'
 import type { ProxyStage } from './stage'
@@ -72,6 +73,24 @@ export interface ProxyOptions {
    */
   bodyLimit?: number
   /**
+   * Deepest nesting of arrays and objects accepted in a JSON request body (`{}` is 1); a deeper
+   * body is refused with 400 CONTINUUM_JSON_TOO_DEEP before it is parsed.
+   * @default 64
+   */
+  maxJsonDepth?: number
+  /**
+   * Longest silence between two chunks of a request body, in milliseconds; a stalled body is
+   * answered 408 CONTINUUM_BODY_TIMEOUT and its connection closed. Also bounds pass-through uploads.
+   * @default 15000
+   */
+  bodyIdleTimeoutMs?: number
+  /**
+   * Longest time to receive a whole JSON request body, in milliseconds (408 CONTINUUM_BODY_TIMEOUT).
+   * Pass-through bodies are bounded by `bodyIdleTimeoutMs` only.
+   * @default 60000
+   */
+  bodyTimeoutMs?: number
+  /**
    * Largest JSON response the proxy buffers to re-encrypt, in bytes. Streams and plain routes are never buffered.
    * @default 67108864 (64 MiB)
    */
@@ -120,6 +139,8 @@ export interface ResolvedProxyOptions {
   readonly unknownRoutes: 'reject' | 'next'
   readonly passThrough: readonly string[]
   readonly bodyLimit: number
+  /** How JSON request bodies are read: limit, depth and timeouts. */
+  readonly bodyReading: BodyReadOptions
   readonly responseLimit: number
   readonly replayGuard: ReplayGuard
   readonly stages: readonly ProxyStage[]
@@ -221,6 +242,12 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   const registry = resolveRegistry(options.adapters)
   const bodyLimit = positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit')
   const responseLimit = positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit')
+  const bodyReading: BodyReadOptions = {
+    limit: bodyLimit,
+    maxDepth: positiveInteger(options.maxJsonDepth, 64, 'maxJsonDepth'),
+    idleTimeoutMs: positiveInteger(options.bodyIdleTimeoutMs, 15_000, 'bodyIdleTimeoutMs'),
+    totalTimeoutMs: positiveInteger(options.bodyTimeoutMs, 60_000, 'bodyTimeoutMs'),
+  }
   const replayGuard = new ReplayGuard({
     ...(options.store === undefined ? {} : { store: options.store }),
     clock,
@@ -236,6 +263,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     unknownRoutes,
     passThrough,
     bodyLimit,
+    bodyReading,
     responseLimit,
     replayGuard,
     stages,

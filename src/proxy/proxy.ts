@@ -9,6 +9,7 @@ import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
+import { timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
@@ -31,12 +32,13 @@ function splitUrl(url: string): { path: string; query: string } {
   return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark) }
 }
 
-function rawBody(request: CoreRequest): UpstreamRequestBody {
+function rawBody(request: CoreRequest, idleTimeoutMs: number): UpstreamRequestBody {
   switch (request.body.kind) {
     case 'empty':
       return { type: 'empty' }
     case 'stream':
-      return { type: 'stream', stream: request.body.stream }
+      // A pass-through upload may take long, but may not stall: it holds an upstream connection.
+      return { type: 'stream', stream: timedChunks(request.body.stream, { idleTimeoutMs }) }
     case 'bytes':
       return { type: 'bytes', bytes: request.body.bytes }
     case 'parsed':
@@ -59,7 +61,7 @@ async function forwardRaw(
     method: request.method,
     url,
     headers: upstreamRequestHeaders(request.headers, request.body.kind === 'parsed'),
-    body: rawBody(request),
+    body: rawBody(request, options.bodyReading.idleTimeoutMs),
     signal: request.signal,
     route,
   })
