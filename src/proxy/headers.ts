@@ -1,8 +1,31 @@
 /**
  * Header hygiene between client, proxy and upstream: hop-by-hop headers (RFC 9110 §7.6.1) never
- * cross the proxy, the protocol's own `x-continuum-*` headers stay between client and proxy, and a
- * body the proxy rewrites gets its length recomputed rather than copied.
+ * cross the proxy, the protocol's own `x-continuum-*` headers stay between client and proxy, a
+ * body the proxy rewrites gets its length recomputed rather than copied, and on encrypted
+ * exchanges only an allow-list of upstream response headers is relayed at all: headers travel in
+ * clear, and an upstream may put anything in them (a debug header echoing the prompt, token
+ * counts in rate-limit headers that give away its length).
  */
+
+/**
+ * The upstream response headers relayed on encrypted exchanges: the media type, and the retry
+ * hints the official SDKs read (their values are timings, not content). Everything else is dropped.
+ */
+export const ENCRYPTED_RELAYED_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+])
+
+/** Keeps only the allow-listed upstream response headers, for an encrypted exchange. */
+export function encryptedResponseHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string | string[] | undefined> {
+  const result: Record<string, string | string[] | undefined> = {}
+  for (const name of ENCRYPTED_RELAYED_HEADERS) if (headers[name] !== undefined) result[name] = headers[name]
+  return result
+}
 
 const HOP_BY_HOP = new Set([
   'connection',
