@@ -64,6 +64,10 @@ export interface ProxyOptions {
   unknownRoutes?: 'reject' | 'next'
   /**
    * Path prefixes forwarded untouched (no encryption, no schema) even though no adapter serves them, e.g. `['/metrics']`.
+   * Like every path, a pass-through path must be in its one canonical form (no dot or empty
+   * segments, no encoded dots, slashes or unreserved characters): anything else is refused with
+   * 400 CONTINUUM_INVALID_PATH before routing, so no variant can reach an encrypted route upstream
+   * in plaintext (see docs/security-operations.md).
    * @default []
    */
   passThrough?: string[]
