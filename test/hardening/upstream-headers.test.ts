@@ -21,6 +21,7 @@ function leakyHeaders(response: ServerResponse, prompt: string): void {
   response.setHeader('set-cookie', 'session=upstream')
   response.setHeader('server', 'vllm/0.6')
   response.setHeader('retry-after', '3')
+  response.setHeader('cache-control', `no-store, x-prompt="${encodeURIComponent(prompt)}", max-age=0`)
 }
 
 /** An OpenAI-compatible upstream whose headers leak the prompt; `deep` answers 100,000 nested arrays. */
@@ -100,6 +101,8 @@ describe.each(frameworks)('upstream headers via $name', (harness) => {
       expect(response.headers.get('x-continuum-encrypted')).toBe('1')
       for (const name of UPSTREAM_ONLY) expect(response.headers.get(name)).toBeNull()
       expect(response.headers.get('retry-after')).toBe('3')
+      // A stream's cache-control is the encoder's own; a JSON answer keeps the standard directives only.
+      expect(response.headers.get('cache-control')).toBe(stream ? 'no-cache' : 'no-store, max-age=0')
       for (const [, value] of response.headers) {
         expect(value).not.toContain(encodeURIComponent(SECRET))
         expect(value).not.toContain(String(100_000 - SECRET.length))
