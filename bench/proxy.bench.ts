@@ -2,7 +2,8 @@
  * Proxy overhead (issue: the encrypted inference proxy): added latency per sequential 2 KB chat
  * request versus calling the upstream directly, requests per second at concurrency 64, for each
  * framework with encryption on and off; per-chunk cost of a 1,000-chunk stream; RSS growth over
- * 100,000 requests. Servers run in worker threads; the load comes from undici on the main thread.
+ * 100,000 requests; bytes per nonce of the replay memory at 250,000 and 1,000,000 nonces. Servers
+ * run in worker threads; the load comes from undici on the main thread.
  */
 
 import { type ChildProcess, fork } from 'node:child_process'
@@ -17,6 +18,7 @@ import { type BenchRequest, CHAT_BODY as chatBody, send } from './support/chat-l
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const RSS_REQUESTS = Number(process.env.BENCH_RSS_REQUESTS ?? 100_000)
+const NONCE_COUNTS = [250_000, 1_000_000]
 const key = randomBytes(32)
 const fieldKey = createFieldKey('bench', key)
 const tree = compilePlainFields(CHAT_REQUEST_PLAIN)
@@ -141,6 +143,27 @@ async function load(port: number, count: number): Promise<void> {
 
 const megabytes = (bytes: number): string => fixed(bytes / 2 ** 20, 1)
 
+interface NonceMemory {
+  nonces: number
+  tableBytesPerNonce: number
+  processBytesPerNonce: number
+  microsecondsPerAdd: number
+}
+
+/** Fills a fresh replay memory with `count` nonces in a child process and reads what they cost. */
+function nonceMemory(count: number): Promise<NonceMemory> {
+  const child = fork(fileURLToPath(new URL('./support/nonce-memory.ts', import.meta.url)), [String(count)], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+  })
+  return new Promise((resolve, reject) => {
+    child.once('message', (message) => {
+      child.kill()
+      resolve(message as NonceMemory)
+    })
+    child.once('error', reject)
+  })
+}
+
 export default async function proxyBench(): Promise<void> {
   const started: Started[] = []
   try {
@@ -209,6 +232,16 @@ export default async function proxyBench(): Promise<void> {
         `\nRSS of the proxy process (Express, encryption on, replay window ${replayWindowMs / 1000} s, after GC): ${megabytes(idle)} MB idle, ${megabytes(warm)} MB after a 10,000-request warm-up, ${megabytes(after)} MB after ${RSS_REQUESTS.toLocaleString('en')} more requests: steady-state growth ${megabytes(after - warm)} MB`,
       )
       proxy.worker.terminate()
+    }
+    // What one remembered nonce costs, measured rather than assumed (the docs once said 60 bytes
+    // while the old string sets took 93).
+    console.log('\n| nonces held | table bytes / nonce | process heap + buffers / nonce | µs / add |')
+    console.log('| --- | --- | --- | --- |')
+    for (const count of NONCE_COUNTS) {
+      const memory = await nonceMemory(count)
+      console.log(
+        `| ${memory.nonces.toLocaleString('en')} | ${fixed(memory.tableBytesPerNonce, 1)} | ${fixed(memory.processBytesPerNonce, 1)} | ${fixed(memory.microsecondsPerAdd, 2)} |`,
+      )
     }
   } finally {
     for (const server of started) server.worker.terminate()

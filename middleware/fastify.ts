@@ -3,15 +3,17 @@
  * fastify-plugin only to expose `fastify.continuum`; the routes live in an encapsulated child
  * context (honouring `prefix`), where request bodies stay unread: the core reads and parses them
  * within its body limit, and pass-through routes forward them byte for byte. Fastify's own
- * errors (a bad content-length, say) are mapped to our codes.
+ * errors (a bad content-length, say) are mapped to our codes, and a path Fastify's router cannot
+ * decode (`%zz`) gets our CONTINUUM_INVALID_PATH instead of Fastify's FST_ERR_BAD_URL body.
  */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import type { ContinuumProxy, CoreRequest, CoreRequestBody, ProxyOptions } from '../src/index'
-import { ContinuumError, errorResponse } from '../src/index'
+import { ContinuumError, errorResponse, pathProblem } from '../src/index'
 import { createBoundProxy } from './bound-proxy'
-import { discardUnreadBody, flattenHeaders } from './node-http'
+import { discardUnreadBody, flattenHeaders, writeCoreResponse } from './node-http'
 
 /** Options of the Fastify plugin. */
 export interface ContinuumFastifyOptions extends ProxyOptions {
@@ -77,11 +79,45 @@ function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest 
   }
 }
 
+type RequestListener = (request: IncomingMessage, response: ServerResponse) => void
+
+/**
+ * Fastify's router refuses a path it cannot percent-decode before any plugin, hook or handler
+ * runs, with its own body (`FST_ERR_BAD_URL`; only the root `frameworkErrors` option changes
+ * that). So the server's request listener is wrapped: such a path under our prefix is answered
+ * with our code, and everything else goes to Fastify as before.
+ */
+function answerUndecodablePaths(server: Server, prefix: string): void {
+  const listeners = server.listeners('request') as RequestListener[]
+  if (listeners.length === 0) return
+  server.removeAllListeners('request')
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const url = request.url ?? '/'
+    const mark = url.indexOf('?')
+    const path = mark === -1 ? url : url.slice(0, mark)
+    const under = prefix === '' || path === prefix || path.startsWith(`${prefix}/`)
+    const problem = under ? pathProblem(prefix === '' ? path : path.slice(prefix.length) || '/') : undefined
+    if (problem === 'malformed-encoding') {
+      const failure = new ContinuumError(
+        'CONTINUUM_INVALID_PATH',
+        `Request path refused before routing (${problem})`,
+        {
+          details: { reason: problem },
+        },
+      )
+      void writeCoreResponse(response, errorResponse(failure))
+      return
+    }
+    for (const listener of listeners) listener.call(server, request, response)
+  })
+}
+
 const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: FastifyInstance, options) => {
   const { prefix = '', ...proxyOptions } = options
   const proxy = createBoundProxy(proxyOptions)
   fastify.decorate('continuum', proxy)
   fastify.addHook('onClose', async () => proxy.close())
+  answerUndecodablePaths(fastify.server, prefix.replace(/\/$/, ''))
 
   await fastify.register(
     async (child) => {
@@ -90,8 +126,9 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
       // (Fastify's own parsers would re-serialise JSON and turn text/plain into a JSON string.)
       child.removeAllContentTypeParsers()
       child.addContentTypeParser('*', (_request, _payload, done) => done(null, undefined))
-      child.setErrorHandler((error: FastifyError, _request, reply) => {
+      child.setErrorHandler((error: FastifyError, request, reply) => {
         const response = errorResponse(toContinuum(error))
+        discardUnreadBody(request.raw, reply.raw)
         return reply.code(response.status).headers(response.headers).send(response.body)
       })
       const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {

@@ -65,18 +65,19 @@ function drainOrClose(response: ServerResponse): Promise<void> {
   })
 }
 
-/** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
 /**
- * Reads and discards what is left of a request the handler refused without reading (a body over
- * the limit): a client still sending would otherwise see its connection reset instead of the answer.
- * The connection is closed after the response, so a client that never stops cannot hold it.
+ * After an early answer (a body over the limit, stalled, or refused before it was read), the
+ * connection is closed once the response is out, so a client that never stops sending cannot hold
+ * it (a kept-alive connection would go on swallowing its body). What is still unread is discarded
+ * meanwhile, so a client still sending sees the answer rather than a reset.
  */
 export function discardUnreadBody(message: IncomingMessage, response: ServerResponse): void {
-  if (message.readableEnded || message.destroyed) return
-  response.setHeader('connection', 'close')
-  message.resume()
+  if (message.complete) return
+  if (!response.headersSent) response.setHeader('connection', 'close')
+  if (!message.destroyed) message.resume()
 }
 
+/** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
 export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
   if (core.status >= 400 && response.req !== undefined) discardUnreadBody(response.req, response)
   response.statusCode = core.status

@@ -4,8 +4,11 @@
  * requester's own nonce exactly as it does a live answer. A miss is forwarded and its answer
  * collected while it flows to the client: no added latency, and the entry is stored only when a
  * 2xx answer completed (a stream that reached its protocol's end) within `maxEntryBytes`; an
- * error, a cut or an abandoned stream is never stored. The outcome is left on the exchange's
- * annotations for the metrics, and in `x-continuum-cache: hit|miss|bypass`.
+ * error, a cut or an abandoned stream is never stored, nor an answer the upstream marked
+ * `cache-control: no-store` or `private`. The outcome is left on the exchange's annotations for
+ * the metrics and `onResult`. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
+ * on a hit, `age`; encrypted exchanges never do: in clear, they would tell an on-path observer
+ * that two encrypted prompts were equal.
  */
 import { hasBrand } from '../internal/brand'
 import type { StreamEvent } from '../protocol/stream-event'
@@ -42,6 +45,16 @@ function storedHeaders(headers: ExchangeResponse['headers']): Record<string, str
   return result
 }
 
+/** Whether the upstream said its answer must not be kept (`no-store`) or shared (`private`). */
+function forbidsStoring(value: string | string[] | undefined): boolean {
+  if (value === undefined) return false
+  const text = (Array.isArray(value) ? value.join(',') : value).toLowerCase()
+  return text.split(',').some((directive) => {
+    const name = directive.split('=')[0]!.trim()
+    return name === 'no-store' || name === 'private'
+  })
+}
+
 async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEvent> {
   yield* events
 }
@@ -63,7 +76,7 @@ export class CacheStage implements ProxyStage {
     if (eligibility.kind === 'skip') return next()
     const result = (kind: CacheResult) => {
       exchange.annotations[CACHE_ANNOTATION] = kind
-      exchange.responseHeaders[CACHE_RESULT_HEADER] = kind
+      if (!exchange.encrypted) exchange.responseHeaders[CACHE_RESULT_HEADER] = kind
       const listener = this.cache.options.onResult
       if (listener === undefined) return
       try {
@@ -88,7 +101,9 @@ export class CacheStage implements ProxyStage {
 
   #fromCache(exchange: Exchange, entry: CachedResponse): ExchangeResponse {
     const { clock } = this.cache.options
-    exchange.responseHeaders.age = String(Math.max(0, Math.floor((clock.now() - entry.storedAt) / 1000)))
+    if (!exchange.encrypted) {
+      exchange.responseHeaders.age = String(Math.max(0, Math.floor((clock.now() - entry.storedAt) / 1000)))
+    }
     const body =
       entry.body.type === 'json'
         ? entry.body
@@ -99,6 +114,7 @@ export class CacheStage implements ProxyStage {
   /** Passes the answer on and stores it once it completed cleanly. */
   #tee(key: string, response: ExchangeResponse): ExchangeResponse {
     if (response.status < 200 || response.status >= 300 || response.failure !== undefined) return response
+    if (forbidsStoring(response.headers['cache-control'])) return response
     const { clock, maxEntryBytes } = this.cache.options
     const body = response.body
     const headers = storedHeaders(response.headers)

@@ -39,11 +39,19 @@ export interface ResponseCacheOptions {
    */
   maxEntryBytes?: number
   /**
-   * The caller's scope: entries are shared only between exchanges of equal scope.
+   * The caller's scope: entries are shared only between exchanges of equal scope. Whatever it
+   * returns, the field-key identity and the `scopeHeaders` are part of every key as well, so no
+   * scope function can make two field keys (or two agreement clients) share an entry.
    * @default {@link defaultScope}: a digest of the credential headers the route's protocol carries
-   * and of the field key the client used
    */
   scope?: (exchange: Exchange) => string
+  /**
+   * More request headers that tell callers apart (lower case), e.g. `['x-tenant-id']` when a
+   * gateway in front authenticates callers and passes their identity on; each one's value is part
+   * of every key.
+   * @default []
+   */
+  scopeHeaders?: readonly string[]
   /**
    * The cacheable routes, as `adapter.route` names (e.g. `openai.chat-completions`).
    * @default every route whose adapter declares it cacheable
@@ -83,6 +91,7 @@ export interface ResolvedResponseCacheOptions {
   readonly maxBytes: number
   readonly maxEntryBytes: number
   readonly scope: (exchange: Exchange) => string
+  readonly scopeHeaders: readonly string[]
   /** The routes the cache is limited to; undefined for every cacheable route. */
   readonly routes: ReadonlySet<string> | undefined
   readonly cacheNonDeterministic: boolean
@@ -103,8 +112,8 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
 
 /**
  * The default scope: a digest of the credentials the route's protocol carries (`authorization`,
- * `x-api-key`, `api-key`, ...) and of the field key id, never the credentials themselves. Two
- * callers share entries only when they present the same credentials under the same key.
+ * `x-api-key`, `api-key`, ...), never the credentials themselves. Two callers share entries only
+ * when they present the same credentials (and, always, the same field key: see `scope`).
  */
 export function defaultScope(exchange: Exchange): string {
   const hash = createHash('sha256')
@@ -115,7 +124,6 @@ export function defaultScope(exchange: Exchange): string {
     hash.update(headers[name] ?? '')
     hash.update('\0')
   }
-  hash.update(exchange.keyId ?? '')
   return hash.digest('hex')
 }
 
@@ -142,6 +150,13 @@ export function resolveResponseCacheOptions(
   if (options.scope !== undefined && typeof options.scope !== 'function') {
     throw invalid('scope must be a function of the request headers')
   }
+  const scopeHeaders = options.scopeHeaders ?? []
+  if (
+    !Array.isArray(scopeHeaders) ||
+    scopeHeaders.some((name) => typeof name !== 'string' || !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name))
+  ) {
+    throw invalid('scopeHeaders must be a list of lower-case header names')
+  }
   if (options.onResult !== undefined && typeof options.onResult !== 'function') {
     throw invalid('onResult must be a function')
   }
@@ -152,6 +167,7 @@ export function resolveResponseCacheOptions(
     maxBytes,
     maxEntryBytes,
     scope: options.scope ?? defaultScope,
+    scopeHeaders: Object.freeze([...scopeHeaders]),
     routes: routes === undefined ? undefined : new Set(routes),
     cacheNonDeterministic: options.cacheNonDeterministic === true,
     onResult: options.onResult,

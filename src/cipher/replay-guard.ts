@@ -2,7 +2,8 @@
  * Replay protection: a request must carry a timestamp within the window and a nonce not seen in
  * that window. Nonces are remembered for twice the window: in a compact in-process NonceWindow by
  * default, or in a StateStore (SET NX semantics) when one is given, so a shared store rejects a
- * replay sent to any instance of a horizontally scaled service.
+ * replay sent to any instance of a horizontally scaled service. The in-process window never
+ * forgets a nonce early: at its capacity new requests are refused (503, retryable) instead.
  */
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
@@ -18,10 +19,11 @@ export interface ReplayGuardOptions {
    */
   store?: StateStore
   /**
-   * Most nonces the in-process window keeps per generation (two generations); unused with a store.
+   * Most nonces the in-process window holds at once; past it new requests are refused with 503
+   * CONTINUUM_REPLAY_CAPACITY_EXCEEDED until old ones expire, never by forgetting one. Unused with a store.
    * @default 1000000
    */
-  maxNonces?: number
+  capacity?: number
   /**
    * Accepted clock skew either way, in milliseconds.
    * @default 300000 (5 minutes)
@@ -50,12 +52,12 @@ export class ReplayGuard {
       throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'replayWindowMs must be a positive number')
     }
     this.#clock = options.clock ?? systemClock
-    const maxNonces = options.maxNonces ?? 1_000_000
-    if (!Number.isSafeInteger(maxNonces) || maxNonces < 1) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'maxNonces must be a positive integer')
+    const capacity = options.capacity ?? 1_000_000
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'replayCapacity must be a positive integer')
     }
     this.#window =
-      this.#store === undefined ? new NonceWindow(this.#windowMs * 2, maxNonces, this.#clock) : undefined
+      this.#store === undefined ? new NonceWindow(this.#windowMs * 2, capacity, this.#clock) : undefined
   }
 
   /** Checks the nonce syntax and the timestamp window, before any key work. */
@@ -78,12 +80,33 @@ export class ReplayGuard {
     }
   }
 
-  /** Records the nonce once the request authenticated; throws CONTINUUM_REPLAY_DETECTED on reuse. */
+  /**
+   * Records the nonce once the request authenticated; throws CONTINUUM_REPLAY_DETECTED on reuse,
+   * and CONTINUUM_REPLAY_CAPACITY_EXCEEDED (503, with Retry-After) when the window is full.
+   */
   async remember(keyId: string, nonce: string): Promise<void> {
-    const fresh =
-      this.#window !== undefined
-        ? this.#window.add(`${keyId}:${nonce}`)
-        : await this.#store!.setIfAbsent(`continuum:nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2)
-    if (!fresh) throw new ContinuumError('CONTINUUM_REPLAY_DETECTED', 'Request nonce was already used')
+    const window = this.#window
+    const admission =
+      window !== undefined
+        ? window.add(`${keyId}:${nonce}`)
+        : (await this.#store!.setIfAbsent(`continuum:nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2))
+          ? 'fresh'
+          : 'seen'
+    if (admission === 'seen') {
+      throw new ContinuumError('CONTINUUM_REPLAY_DETECTED', 'Request nonce was already used')
+    }
+    if (admission === 'full') {
+      throw new ContinuumError(
+        'CONTINUUM_REPLAY_CAPACITY_EXCEEDED',
+        'Replay memory is full for the current window; retry later',
+        { retryAfterSeconds: Math.max(1, Math.ceil(window!.retryAfterMs() / 1000)) },
+      )
+    }
+  }
+
+  /** Nonces the in-process window holds, and the bytes they take; undefined with a store. */
+  memory(): { nonces: number; bytes: number } | undefined {
+    const window = this.#window
+    return window === undefined ? undefined : { nonces: window.size, bytes: window.bytes }
   }
 }

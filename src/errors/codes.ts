@@ -89,6 +89,33 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'The route exists but not for this HTTP method.',
   },
+  // Request edges (hardening): refused before routing or before parsing, never a 5xx.
+  CONTINUUM_INVALID_PATH: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description:
+      'The path is ambiguous (dot or empty segments, encoded dots, slashes, backslashes or percent signs, encoded unreserved or control characters, malformed percent-encoding); refused before routing.',
+  },
+  CONTINUUM_JSON_TOO_DEEP: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The JSON body nests arrays and objects deeper than maxJsonDepth; refused before parsing.',
+  },
+  CONTINUUM_INVALID_UTF8: {
+    status: 400,
+    type: 'invalid_request_error',
+    retryable: false,
+    description: 'The request body is not valid UTF-8; nothing is replaced or forwarded.',
+  },
+  CONTINUUM_BODY_TIMEOUT: {
+    status: 408,
+    type: 'invalid_request_error',
+    retryable: false,
+    description:
+      'The request body stalled longer than bodyIdleTimeoutMs or took longer than bodyTimeoutMs; the connection is closed.',
+  },
 
   // --- field encryption ----------------------------------------------------------------------
   CONTINUUM_ENCRYPTION_REQUIRED: {
@@ -171,6 +198,13 @@ export const ERROR_CODES = define({
     retryable: false,
     description:
       'A value to be sealed or hashed has no RFC 8785 form (a number outside the double range such as 1e400, a lone surrogate), or a field plaintext is not in it.',
+  },
+  CONTINUUM_REPLAY_CAPACITY_EXCEEDED: {
+    status: 503,
+    type: 'server_error',
+    retryable: true,
+    description:
+      'The replay memory holds replayCapacity nonces of the current window; new encrypted requests wait (Retry-After) rather than forget one.',
   },
 
   // --- upstream ------------------------------------------------------------------------------

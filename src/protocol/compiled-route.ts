@@ -146,9 +146,14 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
       const match = exact.exec(path)
       if (match === null) return undefined
       const values: Record<string, string> = {}
-      params.forEach((name, index) => {
-        values[name] = decodeURIComponent(match[index + 1]!)
-      })
+      for (const [index, name] of params.entries()) {
+        // A parameter that does not decode matches nothing (the proxy refuses such paths earlier).
+        try {
+          values[name] = decodeURIComponent(match[index + 1]!)
+        } catch {
+          return undefined
+        }
+      }
       return values
     },
     matchSuffix(path) {

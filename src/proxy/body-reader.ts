@@ -1,9 +1,36 @@
 /**
- * Reads a request body within a byte limit and parses it as JSON. A body over the limit is refused
- * as soon as its declared length or its running total passes the limit, without reading the rest.
+ * Reads a request body within bounds and parses it as JSON. Every bound is checked before the
+ * work it protects: the media type before a byte is read (415), the declared length and the
+ * running total against the limit (413), the time between two chunks and the whole read against
+ * the body timeouts (408, so a slow sender cannot hold a connection), UTF-8 before decoding
+ * (nothing is silently replaced), and the nesting depth before anything recurses. On an early
+ * refusal the rest of the body is left unread; the bindings close the connection after answering.
  */
-import type { CoreRequestBody } from '../core/http'
+import type { CoreRequest, CoreRequestBody } from '../core/http'
 import { ContinuumError } from '../errors'
+import { mediaType } from './headers'
+import { jsonTextTooDeep, jsonValueTooDeep } from './json-depth'
+
+/** How a JSON request body is read; resolved once from the proxy options. */
+export interface BodyReadOptions {
+  /** Largest body, in bytes. */
+  readonly limit: number
+  /** Deepest nesting of arrays and objects. */
+  readonly maxDepth: number
+  /** Longest wait for the next chunk, in milliseconds. */
+  readonly idleTimeoutMs: number
+  /** Longest time for the whole body, in milliseconds. */
+  readonly totalTimeoutMs: number
+}
+
+/** Time bounds of a streamed body. */
+export interface BodyTimeouts {
+  readonly idleTimeoutMs: number
+  /** Omitted for streams that may legitimately take long (pass-through uploads). */
+  readonly totalTimeoutMs?: number
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 function tooLarge(limit: number): ContinuumError {
   return new ContinuumError('CONTINUUM_BODY_TOO_LARGE', `Request body is larger than ${limit} bytes`, {
@@ -11,11 +38,68 @@ function tooLarge(limit: number): ContinuumError {
   })
 }
 
-/** Reads the raw bytes of a body, refusing more than `limit` bytes. */
+/** The error of a body that stalled (`idle`) or took too long (`total`). */
+export function bodyTimeout(kind: 'idle' | 'total', milliseconds: number): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_BODY_TIMEOUT',
+    kind === 'idle'
+      ? `Request body stalled for more than ${milliseconds} ms`
+      : `Request body took more than ${milliseconds} ms`,
+    { details: { timeout: kind, milliseconds } },
+  )
+}
+
+function expire(milliseconds: number, kind: 'idle' | 'total'): { promise: Promise<never>; cancel(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(bodyTimeout(kind, milliseconds)), milliseconds)
+  })
+  // Raced, not awaited on every path: a rejection nobody waits for any more is not an error.
+  promise.catch(() => undefined)
+  return { promise, cancel: () => clearTimeout(timer) }
+}
+
+/**
+ * Iterates a stream, failing with CONTINUUM_BODY_TIMEOUT when a chunk takes longer than the idle
+ * timeout or the whole stream longer than the total timeout. On any early exit the source is
+ * released (`return()`), which for a node request stops reading it.
+ */
+export async function* timedChunks(
+  source: AsyncIterable<Uint8Array>,
+  timeouts: BodyTimeouts,
+): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]()
+  const total = timeouts.totalTimeoutMs === undefined ? undefined : expire(timeouts.totalTimeoutMs, 'total')
+  let finished = false
+  try {
+    for (;;) {
+      const idle = expire(timeouts.idleTimeoutMs, 'idle')
+      let result: IteratorResult<Uint8Array>
+      try {
+        const waits = [iterator.next(), idle.promise]
+        if (total !== undefined) waits.push(total.promise)
+        result = await Promise.race(waits)
+      } finally {
+        idle.cancel()
+      }
+      if (result.done === true) {
+        finished = true
+        return
+      }
+      yield result.value
+    }
+  } finally {
+    total?.cancel()
+    if (!finished) void Promise.resolve(iterator.return?.()).catch(() => undefined)
+  }
+}
+
+/** Reads the raw bytes of a body, refusing more than `limit` bytes, within the timeouts when given. */
 export async function readBodyBytes(
   body: CoreRequestBody,
   limit: number,
   declaredLength?: string,
+  timeouts?: BodyTimeouts,
 ): Promise<Buffer> {
   if (declaredLength !== undefined && Number(declaredLength) > limit) throw tooLarge(limit)
   switch (body.kind) {
@@ -29,7 +113,8 @@ export async function readBodyBytes(
     case 'stream': {
       const chunks: Buffer[] = []
       let total = 0
-      for await (const chunk of body.stream) {
+      const source = timeouts === undefined ? body.stream : timedChunks(body.stream, timeouts)
+      for await (const chunk of source) {
         total += chunk.byteLength
         if (total > limit) throw tooLarge(limit)
         chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))
@@ -39,26 +124,53 @@ export async function readBodyBytes(
   }
 }
 
-/** Reads and parses a JSON body; a framework-parsed body is used as it is. */
-export async function readJsonBody(
-  body: CoreRequestBody,
-  limit: number,
-  declaredLength?: string,
-): Promise<unknown> {
-  if (body.kind === 'parsed') return body.value
-  const bytes = await readBodyBytes(body, limit, declaredLength).catch((error: unknown) => {
-    if (ContinuumError.isInstance(error)) throw error
-    // A request stream only fails when the client goes away mid-upload: not a server fault.
-    throw new ContinuumError(
-      'CONTINUUM_CLIENT_ABORTED',
-      'Client closed the connection while sending the body',
-      {
-        cause: error,
-      },
-    )
+/** Refuses (415) a body that does not declare JSON, or declares a charset other than UTF-8. */
+function assertJsonMediaType(contentType: string | undefined): void {
+  const type = mediaType(contentType)
+  const json = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase()
+  if (json && (charset === undefined || charset === 'utf-8' || charset === 'utf8')) return
+  throw new ContinuumError(
+    'CONTINUUM_UNSUPPORTED_MEDIA_TYPE',
+    json ? 'Request body must be UTF-8 JSON' : 'Request body must be application/json',
+    { details: { expected: 'application/json' } },
+  )
+}
+
+function tooDeep(maxDepth: number): ContinuumError {
+  return new ContinuumError('CONTINUUM_JSON_TOO_DEEP', `Request JSON nests deeper than ${maxDepth} levels`, {
+    details: { maxDepth },
   })
+}
+
+/** Reads and parses the JSON body of a request; a framework-parsed body is checked and used as it is. */
+export async function readJsonBody(request: CoreRequest, options: BodyReadOptions): Promise<unknown> {
+  assertJsonMediaType(request.headers['content-type'])
+  const body = request.body
+  if (body.kind === 'parsed') {
+    if (jsonValueTooDeep(body.value, options.maxDepth)) throw tooDeep(options.maxDepth)
+    return body.value
+  }
+  const bytes = await readBodyBytes(body, options.limit, request.headers['content-length'], options).catch(
+    (error: unknown) => {
+      if (ContinuumError.isInstance(error)) throw error
+      // A request stream only fails when the client goes away mid-upload: not a server fault.
+      throw new ContinuumError(
+        'CONTINUUM_CLIENT_ABORTED',
+        'Client closed the connection while sending the body',
+        { cause: error },
+      )
+    },
+  )
+  let text: string
   try {
-    return JSON.parse(bytes.toString('utf8'))
+    text = utf8.decode(bytes)
+  } catch {
+    throw new ContinuumError('CONTINUUM_INVALID_UTF8', 'Request body is not valid UTF-8')
+  }
+  if (jsonTextTooDeep(bytes, options.maxDepth)) throw tooDeep(options.maxDepth)
+  try {
+    return JSON.parse(text)
   } catch (error) {
     throw new ContinuumError('CONTINUUM_INVALID_JSON', 'Request body is not valid JSON', { cause: error })
   }

@@ -220,7 +220,7 @@ async function accept(
   exchange: PipelineExchange,
 ): Promise<CipherContext | undefined> {
   const { request, route: match } = exchange
-  const raw = await readJsonBody(request.body, options.bodyLimit, request.headers['content-length'])
+  const raw = await readJsonBody(request, options.bodyReading)
   if (!isRecord(raw)) {
     throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'Request body must be a JSON object', {
       details: { path: '/' },

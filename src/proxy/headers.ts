@@ -1,8 +1,57 @@
 /**
  * Header hygiene between client, proxy and upstream: hop-by-hop headers (RFC 9110 §7.6.1) never
- * cross the proxy, the protocol's own `x-continuum-*` headers stay between client and proxy, and a
- * body the proxy rewrites gets its length recomputed rather than copied.
+ * cross the proxy, the protocol's own `x-continuum-*` headers stay between client and proxy, a
+ * body the proxy rewrites gets its length recomputed rather than copied, and on encrypted
+ * exchanges only an allow-list of upstream response headers is relayed at all: headers travel in
+ * clear, and an upstream may put anything in them (a debug header echoing the prompt, token
+ * counts in rate-limit headers that give away its length).
  */
+
+/**
+ * The upstream response headers relayed on encrypted exchanges: the media type, and the retry
+ * hints the official SDKs read (their values are timings, not content). `cache-control` is
+ * relayed too, reduced to its standard directives (so the response cache and the client's caches
+ * still see `no-store`, and no free text crosses). Everything else is dropped.
+ */
+export const ENCRYPTED_RELAYED_HEADERS: ReadonlySet<string> = new Set([
+  'content-type',
+  'retry-after',
+  'retry-after-ms',
+  'x-should-retry',
+  'cache-control',
+])
+
+const CACHE_DIRECTIVE =
+  /^(?:no-store|no-cache|private|public|must-revalidate|proxy-revalidate|no-transform|immutable|(?:max-age|s-maxage|stale-while-revalidate|stale-if-error)=\d{1,10})$/
+
+/** A cache-control value with only its standard directives (lower case), or undefined when none is left. */
+function standardCacheControl(value: string | string[]): string | undefined {
+  const text = Array.isArray(value) ? value.join(',') : value
+  const kept = text
+    .toLowerCase()
+    .split(',')
+    .map((directive) => directive.trim())
+    .filter((directive) => CACHE_DIRECTIVE.test(directive))
+  return kept.length === 0 ? undefined : kept.join(', ')
+}
+
+/** Keeps only the allow-listed upstream response headers, for an encrypted exchange. */
+export function encryptedResponseHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string | string[] | undefined> {
+  const result: Record<string, string | string[] | undefined> = {}
+  for (const name of ENCRYPTED_RELAYED_HEADERS) {
+    const value = headers[name]
+    if (value === undefined) continue
+    if (name === 'cache-control') {
+      const standard = standardCacheControl(value)
+      if (standard !== undefined) result[name] = standard
+    } else {
+      result[name] = value
+    }
+  }
+  return result
+}
 
 const HOP_BY_HOP = new Set([
   'connection',

@@ -16,6 +16,7 @@ import { hasBrand } from '../internal/brand'
 import type { ProtocolAdapter } from '../protocol/adapter'
 import { AdapterRegistry } from '../protocol/registry'
 import type { StateStore } from '../stores'
+import type { BodyReadOptions } from './body-reader'
 import { type GatewayOptions, type GatewaySource, isGatewaySource } from './gateway-source'
 import { createHttpUpstream, type UpstreamOptions } from './http-upstream'
 import type { ProxyStage } from './stage'
@@ -63,6 +64,10 @@ export interface ProxyOptions {
   unknownRoutes?: 'reject' | 'next'
   /**
    * Path prefixes forwarded untouched (no encryption, no schema) even though no adapter serves them, e.g. `['/metrics']`.
+   * Like every path, a pass-through path must be in its one canonical form (no dot or empty
+   * segments, no encoded dots, slashes or unreserved characters): anything else is refused with
+   * 400 CONTINUUM_INVALID_PATH before routing, so no variant can reach an encrypted route upstream
+   * in plaintext (see docs/security-operations.md).
    * @default []
    */
   passThrough?: string[]
@@ -71,6 +76,24 @@ export interface ProxyOptions {
    * @default 10485760 (10 MiB)
    */
   bodyLimit?: number
+  /**
+   * Deepest nesting of arrays and objects accepted in a JSON request body (`{}` is 1); a deeper
+   * body is refused with 400 CONTINUUM_JSON_TOO_DEEP before it is parsed.
+   * @default 64
+   */
+  maxJsonDepth?: number
+  /**
+   * Longest silence between two chunks of a request body, in milliseconds; a stalled body is
+   * answered 408 CONTINUUM_BODY_TIMEOUT and its connection closed. Also bounds pass-through uploads.
+   * @default 15000
+   */
+  bodyIdleTimeoutMs?: number
+  /**
+   * Longest time to receive a whole JSON request body, in milliseconds (408 CONTINUUM_BODY_TIMEOUT).
+   * Pass-through bodies are bounded by `bodyIdleTimeoutMs` only.
+   * @default 60000
+   */
+  bodyTimeoutMs?: number
   /**
    * Largest JSON response the proxy buffers to re-encrypt, in bytes. Streams and plain routes are never buffered.
    * @default 67108864 (64 MiB)
@@ -83,9 +106,18 @@ export interface ProxyOptions {
   replayWindowMs?: number
   /**
    * Where replay nonces live; share a Redis-backed store across instances.
-   * @default an in-process nonce window (about 60 bytes a nonce, kept for twice the replay window)
+   * @default an in-process nonce window (about 22 to 43 bytes a nonce, measured in the proxy
+   *   benchmark; each kept between twice and 8/3 times the replay window)
    */
   store?: StateStore
+  /**
+   * Most nonces the in-process replay memory holds. A nonce is never forgotten inside its window:
+   * when this many are held, new encrypted requests get 503 CONTINUUM_REPLAY_CAPACITY_EXCEEDED
+   * (retryable, with Retry-After) until the oldest expire. Size it above the peak rate of encrypted
+   * requests times 8/3 of `replayWindowMs`. Unused with a `store`.
+   * @default 1000000 (at most about 43 MB)
+   */
+  replayCapacity?: number
   /**
    * Cross-cutting stages around each exchange, outermost first: e.g. `telemetry`, `auditStage(...)`,
    * `scannerStage(...)`, `cacheStage(...)` from their entries, or your own {@link ProxyStage}.
@@ -120,6 +152,8 @@ export interface ResolvedProxyOptions {
   readonly unknownRoutes: 'reject' | 'next'
   readonly passThrough: readonly string[]
   readonly bodyLimit: number
+  /** How JSON request bodies are read: limit, depth and timeouts. */
+  readonly bodyReading: BodyReadOptions
   readonly responseLimit: number
   readonly replayGuard: ReplayGuard
   readonly stages: readonly ProxyStage[]
@@ -221,10 +255,17 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   const registry = resolveRegistry(options.adapters)
   const bodyLimit = positiveInteger(options.bodyLimit, 10 * 1024 * 1024, 'bodyLimit')
   const responseLimit = positiveInteger(options.responseLimit, 64 * 1024 * 1024, 'responseLimit')
+  const bodyReading: BodyReadOptions = {
+    limit: bodyLimit,
+    maxDepth: positiveInteger(options.maxJsonDepth, 64, 'maxJsonDepth'),
+    idleTimeoutMs: positiveInteger(options.bodyIdleTimeoutMs, 15_000, 'bodyIdleTimeoutMs'),
+    totalTimeoutMs: positiveInteger(options.bodyTimeoutMs, 60_000, 'bodyTimeoutMs'),
+  }
   const replayGuard = new ReplayGuard({
     ...(options.store === undefined ? {} : { store: options.store }),
     clock,
     ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
+    ...(options.replayCapacity === undefined ? {} : { capacity: options.replayCapacity }),
   })
   const handler = resolveHandler(stages, options.handlers)
   // Last: the upstream may open a connection pool, which a later validation error would leak.
@@ -236,6 +277,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     unknownRoutes,
     passThrough,
     bodyLimit,
+    bodyReading,
     responseLimit,
     replayGuard,
     stages,

@@ -1,15 +1,19 @@
 /**
  * The proxy core: one CoreHandler that serves every adapter route, the published agreement key,
- * configured pass-through paths, and a clear 501 for the rest. Middleware for Express, Koa and
- * Fastify only translate their request objects into this handler's shape.
+ * configured pass-through paths, and a clear 501 for the rest. Before any routing, a path that
+ * some server could read as another one is refused (request-path.ts), and what is forwarded is
+ * exactly the path that was matched. Middleware for Express, Koa and Fastify only translate their
+ * request objects into this handler's shape.
  */
 import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
+import { timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
+import { assertCanonicalPath } from './request-path'
 import { errorResponse, jsonResponse } from './responses'
 import type { UpstreamRequestBody } from './upstream'
 
@@ -28,12 +32,13 @@ function splitUrl(url: string): { path: string; query: string } {
   return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark) }
 }
 
-function rawBody(request: CoreRequest): UpstreamRequestBody {
+function rawBody(request: CoreRequest, idleTimeoutMs: number): UpstreamRequestBody {
   switch (request.body.kind) {
     case 'empty':
       return { type: 'empty' }
     case 'stream':
-      return { type: 'stream', stream: request.body.stream }
+      // A pass-through upload may take long, but may not stall: it holds an upstream connection.
+      return { type: 'stream', stream: timedChunks(request.body.stream, { idleTimeoutMs }) }
     case 'bytes':
       return { type: 'bytes', bytes: request.body.bytes }
     case 'parsed':
@@ -50,12 +55,13 @@ async function forwardRaw(
   options: ResolvedProxyOptions,
   request: CoreRequest,
   route: RouteMatch | undefined,
+  url: string,
 ): Promise<CoreResponse> {
   const upstream = await options.upstream.send({
     method: request.method,
-    url: request.url,
+    url,
     headers: upstreamRequestHeaders(request.headers, request.body.kind === 'parsed'),
-    body: rawBody(request),
+    body: rawBody(request, options.bodyReading.idleTimeoutMs),
     signal: request.signal,
     route,
   })
@@ -80,27 +86,40 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
   const { registry, keyring } = options
   const runExchange = createExchangeRunner(options)
 
+  /** Whether a pass-through prefix covers the path. */
+  const passesThrough = (path: string): boolean =>
+    options.passThrough.some(
+      (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
+    )
+
   async function dispatch(request: CoreRequest): Promise<CoreResponse | undefined> {
+    const { path, query } = splitUrl(request.url)
+    assertCanonicalPath(path)
     if (options.handler !== undefined) {
       const answered = await options.handler(request)
       if (answered !== undefined) return answered
     }
-    const { path, query } = splitUrl(request.url)
     const lookup = registry.lookup(request.method, path, request.headers)
     if (lookup.kind === 'match') {
-      if (!lookup.match.route.encrypted) return forwardRaw(options, request, lookup.match)
-      return runExchange(request, lookup.match, query)
+      const match = lookup.match
+      if (!match.route.encrypted) return forwardRaw(options, request, match, match.routePath + query)
+      return runExchange(request, match, query)
     }
     if (path === AGREEMENT_KEY_PATH && request.method === 'GET') {
       const published = keyring?.published()
       if (published !== undefined) return jsonResponse(200, published, { 'cache-control': 'max-age=300' })
     }
-    if (
-      options.passThrough.some(
-        (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
-      )
-    ) {
-      return forwardRaw(options, request, undefined)
+    if (passesThrough(path)) {
+      // An upstream that folds case would serve `/V1/Chat/Completions` as the encrypted route.
+      const folded = registry.lookup(request.method, path.toLowerCase(), request.headers)
+      if (folded.kind === 'match' && folded.match.route.encrypted) {
+        throw new ContinuumError(
+          'CONTINUUM_INVALID_PATH',
+          'Request path refused before routing (case variant of an encrypted route)',
+          { details: { reason: 'case-variant' } },
+        )
+      }
+      return forwardRaw(options, request, undefined, path + query)
     }
     if (lookup.kind === 'method-not-allowed') {
       throw new ContinuumError(

@@ -3,7 +3,8 @@
  * object (within the response limit), an SSE or NDJSON stream into events by the route's framing.
  * A decoded stream ends normally only when the protocol's end was reached (its terminal sentinel,
  * or its final event); an upstream that stops early, breaks off or sends something that is not a
- * JSON object makes the iteration throw, so no one takes a cut answer for a whole one.
+ * JSON object makes the iteration throw, so no one takes a cut answer for a whole one. On encrypted
+ * exchanges only the allow-listed upstream headers are kept (headers.ts).
  */
 import { ContinuumError } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
@@ -13,8 +14,9 @@ import { NdjsonDecoder } from '../streams/ndjson'
 import { SseDecoder } from '../streams/sse'
 import { readBodyBytes } from './body-reader'
 import type { ExchangeResponse } from './exchange'
-import { mediaType } from './headers'
+import { encryptedResponseHeaders, mediaType } from './headers'
 import { upstreamError } from './http-upstream'
+import { jsonTextTooDeep, jsonValueTooDeep } from './json-depth'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -45,7 +47,21 @@ export function streamFailure(error: unknown, signal: AbortSignal): ContinuumErr
   return failure
 }
 
+/**
+ * Deepest nesting accepted in an upstream body or event: far above any real answer, far below
+ * what the sealer's recursion could take. A deeper one is a protocol error, not a crash.
+ */
+const MAX_RESPONSE_DEPTH = 256
+
+function tooDeep(): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+    `Upstream JSON nests deeper than ${MAX_RESPONSE_DEPTH} levels`,
+  )
+}
+
 function parseObject(data: string): Record<string, unknown> {
+  if (jsonTextTooDeep(data, MAX_RESPONSE_DEPTH)) throw tooDeep()
   let parsed: unknown
   try {
     parsed = JSON.parse(data)
@@ -100,6 +116,7 @@ async function* ndjsonEvents(
   const decoder = new NdjsonDecoder()
   const take = (value: unknown): StreamEvent => {
     if (!isRecord(value)) throw notAnObject()
+    if (jsonValueTooDeep(value, MAX_RESPONSE_DEPTH)) throw tooDeep()
     if (!state.finished && stream.isFinal?.(value, '') === true) state.finished = true
     return { data: value }
   }
@@ -143,9 +160,13 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 /** Decodes a bytes response by the route: events for a stream, an object for JSON. */
 export async function decodeResponse(
   match: RouteMatch,
-  response: ExchangeResponse,
+  upstream: ExchangeResponse,
   options: DecodeOptions,
 ): Promise<ExchangeResponse> {
+  // Upstream headers reach the client in clear: on an encrypted exchange only the allow-list does.
+  const response = options.encrypted
+    ? { ...upstream, headers: encryptedResponseHeaders(upstream.headers) }
+    : upstream
   const body = response.body
   if (body.type !== 'bytes') return response
   const type = mediaType(response.headers['content-type'])
@@ -174,12 +195,16 @@ export async function decodeResponse(
       throw upstreamError(error, options.signal)
     },
   )
+  const json = type === 'application/json' || type.endsWith('+json') || type === ''
+  if (json && jsonTextTooDeep(bytes, MAX_RESPONSE_DEPTH)) {
+    throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', tooDeep().message, {
+      ...(response.status >= 400 ? { status: response.status >= 500 ? 502 : response.status } : {}),
+      details: { upstreamStatus: response.status },
+    })
+  }
   let parsed: unknown
   try {
-    parsed =
-      type === 'application/json' || type.endsWith('+json') || type === ''
-        ? JSON.parse(bytes.toString('utf8'))
-        : undefined
+    parsed = json ? JSON.parse(bytes.toString('utf8')) : undefined
   } catch {
     parsed = undefined
   }

@@ -175,6 +175,7 @@ describe('Ollama adapter through Express', () => {
     try {
       const response = await fetch(`${optional.url}/api/chat`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           model: 'cut-stream',
           messages: [{ role: 'user', content: 'one two three four' }],

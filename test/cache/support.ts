@@ -2,7 +2,9 @@
  * Shared pieces of the cache tests: an Express app with the real `continuum()` middleware on
  * port 0 in front of the fake OpenAI-compatible upstream, with a ResponseCache the test can
  * inspect, and official OpenAI clients behind `createEncryptedFetch` whose wire is recorded (the
- * `x-continuum-cache` header and the encrypted bodies, as the network sees them).
+ * encrypted bodies, as the network sees them, and any cache status header, which must be absent
+ * on encrypted exchanges). The cache result of each request comes from the cache's `onResult`,
+ * credited to the client that sent it (the tests send one request at a time).
  */
 import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
@@ -18,6 +20,9 @@ import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-up
 export const KEY_ID = 'cache-k1'
 export const KEY = randomBytes(32)
 
+/** The results list of the client whose request is in flight. */
+let activeResults: string[] | undefined
+
 export interface CacheApp {
   /** Origin of the proxy, e.g. `http://127.0.0.1:1234`. */
   origin: string
@@ -32,7 +37,13 @@ export async function startCacheApp(
   proxy: Partial<ProxyOptions> = {},
 ): Promise<CacheApp> {
   const upstream = await startOpenAIUpstream()
-  const cache = new ResponseCache(cacheOptions)
+  const cache = new ResponseCache({
+    ...cacheOptions,
+    onResult(result, route) {
+      activeResults?.push(result)
+      cacheOptions.onResult?.(result, route)
+    },
+  })
   const app = express()
   app.use(
     continuum({
@@ -60,8 +71,10 @@ export async function startCacheApp(
 /** An encrypting OpenAI client and what crossed its wire. */
 export interface RecordedClient {
   openai: OpenAI
-  /** `x-continuum-cache` of each response, in order (`none` when absent). */
+  /** The cache result of each of its requests on a cacheable route, in order. */
   results: string[]
+  /** `x-continuum-cache` of each response as the network saw it (`none` when absent). */
+  clearResults: string[]
   /** Raw (encrypted) response bodies, in order; streams included once read. */
   responses: string[]
 }
@@ -69,10 +82,12 @@ export interface RecordedClient {
 /** An encrypting OpenAI client (its own nonce per request) with the given API key. */
 export function recordedClient(origin: string, apiKey = 'sk-cache-test'): RecordedClient {
   const results: string[] = []
+  const clearResults: string[] = []
   const responses: string[] = []
   const wire = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    activeResults = results
     const response = await globalThis.fetch(input, init)
-    results.push(response.headers.get('x-continuum-cache') ?? 'none')
+    clearResults.push(response.headers.get('x-continuum-cache') ?? 'none')
     const copy = response.clone()
     const index = responses.push('') - 1
     void copy.text().then(
@@ -89,7 +104,7 @@ export function recordedClient(origin: string, apiKey = 'sk-cache-test'): Record
     maxRetries: 0,
     fetch: createEncryptedFetch({ keyId: KEY_ID, key: KEY, fetch: wire }),
   })
-  return { openai, results, responses }
+  return { openai, results, clearResults, responses }
 }
 
 /** A clock the test moves by hand. */

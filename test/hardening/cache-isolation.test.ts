@@ -1,0 +1,250 @@
+/**
+ * Cache isolation (hardening item 1), on real sockets in Express, Koa and Fastify with the real
+ * CacheStage in front of each protocol's fake upstream. Another tenant must never get an answer
+ * made for someone else: for every credential header each adapter declares, for two pre-shared
+ * field keys without any credential, for two key-agreement clients (who share the server's key
+ * id and, here, even their API key), and for a configured `scopeHeaders` header. Each case ends
+ * with the first caller asking again and hitting, so the cache is shown to be on. On encrypted
+ * exchanges the cache status never travels in clear (`x-continuum-cache` and `age` told an
+ * on-path observer that two encrypted prompts were equal); plain exchanges keep it. A request's
+ * `cache-control: no-store` and an answer's `no-store` are honoured.
+ */
+import { randomBytes } from 'node:crypto'
+import { AdapterRegistry, fingerprint, generateAgreementKeyPair, type ProxyOptions } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
+import { CacheStage, type ResponseCacheOptions } from 'continuum-proxy/cache'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FrameworkHarness, type RunningApp, rootFrameworks } from '../conformance/frameworks'
+import { encryptRequest, openaiClient, SECRET, secretChat, sharedKeys } from '../conformance/support'
+import { startAnthropicUpstream } from '../proxy/fakes/anthropic-upstream'
+import { type FakeUpstream as ProtocolFake, sendJson, startFakeServer } from '../proxy/fakes/fake-server'
+import { startOllamaUpstream } from '../proxy/fakes/ollama-upstream'
+import { startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startTgiUpstream } from '../proxy/fakes/tgi-upstream'
+
+interface Fake {
+  url: string
+  requests: { url: string }[]
+  close(): Promise<void>
+}
+
+/** The cacheable route of each built-in adapter, a body for it, and its fake upstream. */
+const PROTOCOLS: { adapter: string; path: string; body: object; start: () => Promise<Fake> }[] = [
+  { adapter: 'openai', path: '/v1/chat/completions', body: secretChat(), start: startOpenAIUpstream },
+  {
+    adapter: 'anthropic',
+    path: '/v1/messages',
+    body: { model: 'claude-sonnet-4', max_tokens: 64, messages: [{ role: 'user', content: SECRET }] },
+    start: startAnthropicUpstream,
+  },
+  {
+    adapter: 'ollama',
+    path: '/api/chat',
+    body: { model: 'llama3', stream: false, messages: [{ role: 'user', content: SECRET }] },
+    start: startOllamaUpstream,
+  },
+  { adapter: 'tgi', path: '/generate', body: { inputs: SECRET }, start: startTgiUpstream },
+]
+
+const registry = new AdapterRegistry(builtinAdapters())
+
+function credentialHeadersOf(path: string): readonly string[] {
+  const lookup = registry.lookup('POST', path)
+  if (lookup.kind !== 'match') throw new Error(`no route ${path}`)
+  return lookup.match.route.credentialHeaders
+}
+
+interface CachedApp {
+  app: RunningApp
+  /** The cache result of each request, in order. */
+  results: string[]
+}
+
+async function startCached(
+  harness: FrameworkHarness,
+  upstream: string,
+  proxy: Partial<ProxyOptions> = {},
+  cache: ResponseCacheOptions = {},
+): Promise<CachedApp> {
+  const results: string[] = []
+  const stage = new CacheStage({ ...cache, onResult: (result) => results.push(result) })
+  const app = await harness.start({ upstream, keys: sharedKeys(), ...proxy, stages: [stage] })
+  return { app, results }
+}
+
+async function post(url: string, headers: Record<string, string>, body: unknown) {
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) })
+  await response.arrayBuffer()
+  return response
+}
+
+/** Posts `plain` encrypted under the given key, with extra (credential) headers. */
+function postEncrypted(
+  app: RunningApp,
+  path: string,
+  plain: object,
+  extra: Record<string, string>,
+  key: { keyId?: string; key?: Uint8Array } = {},
+) {
+  const built = encryptRequest(path, plain, key)
+  return post(app.url + path, { ...built.headers, ...extra }, built.body)
+}
+
+describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
+  const fakes: Fake[] = []
+  const apps: RunningApp[] = []
+
+  async function fake(start: () => Promise<Fake>): Promise<Fake> {
+    const started = await start()
+    fakes.push(started)
+    return started
+  }
+  async function cached(...args: Parameters<typeof startCached>): Promise<CachedApp> {
+    const started = await startCached(...args)
+    apps.push(started.app)
+    return started
+  }
+
+  afterAll(async () => {
+    for (const app of apps) await app.close()
+    for (const started of fakes) await started.close()
+  })
+
+  describe.each(PROTOCOLS)('$adapter', ({ path, body, start }) => {
+    let upstream: Fake
+    let target: CachedApp
+
+    beforeAll(async () => {
+      upstream = await fake(start)
+      target = await cached(harness, upstream.url)
+    })
+
+    it.each(credentialHeadersOf(path).map((name) => [name]))(
+      'a caller with another %s never gets the first caller’s answer',
+      async (name) => {
+        const value = (tenant: string) => (name === 'authorization' ? `Bearer sk-${tenant}` : `sk-${tenant}`)
+        const asked = () => upstream.requests.filter((request) => request.url === path).length
+        const before = asked()
+        const tenant = randomBytes(4).toString('hex')
+        target.results.length = 0
+        for (const caller of [`a-${tenant}`, `b-${tenant}`, `a-${tenant}`]) {
+          const response = await postEncrypted(target.app, path, body, { [name]: value(caller) })
+          expect(response.status).toBe(200)
+          expect(response.headers.get('x-continuum-cache')).toBeNull()
+          expect(response.headers.get('age')).toBeNull()
+        }
+        expect(target.results).toEqual(['miss', 'miss', 'hit'])
+        expect(asked() - before).toBe(2)
+      },
+    )
+  })
+
+  it('keeps two field keys apart when no credential tells the callers apart', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const otherKey = randomBytes(32)
+    const { app, results } = await cached(harness, upstream.url, {
+      keys: { keys: [...sharedKeys().keys, { id: 'tenant-two', key: otherKey }] },
+    })
+    const chat = secretChat({ temperature: 0 })
+    for (const key of [{}, { keyId: 'tenant-two', key: otherKey }, {}]) {
+      expect((await postEncrypted(app, '/v1/chat/completions', chat, {}, key)).status).toBe(200)
+    }
+    expect(results).toEqual(['miss', 'miss', 'hit'])
+    expect(upstream.requests).toHaveLength(2)
+  })
+
+  it('keeps two key-agreement clients apart although they share the key id and the API key', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const pair = generateAgreementKeyPair()
+    const { app, results } = await cached(harness, upstream.url, {
+      keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
+    })
+    const agreement = { agreement: { fingerprint: fingerprint(pair.publicKeyBytes) } }
+    const first = openaiClient(app.url, agreement)
+    const second = openaiClient(app.url, agreement)
+    const ask = async (client: typeof first) => {
+      const answer = await client.chat.completions.create({
+        model: 'llama-3-8b',
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      return answer.choices[0]?.message.content
+    }
+    const answers = [await ask(first), await ask(second), await ask(first), await ask(second)]
+    expect(new Set(answers).size).toBe(1)
+    expect(results).toEqual(['miss', 'miss', 'hit', 'hit'])
+    expect(upstream.requests.filter((request) => request.url === '/v1/chat/completions')).toHaveLength(2)
+  })
+
+  it('scopes by configured scopeHeaders', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const { app, results } = await cached(harness, upstream.url, {}, { scopeHeaders: ['x-tenant-id'] })
+    for (const tenant of ['one', 'two', 'one']) {
+      const response = await postEncrypted(app, '/v1/chat/completions', secretChat(), {
+        authorization: 'Bearer sk-shared-gateway',
+        'x-tenant-id': tenant,
+      })
+      expect(response.status).toBe(200)
+    }
+    expect(results).toEqual(['miss', 'miss', 'hit'])
+  })
+
+  it('shows the cache status on plain exchanges only', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const { app } = await cached(harness, upstream.url, { keys: undefined, encryption: 'optional' })
+    const headers = { 'content-type': 'application/json', authorization: 'Bearer sk-plain' }
+    const miss = await post(`${app.url}/v1/chat/completions`, headers, secretChat())
+    const hit = await post(`${app.url}/v1/chat/completions`, headers, secretChat())
+    expect([miss.headers.get('x-continuum-cache'), hit.headers.get('x-continuum-cache')]).toEqual([
+      'miss',
+      'hit',
+    ])
+    expect(hit.headers.get('age')).toMatch(/^\d+$/)
+  })
+
+  it('gives an on-path observer the same response headers for a hit and a miss', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const { app, results } = await cached(harness, upstream.url)
+    const names = async () => {
+      const response = await postEncrypted(app, '/v1/chat/completions', secretChat(), {
+        authorization: 'Bearer sk-observed',
+      })
+      return [...response.headers.keys()].filter((name) => name !== 'date' && name !== 'keep-alive').sort()
+    }
+    const missHeaders = await names()
+    const hitHeaders = await names()
+    expect(results).toEqual(['miss', 'hit'])
+    expect(hitHeaders).toEqual(missHeaders)
+  })
+
+  it('honours cache-control: no-store on the request and on the answer', async () => {
+    const upstream = await fake(startOpenAIUpstream)
+    const { app, results } = await cached(harness, upstream.url)
+    const credential = { authorization: 'Bearer sk-private' }
+    await postEncrypted(app, '/v1/chat/completions', secretChat(), {
+      ...credential,
+      'cache-control': 'No-Store',
+    })
+    await postEncrypted(app, '/v1/chat/completions', secretChat(), credential)
+    expect(results).toEqual(['bypass', 'miss'])
+
+    const private_: ProtocolFake = await startFakeServer((_request, response) => {
+      response.setHeader('cache-control', 'private, max-age=60')
+      sendJson(response, 200, {
+        id: 'chatcmpl-1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'llama-3-8b',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+      })
+    })
+    fakes.push(private_)
+    const marked = await cached(harness, private_.url)
+    for (let round = 0; round < 2; round++) {
+      expect((await postEncrypted(marked.app, '/v1/chat/completions', secretChat(), credential)).status).toBe(
+        200,
+      )
+    }
+    expect(marked.results).toEqual(['miss', 'miss'])
+    expect(private_.requests).toHaveLength(2)
+  })
+})
