@@ -86,8 +86,9 @@ function postEncrypted(
   extra: Record<string, string>,
   key: { keyId?: string; key?: Uint8Array } = {},
 ) {
-  const built = encryptRequest(path, plain, key)
-  return post(app.url + path, { ...built.headers, ...extra }, built.body)
+  // cp2: credential headers must be sealed, as the client does for the headers it sends.
+  const built = encryptRequest(path, plain, { ...key, headers: extra })
+  return post(app.url + path, { ...extra, ...built.headers }, built.body)
 }
 
 describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
