@@ -82,6 +82,7 @@ export const anthropicAdapter = defineAdapter({
       requestSchema: countTokensSchema,
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
       modelText: messagesModelText,
+      gateway: () => codecs().then((module) => module.countTokensCodec),
     },
     {
       name: 'models',

@@ -112,8 +112,10 @@ export const openaiAdapter = defineAdapter({
         // The Responses API has no [DONE]: a stream is whole only once its terminal event arrived.
         isFinal: (event) => RESPONSES_TERMINAL_EVENTS.has(String(event.type)),
       },
-      operation: 'chat',
+      // Its own GenAI operation name, so dashboards tell it from chat completions.
+      operation: 'responses',
       facts: openaiFacts,
+      gateway: () => codecs().then((module) => module.responsesCodec),
       modelText: responsesModelText,
     },
     {
