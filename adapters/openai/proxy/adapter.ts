@@ -41,7 +41,12 @@ const cache = {
     body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
 }
 
-const codecs = () => import('../gateway/codecs')
+/** The gateway codecs, loaded once on first use (a dynamic import per request costs a module lookup). */
+let loading: Promise<typeof import('../gateway/codecs')> | undefined
+const codecs = () => {
+  loading ??= import('../gateway/codecs')
+  return loading
+}
 
 /** The OpenAI adapter. */
 export const openaiAdapter = defineAdapter({
