@@ -156,15 +156,30 @@ describe.each([false, true])('the Responses API through the gateway (encrypted: 
   it('official SDK: a Responses-only parameter is refused for a provider that cannot carry it, by name', async () => {
     const client = openaiClient(app.url, false, clientFetch())
     const failure = await client.responses
-      .create({ model: 'claude', input: SECRET, previous_response_id: 'resp_123' })
+      .create({ model: 'claude', input: SECRET, include: ['message.output_text.logprobs'] })
+      .then(
+        () => ({ status: 200, code: '', message: '' }),
+        (error: unknown) => error as { status: number; code: string; message: string },
+      )
+    expect(failure).toMatchObject({ status: 400, code: 'CONTINUUM_NOT_SUPPORTED' })
+    expect(failure.message).toContain('include')
+    expect(failure.message).toContain('claude')
+    expect(failure.message).not.toContain(SECRET)
+  })
+
+  it('official SDK: provider-kept conversation state is refused for every provider (the credential is shared)', async () => {
+    const before = openaiFake.requests.length
+    const client = openaiClient(app.url, false, clientFetch())
+    const failure = await client.responses
+      .create({ model: 'gpt-4o-mini', input: SECRET, previous_response_id: 'resp_of_another_caller' })
       .then(
         () => ({ status: 200, code: '', message: '' }),
         (error: unknown) => error as { status: number; code: string; message: string },
       )
     expect(failure).toMatchObject({ status: 400, code: 'CONTINUUM_NOT_SUPPORTED' })
     expect(failure.message).toContain('previous_response_id')
-    expect(failure.message).toContain('claude')
     expect(failure.message).not.toContain(SECRET)
+    expect(openaiFake.requests.length).toBe(before)
   })
 
   it.each(['gpt-4o-mini', 'claude'])('official SDK: streams a tool call from %s', async (model) => {

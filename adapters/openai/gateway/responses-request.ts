@@ -4,7 +4,9 @@
  * `instructions` the system prompt, `text.format` the structured output, `reasoning.effort` the
  * reasoning effort. What only the Responses API carries (stored conversations, hosted tools,
  * background runs, `include`...) is listed in `native.only`: an OpenAI provider gets the body
- * verbatim, any other is refused naming the parameter. Reasoning items of earlier turns are left
+ * verbatim, any other is refused naming the parameter. References to conversation state the
+ * provider stores (`previous_response_id`, `conversation`) are refused for every provider: the
+ * gateway's credential is shared by all its callers, so that state would be too. Reasoning items of earlier turns are left
  * out of the canonical history (they are encrypted for the model that wrote them). Errors name
  * paths, never content.
  */
@@ -47,6 +49,13 @@ const TRANSLATED = new Set([
   'stream_options',
 ])
 
+/**
+ * Parameters that point at state the provider keeps under the gateway's own credential, which
+ * every caller of the gateway shares: honouring them would let one caller continue, and so read,
+ * another's stored conversation by its id. They are refused for every provider.
+ */
+const SHARED_STATE = ['previous_response_id', 'conversation'] as const
+
 /** Values that ask for nothing beyond the default. */
 function isAbsent(key: string, value: unknown): boolean {
   if (value === undefined || value === null) return true
@@ -63,6 +72,15 @@ function invalid(path: string, expectation: string): ContinuumError {
 export function fromResponsesRequest(body: Record<string, unknown>): ResponsesGatewayRequest {
   if (typeof body.model !== 'string' || body.model === '')
     throw invalid('model', 'must be a non-empty string')
+  for (const key of SHARED_STATE) {
+    if (body[key] !== undefined && body[key] !== null) {
+      throw new ContinuumError(
+        'CONTINUUM_NOT_SUPPORTED',
+        `${key}: conversation state kept by the provider is shared by every caller of the gateway, so it is not supported; send the conversation as input`,
+        { details: { path: key } },
+      )
+    }
+  }
   const only: string[] = []
   const names: Partial<Record<CanonicalParameter, string>> = {}
   const systemParts: string[] = []
