@@ -88,10 +88,25 @@ function checkMembers(block: Record<string, unknown>, path: string, state: Decod
   }
 }
 
+/**
+ * Parameters that point at state the provider keeps under the gateway's own credential, which
+ * every caller shares: a code-execution container holds the files of whoever created it.
+ */
+const SHARED_STATE = ['container'] as const
+
 /** Translates a `/v1/messages` (or `count_tokens`) body. */
 export function fromAnthropicRequest(body: Record<string, unknown>): AnthropicGatewayRequest {
   if (typeof body.model !== 'string' || body.model === '')
     throw invalid('model', 'must be a non-empty string')
+  for (const key of SHARED_STATE) {
+    if (body[key] !== undefined && body[key] !== null) {
+      throw new ContinuumError(
+        'CONTINUUM_NOT_SUPPORTED',
+        `${key}: state kept by the provider is shared by every caller of the gateway, so it is not supported`,
+        { details: { path: key } },
+      )
+    }
+  }
   if (!Array.isArray(body.messages)) throw invalid('messages', 'must be an array')
   const state: Decoding = {
     only: [],
