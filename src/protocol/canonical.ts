@@ -126,6 +126,13 @@ export interface NativeRequest {
   readonly only: readonly string[]
   /** The client's name of each canonical parameter it set, so refusals name what the client wrote. */
   readonly names: Readonly<Partial<Record<CanonicalParameter, string>>>
+  /**
+   * Whether some of the request's content (a document, a file, audio, a prediction) has no
+   * canonical form, so a classifier reading the canonical messages cannot have read all of it:
+   * `classification_based` routing then treats the request as `restricted`.
+   * @default false
+   */
+  readonly opaqueContent?: boolean
 }
 
 /** A chat/completion request in canonical form. */

@@ -182,6 +182,12 @@ export class InferenceRouter {
     if (declared !== undefined || this.#options.policy.type !== 'classification_based') return declared
     const classifier = this.#options.classifier
     if (classifier === undefined || !('messages' in request)) return undefined
+    if (request.native?.opaqueContent === true) {
+      // Fail closed: the classifier reads canonical messages, and part of this request's content
+      // (a document, a file, audio) has no canonical form, so it could not have read all of it.
+      this.#options.logger.info('request carries content the classifier cannot read; treated as restricted')
+      return 'restricted'
+    }
     try {
       return await classifier(request)
     } catch {

@@ -162,7 +162,10 @@ export function fromAnthropicRequest(body: Record<string, unknown>): AnthropicGa
     if (TRANSLATED.has(key) || body[key] === undefined || body[key] === null) continue
     state.only.push(safeKey(key))
   }
-  request.native = { dialect: 'anthropic-messages', body, only: state.only, names }
+  const opaqueContent = state.only.some(
+    (path) => path.startsWith('messages[') || path.startsWith('system[') || path.startsWith('tools['),
+  )
+  request.native = { dialect: 'anthropic-messages', body, only: state.only, names, opaqueContent }
   return { request, stream: body.stream === true }
 }
 

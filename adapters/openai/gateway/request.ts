@@ -149,7 +149,14 @@ export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGate
     if (isAbsent(key, body[key])) continue
     only.push(safeKey(key))
   }
-  request.native = { dialect: 'openai-chat', body, only, names }
+  const opaqueContent = only.some(
+    (path) =>
+      path.startsWith('messages[') ||
+      path.startsWith('tools[') ||
+      path === 'prediction' ||
+      path === 'functions',
+  )
+  request.native = { dialect: 'openai-chat', body, only, names, opaqueContent }
   const stream = body.stream === true
   const includeUsage = streamOptions.include_usage === true
   return { request, stream, includeUsage }

@@ -123,7 +123,10 @@ export function fromResponsesRequest(body: Record<string, unknown>): ResponsesGa
     if (TRANSLATED.has(key) || isAbsent(key, body[key])) continue
     only.push(safeKey(key))
   }
-  request.native = { dialect: 'openai-responses', body, only, names }
+  const opaqueContent = only.some(
+    (path) => path.startsWith('input[') || path.startsWith('tools[') || path === 'prompt',
+  )
+  request.native = { dialect: 'openai-responses', body, only, names, opaqueContent }
   return { request, stream: body.stream === true }
 }
 
