@@ -2,8 +2,11 @@
  * Gateway overhead (issue 3, item 5): latency a router gateway adds per sequential 2 KB chat
  * request compared with calling a fast fake OpenAI upstream directly, next to the plain proxy in
  * front of the same upstream; requests per second at concurrency 64; per-chunk cost of a
- * 1,000-chunk stream re-encoded event by event. The upstream and each gateway run in their own
- * child process (this file, started with GATEWAY_BENCH_ROLE), the load comes from undici here.
+ * 1,000-chunk stream re-encoded event by event. Two gateway paths of issue 12 are measured apart:
+ * an OpenAI request to an OpenAI-compatible provider (same dialect: forwarded as sent, answer
+ * relayed as it came), and an Anthropic request whose stream is translated from an OpenAI-compatible
+ * provider's chunks. The upstream and each gateway run in their own child process (this file,
+ * started with GATEWAY_BENCH_ROLE), the load comes from undici here.
  *
  * Run: `npx tsx bench/run.ts gateway`
  */
@@ -20,7 +23,7 @@ const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const STREAM_RUNS = 20
 
-type Mode = 'proxy' | 'gateway' | 'gateway-encrypted'
+type Mode = 'proxy' | 'gateway' | 'gateway-encrypted' | 'gateway-compatible'
 
 interface ChildData {
   role: 'upstream' | Mode
@@ -65,11 +68,16 @@ async function startGateway(data: ChildData): Promise<number> {
   const { continuum } = await import('../middleware/express')
   const { InferenceRouter } = await import('../src/router')
   const { vllm } = await import('../adapters/vllm/provider/provider')
+  const { openAICompatible } = await import('../adapters/openai-compatible/provider/provider')
   const keys = data.role === 'gateway-encrypted' ? { keys: { keys: [{ id: 'bench', key: data.key! }] } } : {}
+  const provider =
+    data.role === 'gateway-compatible'
+      ? openAICompatible({ id: 'bench', baseURL: `${data.upstream!}/v1` })
+      : vllm({ id: 'bench', endpoints: [data.upstream!] })
   const options =
     data.role === 'proxy'
       ? { upstream: { url: data.upstream!, connections: 256 } }
-      : { router: new InferenceRouter({ providers: [vllm({ id: 'bench', endpoints: [data.upstream!] })] }) }
+      : { router: new InferenceRouter({ providers: [provider] }) }
   const app = express()
   app.use(continuum({ ...options, ...keys }))
   const server = app.listen(0, '127.0.0.1')
@@ -141,6 +149,32 @@ async function sequential(
   return samples
 }
 
+/** The same 2 KB conversation as an Anthropic Messages request. */
+const MESSAGES_BODY = {
+  model: 'bench',
+  max_tokens: 128,
+  system: chatBody.messages[0]!.content,
+  messages: [{ role: 'user', content: chatBody.messages[1]!.content }],
+}
+
+/** Sequential Anthropic requests (streamed when asked) to `/v1/messages`; milliseconds each. */
+async function sequentialMessages(port: number, count: number, stream: boolean): Promise<number[]> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
+  const body = JSON.stringify(stream ? { ...MESSAGES_BODY, stream: true } : MESSAGES_BODY)
+  const headers = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }
+  const warmup = stream ? 3 : 200
+  const samples: number[] = []
+  for (let index = 0; index < count + warmup; index++) {
+    const started = performance.now()
+    const response = await pool.request({ path: '/v1/messages', method: 'POST', headers, body })
+    await response.body.arrayBuffer()
+    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+    if (index >= warmup) samples.push(performance.now() - started)
+  }
+  await pool.close()
+  return samples
+}
+
 async function throughput(port: number, key: Buffer | undefined): Promise<number> {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 64 })
   const deadline = performance.now() + CONCURRENT_SECONDS * 1000
@@ -174,8 +208,10 @@ export default async function gatewayBench(): Promise<void> {
   const modes: Array<[Mode, string]> = [
     ['proxy', 'proxy (URL upstream), plain'],
     ['gateway', 'router gateway, plain'],
+    ['gateway-compatible', 'router gateway, OpenAI → OpenAI-compatible (same dialect), plain'],
     ['gateway-encrypted', 'router gateway, field encryption'],
   ]
+  let translatedRow: string | undefined
   for (const [mode, label] of modes) {
     const server = await start({ role: mode, upstream: url, key: key.toString('base64url') })
     const requestKey = mode === 'gateway-encrypted' ? key : undefined
@@ -185,7 +221,14 @@ export default async function gatewayBench(): Promise<void> {
     console.log(
       `| ${label} | ${fixed(median(samples) - median(direct))} | ${fixed(quantile(samples, 0.99) - quantile(direct, 0.99))} | ${fixed(rps, 0)} | ${fixed(streamed - directStream, 1)} |`,
     )
+    if (mode === 'gateway-compatible') {
+      // Anthropic clients of an OpenAI-compatible provider: every request and chunk is translated.
+      const translated = await sequentialMessages(server.port, SEQUENTIAL, false)
+      const translatedStream = median(await sequentialMessages(server.port, STREAM_RUNS, true))
+      translatedRow = `| router gateway, Anthropic → OpenAI-compatible (translated), plain | ${fixed(median(translated) - median(direct))} | ${fixed(quantile(translated, 0.99) - quantile(direct, 0.99))} | | ${fixed(translatedStream - directStream, 1)} |`
+    }
     server.child.kill()
   }
+  if (translatedRow !== undefined) console.log(translatedRow)
   upstream.child.kill()
 }

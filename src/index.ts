@@ -50,22 +50,32 @@ export {
   type RouteStreamDefinition,
   type StreamFraming,
 } from './protocol/adapter'
-export type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  DataClassification,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  FinishReason,
-  ModelListing,
-  RequestMetadata,
-  Role,
-  StreamChunk,
-  ToolCall,
-  ToolDefinition,
-  Usage,
+export {
+  CANONICAL_PARAMETERS,
+  type CanonicalMessage,
+  type CanonicalParameter,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type Citation,
+  type ContentPart,
+  type DataClassification,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  type FinishReason,
+  type ModelListing,
+  type NativeDialect,
+  type NativeRequest,
+  parameterName,
+  parametersOf,
+  type ReasoningEffort,
+  type RequestMetadata,
+  type ResponseFormat,
+  type Role,
+  type StreamChunk,
+  type TokenCountResponse,
+  type ToolCall,
+  type ToolDefinition,
+  type Usage,
 } from './protocol/canonical'
 export type { CompiledRoute, CompiledStream } from './protocol/compiled-route'
 export {
@@ -87,6 +97,8 @@ export type {
   GatewayModelCodec,
   GatewayModelListCodec,
   GatewayStreamWriter,
+  GatewayTokenCountCall,
+  GatewayTokenCountCodec,
 } from './protocol/gateway-codec'
 export type { ModelTextRole, ModelTextSegment } from './protocol/model-text'
 export {

@@ -20,6 +20,8 @@ export interface ToolDefinition {
   description?: string
   /** JSON Schema of the arguments object. */
   parameters: Record<string, unknown>
+  /** Arguments must follow the schema exactly (OpenAI `strict`, Anthropic strict tool use). */
+  strict?: boolean
 }
 
 /** A tool call the model made. */
@@ -54,6 +56,85 @@ export interface RequestMetadata {
   [key: string]: unknown
 }
 
+/**
+ * A request dialect a provider can be handed verbatim: OpenAI Chat Completions, the OpenAI
+ * Responses API, or Anthropic Messages.
+ */
+export type NativeDialect = 'openai-chat' | 'openai-responses' | 'anthropic-messages'
+
+/**
+ * The optional canonical parameters beyond the base fields (model, messages, system, tools, tool
+ * choice, stop, temperature, top_p, max tokens). A provider declares the ones it can put on its
+ * wire in `capabilities.parameters`; the router refuses to send a request using another one to it.
+ */
+export type CanonicalParameter =
+  | 'responseFormat'
+  | 'topK'
+  | 'seed'
+  | 'presencePenalty'
+  | 'frequencyPenalty'
+  | 'parallelToolCalls'
+  | 'reasoningEffort'
+  | 'reasoningBudget'
+  | 'user'
+  | 'promptCaching'
+  | 'strictTools'
+
+/** Every {@link CanonicalParameter}, in a stable order. */
+export const CANONICAL_PARAMETERS: readonly CanonicalParameter[] = Object.freeze([
+  'responseFormat',
+  'topK',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'parallelToolCalls',
+  'reasoningEffort',
+  'reasoningBudget',
+  'user',
+  'promptCaching',
+  'strictTools',
+])
+
+/** The shape the answer must take. */
+export type ResponseFormat =
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema'
+      /** The schema's name (OpenAI requires one; Anthropic has none, so `response` is used). */
+      name: string
+      schema: Record<string, unknown>
+      description?: string
+      strict?: boolean
+    }
+
+/** How much the model may reason before answering. */
+export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max'
+
+/**
+ * The client's request exactly as it arrived (decrypted, after every stage ran, so redactions are
+ * in it), for a provider that speaks the same dialect: it forwards `body` with only the model
+ * replaced. It holds content: like the rest of the request it must never be logged, put in an
+ * error, an event or a metric.
+ */
+export interface NativeRequest {
+  readonly dialect: NativeDialect
+  readonly body: Readonly<Record<string, unknown>>
+  /**
+   * Parameters (or message parts, by path) only this dialect carries: a provider of another
+   * dialect is refused the request, naming the first of them. Names are schema keys, never values.
+   */
+  readonly only: readonly string[]
+  /** The client's name of each canonical parameter it set, so refusals name what the client wrote. */
+  readonly names: Readonly<Partial<Record<CanonicalParameter, string>>>
+  /**
+   * Whether some of the request's content (a document, a file, audio, a prediction) has no
+   * canonical form, so a classifier reading the canonical messages cannot have read all of it:
+   * `classification_based` routing then treats the request as `restricted`.
+   * @default false
+   */
+  readonly opaqueContent?: boolean
+}
+
 /** A chat/completion request in canonical form. */
 export interface CanonicalRequest {
   /** The public model name; the router maps it to a provider-specific name through aliases. */
@@ -67,15 +148,76 @@ export interface CanonicalRequest {
   temperature?: number
   topP?: number
   maxTokens?: number
+  /** Structured output; absent means free text. */
+  responseFormat?: ResponseFormat
+  /** Sample only from the K most likely tokens. */
+  topK?: number
+  seed?: number
+  presencePenalty?: number
+  frequencyPenalty?: number
+  /** Whether the model may call several tools in one turn. */
+  parallelToolCalls?: boolean
+  /** Reasoning effort (OpenAI `reasoning_effort`, Anthropic `output_config.effort`) and budget in tokens. */
+  reasoning?: { effort?: ReasoningEffort; budgetTokens?: number }
+  /** An opaque id of the end user, for the provider's abuse monitoring (never routed on). */
+  user?: string
+  /**
+   * The client marked its prompt prefix for caching (Anthropic `cache_control`): providers that
+   * cache prefixes by themselves (OpenAI, vLLM) declare it, the Anthropic client sends the mark.
+   */
+  promptCaching?: boolean
+  /** The request as the client sent it, for a provider of the same dialect. */
+  native?: NativeRequest
   metadata?: RequestMetadata
   /** Aborts the request; providers pass it to their HTTP call. */
   signal?: AbortSignal
 }
 
+/** The canonical parameters a request uses, for the router's capability check. */
+export function parametersOf(request: CanonicalRequest): CanonicalParameter[] {
+  const used: CanonicalParameter[] = []
+  if (request.responseFormat !== undefined) used.push('responseFormat')
+  if (request.topK !== undefined) used.push('topK')
+  if (request.seed !== undefined) used.push('seed')
+  if (request.presencePenalty !== undefined) used.push('presencePenalty')
+  if (request.frequencyPenalty !== undefined) used.push('frequencyPenalty')
+  if (request.parallelToolCalls !== undefined) used.push('parallelToolCalls')
+  if (request.reasoning?.effort !== undefined) used.push('reasoningEffort')
+  if (request.reasoning?.budgetTokens !== undefined) used.push('reasoningBudget')
+  if (request.user !== undefined) used.push('user')
+  if (request.promptCaching === true) used.push('promptCaching')
+  if (request.tools?.some((tool) => tool.strict === true) === true) used.push('strictTools')
+  return used
+}
+
+/** How the client named a canonical parameter (its own key when it came through the gateway). */
+export function parameterName(request: CanonicalRequest, parameter: CanonicalParameter): string {
+  return request.native?.names[parameter] ?? parameter
+}
+
 /** Token counts of one request. */
 export interface Usage {
+  /** Every input token, cached ones included. */
   inputTokens: number
+  /** Every output token, reasoning included. */
   outputTokens: number
+  /** Input tokens read from the provider's prompt cache (part of `inputTokens`). */
+  cacheReadTokens?: number
+  /** Input tokens written to the provider's prompt cache (part of `inputTokens`). */
+  cacheWriteTokens?: number
+  /** Output tokens spent reasoning (part of `outputTokens`). */
+  reasoningTokens?: number
+}
+
+/** A web source the answer cites (OpenAI `url_citation`, Anthropic `web_search_result_location`). */
+export interface Citation {
+  url: string
+  title?: string
+  /** The cited span of the answer's text, as characters from its start, when the provider says. */
+  start?: number
+  end?: number
+  /** The text cited, when the provider says. */
+  citedText?: string
 }
 
 /** Why generation ended. */
@@ -92,6 +234,14 @@ export interface CanonicalResponse {
   toolCalls: ToolCall[]
   finishReason: FinishReason
   usage?: Usage
+  /** The model's visible reasoning (Anthropic thinking), when the provider returns it. */
+  reasoning?: string
+  /** The model's refusal text (OpenAI `message.refusal`), kept apart from `content`. */
+  refusal?: string
+  /** Web sources the text cites. */
+  citations?: Citation[]
+  /** The provider's answer as it came, when it answered a {@link NativeRequest} in its dialect. */
+  native?: { readonly dialect: NativeDialect; readonly body: Record<string, unknown> }
 }
 
 /** One part of a streamed answer, noun-then-verb like the AI SDK's stream parts. */
@@ -100,8 +250,28 @@ export type StreamChunk =
   | { type: 'tool-call-delta'; index: number; id?: string; name?: string; argumentsDelta: string }
   | { type: 'usage'; usage: Usage }
   | { type: 'finish'; finishReason: FinishReason }
+  | { type: 'reasoning-delta'; text: string }
+  | { type: 'refusal-delta'; text: string }
+  | { type: 'citation'; citation: Citation }
+  /**
+   * One event of a native stream, as the provider sent it, for the client of the same dialect; a
+   * native stream still carries the canonical chunks (text, usage, finish) beside these.
+   */
+  | {
+      type: 'native'
+      dialect: NativeDialect
+      event: { readonly name?: string; readonly data: Record<string, unknown> }
+    }
   /** Only emitted by the router, for a stream that failed after delivering chunks. */
   | { type: 'error'; error: ContinuumError }
+
+/** A token count of a request, without running it (Anthropic `count_tokens`). */
+export interface TokenCountResponse {
+  /** The id of the provider that counted. */
+  provider: string
+  /** Input tokens the request would use. */
+  inputTokens: number
+}
 
 /** An embeddings request. */
 export interface EmbeddingRequest {

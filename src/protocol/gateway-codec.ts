@@ -13,6 +13,7 @@ import type {
   EmbeddingResponse,
   ModelListing,
   StreamChunk,
+  TokenCountResponse,
 } from './canonical'
 import type { StreamEvent } from './stream-event'
 
@@ -70,6 +71,18 @@ export interface GatewayEmbeddingCodec extends GatewayCodecBase {
   decode(body: Record<string, unknown>): GatewayEmbeddingCall
 }
 
+/** One decoded token-count request. */
+export interface GatewayTokenCountCall {
+  readonly request: Omit<CanonicalRequest, 'metadata' | 'signal'>
+  response(answer: TokenCountResponse, context: GatewayAnswerContext): Record<string, unknown>
+}
+
+/** A token-count route (Anthropic `POST /v1/messages/count_tokens`). */
+export interface GatewayTokenCountCodec extends GatewayCodecBase {
+  readonly kind: 'count-tokens'
+  decode(body: Record<string, unknown>): GatewayTokenCountCall
+}
+
 /** A model-list route (`GET /v1/models`). */
 export interface GatewayModelListCodec extends GatewayCodecBase {
   readonly kind: 'model-list'
@@ -86,5 +99,6 @@ export interface GatewayModelCodec extends GatewayCodecBase {
 export type GatewayCodec =
   | GatewayChatCodec
   | GatewayEmbeddingCodec
+  | GatewayTokenCountCodec
   | GatewayModelListCodec
   | GatewayModelCodec

@@ -13,20 +13,25 @@
 export { ContinuumError, type ErrorCode } from '../errors'
 export { importOptionalDependency } from '../internal/optional-dependency'
 // The canonical shapes a provider translates its wire format to and from.
-export type {
-  CanonicalMessage,
-  CanonicalRequest,
-  CanonicalResponse,
-  ContentPart,
-  EmbeddingRequest,
-  EmbeddingResponse,
-  FinishReason,
-  RequestMetadata,
-  Role,
-  StreamChunk,
-  ToolCall,
-  ToolDefinition,
-  Usage,
+export {
+  type CanonicalMessage,
+  type CanonicalParameter,
+  type CanonicalRequest,
+  type CanonicalResponse,
+  type Citation,
+  type ContentPart,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+  type FinishReason,
+  type NativeDialect,
+  parameterName,
+  type RequestMetadata,
+  type Role,
+  type StreamChunk,
+  type TokenCountResponse,
+  type ToolCall,
+  type ToolDefinition,
+  type Usage,
 } from '../protocol/canonical'
 export { LineDecoder, splitLines } from '../streams/line-splitter'
 export { NdjsonDecoder, parseNdjson, parseNdjsonLine } from '../streams/ndjson'

@@ -10,11 +10,14 @@
  * aborts, rethrow the AbortError as is. Never put request content or credentials in a message.
  */
 import type {
+  CanonicalParameter,
   CanonicalRequest,
   CanonicalResponse,
   EmbeddingRequest,
   EmbeddingResponse,
+  NativeDialect,
   StreamChunk,
+  TokenCountResponse,
 } from '../protocol/canonical'
 
 /** What a provider can do, and what it costs; the router's policies read these. */
@@ -33,6 +36,16 @@ export interface ProviderCapabilities {
   costPerMillion: { input: number; output: number }
   /** Runs on this host or network (vLLM, TGI, Ollama): data never leaves. */
   local: boolean
+  /**
+   * Dialects whose requests it forwards verbatim, only the model mapped (`request.native`).
+   * @default [] (every request is translated from the canonical form)
+   */
+  dialects?: readonly NativeDialect[]
+  /**
+   * Optional canonical parameters it puts on its wire; the router refuses it requests using others.
+   * @default [] (only the base fields)
+   */
+  parameters?: readonly CanonicalParameter[]
 }
 
 /** Coarse health of a provider or of the whole router. */
@@ -60,6 +73,11 @@ export interface InferenceProvider {
   stream(request: CanonicalRequest): AsyncIterable<StreamChunk>
   /** Embeddings; throws ContinuumError `CONTINUUM_NOT_SUPPORTED` when the provider has none. */
   embed(request: EmbeddingRequest): Promise<EmbeddingResponse>
+  /**
+   * Counts the input tokens of a request without running it, where the provider's API can.
+   * @default undefined (the router refuses count requests with CONTINUUM_NOT_SUPPORTED)
+   */
+  countTokens?(request: CanonicalRequest): Promise<TokenCountResponse>
   /** A cheap liveness probe (e.g. list models). */
   health(signal?: AbortSignal): Promise<ProviderHealth>
   /** Releases connection pools and timers; the router calls it from `close()`. */

@@ -343,6 +343,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
         extraHeaders: { ...exchange.responseHeaders, 'x-request-id': exchange.requestId },
         signal: request.signal,
         facts,
+        firstEvent: timed ? () => exchange.mark('first-event')() : undefined,
         finished(failure) {
           endEncrypt?.(failure)
           exchange.finish(response.status, (failure ?? response.failure)?.code)

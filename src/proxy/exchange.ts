@@ -32,8 +32,11 @@ export interface ExchangeResponse {
 
 /** When a phase of the pipeline ran, for telemetry: milliseconds of the injected clock. */
 export interface PhaseTiming {
-  /** `decrypt` (read, authenticate, decrypt, validate), `stage`, `upstream` (until the response head) or `encrypt`. */
-  readonly phase: 'decrypt' | 'stage' | 'upstream' | 'encrypt'
+  /**
+   * `decrypt` (read, authenticate, decrypt, validate), `stage`, `upstream` (until the response head),
+   * `encrypt`, or `first-event`: the instant the first stream event went to the encoder (start = end).
+   */
+  readonly phase: 'decrypt' | 'stage' | 'upstream' | 'encrypt' | 'first-event'
   /** The stage's name, for a `stage` phase. */
   readonly stage?: string
   readonly start: number

@@ -34,6 +34,8 @@ export interface EncodeContext {
   readonly facts: ((event: Record<string, unknown>) => void) | undefined
   /** Called once when the response is fully written (a stream: after its last byte). */
   finished(failure: ContinuumError | undefined): void
+  /** Called when the first stream event is encoded, for time-to-first-token. */
+  readonly firstEvent?: (() => void) | undefined
 }
 
 /**
@@ -86,6 +88,7 @@ async function* encodeEvents(
   let failure: ContinuumError | undefined
   try {
     for await (const event of events) {
+      if (sequence === 0) context.firstEvent?.()
       context.facts?.(event.data)
       const data =
         cipher === undefined

@@ -10,21 +10,36 @@ import type { ErrorCode } from '../errors'
 import type { BreakerState } from './circuit-breaker'
 
 /** The operation a request performs. */
-export type RouterOperation = 'complete' | 'stream' | 'embed'
+export type RouterOperation = 'complete' | 'stream' | 'embed' | 'count_tokens'
 
 /** Everything the router reports. */
 export type RouterEvent =
   | { type: 'route'; operation: RouterOperation; model: string; providers: string[]; policy: string }
-  | { type: 'attempt-start'; operation: RouterOperation; provider: string; model: string; attempt: number }
+  | {
+      type: 'attempt-start'
+      operation: RouterOperation
+      provider: string
+      model: string
+      attempt: number
+      /** Unique per router, shared by the attempt's start and end (spans pair them by it). */
+      attemptId: number
+    }
   | {
       type: 'attempt-end'
       operation: RouterOperation
       provider: string
       model: string
       attempt: number
+      attemptId: number
+      /** Time to the answer; for a stream, to its first chunk (the router's latency sample). */
       latencyMs: number
-      outcome: 'success' | 'error'
+      /** Time from the attempt's start to its end (a stream's last chunk). */
+      durationMs: number
+      /** `cancelled`: the consumer stopped reading a started stream. */
+      outcome: 'success' | 'error' | 'cancelled'
       errorCode?: ErrorCode
+      /** Token counts the provider reported. */
+      usage?: { inputTokens: number; outputTokens: number }
     }
   | {
       type: 'provider-skipped'

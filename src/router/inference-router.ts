@@ -14,6 +14,7 @@ import type {
   EmbeddingResponse,
   ModelListing,
   StreamChunk,
+  TokenCountResponse,
 } from '../protocol/canonical'
 import type { GatewayOptions } from '../proxy/gateway-source'
 import type { Upstream } from '../proxy/upstream'
@@ -25,7 +26,7 @@ import { createRouterUpstream } from './gateway/router-upstream'
 import { checkRouterHealth, type RouterHealth } from './health'
 import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
 import { ProviderLimiter } from './provider-limiter'
-import { type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
+import { ANY_MODEL, type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
 
 /** One model the router serves, for `/v1/models`. */
 
@@ -49,6 +50,7 @@ export class InferenceRouter {
   readonly #ownsStore: boolean
   #health: { at: number; result: Promise<RouterHealth> } | undefined
   #closed = false
+  #attempts = 0
 
   constructor(options: RouterOptions) {
     this.#options = normaliseRouterOptions(options)
@@ -80,6 +82,31 @@ export class InferenceRouter {
       const response = await runtime.provider.complete({ ...request, model, signal })
       return { ...response, provider: runtime.provider.id }
     })
+  }
+
+  /**
+   * Counts a request's input tokens at the first provider of its plan that can (Anthropic's
+   * `count_tokens`); providers without a count are skipped, and when none can the request is
+   * refused with CONTINUUM_NOT_SUPPORTED rather than answered with an estimate.
+   */
+  async countTokens(request: CanonicalRequest): Promise<TokenCountResponse> {
+    const plan = await this.#plan('count_tokens', request)
+    return this.#run<TokenCountResponse & { usage?: undefined }>(
+      plan,
+      request,
+      async (runtime, model, signal) => {
+        const count = runtime.provider.countTokens
+        if (count === undefined) {
+          throw new ContinuumError(
+            'CONTINUUM_NOT_SUPPORTED',
+            `Provider ${runtime.provider.id} cannot count tokens`,
+            { details: { provider: runtime.provider.id }, isRetryable: false },
+          )
+        }
+        const response = await count.call(runtime.provider, { ...request, model, signal })
+        return { ...response, provider: runtime.provider.id }
+      },
+    )
   }
 
   /** Embeddings, with retries and fallback over providers that have them. */
@@ -121,7 +148,7 @@ export class InferenceRouter {
     for (const [model, mapping] of this.#options.aliases)
       for (const provider of mapping.keys()) add(model, provider)
     for (const [id, { provider }] of this.#runtimes)
-      for (const model of provider.capabilities.models) add(model, id)
+      for (const model of provider.capabilities.models) if (model !== ANY_MODEL) add(model, id)
     return [...listing.entries()]
       .map(([id, providers]) => ({ id, providers: [...providers] }))
       .sort((left, right) => (left.id < right.id ? -1 : left.id > right.id ? 1 : 0))
@@ -155,6 +182,12 @@ export class InferenceRouter {
     if (declared !== undefined || this.#options.policy.type !== 'classification_based') return declared
     const classifier = this.#options.classifier
     if (classifier === undefined || !('messages' in request)) return undefined
+    if (request.native?.opaqueContent === true) {
+      // Fail closed: the classifier reads canonical messages, and part of this request's content
+      // (a document, a file, audio) has no canonical form, so it could not have read all of it.
+      this.#options.logger.info('request carries content the classifier cannot read; treated as restricted')
+      return 'restricted'
+    }
     try {
       return await classifier(request)
     } catch {
@@ -249,7 +282,15 @@ export class InferenceRouter {
     const control = new AttemptControl(runtime.provider.id, signal)
     const started = clock.now()
     const provider = runtime.provider.id
-    this.#emit({ type: 'attempt-start', operation: plan.operation, provider, model, attempt: retry })
+    const attemptId = ++this.#attempts
+    this.#emit({
+      type: 'attempt-start',
+      operation: plan.operation,
+      provider,
+      model,
+      attempt: retry,
+      attemptId,
+    })
     let outcome: { value: T; error?: undefined } | { value?: undefined; error: ContinuumError }
     let tokens = plan.estimatedInputTokens
     try {
@@ -265,15 +306,21 @@ export class InferenceRouter {
     const latencyMs = clock.now() - started
     this.#recordOutcome(runtime, outcome.error, latencyMs)
     await runtime.limiter.release(tokens)
+    const usage = outcome.value?.usage
     this.#emit({
       type: 'attempt-end',
       operation: plan.operation,
       provider,
       model,
       attempt: retry,
+      attemptId,
       latencyMs,
+      durationMs: latencyMs,
       outcome: outcome.error === undefined ? 'success' : 'error',
       ...(outcome.error === undefined ? {} : { errorCode: outcome.error.code }),
+      ...(usage === undefined
+        ? {}
+        : { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } }),
     })
     return outcome
   }
@@ -381,12 +428,14 @@ export class InferenceRouter {
         if (!(await this.#admit(runtime, plan, failures))) break
         const control = new AttemptControl(provider, request.signal)
         const started = clock.now()
+        const attemptId = ++this.#attempts
         this.#emit({
           type: 'attempt-start',
           operation: 'stream',
           provider,
           model: candidate.model,
           attempt: retry,
+          attemptId,
         })
         let iterator: AsyncIterator<StreamChunk> | undefined
         let first: IteratorResult<StreamChunk> | undefined
@@ -418,7 +467,10 @@ export class InferenceRouter {
           closeQuietly(iterator)
           this.#recordOutcome(runtime, failure, latencyMs)
           await runtime.limiter.release(plan.estimatedInputTokens)
-          this.#emitAttemptEnd(provider, candidate.model, retry, latencyMs, failure)
+          this.#emitAttemptEnd(
+            { provider, model: candidate.model, retry, attemptId, latencyMs, started },
+            failure,
+          )
           lastError = failure
           failures.push({ provider, code: failure.code, retryAfterSeconds: failure.retryAfterSeconds })
           if (REQUEST_FATAL.has(failure.code)) throw failure
@@ -430,12 +482,10 @@ export class InferenceRouter {
         // Committed to this provider: time to first chunk is its latency sample.
         yield* this.#relay(
           runtime,
-          candidate.model,
-          retry,
+          { provider, model: candidate.model, retry, attemptId, latencyMs, started },
           control,
           iterator!,
           first.value,
-          latencyMs,
           plan.estimatedInputTokens,
         )
         return
@@ -448,23 +498,25 @@ export class InferenceRouter {
   /** Passes a started stream through; a failure now ends it with one error chunk. */
   async *#relay(
     runtime: ProviderRuntime,
-    model: string,
-    retry: number,
+    attempt: StreamAttempt,
     control: AttemptControl,
     iterator: AsyncIterator<StreamChunk>,
     firstChunk: StreamChunk,
-    latencyMs: number,
     estimatedTokens: number,
   ): AsyncGenerator<StreamChunk> {
-    const provider = runtime.provider.id
+    const { provider, model, latencyMs } = attempt
     let tokens = estimatedTokens
+    let usage: { inputTokens: number; outputTokens: number } | undefined
     let finished = false
     let settled = false
     try {
       let chunk: StreamChunk = firstChunk
       for (;;) {
         if (chunk.type === 'error') throw chunk.error
-        if (chunk.type === 'usage') tokens = chunk.usage.inputTokens + chunk.usage.outputTokens
+        if (chunk.type === 'usage') {
+          tokens = chunk.usage.inputTokens + chunk.usage.outputTokens
+          usage = { inputTokens: chunk.usage.inputTokens, outputTokens: chunk.usage.outputTokens }
+        }
         if (chunk.type === 'finish') finished = true
         yield chunk
         const next = await control.race(iterator.next(), this.#options.timeouts.streamIdleMs, 'stream idle')
@@ -483,12 +535,12 @@ export class InferenceRouter {
       }
       settled = true
       this.#recordOutcome(runtime, undefined, latencyMs)
-      this.#emitAttemptEnd(provider, model, retry, latencyMs, undefined)
+      this.#emitAttemptEnd(attempt, undefined, usage)
     } catch (thrown) {
       settled = true
       const error = control.normalise(thrown)
       this.#recordOutcome(runtime, error, latencyMs)
-      this.#emitAttemptEnd(provider, model, retry, latencyMs, error)
+      this.#emitAttemptEnd(attempt, error, usage)
       if (error.code === 'CONTINUUM_CLIENT_ABORTED') throw error
       const interrupted = new ContinuumError(
         'CONTINUUM_STREAM_INTERRUPTED',
@@ -499,7 +551,11 @@ export class InferenceRouter {
       yield { type: 'error', error: interrupted }
     } finally {
       // Reached on completion, on failure, and when the consumer breaks out of its loop.
-      if (!settled) runtime.breaker.recordNeutral()
+      if (!settled) {
+        runtime.breaker.recordNeutral()
+        // Every attempt that started ends, so spans and gauges never wait for it.
+        this.#emitAttemptEnd(attempt, 'cancelled', usage)
+      }
       control.dispose()
       closeQuietly(iterator)
       await runtime.limiter.release(tokens)
@@ -507,23 +563,35 @@ export class InferenceRouter {
   }
 
   #emitAttemptEnd(
-    provider: string,
-    model: string,
-    retry: number,
-    latencyMs: number,
-    error: ContinuumError | undefined,
+    attempt: StreamAttempt,
+    error: ContinuumError | 'cancelled' | undefined,
+    usage?: { inputTokens: number; outputTokens: number },
   ): void {
     this.#emit({
       type: 'attempt-end',
       operation: 'stream',
-      provider,
-      model,
-      attempt: retry,
-      latencyMs,
-      outcome: error === undefined ? 'success' : 'error',
-      ...(error === undefined ? {} : { errorCode: error.code }),
+      provider: attempt.provider,
+      model: attempt.model,
+      attempt: attempt.retry,
+      attemptId: attempt.attemptId,
+      latencyMs: attempt.latencyMs,
+      durationMs: this.#options.clock.now() - attempt.started,
+      outcome: error === undefined ? 'success' : error === 'cancelled' ? 'cancelled' : 'error',
+      ...(error === undefined || error === 'cancelled' ? {} : { errorCode: error.code }),
+      ...(usage === undefined ? {} : { usage }),
     })
   }
+}
+
+/** One stream attempt, as its events describe it. */
+interface StreamAttempt {
+  provider: string
+  model: string
+  retry: number
+  attemptId: number
+  /** Time to the first chunk. */
+  latencyMs: number
+  started: number
 }
 
 /** Lets a provider's iterator run its cleanup without waiting on it (it may be stuck in a read). */

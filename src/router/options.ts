@@ -110,6 +110,13 @@ export interface RouterOptions {
   latencySmoothing?: number
   /** How long a health result is reused. @default 5000 */
   healthCacheMs?: number
+  /**
+   * Whether a provider serves only the models it lists (`["*"]` for any): a name no provider lists
+   * and no alias maps is then a 404 rather than routed. Off, an empty `models` list means any
+   * model. `loadRouterConfig` turns it on.
+   * @default false
+   */
+  requireDeclaredModels?: boolean
 }
 
 /** Options after validation, defaults applied. */
@@ -130,6 +137,7 @@ export interface NormalisedRouterOptions {
   onEvent: ((event: RouterEvent) => void) | undefined
   latencySmoothing: number
   healthCacheMs: number
+  requireDeclaredModels: boolean
   localFor: ReadonlySet<DataClassification>
 }
 
@@ -156,6 +164,12 @@ function fraction(value: number | undefined, fallback: number, name: string): nu
   if (value === undefined) return fallback
   if (typeof value !== 'number' || !(value > 0 && value <= 1))
     throw invalid(`${name} must be a number in (0, 1]`)
+  return value
+}
+
+function flag(value: boolean | undefined, name: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false`)
   return value
 }
 
@@ -296,6 +310,7 @@ export function normaliseRouterOptions(options: RouterOptions): NormalisedRouter
     onEvent: options.onEvent,
     latencySmoothing: fraction(options.latencySmoothing, 0.2, 'latencySmoothing'),
     healthCacheMs: positiveInteger(options.healthCacheMs, 5000, 'healthCacheMs', true),
+    requireDeclaredModels: flag(options.requireDeclaredModels, 'requireDeclaredModels'),
     localFor: new Set(localFor),
   }
 }

@@ -5,8 +5,15 @@
  * the decision stays cheap (it runs on every request; see bench/router.bench.ts).
  */
 import { ContinuumError } from '../errors'
-import type { CanonicalRequest, DataClassification, EmbeddingRequest } from '../protocol/canonical'
-import { type InferenceProvider, providerServesModel } from '../provider-kit/provider'
+import {
+  type CanonicalParameter,
+  type CanonicalRequest,
+  type DataClassification,
+  type EmbeddingRequest,
+  parameterName,
+  parametersOf,
+} from '../protocol/canonical'
+import type { InferenceProvider, ProviderCapabilities } from '../provider-kit/provider'
 import type { BreakerState, CircuitBreaker } from './circuit-breaker'
 import type { RouterOperation } from './events'
 import type { NormalisedRouterOptions } from './options'
@@ -80,6 +87,34 @@ interface Candidate {
   model: string
 }
 
+/** The wildcard a provider lists to serve any model name. */
+export const ANY_MODEL = '*'
+
+/** Whether a provider serves a provider-specific model name: listed, `*`, or (not strict) an empty list. */
+export function servesModel(provider: InferenceProvider, model: string, strict: boolean): boolean {
+  const models = provider.capabilities.models
+  if (models.length === 0) return !strict
+  return models.includes(model) || models.includes(ANY_MODEL)
+}
+
+/**
+ * The first thing of a chat request a provider cannot carry, by the client's name: none when it
+ * speaks the client's dialect (the request goes verbatim), else a dialect-only parameter, else a
+ * canonical parameter it does not declare.
+ */
+export function unsupportedParameter(
+  request: CanonicalRequest,
+  used: readonly CanonicalParameter[],
+  capabilities: ProviderCapabilities,
+): string | undefined {
+  const native = request.native
+  if (native !== undefined && capabilities.dialects?.includes(native.dialect) === true) return undefined
+  if (native !== undefined && native.only.length > 0) return native.only[0]
+  const carried = capabilities.parameters ?? []
+  for (const parameter of used) if (!carried.includes(parameter)) return parameterName(request, parameter)
+  return undefined
+}
+
 /** Builds the plan, or throws MODEL_NOT_FOUND / NOT_SUPPORTED / NO_PROVIDER_AVAILABLE when nothing fits. */
 export function planRoute(
   options: NormalisedRouterOptions,
@@ -94,7 +129,10 @@ export function planRoute(
   for (const id of options.order) {
     const runtime = runtimes.get(id)!
     const model = alias === undefined ? request.model : alias.get(id)
-    if (model === undefined || (alias === undefined && !providerServesModel(runtime.provider, model)))
+    if (
+      model === undefined ||
+      (alias === undefined && !servesModel(runtime.provider, model, options.requireDeclaredModels))
+    )
       continue
     candidates.push({ runtime, model })
   }
@@ -111,8 +149,10 @@ export function planRoute(
   const chat = 'messages' in request ? request : undefined
   const needsTools = chat?.tools !== undefined && chat.tools.length > 0
   const needsVision = chat !== undefined && hasImages(chat)
+  const used = chat === undefined ? [] : parametersOf(chat)
   candidates = candidates.filter(({ runtime }) => {
     const capabilities = runtime.provider.capabilities
+    const parameter = chat === undefined ? undefined : unsupportedParameter(chat, used, capabilities)
     const missing =
       operation === 'stream' && !capabilities.streaming
         ? 'streaming'
@@ -122,15 +162,17 @@ export function planRoute(
             ? 'tools'
             : needsVision && !capabilities.vision
               ? 'vision'
-              : undefined
+              : parameter
     if (missing !== undefined)
       excluded.push({ provider: runtime.provider.id, reason: `does not support ${missing}` })
     return missing === undefined
   })
   if (candidates.length === 0) {
+    // Names the parameter and the provider (ids and schema keys only, never values).
+    const reasons = excluded.map(({ provider, reason }) => `${provider} ${reason}`).join('; ')
     throw new ContinuumError(
       'CONTINUUM_NOT_SUPPORTED',
-      `No provider of model "${request.model}" supports this request`,
+      `No provider of model "${request.model}" supports this request: ${reasons}`,
       {
         details: { model: request.model, excluded },
       },

@@ -17,6 +17,7 @@ import type {
   ReceivedExchange,
 } from '../proxy/exchange'
 import type { Next } from '../proxy/stage'
+import type { GenAiMetrics, ServerMeasurement } from './genai-metrics'
 import type { InferenceMetrics } from './inference-metrics'
 import type { ModelLabels } from './label-bounds'
 import type { OpenTelemetryApi } from './otel-api'
@@ -28,7 +29,10 @@ export interface ExchangeTelemetryContext {
   readonly api: OpenTelemetryApi | undefined
   readonly tracer: Tracer | undefined
   readonly metrics: InferenceMetrics
+  readonly genai: GenAiMetrics
   readonly modelLabels: ModelLabels
+  /** Whether a router reports to this telemetry (it then measures the provider calls). */
+  readonly routed: boolean
 }
 
 /** The error type of a failure: its stable code, or the name of a foreign error class. */
@@ -148,6 +152,50 @@ function recordMetrics(
   }
   const cache = cacheAnnotationOf(exchange)
   if (cache === 'hit' || cache === 'miss') metrics.cacheRequests.inc({ result: cache })
+  recordGenAi(shared, exchange, outcome, { provider, model, errorType })
+}
+
+/** The GenAI server metrics of an exchange, and its client metrics when no router measures them. */
+function recordGenAi(
+  shared: ExchangeTelemetryContext,
+  exchange: ReceivedExchange,
+  outcome: ExchangeOutcome,
+  labels: { provider: string; model: string; errorType: string | undefined },
+): void {
+  // Refusals before the request was read (a bad key, a bad path) are no GenAI operation.
+  if (outcome.request === undefined) return
+  const operation = exchange.route.route.operation
+  const common = {
+    operation,
+    provider: labels.provider,
+    model: labels.model,
+    ...(labels.errorType === undefined ? {} : { errorType: labels.errorType }),
+  }
+  const firstEvent = outcome.timings.find((timing) => timing.phase === 'first-event')?.start
+  const measurement: ServerMeasurement = {
+    ...common,
+    durationSeconds: Math.max(0, outcome.endedAt - exchange.startedAt) / 1000,
+  }
+  const outputTokens = outcome.response.outputTokens
+  if (firstEvent !== undefined) {
+    measurement.timeToFirstTokenSeconds = Math.max(0, firstEvent - exchange.startedAt) / 1000
+    if (outputTokens !== undefined && outputTokens > 1 && labels.errorType === undefined) {
+      measurement.timePerOutputTokenSeconds =
+        Math.max(0, outcome.endedAt - firstEvent) / 1000 / (outputTokens - 1)
+    }
+  }
+  shared.genai.recordServer(measurement)
+  if (shared.routed) return
+  const upstream = outcome.timings.find((timing) => timing.phase === 'upstream')
+  if (upstream === undefined) return
+  const { inputTokens } = outcome.response
+  shared.genai.recordClient({
+    ...common,
+    // The proxy's call to its upstream lasts until the answer's last byte.
+    durationSeconds: Math.max(0, outcome.endedAt - upstream.start) / 1000,
+    ...(inputTokens === undefined ? {} : { inputTokens }),
+    ...(outputTokens === undefined ? {} : { outputTokens }),
+  })
 }
 
 function endServerSpan(
@@ -160,8 +208,9 @@ function endServerSpan(
   const api = shared.api!
   const tracer = shared.tracer!
   for (const timing of outcome.timings) {
-    // The upstream span was live; the others are drawn from the pipeline's timings.
-    if (timing.phase === 'upstream') continue
+    // The upstream span was live; the others are drawn from the pipeline's timings (the first
+    // event is an instant, read by the time-to-first-token metrics).
+    if (timing.phase === 'upstream' || timing.phase === 'first-event') continue
     const child = tracer.startSpan(
       phaseSpanName(timing),
       { kind: api.SpanKind.INTERNAL, startTime: timing.start },

@@ -1,28 +1,41 @@
 /**
  * Turns the InferenceRouter's events into metrics and spans: the breaker-state gauge, attempt
- * counters and errors, a `continuum.route` span for each routing decision and a CLIENT span
- * `continuum.provider_call` per provider attempt. The router emits its events synchronously in the
- * caller's async context, so the spans nest under whatever span is active there (the request's).
+ * counters and errors, the GenAI client metrics of each provider call (duration, token usage), a
+ * `continuum.route` span for each routing decision and a CLIENT span `continuum.provider_call`
+ * per provider attempt. The router emits its events synchronously in the caller's async context,
+ * so the spans nest under whatever span is active there (the request's). A span is paired with
+ * its end by the attempt's id, not by the active context: a stream's end is reported from
+ * whoever reads it last, outside the request's context. Open spans are bounded, so an end that
+ * never comes cannot grow memory.
  */
 import type { Span, Tracer } from '@opentelemetry/api'
-import type { RouterEvent } from '../router/events'
+import type { RouterEvent, RouterOperation } from '../router/events'
+import type { GenAiMetrics } from './genai-metrics'
 import { BREAKER_STATE_VALUES, type InferenceMetrics } from './inference-metrics'
 import type { ModelLabels } from './label-bounds'
 import type { OpenTelemetryApi } from './otel-api'
 
+/** Most provider-call spans open at once; past it the oldest is ended as abandoned. */
+export const MAX_OPEN_ATTEMPT_SPANS = 10_000
+
+/** The GenAI operation of a router operation. */
+const OPERATIONS: Record<RouterOperation, string> = {
+  complete: 'chat',
+  stream: 'chat',
+  embed: 'embeddings',
+  count_tokens: 'count_tokens',
+}
+
 /** Builds the `onEvent` hook for a router. */
 export function routerEventHandler(
   metrics: InferenceMetrics,
+  genai: GenAiMetrics,
   modelLabels: ModelLabels,
   api: OpenTelemetryApi | undefined,
   tracer: Tracer | undefined,
 ): (event: RouterEvent) => void {
-  // Open attempt spans by attempt key and parent span; attempts of one request never overlap per key.
-  const open = new Map<string, Span[]>()
-  const keyOf = (event: { operation: string; provider: string; model: string; attempt: number }): string => {
-    const parent = api?.trace.getActiveSpan()?.spanContext().spanId ?? ''
-    return `${parent}|${event.operation}|${event.provider}|${event.model}|${event.attempt}`
-  }
+  // Insertion order is age order, so the first entry is the oldest.
+  const open = new Map<number, Span>()
 
   return (event) => {
     switch (event.type) {
@@ -49,14 +62,20 @@ export function routerEventHandler(
         const span = tracer.startSpan('continuum.provider_call', {
           kind: api.SpanKind.CLIENT,
           attributes: {
+            'gen_ai.operation.name': OPERATIONS[event.operation],
             'gen_ai.provider.name': event.provider,
             'gen_ai.request.model': event.model.slice(0, 128),
             'continuum.router.operation': event.operation,
             'continuum.router.attempt': event.attempt,
           },
         })
-        const key = keyOf(event)
-        open.set(key, [...(open.get(key) ?? []), span])
+        if (open.size >= MAX_OPEN_ATTEMPT_SPANS) {
+          const [oldestId, oldest] = open.entries().next().value as [number, Span]
+          open.delete(oldestId)
+          oldest.setAttribute('error.type', 'abandoned')
+          oldest.end()
+        }
+        open.set(event.attemptId, span)
         return
       }
       case 'attempt-end': {
@@ -65,15 +84,29 @@ export function routerEventHandler(
         if (event.errorCode !== undefined) {
           metrics.errors.inc({ provider: event.provider, model, error_type: event.errorCode })
         }
-        const key = keyOf(event)
-        const spans = open.get(key)
-        const span = spans?.shift()
-        if (spans !== undefined && spans.length === 0) open.delete(key)
+        genai.recordClient({
+          operation: OPERATIONS[event.operation],
+          provider: event.provider,
+          model,
+          durationSeconds: Math.max(0, event.durationMs) / 1000,
+          ...(event.errorCode === undefined ? {} : { errorType: event.errorCode }),
+          ...(event.usage === undefined
+            ? {}
+            : { inputTokens: event.usage.inputTokens, outputTokens: event.usage.outputTokens }),
+        })
+        const span = open.get(event.attemptId)
         if (span === undefined || api === undefined) return
+        open.delete(event.attemptId)
+        if (event.usage !== undefined) {
+          span.setAttributes({
+            'gen_ai.usage.input_tokens': event.usage.inputTokens,
+            'gen_ai.usage.output_tokens': event.usage.outputTokens,
+          })
+        }
         if (event.errorCode !== undefined) {
           span.setAttribute('error.type', event.errorCode)
           span.setStatus({ code: api.SpanStatusCode.ERROR, message: event.errorCode })
-        }
+        } else if (event.outcome === 'cancelled') span.setAttribute('error.type', 'cancelled')
         span.end()
         return
       }

@@ -7,6 +7,7 @@
 
 import type { Registry } from 'prom-client'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
+import { OPENMETRICS_CONTENT_TYPE, openMetricsText } from './openmetrics'
 import { type ReadinessCheck, runReadinessChecks } from './readiness'
 
 function pathOf(request: CoreRequest): string {
@@ -26,14 +27,22 @@ function json(status: number, value: unknown, head: boolean): CoreResponse {
   }
 }
 
-/** Serves the registry at `path` in Prometheus text format. */
+/**
+ * Serves the registry at `path`: in the OpenMetrics text format when the scraper's `Accept` asks
+ * for `application/openmetrics-text`, in Prometheus text format otherwise.
+ */
 export function metricsHandler(registry: Registry, path: string): CoreHandler {
   return async (request) => {
     if (!isRead(request) || pathOf(request) !== path) return undefined
-    const text = await registry.metrics()
+    const openMetrics = (request.headers.accept ?? '').toLowerCase().includes('application/openmetrics-text')
+    const text = openMetrics ? await openMetricsText(registry) : await registry.metrics()
     return {
       status: 200,
-      headers: { 'content-type': registry.contentType, 'cache-control': 'no-store' },
+      headers: {
+        'content-type': openMetrics ? OPENMETRICS_CONTENT_TYPE : registry.contentType,
+        'cache-control': 'no-store',
+        vary: 'accept',
+      },
       body: request.method === 'HEAD' ? null : text,
     }
   }

@@ -2,7 +2,7 @@
  * Options of Telemetry, validated and given their defaults once at construction; the per-request
  * path reads only the resolved values (the tracer, the instruments, the label policy).
  */
-import type { Span, TracerProvider } from '@opentelemetry/api'
+import type { MeterProvider, Span, TracerProvider } from '@opentelemetry/api'
 import { Registry } from 'prom-client'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
@@ -20,6 +20,22 @@ export interface TelemetryOptions {
    * @default true
    */
   tracing?: boolean | TracerProvider
+  /**
+   * OpenTelemetry GenAI metrics (`gen_ai.client.token.usage`, `gen_ai.client.operation.duration`,
+   * `gen_ai.server.request.duration`, `gen_ai.server.time_to_first_token`,
+   * `gen_ai.server.time_per_output_token`): `true` records them on the global meter provider of
+   * `@opentelemetry/api` (nothing is exported until the application registers one), a
+   * MeterProvider on that one, `false` records none. The Prometheus histograms of the same names
+   * are always kept.
+   * @default true
+   */
+  meterProvider?: boolean | MeterProvider
+  /**
+   * Adds prom-client's process and Node.js metrics to the registry: CPU, memory, handles, GC and
+   * event-loop lag (`nodejs_eventloop_lag_seconds` and its percentiles), under `metricPrefix`.
+   * @default false
+   */
+  processMetrics?: boolean
   /**
    * Where the metrics live.
    * @default a new prom-client Registry of this instance
@@ -97,6 +113,8 @@ export interface TelemetryOptions {
 /** Options after normalisation. */
 export interface ResolvedTelemetryOptions {
   readonly tracing: boolean | TracerProvider
+  readonly meterProvider: boolean | MeterProvider
+  readonly processMetrics: boolean
   readonly registry: Registry
   readonly metricsPath: string | undefined
   readonly livenessPath: string | undefined
@@ -139,6 +157,12 @@ export function resolveTelemetryOptions(options: TelemetryOptions = {}): Resolve
   if (typeof tracing !== 'boolean' && typeof (tracing as TracerProvider).getTracer !== 'function') {
     throw invalid('tracing must be a boolean or a TracerProvider')
   }
+  const meterProvider = options.meterProvider ?? true
+  if (typeof meterProvider !== 'boolean' && typeof (meterProvider as MeterProvider).getMeter !== 'function') {
+    throw invalid('meterProvider must be a boolean or a MeterProvider')
+  }
+  const processMetrics = options.processMetrics ?? false
+  if (typeof processMetrics !== 'boolean') throw invalid('processMetrics must be true or false')
   if (options.registry !== undefined && !(options.registry instanceof Registry)) {
     throw invalid('registry must be a prom-client Registry')
   }
@@ -178,6 +202,8 @@ export function resolveTelemetryOptions(options: TelemetryOptions = {}): Resolve
   }
   return {
     tracing,
+    meterProvider,
+    processMetrics,
     registry: options.registry ?? new Registry(),
     metricsPath: endpointPath(options.metricsPath, '/metrics', 'metricsPath'),
     livenessPath: endpointPath(options.livenessPath, '/livez', 'livenessPath'),

@@ -5,8 +5,8 @@
  * InferenceRouter, all sharing one registry: `continuum({ stages: [telemetry], router })` with
  * `new InferenceRouter({ onEvent: telemetry.onRouterEvent })`.
  */
-import type { Tracer } from '@opentelemetry/api'
-import type { Registry } from 'prom-client'
+import type { Meter, Tracer } from '@opentelemetry/api'
+import { collectDefaultMetrics, type Registry } from 'prom-client'
 import { type CoreHandler, chainHandlers } from '../core/http'
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
@@ -14,6 +14,7 @@ import type { Exchange, ExchangeResponse, ReceivedExchange } from '../proxy/exch
 import type { Next, ProxyStage } from '../proxy/stage'
 import type { RouterEvent } from '../router/events'
 import { type ExchangeTelemetryContext, observeExchange, observeUpstream } from './exchange-telemetry'
+import { GenAiMetrics } from './genai-metrics'
 import { InferenceMetrics } from './inference-metrics'
 import { ModelLabels } from './label-bounds'
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './otel-api'
@@ -48,28 +49,48 @@ export class Telemetry implements ProxyStage {
 
   constructor(options: TelemetryOptions = {}) {
     const resolved = resolveTelemetryOptions(options)
-    const api = resolved.tracing === false ? undefined : loadOpenTelemetryApi()
-    if (typeof resolved.tracing === 'object' && api === undefined) {
+    const api =
+      resolved.tracing === false && resolved.meterProvider === false ? undefined : loadOpenTelemetryApi()
+    if (
+      (typeof resolved.tracing === 'object' || typeof resolved.meterProvider === 'object') &&
+      api === undefined
+    ) {
       throw new ContinuumError(
         'CONTINUUM_INVALID_OPTIONS',
-        'telemetry: a tracerProvider was given but @opentelemetry/api cannot be loaded',
+        'telemetry: a tracer or meter provider was given but @opentelemetry/api cannot be loaded',
       )
     }
     if (resolved.tracing === true && api === undefined) {
       resolved.logger.info('@opentelemetry/api is not installed; spans are off, metrics stay on')
     }
-    const tracer = api === undefined ? undefined : tracerOf(resolved, api)
+    const tracer = api === undefined || resolved.tracing === false ? undefined : tracerOf(resolved, api)
     this.registry = resolved.registry
     this.metrics = new InferenceMetrics({
       registry: resolved.registry,
       prefix: resolved.metricPrefix,
       latencyBuckets: resolved.latencyBuckets,
     })
+    const genai = new GenAiMetrics(resolved.registry, resolved.metricPrefix, meterOf(resolved, api))
+    if (resolved.processMetrics) {
+      collectDefaultMetrics({ register: resolved.registry, prefix: resolved.metricPrefix })
+    }
     const modelLabels = new ModelLabels({ models: resolved.models, maxModels: resolved.maxModelLabels })
-    this.#shared = { options: resolved, api, tracer, metrics: this.metrics, modelLabels }
+    const shared = {
+      options: resolved,
+      // Spans need the API and a tracer; metrics alone may load the API with tracing off.
+      api: tracer === undefined ? undefined : api,
+      tracer,
+      metrics: this.metrics,
+      genai,
+      modelLabels,
+      routed: false,
+    }
+    this.#shared = shared
     this.handler = chainHandlers(...endpoints(resolved))
-    const onEvent = routerEventHandler(this.metrics, modelLabels, api, tracer)
+    const onEvent = routerEventHandler(this.metrics, genai, modelLabels, shared.api, tracer)
     this.onRouterEvent = (event) => {
+      // With a router reporting, provider calls are measured at the router, not per exchange.
+      shared.routed = true
       try {
         onEvent(event)
       } catch {
@@ -94,6 +115,12 @@ brand(Telemetry.prototype, 'Telemetry')
 function tracerOf(options: ResolvedTelemetryOptions, api: OpenTelemetryApi): Tracer {
   const provider = typeof options.tracing === 'object' ? options.tracing : api.trace
   return provider.getTracer(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
+}
+
+function meterOf(options: ResolvedTelemetryOptions, api: OpenTelemetryApi | undefined): Meter | undefined {
+  if (options.meterProvider === false || api === undefined) return undefined
+  const provider = typeof options.meterProvider === 'object' ? options.meterProvider : api.metrics
+  return provider.getMeter(INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION)
 }
 
 function endpoints(options: ResolvedTelemetryOptions): CoreHandler[] {

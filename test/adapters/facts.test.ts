@@ -33,7 +33,7 @@ describe('adapter facts', () => {
     expect(['/v1/chat/completions', '/v1/messages', '/v1/responses', '/api/chat'].map(operation)).toEqual([
       'chat',
       'chat',
-      'chat',
+      'responses',
       'chat',
     ])
     expect(operation('/v1/completions')).toBe('text_completion')

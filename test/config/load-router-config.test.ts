@@ -176,7 +176,10 @@ describe('loadRouterConfig', () => {
         inference: {
           routing_policy: 'fallback_chain',
           fallback_chain: ['b', 'a'],
-          providers: { a: { type: 'tgi', local: true }, b: { type: 'anthropic', api_key: 'plain-key' } },
+          providers: {
+            a: { type: 'tgi', local: true, models: ['*'] },
+            b: { type: 'anthropic', api_key: 'plain-key', models: ['*'] },
+          },
         },
       }),
     )

@@ -97,7 +97,9 @@ describe('OpenAI requests to canonical', () => {
     })
     expect(stream).toBe(true)
     expect(includeUsage).toBe(true)
-    expect(request).toEqual({
+    // Nothing here is OpenAI-only / Anthropic-only: any provider can take it.
+    expect(request.native?.only).toEqual([])
+    expect({ ...request, native: undefined }).toEqual({
       model: 'm',
       system: 'one\n\ntwo',
       maxTokens: 20,
@@ -122,25 +124,26 @@ describe('OpenAI requests to canonical', () => {
     })
   })
 
-  it('refuses what the canonical form cannot carry, naming the path only', () => {
+  it('lists what only OpenAI carries by path, never by content, and refuses what is malformed', () => {
     const user = { role: 'user', content: SECRET }
-    expect(codeOf(() => fromOpenAIChatRequest({ model: 'm', n: 2, messages: [user] }))).toBe(
-      'CONTINUUM_NOT_SUPPORTED',
-    )
+    expect(fromOpenAIChatRequest({ model: 'm', n: 2, messages: [user] }).request.native?.only).toEqual(['n'])
+    const audio = fromOpenAIChatRequest({
+      model: 'm',
+      messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: SECRET } }] }],
+    })
+    expect(audio.request.native?.only).toEqual(['messages[0].content[0]'])
+    expect(JSON.stringify(audio.request.native?.only)).not.toContain(SECRET)
     expect(
-      codeOf(() =>
-        fromOpenAIChatRequest({
-          model: 'm',
-          messages: [{ role: 'user', content: [{ type: 'input_audio', input_audio: { data: SECRET } }] }],
-        }),
-      ),
-    ).toBe('CONTINUUM_NOT_SUPPORTED')
+      fromOpenAIChatRequest({ model: 'm', messages: [{ role: 'function', content: SECRET }] }).request.native
+        ?.only,
+    ).toEqual(['messages[0].role'])
+    // A key that is free text is never echoed.
+    expect(fromOpenAIChatRequest({ model: 'm', messages: [user], [SECRET]: 1 }).request.native?.only).toEqual(
+      ['(unnamed parameter)'],
+    )
     expect(
       codeOf(() => fromOpenAIChatRequest({ model: 'm', messages: [{ role: 'tool', content: SECRET }] })),
     ).toBe('CONTINUUM_SCHEMA_VIOLATION')
-    expect(
-      codeOf(() => fromOpenAIChatRequest({ model: 'm', messages: [{ role: 'function', content: SECRET }] })),
-    ).toBe('CONTINUUM_NOT_SUPPORTED')
     expect(codeOf(() => fromOpenAIEmbeddingRequest({ model: 'm', input: [[1, 2, 3]] }))).toBe(
       'CONTINUUM_NOT_SUPPORTED',
     )
@@ -188,7 +191,9 @@ describe('Anthropic requests to canonical', () => {
       ],
     })
     expect(stream).toBe(true)
-    expect(request).toEqual({
+    // Nothing here is OpenAI-only / Anthropic-only: any provider can take it.
+    expect(request.native?.only).toEqual([])
+    expect({ ...request, native: undefined }).toEqual({
       model: 'm',
       system: 'one\n\ntwo',
       maxTokens: 64,
@@ -214,27 +219,21 @@ describe('Anthropic requests to canonical', () => {
     })
   })
 
-  it('refuses server tools and unknown blocks, naming the path only', () => {
+  it('lists server tools and unknown blocks by path, never by content', () => {
     const messages = [{ role: 'user', content: SECRET }]
-    expect(
-      codeOf(() =>
-        fromAnthropicRequest({
-          model: 'm',
-          max_tokens: 1,
-          messages,
-          tools: [{ type: 'web_search_20250305', name: 'web' }],
-        }),
-      ),
-    ).toBe('CONTINUUM_NOT_SUPPORTED')
-    expect(
-      codeOf(() =>
-        fromAnthropicRequest({
-          model: 'm',
-          max_tokens: 1,
-          messages: [{ role: 'user', content: [{ type: 'document', source: { data: SECRET } }] }],
-        }),
-      ),
-    ).toBe('CONTINUUM_NOT_SUPPORTED')
+    const tools = fromAnthropicRequest({
+      model: 'm',
+      max_tokens: 1,
+      messages,
+      tools: [{ type: 'web_search_20250305', name: 'web' }],
+    })
+    expect(tools.request.native?.only).toEqual(['tools[0] (web_search_20250305)'])
+    const document = fromAnthropicRequest({
+      model: 'm',
+      max_tokens: 1,
+      messages: [{ role: 'user', content: [{ type: 'document', source: { data: SECRET } }] }],
+    })
+    expect(document.request.native?.only).toEqual(['messages[0].content[0] (document)'])
     expect(
       codeOf(() =>
         fromAnthropicRequest({ model: 'm', max_tokens: 1, messages, tool_choice: { type: 'tool' } }),
@@ -384,7 +383,7 @@ describe('createRouterUpstream', () => {
     expect(missing.status).toBe(404)
     expect(JSON.parse(await textOf(missing)).error.code).toBe('CONTINUUM_MODEL_NOT_FOUND')
     await expect(
-      upstream.send(routed('POST', '/v1/responses', {}, { model: 'm', input: 'x' })),
+      upstream.send(routed('POST', '/v1/completions', {}, { model: 'm', prompt: 'x' })),
     ).rejects.toMatchObject({
       code: 'CONTINUUM_ROUTE_NOT_SUPPORTED',
     })

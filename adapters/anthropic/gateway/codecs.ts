@@ -3,7 +3,12 @@
  * the model list the Anthropic SDK reads (selected by its `anthropic-version` header). Loaded by
  * the routes only when the gateway serves them.
  */
-import type { GatewayChatCodec, GatewayModelCodec, GatewayModelListCodec } from '../../../src/index'
+import type {
+  GatewayChatCodec,
+  GatewayModelCodec,
+  GatewayModelListCodec,
+  GatewayTokenCountCodec,
+} from '../../../src/index'
 import { fromAnthropicRequest } from './request'
 import { toAnthropicError, toAnthropicModel, toAnthropicModelList, toAnthropicResponse } from './response'
 import { AnthropicEventEncoder } from './stream'
@@ -20,6 +25,16 @@ export const messagesCodec: GatewayChatCodec = {
         toAnthropicResponse(answer, context.model) as unknown as Record<string, unknown>,
       writer: (context) => new AnthropicEventEncoder({ id: `msg_${context.id()}`, model: context.model }),
     }
+  },
+  error: toAnthropicError,
+}
+
+/** `POST /v1/messages/count_tokens`: counted by an Anthropic provider, refused by the others. */
+export const countTokensCodec: GatewayTokenCountCodec = {
+  kind: 'count-tokens',
+  decode(body) {
+    const { request } = fromAnthropicRequest(body)
+    return { request, response: (answer) => ({ input_tokens: answer.inputTokens }) }
   },
   error: toAnthropicError,
 }

@@ -6,14 +6,16 @@
  */
 import type {
   CanonicalResponse,
+  Citation,
   ContinuumError,
   ErrorType,
   FinishReason,
   ModelListing,
   ToolCall,
+  Usage,
 } from '../../../src/index'
 import { jsonObjectOrUndefined } from '../../../src/provider-kit/index'
-import type { AnthropicMessagesResponse, AnthropicResponseBlock } from '../provider/wire'
+import type { AnthropicMessagesResponse, AnthropicResponseBlock, AnthropicUsage } from '../provider/wire'
 
 /** Canonical finish reasons as Anthropic stop reasons; an unnamed stop (`error`) reads as `end_turn`. */
 export function toAnthropicStopReason(reason: FinishReason): string {
@@ -36,8 +38,22 @@ export function toolInput(call: Pick<ToolCall, 'arguments'>): Record<string, unk
 
 /** A `message` body; `model` is the public name the client asked for. */
 export function toAnthropicResponse(response: CanonicalResponse, model: string): AnthropicMessagesResponse {
+  // A same-dialect provider's answer goes back as it came, under the public model name.
+  if (response.native?.dialect === 'anthropic-messages') {
+    return { ...response.native.body, model } as unknown as AnthropicMessagesResponse
+  }
   const content: AnthropicResponseBlock[] = []
-  if (response.content !== '') content.push({ type: 'text', text: response.content })
+  // Reasoning from another provider has no Anthropic signature; a client sending it back to
+  // Anthropic itself would be refused, which is why it is marked with an empty one.
+  if (response.reasoning !== undefined) {
+    content.push({ type: 'thinking', thinking: response.reasoning, signature: '' })
+  }
+  if (response.content !== '') {
+    const block: AnthropicResponseBlock = { type: 'text', text: response.content }
+    if (response.citations !== undefined) block.citations = response.citations.map(toAnthropicCitation)
+    content.push(block)
+  }
+  if (response.refusal !== undefined) content.push({ type: 'text', text: response.refusal })
   for (const call of response.toolCalls) {
     content.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) })
   }
@@ -47,13 +63,36 @@ export function toAnthropicResponse(response: CanonicalResponse, model: string):
     role: 'assistant',
     model,
     content,
-    stop_reason: toAnthropicStopReason(response.finishReason),
+    stop_reason: response.refusal !== undefined ? 'refusal' : toAnthropicStopReason(response.finishReason),
     stop_sequence: null,
-    usage: {
-      input_tokens: response.usage?.inputTokens ?? 0,
-      output_tokens: response.usage?.outputTokens ?? 0,
-    },
+    usage: toAnthropicUsage(response.usage),
   }
+}
+
+/** A citation as a web search result location; the search index is Anthropic's own, so it stays empty. */
+export function toAnthropicCitation(citation: Citation): Record<string, unknown> {
+  return {
+    type: 'web_search_result_location',
+    url: citation.url,
+    title: citation.title ?? null,
+    cited_text: citation.citedText ?? '',
+    encrypted_index: '',
+  }
+}
+
+/** Anthropic's usage: `input_tokens` excludes the cache reads and writes it counts apart. */
+export function toAnthropicUsage(usage: Usage | undefined): AnthropicUsage {
+  const read = usage?.cacheReadTokens ?? 0
+  const write = usage?.cacheWriteTokens ?? 0
+  const result: AnthropicUsage = {
+    input_tokens: Math.max(0, (usage?.inputTokens ?? 0) - read - write),
+    output_tokens: usage?.outputTokens ?? 0,
+  }
+  if (usage?.cacheReadTokens !== undefined) result.cache_read_input_tokens = read
+  if (usage?.cacheWriteTokens !== undefined) result.cache_creation_input_tokens = write
+  if (usage?.reasoningTokens !== undefined)
+    result.output_tokens_details = { thinking_tokens: usage.reasoningTokens }
+  return result
 }
 
 /** The `/v1/models` list in Anthropic's shape (one page holding every model). */

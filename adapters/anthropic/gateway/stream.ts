@@ -13,10 +13,10 @@ import {
   type Usage,
 } from '../../../src/index'
 import { newToolCallId } from '../../../src/provider-kit/index'
-import { toAnthropicStopReason } from './response'
+import { toAnthropicCitation, toAnthropicStopReason, toAnthropicUsage } from './response'
 
-/** The open content block: text, or the tool call with this canonical index. */
-type OpenBlock = { kind: 'text' } | { kind: 'tool'; toolIndex: number }
+/** The open content block: text, thinking, or the tool call with this canonical index. */
+type OpenBlock = { kind: 'text' } | { kind: 'thinking' } | { kind: 'tool'; toolIndex: number }
 
 /** Encodes one stream; create one per request. */
 export class AnthropicEventEncoder implements GatewayStreamWriter {
@@ -28,6 +28,9 @@ export class AnthropicEventEncoder implements GatewayStreamWriter {
   #usage: Usage | undefined
   #started = false
   #finished = false
+  #refused = false
+  /** Decided by the first chunk: a same-dialect provider's own events are relayed as they came. */
+  #native: boolean | undefined
 
   constructor(options: { id: string; model: string }) {
     this.#id = options.id
@@ -60,8 +63,27 @@ export class AnthropicEventEncoder implements GatewayStreamWriter {
 
   /** The events of one canonical chunk (possibly none). */
   push(chunk: StreamChunk): StreamEvent[] {
+    this.#native ??= chunk.type === 'native' && chunk.dialect === 'anthropic-messages'
+    if (this.#native) return this.#relay(chunk)
     const events: StreamEvent[] = this.#started ? [] : [this.start()]
     switch (chunk.type) {
+      case 'native':
+        return events
+      case 'reasoning-delta':
+        if (this.#open?.kind !== 'thinking') {
+          this.#openBlock(events, { kind: 'thinking' }, { type: 'thinking', thinking: '', signature: '' })
+        }
+        events.push(this.#delta({ type: 'thinking_delta', thinking: chunk.text }))
+        return events
+      case 'refusal-delta':
+        this.#refused = true
+        if (this.#open?.kind !== 'text') this.#openBlock(events, { kind: 'text' }, { type: 'text', text: '' })
+        events.push(this.#delta({ type: 'text_delta', text: chunk.text }))
+        return events
+      case 'citation':
+        if (this.#open?.kind !== 'text') this.#openBlock(events, { kind: 'text' }, { type: 'text', text: '' })
+        events.push(this.#delta({ type: 'citations_delta', citation: toAnthropicCitation(chunk.citation) }))
+        return events
       case 'text-delta':
         if (chunk.text === '') return events
         if (this.#open?.kind !== 'text') this.#openBlock(events, { kind: 'text' }, { type: 'text', text: '' })
@@ -97,11 +119,11 @@ export class AnthropicEventEncoder implements GatewayStreamWriter {
         events.push(
           this.#event('message_delta', {
             type: 'message_delta',
-            delta: { stop_reason: toAnthropicStopReason(chunk.finishReason), stop_sequence: null },
-            usage: {
-              input_tokens: this.#usage?.inputTokens ?? 0,
-              output_tokens: this.#usage?.outputTokens ?? 0,
+            delta: {
+              stop_reason: this.#refused ? 'refusal' : toAnthropicStopReason(chunk.finishReason),
+              stop_sequence: null,
             },
+            usage: toAnthropicUsage(this.#usage),
           }),
           this.#event('message_stop', { type: 'message_stop' }),
         )
@@ -110,6 +132,18 @@ export class AnthropicEventEncoder implements GatewayStreamWriter {
         // The gateway turns an error chunk into the route's error frame before it gets here.
         throw chunk.error
     }
+  }
+
+  /** Native mode: the provider's events under the public model name; canonical chunks only mark the end. */
+  #relay(chunk: StreamChunk): StreamEvent[] {
+    if (chunk.type === 'finish') this.#finished = true
+    if (chunk.type === 'error') throw chunk.error
+    if (chunk.type !== 'native') return []
+    const { name, data } = chunk.event
+    if (data.type === 'message_start' && typeof data.message === 'object' && data.message !== null) {
+      return [{ name: 'message_start', data: { ...data, message: { ...data.message, model: this.#model } } }]
+    }
+    return [name === undefined ? { data } : { name, data }]
   }
 
   #openBlock(events: StreamEvent[], block: OpenBlock, contentBlock: Record<string, unknown>): void {

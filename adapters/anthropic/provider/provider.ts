@@ -10,24 +10,26 @@
 import {
   type CanonicalRequest,
   type CanonicalResponse,
-  type EmbeddingResponse,
-  parseSse,
-  type StreamChunk,
-} from '../../../src/index'
-import {
   type CommonProviderOptions,
+  countOrUndefined,
+  type EmbeddingResponse,
   embeddingsNotSupported,
   type InferenceProvider,
   invalidOption,
+  isRecord,
   mergeCapabilities,
   type ProviderCapabilities,
   ProviderHttp,
+  parseSse,
   probeHealth,
+  protocolError,
   resolveBaseUrl,
   resolveCommonOptions,
+  type StreamChunk,
+  type TokenCountResponse,
 } from '../../../src/provider-kit/index'
 import { resolveApiKey, resolveHeaderValue } from '../../openai/provider/options'
-import { toAnthropicRequest } from './wire-request'
+import { ANTHROPIC_PARAMETERS, nativeMessagesBody, toAnthropicRequest } from './wire-request'
 import { fromAnthropicResponse } from './wire-response'
 import { AnthropicStreamTranslator } from './wire-stream'
 
@@ -68,6 +70,8 @@ export const ANTHROPIC_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> = Ob
   latencyMs: { p50: 1_000, p99: 6_000 },
   costPerMillion: { input: 3, output: 15 },
   local: false,
+  dialects: ['anthropic-messages'] as const,
+  parameters: ANTHROPIC_PARAMETERS,
 })
 
 /** Creates the Anthropic provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */
@@ -108,8 +112,19 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
     ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
   })
 
+  /** Whether a request goes as the client sent it: an Anthropic client's, and this provider forwards it. */
+  const forwards = (request: CanonicalRequest): boolean =>
+    request.native?.dialect === 'anthropic-messages' &&
+    capabilities.dialects?.includes('anthropic-messages') === true
+
+  function bodyOf(request: CanonicalRequest, streamed: boolean): string {
+    if (forwards(request)) return JSON.stringify(nativeMessagesBody(request, streamed))
+    return JSON.stringify(toAnthropicRequest(request, defaultMaxTokens, streamed))
+  }
+
   async function* stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
-    const body = JSON.stringify(toAnthropicRequest(request, defaultMaxTokens, true))
+    const native = forwards(request)
+    const body = bodyOf(request, true)
     const translator = new AnthropicStreamTranslator(id)
     const bytes = http.stream({
       method: 'POST',
@@ -119,7 +134,17 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
       signal: request.signal,
     })
     for await (const event of parseSse(bytes)) {
-      for (const chunk of translator.push(event.data)) yield chunk
+      if (!native) {
+        for (const chunk of translator.push(event.data)) yield chunk
+        continue
+      }
+      // The client of the same dialect gets the event itself; the router reads the canonical chunks.
+      const parsed = translator.parse(event.data)
+      const chunks = translator.pushParsed(parsed)
+      const data = parsed as Record<string, unknown>
+      const name = event.event === undefined || event.event === '' ? String(data.type ?? '') : event.event
+      yield { type: 'native', dialect: 'anthropic-messages', event: { name, data } }
+      for (const chunk of chunks) yield chunk
     }
     translator.end()
   }
@@ -130,7 +155,7 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
     capabilities,
 
     async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
-      const body = JSON.stringify(toAnthropicRequest(request, defaultMaxTokens, false))
+      const body = bodyOf(request, false)
       const answer = await http.json({
         method: 'POST',
         url: messagesURL,
@@ -138,10 +163,34 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
         body,
         signal: request.signal,
       })
-      return fromAnthropicResponse(answer.body, id)
+      const response = fromAnthropicResponse(answer.body, id)
+      if (!forwards(request)) return response
+      return {
+        ...response,
+        native: { dialect: 'anthropic-messages', body: answer.body as Record<string, unknown> },
+      }
     },
 
     stream,
+
+    async countTokens(request: CanonicalRequest): Promise<TokenCountResponse> {
+      // A count_tokens body as the client sent it, or the canonical request without what a count has not.
+      const body: Record<string, unknown> = forwards(request)
+        ? { ...request.native?.body, model: request.model }
+        : { ...toAnthropicRequest(request, defaultMaxTokens, false) }
+      delete body.max_tokens
+      delete body.stream
+      const answer = await http.json({
+        method: 'POST',
+        url: `${messagesURL}/count_tokens`,
+        headers,
+        body: JSON.stringify(body),
+        signal: request.signal,
+      })
+      const count = isRecord(answer.body) ? countOrUndefined(answer.body.input_tokens) : undefined
+      if (count === undefined) throw protocolError(id, 'a token count without input_tokens')
+      return { provider: id, inputTokens: count }
+    },
 
     async embed(): Promise<EmbeddingResponse> {
       throw embeddingsNotSupported(id)

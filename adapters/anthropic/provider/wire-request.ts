@@ -6,17 +6,43 @@
  */
 import {
   type CanonicalMessage,
+  type CanonicalParameter,
   type CanonicalRequest,
   type ContentPart,
   ContinuumError,
-} from '../../../src/index'
-import { contentText, parseToolArguments } from '../../../src/provider-kit/index'
+  contentText,
+  parameterName,
+  parseToolArguments,
+} from '../../../src/provider-kit/index'
 import type {
   AnthropicMessage,
   AnthropicMessagesRequest,
   AnthropicRequestBlock,
   AnthropicToolChoice,
 } from './wire'
+
+/** The canonical parameters the Anthropic client puts on the Messages wire. */
+export const ANTHROPIC_PARAMETERS: readonly CanonicalParameter[] = Object.freeze([
+  'responseFormat',
+  'topK',
+  'parallelToolCalls',
+  'reasoningEffort',
+  'reasoningBudget',
+  'user',
+  'promptCaching',
+  'strictTools',
+] as const)
+
+/** Reasoning efforts Anthropic's `output_config.effort` takes; `none` is its default of no thinking. */
+const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max'])
+
+/** The body of a same-dialect request: the client's own, with only the model replaced. */
+export function nativeMessagesBody(request: CanonicalRequest, stream: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...request.native?.body, model: request.model }
+  if (stream) body.stream = true
+  else delete body.stream
+  return body
+}
 
 /** Builds a `/v1/messages` body; `defaultMaxTokens` fills the required `max_tokens`. */
 export function toAnthropicRequest(
@@ -53,14 +79,57 @@ export function toAnthropicRequest(
       name: tool.name,
       ...(tool.description === undefined ? {} : { description: tool.description }),
       input_schema: tool.parameters,
+      ...(tool.strict === undefined ? {} : { strict: tool.strict }),
     }))
   }
   if (request.toolChoice !== undefined) body.tool_choice = toToolChoice(request.toolChoice)
   if (request.stop !== undefined && request.stop.length > 0) body.stop_sequences = request.stop
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
+  if (request.topK !== undefined) body.top_k = request.topK
+  addParameters(request, body)
   if (stream) body.stream = true
   return body
+}
+
+/** The optional parameters: structured output, parallel tool use, reasoning, the end user, caching. */
+function addParameters(request: CanonicalRequest, body: AnthropicMessagesRequest): void {
+  const outputConfig: Record<string, unknown> = {}
+  const format = request.responseFormat
+  if (format !== undefined) {
+    // JSON mode is the schema of any object; the schema's description tells the model what it is for.
+    const schema: Record<string, unknown> =
+      format.type === 'json_object' ? { type: 'object' } : { ...format.schema }
+    if (
+      format.type === 'json_schema' &&
+      format.description !== undefined &&
+      schema.description === undefined
+    ) {
+      schema.description = format.description
+    }
+    outputConfig.format = { type: 'json_schema', schema }
+  }
+  const effort = request.reasoning?.effort
+  if (effort !== undefined && effort !== 'none') {
+    if (!EFFORTS.has(effort)) throw notCarried(request, 'reasoningEffort', `the value "${effort}"`)
+    outputConfig.effort = effort
+  }
+  if (Object.keys(outputConfig).length > 0) body.output_config = outputConfig
+  const budget = request.reasoning?.budgetTokens
+  if (budget !== undefined) body.thinking = { type: 'enabled', budget_tokens: budget }
+  if (request.parallelToolCalls === false) {
+    body.tool_choice = { ...(body.tool_choice ?? { type: 'auto' }), disable_parallel_tool_use: true }
+  }
+  if (request.user !== undefined) body.metadata = { user_id: request.user }
+  // Anthropic's automatic caching: one mark on the request caches up to its last cacheable block.
+  if (request.promptCaching === true) body.cache_control = { type: 'ephemeral' }
+}
+
+function notCarried(request: CanonicalRequest, parameter: CanonicalParameter, what: string): ContinuumError {
+  const name = parameterName(request, parameter)
+  return new ContinuumError('CONTINUUM_NOT_SUPPORTED', `${name}: ${what} is not supported by Anthropic`, {
+    details: { path: name },
+  })
 }
 
 function toToolChoice(choice: NonNullable<CanonicalRequest['toolChoice']>): AnthropicToolChoice {

@@ -1,11 +1,20 @@
 /**
  * Anthropic answers → canonical answers: text blocks are joined, `tool_use` blocks become tool calls
- * with their input as JSON text, other blocks (thinking, citations) are skipped, and `stop_reason`
+ * with their input as JSON text, thinking becomes the canonical reasoning, other blocks
+ * (server tool results) have no canonical form (a same-dialect client gets them verbatim), and `stop_reason`
  * maps onto the canonical finish reasons. Bodies are checked before they are read.
  */
 
-import type { CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/index'
-import { countOrUndefined, isRecord, protocolError } from '../../../src/provider-kit/index'
+import {
+  type CanonicalResponse,
+  type Citation,
+  countOrUndefined,
+  type FinishReason,
+  isRecord,
+  protocolError,
+  type ToolCall,
+  type Usage,
+} from '../../../src/provider-kit/index'
 import type { AnthropicMessagesResponse, AnthropicUsage } from './wire'
 
 /** end_turn, stop_sequence → stop; max_tokens → length; tool_use → tool_calls; refusal → content_filter. */
@@ -37,10 +46,20 @@ export function fromAnthropicUsage(usage: AnthropicUsage | undefined, previous?:
   const cacheRead = countOrUndefined(usage.cache_read_input_tokens) ?? 0
   const output = countOrUndefined(usage.output_tokens)
   if (input === undefined && output === undefined) return previous
-  return {
+  const result: Usage = {
     inputTokens: input === undefined ? (previous?.inputTokens ?? 0) : input + cacheWrite + cacheRead,
     outputTokens: output ?? previous?.outputTokens ?? 0,
   }
+  const read = input === undefined ? previous?.cacheReadTokens : cacheRead
+  const write = input === undefined ? previous?.cacheWriteTokens : cacheWrite
+  if (read !== undefined && read > 0) result.cacheReadTokens = read
+  if (write !== undefined && write > 0) result.cacheWriteTokens = write
+  const details = usage.output_tokens_details
+  const thinking = isRecord(details) ? countOrUndefined(details.thinking_tokens) : undefined
+  if (thinking !== undefined && thinking > 0) result.reasoningTokens = thinking
+  else if (output === undefined && previous?.reasoningTokens !== undefined)
+    result.reasoningTokens = previous.reasoningTokens
+  return result
 }
 
 /** Translates a `message` body. */
@@ -50,10 +69,17 @@ export function fromAnthropicResponse(body: unknown, providerId: string): Canoni
   }
   const response = body as unknown as AnthropicMessagesResponse
   let content = ''
+  let reasoning = ''
+  const citations: Citation[] = []
   const toolCalls: ToolCall[] = []
   for (const block of response.content) {
     if (!isRecord(block)) throw protocolError(providerId, 'a content block that is not an object')
-    if (block.type === 'text' && typeof block.text === 'string') content += block.text
+    if (block.type === 'text' && typeof block.text === 'string') {
+      for (const citation of fromAnthropicCitations(block.citations)) {
+        citations.push({ ...citation, start: content.length, end: content.length + block.text.length })
+      }
+      content += block.text
+    } else if (block.type === 'thinking' && typeof block.thinking === 'string') reasoning += block.thinking
     else if (block.type === 'tool_use') {
       if (typeof block.id !== 'string' || typeof block.name !== 'string') {
         throw protocolError(providerId, 'a tool_use block without id or name')
@@ -71,5 +97,29 @@ export function fromAnthropicResponse(body: unknown, providerId: string): Canoni
   }
   const usage = fromAnthropicUsage(response.usage)
   if (usage !== undefined) result.usage = usage
+  if (reasoning !== '') result.reasoning = reasoning
+  if (citations.length > 0) result.citations = citations
+  return result
+}
+
+/**
+ * Web search citations → canonical citations. Document citations (`char_location` and the like)
+ * only arise from document blocks, which reach Anthropic only verbatim, so they have no canonical form.
+ */
+export function fromAnthropicCitations(citations: unknown): Citation[] {
+  if (!Array.isArray(citations)) return []
+  const result: Citation[] = []
+  for (const citation of citations) {
+    if (
+      !isRecord(citation) ||
+      citation.type !== 'web_search_result_location' ||
+      typeof citation.url !== 'string'
+    )
+      continue
+    const entry: Citation = { url: citation.url }
+    if (typeof citation.title === 'string') entry.title = citation.title
+    if (typeof citation.cited_text === 'string') entry.citedText = citation.cited_text
+    result.push(entry)
+  }
   return result
 }

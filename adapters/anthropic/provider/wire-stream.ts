@@ -5,15 +5,18 @@
  * `message_delta`) and is emitted once, before the finish, when `message_stop` arrives. An `error`
  * event maps to the same code its HTTP status would; a stream without `message_stop` is cut.
  */
-import type { ContinuumError, FinishReason, StreamChunk, Usage } from '../../../src/index'
 import {
+  type ContinuumError,
+  type FinishReason,
   isRecord,
   protocolError,
   providerErrorFromResponse,
+  type StreamChunk,
   streamEndedEarly,
+  type Usage,
 } from '../../../src/provider-kit/index'
 import type { AnthropicStreamEvent } from './wire'
-import { fromAnthropicStopReason, fromAnthropicUsage } from './wire-response'
+import { fromAnthropicCitations, fromAnthropicStopReason, fromAnthropicUsage } from './wire-response'
 
 /** The HTTP status Anthropic documents for each error type. */
 const ERROR_STATUS: Record<string, number> = {
@@ -47,12 +50,22 @@ export class AnthropicStreamTranslator {
   /** Translates the data of one SSE event. */
   push(data: string): StreamChunk[] {
     if (this.#done) return []
-    let event: AnthropicStreamEvent
+    return this.pushParsed(this.parse(data))
+  }
+
+  /** Parses the data of one SSE event. */
+  parse(data: string): unknown {
     try {
-      event = JSON.parse(data)
+      return JSON.parse(data)
     } catch {
       throw protocolError(this.#providerId, 'a stream event that is not JSON')
     }
+  }
+
+  /** Translates one parsed stream event. */
+  pushParsed(parsed: unknown): StreamChunk[] {
+    if (this.#done) return []
+    const event = parsed as AnthropicStreamEvent
     if (!isRecord(event)) throw protocolError(this.#providerId, 'a stream event that is not an object')
     switch (event.type) {
       case 'message_start':
@@ -130,7 +143,13 @@ export class AnthropicStreamTranslator {
       tool.sentArguments = true
       return [{ type: 'tool-call-delta', index: tool.index, argumentsDelta: delta.partial_json }]
     }
-    // thinking_delta, signature_delta, citations_delta: not part of the canonical answer.
+    if (delta.type === 'thinking_delta' && typeof delta.thinking === 'string' && delta.thinking !== '') {
+      return [{ type: 'reasoning-delta', text: delta.thinking }]
+    }
+    if (delta.type === 'citations_delta') {
+      return fromAnthropicCitations([delta.citation]).map((citation) => ({ type: 'citation', citation }))
+    }
+    // signature_delta: a same-dialect client gets it verbatim; it has no canonical form.
     return []
   }
 

@@ -27,14 +27,16 @@ export interface AnthropicTool {
   name: string
   description?: string
   input_schema: Record<string, unknown>
+  strict?: boolean
 }
 
 /** The `tool_choice` field. */
-export type AnthropicToolChoice =
+export type AnthropicToolChoice = (
   | { type: 'auto' }
   | { type: 'any' }
   | { type: 'none' }
   | { type: 'tool'; name: string }
+) & { disable_parallel_tool_use?: boolean }
 
 /** `POST /v1/messages` request body. */
 export interface AnthropicMessagesRequest {
@@ -47,12 +49,17 @@ export interface AnthropicMessagesRequest {
   stop_sequences?: string[]
   temperature?: number
   top_p?: number
+  top_k?: number
+  output_config?: Record<string, unknown>
+  thinking?: { type: 'enabled'; budget_tokens: number }
+  metadata?: { user_id: string }
+  cache_control?: { type: 'ephemeral' }
   stream?: boolean
 }
 
 /** A content block of an answer. Thinking and other blocks are read as unknown types and skipped. */
 export type AnthropicResponseBlock =
-  | { type: 'text'; text: string }
+  | { type: 'text'; text: string; citations?: unknown[] }
   | { type: 'tool_use'; id: string; name: string; input: unknown }
   | { type: string; [key: string]: unknown }
 
@@ -62,6 +69,7 @@ export interface AnthropicUsage {
   output_tokens?: number
   cache_creation_input_tokens?: number | null
   cache_read_input_tokens?: number | null
+  output_tokens_details?: { thinking_tokens?: number } | null
 }
 
 /** A non-streamed answer. */

@@ -41,7 +41,12 @@ export function anthropicStreamError(error: ContinuumError): StreamEvent {
   return { name: 'error', data: body }
 }
 
-const codecs = () => import('../gateway/codecs')
+/** The gateway codecs, loaded once on first use (a dynamic import per request costs a module lookup). */
+let loading: Promise<typeof import('../gateway/codecs')> | undefined
+const codecs = () => {
+  loading ??= import('../gateway/codecs')
+  return loading
+}
 
 /** The Anthropic Messages API adapter. */
 export const anthropicAdapter = defineAdapter({
@@ -82,6 +87,7 @@ export const anthropicAdapter = defineAdapter({
       requestSchema: countTokensSchema,
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
       modelText: messagesModelText,
+      gateway: () => codecs().then((module) => module.countTokensCodec),
     },
     {
       name: 'models',

@@ -11,9 +11,9 @@
  *   deployments: { 'gpt-4o': 'gpt-4o-prod' },
  * })
  */
-import { ContinuumError } from '../../../src/index'
 import {
   type CommonProviderOptions,
+  ContinuumError,
   type InferenceProvider,
   invalidOption,
   isAbortError,
@@ -30,6 +30,7 @@ import {
   singleEndpointPool,
 } from '../../openai/provider/core'
 import { resolveApiKey, resolveHeaderValue } from '../../openai/provider/options'
+import { OPENAI_CHAT_PARAMETERS } from '../../openai/provider/wire-request'
 
 /** Options of {@link azureOpenAI}. Give exactly one of `apiKey` and `tokenProvider`. */
 export interface AzureOpenAIProviderOptions extends CommonProviderOptions {
@@ -70,6 +71,8 @@ export const AZURE_OPENAI_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> =
   latencyMs: { p50: 900, p99: 6_000 },
   costPerMillion: { input: 2.5, output: 10 },
   local: false,
+  dialects: ['openai-chat'] as const,
+  parameters: OPENAI_CHAT_PARAMETERS,
 })
 
 /** Creates the Azure OpenAI provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */
@@ -139,7 +142,8 @@ export function azureOpenAI(options: AzureOpenAIProviderOptions): InferenceProvi
         },
       )
     }
-    const path = operation === 'chat' ? 'chat/completions' : 'embeddings'
+    // Azure does not declare the Responses dialect, so `responses` is never asked for here.
+    const path = { chat: 'chat/completions', embeddings: 'embeddings', responses: 'responses' }[operation]
     return `${endpoint}/openai/deployments/${encodeURIComponent(deployment)}/${path}?${query}`
   }
 

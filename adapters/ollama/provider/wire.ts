@@ -5,15 +5,20 @@
  * whole message fragment; the last line has `done: true` with token counts.
  */
 
-import type { CanonicalRequest, CanonicalResponse, FinishReason, ToolCall, Usage } from '../../../src/index'
 import {
+  type CanonicalRequest,
+  type CanonicalResponse,
+  ContinuumError,
   contentParts,
   contentText,
+  type FinishReason,
   isRecord,
   newToolCallId,
   parseToolArguments,
   protocolError,
+  type ToolCall,
   toolNameFor,
+  type Usage,
 } from '../../../src/provider-kit/index'
 
 /** A message of `/api/chat`. */
@@ -68,7 +73,22 @@ export function toOllamaChatRequest(
     messages.push(wire)
   })
   const body: OllamaChatRequest = { model, messages, stream }
-  // Ollama has no tool_choice: 'none' is honoured by not offering the tools.
+  // Ollama has no tool_choice: 'none' is honoured by not offering the tools, 'auto' is its way;
+  // a required or named tool cannot be enforced, so it is refused rather than dropped.
+  const choice = request.toolChoice
+  if (
+    request.tools !== undefined &&
+    request.tools.length > 0 &&
+    (choice === 'required' || typeof choice === 'object')
+  ) {
+    throw new ContinuumError(
+      'CONTINUUM_NOT_SUPPORTED',
+      'tool_choice: a required or named tool is not supported by Ollama',
+      {
+        details: { path: 'tool_choice' },
+      },
+    )
+  }
   if (request.tools !== undefined && request.tools.length > 0 && request.toolChoice !== 'none') {
     body.tools = request.tools.map((tool) => ({
       type: 'function',

@@ -18,6 +18,7 @@ import {
 } from '../../../src/provider-kit/index'
 import { createSingleBaseUrlProvider } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
+import { OPENAI_CHAT_PARAMETERS } from '../../openai/provider/wire-request'
 
 /** Options of {@link openAICompatible}. */
 export interface OpenAICompatibleProviderOptions extends CommonProviderOptions {
@@ -54,6 +55,8 @@ export const OPENAI_COMPATIBLE_DEFAULT_CAPABILITIES: Readonly<ProviderCapabiliti
   latencyMs: { p50: 1_000, p99: 8_000 },
   costPerMillion: { input: 0, output: 0 },
   local: false,
+  dialects: ['openai-chat'] as const,
+  parameters: OPENAI_CHAT_PARAMETERS,
 })
 
 /** Creates a generic OpenAI-compatible provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */

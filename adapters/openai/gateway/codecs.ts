@@ -1,9 +1,10 @@
 /**
- * The router gateway's codecs for the OpenAI protocol: chat completions (complete and streamed),
- * embeddings, and the model list, each turning the decrypted body into a canonical call and the
+ * The router gateway's codecs for the OpenAI protocol: chat completions and the Responses API
+ * (complete and streamed), embeddings, and the model list, each turning the decrypted body into a canonical call and the
  * router's answer back into OpenAI's shapes. Loaded by the routes only when the gateway serves them.
  */
 import type {
+  GatewayAnswerContext,
   GatewayChatCodec,
   GatewayEmbeddingCodec,
   GatewayModelCodec,
@@ -17,7 +18,23 @@ import {
   toOpenAIModel,
   toOpenAIModelList,
 } from './response'
+import { fromResponsesRequest } from './responses-request'
+import { type ResponsesAnswerContext, ResponsesEventEncoder, toResponsesObject } from './responses-response'
 import { OpenAIChunkEncoder } from './stream'
+
+/** Request parameters a Responses object repeats, as OpenAI's does. */
+const RESPONSES_ECHO = [
+  'instructions',
+  'max_output_tokens',
+  'parallel_tool_calls',
+  'temperature',
+  'top_p',
+  'tool_choice',
+  'tools',
+  'text',
+  'reasoning',
+  'metadata',
+] as const
 
 /** `POST /v1/chat/completions`. */
 export const chatCodec: GatewayChatCodec = {
@@ -36,6 +53,30 @@ export const chatCodec: GatewayChatCodec = {
           created: context.created,
           includeUsage: chat.includeUsage,
         }),
+    }
+  },
+  error: toOpenAIError,
+}
+
+/** `POST /v1/responses`. */
+export const responsesCodec: GatewayChatCodec = {
+  kind: 'chat',
+  decode(body) {
+    const decoded = fromResponsesRequest(body)
+    const echo: Record<string, unknown> = {}
+    for (const key of RESPONSES_ECHO) if (body[key] !== undefined) echo[key] = body[key]
+    const context = (answer: GatewayAnswerContext): ResponsesAnswerContext => ({
+      id: `resp_${answer.id()}`,
+      model: answer.model,
+      created: answer.created,
+      itemId: answer.id,
+      echo,
+    })
+    return {
+      request: decoded.request,
+      stream: decoded.stream,
+      response: (answer, answerContext) => toResponsesObject(answer, context(answerContext)),
+      writer: (answerContext) => new ResponsesEventEncoder(context(answerContext)),
     }
   },
   error: toOpenAIError,

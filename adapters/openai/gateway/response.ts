@@ -5,13 +5,14 @@
  */
 import type {
   CanonicalResponse,
+  Citation,
   ContinuumError,
   EmbeddingResponse,
   FinishReason,
   ModelListing,
   Usage,
 } from '../../../src/index'
-import type { OpenAIChatResponse, OpenAIToolCall, OpenAIUsage } from '../provider/wire'
+import type { OpenAIAnnotation, OpenAIChatResponse, OpenAIToolCall, OpenAIUsage } from '../provider/wire'
 
 /**
  * Canonical finish reasons in OpenAI's words. `error` (a provider stopped for a reason it did not
@@ -23,11 +24,18 @@ export function toOpenAIFinishReason(reason: FinishReason): string {
 
 /** OpenAI's usage object. */
 export function toOpenAIUsage(usage: Usage): OpenAIUsage {
-  return {
+  const result: OpenAIUsage = {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
     total_tokens: usage.inputTokens + usage.outputTokens,
   }
+  // Anthropic's cache writes have no OpenAI counter; they stay inside prompt_tokens.
+  if (usage.cacheReadTokens !== undefined)
+    result.prompt_tokens_details = { cached_tokens: usage.cacheReadTokens }
+  if (usage.reasoningTokens !== undefined) {
+    result.completion_tokens_details = { reasoning_tokens: usage.reasoningTokens }
+  }
+  return result
 }
 
 /** A `chat.completion` body; `model` is the public name the client asked for. */
@@ -36,6 +44,10 @@ export function toOpenAIChatResponse(
   model: string,
   created: number,
 ): OpenAIChatResponse {
+  // A same-dialect provider's answer goes back as it came, under the public model name.
+  if (response.native?.dialect === 'openai-chat') {
+    return { ...response.native.body, model } as unknown as OpenAIChatResponse
+  }
   const toolCalls: OpenAIToolCall[] = response.toolCalls.map((call) => ({
     id: call.id,
     type: 'function',
@@ -43,10 +55,16 @@ export function toOpenAIChatResponse(
   }))
   const message: OpenAIChatResponse['choices'][number]['message'] = {
     role: 'assistant',
-    content: response.content === '' && toolCalls.length > 0 ? null : response.content,
-    refusal: null,
+    content:
+      response.content === '' && (toolCalls.length > 0 || response.refusal !== undefined)
+        ? null
+        : response.content,
+    refusal: response.refusal ?? null,
   }
   if (toolCalls.length > 0) message.tool_calls = toolCalls
+  // The field vLLM and DeepSeek use for reasoning text; OpenAI's own models never return it.
+  if (response.reasoning !== undefined) message.reasoning_content = response.reasoning
+  if (response.citations !== undefined) message.annotations = response.citations.map(toOpenAIAnnotation)
   const body: OpenAIChatResponse = {
     id: response.id.startsWith('chatcmpl') ? response.id : `chatcmpl-${response.id}`,
     object: 'chat.completion',
@@ -56,6 +74,19 @@ export function toOpenAIChatResponse(
   }
   if (response.usage !== undefined) body.usage = toOpenAIUsage(response.usage)
   return body
+}
+
+/** A citation as a `url_citation` annotation; a span the provider did not give covers nothing. */
+export function toOpenAIAnnotation(citation: Citation): OpenAIAnnotation {
+  return {
+    type: 'url_citation',
+    url_citation: {
+      url: citation.url,
+      title: citation.title ?? '',
+      start_index: citation.start ?? 0,
+      end_index: citation.end ?? 0,
+    },
+  }
 }
 
 /** Base64 of the vector as little-endian float32, the SDK's `encoding_format: 'base64'`. */

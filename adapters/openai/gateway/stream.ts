@@ -8,7 +8,7 @@
  */
 import type { GatewayStreamWriter, StreamChunk, StreamEvent, Usage } from '../../../src/index'
 import type { OpenAIChatChunk, OpenAIToolCallDelta } from '../provider/wire'
-import { toOpenAIFinishReason, toOpenAIUsage } from './response'
+import { toOpenAIAnnotation, toOpenAIFinishReason, toOpenAIUsage } from './response'
 
 type Delta = OpenAIChatChunk['choices'][number]['delta']
 
@@ -22,6 +22,8 @@ export class OpenAIChunkEncoder implements GatewayStreamWriter {
   #started = false
   #usage: Usage | undefined
   #finished = false
+  /** Decided by the first chunk: a same-dialect provider's own events are relayed as they came. */
+  #native: boolean | undefined
 
   constructor(options: { id: string; model: string; created: number; includeUsage: boolean }) {
     this.#id = options.id
@@ -37,7 +39,17 @@ export class OpenAIChunkEncoder implements GatewayStreamWriter {
 
   /** The events of one canonical chunk (possibly none). */
   push(chunk: StreamChunk): StreamEvent[] {
+    this.#native ??= chunk.type === 'native' && chunk.dialect === 'openai-chat'
+    if (this.#native) return this.#relay(chunk)
     switch (chunk.type) {
+      case 'native':
+        return []
+      case 'reasoning-delta':
+        return [this.#event({ reasoning_content: chunk.text })]
+      case 'refusal-delta':
+        return [this.#event({ refusal: chunk.text })]
+      case 'citation':
+        return [this.#event({ annotations: [toOpenAIAnnotation(chunk.citation)] })]
       case 'text-delta':
         return chunk.text === '' ? [] : [this.#event({ content: chunk.text })]
       case 'tool-call-delta': {
@@ -68,6 +80,20 @@ export class OpenAIChunkEncoder implements GatewayStreamWriter {
         // The gateway turns an error chunk into the route's error frame before it gets here.
         throw chunk.error
     }
+  }
+
+  /** Native mode: the provider's events under the public model name; canonical chunks only mark the end. */
+  #relay(chunk: StreamChunk): StreamEvent[] {
+    if (chunk.type === 'finish') this.#finished = true
+    if (chunk.type === 'error') throw chunk.error
+    if (chunk.type !== 'native') return []
+    const data: Record<string, unknown> = { ...chunk.event.data, model: this.#model }
+    if (!this.#includeUsage) {
+      // The router always asks for usage; a client that did not gets no usage chunk.
+      if (Array.isArray(data.choices) && data.choices.length === 0 && data.usage !== undefined) return []
+      delete data.usage
+    }
+    return [{ data }]
   }
 
   #base(): Omit<OpenAIChatChunk, 'choices'> {

@@ -11,24 +11,28 @@ import {
   ContinuumError,
   type EmbeddingRequest,
   type EmbeddingResponse,
-  parseSse,
-  type StreamChunk,
-} from '../../../src/index'
-import {
   embeddingsNotSupported,
   type InferenceProvider,
   type ProviderCapabilities,
   type ProviderHealth,
   ProviderHttp,
+  parseSse,
   probeHealth,
   type ResolvedCommonOptions,
+  type StreamChunk,
 } from '../../../src/provider-kit/index'
-import { type OpenAIWireDialect, toOpenAIChatRequest, toOpenAIEmbeddingRequest } from './wire-request'
+import {
+  nativeChatBody,
+  type OpenAIWireDialect,
+  toOpenAIChatRequest,
+  toOpenAIEmbeddingRequest,
+} from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
+import { fromResponsesObject, ResponsesStreamTranslator } from './wire-responses'
 import { OpenAIStreamTranslator } from './wire-stream'
 
 /** The operations that have a URL. */
-export type OpenAIOperation = 'chat' | 'embeddings'
+export type OpenAIOperation = 'chat' | 'embeddings' | 'responses'
 
 /** One place calls can go: a base URL with its own connection pool. */
 export interface OpenAIEndpoint {
@@ -105,8 +109,72 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     throw noEndpoint(id)
   }
 
+  /** Whether a request goes as the client sent it: it speaks a dialect this provider forwards. */
+  const forwards = (request: CanonicalRequest): boolean =>
+    request.native !== undefined && capabilities.dialects?.includes(request.native.dialect) === true
+
+  function chatBody(request: CanonicalRequest, streamed: boolean): string {
+    if (forwards(request) && request.native?.dialect === 'openai-chat') {
+      return JSON.stringify(nativeChatBody(request, streamed))
+    }
+    return JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, streamed))
+  }
+
+  /** A Responses API request forwarded as sent: its own events, with the canonical chunks beside them. */
+  async function* streamResponses(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    const body = JSON.stringify({ ...request.native?.body, model: request.model, stream: true })
+    const headers = { ...(await settings.headers()), accept: 'text/event-stream' }
+    const candidates = pool.candidates()
+    for (const [position, endpoint] of candidates.entries()) {
+      const translator = new ResponsesStreamTranslator(id)
+      const end = pool.begin(endpoint)
+      let connected = false
+      try {
+        const bytes = endpoint.http.stream(
+          {
+            method: 'POST',
+            url: endpoint.url('responses', request.model),
+            headers,
+            body,
+            signal: request.signal,
+          },
+          () => {
+            connected = true
+          },
+        )
+        for await (const event of parseSse(bytes)) {
+          const data = translator.parse(event.data)
+          const chunks = translator.push(data)
+          const name = event.event === undefined || event.event === '' ? undefined : event.event
+          yield {
+            type: 'native',
+            dialect: 'openai-responses',
+            event: name === undefined ? { data } : { name, data },
+          }
+          for (const chunk of chunks) yield chunk
+        }
+        translator.end()
+        return
+      } catch (error) {
+        if (!connected && isConnectFailure(error)) {
+          pool.markUnreachable(endpoint)
+          if (position < candidates.length - 1) continue
+        }
+        throw error
+      } finally {
+        end()
+      }
+    }
+    throw noEndpoint(id)
+  }
+
   async function* stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
-    const body = JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, true))
+    if (forwards(request) && request.native?.dialect === 'openai-responses') {
+      yield* streamResponses(request)
+      return
+    }
+    const native = forwards(request) && request.native?.dialect === 'openai-chat'
+    const body = chatBody(request, true)
     const headers = { ...(await settings.headers()), accept: 'text/event-stream' }
     const candidates = pool.candidates()
     for (const [position, endpoint] of candidates.entries()) {
@@ -121,7 +189,15 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
           },
         )
         for await (const event of parseSse(bytes)) {
-          for (const chunk of translator.push(event.data)) yield chunk
+          if (!native || event.data === '[DONE]') {
+            for (const chunk of translator.push(event.data)) yield chunk
+            continue
+          }
+          // The client of the same dialect gets the event itself; the router reads the canonical chunks.
+          const parsed = translator.parse(event.data)
+          const chunks = translator.pushParsed(parsed)
+          yield { type: 'native', dialect: 'openai-chat', event: { data: parsed as Record<string, unknown> } }
+          for (const chunk of chunks) yield chunk
         }
         for (const chunk of translator.end()) yield chunk
         return
@@ -144,8 +220,28 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     capabilities,
 
     async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
-      const body = JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, false))
       const headers = await settings.headers()
+      if (forwards(request) && request.native?.dialect === 'openai-responses') {
+        const responsesBody: Record<string, unknown> = { ...request.native.body, model: request.model }
+        delete responsesBody.stream
+        delete responsesBody.stream_options
+        return withEndpoint(async (endpoint) => {
+          const answer = await endpoint.http.json({
+            method: 'POST',
+            url: endpoint.url('responses', request.model),
+            headers,
+            body: JSON.stringify(responsesBody),
+            signal: request.signal,
+          })
+          const response = fromResponsesObject(answer.body, id)
+          return {
+            ...response,
+            native: { dialect: 'openai-responses', body: answer.body as Record<string, unknown> },
+          }
+        })
+      }
+      const native = forwards(request) && request.native?.dialect === 'openai-chat'
+      const body = chatBody(request, false)
       return withEndpoint(async (endpoint) => {
         const answer = await endpoint.http.json({
           method: 'POST',
@@ -154,7 +250,12 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
           body,
           signal: request.signal,
         })
-        return fromOpenAIChatResponse(answer.body, id)
+        const response = fromOpenAIChatResponse(answer.body, id)
+        if (!native) return response
+        return {
+          ...response,
+          native: { dialect: 'openai-chat', body: answer.body as Record<string, unknown> },
+        }
       })
     },
 
@@ -223,7 +324,11 @@ export function createSingleBaseUrlProvider(settings: SingleBaseUrlSettings): In
     ...(common.dispatcher === undefined ? {} : { dispatcher: common.dispatcher }),
     ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
   })
-  const paths = { chat: `${baseURL}/chat/completions`, embeddings: `${baseURL}/embeddings` }
+  const paths = {
+    chat: `${baseURL}/chat/completions`,
+    embeddings: `${baseURL}/embeddings`,
+    responses: `${baseURL}/responses`,
+  }
   const healthUrl = `${baseURL}${settings.healthPath}`
   return createOpenAICoreProvider({
     id: common.id,

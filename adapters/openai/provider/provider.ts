@@ -16,6 +16,7 @@ import {
 } from '../../../src/provider-kit/index'
 import { createSingleBaseUrlProvider } from './core'
 import { resolveApiKey, resolveHeaderValue } from './options'
+import { OPENAI_CHAT_PARAMETERS } from './wire-request'
 
 /** Options of {@link openai}. */
 export interface OpenAIProviderOptions extends CommonProviderOptions {
@@ -49,6 +50,8 @@ export const OPENAI_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> = Objec
   latencyMs: { p50: 800, p99: 5_000 },
   costPerMillion: { input: 2.5, output: 10 },
   local: false,
+  dialects: ['openai-chat', 'openai-responses'] as const,
+  parameters: OPENAI_CHAT_PARAMETERS,
 })
 
 /** Creates the OpenAI provider. Throws CONTINUUM_INVALID_OPTIONS naming a bad option. */

@@ -5,11 +5,12 @@
  */
 import {
   type CanonicalMessage,
+  type CanonicalParameter,
   type CanonicalRequest,
   type ContentPart,
   ContinuumError,
   type EmbeddingRequest,
-} from '../../../src/index'
+} from '../../../src/provider-kit/index'
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,
@@ -17,6 +18,20 @@ import type {
   OpenAIMessage,
   OpenAIToolChoice,
 } from './wire'
+
+/** The canonical parameters every OpenAI-shaped client puts on the Chat Completions wire. */
+export const OPENAI_CHAT_PARAMETERS: readonly CanonicalParameter[] = Object.freeze([
+  'responseFormat',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'parallelToolCalls',
+  'reasoningEffort',
+  'user',
+  // Prefixes of 1,024 tokens and more are cached by the server itself: the mark needs no field.
+  'promptCaching',
+  'strictTools',
+] as const)
 
 /** Dialect switches of the OpenAI-shaped protocols. */
 export interface OpenAIWireDialect {
@@ -48,6 +63,7 @@ export function toOpenAIChatRequest(
         name: tool.name,
         ...(tool.description === undefined ? {} : { description: tool.description }),
         parameters: tool.parameters,
+        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
       },
     }))
   }
@@ -56,9 +72,51 @@ export function toOpenAIChatRequest(
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
   if (request.maxTokens !== undefined) body[dialect.maxTokensField] = request.maxTokens
+  const format = request.responseFormat
+  if (format?.type === 'json_object') body.response_format = { type: 'json_object' }
+  else if (format?.type === 'json_schema') {
+    body.response_format = {
+      type: 'json_schema',
+      json_schema: {
+        name: format.name,
+        schema: format.schema,
+        ...(format.description === undefined ? {} : { description: format.description }),
+        ...(format.strict === undefined ? {} : { strict: format.strict }),
+      },
+    }
+  }
+  if (request.seed !== undefined) body.seed = request.seed
+  if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
+  if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
+  if (request.parallelToolCalls !== undefined) body.parallel_tool_calls = request.parallelToolCalls
+  if (request.reasoning?.effort !== undefined) body.reasoning_effort = request.reasoning.effort
+  if (request.user !== undefined) body.user = request.user
+  // vLLM's sampling extension; providers that do not declare `topK` are never sent a request using it.
+  if (request.topK !== undefined) body.top_k = request.topK
   if (stream) {
     body.stream = true
     body.stream_options = { include_usage: true }
+  }
+  return body
+}
+
+/**
+ * The body of a same-dialect request: the client's own, with only the model replaced. A stream
+ * always asks for usage (the router accounts tokens); the gateway leaves the usage chunk out when
+ * the client did not ask for it.
+ */
+export function nativeChatBody(request: CanonicalRequest, stream: boolean): Record<string, unknown> {
+  const body: Record<string, unknown> = { ...request.native?.body, model: request.model }
+  if (stream) {
+    const options = body.stream_options
+    body.stream = true
+    body.stream_options = {
+      ...(typeof options === 'object' && options !== null ? options : {}),
+      include_usage: true,
+    }
+  } else {
+    delete body.stream
+    delete body.stream_options
   }
   return body
 }

@@ -3,15 +3,17 @@
  * on is checked, and a body that does not follow the protocol becomes
  * CONTINUUM_UPSTREAM_PROTOCOL_ERROR naming the field (never its value).
  */
-import type {
-  CanonicalResponse,
-  ContinuumError,
-  EmbeddingResponse,
-  FinishReason,
-  ToolCall,
-  Usage,
-} from '../../../src/index'
-import { isRecord, protocolError as sharedProtocolError } from '../../../src/provider-kit/index'
+import {
+  type CanonicalResponse,
+  type Citation,
+  type ContinuumError,
+  type EmbeddingResponse,
+  type FinishReason,
+  isRecord,
+  protocolError as sharedProtocolError,
+  type ToolCall,
+  type Usage,
+} from '../../../src/provider-kit/index'
 import type { OpenAIChatResponse, OpenAIEmbeddingResponse, OpenAIUsage } from './wire'
 
 /** Maps OpenAI's `finish_reason`; `function_call` is the legacy name of `tool_calls`. */
@@ -38,7 +40,12 @@ export function fromOpenAIFinishReason(reason: string | null | undefined): Finis
 export function fromOpenAIUsage(usage: OpenAIUsage | null | undefined): Usage | undefined {
   if (usage === null || usage === undefined || typeof usage !== 'object') return undefined
   if (typeof usage.prompt_tokens !== 'number') return undefined
-  return { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens ?? 0 }
+  const result: Usage = { inputTokens: usage.prompt_tokens, outputTokens: usage.completion_tokens ?? 0 }
+  const cached = usage.prompt_tokens_details?.cached_tokens
+  if (typeof cached === 'number' && cached > 0) result.cacheReadTokens = cached
+  const reasoning = usage.completion_tokens_details?.reasoning_tokens
+  if (typeof reasoning === 'number' && reasoning > 0) result.reasoningTokens = reasoning
+  return result
 }
 
 /** Translates a `chat.completion` body. */
@@ -72,7 +79,34 @@ export function fromOpenAIChatResponse(body: unknown, providerId: string): Canon
   }
   const usage = fromOpenAIUsage(response.usage)
   if (usage !== undefined) result.usage = usage
+  if (typeof message.refusal === 'string' && message.refusal !== '') result.refusal = message.refusal
+  if (typeof message.reasoning_content === 'string' && message.reasoning_content !== '') {
+    result.reasoning = message.reasoning_content
+  }
+  const citations = fromOpenAIAnnotations(message.annotations, result.content)
+  if (citations.length > 0) result.citations = citations
   return result
+}
+
+/** `url_citation` annotations → citations; the cited span's text is read from the content. */
+export function fromOpenAIAnnotations(annotations: unknown, content: string): Citation[] {
+  if (!Array.isArray(annotations)) return []
+  const citations: Citation[] = []
+  for (const annotation of annotations) {
+    if (!isRecord(annotation) || annotation.type !== 'url_citation') continue
+    // Chat Completions nest the citation; the Responses API puts its members on the annotation.
+    const source = isRecord(annotation.url_citation) ? annotation.url_citation : annotation
+    if (typeof source.url !== 'string') continue
+    const citation: Citation = { url: source.url }
+    if (typeof source.title === 'string') citation.title = source.title
+    if (typeof source.start_index === 'number' && typeof source.end_index === 'number') {
+      citation.start = source.start_index
+      citation.end = source.end_index
+      if (content !== '') citation.citedText = content.slice(source.start_index, source.end_index)
+    }
+    citations.push(citation)
+  }
+  return citations
 }
 
 /** Translates an embeddings list, ordering vectors by their `index`. */

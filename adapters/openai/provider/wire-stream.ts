@@ -5,10 +5,21 @@
  * carries `finish_reason`. A stream that stops before any finish reason is reported as cut, never
  * as a short answer.
  */
-import { ContinuumError, type FinishReason, type StreamChunk, type Usage } from '../../../src/index'
-import { providerErrorFromResponse, streamEndedEarly } from '../../../src/provider-kit/index'
+import {
+  ContinuumError,
+  type FinishReason,
+  providerErrorFromResponse,
+  type StreamChunk,
+  streamEndedEarly,
+  type Usage,
+} from '../../../src/provider-kit/index'
 import type { OpenAIChatChunk } from './wire'
-import { fromOpenAIFinishReason, fromOpenAIUsage, protocolError } from './wire-response'
+import {
+  fromOpenAIAnnotations,
+  fromOpenAIFinishReason,
+  fromOpenAIUsage,
+  protocolError,
+} from './wire-response'
 
 /** Translates one stream; create one per request. */
 export class OpenAIStreamTranslator {
@@ -33,9 +44,13 @@ export class OpenAIStreamTranslator {
       this.#done = true
       return this.#trailer()
     }
-    let chunk: OpenAIChatChunk & { error?: unknown }
+    return this.pushParsed(this.parse(data))
+  }
+
+  /** Parses the data of one SSE event (not `[DONE]`). */
+  parse(data: string): unknown {
     try {
-      chunk = JSON.parse(data)
+      return JSON.parse(data)
     } catch (error) {
       throw new ContinuumError(
         'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
@@ -43,6 +58,12 @@ export class OpenAIStreamTranslator {
         { cause: error, details: { provider: this.#providerId } },
       )
     }
+  }
+
+  /** Translates one parsed stream event. */
+  pushParsed(parsed: unknown): StreamChunk[] {
+    if (this.#done) return []
+    const chunk = parsed as OpenAIChatChunk & { error?: unknown }
     if (typeof chunk !== 'object' || chunk === null) throw protocolError(this.#providerId, 'stream chunk')
     if (chunk.error !== undefined) throw this.#streamError(chunk.error)
 
@@ -62,7 +83,13 @@ export class OpenAIStreamTranslator {
           chunks.push({ type: 'text-delta', text: delta.content })
         }
         if (typeof delta.refusal === 'string' && delta.refusal !== '') {
-          chunks.push({ type: 'text-delta', text: delta.refusal })
+          chunks.push({ type: 'refusal-delta', text: delta.refusal })
+        }
+        if (typeof delta.reasoning_content === 'string' && delta.reasoning_content !== '') {
+          chunks.push({ type: 'reasoning-delta', text: delta.reasoning_content })
+        }
+        for (const citation of fromOpenAIAnnotations(delta.annotations, '')) {
+          chunks.push({ type: 'citation', citation })
         }
         for (const call of delta.tool_calls ?? []) {
           if (typeof call?.index !== 'number')

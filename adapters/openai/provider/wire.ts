@@ -26,7 +26,7 @@ export type OpenAIMessage =
 /** A function tool definition. */
 export interface OpenAITool {
   type: 'function'
-  function: { name: string; description?: string; parameters: Record<string, unknown> }
+  function: { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean }
 }
 
 /** The `tool_choice` field. */
@@ -43,8 +43,22 @@ export interface OpenAIChatRequest {
   top_p?: number
   max_tokens?: number
   max_completion_tokens?: number
+  response_format?: Record<string, unknown>
+  seed?: number
+  presence_penalty?: number
+  frequency_penalty?: number
+  parallel_tool_calls?: boolean
+  reasoning_effort?: string
+  user?: string
+  top_k?: number
   stream?: boolean
   stream_options?: { include_usage: boolean }
+}
+
+/** A web citation of a message (search models). */
+export interface OpenAIAnnotation {
+  type: 'url_citation'
+  url_citation: { url: string; title?: string; start_index?: number; end_index?: number }
 }
 
 /** The `usage` object of a completion or of the last stream chunk. */
@@ -52,6 +66,8 @@ export interface OpenAIUsage {
   prompt_tokens: number
   completion_tokens?: number
   total_tokens?: number
+  prompt_tokens_details?: { cached_tokens?: number } | null
+  completion_tokens_details?: { reasoning_tokens?: number } | null
 }
 
 /** A non-streamed `chat.completion` answer. */
@@ -67,6 +83,9 @@ export interface OpenAIChatResponse {
       content: string | null
       tool_calls?: OpenAIToolCall[]
       refusal?: string | null
+      /** The reasoning text vLLM, DeepSeek and other compatible servers return. */
+      reasoning_content?: string | null
+      annotations?: OpenAIAnnotation[]
     }
     finish_reason: string | null
   }>
@@ -94,6 +113,8 @@ export interface OpenAIChatChunk {
       content?: string | null
       tool_calls?: OpenAIToolCallDelta[]
       refusal?: string | null
+      reasoning_content?: string | null
+      annotations?: OpenAIAnnotation[]
     }
     finish_reason: string | null
   }>

@@ -41,7 +41,12 @@ const cache = {
     body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
 }
 
-const codecs = () => import('../gateway/codecs')
+/** The gateway codecs, loaded once on first use (a dynamic import per request costs a module lookup). */
+let loading: Promise<typeof import('../gateway/codecs')> | undefined
+const codecs = () => {
+  loading ??= import('../gateway/codecs')
+  return loading
+}
 
 /** The OpenAI adapter. */
 export const openaiAdapter = defineAdapter({
@@ -112,8 +117,10 @@ export const openaiAdapter = defineAdapter({
         // The Responses API has no [DONE]: a stream is whole only once its terminal event arrived.
         isFinal: (event) => RESPONSES_TERMINAL_EVENTS.has(String(event.type)),
       },
-      operation: 'chat',
+      // Its own GenAI operation name, so dashboards tell it from chat completions.
+      operation: 'responses',
       facts: openaiFacts,
+      gateway: () => codecs().then((module) => module.responsesCodec),
       modelText: responsesModelText,
     },
     {

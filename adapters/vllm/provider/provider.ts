@@ -26,6 +26,7 @@ import {
 } from '../../../src/provider-kit/index'
 import { createOpenAICoreProvider, type OpenAIEndpoint } from '../../openai/provider/core'
 import { resolveApiKey } from '../../openai/provider/options'
+import { OPENAI_CHAT_PARAMETERS } from '../../openai/provider/wire-request'
 import { type VllmBalancing, VllmEndpointPool } from './pool'
 
 /** One vLLM server: its root URL, and a Unix socket to reach it through when it listens on one. */
@@ -73,6 +74,9 @@ export const VLLM_DEFAULT_CAPABILITIES: Readonly<ProviderCapabilities> = Object.
   latencyMs: { p50: 300, p99: 3_000 },
   costPerMillion: { input: 0, output: 0 },
   local: true,
+  dialects: ['openai-chat'] as const,
+  // vLLM also takes `top_k` as a sampling extension.
+  parameters: [...OPENAI_CHAT_PARAMETERS, 'topK'] as const,
 })
 
 interface ResolvedEndpoint {
@@ -118,7 +122,11 @@ export function vllm(options: VllmProviderOptions): InferenceProvider {
       ...(dispatcher === undefined ? {} : { dispatcher }),
       ...(common.fetch === undefined ? {} : { fetch: common.fetch }),
     })
-    const paths = { chat: `${root}/v1/chat/completions`, embeddings: `${root}/v1/embeddings` }
+    const paths = {
+      chat: `${root}/v1/chat/completions`,
+      embeddings: `${root}/v1/embeddings`,
+      responses: `${root}/v1/responses`,
+    }
     return { root, http, url: (operation) => paths[operation] }
   })
   const pool = new VllmEndpointPool(endpoints, balancing, cooldownMs, clock)

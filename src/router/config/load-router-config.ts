@@ -23,6 +23,7 @@ import {
 import type { ModelManifest } from '../model-integrity'
 import type { RouterOptions, RoutingPolicy } from '../options'
 import type { ProviderLimits } from '../provider-limiter'
+import { ANY_MODEL } from '../routing-plan'
 import { withModelIntegrity } from '../verified-provider'
 import { COMMON_PROVIDER_KEYS, routerConfigSchema } from './router-config-schema'
 import { resolveSecret, type SecretSources } from './secrets'
@@ -195,6 +196,9 @@ async function providerConfigFrom(
   const resolved = (await resolveStrings({ ...table, integrity: undefined }, key, sources)) as Table
   const capabilities: Partial<ProviderCapabilities> = {}
   if (resolved.local !== undefined) capabilities.local = resolved.local as boolean
+  for (const flag of ['streaming', 'tools', 'vision', 'embeddings'] as const) {
+    if (resolved[flag] !== undefined) capabilities[flag] = resolved[flag] as boolean
+  }
   if (resolved.context_window !== undefined) capabilities.contextWindow = resolved.context_window as number
   if (resolved.cost_per_million_input !== undefined || resolved.cost_per_million_output !== undefined) {
     capabilities.costPerMillion = {
@@ -204,9 +208,17 @@ async function providerConfigFrom(
   }
   if (resolved.latency_p50_ms !== undefined || resolved.latency_p99_ms !== undefined) {
     const p50 = (resolved.latency_p50_ms as number | undefined) ?? (resolved.latency_p99_ms as number)
-    capabilities.latencyMs = { p50, p99: (resolved.latency_p99_ms as number | undefined) ?? p50 }
+    const p99 = (resolved.latency_p99_ms as number | undefined) ?? p50
+    if (p99 < p50) throw configError(`${key}.latency_p99_ms`, 'must not be below latency_p50_ms')
+    capabilities.latencyMs = { p50, p99 }
   }
-  if (resolved.models !== undefined) capabilities.models = resolved.models as string[]
+  const models = resolved.models as string[] | undefined
+  if (models !== undefined) {
+    if (models.includes(ANY_MODEL) && models.length > 1) {
+      throw configError(`${key}.models`, `"${ANY_MODEL}" (any model) must be the only entry`)
+    }
+    capabilities.models = models
+  }
   const settings: Table = { ...((resolved.settings as Table | undefined) ?? {}) }
   for (const name of Object.keys(registry.get(resolved.type as string)?.settings ?? {})) {
     if (resolved[name] !== undefined) settings[name] = resolved[name]
@@ -316,6 +328,7 @@ export async function loadRouterConfig(
     checkIds(Object.keys(mapping), `inference.aliases.${model}`)
   }
 
+  const policy = policyFrom(inference)
   const clock = options.clock ?? systemClock
   const logger = options.logger ?? silentLogger
   const providers: InferenceProvider[] = []
@@ -332,6 +345,16 @@ export async function loadRouterConfig(
     )
     if (table.integrity !== undefined)
       provider = await withIntegrity(provider, id, table.integrity as Table, sources)
+    // A provider serves what it lists ("*" for anything); one that lists nothing is reached through aliases only.
+    const aliased = Object.values((inference.aliases as Record<string, Table>) ?? {}).some((mapping) =>
+      Object.hasOwn(mapping, id),
+    )
+    if (provider.capabilities.models.length === 0 && !aliased) {
+      throw configError(
+        `inference.providers.${id}.models`,
+        `is required: list the models it serves, or "${ANY_MODEL}" for any, or map an alias to it`,
+      )
+    }
     providers.push(provider)
     const limits: ProviderLimits = {}
     if (table.requests_per_minute !== undefined)
@@ -347,9 +370,11 @@ export async function loadRouterConfig(
   const defined = <T extends Table>(value: T): T =>
     Object.fromEntries(Object.entries(value).filter(([, inner]) => inner !== undefined)) as T
   return {
+    // An unknown model is a 404 unless a provider declares models = ["*"].
+    requireDeclaredModels: true,
     ...options.router,
     providers,
-    policy: policyFrom(inference),
+    policy,
     aliases: (inference.aliases as Record<string, Record<string, string>> | undefined) ?? {},
     rateLimits,
     retry: defined({

@@ -134,6 +134,13 @@ export function createRouterUpstream(router: InferenceRouter, options: GatewayOp
         const response = await router.embed({ ...call.request, metadata, signal: request.signal })
         return json(200, call.response(response, answerContext(call.request.model)))
       }
+      case 'count-tokens': {
+        if (body === undefined) throw notServed(request)
+        const call = codec.decode(body)
+        const metadata = metadataOf(request.headers)
+        const count = await router.countTokens({ ...call.request, metadata, signal: request.signal })
+        return json(200, call.response(count, answerContext(call.request.model)))
+      }
       case 'chat': {
         if (body === undefined) throw notServed(request)
         const call = codec.decode(body)
