@@ -15,15 +15,8 @@ import { ContinuumError } from '../errors'
 import type { StateStore } from '../stores'
 import { StoreFailureReporter } from '../stores/store-failure'
 import type { FheBackend } from './backend'
-import {
-  decodeEnvelope,
-  decodeSteps,
-  EnvelopeKind,
-  encodeEnvelope,
-  evaluationKeyId,
-  isValidKeyId,
-  SectionTag,
-} from './envelope'
+import { decodeEnvelope, EnvelopeKind, encodeEnvelope, isValidKeyId, SectionTag } from './envelope'
+import { type ParsedBundle, parseEvaluationBundle } from './evaluation-bundle'
 import { resolveCompression } from './key-manager'
 import { EvaluationKeyStore } from './key-store'
 import { type LayoutMode, type MatrixLayout, planLayout, requiredGaloisSteps } from './layout'
@@ -125,12 +118,6 @@ export interface FheProductResult {
   readonly results: Uint8Array[]
 }
 
-interface ParsedBundle {
-  readonly keyId: string
-  readonly galoisSteps: number[]
-  readonly keys: EvaluationKeyBytes
-}
-
 interface KeyEntry {
   readonly tag: string
   readonly keys: EvaluationKeyBytes
@@ -159,13 +146,6 @@ export interface FheKeyUpload {
 const DEFAULT_KEY_CACHE = 256 * 1024 * 1024
 const DEFAULT_KEY_QUOTA = 32 * 1024 * 1024
 const ANONYMOUS = 'anonymous'
-/** Sections an evaluation-key bundle may carry. */
-const KEY_SECTIONS: ReadonlySet<number> = new Set([
-  SectionTag.publicKey,
-  SectionTag.relinKeys,
-  SectionTag.galoisKeys,
-  SectionTag.galoisSteps,
-])
 
 const identityOf = (caller: FheCaller | undefined): string => {
   const identity = caller?.identity ?? ANONYMOUS
@@ -380,7 +360,7 @@ export class FheService {
         details: { limit: this.maxKeyBytes },
       })
     }
-    const parsed = this.#parseBundle(bundle)
+    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
     const answer = { keyId: parsed.keyId, bytes: bundle.byteLength, galoisSteps: parsed.galoisSteps }
     // Same id, same bytes: keys already held need no second load.
     if (this.#keys.get(identity, parsed.keyId) !== undefined) {
@@ -394,48 +374,6 @@ export class FheService {
     await this.#load(identity, parsed, bundle.byteLength)
     this.#logger.info('fhe evaluation keys uploaded', { keyId: parsed.keyId, bytes: bundle.byteLength })
     return { ...answer, created: true }
-  }
-
-  /** Checks a bundle (from a client, or from the shared store) and reads its sections. */
-  #parseBundle(bundle: Uint8Array): ParsedBundle {
-    const envelope = decodeEnvelope(bundle, EnvelopeKind.evaluationKeys)
-    if (envelope.fingerprint !== this.parameters.fingerprint) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_PARAMETER_MISMATCH',
-        'The evaluation keys were made for another CKKS parameter set',
-      )
-    }
-    for (const tag of envelope.sections.keys()) {
-      if (!KEY_SECTIONS.has(tag))
-        throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', `Evaluation keys carry section ${tag}`)
-    }
-    if (evaluationKeyId(envelope.fingerprint, envelope.sections) !== envelope.keyId) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_KEY_ID_UNBOUND',
-        'The key id of these evaluation keys is not the digest of their key material',
-      )
-    }
-    const stepBytes = envelope.sections.get(SectionTag.galoisSteps)
-    const galoisSteps = stepBytes === undefined ? [] : decodeSteps(stepBytes)
-    const galoisKeys = envelope.sections.get(SectionTag.galoisKeys)
-    if ((galoisKeys === undefined) !== (stepBytes === undefined)) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_MALFORMED_PAYLOAD',
-        'Galois keys and their step list must come together',
-      )
-    }
-    // Copy out of the request buffer so the store does not pin a larger body.
-    const copy = (bytes: Uint8Array | undefined) => (bytes === undefined ? undefined : Uint8Array.from(bytes))
-    return {
-      keyId: envelope.keyId,
-      galoisSteps,
-      keys: {
-        galoisKeys: copy(galoisKeys),
-        galoisSteps,
-        relinKeys: copy(envelope.sections.get(SectionTag.relinKeys)),
-        publicKey: copy(envelope.sections.get(SectionTag.publicKey)),
-      },
-    }
   }
 
   /** Loads checked keys into the backend and files them for the caller in this process. */
@@ -475,7 +413,7 @@ export class FheService {
     }
     const bundle = await shared.fetch(identity, keyId)
     if (bundle === undefined) return undefined
-    const parsed = this.#parseBundle(bundle)
+    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
     if (parsed.keyId !== keyId) {
       throw new ContinuumError(
         'CONTINUUM_FHE_KEY_ID_UNBOUND',
