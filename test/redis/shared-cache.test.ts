@@ -56,6 +56,7 @@ async function entries(urls: readonly string[]): Promise<{ key: string; value: B
   const found: { key: string; value: Buffer; ttl: number }[] = []
   for (const url of urls) {
     const admin = createClient({ url })
+    admin.on('error', () => undefined)
     await admin.connect()
     for (const key of await admin.keys('continuum:cache:*')) {
       const value = await admin.withTypeMapping({ 36: Buffer }).get(key)
