@@ -226,17 +226,23 @@ export class RedisStateStore implements StateStore {
   /** Runs one operation under the timeout; every failure becomes CONTINUUM_STORE_UNAVAILABLE. */
   async #run<T>(operation: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
+    let deferred: NodeJS.Immediate | undefined
     try {
       return await Promise.race([
         operation(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout()), this.#timeoutMs)
+          // Timers run before the loop reads its sockets: on a busy process the answer may have
+          // arrived already. Waiting one turn of the loop lets it be read before giving up on it.
+          timer = setTimeout(() => {
+            deferred = setImmediate(() => reject(new Timeout()))
+          }, this.#timeoutMs)
         }),
       ])
     } catch (error) {
       throw this.#failure(error)
     } finally {
       clearTimeout(timer)
+      clearImmediate(deferred)
     }
   }
 

@@ -345,7 +345,7 @@ export class InferenceRouter {
     }
     const latencyMs = clock.now() - started
     this.#recordOutcome(runtime, outcome.error, latencyMs)
-    await ticket.release(tokens)
+    void ticket.release(tokens)
     const usage = outcome.value?.usage
     this.#emit({
       type: 'attempt-end',
@@ -509,7 +509,7 @@ export class InferenceRouter {
           control.dispose()
           closeQuietly(iterator)
           this.#recordOutcome(runtime, failure, latencyMs)
-          await ticket.release(plan.estimatedInputTokens)
+          void ticket.release(plan.estimatedInputTokens)
           this.#emitAttemptEnd(
             { provider, model: candidate.model, retry, attemptId, latencyMs, started },
             failure,
@@ -603,7 +603,7 @@ export class InferenceRouter {
       }
       control.dispose()
       closeQuietly(iterator)
-      await ticket.release(tokens)
+      void ticket.release(tokens)
     }
   }
 

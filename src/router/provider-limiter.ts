@@ -38,7 +38,11 @@ export type LimitRefusal = {
 
 /** An admitted request's hold on the limits; `release` exactly once when the attempt ends. */
 export interface LimitTicket {
-  /** Frees the concurrency slot and corrects the token estimate by what was used. */
+  /**
+   * Frees the concurrency slot and corrects the token estimate by what was used. The local count
+   * drops at once; the promise settles when the store has it (it never rejects), so the router
+   * does not hold an answer back for it.
+   */
   release(tokensUsed: number): Promise<void>
 }
 
