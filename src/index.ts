@@ -17,7 +17,27 @@ export {
   loadAgreementPrivateKey,
   type PublishedAgreementKey,
 } from './cipher/key-agreement'
-export { type AgreementKeyInput, Keyring, type KeyringOptions, type SharedKeyInput } from './cipher/keyring'
+export {
+  fileKeySource,
+  KEY_SCHEDULE_KEY,
+  KeyringReloader,
+  type KeyringReloaderOptions,
+  type KeySchedule,
+  type KeySource,
+  publishKeySchedule,
+  type ScheduleEntry,
+  type StoredKeySchedule,
+  type StoreKeySourceOptions,
+  storeKeySource,
+} from './cipher/key-source'
+export {
+  type AgreementKeyInput,
+  Keyring,
+  type KeyringOptions,
+  type ScheduleChange,
+  type ScheduledKeyInput,
+  type SharedKeyInput,
+} from './cipher/keyring'
 // Core shapes and I/O seams
 export { type Clock, systemClock } from './core/clock'
 export {
@@ -138,6 +158,11 @@ export type { Upstream, UpstreamRequest, UpstreamRequestBody, UpstreamResponse }
 // State stores
 export { MemoryStateStore, type MemoryStateStoreOptions } from './stores/memory-state-store'
 export type { StateStore, StoreCharge, StoreChargeResult } from './stores/state-store'
+export {
+  STORE_DIAGNOSTICS_CHANNEL,
+  type StoreConsumer,
+  type StoreFailureEvent,
+} from './stores/store-failure'
 // Stream framing, for adapter authors
 export { formatNdjson, parseNdjson } from './streams/ndjson'
 export { formatSse, parseSse, type SseDecoderOptions, type SseEvent } from './streams/sse'

@@ -5,7 +5,8 @@
  * collected while it flows to the client: no added latency, and the entry is stored only when a
  * 2xx answer completed (a stream that reached its protocol's end) within `maxEntryBytes`; an
  * error, a cut or an abandoned stream is never stored, nor an answer the upstream marked
- * `cache-control: no-store` or `private`. The outcome is left on the exchange's annotations for
+ * `cache-control: no-store` or `private`. With a shared store a lookup is one GET (a miss adds
+ * one SET, not waited for), and a store that cannot answer makes the exchange a miss. The outcome is left on the exchange's annotations for
  * the metrics and `onResult`. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
  * on a hit, `age`; encrypted exchanges never do: in clear, they would tell an on-path observer
  * that two encrypted prompts were equal.
@@ -59,7 +60,7 @@ async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEve
   yield* events
 }
 
-/** Answers repeated deterministic requests from an encrypted in-memory cache. */
+/** Answers repeated deterministic requests from the encrypted cache (in process, or shared through a store). */
 export class CacheStage implements ProxyStage {
   readonly name = 'cache'
   readonly cache: ResponseCache
@@ -89,7 +90,7 @@ export class CacheStage implements ProxyStage {
       result('bypass')
       return next()
     }
-    const cached = this.cache.get(eligibility.key)
+    const cached = await this.cache.lookup(eligibility.key)
     if (cached !== undefined) {
       result('hit')
       return this.#fromCache(exchange, cached)
@@ -119,7 +120,7 @@ export class CacheStage implements ProxyStage {
     const body = response.body
     const headers = storedHeaders(response.headers)
     if (body.type === 'json') {
-      this.cache.set(key, { status: response.status, headers, body, storedAt: clock.now() })
+      void this.cache.save(key, { status: response.status, headers, body, storedAt: clock.now() })
       return response
     }
     if (body.type !== 'events') return response
@@ -142,8 +143,9 @@ export class CacheStage implements ProxyStage {
         yield event
       }
       // Reached only when the stream ended normally, which a decoded stream does only once whole.
+      // Not awaited: the stream's end must not wait for the store.
       if (keep)
-        cache.set(key, {
+        void cache.save(key, {
           status: response.status,
           headers,
           body: { type: 'events', events },

@@ -1,8 +1,8 @@
 /**
  * Options of the encrypted response cache, validated and normalised once: the server secret is
  * split into two independent keys (one for cache keys, one for entries at rest), the route list is
- * compiled, and the byte bounds are checked against each other, so a lookup only reads
- * precomputed values.
+ * compiled, the byte bounds are checked against each other, and a shared store's settings (its
+ * in-process layer, what a store failure does) are fixed, so a lookup only reads precomputed values.
  */
 import { createHash, hkdfSync, randomBytes } from 'node:crypto'
 import { decodeKeyMaterial, type KeyMaterial } from '../cipher/field-key'
@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import type { Exchange } from '../proxy/exchange'
+import type { StateStore } from '../stores'
 
 /** What a lookup found: served from the cache, forwarded and possibly stored, or not eligible. */
 export type CacheResult = 'hit' | 'miss' | 'bypass'
@@ -18,7 +19,8 @@ export type CacheResult = 'hit' | 'miss' | 'bypass'
 export interface ResponseCacheOptions {
   /**
    * Server-side secret, 32 bytes (raw, hex or base64): keys the cache-key HMAC and the at-rest
-   * encryption. Give a fixed secret only to share nothing across restarts: entries live in memory.
+   * encryption. Required with a `store`: every instance must derive the same keys to share
+   * entries. Changing it makes every entry unreachable (they expire with their TTL).
    * @default 32 random bytes per process (entries then die with the process, which is the point)
    */
   secret?: KeyMaterial
@@ -28,8 +30,9 @@ export interface ResponseCacheOptions {
    */
   ttlMs?: number
   /**
-   * Upper bound of all stored entries together, in bytes (ciphertext plus key); least recently
-   * used entries are evicted first.
+   * Upper bound of all entries held in process together, in bytes (ciphertext plus key); least
+   * recently used entries are evicted first. With a `store` it bounds the in-process layer in
+   * front of it (Redis's own `maxmemory` bounds the store).
    * @default 67108864 (64 MiB)
    */
   maxBytes?: number
@@ -70,6 +73,27 @@ export interface ResponseCacheOptions {
    */
   onResult?: (result: CacheResult, route: string) => void
   /**
+   * A shared store for the entries (`continuum-proxy/redis`), so every instance answers from one
+   * cache: entries go there sealed (AES-256-GCM under keys only the instances hold) with the TTL,
+   * under HMAC keys (`cache:<hex>`) that reveal nothing of the request.
+   * @default undefined (entries live in this process only)
+   */
+  store?: StateStore
+  /**
+   * With a `store`: how long an entry read from (or written to) the store is also served from an
+   * in-process layer (bounded by `maxBytes`), saving a round trip. An entry deleted elsewhere may
+   * be served here for this long. 0 turns the layer off.
+   * @default 0
+   */
+  localTtlMs?: number
+  /**
+   * With a `store`: what a lookup does when the store cannot answer. `open` forwards the request
+   * as a miss (a metric and a log line record it); `closed` refuses it with 503
+   * CONTINUUM_STORE_UNAVAILABLE. A failed write is always only recorded.
+   * @default 'open'
+   */
+  storeFailure?: 'open' | 'closed'
+  /**
    * Time source of the TTL.
    * @default systemClock
    */
@@ -89,6 +113,10 @@ export interface ResolvedResponseCacheOptions {
   readonly entrySecret: Buffer
   readonly ttlMs: number
   readonly maxBytes: number
+  readonly store: StateStore | undefined
+  /** How long the in-process layer keeps an entry: `ttlMs` without a store, 0 for none. */
+  readonly localTtlMs: number
+  readonly storeFailOpen: boolean
   readonly maxEntryBytes: number
   readonly scope: (exchange: Exchange) => string
   readonly scopeHeaders: readonly string[]
@@ -139,6 +167,19 @@ export function resolveResponseCacheOptions(
   const maxBytes = positiveInteger(options.maxBytes, 64 * 1024 * 1024, 'maxBytes')
   const maxEntryBytes = positiveInteger(options.maxEntryBytes, 4 * 1024 * 1024, 'maxEntryBytes')
   if (maxEntryBytes > maxBytes) throw invalid('maxEntryBytes must not exceed maxBytes')
+  const store = options.store
+  if (store !== undefined && (typeof store !== 'object' || typeof store.getBytes !== 'function')) {
+    throw invalid('store must be a StateStore')
+  }
+  if (store !== undefined && options.secret === undefined) {
+    throw invalid('secret is required with a store: every instance must derive the same keys')
+  }
+  const localTtlMs = options.localTtlMs ?? 0
+  if (!Number.isSafeInteger(localTtlMs) || localTtlMs < 0)
+    throw invalid('localTtlMs must be a non-negative integer')
+  const storeFailure = options.storeFailure ?? 'open'
+  if (storeFailure !== 'open' && storeFailure !== 'closed')
+    throw invalid("storeFailure must be 'open' or 'closed'")
   const routes = options.routes
   if (
     routes !== undefined &&
@@ -166,6 +207,9 @@ export function resolveResponseCacheOptions(
     ttlMs,
     maxBytes,
     maxEntryBytes,
+    store,
+    localTtlMs: store === undefined ? ttlMs : Math.min(localTtlMs, ttlMs),
+    storeFailOpen: storeFailure === 'open',
     scope: options.scope ?? defaultScope,
     scopeHeaders: Object.freeze([...scopeHeaders]),
     routes: routes === undefined ? undefined : new Set(routes),

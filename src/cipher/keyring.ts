@@ -8,6 +8,11 @@
  * server can seal its CONTINUUM_KEY_RETIRED notice: a client retries only on a sealed notice,
  * because anyone on the path can write a plain one (and a retry after a forged notice makes the
  * upstream run twice). `retire(id)` forgets a key at once, tombstone included.
+ *
+ * Rotation can also follow a schedule (`applySchedule`, fed by a reloading key source): each key
+ * names the moment it becomes primary, and a key stops decrypting `graceMs` after its successor's
+ * moment. Every instance reading the same schedule switches primary and retires the old key at
+ * the same instants, by its own clock, without talking to the others.
  */
 import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
@@ -83,6 +88,25 @@ type Entry =
   | { kind: 'shared'; key: FieldKey; acceptUntil: number }
   | { kind: 'agreement'; pair: AgreementKeyPair; acceptUntil: number }
 
+/** One key of a rotation schedule, with its material. */
+export type ScheduledKeyInput =
+  | (SharedKeyInput & {
+      readonly kind?: 'shared' /** When it becomes primary, epoch ms. */
+      readonly activatesAt: number
+    })
+  | (AgreementKeyInput & {
+      readonly kind: 'agreement' /** When it is published, epoch ms. */
+      readonly activatesAt: number
+    })
+
+/** What {@link Keyring.applySchedule} changed. */
+export interface ScheduleChange {
+  /** Ids newly loaded. */
+  readonly added: readonly string[]
+  /** Ids retired at once because they left the schedule. */
+  readonly removed: readonly string[]
+}
+
 /** What the client is told of the key that replaces a retired agreement key, sealed under the old one. */
 export interface SuccessorKey {
   keyId: string
@@ -100,6 +124,8 @@ export class Keyring {
   readonly #clock: Clock
   #primary: string | undefined
   #primaryAgreement: string | undefined
+  /** Activation times of the scheduled keys; empty unless a schedule was applied. */
+  #activations = new Map<string, number>()
 
   constructor(options: KeyringOptions = {}) {
     this.#graceMs = options.graceMs ?? 86_400_000
@@ -160,15 +186,91 @@ export class Keyring {
 
   /** The primary pre-shared key, used to encrypt by clients holding the same keyring. */
   get primary(): FieldKey | undefined {
-    if (this.#primary === undefined) return undefined
-    const entry = this.#entries.get(this.#primary)
+    const id = this.#primaryId('shared')
+    if (id === undefined) return undefined
+    const entry = this.#entries.get(id)
     return entry?.kind === 'shared' ? entry.key : undefined
+  }
+
+  /**
+   * The primary of a kind: with a schedule, the latest key whose moment has come (or, before any
+   * has, the earliest); otherwise the configured or rotated one.
+   */
+  #primaryId(kind: Entry['kind']): string | undefined {
+    const configured = kind === 'shared' ? this.#primary : this.#primaryAgreement
+    if (this.#activations.size === 0) return configured
+    const now = this.#clock.now()
+    let active: [string, number] | undefined
+    let earliest: [string, number] | undefined
+    for (const [id, at] of this.#activations) {
+      if (this.#entries.get(id)?.kind !== kind) continue
+      if (at <= now && (active === undefined || at > active[1])) active = [id, at]
+      if (earliest === undefined || at < earliest[1]) earliest = [id, at]
+    }
+    return active?.[0] ?? earliest?.[0] ?? configured
+  }
+
+  /**
+   * Follows a rotation schedule (from a reloading key source): loads the keys it adds, retires at
+   * once the scheduled keys it no longer lists, and lets each key decrypt until `graceMs` after
+   * the next key of its kind activates. A retired id is never loaded again, and an id keeps the
+   * material it was first loaded with. Throws CONTINUUM_INVALID_OPTIONS, changing nothing, when
+   * an entry is malformed.
+   */
+  applySchedule(keys: readonly ScheduledKeyInput[], graceMs = this.#graceMs): ScheduleChange {
+    if (!Number.isFinite(graceMs) || graceMs < 0) {
+      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'Keyring: graceMs must be a non-negative number')
+    }
+    const next = new Map<string, number>()
+    for (const input of keys) {
+      assertKeyId(input.id, 'Keyring schedule')
+      if (!Number.isSafeInteger(input.activatesAt) || input.activatesAt < 0) {
+        throw new ContinuumError(
+          'CONTINUUM_INVALID_OPTIONS',
+          `Keyring schedule: key "${input.id}" needs activatesAt`,
+        )
+      }
+      if (next.has(input.id)) {
+        throw new ContinuumError(
+          'CONTINUUM_INVALID_OPTIONS',
+          `Keyring schedule: key id "${input.id}" is listed twice`,
+        )
+      }
+      next.set(input.id, input.activatesAt)
+    }
+    const loaded = (id: string) => this.#entries.has(id) || this.#retired.has(id) || this.#tombstones.has(id)
+    // Material is checked before anything changes.
+    const fresh = keys.filter((input) => !loaded(input.id))
+    const built = fresh.map((input): [string, Entry] =>
+      input.kind === 'agreement'
+        ? [
+            input.id,
+            { kind: 'agreement', pair: loadAgreementPrivateKey(input.privateKey), acceptUntil: Infinity },
+          ]
+        : [input.id, { kind: 'shared', key: createFieldKey(input.id, input.key), acceptUntil: Infinity }],
+    )
+    const removed = [...this.#activations.keys()].filter((id) => !next.has(id))
+    for (const id of removed) this.retire(id)
+    for (const [id, entry] of built) this.#entries.set(id, entry)
+    this.#activations = new Map([...next].filter(([id]) => this.#entries.has(id) || this.#tombstones.has(id)))
+    for (const kind of ['shared', 'agreement'] as const) {
+      const order = [...this.#activations]
+        .filter(([id]) => (this.#entries.get(id) ?? this.#tombstones.get(id))?.kind === kind)
+        .sort((left, right) => left[1] - right[1])
+      order.forEach(([id], index) => {
+        const entry = this.#entries.get(id)
+        const successor = order[index + 1]
+        if (entry !== undefined)
+          entry.acceptUntil = successor === undefined ? Infinity : successor[1] + graceMs
+      })
+    }
+    return { added: built.map(([id]) => id), removed }
   }
 
   /** Makes a new pre-shared key primary; the previous primary keeps decrypting for the grace period. */
   rotate(input: SharedKeyInput): void {
     this.#addShared(input)
-    this.#startGrace(this.#primary)
+    this.#startGrace(this.#primaryId('shared'))
     this.#primary = input.id
   }
 
@@ -191,6 +293,7 @@ export class Keyring {
     this.#retired.add(id)
     if (this.#primary === id) this.#primary = undefined
     if (this.#primaryAgreement === id) this.#primaryAgreement = undefined
+    this.#activations.delete(id)
   }
 
   #entry(id: string): Entry {
@@ -271,11 +374,12 @@ export class Keyring {
 
   /** The agreement key to publish, or undefined when none is configured. */
   published(): PublishedAgreementKey | undefined {
-    if (this.#primaryAgreement === undefined) return undefined
-    const entry = this.#entries.get(this.#primaryAgreement)
+    const id = this.#primaryId('agreement')
+    if (id === undefined) return undefined
+    const entry = this.#entries.get(id)
     if (entry?.kind !== 'agreement') return undefined
     return {
-      keyId: this.#primaryAgreement,
+      keyId: id,
       algorithm: 'X25519-HKDF-SHA256',
       publicKey: entry.pair.publicKeyBytes.toString('base64url'),
       fingerprint: fingerprint(entry.pair.publicKeyBytes),

@@ -1,13 +1,19 @@
 /**
  * Replay protection: a request must carry a timestamp within the window and a nonce not seen in
  * that window. Nonces are remembered for twice the window: in a compact in-process NonceWindow by
- * default, or in a StateStore (SET NX semantics) when one is given, so a shared store rejects a
- * replay sent to any instance of a horizontally scaled service. The in-process window never
- * forgets a nonce early: at its capacity new requests are refused (503, retryable) instead.
+ * default, or in a StateStore when one is given (one SET NX PX per request, the key expiring
+ * exactly twice the window after it was written), so a shared store rejects a replay sent to any
+ * instance of a horizontally scaled service. Twice the window covers a request stamped at the
+ * far edge of the window and instance clocks that disagree by up to a window. The in-process
+ * window never forgets a nonce early: at its capacity new requests are refused (503, retryable)
+ * instead. A store that cannot answer fails closed: the request is refused with 503
+ * CONTINUUM_STORE_UNAVAILABLE (retryable), never let through unchecked.
  */
 import { type Clock, systemClock } from '../core/clock'
+import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import type { StateStore } from '../stores'
+import { StoreFailureReporter } from '../stores/store-failure'
 import { NONCE_LENGTH } from './format'
 import { NonceWindow } from './nonce-window'
 
@@ -34,6 +40,11 @@ export interface ReplayGuardOptions {
    * @default systemClock
    */
   clock?: Clock
+  /**
+   * Receives a content-free line when the store fails (requests are then refused).
+   * @default silentLogger
+   */
+  logger?: Logger
 }
 
 const NONCE_PATTERN = new RegExp(`^[A-Za-z0-9_-]{${Math.ceil((NONCE_LENGTH * 4) / 3)}}$`)
@@ -44,6 +55,7 @@ export class ReplayGuard {
   readonly #window: NonceWindow | undefined
   readonly #windowMs: number
   readonly #clock: Clock
+  readonly #failures: StoreFailureReporter
 
   constructor(options: ReplayGuardOptions) {
     this.#store = options.store
@@ -52,6 +64,7 @@ export class ReplayGuard {
       throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'replayWindowMs must be a positive number')
     }
     this.#clock = options.clock ?? systemClock
+    this.#failures = new StoreFailureReporter('replay', options.logger ?? silentLogger, this.#clock)
     const capacity = options.capacity ?? 1_000_000
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'replayCapacity must be a positive integer')
@@ -87,11 +100,7 @@ export class ReplayGuard {
   async remember(keyId: string, nonce: string): Promise<void> {
     const window = this.#window
     const admission =
-      window !== undefined
-        ? window.add(`${keyId}:${nonce}`)
-        : (await this.#store!.setIfAbsent(`continuum:nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2))
-          ? 'fresh'
-          : 'seen'
+      window !== undefined ? window.add(`${keyId}:${nonce}`) : await this.#rememberShared(keyId, nonce)
     if (admission === 'seen') {
       throw new ContinuumError('CONTINUUM_REPLAY_DETECTED', 'Request nonce was already used')
     }
@@ -101,6 +110,22 @@ export class ReplayGuard {
         'Replay memory is full for the current window; retry later',
         { retryAfterSeconds: Math.max(1, Math.ceil(window!.retryAfterMs() / 1000)) },
       )
+    }
+  }
+
+  /** SET NX PX in the store; no hash tag, so nonces spread over every slot of a cluster. */
+  async #rememberShared(keyId: string, nonce: string): Promise<'fresh' | 'seen'> {
+    try {
+      return (await this.#store!.setIfAbsent(`nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2))
+        ? 'fresh'
+        : 'seen'
+    } catch (error) {
+      this.#failures.report(error, 'closed')
+      throw ContinuumError.isInstance(error)
+        ? error
+        : new ContinuumError('CONTINUUM_STORE_UNAVAILABLE', 'The replay memory could not be consulted', {
+            cause: error,
+          })
     }
   }
 

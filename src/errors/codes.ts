@@ -545,6 +545,13 @@ export const ERROR_CODES = define({
     description:
       'The shared state store (Redis) did not answer in time or is unreachable; state that must agree fails closed.',
   },
+  CONTINUUM_KEY_SOURCE_INVALID: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description:
+      'A key source (key file or stored key schedule) is unreadable or malformed, or holds key material where only ids and times belong; the message names the entry, never a value.',
+  },
 })
 
 /** Every stable error code. */

@@ -4,22 +4,19 @@
  * replaced), within per-identity quotas and a total that refuse rather than evict; it registers
  * stored matrices (embedding collections, linear layers), checks every ciphertext's envelope
  * (key id, parameter set) before any SEAL code sees it, and runs the products on an FheBackend
- * (a worker pool by default). It never holds a secret key and never sees a value.
+ * (a worker pool by default). It never holds a secret key and never sees a value. With a shared
+ * `store` the uploaded bundles and the quotas live there (see shared-key-store.ts): keys uploaded
+ * through one instance are loaded on demand by any other.
  */
 import { type Clock, systemClock } from '../core/clock'
 import type { Logger } from '../core/logger'
 import { silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import type { StateStore } from '../stores'
+import { StoreFailureReporter } from '../stores/store-failure'
 import type { FheBackend } from './backend'
-import {
-  decodeEnvelope,
-  decodeSteps,
-  EnvelopeKind,
-  encodeEnvelope,
-  evaluationKeyId,
-  isValidKeyId,
-  SectionTag,
-} from './envelope'
+import { decodeEnvelope, EnvelopeKind, encodeEnvelope, isValidKeyId, SectionTag } from './envelope'
+import { type ParsedBundle, parseEvaluationBundle } from './evaluation-bundle'
 import { resolveCompression } from './key-manager'
 import { EvaluationKeyStore } from './key-store'
 import { type LayoutMode, type MatrixLayout, planLayout, requiredGaloisSteps } from './layout'
@@ -30,6 +27,7 @@ import {
   resolveCkksParameters,
 } from './params'
 import type { Compression, EvaluationKeyBytes } from './seal-evaluator'
+import { SharedKeyStore } from './shared-key-store'
 import { WorkerPoolBackend } from './worker-pool-backend'
 
 /** Options of {@link FheService}. */
@@ -67,6 +65,15 @@ export interface FheServiceOptions {
    * @default 3600000 (one hour)
    */
   keyIdleMs?: number
+  /**
+   * A shared store (`continuum-proxy/redis`) holding the uploaded evaluation keys (public
+   * material only) and the quotas for every instance: `keyQuotaBytes` and `keyCacheMaxBytes`
+   * then hold for the fleet, and keys uploaded through one instance are loaded by another on
+   * first use (checked again against their key id). Uploads and first uses need the store (503
+   * CONTINUUM_STORE_UNAVAILABLE without it); keys already loaded keep working through an outage.
+   * @default undefined (keys are held by this process only)
+   */
+  store?: StateStore
   /** @default systemClock */
   clock?: Clock
   /**
@@ -139,13 +146,6 @@ export interface FheKeyUpload {
 const DEFAULT_KEY_CACHE = 256 * 1024 * 1024
 const DEFAULT_KEY_QUOTA = 32 * 1024 * 1024
 const ANONYMOUS = 'anonymous'
-/** Sections an evaluation-key bundle may carry. */
-const KEY_SECTIONS: ReadonlySet<number> = new Set([
-  SectionTag.publicKey,
-  SectionTag.relinKeys,
-  SectionTag.galoisKeys,
-  SectionTag.galoisSteps,
-])
 
 const identityOf = (caller: FheCaller | undefined): string => {
   const identity = caller?.identity ?? ANONYMOUS
@@ -173,6 +173,7 @@ export class FheService {
   readonly #matrices = new Map<string, StoredMatrixDescription>()
   readonly #compression: Compression
   readonly #logger: Logger
+  readonly #shared: SharedKeyStore | undefined
   #uploads = 0
 
   constructor(options: FheServiceOptions = {}) {
@@ -210,11 +211,22 @@ export class FheService {
         workers: options.workers,
       })
     this.parameters = this.#backend.parameters
+    const clock = options.clock ?? systemClock
+    this.#shared =
+      options.store === undefined
+        ? undefined
+        : new SharedKeyStore({
+            store: options.store,
+            quotaBytes: keyQuotaBytes,
+            maxBytes: keyCacheMaxBytes,
+            idleMs: keyIdleMs,
+            failures: new StoreFailureReporter('fhe-keys', this.#logger, clock),
+          })
     this.#keys = new EvaluationKeyStore<KeyEntry>({
       maxBytes: keyCacheMaxBytes,
       quotaBytes: keyQuotaBytes,
       idleMs: keyIdleMs,
-      clock: options.clock ?? systemClock,
+      clock,
       release: (entry) => {
         this.#logger.debug('fhe evaluation keys released', { keyId: entry.keyId, bytes: entry.bytes })
         this.#backend.dropEvaluationKeys(entry.value.tag).catch(() => {})
@@ -348,71 +360,90 @@ export class FheService {
         details: { limit: this.maxKeyBytes },
       })
     }
-    const envelope = decodeEnvelope(bundle, EnvelopeKind.evaluationKeys)
-    if (envelope.fingerprint !== this.parameters.fingerprint) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_PARAMETER_MISMATCH',
-        'The evaluation keys were made for another CKKS parameter set',
-      )
-    }
-    for (const tag of envelope.sections.keys()) {
-      if (!KEY_SECTIONS.has(tag))
-        throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', `Evaluation keys carry section ${tag}`)
-    }
-    if (evaluationKeyId(envelope.fingerprint, envelope.sections) !== envelope.keyId) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_KEY_ID_UNBOUND',
-        'The key id of these evaluation keys is not the digest of their key material',
-      )
-    }
-    const stepBytes = envelope.sections.get(SectionTag.galoisSteps)
-    const galoisSteps = stepBytes === undefined ? [] : decodeSteps(stepBytes)
-    const galoisKeys = envelope.sections.get(SectionTag.galoisKeys)
-    if ((galoisKeys === undefined) !== (stepBytes === undefined)) {
-      throw new ContinuumError(
-        'CONTINUUM_FHE_MALFORMED_PAYLOAD',
-        'Galois keys and their step list must come together',
-      )
-    }
-    const answer = { keyId: envelope.keyId, bytes: bundle.byteLength, galoisSteps }
+    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
+    const answer = { keyId: parsed.keyId, bytes: bundle.byteLength, galoisSteps: parsed.galoisSteps }
     // Same id, same bytes: keys already held need no second load.
-    if (this.#keys.get(identity, envelope.keyId) !== undefined) return { ...answer, created: false }
-    this.#keys.reserve(identity, bundle.byteLength)
-    let stored = false
-    try {
-      // Copy out of the request buffer so the store does not pin a larger body.
-      const copy = (bytes: Uint8Array | undefined) =>
-        bytes === undefined ? undefined : Uint8Array.from(bytes)
-      const keys: EvaluationKeyBytes = {
-        galoisKeys: copy(galoisKeys),
-        galoisSteps,
-        relinKeys: copy(envelope.sections.get(SectionTag.relinKeys)),
-        publicKey: copy(envelope.sections.get(SectionTag.publicKey)),
+    if (this.#keys.get(identity, parsed.keyId) !== undefined) {
+      if ((await this.#shared?.renew(identity, parsed.keyId, bundle.byteLength)) !== false) {
+        return { ...answer, created: false }
       }
-      const tag = `${envelope.keyId}#${++this.#uploads}`
-      await this.#backend.loadEvaluationKeys(tag, keys)
-      // Held keys: the Galois and relinearisation keys; the public key was only checked.
-      const value: KeyEntry = { tag, keys: { ...keys, publicKey: undefined }, steps: new Set(galoisSteps) }
-      this.#keys.commit({ identity, keyId: envelope.keyId, bytes: bundle.byteLength, value })
-      stored = true
-    } finally {
-      if (!stored) this.#keys.unreserve(identity, bundle.byteLength)
+      this.#keys.delete(identity, parsed.keyId)
     }
-    this.#logger.info('fhe evaluation keys uploaded', { keyId: envelope.keyId, bytes: bundle.byteLength })
+    // Copied out of the request buffer, so neither store pins a larger body.
+    await this.#shared?.put(identity, parsed.keyId, Uint8Array.from(bundle))
+    await this.#load(identity, parsed, bundle.byteLength)
+    this.#logger.info('fhe evaluation keys uploaded', { keyId: parsed.keyId, bytes: bundle.byteLength })
     return { ...answer, created: true }
   }
 
-  /** Drops the caller's evaluation keys under a key id; false when it held none. */
-  deleteEvaluationKeys(keyId: string, caller?: FheCaller): boolean {
-    return this.#keys.delete(identityOf(caller), keyId)
+  /** Loads checked keys into the backend and files them for the caller in this process. */
+  async #load(identity: string, parsed: ParsedBundle, bytes: number): Promise<KeyEntry> {
+    this.#keys.reserve(identity, bytes)
+    let stored = false
+    try {
+      const tag = `${parsed.keyId}#${++this.#uploads}`
+      await this.#backend.loadEvaluationKeys(tag, parsed.keys)
+      // Held keys: the Galois and relinearisation keys; the public key was only checked.
+      const value: KeyEntry = {
+        tag,
+        keys: { ...parsed.keys, publicKey: undefined },
+        steps: new Set(parsed.galoisSteps),
+      }
+      this.#keys.commit({ identity, keyId: parsed.keyId, bytes, value })
+      stored = true
+      return value
+    } finally {
+      if (!stored) this.#keys.unreserve(identity, bytes)
+    }
   }
 
-  /** Whether the caller holds evaluation keys under a key id. */
+  /**
+   * The caller's keys for a product: loaded here already (and, when shared, still in the store),
+   * or fetched from the shared store and checked; undefined when the caller holds none.
+   */
+  async #keysFor(identity: string, keyId: string): Promise<KeyEntry | undefined> {
+    const held = this.#keys.get(identity, keyId)
+    const shared = this.#shared
+    if (shared === undefined) return held?.value
+    if (held !== undefined) {
+      if (await shared.renew(identity, keyId, held.bytes)) return held.value
+      // Deleted through another instance (or expired there): gone here too.
+      this.#keys.delete(identity, keyId)
+      return undefined
+    }
+    const bundle = await shared.fetch(identity, keyId)
+    if (bundle === undefined) return undefined
+    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
+    if (parsed.keyId !== keyId) {
+      throw new ContinuumError(
+        'CONTINUUM_FHE_KEY_ID_UNBOUND',
+        'The shared store holds other keys under this key id',
+      )
+    }
+    this.#logger.debug('fhe evaluation keys loaded from the shared store', {
+      keyId,
+      bytes: bundle.byteLength,
+    })
+    return this.#keys.get(identity, keyId)?.value ?? (await this.#load(identity, parsed, bundle.byteLength))
+  }
+
+  /**
+   * Drops the caller's evaluation keys under a key id (in the shared store too, so every instance
+   * stops using them at its next product); false when it held none.
+   */
+  async deleteEvaluationKeys(keyId: string, caller?: FheCaller): Promise<boolean> {
+    const identity = identityOf(caller)
+    const local = this.#keys.delete(identity, keyId)
+    const shared = (await this.#shared?.remove(identity, keyId)) ?? false
+    return local || shared
+  }
+
+  /** Whether the caller holds evaluation keys under a key id in this process. */
   hasEvaluationKeys(keyId: string, caller?: FheCaller): boolean {
     return this.#keys.get(identityOf(caller), keyId) !== undefined
   }
 
-  /** Bytes of evaluation keys the caller holds, against its `keyQuotaBytes`. */
+  /** Bytes of evaluation keys the caller holds in this process, against its `keyQuotaBytes`. */
   keyUsage(caller?: FheCaller): number {
     return this.#keys.usage(identityOf(caller))
   }
@@ -485,7 +516,7 @@ export class FheService {
     if (input === undefined)
       throw new ContinuumError('CONTINUUM_FHE_MALFORMED_PAYLOAD', 'The envelope holds no ciphertext')
     // Only the caller's own keys: another identity's id finds nothing.
-    const entry = this.#keys.get(identity, keyId)?.value
+    const entry = await this.#keysFor(identity, keyId)
     if (entry === undefined) {
       throw new ContinuumError(
         'CONTINUUM_FHE_KEYS_UNKNOWN',

@@ -232,7 +232,7 @@ export function createFheHandler(options: FheHandlerOptions): CoreHandler {
   const deleteKeys =
     (keyId: string): Run =>
     async (_request, caller) => {
-      if (!service.deleteEvaluationKeys(keyId, caller)) {
+      if (!(await service.deleteEvaluationKeys(keyId, caller))) {
         throw new ContinuumError('CONTINUUM_FHE_KEYS_UNKNOWN', 'No evaluation keys are held for this key id')
       }
       return { status: 204, headers: { 'cache-control': 'no-store' }, body: null }

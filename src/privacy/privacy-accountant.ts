@@ -14,9 +14,11 @@
  */
 import type { Clock } from '../core/clock'
 import { systemClock } from '../core/clock'
+import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import type { StateStore } from '../stores'
 import { MemoryStateStore } from '../stores'
+import { StoreFailureReporter } from '../stores/store-failure'
 import { gaussianNoise, gaussianSigma, laplaceNoise, laplaceScale } from './mechanisms'
 import { cryptoUniform, type UniformRandom } from './random'
 
@@ -46,6 +48,11 @@ export interface PrivacyAccountantOptions {
   keyPrefix?: string
   /** @default systemClock */
   clock?: Clock
+  /**
+   * Receives a content-free line when the store fails (the release is then refused, 503).
+   * @default silentLogger
+   */
+  logger?: Logger
   /**
    * Uniform random source for noise.
    * @default cryptoUniform()
@@ -121,6 +128,7 @@ export class PrivacyAccountant {
   readonly #prefix: string
   readonly #clock: Clock
   readonly #random: UniformRandom
+  readonly #failures: StoreFailureReporter
 
   constructor(options: PrivacyAccountantOptions) {
     const fail = (message: string) =>
@@ -138,6 +146,7 @@ export class PrivacyAccountant {
     this.#prefix = options.keyPrefix ?? 'privacy:'
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? cryptoUniform()
+    this.#failures = new StoreFailureReporter('privacy', options.logger ?? silentLogger, this.#clock)
   }
 
   #window(identity: string) {
@@ -167,10 +176,20 @@ export class PrivacyAccountant {
   }
 
   async #spent(window: { epsilonKey: string; deltaKey: string }): Promise<[number, number]> {
-    return [
-      Number((await this.#store.get(window.epsilonKey)) ?? 0),
-      Number((await this.#store.get(window.deltaKey)) ?? 0),
-    ]
+    const [epsilon, delta] = await this.#stored(() =>
+      Promise.all([this.#store.get(window.epsilonKey), this.#store.get(window.deltaKey)]),
+    )
+    return [Number(epsilon ?? 0), Number(delta ?? 0)]
+  }
+
+  /** A store call; a failure fails closed (nothing is released unaccounted) and is reported. */
+  async #stored<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call()
+    } catch (error) {
+      this.#failures.report(error, 'closed')
+      throw error
+    }
   }
 
   /** The remaining budget of an identity. */
@@ -196,12 +215,14 @@ export class PrivacyAccountant {
       const [spentEpsilon, spentDelta] = await this.#spent(window)
       throw this.#exhausted(this.#budget(spentEpsilon, spentDelta, window.resetsAt))
     }
-    const result = await this.#store.chargeWithin(
-      [
-        { key: window.epsilonKey, amount: Number(epsilonUnits), limit: Number(this.#epsilonUnits) },
-        { key: window.deltaKey, amount: Number(deltaUnits), limit: Number(this.#deltaUnits) },
-      ],
-      window.ttl,
+    const result = await this.#stored(() =>
+      this.#store.chargeWithin(
+        [
+          { key: window.epsilonKey, amount: Number(epsilonUnits), limit: Number(this.#epsilonUnits) },
+          { key: window.deltaKey, amount: Number(deltaUnits), limit: Number(this.#deltaUnits) },
+        ],
+        window.ttl,
+      ),
     )
     const [spentEpsilon = 0, spentDelta = 0] = result.values
     const budget = this.#budget(spentEpsilon, spentDelta, window.resetsAt)

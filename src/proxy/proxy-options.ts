@@ -261,9 +261,11 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     idleTimeoutMs: positiveInteger(options.bodyIdleTimeoutMs, 15_000, 'bodyIdleTimeoutMs'),
     totalTimeoutMs: positiveInteger(options.bodyTimeoutMs, 60_000, 'bodyTimeoutMs'),
   }
+  const logger = options.logger ?? silentLogger
   const replayGuard = new ReplayGuard({
     ...(options.store === undefined ? {} : { store: options.store }),
     clock,
+    logger,
     ...(options.replayWindowMs === undefined ? {} : { windowMs: options.replayWindowMs }),
     ...(options.replayCapacity === undefined ? {} : { capacity: options.replayCapacity }),
   })
@@ -283,6 +285,6 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     stages,
     handler,
     clock,
-    logger: options.logger ?? silentLogger,
+    logger,
   }
 }

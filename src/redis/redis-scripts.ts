@@ -1,8 +1,9 @@
 /**
  * The Lua scripts that make the store's compound operations one atomic round trip each: a counter
  * that gets its expiry on creation only, an all-or-nothing check-and-charge over several keys (on
- * one cluster slot), and lease slots kept in a sorted set scored by their expiry on the server's
- * own clock, so instances with skewed clocks agree on when a crashed holder's slot frees up.
+ * one cluster slot), and weighted leases kept in a hash (holder -> expiry and weight) whose
+ * expiry is read on the server's own clock, so instances with skewed clocks agree on when a
+ * crashed holder's units free up.
  */
 
 /** KEYS[1]; ARGV: amount, ttlMs. Returns the new value as a string. */
@@ -34,16 +35,36 @@ end
 return {1, values}
 `
 
-/** KEYS[1]; ARGV: holder, limit, ttlMs. Returns 1 when the slot was taken (or renewed), 0 when full. */
+/**
+ * KEYS[1]; ARGV: holder, limit, ttlMs, weight. Each field of the hash is a holder, its value
+ * `expiry:weight`. Expired leases are dropped on the way; returns 1 when the units were taken (or
+ * renewed), 0 when the other live leases leave too few. Linear in the number of holders, which
+ * the limit bounds (concurrency slots, or one identity's key bundles).
+ */
 export const ACQUIRE_LEASE = `
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  return 0
+local holder = ARGV[1]
+local limit = tonumber(ARGV[2])
+local expiry = now + tonumber(ARGV[3])
+local weight = tonumber(ARGV[4])
+local entries = redis.call('HGETALL', KEYS[1])
+local used = 0
+local last = 0
+for index = 1, #entries, 2 do
+  local value = entries[index + 1]
+  local separator = string.find(value, ':', 1, true)
+  local expires = tonumber(string.sub(value, 1, separator - 1))
+  if expires <= now then
+    redis.call('HDEL', KEYS[1], entries[index])
+  elseif entries[index] ~= holder then
+    used = used + tonumber(string.sub(value, separator + 1))
+    if expires > last then last = expires end
+  end
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[1])
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(last[2])))
+if used + weight > limit then return 0 end
+redis.call('HSET', KEYS[1], holder, string.format('%.0f:%.0f', expiry, weight))
+if expiry > last then last = expiry end
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', last))
 return 1
 `

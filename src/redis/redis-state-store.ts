@@ -10,6 +10,7 @@ import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
+import { assertWeight } from '../stores/memory-state-store'
 import type { StateStore, StoreCharge, StoreChargeResult } from '../stores/state-store'
 import { ACQUIRE_LEASE, CHARGE_WITHIN, INCREMENT } from './redis-scripts'
 
@@ -18,7 +19,8 @@ export interface RedisCommands {
   get(key: string): Promise<unknown>
   set(key: string, value: string | Buffer, options?: Record<string, unknown>): Promise<unknown>
   del(key: string): Promise<unknown>
-  zRem(key: string, member: string): Promise<unknown>
+  hDel(key: string, field: string): Promise<unknown>
+  pExpire(key: string, milliseconds: number): Promise<unknown>
   evalSha(sha: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>
   withTypeMapping(mapping: Record<number, unknown>): RedisCommands
@@ -76,6 +78,11 @@ function script(source: string): Script {
 
 const SCRIPTS = { increment: script(INCREMENT), charge: script(CHARGE_WITHIN), lease: script(ACQUIRE_LEASE) }
 
+/** A TTL as Redis takes it: whole milliseconds, at least one. */
+function milliseconds(ttlMs: number): number {
+  return Math.max(1, Math.ceil(ttlMs))
+}
+
 function invalid(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `RedisStateStore: ${message}`)
 }
@@ -121,7 +128,7 @@ export class RedisStateStore implements StateStore {
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
     const options =
-      ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) } }
+      ttlMs === undefined ? undefined : { expiration: { type: 'PX', value: milliseconds(ttlMs) } }
     await this.#run(() => this.#client.set(this.#key(key), value, options))
   }
 
@@ -129,24 +136,20 @@ export class RedisStateStore implements StateStore {
     const reply = await this.#run(() =>
       this.#client.set(this.#key(key), value, {
         condition: 'NX',
-        expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
+        expiration: { type: 'PX', value: milliseconds(ttlMs) },
       }),
     )
     return reply !== null && reply !== undefined
   }
 
   async increment(key: string, amount: number, ttlMs: number): Promise<number> {
-    const reply = await this.#script(
-      SCRIPTS.increment,
-      [key],
-      [String(amount), String(Math.max(1, Math.ceil(ttlMs)))],
-    )
+    const reply = await this.#script(SCRIPTS.increment, [key], [String(amount), String(milliseconds(ttlMs))])
     return Number(reply)
   }
 
   async chargeWithin(charges: readonly StoreCharge[], ttlMs: number): Promise<StoreChargeResult> {
     if (charges.length === 0) return { accepted: true, values: [] }
-    const parameters = [String(Math.max(1, Math.ceil(ttlMs)))]
+    const parameters = [String(milliseconds(ttlMs))]
     for (const charge of charges) parameters.push(String(charge.amount), String(charge.limit))
     const reply = (await this.#script(
       SCRIPTS.charge,
@@ -156,17 +159,29 @@ export class RedisStateStore implements StateStore {
     return { accepted: Number(reply[0]) === 1, values: reply[1].map(Number) }
   }
 
-  async acquireLease(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean> {
+  async acquireLease(
+    key: string,
+    holder: string,
+    limit: number,
+    ttlMs: number,
+    weight = 1,
+  ): Promise<boolean> {
+    assertWeight(weight)
     const reply = await this.#script(
       SCRIPTS.lease,
       [key],
-      [holder, String(limit), String(Math.max(1, Math.ceil(ttlMs)))],
+      [holder, String(limit), String(milliseconds(ttlMs)), String(weight)],
     )
     return Number(reply) === 1
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
-    await this.#run(() => this.#client.zRem(this.#key(key), holder))
+    await this.#run(() => this.#client.hDel(this.#key(key), holder))
+  }
+
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    const reply = await this.#run(() => this.#client.pExpire(this.#key(key), milliseconds(ttlMs)))
+    return Number(reply) === 1
   }
 
   async getBytes(key: string): Promise<Uint8Array | undefined> {
@@ -178,7 +193,7 @@ export class RedisStateStore implements StateStore {
     const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength)
     await this.#run(() =>
       this.#client.set(this.#key(key), bytes, {
-        expiration: { type: 'PX', value: Math.max(1, Math.ceil(ttlMs)) },
+        expiration: { type: 'PX', value: milliseconds(ttlMs) },
       }),
     )
   }
@@ -211,17 +226,23 @@ export class RedisStateStore implements StateStore {
   /** Runs one operation under the timeout; every failure becomes CONTINUUM_STORE_UNAVAILABLE. */
   async #run<T>(operation: () => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
+    let deferred: NodeJS.Immediate | undefined
     try {
       return await Promise.race([
         operation(),
         new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Timeout()), this.#timeoutMs)
+          // Timers run before the loop reads its sockets: on a busy process the answer may have
+          // arrived already. Waiting one turn of the loop lets it be read before giving up on it.
+          timer = setTimeout(() => {
+            deferred = setImmediate(() => reject(new Timeout()))
+          }, this.#timeoutMs)
         }),
       ])
     } catch (error) {
       throw this.#failure(error)
     } finally {
       clearTimeout(timer)
+      clearImmediate(deferred)
     }
   }
 

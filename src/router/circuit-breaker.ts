@@ -3,8 +3,10 @@
  * instead of adding its timeout to every request. Closed -> open on N consecutive transient
  * failures or on a failure rate over a rolling window; open -> half-open after the cooldown, when a
  * few probe requests decide between closed and open again. Only transient (`isRetryable`) failures
- * count: a 400 says nothing about the provider's health. State is process-local on purpose: the
- * routing decision reads it synchronously on every request.
+ * count: a 400 says nothing about the provider's health. The state is read synchronously on every
+ * request, so it is process-local; with shared breakers (see shared-breakers.ts) a breaker that
+ * trips announces its open period through `onTrip`, and one opened elsewhere is taken over with
+ * `adopt`, so one instance's failures open it for all.
  */
 import type { Clock } from '../core/clock'
 
@@ -38,6 +40,8 @@ export class CircuitBreaker {
     readonly settings: BreakerSettings,
     private readonly clock: Clock,
     private readonly onStateChange: (from: BreakerState, to: BreakerState) => void,
+    /** Called when this breaker opens on its own failures, with the end of its open period. */
+    private readonly onTrip?: (openUntil: number) => void,
   ) {
     this.#bucketMs = Math.max(1, Math.floor(settings.windowMs / BUCKETS))
   }
@@ -110,6 +114,22 @@ export class CircuitBreaker {
 
   #open(): void {
     this.#openedAt = this.clock.now()
+    this.#transition('open')
+    this.onTrip?.(this.#openedAt + this.settings.cooldownMs)
+  }
+
+  /**
+   * Takes over an open period announced by another instance: open until `openUntil` (at most one
+   * cooldown from now, whatever the other instance's clock says). A breaker already open for
+   * longer keeps its own period.
+   */
+  adopt(openUntil: number): void {
+    const now = this.clock.now()
+    const until = Math.min(openUntil, now + this.settings.cooldownMs)
+    if (until <= now) return
+    const state = this.state
+    if (state === 'open' && this.#openedAt + this.settings.cooldownMs >= until) return
+    this.#openedAt = until - this.settings.cooldownMs
     this.#transition('open')
   }
 

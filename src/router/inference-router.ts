@@ -18,6 +18,7 @@ import type {
 } from '../protocol/canonical'
 import type { GatewayOptions } from '../proxy/gateway-source'
 import type { Upstream } from '../proxy/upstream'
+import { StoreFailureReporter } from '../stores/store-failure'
 import { AttemptControl, clientAbortedError } from './attempt-control'
 import { retryDelayMs, sleep } from './backoff'
 import { CircuitBreaker } from './circuit-breaker'
@@ -25,8 +26,9 @@ import { createEventEmitter, type RouterEvent, type RouterOperation } from './ev
 import { createRouterUpstream } from './gateway/router-upstream'
 import { checkRouterHealth, type RouterHealth } from './health'
 import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
-import { ProviderLimiter } from './provider-limiter'
+import { type LimitTicket, ProviderLimiter } from './provider-limiter'
 import { ANY_MODEL, type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
+import { SharedBreakers } from './shared-breakers'
 
 /** One model the router serves, for `/v1/models`. */
 
@@ -48,6 +50,7 @@ export class InferenceRouter {
   readonly #runtimes = new Map<string, ProviderRuntime>()
   readonly #emit: (event: RouterEvent) => void
   readonly #ownsStore: boolean
+  readonly #sharedBreakers: SharedBreakers | undefined
   #health: { at: number; result: Promise<RouterHealth> } | undefined
   #closed = false
   #attempts = 0
@@ -57,12 +60,36 @@ export class InferenceRouter {
     this.#ownsStore = options.store === undefined
     const { clock, logger, store } = this.#options
     this.#emit = createEventEmitter(this.#options.onEvent, logger)
+    const shared = this.#options.sharedBreakers
+    const sharing =
+      shared === undefined
+        ? undefined
+        : new SharedBreakers(
+            store,
+            clock,
+            new StoreFailureReporter('breaker', logger, clock),
+            shared.refreshMs,
+          )
+    this.#sharedBreakers = sharing
+    const limits = {
+      store,
+      clock,
+      leaseMs: this.#options.concurrencyLeaseMs,
+      failOpen: this.#options.rateLimitFailOpen,
+      failures: new StoreFailureReporter('rate-limit', logger, clock),
+    }
     for (const [id, provider] of this.#options.providers) {
-      const breaker = new CircuitBreaker(this.#options.breaker, clock, (from, to) => {
-        logger.info('circuit breaker state changed', { provider: id, from, to })
-        this.#emit({ type: 'breaker-state', provider: id, from, to })
-      })
-      const limiter = new ProviderLimiter(id, this.#options.rateLimits[id] ?? {}, store, clock)
+      const breaker = new CircuitBreaker(
+        this.#options.breaker,
+        clock,
+        (from, to) => {
+          logger.info('circuit breaker state changed', { provider: id, from, to })
+          this.#emit({ type: 'breaker-state', provider: id, from, to })
+        },
+        sharing === undefined ? undefined : (until) => sharing.publish(id, until),
+      )
+      sharing?.add(id, breaker)
+      const limiter = new ProviderLimiter(id, this.#options.rateLimits[id] ?? {}, limits)
       this.#runtimes.set(id, { provider, breaker, limiter, latencyEwma: undefined })
     }
   }
@@ -167,6 +194,8 @@ export class InferenceRouter {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#sharedBreakers?.close()
+    for (const runtime of this.#runtimes.values()) runtime.limiter.close()
     const closing = [...this.#runtimes.values()].map(({ provider }) => provider.close?.())
     if (this.#ownsStore) closing.push(this.#options.store.close?.())
     const results = await Promise.allSettled(closing)
@@ -220,7 +249,11 @@ export class InferenceRouter {
   }
 
   /** Reserves a breaker slot and the limits, or records why the provider is skipped. */
-  async #admit(runtime: ProviderRuntime, plan: RoutingPlan, failures: AttemptFailure[]): Promise<boolean> {
+  async #admit(
+    runtime: ProviderRuntime,
+    plan: RoutingPlan,
+    failures: AttemptFailure[],
+  ): Promise<LimitTicket | undefined> {
     const id = runtime.provider.id
     if (!runtime.breaker.tryAcquire()) {
       this.#emit({
@@ -234,10 +267,16 @@ export class InferenceRouter {
         code: 'CONTINUUM_CIRCUIT_OPEN',
         retryAfterSeconds: runtime.breaker.retryInMs() / 1000,
       })
-      return false
+      return undefined
     }
-    const refusal = await runtime.limiter.acquire(plan.estimatedInputTokens)
-    if (refusal === undefined) return true
+    let refusal: Awaited<ReturnType<ProviderLimiter['acquire']>>
+    try {
+      refusal = await runtime.limiter.acquire(plan.estimatedInputTokens)
+    } catch (error) {
+      runtime.breaker.recordNeutral()
+      throw error
+    }
+    if (!('reason' in refusal)) return refusal
     runtime.breaker.recordNeutral()
     this.#emit({ type: 'provider-skipped', operation: plan.operation, provider: id, reason: refusal.reason })
     failures.push({
@@ -245,7 +284,7 @@ export class InferenceRouter {
       code: 'CONTINUUM_RATE_LIMITED',
       retryAfterSeconds: refusal.retryAfterMs / 1000,
     })
-    return false
+    return undefined
   }
 
   #recordOutcome(runtime: ProviderRuntime, error: ContinuumError | undefined, latencyMs: number): void {
@@ -272,6 +311,7 @@ export class InferenceRouter {
   async #attempt<T extends { usage?: { inputTokens: number; outputTokens: number } }>(
     plan: RoutingPlan,
     runtime: ProviderRuntime,
+    ticket: LimitTicket,
     model: string,
     retry: number,
     deadline: number,
@@ -305,7 +345,7 @@ export class InferenceRouter {
     }
     const latencyMs = clock.now() - started
     this.#recordOutcome(runtime, outcome.error, latencyMs)
-    await runtime.limiter.release(tokens)
+    void ticket.release(tokens)
     const usage = outcome.value?.usage
     this.#emit({
       type: 'attempt-end',
@@ -336,10 +376,12 @@ export class InferenceRouter {
     for (const candidate of plan.candidates) {
       const runtime = this.#runtimes.get(candidate.provider)!
       for (let retry = 0; ; retry += 1) {
-        if (!(await this.#admit(runtime, plan, failures))) break
+        const ticket = await this.#admit(runtime, plan, failures)
+        if (ticket === undefined) break
         const outcome = await this.#attempt(
           plan,
           runtime,
+          ticket,
           candidate.model,
           retry,
           deadline,
@@ -425,7 +467,8 @@ export class InferenceRouter {
       const runtime = this.#runtimes.get(candidate.provider)!
       const provider = candidate.provider
       for (let retry = 0; ; retry += 1) {
-        if (!(await this.#admit(runtime, plan, failures))) break
+        const ticket = await this.#admit(runtime, plan, failures)
+        if (ticket === undefined) break
         const control = new AttemptControl(provider, request.signal)
         const started = clock.now()
         const attemptId = ++this.#attempts
@@ -466,7 +509,7 @@ export class InferenceRouter {
           control.dispose()
           closeQuietly(iterator)
           this.#recordOutcome(runtime, failure, latencyMs)
-          await runtime.limiter.release(plan.estimatedInputTokens)
+          void ticket.release(plan.estimatedInputTokens)
           this.#emitAttemptEnd(
             { provider, model: candidate.model, retry, attemptId, latencyMs, started },
             failure,
@@ -482,6 +525,7 @@ export class InferenceRouter {
         // Committed to this provider: time to first chunk is its latency sample.
         yield* this.#relay(
           runtime,
+          ticket,
           { provider, model: candidate.model, retry, attemptId, latencyMs, started },
           control,
           iterator!,
@@ -498,6 +542,7 @@ export class InferenceRouter {
   /** Passes a started stream through; a failure now ends it with one error chunk. */
   async *#relay(
     runtime: ProviderRuntime,
+    ticket: LimitTicket,
     attempt: StreamAttempt,
     control: AttemptControl,
     iterator: AsyncIterator<StreamChunk>,
@@ -558,7 +603,7 @@ export class InferenceRouter {
       }
       control.dispose()
       closeQuietly(iterator)
-      await runtime.limiter.release(tokens)
+      void ticket.release(tokens)
     }
   }
 

@@ -94,8 +94,37 @@ export interface RouterOptions {
   }
   /** Limits per provider id. @default {} */
   rateLimits?: Record<string, ProviderLimits>
-  /** Holds the minute windows of the rate limits. @default new MemoryStateStore() */
+  /**
+   * Holds the minute windows and concurrency leases of the rate limits and, with
+   * `sharedBreakers`, the breakers' open periods: give instances one Redis store
+   * (`continuum-proxy/redis`) and they share one budget.
+   * @default new MemoryStateStore()
+   */
   store?: StateStore
+  /**
+   * How long a `maxConcurrency` slot is held without renewal, in milliseconds. Running requests
+   * renew theirs every third of it; a crashed instance's slots free themselves after it.
+   * @default 30000
+   */
+  concurrencyLeaseMs?: number
+  /**
+   * What the rate limits do when the store cannot answer: `open` lets the request through (a
+   * metric and a log line record it), `closed` refuses it with 503 CONTINUUM_STORE_UNAVAILABLE.
+   * @default 'open'
+   */
+  rateLimitStoreFailure?: 'open' | 'closed'
+  /**
+   * Share circuit-breaker open periods through `store`: a breaker that trips on one instance
+   * opens on every instance within `refreshMs` (a background read per provider per period; the
+   * request path stays local). Failures are still counted per instance.
+   * @default false
+   */
+  sharedBreakers?:
+    | boolean
+    | {
+        /** How often each instance reads the shared open periods, in milliseconds. @default 1000 */
+        refreshMs?: number
+      }
   /** @default systemClock */
   clock?: Clock
   /** Random source in [0, 1) for jitter and weighted routing. @default Math.random */
@@ -130,6 +159,10 @@ export interface NormalisedRouterOptions {
   timeouts: { attemptMs: number; totalMs: number; streamIdleMs: number; healthMs: number }
   rateLimits: Record<string, ProviderLimits>
   store: StateStore
+  concurrencyLeaseMs: number
+  rateLimitFailOpen: boolean
+  /** Set when breakers are shared. */
+  sharedBreakers: { refreshMs: number } | undefined
   clock: Clock
   random: () => number
   logger: Logger
@@ -262,6 +295,24 @@ export function normaliseRouterOptions(options: RouterOptions): NormalisedRouter
     positiveInteger(limits.tokensPerMinute, 1, `rateLimits.${id}.tokensPerMinute`)
     positiveInteger(limits.maxConcurrency, 1, `rateLimits.${id}.maxConcurrency`)
   }
+  const storeFailure = options.rateLimitStoreFailure ?? 'open'
+  if (storeFailure !== 'open' && storeFailure !== 'closed') {
+    throw invalid("rateLimitStoreFailure must be 'open' or 'closed'")
+  }
+  const shared = options.sharedBreakers ?? false
+  if (typeof shared !== 'boolean' && (typeof shared !== 'object' || shared === null)) {
+    throw invalid('sharedBreakers must be a boolean or { refreshMs }')
+  }
+  const sharedBreakers =
+    shared === false
+      ? undefined
+      : {
+          refreshMs: positiveInteger(
+            shared === true ? undefined : shared.refreshMs,
+            1000,
+            'sharedBreakers.refreshMs',
+          ),
+        }
   if (options.random !== undefined && typeof options.random !== 'function')
     throw invalid('random must be a function')
   if (options.classifier !== undefined && typeof options.classifier !== 'function') {
@@ -303,6 +354,9 @@ export function normaliseRouterOptions(options: RouterOptions): NormalisedRouter
     },
     rateLimits,
     store: options.store ?? new MemoryStateStore(options.clock === undefined ? {} : { clock: options.clock }),
+    concurrencyLeaseMs: positiveInteger(options.concurrencyLeaseMs, 30_000, 'concurrencyLeaseMs'),
+    rateLimitFailOpen: storeFailure === 'open',
+    sharedBreakers,
     clock: options.clock ?? systemClock,
     random: options.random ?? Math.random,
     logger: options.logger ?? silentLogger,

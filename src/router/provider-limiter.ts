@@ -1,20 +1,32 @@
 /**
  * Per-provider request and token budgets per minute, and a cap on concurrent requests, so the
  * router stays inside what a provider account (or a local GPU) can take and falls over early
- * instead of collecting 429s. Minute windows live in the StateStore (fixed windows keyed by
- * provider and minute), so several processes sharing a Redis store share one budget. Concurrency
- * is counted in-process: a crashed process must not leave leaked slots behind in a shared store.
+ * instead of collecting 429s. Everything lives in the StateStore, so instances sharing a Redis
+ * store share one budget:
+ *
+ * - the minute windows (fixed windows keyed by provider and minute, both counters under one hash
+ *   tag) are checked and counted in one atomic `chargeWithin`: a request and its estimated tokens
+ *   are charged together or not at all, so concurrent requests on several instances never spend
+ *   the same unit twice. The estimate is corrected by the tokens actually used when the attempt ends;
+ * - `maxConcurrency` slots are leases with an expiry, renewed while a request runs, so a crashed
+ *   instance frees its slots within one lease period instead of holding them forever.
+ *
+ * Both calls go out together (one pipelined round trip); the rare refusal of one undoes the
+ * other. A store that cannot answer fails open by default (the request goes on, with a metric and
+ * a log line), or closed (`rateLimitStoreFailure: 'closed'`) with 503 CONTINUUM_STORE_UNAVAILABLE.
  */
+import { randomUUID } from 'node:crypto'
 import type { Clock } from '../core/clock'
 import type { StateStore } from '../stores'
+import { isStoreUnavailable, type StoreFailureReporter } from '../stores/store-failure'
 
 /** Limits of one provider; every field optional (absent means unlimited). */
 export interface ProviderLimits {
-  /** Requests started per minute. */
+  /** Requests started per minute, across every instance sharing the store. */
   requestsPerMinute?: number
   /** Input plus output tokens per minute (inputs estimated before the call, corrected after). */
   tokensPerMinute?: number
-  /** Requests in flight at once, in this process. */
+  /** Requests in flight at once, across every instance sharing the store (leases with an expiry). */
   maxConcurrency?: number
 }
 
@@ -24,79 +36,224 @@ export type LimitRefusal = {
   retryAfterMs: number
 }
 
+/** An admitted request's hold on the limits; `release` exactly once when the attempt ends. */
+export interface LimitTicket {
+  /**
+   * Frees the concurrency slot and corrects the token estimate by what was used. The local count
+   * drops at once; the promise settles when the store has it (it never rejects), so the router
+   * does not hold an answer back for it.
+   */
+  release(tokensUsed: number): Promise<void>
+}
+
+/** How the limiters of one router use the store. */
+export interface LimiterSettings {
+  readonly store: StateStore
+  readonly clock: Clock
+  /** How long a concurrency lease lasts without renewal. */
+  readonly leaseMs: number
+  /** Whether a store failure lets the request through. */
+  readonly failOpen: boolean
+  readonly failures: StoreFailureReporter
+}
+
 const WINDOW_MS = 60_000
+
+interface Held {
+  readonly holder: string
+}
 
 /** The limiter of one provider. */
 export class ProviderLimiter {
   #inFlight = 0
+  #sequence = 0
+  readonly #instance = randomUUID()
+  readonly #leased = new Set<Held>()
+  #renewal: NodeJS.Timeout | undefined
+  readonly #tag: string
 
   constructor(
-    private readonly providerId: string,
+    providerId: string,
     private readonly limits: ProviderLimits,
-    private readonly store: StateStore,
-    private readonly clock: Clock,
-  ) {}
+    private readonly settings: LimiterSettings,
+  ) {
+    // Encoded, so no provider id can close the hash tag early or spell another provider's keys.
+    this.#tag = encodeURIComponent(providerId)
+  }
 
-  /** Requests in flight now (read by `least_busy`). */
+  /** Requests this instance has in flight now (read by `least_busy`). */
   get inFlight(): number {
     return this.#inFlight
   }
 
-  /** Whether concurrency alone would refuse a request now (synchronous, for planning). */
+  /** Whether this instance alone already fills the concurrency cap (synchronous, for planning). */
   get saturated(): boolean {
     return this.limits.maxConcurrency !== undefined && this.#inFlight >= this.limits.maxConcurrency
   }
 
-  #window(): { key: string; retryAfterMs: number } {
-    const now = this.clock.now()
-    const windowId = Math.floor(now / WINDOW_MS)
-    return { key: `${windowId}`, retryAfterMs: (windowId + 1) * WINDOW_MS - now }
+  #window(): { id: number; retryAfterMs: number } {
+    const now = this.settings.clock.now()
+    const id = Math.floor(now / WINDOW_MS)
+    return { id, retryAfterMs: (id + 1) * WINDOW_MS - now }
   }
 
-  /**
-   * Reserves one request slot and the estimated tokens, or says why not. On success the caller
-   * must call `release` exactly once.
-   */
-  async acquire(estimatedTokens: number): Promise<LimitRefusal | undefined> {
+  #windowKey(window: number, counter: 'rpm' | 'tpm'): string {
+    return `router:{${this.#tag}:${window}}:${counter}`
+  }
+
+  get #leaseKey(): string {
+    return `router:{${this.#tag}}:leases`
+  }
+
+  /** Takes a concurrency slot and charges the minute windows, or says why not. */
+  async acquire(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
     if (this.saturated) return { reason: 'concurrency', retryAfterMs: 0 }
     this.#inFlight += 1
     try {
-      const window = this.#window()
-      const { requestsPerMinute, tokensPerMinute } = this.limits
-      if (tokensPerMinute !== undefined) {
-        const used = Number((await this.store.get(this.#tokenKey(window.key))) ?? 0)
-        if (used + estimatedTokens > tokensPerMinute && used > 0) {
-          this.#inFlight -= 1
-          return { reason: 'tokens-per-minute', retryAfterMs: window.retryAfterMs }
-        }
-      }
-      if (requestsPerMinute !== undefined) {
-        const count = await this.store.increment(this.#requestKey(window.key), 1, WINDOW_MS * 2)
-        if (count > requestsPerMinute) {
-          await this.store.increment(this.#requestKey(window.key), -1, WINDOW_MS * 2)
-          this.#inFlight -= 1
-          return { reason: 'requests-per-minute', retryAfterMs: window.retryAfterMs }
-        }
-      }
-      return undefined
+      const admission = await this.#admit(estimatedTokens)
+      if ('reason' in admission) this.#inFlight -= 1
+      return admission
     } catch (error) {
       this.#inFlight -= 1
       throw error
     }
   }
 
-  /** Frees the slot and charges the tokens actually used (or the estimate when usage is unknown). */
-  async release(tokensUsed: number): Promise<void> {
-    this.#inFlight = Math.max(0, this.#inFlight - 1)
-    if (this.limits.tokensPerMinute === undefined || tokensUsed <= 0) return
-    await this.store.increment(this.#tokenKey(this.#window().key), tokensUsed, WINDOW_MS * 2)
+  async #admit(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
+    const { requestsPerMinute, tokensPerMinute, maxConcurrency } = this.limits
+    const { store } = this.settings
+    const window = this.#window()
+    const charges = []
+    if (requestsPerMinute !== undefined) {
+      charges.push({ key: this.#windowKey(window.id, 'rpm'), amount: 1, limit: requestsPerMinute })
+    }
+    // A request estimated above the whole budget still runs alone in a fresh window.
+    const reserved =
+      tokensPerMinute === undefined ? 0 : Math.min(Math.max(0, estimatedTokens), tokensPerMinute)
+    if (tokensPerMinute !== undefined) {
+      charges.push({ key: this.#windowKey(window.id, 'tpm'), amount: reserved, limit: tokensPerMinute })
+    }
+    const held: Held | undefined =
+      maxConcurrency === undefined ? undefined : { holder: `${this.#instance}:${++this.#sequence}` }
+    const [charged, leased] = await Promise.allSettled([
+      charges.length === 0 ? undefined : store.chargeWithin(charges, WINDOW_MS * 2),
+      held === undefined
+        ? true
+        : store.acquireLease(this.#leaseKey, held.holder, maxConcurrency!, this.settings.leaseMs),
+    ])
+    const failure = [charged, leased].find((outcome) => outcome.status === 'rejected')
+    if (failure !== undefined) {
+      // Undo what did go through, then decide whether to fail open.
+      if (leased.status === 'fulfilled' && leased.value === true && held !== undefined)
+        this.#releaseLease(held)
+      if (charged.status === 'fulfilled' && charged.value?.accepted) this.#refund(window.id, reserved)
+      return this.#storeFailed((failure as PromiseRejectedResult).reason)
+    }
+    const charge = (
+      charged as PromiseFulfilledResult<Awaited<ReturnType<StateStore['chargeWithin']>> | undefined>
+    ).value
+    const gotLease = (leased as PromiseFulfilledResult<boolean>).value
+    if (!gotLease) {
+      if (charge?.accepted) this.#refund(window.id, reserved)
+      return { reason: 'concurrency', retryAfterMs: 0 }
+    }
+    if (charge !== undefined && !charge.accepted) {
+      if (held !== undefined) this.#releaseLease(held)
+      const overRequests = requestsPerMinute !== undefined && charge.values[0]! + 1 > requestsPerMinute
+      return {
+        reason: overRequests ? 'requests-per-minute' : 'tokens-per-minute',
+        retryAfterMs: window.retryAfterMs,
+      }
+    }
+    if (held !== undefined) this.#hold(held)
+    return this.#ticket(window.id, reserved, held)
   }
 
-  #requestKey(window: string): string {
-    return `continuum:router:rpm:${this.providerId}:${window}`
+  #storeFailed(error: unknown): LimitTicket {
+    if (!this.settings.failOpen || !isStoreUnavailable(error)) {
+      this.settings.failures.report(error, 'closed')
+      throw error
+    }
+    this.settings.failures.report(error, 'open')
+    return this.#ticket(undefined, 0, undefined)
   }
 
-  #tokenKey(window: string): string {
-    return `continuum:router:tpm:${this.providerId}:${window}`
+  #ticket(window: number | undefined, reserved: number, held: Held | undefined): LimitTicket {
+    let released = false
+    return {
+      release: async (tokensUsed) => {
+        if (released) return
+        released = true
+        this.#inFlight = Math.max(0, this.#inFlight - 1)
+        if (held !== undefined) {
+          this.#leased.delete(held)
+          if (this.#leased.size === 0) this.#stopRenewal()
+        }
+        const correction =
+          this.limits.tokensPerMinute === undefined || window === undefined || !(tokensUsed > 0)
+            ? 0
+            : tokensUsed - reserved
+        await Promise.all([
+          held === undefined
+            ? undefined
+            : this.#quietly(this.settings.store.releaseLease(this.#leaseKey, held.holder)),
+          correction === 0
+            ? undefined
+            : this.#quietly(
+                this.settings.store.increment(this.#windowKey(window!, 'tpm'), correction, WINDOW_MS * 2),
+              ),
+        ])
+      },
+    }
+  }
+
+  /** Gives back a charge whose lease was refused (or whose lease call failed). */
+  #refund(window: number, reserved: number): void {
+    const { store } = this.settings
+    if (this.limits.requestsPerMinute !== undefined)
+      void this.#quietly(store.increment(this.#windowKey(window, 'rpm'), -1, WINDOW_MS * 2))
+    if (reserved > 0)
+      void this.#quietly(store.increment(this.#windowKey(window, 'tpm'), -reserved, WINDOW_MS * 2))
+  }
+
+  #releaseLease(held: Held): void {
+    void this.#quietly(this.settings.store.releaseLease(this.#leaseKey, held.holder))
+  }
+
+  /** Keeps a lease alive while its request runs: renewed every third of the lease period. */
+  #hold(held: Held): void {
+    this.#leased.add(held)
+    if (this.#renewal !== undefined) return
+    this.#renewal = setInterval(() => this.#renew(), Math.max(1, Math.floor(this.settings.leaseMs / 3)))
+    this.#renewal.unref()
+  }
+
+  #renew(): void {
+    const { store, leaseMs } = this.settings
+    for (const held of this.#leased) {
+      void this.#quietly(
+        store.acquireLease(this.#leaseKey, held.holder, this.limits.maxConcurrency!, leaseMs),
+      )
+    }
+  }
+
+  #stopRenewal(): void {
+    clearInterval(this.#renewal)
+    this.#renewal = undefined
+  }
+
+  /** Bookkeeping after admission never fails a request: a failed call is reported and dropped. */
+  async #quietly(call: Promise<unknown>): Promise<void> {
+    try {
+      await call
+    } catch (error) {
+      this.settings.failures.report(error, 'open')
+    }
+  }
+
+  /** Stops renewing leases (the router is closing). */
+  close(): void {
+    this.#leased.clear()
+    this.#stopRenewal()
   }
 }

@@ -24,13 +24,26 @@ export interface MemoryStateStoreOptions {
   clock?: Clock
 }
 
+/** A lease: until when, and how many units it takes. */
+interface Lease {
+  until: number
+  weight: number
+}
+
 interface Entry {
-  value: string | Uint8Array | Map<string, number>
+  value: string | Uint8Array | Map<string, Lease>
   expiresAt: number
 }
 
 function numberOf(entry: Entry | undefined): number {
   return entry === undefined || typeof entry.value !== 'string' ? 0 : Number(entry.value)
+}
+
+/** Lease weights are positive integers, in both stores. */
+export function assertWeight(weight: number): void {
+  if (!Number.isSafeInteger(weight) || weight < 1) {
+    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'A lease weight must be a positive integer')
+  }
 }
 
 /** A process-local {@link StateStore}. */
@@ -100,14 +113,27 @@ export class MemoryStateStore implements StateStore {
     return { accepted: true, values: charges.map((charge) => this.#add(charge.key, charge.amount, ttlMs)) }
   }
 
-  async acquireLease(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean> {
+  async acquireLease(
+    key: string,
+    holder: string,
+    limit: number,
+    ttlMs: number,
+    weight = 1,
+  ): Promise<boolean> {
+    assertWeight(weight)
     const now = this.#clock.now()
     const entry = this.#live(key)
-    const leases = entry !== undefined && entry.value instanceof Map ? entry.value : new Map<string, number>()
-    for (const [owner, until] of leases) if (until <= now) leases.delete(owner)
-    if (!leases.has(holder) && leases.size >= limit) return false
-    leases.set(holder, now + ttlMs)
-    this.#entries.set(key, { value: leases, expiresAt: Math.max(...leases.values()) })
+    const leases = entry !== undefined && entry.value instanceof Map ? entry.value : new Map<string, Lease>()
+    let used = 0
+    for (const [owner, lease] of leases) {
+      if (lease.until <= now) leases.delete(owner)
+      else if (owner !== holder) used += lease.weight
+    }
+    if (used + weight > limit) return false
+    leases.set(holder, { until: now + ttlMs, weight })
+    let last = 0
+    for (const lease of leases.values()) last = Math.max(last, lease.until)
+    this.#entries.set(key, { value: leases, expiresAt: last })
     return true
   }
 
@@ -123,6 +149,13 @@ export class MemoryStateStore implements StateStore {
 
   async setBytes(key: string, value: Uint8Array, ttlMs: number): Promise<void> {
     this.#entries.set(key, { value: Uint8Array.from(value), expiresAt: this.#clock.now() + ttlMs })
+  }
+
+  async touch(key: string, ttlMs: number): Promise<boolean> {
+    const entry = this.#live(key)
+    if (entry === undefined) return false
+    entry.expiresAt = this.#clock.now() + ttlMs
+    return true
   }
 
   async delete(key: string): Promise<void> {

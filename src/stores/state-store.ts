@@ -45,17 +45,21 @@ export interface StateStore {
    */
   chargeWithin(charges: readonly StoreCharge[], ttlMs: number): Promise<StoreChargeResult>
   /**
-   * Takes one of `limit` slots of `key` for `holder` until `ttlMs` from now (a lease: a crashed
-   * holder cannot keep its slot forever); resolves `false` when every slot is taken. Taking a
-   * slot the holder already has renews it.
+   * Takes `weight` (a positive integer, default 1) of the `limit` units of `key` for `holder`
+   * until `ttlMs` from now (a lease: a crashed holder cannot keep its units forever); resolves
+   * `false`, taking nothing, when the live leases of other holders plus `weight` would exceed
+   * `limit`. Taking again what the holder already has renews it (with the new weight). Expiry is
+   * judged on the store's own clock, so instances with skewed clocks agree on it.
    */
-  acquireLease(key: string, holder: string, limit: number, ttlMs: number): Promise<boolean>
+  acquireLease(key: string, holder: string, limit: number, ttlMs: number, weight?: number): Promise<boolean>
   /** Gives a slot back. */
   releaseLease(key: string, holder: string): Promise<void>
   /** Reads binary data (an encrypted cache entry, say); `undefined` when absent or expired. */
   getBytes(key: string): Promise<Uint8Array | undefined>
   /** Writes binary data expiring after `ttlMs`. */
   setBytes(key: string, value: Uint8Array, ttlMs: number): Promise<void>
+  /** Moves a key's expiry to `ttlMs` from now; resolves `false` when the key is absent. */
+  touch(key: string, ttlMs: number): Promise<boolean>
   /** Removes a key. */
   delete(key: string): Promise<void>
   /** Releases connections and timers. */

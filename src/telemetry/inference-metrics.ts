@@ -34,6 +34,7 @@ export class InferenceMetrics {
   readonly breakerState: Gauge<'provider'>
   readonly routerAttempts: Counter<'provider' | 'model' | 'outcome'>
   readonly cacheRequests: Counter<'result'>
+  readonly storeFailures: Counter<'consumer' | 'decision'>
 
   constructor(options: InferenceMetricsOptions) {
     const { registry, prefix } = options
@@ -86,6 +87,12 @@ export class InferenceMetrics {
       name: `${prefix}cache_requests_total`,
       help: 'Encrypted response cache lookups, by result (hit or miss).',
       labelNames: ['result'],
+      registers,
+    })
+    this.storeFailures = new Counter({
+      name: `${prefix}store_failures_total`,
+      help: 'Shared state store calls that failed, by feature and decision (open: went on without it; closed: refused).',
+      labelNames: ['consumer', 'decision'],
       registers,
     })
   }

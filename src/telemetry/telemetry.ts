@@ -5,6 +5,7 @@
  * InferenceRouter, all sharing one registry: `continuum({ stages: [telemetry], router })` with
  * `new InferenceRouter({ onEvent: telemetry.onRouterEvent })`.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import type { Meter, Tracer } from '@opentelemetry/api'
 import { collectDefaultMetrics, type Registry } from 'prom-client'
 import { type CoreHandler, chainHandlers } from '../core/http'
@@ -13,6 +14,7 @@ import { brand } from '../internal/brand'
 import type { Exchange, ExchangeResponse, ReceivedExchange } from '../proxy/exchange'
 import type { Next, ProxyStage } from '../proxy/stage'
 import type { RouterEvent } from '../router/events'
+import { STORE_DIAGNOSTICS_CHANNEL, type StoreFailureEvent } from '../stores/store-failure'
 import { type ExchangeTelemetryContext, observeExchange, observeUpstream } from './exchange-telemetry'
 import { GenAiMetrics } from './genai-metrics'
 import { InferenceMetrics } from './inference-metrics'
@@ -87,6 +89,7 @@ export class Telemetry implements ProxyStage {
     }
     this.#shared = shared
     this.handler = chainHandlers(...endpoints(resolved))
+    countStoreFailures(this.metrics)
     const onEvent = routerEventHandler(this.metrics, genai, modelLabels, shared.api, tracer)
     this.onRouterEvent = (event) => {
       // With a router reporting, provider calls are measured at the router, not per exchange.
@@ -111,6 +114,21 @@ export class Telemetry implements ProxyStage {
 }
 
 brand(Telemetry.prototype, 'Telemetry')
+
+/** Counts the `continuum:store` failures; the listener lets go once the metrics are collected. */
+function countStoreFailures(metrics: InferenceMetrics): void {
+  const reference = new WeakRef(metrics)
+  const listener = (message: unknown): void => {
+    const target = reference.deref()
+    if (target === undefined) {
+      diagnosticsChannel.unsubscribe(STORE_DIAGNOSTICS_CHANNEL, listener)
+      return
+    }
+    const event = message as StoreFailureEvent
+    target.storeFailures.inc({ consumer: event.consumer, decision: event.decision })
+  }
+  diagnosticsChannel.subscribe(STORE_DIAGNOSTICS_CHANNEL, listener)
+}
 
 function tracerOf(options: ResolvedTelemetryOptions, api: OpenTelemetryApi): Tracer {
   const provider = typeof options.tracing === 'object' ? options.tracing : api.trace

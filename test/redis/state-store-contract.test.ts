@@ -159,6 +159,43 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     expect(await one.acquireLease(name, 'd', 2, 10_000)).toBe(true)
   })
 
+  it('weighs leases: units of several holders add up to the limit, a renewal may change its weight', async () => {
+    const name = key('weighted')
+    expect(await one.acquireLease(name, 'keys-a', 100, 10_000, 60)).toBe(true)
+    expect(await two.acquireLease(name, 'keys-b', 100, 10_000, 50)).toBe(false)
+    expect(await two.acquireLease(name, 'keys-b', 100, 250, 40)).toBe(true)
+    // Renewing keys-a with a larger weight counts only the others' units.
+    expect(await one.acquireLease(name, 'keys-a', 100, 10_000, 61)).toBe(false)
+    expect(await one.acquireLease(name, 'keys-a', 100, 10_000, 60)).toBe(true)
+    await sleep(400)
+    expect(await two.acquireLease(name, 'keys-c', 100, 10_000, 40)).toBe(true)
+    await one.releaseLease(name, 'keys-a')
+    expect(await two.acquireLease(name, 'keys-d', 100, 10_000, 60)).toBe(true)
+    await expect(one.acquireLease(name, 'keys-e', 100, 10_000, 0.5)).rejects.toMatchObject({
+      code: 'CONTINUUM_INVALID_OPTIONS',
+    })
+    // Leases from many holders racing on two instances never exceed the limit together.
+    const racing = key('racing')
+    const taken = await Promise.all(
+      Array.from({ length: 40 }, (_, index) =>
+        (index % 2 === 0 ? one : two).acquireLease(racing, `holder-${index}`, 50, 10_000, 7),
+      ),
+    )
+    expect(taken.filter(Boolean)).toHaveLength(7)
+  })
+
+  it('moves the expiry of a key that exists, and only of one that exists', async () => {
+    const name = key('touched')
+    await one.setBytes(name, Buffer.from('bundle'), 200)
+    expect(await two.touch(name, 10_000)).toBe(true)
+    await sleep(350)
+    expect(Buffer.from((await one.getBytes(name))!).toString()).toBe('bundle')
+    expect(await two.touch(name, 100)).toBe(true)
+    await sleep(250)
+    expect(await one.getBytes(name)).toBeUndefined()
+    expect(await one.touch(key('never-written'), 10_000)).toBe(false)
+  })
+
   it('stores binary values byte for byte', async () => {
     const name = key('bytes')
     const value = Buffer.concat([Buffer.from([0, 255, 0xc3, 0x28]), randomBytes(4096)])
