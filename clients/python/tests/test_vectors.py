@@ -247,8 +247,10 @@ class TestMessages:
             sealed = core.seal(
                 core.plan(request, match, request.read()), ResolvedKey(key, {"x-continuum-key-id": key.id})
             )
-            assert sealed.request.content.decode() == case["canonicalEncryptedBody"], case["name"]
-            assert json.loads(sealed.request.content) == case["encryptedBody"]
+            sent = sealed.request.read()
+            assert sent.decode() == case["canonicalEncryptedBody"], case["name"]
+            assert json.loads(sent) == case["encryptedBody"]
+            assert sealed.request.headers["content-length"] == str(len(sent))
             for name, value in case["protocolHeaders"].items():
                 assert sealed.request.headers[name] == value, (case["name"], name)
             # What the server decrypts is what the caller wrote, numbers as the doubles JSON reads.

@@ -129,6 +129,12 @@ def _serialise(value: Any, sort: bool) -> bytes:
 
 def canonical_json(value: Any) -> bytes:
     """The RFC 8785 form of a JSON value, as UTF-8 bytes."""
+    if type(value) is str:
+        # Most field plaintexts are one string: no container to walk.
+        try:
+            return _encode_string(value).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse("holds a string or member name with a lone UTF-16 surrogate") from None
     return _serialise(value, True)
 
 

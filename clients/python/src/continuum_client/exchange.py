@@ -74,6 +74,9 @@ class Plan:
     body: dict[str, Any]
     headers: tuple[tuple[str, str], ...]
     extensions: dict[str, Any]
+    #: The names listed in `x-continuum-sealed-headers`, and their sealed header lines.
+    sealed_names: tuple[str, ...]
+    header_lines: str
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,16 @@ def _extensions(response: httpx.Response) -> dict[str, Any]:
         for name in ("http_version", "reason_phrase")
         if name in response.extensions
     }
+
+
+def _json_response(response: httpx.Response, value: Any) -> httpx.Response:
+    """The verified value re-serialised for the SDK, under the answer's status and headers."""
+    body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    headers = response_headers(response.headers)
+    headers.append(("content-length", str(len(body))))
+    return httpx.Response(
+        response.status_code, headers=headers, stream=httpx.ByteStream(body), extensions=_extensions(response)
+    )
 
 
 def has_body(request: httpx.Request) -> bool:
@@ -183,8 +196,17 @@ class ClientCore:
             and name.decode("latin-1").lower() not in _DROPPED_REQUEST_HEADERS
         ) + (("content-type", "application/json"),)
         url = request.url
+        if all(name != "host" for name, _ in headers):
+            headers = (("host", url.netloc.decode("ascii")),) + headers
         mount = f"{url.scheme}://{url.netloc.decode('ascii')}{path[: len(path) - len(match.route_path)]}"
+        names = sealed_header_list(name for name, _ in headers)
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            values.setdefault(name, []).append(value)
+        lines = sealed_header_block(names, lambda name: ", ".join(values[name]) if name in values else None)
         return Plan(
+            sealed_names=tuple(names),
+            header_lines=lines,
             match=match,
             method=request.method.upper(),
             url=url,
@@ -200,17 +222,7 @@ class ClientCore:
         nonce = b64url_encode(self._nonce())
         timestamp = str(int(self.clock()))
         context = CipherContext(resolved.key, nonce, "request")
-        names = sealed_header_list(name for name, _ in plan.headers)
-        values: dict[str, list[str]] = {}
-        for name, value in plan.headers:
-            values.setdefault(name, []).append(value)
-        meta = request_seal_meta(
-            plan.method,
-            plan.match.route_path,
-            plan.query,
-            timestamp,
-            sealed_header_block(names, lambda name: ", ".join(values[name]) if name in values else None),
-        )
+        meta = request_seal_meta(plan.method, plan.match.route_path, plan.query, timestamp, plan.header_lines)
         encrypted = encrypt_fields(plan.match.route.request_tree, plan.body, context, 0, self._iv)
         # The body goes out in the form the seal covers, serialised once.
         body = canonical_json(encrypted)
@@ -221,11 +233,13 @@ class ClientCore:
             ("x-continuum-encryption", FORMAT_VERSION),
             ("x-continuum-nonce", nonce),
             ("x-continuum-timestamp", timestamp),
-            ("x-continuum-sealed-headers", ",".join(names)),
+            ("x-continuum-sealed-headers", ",".join(plan.sealed_names)),
             ("x-continuum-seal", seal),
         ]
+        headers.append(("content-length", str(len(body))))
+        # `stream=` rather than `content=`: the headers are complete, so httpx adds none of its own.
         request = httpx.Request(
-            plan.method, plan.url, headers=headers, content=body, extensions=plan.extensions
+            plan.method, plan.url, headers=headers, stream=httpx.ByteStream(body), extensions=plan.extensions
         )
         return Sealed(plan, request, context.reversed())
 
@@ -281,12 +295,7 @@ class ClientCore:
             sealed.context, response.status_code, parsed, response.headers.get("x-continuum-seal")
         ):
             return self.unauthenticated(response)
-        opened = httpx.Response(
-            response.status_code,
-            headers=response_headers(response.headers),
-            content=json.dumps(parsed, ensure_ascii=False, separators=(",", ":")).encode(),
-            extensions=_extensions(response),
-        )
+        opened = _json_response(response, parsed)
         error = parsed.get("error")
         if not isinstance(error, dict) or error.get("code") != "CONTINUUM_KEY_RETIRED":
             return Opened(opened)
@@ -309,14 +318,7 @@ class ClientCore:
             response.status_code,
             response.headers.get("x-continuum-seal"),
         )
-        return Opened(
-            httpx.Response(
-                response.status_code,
-                headers=response_headers(response.headers),
-                content=json.dumps(opened, ensure_ascii=False, separators=(",", ":")).encode(),
-                extensions=_extensions(response),
-            )
-        )
+        return Opened(_json_response(response, opened))
 
     def stream_opener(self, sealed: Sealed) -> StreamOpener:
         stream = sealed.plan.match.route.stream

@@ -57,17 +57,26 @@ def _walk(tree: PlainFieldTree, value: Any, path: str, leaf: Leaf) -> Any:
     # Recursion follows the allow-list only, so its depth is bounded by the longest pattern.
     if tree.plain:
         return value
-    if isinstance(value, dict):
+    children = tree.children
+    wildcard = tree.any
+    if type(value) is dict:
         copy: dict[str, Any] = {}
         for key, item in value.items():
-            child = tree.child(key)
+            child = children.get(key) or wildcard
+            if child is not None and child.plain:
+                # A plain subtree is kept as it is: no pointer to build, nothing to walk.
+                copy[key] = item
+                continue
             child_path = f"{path}/{_escape(key)}"
             copy[key] = leaf(item, child_path) if child is None else _walk(child, item, child_path, leaf)
         return copy
-    if isinstance(value, list):
+    if type(value) is list:
         result = []
         for index, item in enumerate(value):
-            child = tree.child(str(index))
+            child = children.get(str(index)) or wildcard
+            if child is not None and child.plain:
+                result.append(item)
+                continue
             child_path = f"{path}/{index}"
             result.append(leaf(item, child_path) if child is None else _walk(child, item, child_path, leaf))
         return result
