@@ -15,3 +15,22 @@ if ! command -v redis-server > /dev/null 2>&1 || ! command -v redis-cli > /dev/n
     echo "continuum-proxy: redis-server is missing and cannot be installed here (apt-get needs root)" >&2
   fi
 fi
+
+# The Python client's suite (clients/python, run by `npm test`) needs Debian's python3-httpx,
+# python3-cryptography and python3-pytest (PyPI is not used); install them the same way.
+_continuum_python_ok() {
+  sh "$(dirname "${BASH_SOURCE[0]}")/../clients/python/python.sh" -c "import pytest" > /dev/null 2>&1
+}
+if ! _continuum_python_ok; then
+  _continuum_apt=""
+  if [ "$(id -u)" = "0" ]; then _continuum_apt="apt-get"; elif command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then _continuum_apt="sudo apt-get"; fi
+  if [ -n "$_continuum_apt" ] && command -v apt-get > /dev/null 2>&1; then
+    echo "continuum-proxy: installing python3-httpx python3-cryptography python3-pytest (Debian packages) for the Python client tests" >&2
+    DEBIAN_FRONTEND=noninteractive $_continuum_apt install -y -q python3-httpx python3-cryptography python3-pytest > /dev/null 2>&1 ||
+      { $_continuum_apt update -q > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $_continuum_apt install -y -q python3-httpx python3-cryptography python3-pytest > /dev/null 2>&1; } ||
+      echo "continuum-proxy: could not install the Python packages; the Python client tests will fail" >&2
+    _continuum_python_ok || echo "continuum-proxy: python3 still cannot import httpx, cryptography and pytest" >&2
+  else
+    echo "continuum-proxy: python3-httpx, python3-cryptography or python3-pytest is missing and cannot be installed here (apt-get needs root)" >&2
+  fi
+fi

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs'
 import canonicalize from 'canonicalize'
 import { describe, expect, it } from 'vitest'
 import { computeProtocolVectors } from './support/protocol-vectors'
+import { computeSharedVectors, SHARED_VECTORS_FILE } from './support/shared-vectors'
 
 const doc = readFileSync(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8')
 const block = doc.slice(doc.indexOf('<!-- test-vectors -->'))
@@ -29,6 +30,10 @@ interface Published {
   errorSeal: { status: number; body: unknown; seal: string }
 }
 const published = JSON.parse(block.slice(block.indexOf('```json') + 7, block.lastIndexOf('```'))) as Published
+// The one vector file both clients check (clients/python/tests reads it too).
+const shared = JSON.parse(readFileSync(new URL(`../${SHARED_VECTORS_FILE}`, import.meta.url), 'utf8')) as {
+  published: unknown
+}
 
 /** The seal of docs/PROTOCOL.md §5, from raw node:crypto and the reference JCS implementation. */
 function rawSeal(sequence: number, direction: string, kind: string, meta: string, body: unknown): string {
@@ -45,6 +50,12 @@ function withoutSeal(marker: Record<string, unknown>): Record<string, unknown> {
 describe('docs/PROTOCOL.md test vectors', () => {
   it('match the implementation', () => {
     expect(computeProtocolVectors()).toEqual(published)
+  })
+
+  it('are the published part of the shared vector file, which matches the server and the TypeScript client', async () => {
+    expect(shared.published).toEqual(published)
+    // Regenerate with `npx tsx scripts/protocol-vectors.ts` after a deliberate change.
+    expect(await computeSharedVectors()).toEqual(shared)
   })
 
   it('derive the seal key with HKDF as §1 says', () => {

@@ -1,0 +1,309 @@
+"""``ContinuumTransport`` and ``AsyncContinuumTransport``: httpx transports that the official
+``openai`` and ``anthropic`` Python SDKs take through ``http_client=httpx.Client(transport=...)``.
+They encrypt the sensitive fields of requests on the protocols' routes, seal the rest (query and
+headers included), and verify and decrypt answers and streams before the SDK sees them. Only a
+sealed retired-key notice makes them refresh the key and retry, once: the server refused that
+request before forwarding it, so the retry cannot run it twice. A body never goes in clear to a
+path the client does not know as plain."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator, Callable, Iterable, Iterator
+
+import httpx
+
+from .errors import ContinuumError
+from .exchange import (
+    Clock,
+    ClientCore,
+    NonceSource,
+    Opened,
+    Plan,
+    Sealed,
+    join_limited,
+    random_nonce,
+    system_clock,
+)
+from .field_cipher import IvSource, random_iv
+from .key_source import Agreement, AgreementKeySource, KeyProvider, KeySource, SharedKeySource
+from .keys import KeyMaterial
+from .path_policy import validate_plain_paths
+from .routes import RouteTable
+from .stream_opener import StreamOpener
+
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+_AGREEMENT_HEADERS = {"accept": "application/json"}
+# A connection that breaks mid-stream is a stream without its end marker, i.e. a truncation.
+_CUT = (httpx.RemoteProtocolError, httpx.ReadError)
+
+
+def _key_source(
+    key_id: str | None, key: KeyMaterial | None, keys: KeyProvider | None, agreement: Agreement | None
+) -> KeySource:
+    modes = [key is not None or key_id is not None, keys is not None, agreement is not None]
+    if sum(modes) != 1:
+        raise ContinuumError(
+            "CONTINUUM_INVALID_OPTIONS", "give exactly one of key_id+key, keys, or agreement"
+        )
+    if keys is not None:
+        return SharedKeySource(keys)
+    if agreement is not None:
+        if not isinstance(agreement, Agreement):
+            raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "agreement must be an Agreement")
+        return AgreementKeySource(agreement)
+    if key_id is None or key is None:
+        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "key and key_id go together")
+    return SharedKeySource.fixed(key_id, key)
+
+
+def _core(
+    routes: RouteTable | None,
+    plain_paths: Iterable[str] | None,
+    clock: Clock | None,
+    max_response_bytes: int,
+    iv: IvSource,
+    nonce: NonceSource,
+) -> ClientCore:
+    if routes is not None and not isinstance(routes, RouteTable):
+        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "routes must be a RouteTable")
+    if (
+        isinstance(max_response_bytes, bool)
+        or not isinstance(max_response_bytes, int)
+        or max_response_bytes < 1
+    ):
+        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "max_response_bytes must be a positive integer")
+    if clock is not None and not callable(clock):
+        raise ContinuumError(
+            "CONTINUUM_INVALID_OPTIONS", "clock must be a callable returning Unix milliseconds"
+        )
+    return ClientCore(
+        routes or RouteTable.builtin(),
+        validate_plain_paths(plain_paths),
+        clock or system_clock,
+        max_response_bytes,
+        iv,
+        nonce,
+    )
+
+
+class _OpenedStream(httpx.SyncByteStream):
+    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+        self._response = response
+        self._opener = opener
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            for chunk in self._response.iter_bytes():
+                plain = self._opener.push(chunk)
+                if plain:
+                    yield plain
+        except _CUT as error:
+            self._opener.cut(error)
+        plain = self._opener.finish()
+        if plain:
+            yield plain
+
+    def close(self) -> None:
+        self._response.close()
+
+
+class _AsyncOpenedStream(httpx.AsyncByteStream):
+    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+        self._response = response
+        self._opener = opener
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._response.aiter_bytes():
+                plain = self._opener.push(chunk)
+                if plain:
+                    yield plain
+        except _CUT as error:
+            self._opener.cut(error)
+        plain = self._opener.finish()
+        if plain:
+            yield plain
+
+    async def aclose(self) -> None:
+        await self._response.aclose()
+
+
+class ContinuumTransport(httpx.BaseTransport):
+    """An encrypting httpx transport: ``httpx.Client(transport=ContinuumTransport(key_id=..., key=...))``.
+
+    Give exactly one of ``key_id`` + ``key`` (a pre-shared 32-byte key, or its hex or base64url),
+    ``keys`` (a callable returning a :class:`SharedKey`, asked again after a sealed retired-key
+    notice) or ``agreement`` (:class:`Agreement`, X25519 with the key the server publishes).
+
+    ``transport`` carries the encrypted requests (default ``httpx.HTTPTransport()``). ``plain_paths``
+    lists paths (ends of URL paths, e.g. ``/v1/files``) that may carry a body in clear; a body to any
+    other path that is not a route is refused with CONTINUUM_CLIENT_PATH_REFUSED before anything is
+    sent. ``routes`` replaces the built-in protocols; ``clock`` returns Unix milliseconds;
+    ``max_response_bytes`` bounds a JSON answer (default 64 MiB). Options are validated now.
+    """
+
+    def __init__(
+        self,
+        *,
+        key_id: str | None = None,
+        key: KeyMaterial | None = None,
+        keys: KeyProvider | None = None,
+        agreement: Agreement | None = None,
+        transport: httpx.BaseTransport | None = None,
+        plain_paths: Iterable[str] | None = None,
+        routes: RouteTable | None = None,
+        clock: Clock | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        _iv: IvSource = random_iv,
+        _nonce: NonceSource = random_nonce,
+    ) -> None:
+        # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
+        self._keys = _key_source(key_id, key, keys, agreement)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._inner = transport if transport is not None else httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        match = self._core.classify(request)
+        if match is None:
+            return self._inner.handle_request(request)
+        plan = self._core.plan(request, match, request.read())
+        first = self._attempt(plan)
+        if not first.is_retired_notice:
+            return first.response
+        # Only a sealed notice gets here: the server refused before forwarding, so a retry is safe.
+        first.response.close()
+        self._keys.refresh(plan.mount, first.retired)
+        return self._attempt(plan).response
+
+    def _attempt(self, plan: Plan) -> Opened:
+        resolved = self._keys.resolve(plan.mount, self._fetch)
+        sealed = self._core.seal(plan, resolved)
+        response = self._inner.handle_request(sealed.request)
+        try:
+            return self._open(sealed, response)
+        except BaseException:
+            response.close()
+            raise
+
+    def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
+        kind = self._core.kind(sealed, response)
+        if kind == "stream":
+            return self._core.stream_response(
+                response, _OpenedStream(response, self._core.stream_opener(sealed))
+            )
+        if kind == "unauthenticated":
+            response.close()
+            return self._core.unauthenticated(response)
+        body = join_limited(response.iter_bytes(), self._core.max_response_bytes, self._core.too_large)
+        return (
+            self._core.open_error(sealed, response, body)
+            if kind == "error"
+            else self._core.open_json(sealed, response, body)
+        )
+
+    def _fetch(self, url: str) -> tuple[int, bytes]:
+        response = self._inner.handle_request(httpx.Request("GET", url, headers=_AGREEMENT_HEADERS))
+        try:
+            limit = AgreementKeySource.MAX_PUBLISHED_BYTES
+            return response.status_code, join_limited(response.iter_bytes(), limit, _published_too_large)
+        finally:
+            response.close()
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class AsyncContinuumTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`ContinuumTransport`, for ``httpx.AsyncClient`` (``AsyncOpenAI``,
+    ``AsyncAnthropic``). ``keys`` may be an async callable. ``transport`` defaults to
+    ``httpx.AsyncHTTPTransport()``."""
+
+    def __init__(
+        self,
+        *,
+        key_id: str | None = None,
+        key: KeyMaterial | None = None,
+        keys: KeyProvider | None = None,
+        agreement: Agreement | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        plain_paths: Iterable[str] | None = None,
+        routes: RouteTable | None = None,
+        clock: Clock | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        _iv: IvSource = random_iv,
+        _nonce: NonceSource = random_nonce,
+    ) -> None:
+        self._keys = _key_source(key_id, key, keys, agreement)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        match = self._core.classify(request)
+        if match is None:
+            return await self._inner.handle_async_request(request)
+        plan = self._core.plan(request, match, await request.aread())
+        first = await self._attempt(plan)
+        if not first.is_retired_notice:
+            return first.response
+        await first.response.aclose()
+        self._keys.refresh(plan.mount, first.retired)
+        return (await self._attempt(plan)).response
+
+    async def _attempt(self, plan: Plan) -> Opened:
+        resolved = await self._keys.aresolve(plan.mount, self._fetch)
+        sealed = self._core.seal(plan, resolved)
+        response = await self._inner.handle_async_request(sealed.request)
+        try:
+            return await self._open(sealed, response)
+        except BaseException:
+            await response.aclose()
+            raise
+
+    async def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
+        kind = self._core.kind(sealed, response)
+        if kind == "stream":
+            return self._core.stream_response(
+                response, _AsyncOpenedStream(response, self._core.stream_opener(sealed))
+            )
+        if kind == "unauthenticated":
+            await response.aclose()
+            return self._core.unauthenticated(response)
+        body = await _join_limited_async(
+            response.aiter_bytes(), self._core.max_response_bytes, self._core.too_large
+        )
+        return (
+            self._core.open_error(sealed, response, body)
+            if kind == "error"
+            else self._core.open_json(sealed, response, body)
+        )
+
+    async def _fetch(self, url: str) -> tuple[int, bytes]:
+        response = await self._inner.handle_async_request(
+            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS)
+        )
+        try:
+            return response.status_code, await _join_limited_async(
+                response.aiter_bytes(), AgreementKeySource.MAX_PUBLISHED_BYTES, _published_too_large
+            )
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def _join_limited_async(
+    chunks: AsyncIterator[bytes], limit: int, too_large: Callable[[], ContinuumError]
+) -> bytes:
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large()
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _published_too_large() -> ContinuumError:
+    return ContinuumError("CONTINUUM_KEY_AGREEMENT_FAILED", "Server key document is too large")
