@@ -66,7 +66,7 @@ function makeRequest(encrypted: boolean, stream = false): BenchRequest {
     timestamp,
     keyHeaders: { 'x-continuum-key-id': 'bench' },
   })
-  return { body: JSON.stringify(message.body), headers: message.headers }
+  return { body: message.text, headers: message.headers }
 }
 
 /**

@@ -139,7 +139,7 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       ...init,
       method,
       headers: message.headers,
-      body: JSON.stringify(message.body),
+      body: message.text,
       redirect: 'manual',
     })
     return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }) }
