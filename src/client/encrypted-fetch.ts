@@ -138,11 +138,12 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     const response = await fetcher(url, {
       ...init,
       method,
-      headers: message.headers,
+      // Batch frames cost the server one cipher per read instead of a cipher and a seal per event.
+      headers: { ...message.headers, [HEADERS.batch]: '1' },
       body: message.text,
       redirect: 'manual',
     })
-    return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }) }
+    return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }, true) }
   }
 
   return async function encryptedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

@@ -33,6 +33,7 @@ export interface PipeableBody extends AsyncIterable<Uint8Array> {
 }
 
 const encoder = new TextEncoder()
+const ignore = (): void => {}
 
 interface Destroyable {
   destroy?(error?: Error): unknown
@@ -105,9 +106,14 @@ function pump(
         resolve()
       }
     }
+    // A destroyed body reports its abort as an error after our listeners are gone.
+    const discard = (): void => {
+      source.on('error', ignore)
+      source.destroy?.()
+    }
     const fail = (error: unknown): void => {
       if (over) return
-      source.destroy?.()
+      discard()
       const reported = sink.destroyed ? undefined : handlers.failure(error)
       if (reported?.text === undefined) sink.destroy()
       else sink.end(reported.text)
@@ -149,7 +155,7 @@ function pump(
     // The client went away: stop reading the upstream; nobody is left to tell.
     const onSinkClose = (): void => {
       if (over) return
-      source.destroy?.()
+      discard()
       finish(undefined)
     }
     source.on('data', onData)
