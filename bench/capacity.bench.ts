@@ -12,7 +12,8 @@
  * - burst: 32 streams looping 1,000-token answers written as fast as the socket drains;
  * - ramp: 256 streams, 10 ms steps, more tokens per step until latency degrades (floor and Koa);
  * - requests: 2 KB chat requests, autocannon at concurrency 64, medians of 3 runs.
- * `BENCH_TARGETS=floor,koa-encrypted,...` picks rows.
+ * `BENCH_TARGETS=floor,koa-encrypted,...` picks rows. Encrypted stream clients ask for batch frames
+ * (docs/PROTOCOL.md §6.1) as the TypeScript client does; `BENCH_BATCH=0` measures a seal per event.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -27,6 +28,8 @@ const here = (path: string): string => fileURLToPath(new URL(path, import.meta.u
 const sections = new Set((process.env.BENCH_CAPACITY ?? 'steady,burst,ramp,requests').split(','))
 const picked = process.env.BENCH_TARGETS?.split(',')
 const key = randomBytes(32).toString('base64url')
+/** `BENCH_BATCH=0`: encrypted stream clients that do not ask for batch frames (a seal per event). */
+const batches = process.env.BENCH_BATCH !== '0'
 
 interface Running {
   url: string
@@ -185,7 +188,7 @@ async function streamRun(
       url: target.url,
       targetPid: target.pid,
       ...(target.headers === undefined ? {} : { headers: target.headers }),
-      ...(encrypted ? { key } : {}),
+      ...(encrypted ? { key, batches } : {}),
     } satisfies StreamLoadPlan)
   } finally {
     child.kill()

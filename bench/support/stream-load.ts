@@ -24,6 +24,8 @@ export interface StreamLoadPlan {
   headers?: Record<string, string>
   /** Base64url of the field key; absent for plain targets. */
   key?: string
+  /** Whether an encrypted client asks for batch frames, as the TypeScript client does (§6.1). */
+  batches?: boolean
   streams: number
   /** Tokens per stream. */
   tokens: number
@@ -146,10 +148,12 @@ async function run(plan: StreamLoadPlan): Promise<StreamLoadResult> {
       headers: { 'content-type': 'application/json' },
       keyHeaders: { 'x-continuum-key-id': 'bench' },
     })
+    const batches = plan.batches === true
     return {
       body: message.text,
-      headers: message.headers,
-      open: (source) => openStream(source, match.route.stream!, { ...context, direction: 'response' }),
+      headers: batches ? { ...message.headers, 'x-continuum-batch': '1' } : message.headers,
+      open: (source) =>
+        openStream(source, match.route.stream!, { ...context, direction: 'response' }, { batches }),
     }
   }
 
