@@ -9,6 +9,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createEncryptedFetch } from 'continuum-proxy/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { builtinAdapters } from '../../adapters/index'
 import { endMarker, sealBatch } from '../../src/cipher'
@@ -97,6 +98,7 @@ describe.each(rootFrameworks)('batch frames via $name', (harness) => {
   async function streamed(
     tamper: Tamper,
     request: (headers: Headers) => void = () => {},
+    streamBatches = true,
   ): Promise<string | { failed: unknown }> {
     const fetcher = (async (input: RequestInfo | URL, init?: RequestInit) => {
       const headers = new Headers(init?.headers)
@@ -113,6 +115,7 @@ describe.each(rootFrameworks)('batch frames via $name', (harness) => {
         keyId: KEY_ID,
         key: KEY,
         fetch: fetcher,
+        streamBatches,
       }).chat.completions.create({
         model: 'm',
         stream: true,
@@ -215,6 +218,15 @@ describe.each(rootFrameworks)('batch frames via $name', (harness) => {
     expect(late).toEqual(failed)
   })
 
+  it('a client created with streamBatches: false gets a seal per event', async () => {
+    expect(await streamed((frames) => frames, undefined, false)).toBe(REPLY)
+    const frames = framesOf(wire.at(-1)!)
+    expect(batchIndices(frames)).toEqual([])
+    expect(frames.filter((frame) => frame.includes('continuum_seal')).length).toBeGreaterThanOrEqual(
+      WORDS.length,
+    )
+  })
+
   it('a relay that strips the batch header gets per-event seals, and the answer is whole', async () => {
     const result = await streamed(
       (frames) => frames,
@@ -257,6 +269,12 @@ describe('batch frames in the client', () => {
       return { text, failure: error }
     }
   }
+
+  it('refuses a streamBatches option that is not a boolean when the fetch is created', () => {
+    expect(() =>
+      createEncryptedFetch({ keyId: KEY_ID, key: KEY, streamBatches: 'no' as unknown as boolean }),
+    ).toThrow(expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }))
+  })
 
   it('expands a frame for a client that asked, and refuses it for one that did not', async () => {
     expect(await open(true)).toEqual({ text: `${plain}data: [DONE]\n\n`, failure: undefined })
