@@ -141,7 +141,10 @@ function readNodeStream(stream: NodeReadable, limit: number, timeouts?: BodyTime
     }
     const onData = (chunk: Buffer): void => {
       total += chunk.byteLength
-      if (total > limit) return settle(tooLarge(limit))
+      if (total > limit) {
+        settle(tooLarge(limit))
+        return
+      }
       chunks.push(chunk)
       idle?.refresh()
     }

@@ -125,7 +125,8 @@ function pump(
       try {
         text = handlers.chunk(chunk)
       } catch (error) {
-        return fail(error)
+        fail(error)
+        return
       }
       if (text === undefined || text.length === 0) return
       if (!sink.write(text) && !waiting) {
@@ -144,7 +145,8 @@ function pump(
       try {
         text = handlers.end()
       } catch (error) {
-        return fail(error)
+        fail(error)
+        return
       }
       if (text === undefined || text === '') sink.end()
       else sink.end(text)
