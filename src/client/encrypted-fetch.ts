@@ -59,6 +59,14 @@ export interface EncryptedFetchOptions {
    * @default systemClock
    */
   clock?: Clock
+  /**
+   * Ask for batch frames on streams (`x-continuum-batch: 1`, docs/PROTOCOL.md §6.1): the server
+   * encrypts the events of one upstream read whole, a cipher per read instead of a cipher and a
+   * seal per event, and hides their names and plain fields from the path too. `false` gets a
+   * seal per event, whose allow-listed plain fields stay readable on the wire.
+   * @default true
+   */
+  streamBatches?: boolean
 }
 
 function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): KeySource {
@@ -115,6 +123,12 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
   const registry = registryOf(options.adapters)
   const plainPaths = validatePlainPaths(options.plainPaths)
   const clock = options.clock ?? systemClock
+  if (options.streamBatches !== undefined && typeof options.streamBatches !== 'boolean')
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'createEncryptedFetch: streamBatches must be a boolean',
+    )
+  const batches = options.streamBatches !== false
 
   async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown) {
     const method = (init.method ?? 'POST').toUpperCase()
@@ -138,11 +152,14 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     const response = await fetcher(url, {
       ...init,
       method,
-      headers: message.headers,
-      body: JSON.stringify(message.body),
+      headers: batches ? { ...message.headers, [HEADERS.batch]: '1' } : message.headers,
+      body: message.text,
       redirect: 'manual',
     })
-    return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }) }
+    return {
+      mountUrl,
+      opened: await readResponse(response, match, { ...context, direction: 'response' }, batches),
+    }
   }
 
   return async function encryptedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {

@@ -82,6 +82,8 @@ export async function readResponse(
   response: Response,
   match: RouteMatch,
   context: CipherContext,
+  /** Whether the request asked for batch frames (`x-continuum-batch: 1`). */
+  batches = false,
 ): Promise<OpenedResponse> {
   if (response.headers.get(HEADERS.encrypted) !== '1') {
     // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
@@ -104,15 +106,17 @@ export async function readResponse(
     response.body !== null
   ) {
     const plain = toReadableStream(
-      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context),
+      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context, { batches }),
     )
     return {
       response: new Response(plain, { status: response.status, statusText: response.statusText, headers }),
     }
   }
+  let text: string
   let parsed: unknown
   try {
-    parsed = await response.json()
+    text = await response.text()
+    parsed = JSON.parse(text)
   } catch (error) {
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
       cause: error,
@@ -124,6 +128,7 @@ export async function readResponse(
     context,
     response.status,
     response.headers.get(HEADERS.seal) ?? undefined,
+    text,
   )
   return {
     response: new Response(JSON.stringify(opened), {

@@ -1,17 +1,20 @@
 /**
  * Client side of an encrypted stream: verifies each event's seal in sequence, decrypts it, and
- * re-emits it in the protocol's own framing for the SDK. Anything unsealed, out of order, after
+ * re-emits it in the protocol's own framing for the SDK; a batch frame (when the request asked
+ * for them) is authenticated and decrypted whole, and its plain framing passed on as it is. Anything unsealed, out of order, after
  * the end marker (but the terminal sentinel), or a stream that stops before the end marker
  * becomes an error, never a short answer that looks complete or a chunk the server did not send.
  */
 
 import type { CipherContext } from '../cipher/field-cipher'
-import { END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
-import { isEndMarker, openEvent, type StreamFailure, verifyEndMarker } from '../cipher/message-codec'
+import { BATCH_EVENT_NAME, END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
+import { isEndMarker, openEventText, type StreamFailure, verifyEndMarker } from '../cipher/message-codec'
+import { isBatchFrame, openBatch } from '../cipher/stream-batch'
 import { ContinuumError, isErrorCode } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
-import { parseNdjson } from '../streams/ndjson'
-import { formatSse, parseSse } from '../streams/sse'
+import { LineDecoder } from '../streams/line-splitter'
+import { parseNdjsonLine } from '../streams/ndjson'
+import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
 
 const encoder = new TextEncoder()
 
@@ -71,13 +74,24 @@ class StreamState {
     this.ended = true
   }
 
-  /** Verifies and decrypts one sealed event. */
-  open(event: unknown, name: string): Record<string, unknown> {
+  /** Verifies and decrypts one sealed event, given as the JSON text it arrived as. */
+  open(text: string, name: string): Record<string, unknown> {
     if (this.ended) throw tampered('carried an event after its end marker')
-    if (!isRecord(event) || !Object.hasOwn(event, EVENT_SEAL_KEY)) throw tampered('carried an unsealed event')
-    const opened = openEvent(this.stream.tree, event, this.context, this.sequence, name)
+    // openEventText verifies the seal over the text itself when the server wrote it canonically.
+    const opened = text.includes(EVENT_SEAL_KEY)
+      ? openEventText(this.stream.tree, text, this.context, this.sequence, name)
+      : undefined
+    if (opened === undefined) throw tampered('carried an unsealed event')
     this.sequence++
     return opened
+  }
+
+  /** Opens one batch frame: the plain framing of the events it holds, which it counts. */
+  batch(frame: unknown): Uint8Array {
+    if (this.ended) throw tampered('carried an event after its end marker')
+    const { header, plaintext } = openBatch(this.context, this.sequence, frame)
+    this.sequence += header.events
+    return plaintext
   }
 }
 
@@ -88,45 +102,133 @@ function cut(error: unknown, state: StreamState): unknown {
   return state.ended ? tampered('carried a partial event after its end marker') : truncated()
 }
 
-/** Verifies and decrypts an encrypted stream, yielding the plain stream bytes. */
+/** The client's side of one encrypted stream, a chunk at a time: bytes in, plain stream bytes out. */
+class StreamOpener {
+  readonly #state: StreamState
+  readonly #batches: boolean
+  readonly #sse: SseDecoder | undefined
+  readonly #lines: LineDecoder | undefined
+
+  constructor(stream: CompiledStream, context: CipherContext, batches: boolean) {
+    this.#state = new StreamState(stream, context)
+    this.#batches = batches
+    if (stream.framing === 'sse') this.#sse = new SseDecoder()
+    else this.#lines = new LineDecoder()
+  }
+
+  /** An error met after some events of a chunk: thrown once those events went out. */
+  #failure: { error: unknown } | undefined
+
+  get state(): StreamState {
+    return this.#state
+  }
+
+  /** The plain bytes of the events this chunk completes (empty when none). */
+  push(chunk: Uint8Array): Uint8Array[] {
+    return this.#run((out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.push(chunk)) this.#sseEvent(event, out)
+      else for (const line of this.#lines!.push(chunk)) this.#line(line, out)
+    })
+  }
+
+  /** The rest at the end of the stream; throws when it ended without its end marker. */
+  end(): Uint8Array[] {
+    return this.#run((out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.end()) this.#sseEvent(event, out)
+      else for (const line of this.#lines!.end()) this.#line(line, out)
+      if (!this.#state.ended) throw truncated()
+    })
+  }
+
+  /** Throws the error met after the events last handed out, if any. */
+  rethrow(): void {
+    if (this.#failure !== undefined) throw this.#failure.error
+  }
+
+  /** Events verified before an error in the same chunk are passed on first, as they would one by one. */
+  #run(work: (out: Uint8Array[]) => void): Uint8Array[] {
+    if (this.#failure !== undefined) throw this.#failure.error
+    const out: Uint8Array[] = []
+    try {
+      work(out)
+    } catch (error) {
+      if (out.length === 0) throw error
+      this.#failure = { error }
+    }
+    return out
+  }
+
+  #sseEvent(event: SseEvent, out: Uint8Array[]): void {
+    const state = this.#state
+    const stream = state.stream
+    if (event.event === END_EVENT_NAME) {
+      state.end(parseJson(event.data))
+      return
+    }
+    if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
+      // A terminal sentinel such as [DONE] is plain: honour it once, after a verified end marker.
+      if (!state.ended) throw truncated()
+      if (state.sentinel) throw tampered('carried a second terminal sentinel')
+      state.sentinel = true
+      out.push(encoder.encode(formatSse({ data: event.data })))
+      return
+    }
+    if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
+    if (this.#batches && event.event === BATCH_EVENT_NAME) {
+      out.push(state.batch(parseJson(event.data)))
+      return
+    }
+    const name = event.event ?? ''
+    const data = JSON.stringify(state.open(event.data, name))
+    out.push(encoder.encode(formatSse(name === '' ? { data } : { event: name, data })))
+  }
+
+  #line(line: string, out: Uint8Array[]): void {
+    if (line.trim() === '') return
+    const state = this.#state
+    const value = parseNdjsonLine(line)
+    if (isRecord(value) && isEndMarker(value)) {
+      state.end(value)
+      return
+    }
+    if (this.#batches && isRecord(value) && isBatchFrame(value)) {
+      out.push(state.batch(value))
+      return
+    }
+    out.push(encoder.encode(`${JSON.stringify(state.open(line, ''))}\n`))
+  }
+}
+
+/** Options of {@link openStream}. */
+export interface OpenStreamOptions {
+  /**
+   * Whether the request asked for batch frames (`x-continuum-batch: 1`); only then is one accepted.
+   * @default false
+   */
+  batches?: boolean
+}
+
+/**
+ * Verifies and decrypts an encrypted stream, yielding the plain stream bytes: one chunk for each
+ * chunk received that completed events, so a read of many events costs one step here too.
+ */
 export async function* openStream(
   source: AsyncIterable<Uint8Array>,
   stream: CompiledStream,
   context: CipherContext,
+  options: OpenStreamOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const state = new StreamState(stream, context)
+  const opener = new StreamOpener(stream, context, options.batches === true)
   try {
-    if (stream.framing === 'sse') {
-      for await (const event of parseSse(source)) {
-        if (event.event === END_EVENT_NAME) {
-          state.end(parseJson(event.data))
-          continue
-        }
-        if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
-          // A terminal sentinel such as [DONE] is plain: honour it once, after a verified end marker.
-          if (!state.ended) throw truncated()
-          if (state.sentinel) throw tampered('carried a second terminal sentinel')
-          state.sentinel = true
-          yield encoder.encode(formatSse({ data: event.data }))
-          continue
-        }
-        if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
-        const name = event.event ?? ''
-        const opened = state.open(parseJson(event.data), name)
-        const data = JSON.stringify(opened)
-        yield encoder.encode(formatSse(name === '' ? { data } : { event: name, data }))
-      }
-    } else {
-      for await (const value of parseNdjson(source)) {
-        if (isRecord(value) && isEndMarker(value)) {
-          state.end(value)
-          continue
-        }
-        yield encoder.encode(`${JSON.stringify(state.open(value, ''))}\n`)
-      }
+    for await (const chunk of source) {
+      const out = opener.push(chunk)
+      if (out.length > 0) yield out.length === 1 ? out[0]! : Buffer.concat(out)
+      opener.rethrow()
     }
+    const out = opener.end()
+    if (out.length > 0) yield out.length === 1 ? out[0]! : Buffer.concat(out)
+    opener.rethrow()
   } catch (error) {
-    throw cut(error, state)
+    throw cut(error, opener.state)
   }
-  if (!state.ended) throw truncated()
 }

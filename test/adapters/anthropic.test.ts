@@ -42,6 +42,8 @@ function client(recorder?: WireRecorder): Anthropic {
     fetch: createEncryptedFetch({
       keyId: 'k1',
       key,
+      // A seal per event: these tests read the adapter's plain fields on the wire.
+      streamBatches: false,
       ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
     }),
   })

@@ -87,6 +87,8 @@ export function useEncryptedProxy(startUpstream: () => Promise<FakeUpstream>): E
       const fetcher = createEncryptedFetch({
         keyId: 'k1',
         key,
+        // A seal per event: these tests read the adapters' plain fields on the wire.
+        streamBatches: false,
         ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
       })
       return fetcher(`${started(proxy, 'proxy').url}${path}`, {

@@ -211,7 +211,9 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(types[0]).toBe('response.created')
     expect(types.at(-1)).toBe('response.completed')
     const streamed = wire.responses.at(-1) ?? ''
-    expect(streamed).toContain('event: response.output_text.delta\n')
+    // The client asks for batch frames: the event names travel inside their ciphertext.
+    expect(streamed).toContain('event: continuum.batch\n')
+    expect(streamed).not.toContain('event: response.output_text.delta\n')
     expect(streamed).toContain('event: continuum.end\n')
     expectNoPlaintext(wire, 'launch code')
   })
