@@ -87,7 +87,8 @@ export function answerHandshake(
     const error = toContinuumError(key.error)
     return prove(error.status, error.toJSON())
   }
-  const expiresAt = Math.min(timestamp + policy.ttlMs, key.acceptUntil)
+  // From the earlier of the two clocks, so a timestamp in the future cannot stretch the session.
+  const expiresAt = Math.min(Math.min(timestamp, now) + policy.ttlMs, key.acceptUntil)
   const ticket = sealTicket(key.ticketKey, {
     sessionId: secrets.transcript.subarray(0, SESSION_ID_LENGTH).toString('base64url'),
     expiresAt,
