@@ -203,7 +203,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
     const app = await start(keyring)
     const pin = keyring.published()!.fingerprint
     const attacker = await Keyring.create({ agreementKeys: [hybridKey('pq-1')] })
-    const forged = attacker.published() as Record<string, unknown>
+    const forged = attacker.published() as unknown as Record<string, unknown>
     const relay = relayFetch((url, body) => {
       if (!url.endsWith('/.well-known/continuum-key')) return body
       const mlKemPublicKey = forged.mlKemPublicKey as string
@@ -294,6 +294,47 @@ setup(rootFrameworks, ({ start, upstream }) => {
       expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_KEY_AGREEMENT_FAILED' })
       expect(upstream().requests.length).toBe(before)
     }
+  })
+
+  it('answers malformed, stale, unproven or misdirected handshakes with a 4xx, never a session', async () => {
+    const keyring = await Keyring.create({
+      agreementKeys: [hybridKey('pq-1')],
+      keys: [{ id: 'shared-1', key: randomBytes(32) }],
+    })
+    const app = await start(keyring)
+    const relay = relayFetch()
+    await agreeSession(app.url, relay.fetch)
+    const valid = JSON.parse(relay.requests[0]!.body) as Record<string, unknown>
+    const post = (body: unknown) =>
+      fetch(`${app.url}${SESSION_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }).then(async (response) => ({
+        status: response.status,
+        body: (await response.json()) as { error?: { code?: string }; session?: unknown },
+      }))
+    const cases: [unknown, number, string][] = [
+      ['not json', 400, 'CONTINUUM_INVALID_JSON'],
+      [[valid], 400, 'CONTINUUM_KEY_AGREEMENT_FAILED'],
+      [{ ...valid, cipherText: 'AAAA' }, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED'],
+      [{ ...valid, proof: 'x'.repeat(43) }, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED'],
+      [{ ...valid, timestamp: Number(valid.timestamp) - 600_000 }, 400, 'CONTINUUM_TIMESTAMP_OUT_OF_WINDOW'],
+      [{ ...valid, keyId: 'shared-1' }, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED'],
+      [{ ...valid, keyId: 'nobody' }, 401, 'CONTINUUM_KEY_UNKNOWN'],
+      [
+        { ...valid, publicKey: Buffer.alloc(32).toString('base64url') },
+        400,
+        'CONTINUUM_KEY_AGREEMENT_FAILED',
+      ],
+    ]
+    for (const [body, status, code] of cases) {
+      const answer = await post(body)
+      expect({ body, status: answer.status, code: answer.body.error?.code }).toEqual({ body, status, code })
+      expect(answer.body.session).toBeUndefined()
+    }
+    const get = await fetch(`${app.url}${SESSION_PATH}`)
+    expect(get.status).toBe(405)
   })
 
   it('refuses a ticket under another key id, a forged ticket, and a request moved to another session', async () => {
