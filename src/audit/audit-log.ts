@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { ContinuumError, toContinuumError } from '../errors'
 import { brand } from '../internal/brand'
+import { type PostQuantumSigner, postQuantumSigner } from './audit-hybrid-keys'
 import {
   type AuditDropEvent,
   type AuditLogOptions,
@@ -41,6 +42,7 @@ export class AuditLog {
   #retryTimer: NodeJS.Timeout | undefined
   #closed = false
   #closing: Promise<void> | undefined
+  #postQuantum: PostQuantumSigner | undefined
 
   constructor(options: AuditLogOptions) {
     this.#options = resolveAuditLogOptions(options)
@@ -134,6 +136,8 @@ export class AuditLog {
   }
 
   async #open(): Promise<void> {
+    const seed = this.#options.mlDsaSeed
+    if (seed !== undefined) this.#postQuantum = await postQuantumSigner(seed)
     const last = await wrapSink(() => this.#options.sink.open?.())
     if (last === undefined) return
     let record: unknown
@@ -197,7 +201,13 @@ export class AuditLog {
     }
     const lines: string[] = []
     for (const body of bodies) {
-      const { record, line } = sealRecord(body, this.#head, this.#options.keyId, this.#options.privateKey)
+      const { record, line } = sealRecord(
+        body,
+        this.#head,
+        this.#options.keyId,
+        this.#options.privateKey,
+        this.#postQuantum,
+      )
       this.#head = { seq: record.seq, hash: record.hash }
       lines.push(line)
     }

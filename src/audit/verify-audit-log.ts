@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { ContinuumError } from '../errors'
-import { type AuditKeyInput, auditKeyId, parseAuditPublicKey } from './audit-keys'
+import { type AuditVerifyKeyInput, type PostQuantumVerifier, parseVerifyKey } from './audit-hybrid-keys'
 import type { AuditRecord } from './audit-record'
 import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid, signedBytes } from './record-chain'
 
@@ -80,20 +80,20 @@ export type AuditLogSource = string | URL | Iterable<string> | AsyncIterable<str
 
 /**
  * Verifies a hash-chained, signed audit log.
- * @param publicKey one key, or several when the log spans a key rotation
+ * @param publicKey one key, or several when the log spans a key rotation; a hybrid public key document (`continuum-proxy model keygen`) requires both signatures of each record
  * @example
  * const result = await verifyAuditLog('/var/log/continuum/audit.jsonl', publicKeyPem)
  * if (!result.ok) console.error(result.firstBad)
  */
 export async function verifyAuditLog(
   source: AuditLogSource,
-  publicKey: AuditKeyInput | readonly AuditKeyInput[],
+  publicKey: AuditVerifyKeyInput | readonly AuditVerifyKeyInput[],
   options: VerifyAuditLogOptions = {},
 ): Promise<AuditVerifyResult> {
-  const keys = new Map<string, KeyObject>()
-  for (const input of Array.isArray(publicKey) ? publicKey : [publicKey as AuditKeyInput]) {
-    const key = parseAuditPublicKey(input)
-    keys.set(auditKeyId(key), key)
+  const keys = new Map<string, { publicKey: KeyObject; postQuantum: PostQuantumVerifier | undefined }>()
+  for (const input of Array.isArray(publicKey) ? publicKey : [publicKey as AuditVerifyKeyInput]) {
+    const { keyId, ...key } = await parseVerifyKey(input)
+    keys.set(keyId, key)
   }
   const anchor = options.anchor ?? GENESIS_HASH
   if (!/^[0-9a-f]{64}$/.test(anchor)) {
@@ -138,7 +138,11 @@ export async function verifyAuditLog(
       }
       if (!hashMatches(record, bytes))
         return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
-      if (!signatureValid(record, key, bytes))
+      // A hybrid key needs both signatures: an Ed25519 signature alone does not make the record.
+      if (
+        !signatureValid(record, key.publicKey, bytes) ||
+        (key.postQuantum !== undefined && !key.postQuantum(bytes, record.pqSignature))
+      )
         return fail('bad_signature', record.seq, `${where} has an invalid signature`)
       if (record.seq > expectedSeq) {
         const laterLine = await findSeq(lines, expectedSeq, lineNumber)
