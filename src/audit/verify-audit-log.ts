@@ -120,6 +120,19 @@ export async function verifyAuditLog(
   })
   const fail = (reason: AuditVerifyReason, seq: number | undefined, message: string) =>
     result({ line: lineNumber, seq, reason, message })
+  // The first hybrid record no ML-DSA signature covers yet, and the counts up to the last covered one.
+  let uncovered: { line: number; seq: number } | undefined
+  let covered = { records, expectedSeq, lastHash, dropped }
+  const uncoveredFailure = (): AuditVerifyResult => {
+    const first = uncovered!
+    ;({ records, expectedSeq, lastHash, dropped } = covered)
+    lineNumber = first.line
+    return fail(
+      'bad_signature',
+      first.seq,
+      `record seq ${first.seq} at line ${first.line} is covered by no ML-DSA signature (the hybrid signature of a later record)`,
+    )
+  }
 
   try {
     for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
@@ -138,12 +151,17 @@ export async function verifyAuditLog(
       }
       if (!hashMatches(record, bytes))
         return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
-      // A hybrid key needs both signatures: an Ed25519 signature alone does not make the record.
-      if (
-        !signatureValid(record, key.publicKey, bytes) ||
-        (key.postQuantum !== undefined && !key.postQuantum(bytes, record.pqSignature))
-      )
+      if (!signatureValid(record, key.publicKey, bytes))
         return fail('bad_signature', record.seq, `${where} has an invalid signature`)
+      // A hybrid key needs both signatures. ML-DSA signs the last record of each batch, which commits
+      // to the records before it through the chain; a record no later ML-DSA signature covers fails.
+      if (key.postQuantum !== undefined) {
+        if (record.pqSignature === undefined) uncovered ??= { line: lineNumber, seq: record.seq }
+        else if (!key.postQuantum(bytes, record.pqSignature))
+          return fail('bad_signature', record.seq, `${where} has an invalid ML-DSA signature`)
+      } else if (uncovered !== undefined) {
+        return uncoveredFailure()
+      }
       if (record.seq > expectedSeq) {
         const laterLine = await findSeq(lines, expectedSeq, lineNumber)
         return laterLine === undefined
@@ -171,10 +189,15 @@ export async function verifyAuditLog(
       expectedSeq = record.seq + 1
       expectedPrev = record.hash
       lastHash = record.hash
+      if (key.postQuantum === undefined || record.pqSignature !== undefined) {
+        uncovered = undefined
+        covered = { records, expectedSeq, lastHash, dropped }
+      }
     }
   } finally {
     await release()
   }
+  if (uncovered !== undefined) return uncoveredFailure()
   if (options.expectLastSeq !== undefined && expectedSeq - 1 < options.expectLastSeq) {
     lineNumber += 1
     return fail(

@@ -1,7 +1,9 @@
 /**
  * The audit log signed with a hybrid key (Ed25519 + ML-DSA-65) through the public API and the
- * CLI: both signatures written and both required, so a record with only one valid signature, a
- * record stripped of its ML-DSA signature, and records re-labelled as classical are refused.
+ * CLI: every record signed with Ed25519, the last of each batch also with ML-DSA (covering the
+ * batch through the chain), both required: a record with only one valid signature, a stripped or
+ * swapped ML-DSA signature, a tail no ML-DSA signature covers (cut or forged), and records
+ * re-labelled as classical are refused.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -20,9 +22,13 @@ import { sampleInput, temporaryFolder, writeLines } from './helpers'
 
 type Keys = Awaited<ReturnType<typeof generateHybridSigningKeys>>
 
-async function hybridLog(keys: Keys, count = 3): Promise<string[]> {
+async function hybridLog(keys: Keys, count = 3, maxBatch?: number): Promise<string[]> {
   const sink = new MemoryAuditSink()
-  const audit = await AuditLog.open({ sink, privateKey: keys.privateKey })
+  const audit = await AuditLog.open({
+    sink,
+    privateKey: keys.privateKey,
+    ...(maxBatch === undefined ? {} : { maxBatch }),
+  })
   for (let index = 0; index < count; index += 1) audit.record(sampleInput(index))
   await audit.close()
   return sink.lines
@@ -33,38 +39,73 @@ const parse = (line: string) => JSON.parse(line) as AuditRecord & Record<string,
 describe('hybrid audit signatures', () => {
   let keys: Keys
   let other: Keys
+  // One batch of three records (ML-DSA on the last), and three batches of one (ML-DSA on each).
   let lines: string[]
+  let single: string[]
 
   beforeAll(async () => {
     keys = await generateHybridSigningKeys()
     other = await generateHybridSigningKeys()
     lines = await hybridLog(keys)
+    single = await hybridLog(keys, 3, 1)
   })
 
   it('writes both signatures under a hybrid key id and verifies with the hybrid public key', async () => {
-    const record = parse(lines[0]!)
+    const record = parse(lines[2]!)
     expect(record.keyId).toMatch(/^hybrid-[0-9a-f]{16}$/)
     expect(Buffer.from(record.signature, 'base64')).toHaveLength(64)
     expect(Buffer.from(record.pqSignature!, 'base64')).toHaveLength(3309)
+    expect(lines.slice(0, 2).map((line) => parse(line).pqSignature)).toEqual([undefined, undefined])
+    expect(single.every((line) => parse(line).pqSignature !== undefined)).toBe(true)
+    expect(await verifyAuditLog(single, keys.publicKey)).toMatchObject({ ok: true, records: 3 })
     const audit = new AuditLog({ sink: new MemoryAuditSink(), privateKey: keys.privateKey })
     expect(audit.keyId).toBe(record.keyId)
     await audit.close()
     expect(await verifyAuditLog(lines, keys.publicKey)).toMatchObject({ ok: true, records: 3 })
   })
 
-  it('refuses a record whose ML-DSA signature is missing, another record’s, or another key’s', async () => {
+  it('refuses an ML-DSA signature that is another record’s, another key’s, or garbage', async () => {
     const foreign = parse((await hybridLog(other, 1))[0]!).pqSignature
-    const variants: Record<string, unknown>[] = [
-      (({ pqSignature: _dropped, ...rest }) => rest)(parse(lines[1]!)),
-      { ...parse(lines[1]!), pqSignature: parse(lines[2]!).pqSignature },
-      { ...parse(lines[1]!), pqSignature: foreign },
-      { ...parse(lines[1]!), pqSignature: 'AAAA' },
-    ]
-    for (const variant of variants) {
-      const tampered = [lines[0]!, JSON.stringify(variant), lines[2]!]
+    for (const pqSignature of [parse(single[2]!).pqSignature, foreign, 'AAAA']) {
+      const tampered = [single[0]!, JSON.stringify({ ...parse(single[1]!), pqSignature }), single[2]!]
       const result = await verifyAuditLog(tampered, keys.publicKey)
       expect(result.firstBad).toMatchObject({ seq: 1, reason: 'bad_signature' })
+      expect(result.records).toBe(1)
     }
+  })
+
+  it('refuses records no ML-DSA signature covers: stripped, cut before it, or a forged tail', async () => {
+    const stripped = [
+      lines[0]!,
+      lines[1]!,
+      JSON.stringify((({ pqSignature: _dropped, ...rest }) => rest)(parse(lines[2]!))),
+    ]
+    for (const log of [stripped, lines.slice(0, 2)]) {
+      const result = await verifyAuditLog(log, keys.publicKey)
+      expect(result).toMatchObject({
+        ok: false,
+        records: 0,
+        firstBad: { seq: 0, line: 1, reason: 'bad_signature' },
+      })
+    }
+    // A record appended by someone holding (or having broken) only the Ed25519 key.
+    const { createHash, createPrivateKey, sign } = await import('node:crypto')
+    const previous = parse(lines[2]!)
+    const body = { ...parse(lines[0]!), seq: 3, prevHash: previous.hash }
+    const { hash: _hash, signature: _signature, pqSignature: _pq, ...unsigned } = body
+    const bytes = signedBytes(unsigned as AuditRecord)
+    const forged = {
+      ...unsigned,
+      hash: createHash('sha256').update(bytes).digest('hex'),
+      signature: sign(null, bytes, createPrivateKey(keys.privateKey.ed25519)).toString('base64'),
+    }
+    const result = await verifyAuditLog([...lines, JSON.stringify(forged)], keys.publicKey)
+    expect(result).toMatchObject({
+      ok: false,
+      records: 3,
+      lastSeq: 2,
+      firstBad: { seq: 3, reason: 'bad_signature' },
+    })
   })
 
   it('refuses a record whose Ed25519 signature is wrong even when its ML-DSA signature is valid', async () => {
