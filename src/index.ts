@@ -10,7 +10,7 @@
 export type { FieldKey, KeyMaterial } from './cipher/field-key'
 // Field cipher
 export { AGREEMENT_KEY_PATH, FORMAT_VERSION, HEADERS } from './cipher/format'
-export { SESSION_PATH } from './cipher/hybrid-handshake'
+export { type HandshakeAnswer, SESSION_PATH, type SessionPolicy } from './cipher/hybrid-handshake'
 export {
   type AgreementAlgorithm,
   type AgreementKeyPair,
@@ -44,6 +44,7 @@ export {
   type ScheduledKeyInput,
   type SharedKeyInput,
 } from './cipher/keyring'
+export type { SessionTicket } from './cipher/session-ticket'
 // Core shapes and I/O seams
 export { type Clock, systemClock } from './core/clock'
 export {
