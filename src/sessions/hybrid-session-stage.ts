@@ -101,7 +101,7 @@ export function hybridSessionStage(options: HybridSessionStageOptions): ProxySta
         details: { allowed: ['POST'] },
       })
     }
-    const answer = keyring.handshake(await readJsonBody(request, HANDSHAKE_BODY), policy)
+    const answer = keyring.handshake((await readJsonBody(request, HANDSHAKE_BODY)).value, policy)
     const response: CoreResponse = {
       status: answer.status,
       headers: {
