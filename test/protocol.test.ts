@@ -37,7 +37,8 @@ interface Published {
     frame: { continuum_batch: { first: number; events: number }; ciphertext: string }
   }
 }
-const published = JSON.parse(block.slice(block.indexOf('```json') + 7, block.lastIndexOf('```'))) as Published
+const json = block.indexOf('```json') + 7
+const published = JSON.parse(block.slice(json, block.indexOf('```', json))) as Published
 // The one vector file both clients check (clients/python/tests reads it too).
 const shared = JSON.parse(readFileSync(new URL(`../${SHARED_VECTORS_FILE}`, import.meta.url), 'utf8')) as {
   published: unknown

@@ -34,7 +34,7 @@ export interface EncryptedFetchOptions {
   key?: Uint8Array | string
   /** A provider of the current pre-shared key, asked again after a sealed retired-key notice. */
   keys?: () => SharedKey | Promise<SharedKey>
-  /** Agree keys with the server's published X25519 key instead of pre-sharing. */
+  /** Agree keys with the server's published key (X25519, or hybrid X25519 + ML-KEM-768) instead of pre-sharing. */
   agreement?: AgreementOptions
   /**
    * The fetch that carries the encrypted requests.
@@ -82,7 +82,9 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
     )
   }
   if (options.keys !== undefined) return sharedKeySource(options.keys)
-  if (options.agreement !== undefined) return agreementKeySource(options.agreement, fetcher)
+  if (options.agreement !== undefined) {
+    return agreementKeySource(options.agreement, fetcher, options.clock ?? systemClock)
+  }
   if (options.keyId === undefined || options.key === undefined) {
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: key and keyId go together')
   }

@@ -552,6 +552,22 @@ export const ERROR_CODES = define({
     description:
       'A key source (key file or stored key schedule) is unreadable or malformed, or holds key material where only ids and times belong; the message names the entry, never a value.',
   },
+
+  // --- hybrid post-quantum key agreement -------------------------------------------------------
+  CONTINUUM_SESSION_INVALID: {
+    status: 401,
+    type: 'authentication_error',
+    retryable: false,
+    description:
+      'A hybrid session ticket is malformed, forged, or sealed for another key; an ended session is CONTINUUM_KEY_RETIRED instead.',
+  },
+  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: false,
+    description:
+      'The client requires the hybrid post-quantum agreement and the server key it fetched offers only the classical one (a relay may have rewritten it).',
+  },
 })
 
 /** Every stable error code. */

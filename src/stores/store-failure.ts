@@ -23,6 +23,7 @@ export type StoreConsumer =
   | 'cache'
   | 'fhe-keys'
   | 'key-schedule'
+  | 'agreement-session'
 
 /** One failed store call and what the feature made of it. */
 export interface StoreFailureEvent {
