@@ -108,7 +108,7 @@ class PipelineExchange implements ReceivedExchange {
       try {
         listener(outcome)
       } catch {
-        this.options.logger.warn('exchange end listener threw; ignored', { route: this.route.route.name })
+        this.options.logger.warn({ route: this.route.route.name }, 'exchange end listener threw; ignored')
       }
     }
   }

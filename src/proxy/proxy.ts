@@ -144,11 +144,16 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
         // error class only, since their messages may quote content.
         const failure = toContinuumError(error)
         if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
-          options.logger.warn('request failed', {
-            code: failure.code,
-            status: failure.status,
-            ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
-          })
+          options.logger.warn(
+            {
+              code: failure.code,
+              status: failure.status,
+              ...(failure === error
+                ? {}
+                : { errorClass: error instanceof Error ? error.name : typeof error }),
+            },
+            'request failed',
+          )
         }
         return errorResponse(failure)
       }
