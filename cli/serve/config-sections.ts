@@ -321,6 +321,16 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         doc: 'Spans through the global `@opentelemetry/api` tracer provider (none record until one is registered, e.g. by `--import` of your OTel setup).',
         default: '`true`',
       },
+      otel_metrics: {
+        schema: bool,
+        doc: 'OpenTelemetry GenAI metrics (`gen_ai.client.token.usage`, ...) on the global meter provider of `@opentelemetry/api`; the Prometheus histograms are kept either way.',
+        default: '`true`',
+      },
+      process_metrics: {
+        schema: bool,
+        doc: "prom-client's process and Node.js metrics (CPU, memory, event-loop lag) in the scrape.",
+        default: '`false`',
+      },
       provider: { schema: text, doc: 'The `provider` label, e.g. `vllm`.', default: "the adapter's name" },
       models: { schema: textList, doc: 'Model names allowed as label values; others count as `other`.' },
       max_model_labels: {
@@ -467,11 +477,26 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         default: 'every cacheable route',
       },
       cache_non_deterministic: { schema: bool, doc: 'Also cache requests that sample.', default: '`false`' },
+      shared: {
+        schema: bool,
+        doc: 'Keep the entries in `[store]` (sealed, under keys only the instances hold), so every instance answers from one cache; needs `secret`, the same on every instance.',
+        default: '`false`',
+      },
+      local_ttl_ms: {
+        schema: nonNegativeInteger,
+        doc: 'With `shared`: how long an entry is also served from memory, saving a round trip.',
+        default: '`0`',
+      },
+      store_failure: {
+        schema: oneOf(['open', 'closed']),
+        doc: 'With `shared`: when the store cannot answer, `open` forwards the request as a miss, `closed` refuses it with 503.',
+        default: '`"open"`',
+      },
     },
   },
   {
     name: 'store',
-    doc: "Shared state on Redis (`continuum-proxy/redis`, needs the `redis` package): the replay memory, so instances behind one load balancer refuse each other's replays.",
+    doc: "Shared state on Redis (`continuum-proxy/redis`, needs the `redis` package): the replay memory, so instances behind one load balancer refuse each other's replays, and with `cache.shared` the response cache. See [deployment.md](deployment.md).",
     fields: {
       url: {
         schema: text,

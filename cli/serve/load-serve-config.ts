@@ -131,6 +131,16 @@ export function validateServeConfig(document: unknown): asserts document is Tabl
   if (store !== undefined && (store.url === undefined) === (store.cluster_nodes === undefined)) {
     throw configError('store.url', 'give url or cluster_nodes, one of them')
   }
+  const cache = config.cache as Table | undefined
+  if (cache?.shared === true && config.store === undefined) {
+    throw configError('cache.shared', 'needs a [store] section (the Redis the instances share)')
+  }
+  if (cache?.shared === true && cache.secret === undefined) {
+    throw configError(
+      'cache.secret',
+      'is required with cache.shared: every instance must derive the same keys',
+    )
+  }
   const audit = config.audit as Table | undefined
   if (audit !== undefined) {
     for (const key of ['path', 'private_key'])

@@ -140,6 +140,8 @@ export interface TelemetryParts {
 /** TelemetryOptions, from [telemetry]. */
 export const TELEMETRY_OPTIONS: OptionMap<TelemetryOptions, TelemetryParts> = {
   tracing: { from: { key: 'telemetry.tracing' } },
+  meterProvider: { from: { key: 'telemetry.otel_metrics' } },
+  processMetrics: { from: { key: 'telemetry.process_metrics' } },
   registry: { from: { code: 'a prom-client Registry of the stage, served at metrics_path' } },
   metricsPath: { from: { key: 'telemetry.metrics_path' } },
   livenessPath: { from: { key: 'telemetry.liveness_path' } },
@@ -225,7 +227,10 @@ export const SCANNER_OPTIONS: OptionMap<ScannerStageOptions, undefined> = {
 }
 
 /** ResponseCacheOptions, from [cache]. */
-export const CACHE_OPTIONS: OptionMap<ResponseCacheOptions, { readonly logger: Logger }> = {
+export const CACHE_OPTIONS: OptionMap<
+  ResponseCacheOptions,
+  { readonly logger: Logger; readonly store: StateStore | undefined }
+> = {
   secret: { from: { key: 'cache.secret' } },
   ttlMs: { from: { key: 'cache.ttl_ms' } },
   maxBytes: { from: { key: 'cache.max_bytes' } },
@@ -235,6 +240,12 @@ export const CACHE_OPTIONS: OptionMap<ResponseCacheOptions, { readonly logger: L
   routes: { from: { key: 'cache.routes' } },
   cacheNonDeterministic: { from: { key: 'cache.cache_non_deterministic' } },
   onResult: { from: { code: 'a function; [telemetry] counts hits and misses' } },
+  store: {
+    from: { key: 'cache.shared' },
+    value: (document, parts) => (readKey(document, 'cache.shared') === true ? parts.store : undefined),
+  },
+  localTtlMs: { from: { key: 'cache.local_ttl_ms' } },
+  storeFailure: { from: { key: 'cache.store_failure' } },
   clock: CODE_CLOCK,
   logger: { from: CODE_LOGGER, value: (_document, parts) => parts.logger },
 }

@@ -134,7 +134,7 @@ export async function buildPipeline(
     if (document.scanner !== undefined)
       stages.push(new ScannerStage(buildOptions(SCANNER_OPTIONS, document, undefined)))
     if (document.cache !== undefined)
-      stages.push(new CacheStage(buildOptions(CACHE_OPTIONS, document, { logger })))
+      stages.push(new CacheStage(buildOptions(CACHE_OPTIONS, document, { logger, store })))
     const proxy = createBoundProxy(
       buildOptions(PROXY_OPTIONS, document, { logger, keyring, upstream, router, gateway, store, stages }),
     )

@@ -145,6 +145,11 @@ describe('a configuration file that is wrong', () => {
       /^server\.listen: must be host:port/,
     ],
     [
+      'a shared cache without a store',
+      '[upstream]\nurl = "http://x:1"\n[cache]\nshared = true\nsecret = "env:S"',
+      /^cache\.shared: needs a \[store\] section/,
+    ],
+    [
       'an audit log without its key',
       '[upstream]\nurl = "http://x:1"\n[audit]\npath = "/var/log/a.jsonl"',
       /^audit\.private_key: is required$/,

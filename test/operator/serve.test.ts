@@ -161,7 +161,7 @@ describe('serve in gateway mode', () => {
     const key = newKey()
     const served = await serve(
       `[server]\nlisten = "127.0.0.1:0"\n[keys]\nkeys = [{ id = "k1", key = "${key}" }]\n` +
-        `[inference]\nrouting_policy = "local_only"\n[inference.providers.gpu]\ntype = "vllm"\nendpoint = "${upstream.url}"\nlocal = true\n`,
+        `[inference]\nrouting_policy = "local_only"\n[inference.providers.gpu]\ntype = "vllm"\nendpoint = "${upstream.url}"\nlocal = true\nmodels = ["*"]\n`,
     )
     expect(served.lines[0]).toMatchObject({
       msg: 'continuum-proxy ready',
