@@ -8,7 +8,7 @@
  * pipeline from the file and closes it again without listening.
  */
 import { parseArgs } from 'node:util'
-import type { Logger } from '../src/index'
+import type { Keyring, KeyringReloader, Logger } from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
 import { parseOrUsage } from './parse-command-args'
 import { jsonLogger, type LogLevel } from './serve/json-logger'
@@ -57,21 +57,39 @@ function codeOf(error: unknown): string {
     : String((error as { code: unknown }).code)
 }
 
-async function reloadKeys(
-  path: string,
-  reloader: KeyReloader | undefined,
-  runtime: ServeRuntime,
-  logger: Logger,
-) {
-  if (reloader === undefined) {
+/** What SIGHUP reloads: the [keys] section, or the schedule file it names. */
+type Reload =
+  | { readonly kind: 'keys'; readonly reloader: KeyReloader }
+  | { readonly kind: 'schedule'; readonly reloader: KeyringReloader; readonly keyring: Keyring }
+  | { readonly kind: 'none' }
+
+async function reloadKeys(path: string, reload: Reload, runtime: ServeRuntime, logger: Logger) {
+  if (reload.kind === 'none') {
     logger.warn({}, 'key reload: the server started without [keys]; restart to add keys')
     return
   }
   try {
+    if (reload.kind === 'schedule') {
+      // The schedule file is read now rather than at the next interval, and ids newly listed in
+      // `retired` are refused at once, as without a schedule.
+      const change = await reload.reloader.reload()
+      const document = await loadServeConfig(path, runtime.sources)
+      const retired = ((document.keys as Table | undefined)?.retired as string[] | undefined) ?? []
+      for (const id of retired) reload.keyring.retire(id)
+      logger.info(
+        {
+          added: change.added.join(',') || undefined,
+          removed: change.removed.join(',') || undefined,
+          retired: retired.join(',') || undefined,
+        },
+        'keys reloaded',
+      )
+      return
+    }
     const document = await loadServeConfig(path, runtime.sources)
     const keys = document.keys as Table | undefined
     if (keys === undefined) throw Object.assign(new Error('no [keys]'), { code: 'CONTINUUM_CONFIG_INVALID' })
-    const result = reloader.apply(keys)
+    const result = reload.reloader.apply(keys)
     for (const detail of result.ignored) logger.warn({ detail }, 'key reload: ignored until restart')
     logger.info(
       {
@@ -143,9 +161,14 @@ export function serveCommand(runtime: ServeRuntime = processRuntime): CliCommand
         )
       }
       logger.info({ address: listening.address, mode: pipeline.mode }, 'listening')
-      const reloader =
-        pipeline.keyring === undefined ? undefined : new KeyReloader(pipeline.keyring, document.keys as Table)
-      const signal = await waitForStop(runtime, () => void reloadKeys(path, reloader, runtime, logger))
+      const reload: Reload =
+        pipeline.keyring === undefined
+          ? { kind: 'none' }
+          : pipeline.schedule === undefined
+            ? { kind: 'keys', reloader: new KeyReloader(pipeline.keyring, document.keys as Table) }
+            : { kind: 'schedule', reloader: pipeline.schedule, keyring: pipeline.keyring }
+      const signal = await waitForStop(runtime, () => void reloadKeys(path, reload, runtime, logger))
+      listening.stopAccepting()
       logger.info({ signal, inFlight: listening.inFlight }, 'shutting down')
       const drained = await listening.drain((server.shutdown_timeout_ms as number | undefined) ?? 30_000)
       await pipeline.close()

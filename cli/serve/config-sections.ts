@@ -259,6 +259,15 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         doc: 'Most agreed keys cached (one per client ephemeral key).',
         default: '`10000`',
       },
+      schedule_file: {
+        schema: text,
+        doc: 'A JSON key schedule (`{ "graceMs", "keys": [{ "id", "key" | "privateKey", "kind", "activatesAt" }] }`, see [deployment.md](deployment.md)) read again every `reload_interval_ms`: every instance switches keys at the same instants. Instead of `keys` and `agreement_keys`.',
+      },
+      reload_interval_ms: {
+        schema: positiveInteger,
+        doc: 'With `schedule_file`: how often it is read again.',
+        default: '`5000`',
+      },
       retired: {
         schema: textList,
         doc: 'Key ids refused at once (a compromised key), also on SIGHUP.',

@@ -131,6 +131,15 @@ export function validateServeConfig(document: unknown): asserts document is Tabl
   if (store !== undefined && (store.url === undefined) === (store.cluster_nodes === undefined)) {
     throw configError('store.url', 'give url or cluster_nodes, one of them')
   }
+  const keys = config.keys as Table | undefined
+  if (keys?.schedule_file !== undefined) {
+    for (const key of ['keys', 'agreement_keys', 'primary', 'primary_agreement']) {
+      if (keys[key] !== undefined)
+        throw configError(`keys.${key}`, 'comes from schedule_file: give one of them')
+    }
+  } else if (keys?.reload_interval_ms !== undefined) {
+    throw configError('keys.reload_interval_ms', 'applies to schedule_file only')
+  }
   const cache = config.cache as Table | undefined
   if (cache?.shared === true && config.store === undefined) {
     throw configError('cache.shared', 'needs a [store] section (the Redis the instances share)')

@@ -14,15 +14,17 @@ import type {
   FileAuditSinkOptions,
 } from '../../src/audit/index'
 import type { ResponseCacheOptions } from '../../src/cache/index'
-import type {
-  GatewayOptions,
-  GatewaySource,
-  Keyring,
-  KeyringOptions,
-  Logger,
-  ProxyStage,
-  StateStore,
-  UpstreamOptions,
+import {
+  fileKeySource,
+  type GatewayOptions,
+  type GatewaySource,
+  type Keyring,
+  type KeyringOptions,
+  type KeyringReloaderOptions,
+  type Logger,
+  type ProxyStage,
+  type StateStore,
+  type UpstreamOptions,
 } from '../../src/index'
 import type { CreateRedisStateStoreOptions } from '../../src/redis/index'
 import type { ScannerStageOptions } from '../../src/scanner/index'
@@ -105,6 +107,21 @@ export const KEYRING_OPTIONS: OptionMap<KeyringOptions, undefined> = {
   graceMs: { from: { key: 'keys.grace_ms' } },
   maxAgreedKeys: { from: { key: 'keys.max_agreed_keys' } },
   clock: CODE_CLOCK,
+}
+
+/** KeyringReloaderOptions, from [keys] with `schedule_file`. */
+export const KEY_SCHEDULE_OPTIONS: OptionMap<KeyringReloaderOptions, { readonly logger: Logger }> = {
+  source: {
+    from: { key: 'keys.schedule_file' },
+    value: (document) => {
+      const path = readKey(document, 'keys.schedule_file') as string | undefined
+      return path === undefined ? undefined : fileKeySource(path)
+    },
+  },
+  intervalMs: { from: { key: 'keys.reload_interval_ms' } },
+  graceMs: { from: { key: 'keys.grace_ms' } },
+  clock: CODE_CLOCK,
+  logger: { from: CODE_LOGGER, value: (_document, parts) => parts.logger },
 }
 
 /** UpstreamOptions, from [upstream]. */
@@ -274,6 +291,7 @@ export const OPTION_MAPS: readonly { readonly type: string; readonly map: Option
   { type: 'ProxyOptions', map: PROXY_OPTIONS },
   { type: 'UpstreamOptions', map: UPSTREAM_OPTIONS },
   { type: 'KeyringOptions', map: KEYRING_OPTIONS },
+  { type: 'KeyringReloaderOptions', map: KEY_SCHEDULE_OPTIONS },
   { type: 'GatewayOptions', map: GATEWAY_OPTIONS },
   { type: 'TelemetryOptions', map: TELEMETRY_OPTIONS },
   { type: 'AuditStageOptions', map: AUDIT_STAGE_OPTIONS },

@@ -14,6 +14,7 @@ import {
   type ContinuumProxy,
   type GatewayOptions,
   Keyring,
+  KeyringReloader,
   type Logger,
   type ProxyStage,
   type StateStore,
@@ -35,6 +36,7 @@ import {
   AUDIT_STAGE_OPTIONS,
   CACHE_OPTIONS,
   GATEWAY_OPTIONS,
+  KEY_SCHEDULE_OPTIONS,
   KEYRING_OPTIONS,
   PROXY_OPTIONS,
   SCANNER_OPTIONS,
@@ -49,6 +51,8 @@ export interface Pipeline {
   readonly proxy: ContinuumProxy
   /** The keyring the proxy uses, for key reload; undefined without [keys]. */
   readonly keyring: Keyring | undefined
+  /** With `keys.schedule_file`: the reloader the keyring follows (SIGHUP reads it at once). */
+  readonly schedule: KeyringReloader | undefined
   /** Closes the proxy (and the router), flushes the audit log, closes the store. */
   close(): Promise<void>
 }
@@ -93,7 +97,15 @@ export async function buildPipeline(
     for (const close of [...closers].reverse()) await close().catch(() => undefined)
   }
   try {
-    const keyring = buildKeyring(document)
+    let keyring: Keyring | undefined
+    let schedule: KeyringReloader | undefined
+    if ((document.keys as Table | undefined)?.schedule_file !== undefined) {
+      const reloader = await KeyringReloader.start(buildOptions(KEY_SCHEDULE_OPTIONS, document, { logger }))
+      schedule = reloader
+      keyring = reloader.keyring
+      closers.push(async () => reloader.close())
+      for (const id of ((document.keys as Table).retired as string[] | undefined) ?? []) keyring.retire(id)
+    } else keyring = buildKeyring(document)
     const upstream =
       document.upstream === undefined ? undefined : buildOptions(UPSTREAM_OPTIONS, document, undefined)
     let router: InferenceRouter | undefined
@@ -145,6 +157,7 @@ export async function buildPipeline(
       mode: router === undefined ? 'proxy' : 'gateway',
       proxy,
       keyring,
+      schedule,
       close: closeAll,
     }
   } catch (error) {

@@ -37,6 +37,8 @@ export interface StandaloneServer {
   readonly address: string
   /** Requests whose answer has not ended yet. */
   readonly inFlight: number
+  /** Closes the listening socket and the idle connections; answers in flight go on. Idempotent. */
+  stopAccepting(): void
   /** Stops gracefully; resolves whether everything in flight finished within `timeoutMs`. */
   drain(timeoutMs: number): Promise<boolean>
 }
@@ -83,6 +85,12 @@ export async function startStandaloneServer(
     if ('socket' in options.listen) server.listen(options.listen.socket, listening)
     else server.listen(options.listen.port, options.listen.host, listening)
   })
+  let closed: Promise<void> | undefined
+  const stopAccepting = (): void => {
+    draining = true
+    closed ??= new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+  }
   let address: string
   if ('socket' in options.listen) {
     if (options.socketMode !== undefined)
@@ -97,10 +105,9 @@ export async function startStandaloneServer(
     get inFlight() {
       return inFlight
     },
+    stopAccepting,
     async drain(timeoutMs) {
-      draining = true
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
+      stopAccepting()
       const finished =
         inFlight === 0 ||
         (await new Promise<boolean>((resolve) => {

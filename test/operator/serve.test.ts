@@ -371,3 +371,46 @@ describe('serve on a Unix socket, and two instances sharing [store]', () => {
     }
   })
 })
+
+describe('serve with a key schedule file', () => {
+  it('follows keys.schedule_file; SIGHUP reads it at once and applies `retired`', async () => {
+    const first = newKey()
+    const second = newKey()
+    const schedule = join(folder, 'schedule.json')
+    await writeFile(schedule, JSON.stringify({ keys: [{ id: 's1', key: first, activatesAt: 0 }] }))
+    const text =
+      `[server]\nlisten = "127.0.0.1:0"\n[upstream]\nurl = "${upstream.url}"\n` +
+      `[keys]\nschedule_file = "${schedule}"\nreload_interval_ms = 3600000\ngrace_ms = 3600000\n`
+    const served = await serve(text)
+    const config = join(folder, `serve-${children.length - 1}.toml`)
+    expect(await ask(openai(served.url, 's1', first))).toBe(replyFor(SECRET))
+    await writeFile(
+      schedule,
+      JSON.stringify({
+        keys: [
+          { id: 's1', key: first, activatesAt: 0 },
+          { id: 's2', key: second, activatesAt: Date.now() },
+        ],
+      }),
+    )
+    const from = served.lines.length
+    served.child.kill('SIGHUP')
+    expect(await served.waitFor('keys reloaded', from)).toMatchObject({ added: 's2' })
+    expect(await ask(openai(served.url, 's2', second))).toBe(replyFor(SECRET))
+    expect(await ask(openai(served.url, 's1', first))).toBe(replyFor(SECRET))
+
+    // A compromised key listed in `retired` is refused at once, though the schedule still has it.
+    await writeFile(config, `${text}retired = ["s1"]\n`)
+    const before = served.lines.length
+    served.child.kill('SIGHUP')
+    expect(await served.waitFor('keys reloaded', before)).toMatchObject({ retired: 's1' })
+    const refused = await ask(openai(served.url, 's1', first)).catch((error: unknown) => error)
+    expect(refused).toMatchObject({ status: 401 })
+    expect((refused as Error).message).toContain('CONTINUUM_KEY_RETIRED')
+    expect(await ask(openai(served.url, 's2', second))).toBe(replyFor(SECRET))
+
+    served.child.kill('SIGTERM')
+    expect(await served.exited).toBe(0)
+    for (const secret of [first, second]) expect(served.output()).not.toContain(secret)
+  })
+})
