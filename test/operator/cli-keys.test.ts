@@ -4,7 +4,11 @@
  * published under the proxy's mount point, as the client does (`https://host/llm`), and says
  * what to drop when given the SDK's base URL with its version segment.
  */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { generateAgreementKeyPair, Keyring } from 'continuum-proxy'
+import { AuditLog, FileAuditSink, verifyAuditLog } from 'continuum-proxy/audit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { runCli } from '../../cli/run-cli'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
@@ -31,6 +35,35 @@ describe('keygen field', () => {
     const refused = capture()
     expect(await runCli(['keygen', 'field', '--id', 'k2026.1'], refused.io)).toBe(2)
     expect(refused.err.join('\n')).toContain('--id: 1 to 64 letters, digits, "_" or "-"')
+  })
+})
+
+describe('keygen audit', () => {
+  it('writes the signing key pair of the audit log: the .key signs, the .pub verifies', async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'continuum-keygen-'))
+    try {
+      const prefix = join(folder, 'audit')
+      const made = capture()
+      expect(await runCli(['keygen', 'audit', '--out', prefix], made.io)).toBe(0)
+      expect((await stat(`${prefix}.key`)).mode & 0o777).toBe(0o600)
+      const privateKey = await readFile(`${prefix}.key`, 'utf8')
+      expect(made.out.join('\n')).not.toContain(privateKey.split('\n')[1])
+      const path = join(folder, 'audit.jsonl')
+      const log = await AuditLog.open({ sink: new FileAuditSink({ path }), privateKey })
+      log.record({
+        event: 'outcome',
+        requestId: 'r1',
+        who: { subject: 'operator', type: 'user' },
+        what: { action: 'chat.completions' },
+        resource: { model: 'llama-3-8b' },
+        outcome: { status: 'success', httpStatus: 200 },
+      })
+      await log.close()
+      expect((await verifyAuditLog(path, await readFile(`${prefix}.pub`, 'utf8'))).ok).toBe(true)
+      expect(await runCli(['keygen', 'audit', '--out', prefix], capture().io)).toBe(2)
+    } finally {
+      await rm(folder, { recursive: true, force: true })
+    }
   })
 })
 
