@@ -243,23 +243,23 @@ export class AuditLog {
     if (reason === 'queue_full') this.#droppedUnreported += 1
     // One warning per overflow burst (until the writer catches up), not one per record.
     if (reason === 'closed' || this.#droppedUnreported === 1) {
-      this.#options.logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
+      this.#options.logger.warn({ reason, totalDropped: this.#dropped }, 'audit record dropped')
     }
     if (this.#options.onDrop === undefined) return
     try {
       this.#options.onDrop({ reason, requestId: body.requestId, totalDropped: this.#dropped })
     } catch {
-      this.#options.logger.error('audit onDrop callback threw', { reason })
+      this.#options.logger.error({ reason }, 'audit onDrop callback threw')
     }
   }
 
   #report(error: ContinuumError): void {
-    this.#options.logger.error('audit sink failure', { code: error.code })
+    this.#options.logger.error({ code: error.code }, 'audit sink failure')
     if (this.#options.onError === undefined) return
     try {
       this.#options.onError(error)
     } catch {
-      this.#options.logger.error('audit onError callback threw', { code: error.code })
+      this.#options.logger.error({ code: error.code }, 'audit onError callback threw')
     }
   }
 }

@@ -321,10 +321,13 @@ export class KeyringReloader {
     const schedule = await loadSchedule(this.#source)
     const change = this.keyring.applySchedule(schedule.keys, schedule.graceMs ?? this.#graceMs)
     if (change.added.length > 0 || change.removed.length > 0) {
-      this.#logger.info('key schedule changed', {
-        added: change.added.join(','),
-        removed: change.removed.join(','),
-      })
+      this.#logger.info(
+        {
+          added: change.added.join(','),
+          removed: change.removed.join(','),
+        },
+        'key schedule changed',
+      )
     }
     return change
   }
@@ -338,7 +341,7 @@ export class KeyringReloader {
         return
       }
       const code = ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL'
-      this.#logger.warn('key schedule reload failed; the last one stays in force', { code })
+      this.#logger.warn({ code }, 'key schedule reload failed; the last one stays in force')
     }
   }
 

@@ -119,6 +119,61 @@ export interface KeyringOptions {
   clock?: Clock
 }
 
+function invalidKeys(message: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Keyring: ${message}`)
+}
+
+function listOption<T>(value: readonly T[] | undefined, name: string): readonly T[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw invalidKeys(`${name} must be a list, e.g. ${name}: [{ id: 'k2026', ... }]`)
+  return value
+}
+
+/** What an unset environment variable looks like once it reaches a key option. */
+const UNSET = 'is not set (an unset environment variable reads as undefined)'
+
+function checkSharedInput(input: SharedKeyInput, where: string): void {
+  if (typeof input !== 'object' || input === null) throw invalidKeys(`${where} must be { id, key }`)
+  if (input.id === undefined) throw invalidKeys(`${where}.id ${UNSET}: give the key's id, e.g. 'k2026'`)
+  assertKeyId(input.id, `Keyring: ${where}.id`)
+  const key = input.key as unknown
+  const hint = 'make one with `npx continuum-proxy keygen field`'
+  if (key === undefined || key === null || key === '') {
+    throw invalidKeys(
+      `${where}.key (id "${input.id}") ${UNSET}: give 32 bytes as base64url, base64 or hex; ${hint}`,
+    )
+  }
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    throw invalidKeys(`${where}.key (id "${input.id}") must be a string or a Uint8Array of 32 bytes; ${hint}`)
+  }
+  try {
+    decodeKeyMaterial(key, where)
+  } catch {
+    throw invalidKeys(
+      `${where}.key (id "${input.id}") must be 32 bytes, as base64url, base64 or hex; ${hint}`,
+    )
+  }
+}
+
+function checkAgreementInput(input: AgreementKeyInput, where: string): void {
+  if (typeof input !== 'object' || input === null) throw invalidKeys(`${where} must be { id, privateKey }`)
+  if (input.id === undefined) throw invalidKeys(`${where}.id ${UNSET}: give the key's id, e.g. 'a2026'`)
+  assertKeyId(input.id, `Keyring: ${where}.id`)
+  const key = input.privateKey as unknown
+  const hint =
+    "an X25519 private key: a PEM file's text (readFileSync(path, 'utf8')), its raw base64url scalar, or a KeyObject; make one with `npx continuum-proxy keygen agreement --out key.pem`"
+  if (key === undefined || key === null || key === '') {
+    throw invalidKeys(`${where}.privateKey (id "${input.id}") ${UNSET}: give ${hint}`)
+  }
+  // A hybrid key's material is a seed, checked where its key pairs are expanded.
+  if (input.algorithm === HYBRID_AGREEMENT) return
+  try {
+    loadAgreementPrivateKey(key as KeyObject | string)
+  } catch {
+    throw invalidKeys(`${where}.privateKey (id "${input.id}") is not ${hint}`)
+  }
+}
+
 type Entry =
   | { kind: 'shared'; key: FieldKey; acceptUntil: number }
   | { kind: 'agreement'; pair: AgreementKeyPair; hybrid?: HybridEntry; acceptUntil: number }
@@ -171,26 +226,31 @@ export class Keyring {
     this.#clock = options.clock ?? systemClock
     this.#agreed = new LRUCache({ max: options.maxAgreedKeys ?? 10_000 })
     this.#sessions = new LRUCache({ max: options.maxAgreedKeys ?? 10_000 })
-    for (const input of options.keys ?? []) this.#addShared(input)
-    for (const input of options.agreementKeys ?? []) this.#addAgreement(input)
+    for (const [index, input] of listOption(options.keys, 'keys').entries()) {
+      checkSharedInput(input, `keys[${index}]`)
+      this.#addShared(input)
+    }
+    for (const [index, input] of listOption(options.agreementKeys, 'agreementKeys').entries()) {
+      checkAgreementInput(input, `agreementKeys[${index}]`)
+      this.#addAgreement(input)
+    }
     if (this.#entries.size === 0) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'Keyring: give at least one key or agreement key')
+      throw invalidKeys(
+        'give at least one key: keys: [{ id, key }] with a 32-byte key (`npx continuum-proxy keygen field`),' +
+          ' or agreementKeys: [{ id, privateKey }] (`npx continuum-proxy keygen agreement --out key.pem`)',
+      )
     }
     this.#primary = options.primary ?? options.keys?.[0]?.id
     this.#primaryAgreement = options.primaryAgreement ?? options.agreementKeys?.[0]?.id
     if (options.primary !== undefined && this.#entries.get(options.primary)?.kind !== 'shared') {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        `Keyring: primary "${options.primary}" is not a key`,
-      )
+      throw invalidKeys(`primary "${options.primary}" is not the id of one of keys`)
     }
     if (
       options.primaryAgreement !== undefined &&
       this.#entries.get(options.primaryAgreement)?.kind !== 'agreement'
     ) {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        `Keyring: primaryAgreement "${options.primaryAgreement}" is not an agreement key`,
+      throw invalidKeys(
+        `primaryAgreement "${options.primaryAgreement}" is not the id of one of agreementKeys`,
       )
     }
   }
@@ -222,7 +282,9 @@ export class Keyring {
 
   #assertFresh(id: string): void {
     if (this.#entries.has(id) || this.#retired.has(id)) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Keyring: key id "${id}" is already used`)
+      throw invalidKeys(
+        `key id "${id}" is already used: every key, and every retired key, needs an id of its own`,
+      )
     }
   }
 
@@ -308,6 +370,7 @@ export class Keyring {
 
   /** Makes a new pre-shared key primary; the previous primary keeps decrypting for the grace period. */
   rotate(input: SharedKeyInput): void {
+    checkSharedInput(input, 'rotate(key)')
     this.#addShared(input)
     this.#startGrace(this.#primaryId('shared'))
     this.#primary = input.id
@@ -315,6 +378,7 @@ export class Keyring {
 
   /** Publishes a new agreement key; the previous one keeps working for the grace period. */
   rotateAgreement(input: AgreementKeyInput): void {
+    checkAgreementInput(input, 'rotateAgreement(key)')
     this.#addAgreement(input)
     this.#startGrace(this.#primaryAgreement)
     this.#primaryAgreement = input.id
@@ -351,7 +415,11 @@ export class Keyring {
         { details: successor === undefined ? { keyId: id } : { keyId: id, successor } },
       )
     }
-    throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'Unknown key id', { details: { keyId: id } })
+    throw new ContinuumError(
+      'CONTINUUM_KEY_UNKNOWN',
+      "The server has no key with the request's key id: check the client's keyId against the server's keys",
+      { details: { keyId: id } },
+    )
   }
 
   #successor(): SuccessorKey | undefined {

@@ -47,7 +47,7 @@ export function verifyRequest(
   if (!sealMatches(context, 0, 'request', meta, body, seal)) {
     throw new ContinuumError(
       'CONTINUUM_INTEGRITY_FAILED',
-      'Request seal does not verify: plain fields, route, query, timestamp or sealed headers were changed',
+      "Request seal does not verify under the server's key of this id: the client holds another key for this id, or plain fields, route, query, timestamp or sealed headers were changed on the way",
     )
   }
 }

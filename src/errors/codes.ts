@@ -51,6 +51,13 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'A feature needs an optional package that is not installed; the message names it.',
   },
+  CONTINUUM_UNSUPPORTED_RUNTIME: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description:
+      'The Node.js version is older than the package needs (>= 22.12); raised when the package is imported.',
+  },
 
   // --- request shape -------------------------------------------------------------------------
   CONTINUUM_INVALID_JSON: {

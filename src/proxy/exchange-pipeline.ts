@@ -108,7 +108,7 @@ class PipelineExchange implements ReceivedExchange {
       try {
         listener(outcome)
       } catch {
-        this.options.logger.warn('exchange end listener threw; ignored', { route: this.route.route.name })
+        this.options.logger.warn({ route: this.route.route.name }, 'exchange end listener threw; ignored')
       }
     }
   }
@@ -254,8 +254,13 @@ async function accept(
   return context
 }
 
-/** Runs exchanges on adapter routes for one proxy. */
-export type ExchangeRunner = (request: CoreRequest, match: RouteMatch, query: string) => Promise<CoreResponse>
+/** Runs exchanges on adapter routes for one proxy; `onEnd`, when given, gets the outcome (the access log). */
+export type ExchangeRunner = (
+  request: CoreRequest,
+  match: RouteMatch,
+  query: string,
+  onEnd?: (outcome: ExchangeOutcome) => void,
+) => Promise<CoreResponse>
 
 /** Builds the runner: hook lists and flags are computed here, once. */
 export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRunner {
@@ -267,8 +272,9 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
   // Timings are for the stages that see the whole exchange (telemetry).
   const timed = received.hooks.length > 0
 
-  return async (request, match, query) => {
+  return async (request, match, query, onEnd) => {
     const exchange = new PipelineExchange(request, match, query, options.clock.now(), options)
+    if (onEnd !== undefined) exchange.onEnd(onEnd)
     let context: CipherContext | undefined
     // The response phase starts when its body is first read (decoded), and ends with its last byte.
     let endEncrypt: ((error?: unknown) => void) | undefined

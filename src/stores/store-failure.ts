@@ -64,10 +64,10 @@ export class StoreFailureReporter {
     if (now - this.#lastLine < QUIET_MS) return
     this.#lastLine = now
     this.logger.warn(
+      { consumer: this.consumer, decision, code },
       decision === 'open'
         ? 'shared state store failed; continuing without it'
         : 'shared state store failed; request refused',
-      { consumer: this.consumer, decision, code },
     )
   }
 }

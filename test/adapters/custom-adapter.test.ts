@@ -139,6 +139,7 @@ describe.each(frameworks)('a defineAdapter() protocol in a custom registry throu
       upstream: upstream.url,
       keys: { keys: [{ id: 'k1', key }] },
       adapters: registry,
+      unknownRoutes: 'reject',
     })
   })
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ProxyOptions } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
@@ -23,7 +24,8 @@ export interface RunningProxy {
 /** Starts Express with the continuum middleware on 127.0.0.1, port 0. */
 export async function startExpressProxy(options: ProxyOptions): Promise<RunningProxy> {
   const app = express()
-  const middleware = continuum(options)
+  // Every protocol: the bindings serve only OpenAI and Anthropic unless told otherwise.
+  const middleware = continuum({ adapters: builtinAdapters(), ...options })
   app.use(middleware)
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening))

@@ -79,7 +79,12 @@ describe.each(frameworks)('bad input via $name', (harness) => {
       ],
     })
     keyring.retire('retired-k0')
-    app = await harness.start({ upstream: upstream.url, keys: keyring, bodyLimit: BODY_LIMIT })
+    app = await harness.start({
+      upstream: upstream.url,
+      keys: keyring,
+      bodyLimit: BODY_LIMIT,
+      unknownRoutes: 'reject',
+    })
   })
 
   afterAll(async () => {

@@ -55,6 +55,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
       upstream: upstream.url,
       keys: sharedKeys(),
       passThrough: ['/metrics', '/download', '/raw'],
+      unknownRoutes: 'reject',
     })
   })
 

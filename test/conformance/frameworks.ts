@@ -10,6 +10,7 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ProxyOptions } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { continuum as expressContinuum } from 'continuum-proxy/express'
 import { continuum as fastifyContinuum } from 'continuum-proxy/fastify'
 import { continuum as koaContinuum } from 'continuum-proxy/koa'
@@ -47,6 +48,11 @@ const CLIENT_GONE = new Set([
 /** The status and body of every app's own fallback handler. */
 export const APP_FALLBACK_STATUS = 418
 
+/** The suite covers every protocol; the bindings serve only OpenAI and Anthropic unless told otherwise. */
+function withAllProtocols(options: ProxyOptions): ProxyOptions {
+  return { adapters: builtinAdapters(), ...options }
+}
+
 async function listen(server: Server): Promise<string> {
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -63,7 +69,7 @@ function expressHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options) {
       const app = express()
-      const middleware = expressContinuum(options)
+      const middleware = expressContinuum(withAllProtocols(options))
       if (prefix === '') app.use(middleware)
       else app.use(prefix, middleware)
       app.use((request, response) => {
@@ -89,7 +95,7 @@ function koaHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options) {
       const app = new Koa()
-      const middleware = koaContinuum(options)
+      const middleware = koaContinuum(withAllProtocols(options))
       if (prefix === '') {
         app.use(middleware)
       } else {
@@ -139,7 +145,8 @@ function fastifyHarness(prefix: string): FrameworkHarness {
       app.setNotFoundHandler((request, reply) => {
         reply.code(APP_FALLBACK_STATUS).send({ handledBy: 'app', path: request.url })
       })
-      await app.register(fastifyContinuum, prefix === '' ? options : { ...options, prefix })
+      const all = withAllProtocols(options)
+      await app.register(fastifyContinuum, prefix === '' ? all : { ...all, prefix })
       const origin = await app.listen({ port: 0, host: '127.0.0.1' })
       return {
         url: origin + prefix,

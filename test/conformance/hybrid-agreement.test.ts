@@ -18,7 +18,7 @@ import {
   type ProxyOptions,
   SESSION_PATH,
 } from 'continuum-proxy'
-import { APIConnectionError } from 'openai'
+import { APIConnectionError, APIError } from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HEADERS } from '../../src/cipher/format'
 import { hybridFingerprint, parseHybridKey } from '../../src/cipher/hybrid-agreement'
@@ -28,6 +28,13 @@ import { loadMlKem768 } from '../../src/internal/post-quantum'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
 import { type FrameworkHarness, frameworks, type RunningApp, rootFrameworks } from './frameworks'
 import { encryptRequest, openaiClient, recordingFetch, SECRET, secretChat } from './support'
+
+/** The client's own refusal reaches the SDK as an APIError carrying our code, never retried. */
+function expectRefused(failure: unknown, code: string): void {
+  expect(failure).toBeInstanceOf(APIError)
+  expect(failure).not.toBeInstanceOf(APIConnectionError)
+  expect(failure).toMatchObject({ code })
+}
 
 const seed = () => randomBytes(32).toString('base64url')
 
@@ -218,8 +225,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
     const before = upstream().requests.length
     const client = openaiClient(app.url, { agreement: { fingerprint: pin }, fetch: relay.fetch })
     const failure = await ask(client).catch((error: unknown) => error)
-    expect(failure).toBeInstanceOf(APIConnectionError)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expectRefused(failure, 'CONTINUUM_SERVER_KEY_MISMATCH')
     expect(relay.requests).toHaveLength(1)
     expect(upstream().requests.length).toBe(before)
   })
@@ -244,9 +250,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
       const failure = await ask(openaiClient(app.url, { agreement, fetch: relay.fetch })).catch(
         (e: unknown) => e,
       )
-      expect((failure as APIConnectionError).cause).toMatchObject({
-        code: 'CONTINUUM_KEY_AGREEMENT_DOWNGRADE',
-      })
+      expectRefused(failure, 'CONTINUUM_KEY_AGREEMENT_DOWNGRADE')
       expect(relay.requests).toHaveLength(1)
     }
     // The default ('prefer') with a pin of the hybrid key: the classical fingerprint is not the pin.
@@ -254,7 +258,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
     const failure = await ask(
       openaiClient(app.url, { agreement: { fingerprint: pin }, fetch: relay.fetch }),
     ).catch((error: unknown) => error)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expectRefused(failure, 'CONTINUUM_SERVER_KEY_MISMATCH')
     expect(upstream().requests.length).toBe(before)
     // The server allows classical clients here, so an honest classical client still works.
     const classical = openaiClient(app.url, { agreement: { fingerprint: pin, hybrid: 'off' } })
@@ -267,7 +271,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
     const failure = await ask(
       openaiClient(app.url, { agreement: { fingerprint: keyring.published()!.fingerprint, hybrid: 'off' } }),
     ).catch((error: unknown) => error)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_KEY_AGREEMENT_FAILED' })
+    expectRefused(failure, 'CONTINUUM_KEY_AGREEMENT_FAILED')
     const session = await agreeSession(app.url)
     const x25519 = Buffer.from(String(keyring.published()!.publicKey), 'base64url').toString('base64url')
     // A request naming the hybrid key with a bare X25519 key where the ticket belongs.
@@ -291,7 +295,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
       const failure = await ask(
         openaiClient(app.url, { agreement: { fingerprint: pin }, fetch: relay.fetch }),
       ).catch((error: unknown) => error)
-      expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_KEY_AGREEMENT_FAILED' })
+      expectRefused(failure, 'CONTINUUM_KEY_AGREEMENT_FAILED')
       expect(upstream().requests.length).toBe(before)
     }
   })

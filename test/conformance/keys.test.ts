@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto'
 import { fingerprint, generateAgreementKeyPair, Keyring } from 'continuum-proxy'
 import { createEncryptedFetch, type SharedKey } from 'continuum-proxy/client'
-import { APIConnectionError } from 'openai'
+import { APIConnectionError, APIError } from 'openai'
 import request from 'supertest'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
@@ -90,8 +90,10 @@ describe.each(frameworks)('keys via $name', (harness) => {
       fetch: wire.fetch,
     })
     const failure = await ask(client).catch((error: unknown) => error)
-    expect(failure).toBeInstanceOf(APIConnectionError)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    // The client's own refusal reaches the SDK as an APIError with our code, never retried.
+    expect(failure).toBeInstanceOf(APIError)
+    expect(failure).not.toBeInstanceOf(APIConnectionError)
+    expect(failure).toMatchObject({ status: 502, code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
     expect(wire.bodies).toEqual([''])
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
@@ -145,7 +147,7 @@ describe.each(frameworks)('keys via $name', (harness) => {
     now += GRACE_MS + 1
     const forwardedBefore = upstream.requests.length
     const failure = await ask(client).catch((error: unknown) => error)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expect(failure).toMatchObject({ status: 502, code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
 

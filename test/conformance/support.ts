@@ -182,7 +182,7 @@ export function recordingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = []
   const record =
     (level: string) =>
-    (message: string, fields?: LogFields): void => {
+    (fields: LogFields, message: string): void => {
       lines.push(JSON.stringify({ level, message, ...fields }))
     }
   return {

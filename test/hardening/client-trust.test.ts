@@ -272,9 +272,9 @@ describe.each(frameworks)('client trust via $name', (harness) => {
     })
     const plain = await encrypted(`${app.url}/raw`, { method: 'POST', body: 'hello' })
     expect(plain.status).not.toBe(0)
-    await expect(encrypted(`${app.url}/v1/files`, { method: 'POST', body: SECRET })).rejects.toMatchObject({
-      code: 'CONTINUUM_CLIENT_PATH_REFUSED',
-    })
+    const refused = await encrypted(`${app.url}/v1/files`, { method: 'POST', body: SECRET })
+    expect(refused.headers.get('x-continuum-error-origin')).toBe('client')
+    expect(await refused.json()).toMatchObject({ error: { code: 'CONTINUUM_CLIENT_PATH_REFUSED' } })
     expect(bodies).toEqual(['hello'])
     expect(await complete(sdk(recording))).toBe(replyFor(SECRET))
   })

@@ -44,7 +44,7 @@ describe('Redis store faults', () => {
       logger: {
         debug() {},
         info() {},
-        warn: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`),
+        warn: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
         error() {},
       },
     })

@@ -4,6 +4,7 @@
  */
 import { createServer } from 'node:net'
 import { ContinuumError } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import {
   httpReadinessCheck,
   type ReadinessCheck,
@@ -37,6 +38,9 @@ async function closedPort(): Promise<number> {
 async function appWith(readiness: Record<string, ReadinessCheck>, extra: object = {}): Promise<RunningApp> {
   const app = await startApp({
     upstream: upstream.url,
+    // Every protocol (TGI's /metrics) and the 501: the assertions below read both.
+    adapters: builtinAdapters(),
+    unknownRoutes: 'reject',
     stages: [new Telemetry({ tracing: false, readiness, readinessTimeoutMs: 200, ...extra })],
   })
   apps.push(app)
