@@ -44,6 +44,8 @@ export type Reply =
     }
   /** Never answers; the socket stays open until the client gives up. */
   | { kind: 'hang' }
+  /** Drops the connection without a word: the client sees a reset before any header. */
+  | { kind: 'reset' }
 
 /** The route a protocol fake answers with when nothing is queued. */
 export type Route = (request: RecordedRequest) => Reply | Promise<Reply>
@@ -167,6 +169,10 @@ function write(response: ServerResponse, chunk: string | Uint8Array): Promise<bo
 
 async function send(reply: Reply, response: ServerResponse, recorded: RecordedRequest): Promise<void> {
   if (reply.kind === 'hang') return
+  if (reply.kind === 'reset') {
+    response.socket?.destroy()
+    return
+  }
   response.writeHead(reply.status ?? 200, reply.headers ?? {})
   if (reply.kind === 'body') {
     response.end(reply.body)
