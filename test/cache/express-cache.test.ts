@@ -4,7 +4,7 @@
  * records every request it receives so a hit is visible as a request that never arrived.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { replyFor } from '../kit/openai'
+import { replyFor } from '../kit/openai-echo'
 import { type CacheApp, chatRequests, recordedClient, startCacheApp } from './support'
 
 async function ask(client: ReturnType<typeof recordedClient>, prompt: string, extra: object = {}) {

@@ -15,7 +15,7 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import OpenAI from 'openai'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 
 export const KEY_ID = 'cache-k1'

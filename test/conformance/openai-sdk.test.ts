@@ -13,7 +13,7 @@
  */
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { replyFor, startOpenAIUpstream, toolArgumentsFor } from '../kit/openai'
+import { replyFor, startOpenAIUpstream, toolArgumentsFor } from '../kit/openai-echo'
 import { transcript } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
 import { type FrameworkHarness, frameworks, type RunningApp } from './frameworks'

@@ -8,7 +8,7 @@
  */
 import { RateLimitError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { replyFor, startOpenAIUpstream } from '../kit/openai'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 import type { RunningApp } from './frameworks'
 import { inProcess } from './in-process'

@@ -15,7 +15,7 @@
 import { request as httpRequest } from 'node:http'
 import { APIError, BadRequestError } from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import { closedPort, type FakeUpstream } from '../kit/server'
 import { type FrameworkHarness, frameworks, type RunningApp } from './frameworks'
 import { inProcess } from './in-process'

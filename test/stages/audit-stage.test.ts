@@ -21,7 +21,7 @@ import {
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { ScannerStage } from 'continuum-proxy/scanner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 import { type RunningApp, startApp } from '../telemetry/helpers'
 

@@ -9,7 +9,7 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { PromptScanner, ScannerStage } from 'continuum-proxy/scanner'
 import { Telemetry } from 'continuum-proxy/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 import { type RunningApp, sampleValue, scrape, startApp } from '../telemetry/helpers'
 

@@ -17,7 +17,7 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { Telemetry } from 'continuum-proxy/telemetry'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { replyFor, startOpenAIUpstream } from '../kit/openai'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 import { eventually, type RunningApp, sampleValue, scrape, spanText, startApp } from './helpers'
 

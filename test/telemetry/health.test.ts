@@ -10,7 +10,7 @@ import {
   Telemetry,
 } from 'continuum-proxy/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import { closedPort, type FakeUpstream } from '../kit/server'
 import { type RunningApp, startApp } from './helpers'
 

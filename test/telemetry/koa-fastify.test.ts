@@ -16,7 +16,7 @@ import { Telemetry } from 'continuum-proxy/telemetry'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
 import { eventually, sampleValue, scrape } from './helpers'
 
