@@ -113,7 +113,7 @@ describe.each(rootFrameworks)('stream bounds via $name', (harness) => {
   })
 
   it('ends a flood of data lines without a blank line with CONTINUUM_UPSTREAM_PROTOCOL_ERROR, and hangs up', async () => {
-    const { text, failure } = await drain(openaiClient(app.url), 'flood')
+    const { text, failure } = await drain(openaiClient(app), 'flood')
     expect(text).toBe('first ')
     expect(codeOf(failure)).toBe('CONTINUUM_UPSTREAM_PROTOCOL_ERROR')
     // The proxy stopped reading near the 8 MiB event bound, far from the 64 MiB on offer.
@@ -129,7 +129,7 @@ describe.each(rootFrameworks)('stream bounds via $name', (harness) => {
       return new Response(body, { status: response.status, headers: response.headers })
     }) as typeof fetch
     const { text, failure } = await drain(
-      openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: recording }),
+      openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: recording }),
       'half',
     )
     expect(text).toBe('first ')

@@ -3,13 +3,13 @@
  * stream `message_start`, `content_block_start`, `ping`, `content_block_delta` with `text_delta` /
  * `input_json_delta`, `content_block_stop`, `message_delta`, `message_stop`; with or without tool
  * use), `POST /v1/messages/count_tokens` and `GET /v1/models`, in the shapes of the transcripts in
- * test/fixtures/transcripts/anthropic, which follow Anthropic's API reference. Like the real API
- * it requires `anthropic-version`, a `max_tokens` and user/assistant roles only; errors are
+ * test/fixtures/transcripts/anthropic, which follow Anthropic's API reference. Errors are
  * `{"type":"error","error":{type, message}}`. Two presets:
  *
- * - {@link startAnthropicServer} replays the transcripts verbatim and requires the key
- *   (`x-api-key`, or a bearer token as newer SDKs send it). Provider and gateway tests use it.
- * - {@link startAnthropicUpstream} echoes the decrypted prompt for proxy tests
+ * - {@link startAnthropicServer} replays the transcripts verbatim and is as strict as the real API:
+ *   the key (`x-api-key`, or a bearer token as newer SDKs send it), `anthropic-version`, a
+ *   `max_tokens` and user/assistant roles only. Provider and gateway tests use it.
+ * - {@link startAnthropicUpstream} takes any request and echoes the decrypted prompt for proxy tests
  *   ({@link anthropicReplyFor}, tool input {@link anthropicToolInputFor} under {@link TOOL_USE_ID}).
  *   Model names misbehave: `cut-stream` and `no-stop` (see replies.ts), `overloaded` sends the
  *   transcript's `error` event mid-stream, `upstream-400` answers an error quoting the prompt.
@@ -77,16 +77,20 @@ function invalid(body: Body): Reply | undefined {
   return valid ? undefined : anthropicErrorReply(400)
 }
 
-/** Routes shared by both presets; `messages` answers a valid Messages request. */
+/**
+ * Routes shared by both presets; `messages` answers a Messages request. `check` refuses a request
+ * the preset will not take (a wrong key, a missing `anthropic-version`, a body the API refuses).
+ */
 function route(
   check: (request: RecordedRequest) => Reply | undefined,
   messages: (body: Body) => Reply,
   countTokens: (body: Body) => Reply,
+  strict: boolean,
 ) {
   return (request: RecordedRequest): Reply => {
     const refused = check(request)
     if (refused !== undefined) return refused
-    if (request.headers['anthropic-version'] === undefined) return anthropicErrorReply(400)
+    if (strict && request.headers['anthropic-version'] === undefined) return anthropicErrorReply(400)
     const path = request.url.split('?')[0]
     if (request.method === 'GET' && path === '/v1/models') {
       return { kind: 'body', headers: JSON_HEADERS, body: transcript('anthropic', 'models.json') }
@@ -96,7 +100,7 @@ function route(
     }
     const body = request.json() as Body
     if (path === '/v1/messages/count_tokens') return countTokens(body)
-    return invalid(body) ?? messages(body)
+    return (strict ? invalid(body) : undefined) ?? messages(body)
   }
 }
 
@@ -120,6 +124,7 @@ export function startAnthropicServer(apiKey: string): Promise<FakeUpstream> {
       },
       transcriptMessages,
       () => ({ kind: 'body', headers: JSON_HEADERS, body: transcript('anthropic', 'count-tokens.json') }),
+      true,
     ),
   )
 }
@@ -241,5 +246,5 @@ function echoCountTokens(body: Body): Reply {
 
 /** Starts the echo server (any key); `close()` it after the test. */
 export function startAnthropicUpstream(): Promise<FakeUpstream> {
-  return FakeUpstream.start(route(() => undefined, echoMessages, echoCountTokens))
+  return FakeUpstream.start(route(() => undefined, echoMessages, echoCountTokens, false))
 }
