@@ -170,7 +170,10 @@ describe('keys in process', () => {
       })
       const built = encryptRequest('/v1/chat/completions', secretChat(), { keyId: 'agree-1' })
       if (ephemeral !== undefined) built.headers['x-continuum-ephemeral-key'] = ephemeral
-      const response = await send(app, 'POST', '/v1/chat/completions', { headers: built.headers, body: built.body })
+      const response = await send(app, 'POST', '/v1/chat/completions', {
+        headers: built.headers,
+        body: built.body,
+      })
       expectRefusal(response, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED')
     },
   )
@@ -196,7 +199,10 @@ describe('keys in process', () => {
       keyId: oldKey.keyId,
       key: oldKey.key,
     })
-    const refused = await send(app, 'POST', '/v1/chat/completions', { headers: built.headers, body: built.body })
+    const refused = await send(app, 'POST', '/v1/chat/completions', {
+      headers: built.headers,
+      body: built.body,
+    })
     expectRefusal(refused, 401, 'CONTINUUM_KEY_RETIRED', [SECRET, ...keyEncodings(oldKey.key)])
 
     // A provider that still hands out the old key until asked again, as a secret store would.
