@@ -203,12 +203,14 @@ export function recordingFetch(inner: typeof fetch = globalThis.fetch): {
 
 /**
  * An official OpenAI client over the encrypting fetch, without retries (a retry would hide a
- * failure), reaching `app` over its own fetch unless `fetchOptions` brings one.
+ * failure), reaching `app` over its own fetch unless `fetchOptions` brings one; a URL is reached
+ * over the global fetch.
  */
 export function openaiClient(
-  app: RunningApp,
+  app: Pick<RunningApp, 'url' | 'fetch'> | string,
   fetchOptions: EncryptedFetchOptions = { keyId: KEY_ID, key: KEY },
 ): OpenAI {
+  if (typeof app === 'string') app = { url: app, fetch: globalThis.fetch }
   return new OpenAI({
     baseURL: `${app.url}/v1`,
     apiKey: 'sk-conformance',
