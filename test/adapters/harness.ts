@@ -13,7 +13,7 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { afterAll, beforeAll } from 'vitest'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+import type { FakeUpstream } from '../kit/server'
 
 /** A running Express proxy. */
 export interface RunningProxy {

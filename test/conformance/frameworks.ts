@@ -5,7 +5,10 @@
  * Fastify's not-found handler) answering 418 `{ handledBy: 'app' }`, so `unknownRoutes: 'next'`
  * can be told apart from the proxy's own answers. Koa has no built-in mounting (koa-mount is a
  * separate package we do not depend on), so its prefixed variant strips the prefix by hand the way
- * koa-mount does: rewrite `ctx.url`, call the middleware, restore it.
+ * koa-mount does: rewrite `ctx.url`, call the middleware, restore it. A harness can put a host body
+ * parser in front of the proxy (JSON, raw bytes or text), the way apps often do: express.json()
+ * and friends, a koa-bodyparser-style middleware, or a content-type parser of the Fastify app (which
+ * the plugin's own routes must not be affected by).
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -24,7 +27,19 @@ export interface RunningApp {
   url: string
   /** The server's origin, e.g. `http://127.0.0.1:4321`. */
   origin: string
+  /** The fetch that reaches it: the global one for a socket, the core's own for the in-process harness. */
+  fetch: typeof fetch
   close(): Promise<void>
+}
+
+/** What the host app runs before the proxy. */
+export interface HostSetup {
+  /**
+   * A body parser that reads every request body first: `json` parses it, `raw` keeps its bytes,
+   * `text` decodes it to a string.
+   * @default undefined
+   */
+  bodyParser?: 'json' | 'raw' | 'text'
 }
 
 /** One framework, at the root or under a prefix. */
@@ -32,7 +47,7 @@ export interface FrameworkHarness {
   name: string
   /** `''` or `/llm`. */
   prefix: string
-  start(options: ProxyOptions): Promise<RunningApp>
+  start(options: ProxyOptions, host?: HostSetup): Promise<RunningApp>
 }
 
 /** Socket errors that only mean the client went away. */
@@ -67,8 +82,9 @@ function expressHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'express' : `express ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = express()
+      if (host.bodyParser !== undefined) app.use(express[host.bodyParser]({ type: '*/*' }))
       const middleware = expressContinuum(withAllProtocols(options))
       if (prefix === '') app.use(middleware)
       else app.use(prefix, middleware)
@@ -80,6 +96,7 @@ function expressHarness(prefix: string): FrameworkHarness {
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           await closeServer(server)
           await middleware.proxy.close()
@@ -89,12 +106,28 @@ function expressHarness(prefix: string): FrameworkHarness {
   }
 }
 
+/** What koa-bodyparser does: read the body, then leave it parsed on `ctx.request.body`. */
+function koaBodyParser(kind: 'json' | 'raw' | 'text'): Koa.Middleware {
+  return async (context, next) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of context.req) chunks.push(chunk as Buffer)
+    const bytes = Buffer.concat(chunks)
+    if (bytes.length > 0) {
+      const request = context.request as { body?: unknown }
+      request.body =
+        kind === 'json' ? JSON.parse(bytes.toString()) : kind === 'raw' ? bytes : bytes.toString()
+    }
+    await next()
+  }
+}
+
 function koaHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'koa' : `koa ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = new Koa()
+      if (host.bodyParser !== undefined) app.use(koaBodyParser(host.bodyParser))
       const middleware = koaContinuum(withAllProtocols(options))
       if (prefix === '') {
         app.use(middleware)
@@ -127,6 +160,7 @@ function koaHarness(prefix: string): FrameworkHarness {
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           await closeServer(server)
           await middleware.proxy.close()
@@ -140,8 +174,15 @@ function fastifyHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'fastify' : `fastify ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = Fastify()
+      if (host.bodyParser !== undefined) {
+        // The app's own parser for every type; the plugin's routes must still see the unread body.
+        app.removeAllContentTypeParsers()
+        app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+          done(null, host.bodyParser === 'json' ? JSON.parse(body.toString()) : body)
+        })
+      }
       app.setNotFoundHandler((request, reply) => {
         reply.code(APP_FALLBACK_STATUS).send({ handledBy: 'app', path: request.url })
       })
@@ -151,6 +192,7 @@ function fastifyHarness(prefix: string): FrameworkHarness {
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           app.server.closeAllConnections()
           await app.close()

@@ -25,7 +25,8 @@ import { hybridFingerprint, parseHybridKey } from '../../src/cipher/hybrid-agree
 import { errorSealMatches } from '../../src/cipher/message-codec'
 import { type HybridSession, handshake } from '../../src/client/hybrid-session'
 import { loadMlKem768 } from '../../src/internal/post-quantum'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { type FrameworkHarness, frameworks, type RunningApp, rootFrameworks } from './frameworks'
 import { encryptRequest, openaiClient, recordingFetch, SECRET, secretChat } from './support'
 

@@ -10,7 +10,7 @@ import { builtinProviderTypes, createDefaultProviderRegistry } from 'continuum-p
 import { defineProviderType, InferenceRouter, loadRouterConfig } from 'continuum-proxy/router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../fakes/bedrock-server'
+import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../kit/bedrock'
 import {
   ANTHROPIC_KEY,
   anthropicClient,

@@ -15,7 +15,8 @@ import OpenAI, { APIConnectionError, APIError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningProxy, startExpressProxy } from '../adapters/harness'
 import { KEY, KEY_ID, SECRET } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 let upstream: FakeUpstream
 let proxy: RunningProxy

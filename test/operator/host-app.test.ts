@@ -9,7 +9,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { type HostApp, hostHarnesses, sendRaw } from './host-apps'
 
 let upstream: FakeUpstream

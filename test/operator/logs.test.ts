@@ -20,7 +20,8 @@ import Fastify from 'fastify'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { KEY, KEY_ID, keyEncodings, SECRET } from '../conformance/support'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 const TOKEN = 'sk-live-do-not-log-me'
 const agreement = generateAgreementKeyPair()

@@ -21,7 +21,8 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SECRET } from '../conformance/support'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { startRedis } from '../support/redis-servers'
 
 const root = new URL('../..', import.meta.url).pathname

@@ -11,7 +11,8 @@ import { Sha256 } from '@aws-crypto/sha256-js'
 import { EventStreamCodec } from '@smithy/eventstream-codec'
 import { SignatureV4 } from '@smithy/signature-v4'
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8'
-import { FakeUpstream, jsonReply, type RecordedRequest, type Reply, transcript } from './fake-upstream'
+import { jsonReply, transcript } from './replies'
+import { FakeUpstream, type RecordedRequest, type Reply } from './server'
 
 /** The credentials the fake expects. */
 export const FAKE_AWS_CREDENTIALS = {
@@ -74,7 +75,7 @@ export async function verifySignature(request: RecordedRequest, baseURL: string)
   if (accessKeyId !== FAKE_AWS_CREDENTIALS.accessKeyId || region !== FAKE_AWS_REGION || service !== 'bedrock')
     return false
   if (request.headers['x-amz-security-token'] !== FAKE_AWS_CREDENTIALS.sessionToken) return false
-  const payloadHash = createHash('sha256').update(request.body).digest('hex')
+  const payloadHash = createHash('sha256').update(request.bytes).digest('hex')
   if (request.headers['x-amz-content-sha256'] !== payloadHash) return false
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(request.headers['x-amz-date'] ?? '')
   if (date === null) return false
@@ -104,7 +105,7 @@ export async function verifySignature(request: RecordedRequest, baseURL: string)
       path: request.url.split('?')[0]!,
       query,
       headers,
-      body: request.body.toString('utf8'),
+      body: request.body,
     },
     { signingDate },
   )

@@ -5,7 +5,8 @@
  * reference). It checks the bearer token, the project/location path and the contents' roles, and
  * answers errors as google.rpc.Status bodies.
  */
-import { FakeUpstream, jsonReply, type Reply, transcript, transcriptLines } from './fake-upstream'
+import { jsonReply, transcript, transcriptLines } from './replies'
+import { FakeUpstream, type Reply } from './server'
 
 export const VERTEX_PROJECT = 'my-project'
 export const VERTEX_LOCATION = 'us-central1'

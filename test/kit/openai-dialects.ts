@@ -1,13 +1,14 @@
 /**
- * A fake OpenAI server that speaks both dialects the gateway forwards verbatim: Chat Completions
- * and the Responses API (`POST /v1/responses`, JSON or its named-event SSE stream), as OpenAI's API
- * reference shows them. It answers a function call when tools are offered, the JSON of
+ * The fake OpenAI server of the gateway tests that forward verbatim: it speaks both dialects the
+ * gateway passes through, Chat Completions and the Responses API (`POST /v1/responses`, JSON or its
+ * named-event SSE stream), as OpenAI's API reference shows them. Unlike the transcript server in
+ * openai.ts it answers by what is asked: a function call when tools are offered, the JSON of
  * {@link STRUCTURED_ANSWER} when a JSON schema is asked for, and text otherwise. It checks only
  * what the protocol requires (a model, and messages on Chat Completions) and records every body,
  * so tests see exactly what a provider was sent.
  */
-import { FakeUpstream, jsonReply, type RecordedRequest, type Reply } from '../fakes/fake-upstream'
-import { splitEvery } from '../fakes/openai-server'
+import { jsonReply, splitEvery } from './replies'
+import { FakeUpstream, type RecordedRequest, type Reply } from './server'
 
 // biome-ignore lint/suspicious/noExplicitAny: fakes read arbitrary JSON bodies
 type Json = any
