@@ -70,7 +70,12 @@ async function startApp(request: AppRequest): Promise<Record<string, unknown>> {
     agreementKeys: (request.agreementKeys ?? []).map(agreementKey),
     ...(request.graceMs === undefined ? {} : { graceMs: request.graceMs }),
   })
-  const middleware = continuum({ upstream: upstream.url, keys: keyring })
+  // The Python suite speaks OpenAI, Anthropic and Ollama (a binding serves the first two by default).
+  const middleware = continuum({
+    upstream: upstream.url,
+    keys: keyring,
+    adapters: ['openai', 'anthropic', 'ollama'],
+  })
   const app = express()
   const mount = request.mount ?? ''
   if (mount === '') app.use(middleware)
