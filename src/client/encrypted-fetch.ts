@@ -6,11 +6,7 @@
  * nothing else, and only a sealed retired-key notice makes it refresh the key and retry, once.
  * A body is never sent in clear to a path it does not know as plain.
  */
-import { randomBytes } from 'node:crypto'
-import type { CipherContext } from '../cipher/field-cipher'
-import { createFieldKey } from '../cipher/field-key'
 import { HEADERS, NONCE_LENGTH } from '../cipher/format'
-import { encryptRequestMessage } from '../cipher/request-message'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
@@ -20,11 +16,22 @@ import {
   type AgreementOptions,
   agreementKeySource,
   type KeySource,
+  type ResolvedKey,
   type SharedKey,
   sharedKeySource,
 } from './key-source'
 import { checkPathForm, isPlainPath, validatePlainPaths } from './path-policy'
 import { readResponse } from './response-opener'
+import {
+  type ClientCipherContext,
+  checkKeyId,
+  decodeKeyBytes,
+  defaultBackend,
+  deriveFieldKey,
+  encryptRequestMessage,
+  randomBytes,
+  toBase64url,
+} from './web-crypto/index'
 
 /** Options of {@link createEncryptedFetch}: exactly one of `key`, `keys` or `agreement`. */
 export interface EncryptedFetchOptions {
@@ -79,11 +86,17 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: key and keyId go together')
   }
   // Derived once, now: a bad id or key throws CONTINUUM_INVALID_OPTIONS here, not on the first request.
-  const resolved = {
-    key: createFieldKey(options.keyId, options.key),
-    headers: { [HEADERS.keyId]: options.keyId },
+  checkKeyId(options.keyId, 'field key')
+  const bytes = decodeKeyBytes(options.key, `key "${options.keyId}"`)
+  const headers = { [HEADERS.keyId]: options.keyId }
+  let resolved: Promise<ResolvedKey> | undefined
+  return {
+    resolve: () => {
+      resolved ??= deriveFieldKey(defaultBackend(), options.keyId!, bytes).then((key) => ({ key, headers }))
+      return resolved
+    },
+    refresh: () => {},
   }
-  return { resolve: async () => resolved, refresh: () => {} }
 }
 
 async function bodyText(
@@ -120,10 +133,10 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     const method = (init.method ?? 'POST').toUpperCase()
     const mountUrl = url.origin + url.pathname.slice(0, url.pathname.length - match.routePath.length)
     const resolved = await keySource.resolve(mountUrl)
-    const nonce = randomBytes(NONCE_LENGTH).toString('base64url')
+    const nonce = toBase64url(randomBytes(NONCE_LENGTH))
     const timestamp = String(clock.now())
-    const context: CipherContext = { key: resolved.key, nonce, direction: 'request' }
-    const message = encryptRequestMessage({
+    const context: ClientCipherContext = { key: resolved.key, nonce, direction: 'request' }
+    const message = await encryptRequestMessage({
       tree: match.route.requestTree,
       body,
       context,

@@ -5,15 +5,17 @@
  * or, with the explicit trust-on-first-use opt-in, when it is the first key seen at that mount
  * point or the successor a sealed retirement notice of the trusted key named.
  */
-import { createFieldKey, type FieldKey, type KeyMaterial } from '../cipher/field-key'
+import type { KeyMaterial } from '../cipher/field-key'
 import { AGREEMENT_KEY_PATH, isValidKeyId } from '../cipher/format'
-import {
-  deriveAgreedKey,
-  generateAgreementKeyPair,
-  importPublicKey,
-  fingerprint as keyFingerprint,
-} from '../cipher/key-agreement'
 import { ContinuumError } from '../errors'
+import {
+  agreeFieldKey,
+  type ClientFieldKey,
+  createClientFieldKey,
+  decodePublicKey,
+  defaultBackend,
+  publicKeyFingerprint,
+} from './web-crypto/index'
 
 /** A pre-shared key as a provider returns it. */
 export interface SharedKey {
@@ -72,7 +74,7 @@ export function validateAgreementOptions(options: AgreementOptions): void {
 
 /** The field key of one request and the headers that name it. */
 export interface ResolvedKey {
-  key: FieldKey
+  key: ClientFieldKey
   headers: Record<string, string>
 }
 
@@ -92,8 +94,8 @@ export function sharedKeySource(provider: () => SharedKey | Promise<SharedKey>):
   let cached: Promise<ResolvedKey> | undefined
   return {
     resolve() {
-      cached ??= Promise.resolve(provider()).then(({ keyId, key }) => ({
-        key: createFieldKey(keyId, key),
+      cached ??= Promise.resolve(provider()).then(async ({ keyId, key }) => ({
+        key: await createClientFieldKey(defaultBackend(), keyId, key),
         headers: { 'x-continuum-key-id': keyId },
       }))
       cached.catch(() => {
@@ -130,8 +132,9 @@ export function agreementKeySource(options: AgreementOptions, fetcher: typeof fe
     if (typeof published?.keyId !== 'string' || !isValidKeyId(published.keyId)) {
       throw agreementFailed('Server key has no valid keyId')
     }
-    const server = importPublicKey(String(published.publicKey))
-    const actual = keyFingerprint(server.bytes)
+    const backend = defaultBackend()
+    const serverPublic = decodePublicKey(published.publicKey)
+    const actual = await publicKeyFingerprint(backend, serverPublic)
     const expected = options.fingerprint ?? trusted.get(mountUrl)
     if (published.fingerprint !== actual || (expected !== undefined && expected !== actual)) {
       throw new ContinuumError(
@@ -140,19 +143,12 @@ export function agreementKeySource(options: AgreementOptions, fetcher: typeof fe
       )
     }
     if (options.trustOnFirstUse === true) trusted.set(mountUrl, actual)
-    const ephemeral = generateAgreementKeyPair()
-    const key = deriveAgreedKey(
-      published.keyId,
-      ephemeral.privateKey,
-      server.key,
-      ephemeral.publicKeyBytes,
-      server.bytes,
-    )
+    const agreed = await agreeFieldKey(backend, published.keyId, serverPublic)
     return {
-      key,
+      key: agreed.key,
       headers: {
         'x-continuum-key-id': published.keyId,
-        'x-continuum-ephemeral-key': ephemeral.publicKeyBytes.toString('base64url'),
+        'x-continuum-ephemeral-key': agreed.ephemeralKey,
       },
     }
   }

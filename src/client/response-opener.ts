@@ -6,12 +6,11 @@
  * CONTINUUM_UNAUTHENTICATED_RESPONSE carrying only its status, marked `x-should-retry: false` so
  * the SDK does not re-send a request the upstream may already have run.
  */
-import type { CipherContext } from '../cipher/field-cipher'
 import { HEADERS } from '../cipher/format'
-import { errorSealMatches, openResponse } from '../cipher/message-codec'
 import { ContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { openStream } from './stream-opener'
+import { type ClientCipherContext as CipherContext, errorSealMatches, openResponse } from './web-crypto/index'
 
 /** An opened answer, and the sealed retired-key notice it carried, if any. */
 export interface OpenedResponse {
@@ -63,7 +62,7 @@ async function openError(response: Response, context: CipherContext): Promise<Op
   } catch {
     body = undefined
   }
-  if (!isRecord(body) || !errorSealMatches(context, response.status, body, seal)) {
+  if (!isRecord(body) || !(await errorSealMatches(context, response.status, body, seal))) {
     return { response: unauthenticated(response) }
   }
   const opened = new Response(text, {
@@ -118,7 +117,7 @@ export async function readResponse(
       cause: error,
     })
   }
-  const opened = openResponse(
+  const opened = await openResponse(
     match.route.responseTree,
     parsed,
     context,

@@ -5,13 +5,18 @@
  * becomes an error, never a short answer that looks complete or a chunk the server did not send.
  */
 
-import type { CipherContext } from '../cipher/field-cipher'
 import { END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
-import { isEndMarker, openEvent, type StreamFailure, verifyEndMarker } from '../cipher/message-codec'
 import { ContinuumError, isErrorCode } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import { parseNdjson } from '../streams/ndjson'
 import { formatSse, parseSse } from '../streams/sse'
+import {
+  type ClientCipherContext as CipherContext,
+  isEndMarker,
+  openEvent,
+  type ClientStreamFailure as StreamFailure,
+  verifyEndMarker,
+} from './web-crypto/index'
 
 const encoder = new TextEncoder()
 
@@ -61,9 +66,9 @@ class StreamState {
   ) {}
 
   /** Verifies an end marker; throws the failure a failed stream's marker names. */
-  end(marker: unknown): void {
+  async end(marker: unknown): Promise<void> {
     if (!isRecord(marker) || this.ended) throw tampered('carried an unsealed or second end marker')
-    const failure = verifyEndMarker(this.context, this.sequence, marker)
+    const failure = await verifyEndMarker(this.context, this.sequence, marker)
     if (failure !== undefined) {
       this.failed = true
       throw reported(failure)
@@ -72,10 +77,10 @@ class StreamState {
   }
 
   /** Verifies and decrypts one sealed event. */
-  open(event: unknown, name: string): Record<string, unknown> {
+  async open(event: unknown, name: string): Promise<Record<string, unknown>> {
     if (this.ended) throw tampered('carried an event after its end marker')
     if (!isRecord(event) || !Object.hasOwn(event, EVENT_SEAL_KEY)) throw tampered('carried an unsealed event')
-    const opened = openEvent(this.stream.tree, event, this.context, this.sequence, name)
+    const opened = await openEvent(this.stream.tree, event, this.context, this.sequence, name)
     this.sequence++
     return opened
   }
@@ -99,7 +104,7 @@ export async function* openStream(
     if (stream.framing === 'sse') {
       for await (const event of parseSse(source)) {
         if (event.event === END_EVENT_NAME) {
-          state.end(parseJson(event.data))
+          await state.end(parseJson(event.data))
           continue
         }
         if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
@@ -112,17 +117,17 @@ export async function* openStream(
         }
         if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
         const name = event.event ?? ''
-        const opened = state.open(parseJson(event.data), name)
+        const opened = await state.open(parseJson(event.data), name)
         const data = JSON.stringify(opened)
         yield encoder.encode(formatSse(name === '' ? { data } : { event: name, data }))
       }
     } else {
       for await (const value of parseNdjson(source)) {
         if (isRecord(value) && isEndMarker(value)) {
-          state.end(value)
+          await state.end(value)
           continue
         }
-        yield encoder.encode(`${JSON.stringify(state.open(value, ''))}\n`)
+        yield encoder.encode(`${JSON.stringify(await state.open(value, ''))}\n`)
       }
     }
   } catch (error) {
