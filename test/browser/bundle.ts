@@ -52,11 +52,9 @@ export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
     plugins: [recordBuiltins(mentioned)],
   })
   const code = result.outputFiles[0]!.text
-  const surviving = [
-    ...code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|\bimport\s+)["']([^"']+)["']/g),
-  ]
-    .map((match) => match[1]!)
-    .filter((specifier) => mentioned.has(specifier))
+  // The imports esbuild kept in the output after tree shaking: what a browser would try to load.
+  const output = Object.values(result.metafile.outputs)[0]!
+  const surviving = output.imports.filter((item) => item.external).map((item) => item.path)
   if (surviving.length > 0) {
     throw new Error(
       `the browser bundle of ${entry} imports Node builtins: ${[...new Set(surviving)].join(', ')}`,

@@ -85,7 +85,10 @@ async function stream(input: CallInput): Promise<CallOutcome> {
   return { ok: true, text, chunks }
 }
 
-const api = { chat, stream, checkSharedVectors }
+/** The vectors travel as JSON text: a structured copy would turn their `__proto__` members into prototypes. */
+const vectors = (text: string) => checkSharedVectors(JSON.parse(text))
+
+const api = { chat, stream, vectors }
 export type PageApi = typeof api
 
 Object.assign(globalThis, { continuumTest: api, continuumReady: true })

@@ -47,8 +47,9 @@ const same = (a: unknown, b: unknown): boolean => canonicalJson(a) === canonical
 
 function ciphertextsOf(value: unknown, path: string, out: { path: string; text: string }[]): void {
   if (typeof value === 'string' && value.startsWith('cp2.')) out.push({ path, text: value })
-  else if (Array.isArray(value)) value.forEach((item, index) => ciphertextsOf(item, `${path}/${index}`, out))
-  else if (typeof value === 'object' && value !== null) {
+  else if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) ciphertextsOf(item, `${path}/${index}`, out)
+  } else if (typeof value === 'object' && value !== null) {
     for (const [key, item] of Object.entries(value)) {
       ciphertextsOf(item, `${path}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`, out)
     }
