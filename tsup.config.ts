@@ -6,7 +6,13 @@
 // peers stay external (tsup reads package.json); so does src/internal/import-module.mjs, the
 // native-import trampoline for optional peers, which is copied beside the chunks unchanged so
 // the CommonJS build too imports ESM-only peers with a real import().
+//
+// The client also ships as one browser file, dist/client.browser.js (the `browser` condition of
+// `continuum-proxy/client`): the shared chunks of the Node build name Node builtins, which a
+// browser bundler cannot resolve; this file, bundled for the browser and tree-shaken alone, names
+// none (test/smoke/load-built.mjs checks it).
 import { copyFile } from 'node:fs/promises'
+import { build } from 'esbuild'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
 
@@ -37,5 +43,17 @@ export default defineConfig({
   ],
   async onSuccess() {
     await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
+    await build({
+      entryPoints: ['entries/client.ts'],
+      outfile: 'dist/client.browser.js',
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      packages: 'external',
+      minifyWhitespace: true,
+      sourcemap: true,
+      logLevel: 'warning',
+    })
   },
 })
