@@ -29,8 +29,9 @@ import { CHAT_BODY } from './support/chat-load'
 import { type ClientCostFixture, type ClientCostSamples, measureClientCost } from './support/client-cost'
 
 const CHUNKS = 1000
-const REQUESTS = 2000
-const STREAMS = 15
+const REQUESTS = 2500
+const STREAMS = 8
+const ROUNDS = 4
 
 function fixture(): ClientCostFixture {
   const keyBytes = randomBytes(32)
@@ -118,10 +119,10 @@ function serverReference(data: ClientCostFixture): ClientCostSamples {
   const tree = registry.lookupSuffix('POST', '/v1/chat/completions')!.route.stream!.tree
   const samples: ClientCostSamples = { request: [], stream: [] }
   for (let warm = 0; warm < 400; warm++) once()
-  for (let index = 0; index < REQUESTS; index++) {
+  for (let index = 0; index < REQUESTS / 25; index++) {
     const started = performance.now()
-    once()
-    samples.request.push((performance.now() - started) * 1000)
+    for (let call = 0; call < 25; call++) once()
+    samples.request.push(((performance.now() - started) * 1000) / 25)
   }
   for (let index = 0; index < STREAMS; index++) {
     const started = performance.now()
@@ -132,63 +133,95 @@ function serverReference(data: ClientCostFixture): ClientCostSamples {
   return samples
 }
 
+/** Per runtime: the median of each round, and every sample. */
 interface Row {
   runtime: string
-  samples: ClientCostSamples
+  requestMedians: number[]
+  streamMedians: number[]
+  all: ClientCostSamples
 }
 
-async function inChromium(data: ClientCostFixture): Promise<ClientCostSamples> {
-  const bundle = await bundleForBrowser('bench/support/client-cost-page.ts')
-  const browser = await launchChromium()
-  try {
-    const page = await openTestPage(browser, bundle.code)
-    const samples = await page.page.evaluate(
-      ([text, requests, streams]) =>
-        (
-          globalThis as unknown as {
-            clientCost: (text: string, requests: number, streams: number) => Promise<ClientCostSamples>
-          }
-        ).clientCost(text, requests, streams),
-      [JSON.stringify(data), REQUESTS, STREAMS] as const,
-    )
-    await page.close()
-    return samples
-  } finally {
-    await browser.close()
+type Measure = () => Promise<ClientCostSamples>
+
+/**
+ * Rounds of every runtime in turn; each figure is the lowest of its round medians (the least
+ * disturbed round on a shared machine), p99 over all samples.
+ */
+async function rounds(measures: { runtime: string; measure: Measure }[]): Promise<Row[]> {
+  const rows: Row[] = measures.map(({ runtime }) => ({
+    runtime,
+    requestMedians: [],
+    streamMedians: [],
+    all: { request: [], stream: [] },
+  }))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [index, { measure }] of measures.entries()) {
+      const samples = await measure()
+      const row = rows[index]!
+      row.requestMedians.push(median(samples.request))
+      row.streamMedians.push(median(samples.stream))
+      row.all.request.push(...samples.request)
+      row.all.stream.push(...samples.stream)
+    }
   }
+  return rows
 }
 
 export default async function browserClientBench(): Promise<void> {
   const data = fixture()
-  const rows: Row[] = [
-    {
-      runtime: `Node ${process.version}, node:crypto`,
-      samples: await measureClientCost(data, defaultBackend(), REQUESTS, STREAMS),
-    },
-    {
-      runtime: `Node ${process.version}, WebCrypto`,
-      samples: await measureClientCost(data, webCryptoBackend, REQUESTS, STREAMS),
-    },
-    { runtime: 'Chromium (headless), WebCrypto', samples: await inChromium(data) },
-    {
-      runtime: 'reference: the server cipher, sync node:crypto (no SSE parsing)',
-      samples: serverReference(data),
-    },
-  ]
-  const base = median(rows[0]!.samples.request)
-  const baseChunk = median(rows[0]!.samples.stream) / CHUNKS
+  const bundle = await bundleForBrowser('bench/support/client-cost-page.ts')
+  const browser = await launchChromium()
+  const page = await openTestPage(browser, bundle.code)
+  const text = JSON.stringify(data)
+  let rows: Row[]
+  try {
+    rows = await rounds([
+      {
+        runtime: `Node ${process.version}, node:crypto (its default)`,
+        measure: () => measureClientCost(data, defaultBackend(), REQUESTS, STREAMS),
+      },
+      {
+        runtime: `Node ${process.version}, WebCrypto`,
+        measure: () => measureClientCost(data, webCryptoBackend, REQUESTS, STREAMS),
+      },
+      {
+        runtime: `Chromium ${browser.version()} headless, WebCrypto`,
+        measure: () =>
+          page.page.evaluate(
+            ([fixtureText, requests, streams]) =>
+              (
+                globalThis as unknown as {
+                  clientCost: (text: string, requests: number, streams: number) => Promise<ClientCostSamples>
+                }
+              ).clientCost(fixtureText, requests, streams),
+            [text, REQUESTS, STREAMS] as const,
+          ),
+      },
+      {
+        runtime: 'reference: the server cipher, sync node:crypto (no SSE parsing)',
+        measure: async () => serverReference(data),
+      },
+    ])
+  } finally {
+    await page.close()
+    await browser.close()
+  }
+  const best = (values: number[]) => Math.min(...values)
+  const base = best(rows[0]!.requestMedians)
+  const baseChunk = best(rows[0]!.streamMedians) / CHUNKS
   console.log(
     '| runtime, backend | request p50 µs | request p99 µs | × Node | stream chunk p50 µs | chunk p99 µs | × Node | whole stream p50 ms |',
   )
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- |')
-  for (const { runtime, samples } of rows) {
-    const request = median(samples.request)
-    const chunk = median(samples.stream) / CHUNKS
+  for (const row of rows) {
+    const request = best(row.requestMedians)
+    const stream = best(row.streamMedians)
+    const chunk = stream / CHUNKS
     console.log(
-      `| ${runtime} | ${fixed(request, 1)} | ${fixed(quantile(samples.request, 0.99), 1)} | ${fixed(request / base, 1)} | ${fixed(chunk, 2)} | ${fixed(quantile(samples.stream, 0.99) / CHUNKS, 2)} | ${fixed(chunk / baseChunk, 1)} | ${fixed(median(samples.stream) / 1000, 1)} |`,
+      `| ${row.runtime} | ${fixed(request, 1)} | ${fixed(quantile(row.all.request, 0.99), 1)} | ${fixed(request / base, 2)} | ${fixed(chunk, 2)} | ${fixed(quantile(row.all.stream, 0.99) / CHUNKS, 2)} | ${fixed(chunk / baseChunk, 2)} | ${fixed(stream / 1000, 1)} |`,
     )
   }
   console.log(
-    `\nrequest: seal a 2 KB chat request and verify and decrypt its 0.7 KB answer; stream: ${CHUNKS} sealed chunks verified, decrypted and re-framed. Target: <= 60 µs a request.`,
+    `\nrequest: seal a 2 KB chat request and verify and decrypt its 0.7 KB answer (batches of 25); stream: ${CHUNKS} sealed chunks verified, decrypted and re-framed. ${ROUNDS} rounds; lowest round median. Target: <= 60 µs a request.`,
   )
 }
