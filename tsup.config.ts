@@ -5,7 +5,8 @@
 // their function names and the shipped source maps lead back to the sources. Dependencies and
 // peers stay external (tsup reads package.json); so does src/internal/import-module.mjs, the
 // native-import trampoline for optional peers, which is copied beside the chunks unchanged so
-// the CommonJS build too imports ESM-only peers with a real import().
+// the CommonJS build too imports ESM-only peers with a real import(). The Node version check
+// (src/internal/supported-node.cjs) is copied the same way, so it runs before undici loads.
 //
 // The client also ships as one browser file, dist/client.browser.js (the `browser` condition of
 // `continuum-proxy/client`): the shared chunks of the Node build name Node builtins, which a
@@ -15,6 +16,7 @@ import { copyFile } from 'node:fs/promises'
 import { build } from 'esbuild'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
+import { browserClientPlugin } from './scripts/browser-client-plugin'
 
 /** `./router` → `router`, `.` → `index`. */
 const entry: Record<string, string> = Object.fromEntries(
@@ -31,6 +33,11 @@ export default defineConfig({
   splitting: true,
   minifyWhitespace: true,
   target: 'node22',
+  // The Node version check first in every file: bundling hoists `import 'undici'` to the top of a
+  // chunk and does not keep the order between chunks, so an import in the sources is not enough.
+  banner: ({ format }) => ({
+    js: format === 'esm' ? 'import "./supported-node.cjs";' : 'require("./supported-node.cjs");',
+  }),
   platform: 'node',
   external: [
     'express',
@@ -40,9 +47,11 @@ export default defineConfig({
     'node-seal',
     'redis',
     /\/import-module\.mjs$/,
+    /\/supported-node\.cjs$/,
   ],
   async onSuccess() {
     await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
+    await copyFile('src/internal/supported-node.cjs', 'dist/supported-node.cjs')
     await build({
       entryPoints: ['entries/client.ts'],
       outfile: 'dist/client.browser.js',
@@ -54,6 +63,7 @@ export default defineConfig({
       minifyWhitespace: true,
       sourcemap: true,
       logLevel: 'warning',
+      plugins: [browserClientPlugin()],
     })
   },
 })

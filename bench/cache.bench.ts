@@ -75,7 +75,7 @@ function encryptedRequest(
     headers: { authorization: 'Bearer bench' },
     keyHeaders: { 'x-continuum-key-id': 'bench' },
   })
-  return { body: JSON.stringify(message.body), headers: message.headers }
+  return { body: message.text, headers: message.headers }
 }
 
 async function startProxy(upstreamUrl: string, cache: ResponseCache | false): Promise<Server> {

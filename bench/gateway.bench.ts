@@ -127,7 +127,7 @@ async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<Be
     timestamp,
     keyHeaders: { 'x-continuum-key-id': 'bench' },
   })
-  return { body: JSON.stringify(message.body), headers: message.headers }
+  return { body: message.text, headers: message.headers }
 }
 
 async function sequential(

@@ -7,15 +7,10 @@
  */
 import { bedrock, ollama, tgi, vertex } from 'continuum-proxy/providers'
 import { decodeEventStream } from '../adapters/bedrock/provider/wire-event-stream'
-import {
-  encodeEvents,
-  FAKE_AWS_CREDENTIALS,
-  FAKE_AWS_REGION,
-  startBedrockServer,
-} from '../test/fakes/bedrock-server'
-import { startOllamaServer } from '../test/fakes/ollama-server'
-import { startTgiServer } from '../test/fakes/tgi-server'
-import { startVertexServer, VERTEX_LOCATION, VERTEX_PROJECT } from '../test/fakes/vertex-server'
+import { encodeEvents, FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, startBedrockServer } from '../test/kit/bedrock'
+import { startOllamaServer } from '../test/kit/ollama'
+import { startTgiServer } from '../test/kit/tgi'
+import { startVertexServer, VERTEX_LOCATION, VERTEX_PROJECT } from '../test/kit/vertex'
 import { fixed, median, quantile } from './stats'
 import { chunked, type ProviderSubject, printRoundTrips } from './support/provider-round-trips'
 

@@ -6,16 +6,18 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { parseAuditPublicKey, verifyAuditLog } from '../src/audit'
+import { type AuditVerifyKeyInput, parseAuditPublicKey, verifyAuditLog } from '../src/audit'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
 import { integerOption, parseOrUsage } from './parse-command-args'
 
 const USAGE = `Usage: continuum-proxy audit verify <file> --public-key <key> [options]
 
-Verifies the hash chain and Ed25519 signatures of an audit log.
+Verifies the hash chain and Ed25519 signatures of an audit log (and the ML-DSA-65 signatures of a
+log signed with a hybrid key).
 
 Options:
-  --public-key <key>       PEM file path, or the raw 32-byte public key in base64 (repeatable)
+  --public-key <key>       PEM file path, the raw 32-byte public key in base64, or a hybrid public
+                           key file from \`model keygen\` (repeatable)
   --anchor <hex>           prevHash expected on the first record (default: 64 zeros)
   --first-seq <n>          seq expected on the first record (default: 0)
   --expect-last-seq <n>    fail when the log ends before this seq (detects a cut-off end)
@@ -78,7 +80,7 @@ export const auditVerifyCommand: CliCommand = {
   },
 }
 
-/** A path to a PEM or base64 file when one exists there, else the key itself. */
+/** A path to a PEM, base64 or hybrid key (JSON) file when one exists there, else the key itself. */
 function loadPublicKey(argument: string) {
   let text = argument
   if (existsSync(argument)) {
@@ -91,5 +93,14 @@ function loadPublicKey(argument: string) {
       )
     }
   }
-  return parseAuditPublicKey(text.trim())
+  const trimmed = text.trim()
+  // A hybrid public key document: verifyAuditLog checks its fields and requires both signatures.
+  if (trimmed.startsWith('{')) {
+    try {
+      return JSON.parse(trimmed) as AuditVerifyKeyInput
+    } catch {
+      throw new CliUsageError('the public key file is not valid JSON', USAGE)
+    }
+  }
+  return parseAuditPublicKey(trimmed)
 }

@@ -13,7 +13,8 @@ import { parseOrUsage } from './parse-command-args'
 const USAGE = `Usage: continuum-proxy fingerprint <server-url | agreement-key-file>
 
 Prints the fingerprint to pin in createEncryptedFetch({ agreement: { fingerprint } }):
-of the key a server publishes at ${AGREEMENT_KEY_PATH} (give its base URL, e.g. https://llm.example),
+of the key a server publishes at ${AGREEMENT_KEY_PATH} under the proxy's mount URL (e.g.
+https://llm.example, or https://llm.example/llm when the proxy is mounted under /llm),
 or of an agreement private key file (offline).`
 
 /** Fetches the published key; the `fetch` is injectable for tests. */
@@ -22,10 +23,21 @@ async function fromServer(
   fetcher: typeof fetch,
 ): Promise<{ computed: string; claimed: unknown; keyId: unknown }> {
   const base = new URL(url)
-  const response = await fetcher(new URL(AGREEMENT_KEY_PATH, base), { redirect: 'error' })
-  if (!response.ok)
-    throw new CliUsageError(`${base.origin} answered ${response.status} for ${AGREEMENT_KEY_PATH}`, USAGE)
-  const document = (await response.json()) as { publicKey?: unknown; fingerprint?: unknown; keyId?: unknown }
+  // The key is published under the proxy's mount point, as the client fetches it.
+  const mount = `${base.origin}${base.pathname.replace(/\/$/, '')}`
+  const response = await fetcher(`${mount}${AGREEMENT_KEY_PATH}`, { redirect: 'error' })
+  if (!response.ok) {
+    await response.body?.cancel()
+    const hint = /\/v\d+$/.test(mount)
+      ? ` (give the proxy's mount URL, without the SDK's version segment: ${mount.replace(/\/v\d+$/, '')})`
+      : ''
+    throw new CliUsageError(`${mount} answered ${response.status} for ${AGREEMENT_KEY_PATH}${hint}`, USAGE)
+  }
+  const document = (await response.json().catch(() => ({}))) as {
+    publicKey?: unknown
+    fingerprint?: unknown
+    keyId?: unknown
+  }
   const bytes =
     typeof document.publicKey === 'string' ? Buffer.from(document.publicKey, 'base64url') : Buffer.alloc(0)
   if (bytes.length !== 32) throw new CliUsageError(`${base.origin} published no X25519 agreement key`, USAGE)

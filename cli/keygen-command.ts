@@ -23,7 +23,8 @@ const AGREEMENT = `Usage: continuum-proxy keygen agreement --out <file>
 Writes a new X25519 agreement private key to <file> (PKCS#8 PEM, mode 0600; never overwrites)
 and prints the fingerprint clients pin: createEncryptedFetch({ agreement: { fingerprint } }).`
 
-const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/
+/** The key ids the keyring accepts (cipher/format.ts). */
+const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/
 
 function today(): string {
   return new Date().toISOString().slice(0, 10).replaceAll('-', '')
@@ -49,7 +50,7 @@ const field: CliCommand = {
     }
     if (positionals.length > 0) throw new CliUsageError(`unexpected argument: ${positionals[0]}`, FIELD)
     const id = values.id ?? `k${today()}`
-    if (!KEY_ID.test(id)) throw new CliUsageError('--id: 1 to 64 letters, digits, ".", "_" or "-"', FIELD)
+    if (!KEY_ID.test(id)) throw new CliUsageError('--id: 1 to 64 letters, digits, "_" or "-"', FIELD)
     io.stdout(`CONTINUUM_KEY_ID=${id}\nCONTINUUM_KEY=${randomBytes(32).toString('base64url')}`)
     return EXIT.ok
   },

@@ -10,8 +10,15 @@ import { type CliCommand, type CliIo, CliUsageError, EXIT } from './cli-command'
 import { fingerprintCommand } from './fingerprint-command'
 import { keygenCommand } from './keygen-command'
 import { modelCommand } from './model-command'
+import { serveCommand } from './serve-command'
 
-const COMMANDS: readonly CliCommand[] = [keygenCommand, fingerprintCommand(), auditCommand, modelCommand]
+const COMMANDS: readonly CliCommand[] = [
+  serveCommand(),
+  keygenCommand,
+  fingerprintCommand(),
+  auditCommand,
+  modelCommand,
+]
 
 const USAGE = [
   'Usage: continuum-proxy <command> [options]',

@@ -4,12 +4,12 @@
  * core's response back. Paths are relative to the mount point, so `app.use('/llm', ...)` works.
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express'
-import type { ContinuumProxy, ProxyOptions } from '../src/index'
-import { createBoundProxy } from './bound-proxy'
+import type { ContinuumProxy } from '../src/index'
+import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
 import { toCoreRequest, writeCoreResponse } from './node-http'
 
-/** Options of the Express middleware: the proxy options. */
-export interface ContinuumExpressOptions extends ProxyOptions {}
+/** Options of the Express middleware: the proxy options, with protocols by name. */
+export interface ContinuumExpressOptions extends ContinuumOptions {}
 
 /** The middleware, with the proxy it runs (to close its pool on shutdown). */
 export type ContinuumExpressMiddleware = RequestHandler & { readonly proxy: ContinuumProxy }
@@ -28,3 +28,4 @@ export function continuum(options: ContinuumExpressOptions): ContinuumExpressMid
 
 export default continuum
 export type { ProxyOptions } from '../src/index'
+export type { BuiltinProtocol, ContinuumOptions } from './bound-proxy'

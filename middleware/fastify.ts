@@ -3,20 +3,23 @@
  * fastify-plugin only to expose `fastify.continuum`; the routes live in an encapsulated child
  * context (honouring `prefix`), where request bodies stay unread: the core reads and parses them
  * within its body limit, and pass-through routes forward them byte for byte. Fastify's own
- * errors (a bad content-length, say) are mapped to our codes, and a path Fastify's router cannot
- * decode (`%zz`) gets our CONTINUUM_INVALID_PATH instead of Fastify's FST_ERR_BAD_URL body.
+ * errors (a bad content-length, say) are mapped to our codes. Fastify's own routes win over the
+ * plugin's catch-all, and a path the proxy does not serve goes on to Fastify's not-found handling
+ * (`unknownRoutes: 'next'`, the default). A path Fastify's router cannot decode (`%zz`) that is
+ * one of the proxy's gets our CONTINUUM_INVALID_PATH instead of Fastify's FST_ERR_BAD_URL body;
+ * any other stays Fastify's.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
-import type { ContinuumProxy, CoreRequest, CoreRequestBody, ProxyOptions } from '../src/index'
+import type { ContinuumProxy, CoreRequest, CoreRequestBody } from '../src/index'
 import { ContinuumError, errorResponse, pathProblem } from '../src/index'
-import { createBoundProxy } from './bound-proxy'
+import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
 import { discardUnreadBody, flattenHeaders, writeCoreResponse } from './node-http'
 
-/** Options of the Fastify plugin. */
-export interface ContinuumFastifyOptions extends ProxyOptions {
+/** Options of the Fastify plugin: the proxy options, with protocols by name, and a prefix. */
+export interface ContinuumFastifyOptions extends ContinuumOptions {
   /**
    * Path prefix of the proxied routes, e.g. `/llm`.
    * @default ''
@@ -84,40 +87,55 @@ type RequestListener = (request: IncomingMessage, response: ServerResponse) => v
 /**
  * Fastify's router refuses a path it cannot percent-decode before any plugin, hook or handler
  * runs, with its own body (`FST_ERR_BAD_URL`; only the root `frameworkErrors` option changes
- * that). So the server's request listener is wrapped: such a path under our prefix is answered
- * with our code, and everything else goes to Fastify as before.
+ * that). So the server's request listener is wrapped: such a path under our prefix goes to the
+ * proxy first, which answers our CONTINUUM_INVALID_PATH when the path is (or could be read as)
+ * one of its own, or with `unknownRoutes: 'reject'`; everything else goes to Fastify as before.
  */
-function answerUndecodablePaths(server: Server, prefix: string): void {
+function answerUndecodablePaths(server: Server, prefix: string, proxy: ContinuumProxy): void {
   const listeners = server.listeners('request') as RequestListener[]
   if (listeners.length === 0) return
   server.removeAllListeners('request')
+  const toFastify = (request: IncomingMessage, response: ServerResponse): void => {
+    for (const listener of listeners) listener.call(server, request, response)
+  }
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const url = request.url ?? '/'
     const mark = url.indexOf('?')
     const path = mark === -1 ? url : url.slice(0, mark)
     const under = prefix === '' || path === prefix || path.startsWith(`${prefix}/`)
-    const problem = under ? pathProblem(prefix === '' ? path : path.slice(prefix.length) || '/') : undefined
-    if (problem === 'malformed-encoding') {
-      const failure = new ContinuumError(
-        'CONTINUUM_INVALID_PATH',
-        `Request path refused before routing (${problem})`,
-        {
-          details: { reason: problem },
-        },
-      )
-      void writeCoreResponse(response, errorResponse(failure))
+    const relative = prefix === '' ? url : url.slice(prefix.length) || '/'
+    if (!under || pathProblem(relative.split('?')[0]!) !== 'malformed-encoding') {
+      toFastify(request, response)
       return
     }
-    for (const listener of listeners) listener.call(server, request, response)
+    // The proxy refuses such a path before routing (or leaves it to the host app): it never
+    // reads the body or reaches the upstream.
+    const core: CoreRequest = {
+      method: request.method ?? 'GET',
+      url: relative,
+      headers: flattenHeaders(request.headers),
+      body: { kind: 'empty' },
+      signal: new AbortController().signal,
+    }
+    proxy.handle(core).then(
+      (answer) => (answer === undefined ? toFastify(request, response) : writeCoreResponse(response, answer)),
+      () => toFastify(request, response),
+    )
   })
 }
 
 const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: FastifyInstance, options) => {
-  const { prefix = '', ...proxyOptions } = options
+  // Fastify's own register options (logLevel, logSerializers) are not proxy options.
+  const {
+    prefix = '',
+    logLevel: _logLevel,
+    logSerializers: _logSerializers,
+    ...proxyOptions
+  } = options as ContinuumFastifyOptions & { logLevel?: unknown; logSerializers?: unknown }
   const proxy = createBoundProxy(proxyOptions)
   fastify.decorate('continuum', proxy)
   fastify.addHook('onClose', async () => proxy.close())
-  answerUndecodablePaths(fastify.server, prefix.replace(/\/$/, ''))
+  answerUndecodablePaths(fastify.server, prefix.replace(/\/$/, ''), proxy)
 
   await fastify.register(
     async (child) => {
@@ -152,3 +170,4 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
 export const continuum = fastifyPlugin(plugin, { name: 'continuum-proxy', fastify: '5.x' })
 export default continuum
 export type { ProxyOptions } from '../src/index'
+export type { BuiltinProtocol, ContinuumOptions } from './bound-proxy'

@@ -4,12 +4,12 @@
  * response is written to the node response with backpressure.
  */
 import type { Middleware } from 'koa'
-import type { ContinuumProxy, ProxyOptions } from '../src/index'
-import { createBoundProxy } from './bound-proxy'
+import type { ContinuumProxy } from '../src/index'
+import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
 import { toCoreRequest, writeCoreResponse } from './node-http'
 
-/** Options of the Koa middleware: the proxy options. */
-export interface ContinuumKoaOptions extends ProxyOptions {}
+/** Options of the Koa middleware: the proxy options, with protocols by name. */
+export interface ContinuumKoaOptions extends ContinuumOptions {}
 
 /** The middleware, with the proxy it runs (to close its pool on shutdown). */
 export type ContinuumKoaMiddleware = Middleware & { readonly proxy: ContinuumProxy }
@@ -30,3 +30,4 @@ export function continuum(options: ContinuumKoaOptions): ContinuumKoaMiddleware 
 
 export default continuum
 export type { ProxyOptions } from '../src/index'
+export type { BuiltinProtocol, ContinuumOptions } from './bound-proxy'

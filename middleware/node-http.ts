@@ -66,6 +66,28 @@ function drainOrClose(response: ServerResponse): Promise<void> {
 }
 
 /**
+ * The key under which the core's streamed bodies offer to write themselves into a node writable
+ * (src/proxy/wire-body.ts): each upstream read is then sealed and written from the upstream
+ * body's own events, with no promise per chunk. `Symbol.for`, so it holds across package copies.
+ */
+const PIPE_TO = Symbol.for('continuum-proxy.pipe-to')
+
+type Pipeable = { [PIPE_TO](sink: ServerResponse): Promise<void> }
+
+function isPipeable(body: object): body is Pipeable {
+  return typeof (body as Partial<Pipeable>)[PIPE_TO] === 'function'
+}
+
+/** Event streams get their head at once (the first token may take a while); other bodies with their first bytes. */
+function streamsEvents(response: ServerResponse): boolean {
+  const type = response.getHeader('content-type')
+  return (
+    typeof type === 'string' &&
+    (type.startsWith('text/event-stream') || type.startsWith('application/x-ndjson'))
+  )
+}
+
+/**
  * After an early answer (a body over the limit, stalled, or refused before it was read), the
  * connection is closed once the response is out, so a client that never stops sending cannot hold
  * it (a kept-alive connection would go on swallowing its body). What is still unread is discarded
@@ -87,8 +109,9 @@ export async function writeCoreResponse(response: ServerResponse, core: CoreResp
     response.end(body ?? undefined)
     return
   }
+  if (streamsEvents(response)) response.flushHeaders()
+  if (isPipeable(body)) return body[PIPE_TO](response)
   try {
-    response.flushHeaders()
     for await (const chunk of body) {
       if (response.destroyed) break
       if (!response.write(chunk)) await drainOrClose(response)

@@ -10,12 +10,18 @@
 export type { FieldKey, KeyMaterial } from './cipher/field-key'
 // Field cipher
 export { AGREEMENT_KEY_PATH, FORMAT_VERSION, HEADERS } from './cipher/format'
+export { type HandshakeAnswer, SESSION_PATH, type SessionPolicy } from './cipher/hybrid-handshake'
 export {
+  type AgreementAlgorithm,
   type AgreementKeyPair,
+  CLASSICAL_AGREEMENT,
   fingerprint,
   generateAgreementKeyPair,
+  HYBRID_AGREEMENT,
   loadAgreementPrivateKey,
   type PublishedAgreementKey,
+  type PublishedClassicalKey,
+  type PublishedHybridKey,
 } from './cipher/key-agreement'
 export {
   fileKeySource,
@@ -38,6 +44,7 @@ export {
   type ScheduledKeyInput,
   type SharedKeyInput,
 } from './cipher/keyring'
+export type { SessionTicket } from './cipher/session-ticket'
 // Core shapes and I/O seams
 export { type Clock, systemClock } from './core/clock'
 export {
@@ -155,6 +162,8 @@ export { type PathProblem, pathProblem } from './proxy/request-path'
 export { errorResponse } from './proxy/responses'
 export { mapResponse, type Next, type ProxyStage } from './proxy/stage'
 export type { Upstream, UpstreamRequest, UpstreamRequestBody, UpstreamResponse } from './proxy/upstream'
+// Hybrid post-quantum agreement sessions
+export { type HybridSessionStageOptions, hybridSessionStage } from './sessions/hybrid-session-stage'
 // State stores
 export { MemoryStateStore, type MemoryStateStoreOptions } from './stores/memory-state-store'
 export type { StateStore, StoreCharge, StoreChargeResult } from './stores/state-store'

@@ -28,8 +28,17 @@ interface Published {
   endMarker: { events: number; marker: { continuum_seal: string } & Record<string, unknown> }
   failureMarker: { events: number; marker: { continuum_seal: string } & Record<string, unknown> }
   errorSeal: { status: number; body: unknown; seal: string }
+  batchFrame: {
+    first: number
+    events: number
+    ivHex: string
+    aad: string
+    plaintext: string
+    frame: { continuum_batch: { first: number; events: number }; ciphertext: string }
+  }
 }
-const published = JSON.parse(block.slice(block.indexOf('```json') + 7, block.lastIndexOf('```'))) as Published
+const json = block.indexOf('```json') + 7
+const published = JSON.parse(block.slice(json, block.indexOf('```', json))) as Published
 // The one vector file both clients check (clients/python/tests reads it too).
 const shared = JSON.parse(readFileSync(new URL(`../${SHARED_VECTORS_FILE}`, import.meta.url), 'utf8')) as {
   published: unknown
@@ -119,5 +128,29 @@ describe('docs/PROTOCOL.md test vectors', () => {
       rawSeal(failureMarker.events, 'response', 'end', failed, withoutSeal(failureMarker.marker)),
     ).not.toBe(failureMarker.marker.continuum_seal)
     expect(rawSeal(0, 'response', 'error', String(errorSeal.status), errorSeal.body)).toBe(errorSeal.seal)
+  })
+
+  it('encrypt a batch frame as §6.1 says, checked with raw node:crypto', () => {
+    const { batchFrame, fieldKey, field } = published
+    expect(batchFrame.aad).toBe(
+      `cp2|k1|${field.nonce}|response|${batchFrame.first}|continuum.batch|${batchFrame.events}`,
+    )
+    expect(Object.keys(batchFrame.frame)).toEqual(['continuum_batch', 'ciphertext'])
+    expect(batchFrame.frame.continuum_batch).toEqual({ first: batchFrame.first, events: batchFrame.events })
+    const payload = Buffer.from(batchFrame.frame.ciphertext.split('.')[2] ?? '', 'base64url')
+    expect(batchFrame.frame.ciphertext.startsWith('cp2.k1.')).toBe(true)
+    expect(payload.subarray(0, 12).toString('hex')).toBe(batchFrame.ivHex)
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      Buffer.from(fieldKey.keyHex, 'hex'),
+      payload.subarray(0, 12),
+    )
+    decipher.setAAD(Buffer.from(batchFrame.aad, 'utf8'))
+    decipher.setAuthTag(payload.subarray(payload.length - 16))
+    const plaintext = Buffer.concat([
+      decipher.update(payload.subarray(12, payload.length - 16)),
+      decipher.final(),
+    ])
+    expect(plaintext.toString('utf8')).toBe(batchFrame.plaintext)
   })
 })

@@ -22,12 +22,21 @@ export interface BenchRequest {
 
 /** POSTs the request to /v1/chat/completions, reads the whole body, and throws on a non-200 status. */
 export async function send(pool: Pool, request: BenchRequest): Promise<void> {
+  const status = await post(pool, request)
+  if (status.code !== 200)
+    throw new Error(`status ${status.code}${status.error === undefined ? '' : ` ${status.error}`}`)
+}
+
+/** POSTs the request and reads the whole body: the status, and the error code of a refusal. */
+export async function post(pool: Pool, request: BenchRequest): Promise<{ code: number; error?: string }> {
   const response = await pool.request({
     path: '/v1/chat/completions',
     method: 'POST',
     headers: request.headers,
     body: request.body,
   })
-  await response.body.arrayBuffer()
-  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+  const text = await response.body.text()
+  if (response.statusCode === 200) return { code: 200 }
+  const error = /"code":"(CONTINUUM_[A-Z_]+)"/.exec(text)?.[1]
+  return error === undefined ? { code: response.statusCode } : { code: response.statusCode, error }
 }

@@ -6,7 +6,7 @@
  */
 import type { CanonicalRequest } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
-import type { FakeUpstream } from '../../test/fakes/fake-upstream'
+import type { FakeUpstream } from '../../test/kit/server'
 import { fixed, median, quantile } from '../stats'
 
 /** Untimed `complete()` calls before the timed ones. */

@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import { type AuditKeyInput, auditKeyId, parseAuditPrivateKey } from './audit-keys'
+import { type AuditSigningKeyInput, parseSigningKey } from './audit-hybrid-keys'
 import type { AuditSink } from './audit-sink'
 import { GENESIS_HASH } from './record-chain'
 
@@ -40,8 +40,12 @@ export interface AuditLogStats {
 export interface AuditLogOptions {
   /** Where signed lines go: `FileAuditSink`, `StreamAuditSink`, `MemoryAuditSink` or your own. */
   sink: AuditSink
-  /** Ed25519 signing key: PKCS#8 PEM, base64 32-byte seed, or a KeyObject. */
-  privateKey: AuditKeyInput
+  /**
+   * Ed25519 signing key: PKCS#8 PEM, base64 32-byte seed, or a KeyObject. Or a hybrid key document
+   * (`continuum-proxy model keygen`): records are then signed with Ed25519 and ML-DSA-65, both
+   * checked by the verifier (needs `@noble/post-quantum`).
+   */
+  privateKey: AuditSigningKeyInput
   /**
    * Records the queue holds before the overflow policy applies.
    * @default 10000
@@ -94,6 +98,8 @@ export interface ResolvedAuditLogOptions {
   readonly sink: AuditSink
   readonly privateKey: KeyObject
   readonly keyId: string
+  /** The ML-DSA-65 seed of a hybrid key. */
+  readonly mlDsaSeed: Buffer | undefined
   readonly maxQueue: number
   readonly overflow: AuditOverflowPolicy
   readonly maxBatch: number
@@ -115,11 +121,12 @@ export function resolveAuditLogOptions(options: AuditLogOptions): ResolvedAuditL
   }
   const anchor = options.anchor ?? GENESIS_HASH
   if (!/^[0-9a-f]{64}$/.test(anchor)) throw invalid('options.anchor must be 64 lower-case hex digits')
-  const privateKey = parseAuditPrivateKey(options.privateKey)
+  const { privateKey, keyId, mlDsaSeed } = parseSigningKey(options.privateKey)
   return {
     sink: options.sink,
     privateKey,
-    keyId: auditKeyId(privateKey),
+    keyId,
+    mlDsaSeed,
     maxQueue: integer(options.maxQueue, 10_000, 'maxQueue'),
     overflow,
     maxBatch: integer(options.maxBatch, 256, 'maxBatch'),

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { ContinuumError, toContinuumError } from '../errors'
 import { brand } from '../internal/brand'
+import { type PostQuantumSigner, postQuantumSigner } from './audit-hybrid-keys'
 import {
   type AuditDropEvent,
   type AuditLogOptions,
@@ -41,6 +42,7 @@ export class AuditLog {
   #retryTimer: NodeJS.Timeout | undefined
   #closed = false
   #closing: Promise<void> | undefined
+  #postQuantum: PostQuantumSigner | undefined
 
   constructor(options: AuditLogOptions) {
     this.#options = resolveAuditLogOptions(options)
@@ -134,6 +136,8 @@ export class AuditLog {
   }
 
   async #open(): Promise<void> {
+    const seed = this.#options.mlDsaSeed
+    if (seed !== undefined) this.#postQuantum = await postQuantumSigner(seed)
     const last = await wrapSink(() => this.#options.sink.open?.())
     if (last === undefined) return
     let record: unknown
@@ -196,8 +200,17 @@ export class AuditLog {
       this.#droppedUnreported = 0
     }
     const lines: string[] = []
-    for (const body of bodies) {
-      const { record, line } = sealRecord(body, this.#head, this.#options.keyId, this.#options.privateKey)
+    for (const [index, body] of bodies.entries()) {
+      // ML-DSA signs the last record of each batch only: through the hash chain it commits to every
+      // record before it, at one ML-DSA signature per batch instead of per record.
+      const last = index === bodies.length - 1
+      const { record, line } = sealRecord(
+        body,
+        this.#head,
+        this.#options.keyId,
+        this.#options.privateKey,
+        last ? this.#postQuantum : undefined,
+      )
       this.#head = { seq: record.seq, hash: record.hash }
       lines.push(line)
     }
@@ -230,23 +243,23 @@ export class AuditLog {
     if (reason === 'queue_full') this.#droppedUnreported += 1
     // One warning per overflow burst (until the writer catches up), not one per record.
     if (reason === 'closed' || this.#droppedUnreported === 1) {
-      this.#options.logger.warn('audit record dropped', { reason, totalDropped: this.#dropped })
+      this.#options.logger.warn({ reason, totalDropped: this.#dropped }, 'audit record dropped')
     }
     if (this.#options.onDrop === undefined) return
     try {
       this.#options.onDrop({ reason, requestId: body.requestId, totalDropped: this.#dropped })
     } catch {
-      this.#options.logger.error('audit onDrop callback threw', { reason })
+      this.#options.logger.error({ reason }, 'audit onDrop callback threw')
     }
   }
 
   #report(error: ContinuumError): void {
-    this.#options.logger.error('audit sink failure', { code: error.code })
+    this.#options.logger.error({ code: error.code }, 'audit sink failure')
     if (this.#options.onError === undefined) return
     try {
       this.#options.onError(error)
     } catch {
-      this.#options.logger.error('audit onError callback threw', { code: error.code })
+      this.#options.logger.error({ code: error.code }, 'audit onError callback threw')
     }
   }
 }

@@ -139,4 +139,9 @@ export interface AuditRecord extends AuditRecordBody {
   readonly hash: string
   /** Ed25519 signature, base64, over the same canonical bytes. */
   readonly signature: string
+  /**
+   * ML-DSA-65 (FIPS 204) signature, base64, over the same canonical bytes with the context
+   * `continuum-proxy audit record`; only in logs signed with a hybrid key (`keyId` `hybrid-…`).
+   */
+  readonly pqSignature?: string
 }

@@ -137,7 +137,7 @@ export class AuditStage implements ProxyStage {
       try {
         this.log.record(this.#record(exchange, outcome))
       } catch (error) {
-        this.#logger.warn('audit record refused', { code: (error as { code?: string }).code })
+        this.#logger.warn({ code: (error as { code?: string }).code }, 'audit record refused')
       }
     })
     return next()
@@ -160,7 +160,7 @@ export class AuditStage implements ProxyStage {
         const identified = this.#identify(request)
         actor = typeof identified === 'string' ? { subject: identified } : identified
       } catch {
-        this.#logger.warn('audit identify() threw; recorded as anonymous')
+        this.#logger.warn({}, 'audit identify() threw; recorded as anonymous')
       }
     }
     if (actor === undefined && this.#identityHeader !== undefined) {

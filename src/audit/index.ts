@@ -1,6 +1,8 @@
 /** Audit surface: the tamper-evident AuditLog, its sinks, keys, content digests and the verifier. */
 
 export { strictCanonicalJson } from '../internal/canonical-json'
+export type { HybridPrivateKey, HybridPublicKey } from '../router/hybrid-signature'
+export type { AuditSigningKeyInput, AuditVerifyKeyInput } from './audit-hybrid-keys'
 export {
   type AuditKeyInput,
   type AuditKeyPair,

@@ -3,7 +3,8 @@
  * bytes. A record's hash is SHA-256 over the canonical JSON of every field except `hash` and
  * `signature`; that body includes `seq` and `prevHash`, so editing, deleting or reordering a record
  * changes what later records commit to. The Ed25519 signature covers the same canonical bytes, so
- * only the key holder can produce a record that verifies.
+ * only the key holder can produce a record that verifies; a hybrid key adds an ML-DSA-65 signature
+ * (`pqSignature`) over the same bytes (audit-hybrid-keys.ts).
  */
 import { createHash, type KeyObject, sign, verify } from 'node:crypto'
 import { strictCanonicalJson } from '../internal/canonical-json'
@@ -20,9 +21,11 @@ export interface AuditChainHead {
   readonly hash: string
 }
 
-/** The canonical bytes that are hashed and signed: the record without `hash` and `signature`. */
-export function signedBytes(record: Omit<AuditRecord, 'hash' | 'signature'> | AuditRecord): Buffer {
-  const { hash: _hash, signature: _signature, ...body } = record as AuditRecord
+/** The canonical bytes that are hashed and signed: the record without `hash`, `signature` and `pqSignature`. */
+export function signedBytes(
+  record: Omit<AuditRecord, 'hash' | 'signature' | 'pqSignature'> | AuditRecord,
+): Buffer {
+  const { hash: _hash, signature: _signature, pqSignature: _pqSignature, ...body } = record as AuditRecord
   return Buffer.from(strictCanonicalJson(body), 'utf8')
 }
 
@@ -32,6 +35,7 @@ export function sealRecord(
   head: AuditChainHead,
   keyId: string,
   privateKey: KeyObject,
+  postQuantum?: (bytes: Uint8Array) => string,
 ): { record: AuditRecord; line: string } {
   const unsigned = { ...body, v: AUDIT_RECORD_VERSION, seq: head.seq + 1, prevHash: head.hash, keyId }
   const bytes = signedBytes(unsigned)
@@ -39,6 +43,7 @@ export function sealRecord(
     ...unsigned,
     hash: createHash('sha256').update(bytes).digest('hex'),
     signature: sign(null, bytes, privateKey).toString('base64'),
+    ...(postQuantum === undefined ? {} : { pqSignature: postQuantum(bytes) }),
   }
   // The stored line is itself canonical JSON, so a byte-level diff of two logs is meaningful.
   return { record, line: strictCanonicalJson(record) }

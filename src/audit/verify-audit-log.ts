@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { ContinuumError } from '../errors'
-import { type AuditKeyInput, auditKeyId, parseAuditPublicKey } from './audit-keys'
+import { type AuditVerifyKeyInput, type PostQuantumVerifier, parseVerifyKey } from './audit-hybrid-keys'
 import type { AuditRecord } from './audit-record'
 import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid, signedBytes } from './record-chain'
 
@@ -80,20 +80,20 @@ export type AuditLogSource = string | URL | Iterable<string> | AsyncIterable<str
 
 /**
  * Verifies a hash-chained, signed audit log.
- * @param publicKey one key, or several when the log spans a key rotation
+ * @param publicKey one key, or several when the log spans a key rotation; a hybrid public key document (`continuum-proxy model keygen`) requires both signatures of each record
  * @example
  * const result = await verifyAuditLog('/var/log/continuum/audit.jsonl', publicKeyPem)
  * if (!result.ok) console.error(result.firstBad)
  */
 export async function verifyAuditLog(
   source: AuditLogSource,
-  publicKey: AuditKeyInput | readonly AuditKeyInput[],
+  publicKey: AuditVerifyKeyInput | readonly AuditVerifyKeyInput[],
   options: VerifyAuditLogOptions = {},
 ): Promise<AuditVerifyResult> {
-  const keys = new Map<string, KeyObject>()
-  for (const input of Array.isArray(publicKey) ? publicKey : [publicKey as AuditKeyInput]) {
-    const key = parseAuditPublicKey(input)
-    keys.set(auditKeyId(key), key)
+  const keys = new Map<string, { publicKey: KeyObject; postQuantum: PostQuantumVerifier | undefined }>()
+  for (const input of Array.isArray(publicKey) ? publicKey : [publicKey as AuditVerifyKeyInput]) {
+    const { keyId, ...key } = await parseVerifyKey(input)
+    keys.set(keyId, key)
   }
   const anchor = options.anchor ?? GENESIS_HASH
   if (!/^[0-9a-f]{64}$/.test(anchor)) {
@@ -120,6 +120,19 @@ export async function verifyAuditLog(
   })
   const fail = (reason: AuditVerifyReason, seq: number | undefined, message: string) =>
     result({ line: lineNumber, seq, reason, message })
+  // The first hybrid record no ML-DSA signature covers yet, and the counts up to the last covered one.
+  let uncovered: { line: number; seq: number } | undefined
+  let covered = { records, expectedSeq, lastHash, dropped }
+  const uncoveredFailure = (): AuditVerifyResult => {
+    const first = uncovered!
+    ;({ records, expectedSeq, lastHash, dropped } = covered)
+    lineNumber = first.line
+    return fail(
+      'bad_signature',
+      first.seq,
+      `record seq ${first.seq} at line ${first.line} is covered by no ML-DSA signature (the hybrid signature of a later record)`,
+    )
+  }
 
   try {
     for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
@@ -138,8 +151,17 @@ export async function verifyAuditLog(
       }
       if (!hashMatches(record, bytes))
         return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
-      if (!signatureValid(record, key, bytes))
+      if (!signatureValid(record, key.publicKey, bytes))
         return fail('bad_signature', record.seq, `${where} has an invalid signature`)
+      // A hybrid key needs both signatures. ML-DSA signs the last record of each batch, which commits
+      // to the records before it through the chain; a record no later ML-DSA signature covers fails.
+      if (key.postQuantum !== undefined) {
+        if (record.pqSignature === undefined) uncovered ??= { line: lineNumber, seq: record.seq }
+        else if (!key.postQuantum(bytes, record.pqSignature))
+          return fail('bad_signature', record.seq, `${where} has an invalid ML-DSA signature`)
+      } else if (uncovered !== undefined) {
+        return uncoveredFailure()
+      }
       if (record.seq > expectedSeq) {
         const laterLine = await findSeq(lines, expectedSeq, lineNumber)
         return laterLine === undefined
@@ -167,10 +189,15 @@ export async function verifyAuditLog(
       expectedSeq = record.seq + 1
       expectedPrev = record.hash
       lastHash = record.hash
+      if (key.postQuantum === undefined || record.pqSignature !== undefined) {
+        uncovered = undefined
+        covered = { records, expectedSeq, lastHash, dropped }
+      }
     }
   } finally {
     await release()
   }
+  if (uncovered !== undefined) return uncoveredFailure()
   if (options.expectLastSeq !== undefined && expectedSeq - 1 < options.expectLastSeq) {
     lineNumber += 1
     return fail(

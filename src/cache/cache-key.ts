@@ -54,7 +54,7 @@ export function cacheEligibility(
   try {
     scope = options.scope(exchange)
   } catch {
-    options.logger.warn('cache scope function failed; request not cached')
+    options.logger.warn({}, 'cache scope function failed; request not cached')
     return { kind: 'bypass', route: name }
   }
   const hmac = createHmac('sha256', options.keySecret)

@@ -83,7 +83,7 @@ export class CacheStage implements ProxyStage {
       try {
         listener(kind, eligibility.route)
       } catch {
-        this.cache.options.logger.warn('cache onResult listener failed; ignored', { result: kind })
+        this.cache.options.logger.warn({ result: kind }, 'cache onResult listener failed; ignored')
       }
     }
     if (eligibility.kind === 'bypass') {

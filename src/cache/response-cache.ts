@@ -143,7 +143,7 @@ export class ResponseCache {
       entry = openEntry(this.options.entrySecret, key, sealed)
     } catch {
       // An entry that fails authentication is dropped, never served.
-      this.options.logger.warn('cache entry failed to decrypt; dropped')
+      this.options.logger.warn({}, 'cache entry failed to decrypt; dropped')
       return undefined
     }
     return entry

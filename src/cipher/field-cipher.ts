@@ -4,12 +4,19 @@
  * sequence number and the field's JSON Pointer, so a ciphertext moved to another field, request,
  * direction or stream position fails to decrypt.
  */
-import { createCipheriv, createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  type KeyObject,
+  timingSafeEqual,
+} from 'node:crypto'
 import { ContinuumError } from '../errors'
 import { canonicalJson } from '../internal/canonical-json'
 import type { FieldKey } from './field-key'
 import { CIPHERTEXT_PREFIX, FORMAT_VERSION, IV_LENGTH, parseCiphertext, TAG_LENGTH } from './format'
-import { randomBytesPooled } from './random-pool'
+import { randomView } from './random-pool'
 
 /** Which way a message travels. */
 export type Direction = 'request' | 'response'
@@ -32,6 +39,47 @@ function fieldAad(context: CipherContext, sequence: number, path: string): Buffe
   )
 }
 
+const GCM = { authTagLength: TAG_LENGTH } as const
+/** The AES key of each field key as a KeyObject, made once: node:crypto sets a cipher up faster from one. */
+const aesKeys = new WeakMap<FieldKey, KeyObject>()
+
+/** The KeyObject of a field key's AES key (cached per field key). */
+export function aesKeyOf(key: FieldKey): KeyObject {
+  let object = aesKeys.get(key)
+  if (object === undefined) {
+    object = createSecretKey(key.aesKey)
+    aesKeys.set(key, object)
+  }
+  return object
+}
+
+/**
+ * AES-256-GCM of `plaintext` under `aad`: `iv || ciphertext || tag`. The one place the cipher
+ * runs (fields and stream batches alike), so another crypto backend replaces it here.
+ */
+export function sealBytes(key: FieldKey, aad: Buffer, plaintext: string | Uint8Array, iv?: Buffer): Buffer {
+  const nonce = iv ?? randomView(IV_LENGTH)
+  const cipher = createCipheriv('aes-256-gcm', aesKeyOf(key), nonce, GCM)
+  cipher.setAAD(aad)
+  const body = typeof plaintext === 'string' ? cipher.update(plaintext, 'utf8') : cipher.update(plaintext)
+  cipher.final()
+  const payload = Buffer.allocUnsafe(IV_LENGTH + body.length + TAG_LENGTH)
+  payload.set(nonce, 0)
+  payload.set(body, IV_LENGTH)
+  payload.set(cipher.getAuthTag(), IV_LENGTH + body.length)
+  return payload
+}
+
+/** Opens `iv || ciphertext || tag` under `aad`; throws (the caller names the failure) when it does not authenticate. */
+export function openBytes(key: FieldKey, aad: Buffer, payload: Buffer): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', aesKeyOf(key), payload.subarray(0, IV_LENGTH), GCM)
+  decipher.setAAD(aad)
+  decipher.setAuthTag(payload.subarray(payload.length - TAG_LENGTH))
+  const body = decipher.update(payload.subarray(IV_LENGTH, payload.length - TAG_LENGTH))
+  decipher.final()
+  return body
+}
+
 /**
  * Encrypts a JSON value into `cp2.<keyId>.<base64url(iv || ciphertext || tag)>`. The plaintext is
  * the value's RFC 8785 form, so a value JSON cannot carry faithfully (Infinity, a lone surrogate)
@@ -43,7 +91,7 @@ export function encryptValue(
   path: string,
   value: unknown,
   /** Only for the deterministic test vectors of docs/PROTOCOL.md; never pass an IV in production. */
-  iv: Buffer = randomBytesPooled(IV_LENGTH),
+  iv?: Buffer,
 ): string {
   let plaintext: string
   try {
@@ -51,11 +99,7 @@ export function encryptValue(
   } catch (error) {
     throw nonCanonical(path, error)
   }
-  const cipher = createCipheriv('aes-256-gcm', context.key.aesKey, iv, { authTagLength: TAG_LENGTH })
-  cipher.setAAD(fieldAad(context, sequence, path))
-  const body = cipher.update(plaintext, 'utf8')
-  const final = cipher.final()
-  const payload = Buffer.concat([iv, body, final, cipher.getAuthTag()])
+  const payload = sealBytes(context.key, fieldAad(context, sequence, path), plaintext, iv)
   return `${CIPHERTEXT_PREFIX}${context.key.id}.${payload.toString('base64url')}`
 }
 
@@ -68,16 +112,9 @@ export function decryptValue(
 ): unknown {
   const parsed = parseCiphertext(ciphertext, path)
   if (parsed.keyId !== context.key.id) throw decryptionFailed(path)
-  const { payload } = parsed
-  const decipher = createDecipheriv('aes-256-gcm', context.key.aesKey, payload.subarray(0, IV_LENGTH), {
-    authTagLength: TAG_LENGTH,
-  })
-  decipher.setAAD(fieldAad(context, sequence, path))
-  decipher.setAuthTag(payload.subarray(payload.length - TAG_LENGTH))
   let text: string
   try {
-    text = decipher.update(payload.subarray(IV_LENGTH, payload.length - TAG_LENGTH), undefined, 'utf8')
-    text += decipher.final('utf8')
+    text = openBytes(context.key, fieldAad(context, sequence, path), parsed.payload).toString('utf8')
   } catch (error) {
     throw decryptionFailed(path, error)
   }
@@ -114,6 +151,28 @@ function decryptionFailed(path: string, cause?: unknown): ContinuumError {
   })
 }
 
+/** The seal input before the body: `cp2|keyId|nonce|direction|sequence|kind|<UTF-8 length of meta>:<meta>|`. */
+function sealPrefix(context: CipherContext, sequence: number, kind: SealKind, meta: string): string {
+  return `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${Buffer.byteLength(meta)}:${meta}|`
+}
+
+/** HMAC-SHA256 of the seal input whose body part is `canonicalBody`, the one place the MAC runs. */
+function sealDigest(
+  context: CipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  canonicalBody: string | Uint8Array,
+): Buffer {
+  const hmac = createHmac('sha256', context.key.sealKey).update(
+    sealPrefix(context, sequence, kind, meta),
+    'utf8',
+  )
+  return (
+    typeof canonicalBody === 'string' ? hmac.update(canonicalBody, 'utf8') : hmac.update(canonicalBody)
+  ).digest()
+}
+
 /**
  * The seal of a message: HMAC-SHA256 under the seal key over
  * `cp2|keyId|nonce|direction|sequence|kind|<UTF-8 length of meta>:<meta>|<canonical JSON of the body as sent>`.
@@ -127,13 +186,27 @@ export function computeSeal(
   meta: string,
   body: unknown,
 ): string {
-  return createHmac('sha256', context.key.sealKey)
-    .update(
-      `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${Buffer.byteLength(meta)}:${meta}|`,
-      'utf8',
-    )
-    .update(canonicalJson(body), 'utf8')
-    .digest('base64url')
+  return sealDigest(context, sequence, kind, meta, canonicalJson(body)).toString('base64url')
+}
+
+/**
+ * The seal of a message whose body is already in its canonical form (`canonicalJson(body)`, or
+ * the bytes of it as received): the same value as {@link computeSeal}, without serialising again.
+ */
+export function computeSealOfText(
+  context: CipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  canonicalBody: string | Uint8Array,
+): string {
+  return sealDigest(context, sequence, kind, meta, canonicalBody).toString('base64url')
+}
+
+function sameSeal(expected: Buffer, seal: string | undefined): boolean {
+  if (seal === undefined || seal.length !== 43) return false
+  const given = Buffer.from(seal, 'base64url')
+  return given.length === expected.length && timingSafeEqual(given, expected)
 }
 
 /** Whether a seal matches, compared in constant time. */
@@ -146,7 +219,23 @@ export function sealMatches(
   seal: string | undefined,
 ): boolean {
   if (seal === undefined || seal.length !== 43) return false
-  const expected = Buffer.from(computeSeal(context, sequence, kind, meta, body), 'base64url')
-  const given = Buffer.from(seal, 'base64url')
-  return given.length === expected.length && timingSafeEqual(given, expected)
+  return sameSeal(sealDigest(context, sequence, kind, meta, canonicalJson(body)), seal)
+}
+
+/**
+ * Whether a seal matches a body given as text that may be its canonical form (the bytes as
+ * received). A match proves the text is exactly what the sealer serialised, since a sealer only
+ * ever MACs canonical text; a mismatch proves nothing (the sender may have written another
+ * spelling), so the caller falls back to {@link sealMatches} on the parsed value.
+ */
+export function sealMatchesText(
+  context: CipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  text: string | Uint8Array,
+  seal: string | undefined,
+): boolean {
+  if (seal === undefined || seal.length !== 43) return false
+  return sameSeal(sealDigest(context, sequence, kind, meta, text), seal)
 }

@@ -34,6 +34,8 @@ export const HEADERS = {
   sealedHeaders: 'x-continuum-sealed-headers',
   /** Response: `1` when fields are encrypted, `0` for plain bodies such as errors. */
   encrypted: 'x-continuum-encrypted',
+  /** Request: `1` when the client expands batched stream frames (docs/PROTOCOL.md §6.1). */
+  batch: 'x-continuum-batch',
 } as const
 
 /** Well-known path where a server publishes its X25519 agreement key. */
@@ -45,6 +47,10 @@ export const EVENT_SEAL_KEY = 'continuum_seal'
 export const END_MARKER_KEY = 'continuum_end'
 /** SSE event name of the end-of-stream marker. */
 export const END_EVENT_NAME = 'continuum.end'
+/** JSON key of a batched stream frame's header (docs/PROTOCOL.md §6.1). */
+export const BATCH_KEY = 'continuum_batch'
+/** SSE event name of a batched stream frame. */
+export const BATCH_EVENT_NAME = 'continuum.batch'
 
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
@@ -75,6 +81,22 @@ export function isCiphertext(value: unknown): value is string {
   return typeof value === 'string' && value.startsWith(CIPHERTEXT_PREFIX)
 }
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Whether unpadded base64url text is the one spelling of its bytes: its length is not 1 mod 4,
+ * and the bits of the last character that carry no data are zero (else `...A` and `...B` would
+ * decode alike, and a ciphertext would have more than one spelling).
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  const rest = text.length % 4
+  if (rest === 1) return false
+  if (rest === 0) return true
+  const last = BASE64URL_ALPHABET.indexOf(text[text.length - 1]!)
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0
+}
+
 /** Parses `cp2.<keyId>.<base64url>`; throws CONTINUUM_MALFORMED_CIPHERTEXT naming only the path. */
 export function parseCiphertext(value: string, path: string): ParsedCiphertext {
   if (!value.startsWith(CIPHERTEXT_PREFIX)) throw malformed(path)
@@ -82,11 +104,10 @@ export function parseCiphertext(value: string, path: string): ParsedCiphertext {
   if (separator === -1) throw malformed(path)
   const keyId = value.slice(CIPHERTEXT_PREFIX.length, separator)
   const encoded = value.slice(separator + 1)
-  if (!isValidKeyId(keyId) || !/^[A-Za-z0-9_-]+$/.test(encoded)) throw malformed(path)
-  const payload = Buffer.from(encoded, 'base64url')
-  // One spelling per payload: unused trailing bits set would make the string malleable.
-  if (payload.length < IV_LENGTH + TAG_LENGTH || payload.toString('base64url') !== encoded)
+  if (!isValidKeyId(keyId) || !BASE64URL.test(encoded) || !isCanonicalBase64url(encoded))
     throw malformed(path)
+  const payload = Buffer.from(encoded, 'base64url')
+  if (payload.length < IV_LENGTH + TAG_LENGTH) throw malformed(path)
   return { keyId, payload }
 }
 

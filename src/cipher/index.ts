@@ -3,16 +3,20 @@ export { canonicalJson } from '../internal/canonical-json'
 export {
   type CipherContext,
   computeSeal,
+  computeSealOfText,
   type Direction,
   decryptValue,
   encryptValue,
   type SealKind,
   sealMatches,
+  sealMatchesText,
 } from './field-cipher'
 export { createFieldKey, decodeKeyMaterial, type FieldKey, type KeyMaterial } from './field-key'
 export { compilePlainFields, decryptFields, encryptFields, type PlainFieldTree } from './field-map'
 export {
   AGREEMENT_KEY_PATH,
+  BATCH_EVENT_NAME,
+  BATCH_KEY,
   CIPHERTEXT_PREFIX,
   END_EVENT_NAME,
   END_MARKER_KEY,
@@ -40,11 +44,13 @@ export {
   failureMarker,
   isEndMarker,
   openEvent,
+  openEventText,
   openRequest,
   openResponse,
   type StreamFailure,
   sealError,
   sealEvent,
+  sealEventText,
   sealRequest,
   sealResponse,
   verifyEndMarker,
@@ -62,3 +68,4 @@ export {
   sealedHeaderList,
 } from './request-binding'
 export { encryptRequestMessage, type RequestMessage, type RequestMessageInput } from './request-message'
+export { type BatchHeader, isBatchFrame, openBatch, sealBatch } from './stream-batch'

@@ -2,6 +2,7 @@
  * Key agreement without pre-shared keys: the server holds a static X25519 key whose public half it
  * publishes (clients pin its SHA-256 fingerprint); a client sends an ephemeral X25519 public key
  * with its requests; both sides derive the field key with HKDF-SHA256 over the shared secret.
+ * The hybrid agreement (X25519 with ML-KEM-768) builds on these pieces in hybrid-agreement.ts.
  */
 import {
   createHash,
@@ -29,15 +30,40 @@ export interface AgreementKeyPair {
   readonly publicKeyBytes: Buffer
 }
 
-/** What a server publishes at /.well-known/continuum-key. */
-export interface PublishedAgreementKey {
+/** The classical agreement: X25519 and HKDF-SHA256. */
+export const CLASSICAL_AGREEMENT = 'X25519-HKDF-SHA256'
+/** The hybrid agreement: X25519 and ML-KEM-768 (FIPS 203), combined with HKDF-SHA256. */
+export const HYBRID_AGREEMENT = 'X25519MLKEM768-HKDF-SHA256'
+
+/** An agreement algorithm a server may publish. */
+export type AgreementAlgorithm = typeof CLASSICAL_AGREEMENT | typeof HYBRID_AGREEMENT
+
+/** What a server publishes at /.well-known/continuum-key for a classical key. */
+export interface PublishedClassicalKey {
   keyId: string
-  algorithm: 'X25519-HKDF-SHA256'
+  algorithm: typeof CLASSICAL_AGREEMENT
   /** base64url of the raw 32-byte public key. */
   publicKey: string
   /** `sha256:` and the hex SHA-256 of the raw public key; clients pin this. */
   fingerprint: string
 }
+
+/** What a server publishes for a hybrid key (docs/PROTOCOL.md §1.2). */
+export interface PublishedHybridKey {
+  keyId: string
+  algorithm: typeof HYBRID_AGREEMENT
+  /** base64url of the raw 32-byte X25519 public key. */
+  publicKey: string
+  /** base64url of the 1184-byte ML-KEM-768 encapsulation key. */
+  mlKemPublicKey: string
+  /** `sha256:` and the hex SHA-256 of mlKemPublicKey || publicKey (raw bytes): one pin for both. */
+  fingerprint: string
+  /** Whether the server also agrees classical X25519 keys under this key id. */
+  classical: boolean
+}
+
+/** What a server publishes at /.well-known/continuum-key. */
+export type PublishedAgreementKey = PublishedClassicalKey | PublishedHybridKey
 
 /** Generates a fresh X25519 key pair. */
 export function generateAgreementKeyPair(): AgreementKeyPair {
@@ -99,6 +125,21 @@ export function fingerprint(publicKeyBytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(publicKeyBytes).digest('hex')}`
 }
 
+/** X25519(own private, peer public), refusing the all-zero secret of a small-order peer key. */
+export function x25519Secret(ownPrivateKey: KeyObject, peerPublicKey: KeyObject): Buffer {
+  let shared: Buffer
+  try {
+    shared = diffieHellman({ privateKey: ownPrivateKey, publicKey: peerPublicKey })
+  } catch (error) {
+    throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', 'X25519 agreement failed', { cause: error })
+  }
+  // An all-zero secret means a small-order peer key: refuse it rather than derive a guessable key.
+  if (shared.every((byte) => byte === 0)) {
+    throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', 'X25519 agreement produced a weak secret')
+  }
+  return shared
+}
+
 /**
  * Derives the field key both sides share: HKDF-SHA256(ikm = X25519(own private, peer public),
  * salt = clientPublic || serverPublic, info = "continuum-proxy cp2 field key", 32 bytes).
@@ -110,16 +151,7 @@ export function deriveAgreedKey(
   clientPublicBytes: Uint8Array,
   serverPublicBytes: Uint8Array,
 ): FieldKey {
-  let shared: Buffer
-  try {
-    shared = diffieHellman({ privateKey: ownPrivateKey, publicKey: peerPublicKey })
-  } catch (error) {
-    throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', 'X25519 agreement failed', { cause: error })
-  }
-  // An all-zero secret means a small-order peer key: refuse it rather than derive a guessable key.
-  if (shared.every((byte) => byte === 0)) {
-    throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', 'X25519 agreement produced a weak secret')
-  }
+  const shared = x25519Secret(ownPrivateKey, peerPublicKey)
   const salt = Buffer.concat([clientPublicBytes, serverPublicBytes])
   const material = Buffer.from(hkdfSync('sha256', shared, salt, AGREEMENT_INFO, 32))
   return createFieldKey(keyId, material)

@@ -16,10 +16,13 @@ import { readFile } from 'node:fs/promises'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import { loadMlKem768 } from '../internal/post-quantum'
 import type { StateStore } from '../stores'
 import { isStoreUnavailable, StoreFailureReporter } from '../stores/store-failure'
+import { CLASSICAL_AGREEMENT, HYBRID_AGREEMENT } from './key-agreement'
 import {
   type AgreementKeyInput,
+  isHybridInput,
   Keyring,
   type ScheduleChange,
   type ScheduledKeyInput,
@@ -94,6 +97,23 @@ function entriesOf(value: unknown, where: string): Record<string, unknown>[] {
   })
 }
 
+/** The optional hybrid fields of an agreement entry, checked. */
+function agreementAlgorithm(
+  entry: Record<string, unknown>,
+  where: string,
+): Pick<AgreementKeyInput, 'algorithm' | 'classical'> {
+  const { algorithm, classical } = entry
+  if (algorithm !== undefined && algorithm !== CLASSICAL_AGREEMENT && algorithm !== HYBRID_AGREEMENT) {
+    throw malformed(`${where}.algorithm must be ${CLASSICAL_AGREEMENT} or ${HYBRID_AGREEMENT}`)
+  }
+  if (classical !== undefined && typeof classical !== 'boolean')
+    throw malformed(`${where}.classical must be a boolean`)
+  return {
+    ...(algorithm === undefined ? {} : { algorithm }),
+    ...(classical === undefined ? {} : { classical }),
+  }
+}
+
 /** Reads a schedule with its material from a JSON file (see docs/deployment.md for the format). */
 export function fileKeySource(path: string): KeySource {
   if (typeof path !== 'string' || path === '') {
@@ -119,7 +139,13 @@ export function fileKeySource(path: string): KeySource {
         if (entry.kind === 'agreement') {
           if (typeof entry.privateKey !== 'string')
             throw malformed(`key file keys[${index}].privateKey is required`)
-          return { kind: 'agreement', id: entry.id as string, privateKey: entry.privateKey, activatesAt }
+          return {
+            kind: 'agreement',
+            id: entry.id as string,
+            privateKey: entry.privateKey,
+            activatesAt,
+            ...agreementAlgorithm(entry, `key file keys[${index}]`),
+          }
         }
         if (typeof entry.key !== 'string') throw malformed(`key file keys[${index}].key is required`)
         return { kind: 'shared', id: entry.id as string, key: entry.key, activatesAt }
@@ -206,6 +232,13 @@ export async function publishKeySchedule(store: StateStore, schedule: StoredKeyS
   await store.set(KEY_SCHEDULE_KEY, text)
 }
 
+/** Reads a schedule, loading ML-KEM first when it names a hybrid key (the keyring builds synchronously). */
+async function loadSchedule(source: KeySource): Promise<KeySchedule> {
+  const schedule = await source.load()
+  if (schedule.keys.some((input) => input.kind === 'agreement' && isHybridInput(input))) await loadMlKem768()
+  return schedule
+}
+
 /** Options of {@link KeyringReloader.start}. */
 export interface KeyringReloaderOptions {
   readonly source: KeySource
@@ -265,12 +298,17 @@ export class KeyringReloader {
         'KeyringReloader: intervalMs must be a positive integer',
       )
     }
-    const schedule = await options.source.load()
+    const schedule = await loadSchedule(options.source)
     const shared = schedule.keys.filter((input) => input.kind !== 'agreement') as SharedKeyInput[]
     const agreement = schedule.keys.filter((input) => input.kind === 'agreement') as AgreementKeyInput[]
     const keyring = new Keyring({
       keys: shared.map(({ id, key }) => ({ id, key })),
-      agreementKeys: agreement.map(({ id, privateKey }) => ({ id, privateKey })),
+      agreementKeys: agreement.map(({ id, privateKey, algorithm, classical }) => ({
+        id,
+        privateKey,
+        ...(algorithm === undefined ? {} : { algorithm }),
+        ...(classical === undefined ? {} : { classical }),
+      })),
       graceMs: schedule.graceMs ?? graceMs,
       ...(options.clock === undefined ? {} : { clock: options.clock }),
     })
@@ -280,13 +318,16 @@ export class KeyringReloader {
 
   /** Reads the source now and applies it; rejects (keeping the last schedule) when it cannot. */
   async reload(): Promise<ScheduleChange> {
-    const schedule = await this.#source.load()
+    const schedule = await loadSchedule(this.#source)
     const change = this.keyring.applySchedule(schedule.keys, schedule.graceMs ?? this.#graceMs)
     if (change.added.length > 0 || change.removed.length > 0) {
-      this.#logger.info('key schedule changed', {
-        added: change.added.join(','),
-        removed: change.removed.join(','),
-      })
+      this.#logger.info(
+        {
+          added: change.added.join(','),
+          removed: change.removed.join(','),
+        },
+        'key schedule changed',
+      )
     }
     return change
   }
@@ -300,7 +341,7 @@ export class KeyringReloader {
         return
       }
       const code = ContinuumError.isInstance(error) ? error.code : 'CONTINUUM_INTERNAL'
-      this.#logger.warn('key schedule reload failed; the last one stays in force', { code })
+      this.#logger.warn({ code }, 'key schedule reload failed; the last one stays in force')
     }
   }
 

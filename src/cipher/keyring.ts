@@ -4,6 +4,12 @@
  * unknown id) so clients know to refresh. Agreement keys (X25519) live here too, with the same
  * life cycle; the field keys derived from them are cached per client ephemeral key.
  *
+ * A hybrid agreement key (X25519 with ML-KEM-768) agrees sessions instead: a handshake
+ * (`handshake`, served by the hybrid session stage) issues a ticket sealing the session key under
+ * a key derived from the hybrid seed, and `resolve` opens it on any instance holding that key.
+ * A session past its lifetime is refused as a retired key would be, its notice sealed under the
+ * session key, so the client agrees a new session and retries once.
+ *
  * A key whose grace period ended is kept as a tombstone, never to decrypt again, only so the
  * server can seal its CONTINUUM_KEY_RETIRED notice: a client retries only on a sealed notice,
  * because anyone on the path can write a plain one (and a retry after a forged notice makes the
@@ -19,16 +25,23 @@ import { LRUCache } from 'lru-cache'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
-import { createFieldKey, type FieldKey, type KeyMaterial } from './field-key'
+import { loadedMlKem768, loadMlKem768 } from '../internal/post-quantum'
+import { createFieldKey, decodeKeyMaterial, type FieldKey, type KeyMaterial } from './field-key'
 import { assertKeyId } from './format'
+import { expandHybridSeed, type HybridKeyPair, publishHybridKey } from './hybrid-agreement'
+import { answerHandshake, type HandshakeAnswer, type SessionPolicy } from './hybrid-handshake'
 import {
+  type AgreementAlgorithm,
   type AgreementKeyPair,
+  CLASSICAL_AGREEMENT,
   deriveAgreedKey,
   fingerprint,
+  HYBRID_AGREEMENT,
   importPublicKey,
   loadAgreementPrivateKey,
   type PublishedAgreementKey,
 } from './key-agreement'
+import { deriveTicketKey, looksLikeTicket, openTicket, type SessionTicket } from './session-ticket'
 
 /** A pre-shared key as configured. */
 export interface SharedKeyInput {
@@ -38,11 +51,33 @@ export interface SharedKeyInput {
   key: KeyMaterial
 }
 
-/** An X25519 agreement key as configured. */
+/** An agreement key as configured: X25519, or hybrid X25519 with ML-KEM-768. */
 export interface AgreementKeyInput {
   id: string
-  /** PEM, base64url raw scalar, or a KeyObject. */
+  /**
+   * X25519: PEM, base64url raw scalar, or a KeyObject. Hybrid: the 32-byte seed both key pairs are
+   * expanded from (base64url or hex; `continuum-proxy keygen` prints one).
+   */
   privateKey: KeyObject | string
+  /**
+   * `X25519MLKEM768-HKDF-SHA256` for the hybrid post-quantum agreement (needs `@noble/post-quantum`
+   * and `await Keyring.create(...)`, and the hybrid session stage to serve handshakes).
+   * @default 'X25519-HKDF-SHA256'
+   */
+  algorithm?: AgreementAlgorithm
+  /**
+   * Hybrid keys only: also agree classical X25519 keys under this id with clients that lack
+   * ML-KEM. Their traffic is then open to a future quantum computer, so it is off unless chosen.
+   * @default false
+   */
+  classical?: boolean
+}
+
+/** The hybrid half of an agreement key. */
+interface HybridEntry {
+  readonly pair: HybridKeyPair
+  readonly ticketKey: Buffer
+  readonly classical: boolean
 }
 
 /** Options of {@link Keyring}. */
@@ -73,7 +108,7 @@ export interface KeyringOptions {
    */
   graceMs?: number
   /**
-   * Most agreed keys cached (one per client ephemeral key).
+   * Most agreed keys cached (one per client ephemeral key, or per hybrid session ticket).
    * @default 10000
    */
   maxAgreedKeys?: number
@@ -84,9 +119,64 @@ export interface KeyringOptions {
   clock?: Clock
 }
 
+function invalidKeys(message: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Keyring: ${message}`)
+}
+
+function listOption<T>(value: readonly T[] | undefined, name: string): readonly T[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) throw invalidKeys(`${name} must be a list, e.g. ${name}: [{ id: 'k2026', ... }]`)
+  return value
+}
+
+/** What an unset environment variable looks like once it reaches a key option. */
+const UNSET = 'is not set (an unset environment variable reads as undefined)'
+
+function checkSharedInput(input: SharedKeyInput, where: string): void {
+  if (typeof input !== 'object' || input === null) throw invalidKeys(`${where} must be { id, key }`)
+  if (input.id === undefined) throw invalidKeys(`${where}.id ${UNSET}: give the key's id, e.g. 'k2026'`)
+  assertKeyId(input.id, `Keyring: ${where}.id`)
+  const key = input.key as unknown
+  const hint = 'make one with `npx continuum-proxy keygen field`'
+  if (key === undefined || key === null || key === '') {
+    throw invalidKeys(
+      `${where}.key (id "${input.id}") ${UNSET}: give 32 bytes as base64url, base64 or hex; ${hint}`,
+    )
+  }
+  if (typeof key !== 'string' && !(key instanceof Uint8Array)) {
+    throw invalidKeys(`${where}.key (id "${input.id}") must be a string or a Uint8Array of 32 bytes; ${hint}`)
+  }
+  try {
+    decodeKeyMaterial(key, where)
+  } catch {
+    throw invalidKeys(
+      `${where}.key (id "${input.id}") must be 32 bytes, as base64url, base64 or hex; ${hint}`,
+    )
+  }
+}
+
+function checkAgreementInput(input: AgreementKeyInput, where: string): void {
+  if (typeof input !== 'object' || input === null) throw invalidKeys(`${where} must be { id, privateKey }`)
+  if (input.id === undefined) throw invalidKeys(`${where}.id ${UNSET}: give the key's id, e.g. 'a2026'`)
+  assertKeyId(input.id, `Keyring: ${where}.id`)
+  const key = input.privateKey as unknown
+  const hint =
+    "an X25519 private key: a PEM file's text (readFileSync(path, 'utf8')), its raw base64url scalar, or a KeyObject; make one with `npx continuum-proxy keygen agreement --out key.pem`"
+  if (key === undefined || key === null || key === '') {
+    throw invalidKeys(`${where}.privateKey (id "${input.id}") ${UNSET}: give ${hint}`)
+  }
+  // A hybrid key's material is a seed, checked where its key pairs are expanded.
+  if (input.algorithm === HYBRID_AGREEMENT) return
+  try {
+    loadAgreementPrivateKey(key as KeyObject | string)
+  } catch {
+    throw invalidKeys(`${where}.privateKey (id "${input.id}") is not ${hint}`)
+  }
+}
+
 type Entry =
   | { kind: 'shared'; key: FieldKey; acceptUntil: number }
-  | { kind: 'agreement'; pair: AgreementKeyPair; acceptUntil: number }
+  | { kind: 'agreement'; pair: AgreementKeyPair; hybrid?: HybridEntry; acceptUntil: number }
 
 /** One key of a rotation schedule, with its material. */
 export type ScheduledKeyInput =
@@ -120,6 +210,7 @@ export class Keyring {
   /** Keys past their grace period, kept only to seal their retirement notices. */
   readonly #tombstones = new Map<string, Entry>()
   readonly #agreed: LRUCache<string, FieldKey>
+  readonly #sessions: LRUCache<string, SessionTicket>
   readonly #graceMs: number
   readonly #clock: Clock
   #primary: string | undefined
@@ -134,26 +225,32 @@ export class Keyring {
     }
     this.#clock = options.clock ?? systemClock
     this.#agreed = new LRUCache({ max: options.maxAgreedKeys ?? 10_000 })
-    for (const input of options.keys ?? []) this.#addShared(input)
-    for (const input of options.agreementKeys ?? []) this.#addAgreement(input)
+    this.#sessions = new LRUCache({ max: options.maxAgreedKeys ?? 10_000 })
+    for (const [index, input] of listOption(options.keys, 'keys').entries()) {
+      checkSharedInput(input, `keys[${index}]`)
+      this.#addShared(input)
+    }
+    for (const [index, input] of listOption(options.agreementKeys, 'agreementKeys').entries()) {
+      checkAgreementInput(input, `agreementKeys[${index}]`)
+      this.#addAgreement(input)
+    }
     if (this.#entries.size === 0) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'Keyring: give at least one key or agreement key')
+      throw invalidKeys(
+        'give at least one key: keys: [{ id, key }] with a 32-byte key (`npx continuum-proxy keygen field`),' +
+          ' or agreementKeys: [{ id, privateKey }] (`npx continuum-proxy keygen agreement --out key.pem`)',
+      )
     }
     this.#primary = options.primary ?? options.keys?.[0]?.id
     this.#primaryAgreement = options.primaryAgreement ?? options.agreementKeys?.[0]?.id
     if (options.primary !== undefined && this.#entries.get(options.primary)?.kind !== 'shared') {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        `Keyring: primary "${options.primary}" is not a key`,
-      )
+      throw invalidKeys(`primary "${options.primary}" is not the id of one of keys`)
     }
     if (
       options.primaryAgreement !== undefined &&
       this.#entries.get(options.primaryAgreement)?.kind !== 'agreement'
     ) {
-      throw new ContinuumError(
-        'CONTINUUM_INVALID_OPTIONS',
-        `Keyring: primaryAgreement "${options.primaryAgreement}" is not an agreement key`,
+      throw invalidKeys(
+        `primaryAgreement "${options.primaryAgreement}" is not the id of one of agreementKeys`,
       )
     }
   }
@@ -168,19 +265,26 @@ export class Keyring {
     })
   }
 
+  /**
+   * Builds a keyring whose agreement keys may be hybrid: loads `@noble/post-quantum` first when
+   * one is (CONTINUUM_DEPENDENCY_MISSING without it), then builds as the constructor does.
+   */
+  static async create(options: KeyringOptions = {}): Promise<Keyring> {
+    if ((options.agreementKeys ?? []).some(isHybridInput)) await loadMlKem768()
+    return new Keyring(options)
+  }
+
   #addAgreement(input: AgreementKeyInput): void {
     assertKeyId(input.id, 'Keyring')
     this.#assertFresh(input.id)
-    this.#entries.set(input.id, {
-      kind: 'agreement',
-      pair: loadAgreementPrivateKey(input.privateKey),
-      acceptUntil: Infinity,
-    })
+    this.#entries.set(input.id, agreementEntry(input))
   }
 
   #assertFresh(id: string): void {
     if (this.#entries.has(id) || this.#retired.has(id)) {
-      throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Keyring: key id "${id}" is already used`)
+      throw invalidKeys(
+        `key id "${id}" is already used: every key, and every retired key, needs an id of its own`,
+      )
     }
   }
 
@@ -243,10 +347,7 @@ export class Keyring {
     const fresh = keys.filter((input) => !loaded(input.id))
     const built = fresh.map((input): [string, Entry] =>
       input.kind === 'agreement'
-        ? [
-            input.id,
-            { kind: 'agreement', pair: loadAgreementPrivateKey(input.privateKey), acceptUntil: Infinity },
-          ]
+        ? [input.id, agreementEntry(input)]
         : [input.id, { kind: 'shared', key: createFieldKey(input.id, input.key), acceptUntil: Infinity }],
     )
     const removed = [...this.#activations.keys()].filter((id) => !next.has(id))
@@ -269,6 +370,7 @@ export class Keyring {
 
   /** Makes a new pre-shared key primary; the previous primary keeps decrypting for the grace period. */
   rotate(input: SharedKeyInput): void {
+    checkSharedInput(input, 'rotate(key)')
     this.#addShared(input)
     this.#startGrace(this.#primaryId('shared'))
     this.#primary = input.id
@@ -276,6 +378,7 @@ export class Keyring {
 
   /** Publishes a new agreement key; the previous one keeps working for the grace period. */
   rotateAgreement(input: AgreementKeyInput): void {
+    checkAgreementInput(input, 'rotateAgreement(key)')
     this.#addAgreement(input)
     this.#startGrace(this.#primaryAgreement)
     this.#primaryAgreement = input.id
@@ -312,7 +415,11 @@ export class Keyring {
         { details: successor === undefined ? { keyId: id } : { keyId: id, successor } },
       )
     }
-    throw new ContinuumError('CONTINUUM_KEY_UNKNOWN', 'Unknown key id', { details: { keyId: id } })
+    throw new ContinuumError(
+      'CONTINUUM_KEY_UNKNOWN',
+      "The server has no key with the request's key id: check the client's keyId against the server's keys",
+      { details: { keyId: id } },
+    )
   }
 
   #successor(): SuccessorKey | undefined {
@@ -323,25 +430,117 @@ export class Keyring {
   }
 
   /**
-   * The field key for a request: a pre-shared key by id, or the key agreed with the client's
-   * ephemeral public key (base64url) when `id` names an agreement key.
+   * The field key for a request: a pre-shared key by id, the key agreed with the client's
+   * ephemeral public key (base64url) when `id` names an agreement key, or the session key of a
+   * hybrid session ticket (which travels in the same header). A session past its end is refused
+   * with CONTINUUM_KEY_RETIRED (`details.session: 'expired'`), a forged ticket with
+   * CONTINUUM_SESSION_INVALID.
    */
   resolve(id: string, ephemeralKey?: string): FieldKey {
-    return this.#fieldKey(id, this.#entry(id), ephemeralKey)
+    const entry = this.#entry(id)
+    if (entry.kind === 'agreement' && entry.hybrid !== undefined && ephemeralKey !== undefined) {
+      if (looksLikeTicket(ephemeralKey)) {
+        const session = this.#session(id, entry.hybrid, ephemeralKey)
+        if (session.expiresAt <= this.#clock.now()) {
+          throw new ContinuumError(
+            'CONTINUUM_KEY_RETIRED',
+            'The agreement session ended; agree a new one and retry',
+            {
+              details: { keyId: id, session: 'expired' },
+            },
+          )
+        }
+        return session.key
+      }
+      if (!entry.hybrid.classical) {
+        throw new ContinuumError(
+          'CONTINUUM_KEY_AGREEMENT_FAILED',
+          `Key "${id}" agrees hybrid post-quantum sessions only`,
+        )
+      }
+    }
+    return this.#fieldKey(id, entry, ephemeralKey)
   }
 
   /**
    * The key a retired key's notice is sealed with (after the request's seal verified under it),
-   * or undefined when the key was forgotten or never known. Never used to decrypt.
+   * or undefined when the key was forgotten or never known. Never used to decrypt. For a hybrid
+   * session that ended (or whose key retired) it is the session key.
    */
   retiredKey(id: string, ephemeralKey?: string): FieldKey | undefined {
     const tombstone = this.#tombstones.get(id)
-    if (tombstone === undefined) return undefined
+    const entry = tombstone ?? this.#entries.get(id)
+    if (entry === undefined) return undefined
     try {
-      return this.#fieldKey(id, tombstone, ephemeralKey)
+      if (entry.kind === 'agreement' && entry.hybrid !== undefined && ephemeralKey !== undefined) {
+        if (looksLikeTicket(ephemeralKey)) return this.#session(id, entry.hybrid, ephemeralKey).key
+      }
+      return tombstone === undefined ? undefined : this.#fieldKey(id, tombstone, ephemeralKey)
     } catch {
       return undefined
     }
+  }
+
+  /** Opens a session ticket of a hybrid key (cached by ticket), or throws CONTINUUM_SESSION_INVALID. */
+  #session(id: string, hybrid: HybridEntry, ticket: string): SessionTicket {
+    const cacheKey = `${id}:${ticket}`
+    const cached = this.#sessions.get(cacheKey)
+    if (cached !== undefined) return cached
+    const opened = openTicket(hybrid.ticketKey, id, ticket)
+    this.#sessions.set(cacheKey, opened)
+    return opened
+  }
+
+  /**
+   * The session a ticket names, for the stage that counts its requests; undefined for anything
+   * that is not a ticket of a hybrid key this keyring holds.
+   */
+  session(id: string, ticket: string): SessionTicket | undefined {
+    const entry = this.#entries.get(id) ?? this.#tombstones.get(id)
+    if (entry?.kind !== 'agreement' || entry.hybrid === undefined || !looksLikeTicket(ticket))
+      return undefined
+    try {
+      return this.#session(id, entry.hybrid, ticket)
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * Answers a hybrid handshake (docs/PROTOCOL.md §1.3): decapsulates, checks the client's proof
+   * and issues a session ticket, or a proven retirement notice naming the successor. Throws
+   * (unproven) when no key can vouch for the answer.
+   */
+  handshake(body: unknown, policy: SessionPolicy): HandshakeAnswer {
+    return answerHandshake(body, policy, this.#clock.now(), (id) => {
+      const active = this.#entries.get(id)
+      if (active !== undefined && active.acceptUntil > this.#clock.now()) {
+        return active.kind === 'agreement' && active.hybrid !== undefined
+          ? {
+              state: 'active',
+              pair: active.hybrid.pair,
+              ticketKey: active.hybrid.ticketKey,
+              acceptUntil: active.acceptUntil,
+            }
+          : { state: 'not-hybrid' }
+      }
+      // Lets a key past its grace become a tombstone, and reports unknown or forgotten ids.
+      try {
+        this.#entry(id)
+      } catch (error) {
+        const tombstone = this.#tombstones.get(id)
+        if (tombstone?.kind === 'agreement' && tombstone.hybrid !== undefined) {
+          return {
+            state: 'retired',
+            pair: tombstone.hybrid.pair,
+            ticketKey: tombstone.hybrid.ticketKey,
+            error,
+          }
+        }
+        throw error
+      }
+      return { state: 'not-hybrid' }
+    })
   }
 
   #fieldKey(id: string, entry: Entry, ephemeralKey: string | undefined): FieldKey {
@@ -378,12 +577,65 @@ export class Keyring {
     if (id === undefined) return undefined
     const entry = this.#entries.get(id)
     if (entry?.kind !== 'agreement') return undefined
+    if (entry.hybrid !== undefined) return publishHybridKey(id, entry.hybrid.pair, entry.hybrid.classical)
     return {
       keyId: id,
-      algorithm: 'X25519-HKDF-SHA256',
+      algorithm: CLASSICAL_AGREEMENT,
       publicKey: entry.pair.publicKeyBytes.toString('base64url'),
       fingerprint: fingerprint(entry.pair.publicKeyBytes),
     }
+  }
+}
+
+/** Whether an agreement key input asks for the hybrid algorithm. */
+export function isHybridInput(input: { algorithm?: unknown }): boolean {
+  return input.algorithm === HYBRID_AGREEMENT
+}
+
+/** Builds the entry of an agreement key; a hybrid one needs ML-KEM loaded (Keyring.create). */
+function agreementEntry(input: AgreementKeyInput): Entry {
+  const algorithm = input.algorithm ?? CLASSICAL_AGREEMENT
+  if (algorithm === CLASSICAL_AGREEMENT) {
+    if (input.classical !== undefined) {
+      throw new ContinuumError(
+        'CONTINUUM_INVALID_OPTIONS',
+        `Keyring: key "${input.id}": classical is for hybrid keys`,
+      )
+    }
+    return { kind: 'agreement', pair: loadAgreementPrivateKey(input.privateKey), acceptUntil: Infinity }
+  }
+  if (algorithm !== HYBRID_AGREEMENT) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Keyring: key "${input.id}": algorithm must be ${CLASSICAL_AGREEMENT} or ${HYBRID_AGREEMENT}`,
+    )
+  }
+  if (input.classical !== undefined && typeof input.classical !== 'boolean') {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Keyring: key "${input.id}": classical must be a boolean`,
+    )
+  }
+  const mlKem = loadedMlKem768()
+  if (mlKem === undefined) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Keyring: key "${input.id}" is hybrid: build the keyring with await Keyring.create(options), which loads ML-KEM`,
+    )
+  }
+  if (typeof input.privateKey !== 'string') {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Keyring: hybrid key "${input.id}" is a 32-byte seed string`,
+    )
+  }
+  const seed = decodeKeyMaterial(input.privateKey, `hybrid key "${input.id}"`)
+  const pair = expandHybridSeed(seed, mlKem)
+  return {
+    kind: 'agreement',
+    pair: pair.x25519,
+    hybrid: { pair, ticketKey: deriveTicketKey(seed), classical: input.classical ?? false },
+    acceptUntil: Infinity,
   }
 }
 

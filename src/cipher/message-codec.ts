@@ -4,32 +4,50 @@
  * tampering with plain fields, dropping or reordering events, and truncation are all detected.
  */
 import { ContinuumError } from '../errors'
-import { type CipherContext, computeSeal, sealMatches } from './field-cipher'
+import { canonicalJson } from '../internal/canonical-json'
+import {
+  type CipherContext,
+  computeSeal,
+  computeSealOfText,
+  sealMatches,
+  sealMatchesText,
+} from './field-cipher'
 import { decryptFields, encryptFields, type PlainFieldTree } from './field-map'
 import { END_MARKER_KEY, EVENT_SEAL_KEY } from './format'
 
-/** Encrypts a request body and returns it with its seal; `meta` comes from requestSealMeta (request-binding.ts). */
+/**
+ * Encrypts a request body and returns it with its seal; `meta` comes from requestSealMeta
+ * (request-binding.ts). `text` is the encrypted body's canonical JSON, the very bytes the seal
+ * covers: sent as the body, they let the server verify the seal without serialising again.
+ */
 export function sealRequest(
   tree: PlainFieldTree,
   body: unknown,
   context: CipherContext,
   meta: string,
-): { body: unknown; seal: string } {
+): { body: unknown; text: string; seal: string } {
   const encrypted = encryptFields(tree, body, context, 0)
-  return { body: encrypted, seal: computeSeal(context, 0, 'request', meta, encrypted) }
+  const text = canonicalJson(encrypted)
+  return { body: encrypted, text, seal: computeSealOfText(context, 0, 'request', meta, text) }
 }
 
-/** Verifies a request's seal; throws CONTINUUM_INTEGRITY_FAILED when it does not match. */
+/**
+ * Verifies a request's seal; throws CONTINUUM_INTEGRITY_FAILED when it does not match. With the
+ * body's bytes as received, a client that sent the canonical form (as the Node client does) is
+ * verified over those bytes; any other spelling is verified over the parsed value.
+ */
 export function verifyRequest(
   body: unknown,
   context: CipherContext,
   meta: string,
   seal: string | undefined,
+  received?: Uint8Array,
 ): void {
+  if (received !== undefined && sealMatchesText(context, 0, 'request', meta, received, seal)) return
   if (!sealMatches(context, 0, 'request', meta, body, seal)) {
     throw new ContinuumError(
       'CONTINUUM_INTEGRITY_FAILED',
-      'Request seal does not verify: plain fields, route, query, timestamp or sealed headers were changed',
+      "Request seal does not verify under the server's key of this id: the client holds another key for this id, or plain fields, route, query, timestamp or sealed headers were changed on the way",
     )
   }
 }
@@ -46,26 +64,38 @@ export function openRequest(
   return decryptFields(tree, body, context, 0)
 }
 
-/** Encrypts a JSON response body and returns it with its seal, which also binds the HTTP status. */
+/**
+ * Encrypts a JSON response body and returns it with its seal, which also binds the HTTP status;
+ * `text` is the canonical JSON the seal covers, to send as the body.
+ */
 export function sealResponse(
   tree: PlainFieldTree,
   body: unknown,
   context: CipherContext,
   status: number,
-): { body: unknown; seal: string } {
+): { body: unknown; text: string; seal: string } {
   const encrypted = encryptFields(tree, body, context, 0)
-  return { body: encrypted, seal: computeSeal(context, 0, 'response', String(status), encrypted) }
+  const text = canonicalJson(encrypted)
+  return { body: encrypted, text, seal: computeSealOfText(context, 0, 'response', String(status), text) }
 }
 
-/** Verifies a response's seal, then decrypts its fields (client side). */
+/**
+ * Verifies a response's seal, then decrypts its fields (client side). `received` is the body's
+ * text as it arrived: when the seal covers exactly it (a server that sends the canonical form),
+ * nothing is serialised again.
+ */
 export function openResponse(
   tree: PlainFieldTree,
   body: unknown,
   context: CipherContext,
   status: number,
   seal: string | undefined,
+  received?: string | Uint8Array,
 ): unknown {
-  if (!sealMatches(context, 0, 'response', String(status), body, seal)) {
+  const verified =
+    (received !== undefined && sealMatchesText(context, 0, 'response', String(status), received, seal)) ||
+    sealMatches(context, 0, 'response', String(status), body, seal)
+  if (!verified) {
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify')
   }
   return decryptFields(tree, body, context, 0)
@@ -105,6 +135,65 @@ export function sealEvent(
   const encrypted = encryptFields(tree, event, context, sequence) as Record<string, unknown>
   encrypted[EVENT_SEAL_KEY] = computeSeal(context, sequence, 'event', eventName, encrypted)
   return encrypted
+}
+
+/** The member `,"continuum_seal":"<43 characters>"}` that {@link sealEventText} ends an event with. */
+const SEAL_MEMBER = `,"${EVENT_SEAL_KEY}":"`
+const SEAL_SUFFIX_LENGTH = SEAL_MEMBER.length + 43 + 2
+
+/**
+ * Encrypts one stream event and writes it as it goes on the wire: its canonical JSON (what the
+ * seal covers) with the `continuum_seal` member appended, so the text is made once and a client
+ * can verify the seal over the bytes it received. An event that already has a member of that
+ * name cannot be sealed without losing it: CONTINUUM_UPSTREAM_PROTOCOL_ERROR.
+ */
+export function sealEventText(
+  tree: PlainFieldTree,
+  event: Record<string, unknown>,
+  context: CipherContext,
+  sequence: number,
+  eventName: string,
+): string {
+  if (Object.hasOwn(event, EVENT_SEAL_KEY)) {
+    throw new ContinuumError(
+      'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+      `Upstream stream event carries the reserved member ${EVENT_SEAL_KEY}`,
+    )
+  }
+  const text = canonicalJson(encryptFields(tree, event, context, sequence))
+  const seal = computeSealOfText(context, sequence, 'event', eventName, text)
+  return text === '{}' ? `{"${EVENT_SEAL_KEY}":"${seal}"}` : `${text.slice(0, -1)}${SEAL_MEMBER}${seal}"}`
+}
+
+/**
+ * Verifies and decrypts one stream event given as the JSON text it arrived as (client side). An
+ * event written by {@link sealEventText} is verified over its bytes; any other spelling of a
+ * sealed event is parsed and verified as {@link openEvent} does. Returns undefined when the text
+ * is not a JSON object.
+ */
+export function openEventText(
+  tree: PlainFieldTree,
+  data: string,
+  context: CipherContext,
+  sequence: number,
+  eventName: string,
+): Record<string, unknown> | undefined {
+  const at = data.length - SEAL_SUFFIX_LENGTH
+  if (at > 0 && data.startsWith(SEAL_MEMBER, at) && data.endsWith('"}')) {
+    const body = `${data.slice(0, at)}}`
+    const seal = data.slice(at + SEAL_MEMBER.length, data.length - 2)
+    if (sealMatchesText(context, sequence, 'event', eventName, body, seal)) {
+      return decryptFields(tree, JSON.parse(body), context, sequence) as Record<string, unknown>
+    }
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(data)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
+  return openEvent(tree, parsed as Record<string, unknown>, context, sequence, eventName)
 }
 
 /** Verifies and decrypts one stream event (client side); a wrong sequence fails the seal. */

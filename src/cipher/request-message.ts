@@ -33,6 +33,8 @@ export interface RequestMessageInput {
 /** The encrypted body and the complete request headers (lower-case names). */
 export interface RequestMessage {
   body: unknown
+  /** The encrypted body as JSON text to send: its canonical form, which the seal covers byte for byte. */
+  text: string
   headers: Record<string, string>
   /** The seal metadata, for tests that re-seal a changed body. */
   meta: string
@@ -56,6 +58,7 @@ export function encryptRequestMessage(input: RequestMessageInput): RequestMessag
   const sealed = sealRequest(input.tree, input.body, input.context, bound.meta)
   return {
     body: sealed.body,
+    text: sealed.text,
     meta: bound.meta,
     headers: {
       ...headers,

@@ -5,8 +5,14 @@
  * It trusts only what is authenticated: an unsealed error reaches the SDK with its status and
  * nothing else, and only a sealed retired-key notice makes it refresh the key and retry, once.
  * A body is never sent in clear to a path it does not know as plain.
+ *
+ * The client's own refusals (a server key that does not match the pin, an answer that fails its
+ * seal, a body for a path it does not know) are answered as an HTTP error response carrying the
+ * ContinuumError's JSON, `x-should-retry: false` and `x-continuum-error-origin: client`, not
+ * thrown: the SDKs retry a thrown error as a connection failure and then report only
+ * "Connection error.", while an answer becomes their own APIError with `code` set to ours.
  */
-import { HEADERS, NONCE_LENGTH } from '../cipher/format'
+import { HEADERS, isValidKeyId, NONCE_LENGTH } from '../cipher/format'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
@@ -41,7 +47,7 @@ export interface EncryptedFetchOptions {
   key?: Uint8Array | string
   /** A provider of the current pre-shared key, asked again after a sealed retired-key notice. */
   keys?: () => SharedKey | Promise<SharedKey>
-  /** Agree keys with the server's published X25519 key instead of pre-sharing. */
+  /** Agree keys with the server's published key (X25519, or hybrid X25519 + ML-KEM-768) instead of pre-sharing. */
   agreement?: AgreementOptions
   /**
    * The fetch that carries the encrypted requests.
@@ -66,7 +72,22 @@ export interface EncryptedFetchOptions {
    * @default systemClock
    */
   clock?: Clock
+  /**
+   * Ask for batch frames on streams (`x-continuum-batch: 1`, docs/PROTOCOL.md §6.1): the server
+   * encrypts the events of one upstream read whole, a cipher per read instead of a cipher and a
+   * seal per event, and hides their names and plain fields from the path too. `false` gets a
+   * seal per event, whose allow-listed plain fields stay readable on the wire.
+   * @default true
+   */
+  streamBatches?: boolean
 }
+
+function invalid(message: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `createEncryptedFetch: ${message}`)
+}
+
+/** What an unset environment variable looks like once it reaches an option. */
+const UNSET = 'is not set (an unset environment variable reads as undefined)'
 
 function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): KeySource {
   const modes = [
@@ -74,20 +95,35 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
     options.keys !== undefined,
     options.agreement !== undefined,
   ]
-  if (modes.filter(Boolean).length !== 1) {
-    throw new ContinuumError(
-      'CONTINUUM_INVALID_OPTIONS',
-      'createEncryptedFetch: give exactly one of key+keyId, keys, or agreement',
+  const count = modes.filter(Boolean).length
+  if (count === 0) {
+    throw invalid(
+      "give a key: keyId and key (the server's pre-shared key), keys (a provider of it), or agreement: { fingerprint } (pin the server's published key; `npx continuum-proxy fingerprint <url>` prints it)",
     )
   }
+  if (count > 1) throw invalid('give only one of keyId and key, keys, or agreement')
   if (options.keys !== undefined) return sharedKeySource(options.keys)
-  if (options.agreement !== undefined) return agreementKeySource(options.agreement, fetcher)
-  if (options.keyId === undefined || options.key === undefined) {
-    throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createEncryptedFetch: key and keyId go together')
+  if (options.agreement !== undefined) {
+    return agreementKeySource(options.agreement, fetcher, options.clock ?? systemClock)
   }
+  if (options.keyId === undefined || (options.keyId as unknown) === '') {
+    throw invalid(`keyId ${UNSET}: give the id of the server's key, e.g. 'k2026'`)
+  }
+  if (options.key === undefined || (options.key as unknown) === '') {
+    throw invalid(
+      `key ${UNSET}: give the 32-byte key the server holds for keyId "${options.keyId}", as base64url, base64 or hex`,
+    )
+  }
+  if (!isValidKeyId(options.keyId)) throw invalid('keyId must be 1-64 characters of [A-Za-z0-9_-]')
   // Derived once, now: a bad id or key throws CONTINUUM_INVALID_OPTIONS here, not on the first request.
-  checkKeyId(options.keyId, 'field key')
-  const bytes = decodeKeyBytes(options.key, `key "${options.keyId}"`)
+  let bytes: Uint8Array
+  try {
+    bytes = decodeKeyBytes(options.key, `key "${options.keyId}"`)
+  } catch {
+    throw invalid(
+      `key (keyId "${options.keyId}") must be 32 bytes, or their base64url, base64 or hex encoding (\`npx continuum-proxy keygen field\` makes one)`,
+    )
+  }
   const headers = { [HEADERS.keyId]: options.keyId }
   let resolved: Promise<ResolvedKey> | undefined
   return {
@@ -97,6 +133,19 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
     },
     refresh: () => {},
   }
+}
+
+/** A refusal of the client's own, as the HTTP error answer the SDKs turn into their APIError. */
+function clientFailure(error: ContinuumError): Response {
+  return new Response(JSON.stringify(error.toJSON()), {
+    status: error.status,
+    headers: {
+      'content-type': 'application/json',
+      [HEADERS.encrypted]: '0',
+      'x-continuum-error-origin': 'client',
+      'x-should-retry': error.isRetryable ? 'true' : 'false',
+    },
+  })
 }
 
 async function bodyText(
@@ -128,6 +177,12 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
   const registry = registryOf(options.adapters)
   const plainPaths = validatePlainPaths(options.plainPaths)
   const clock = options.clock ?? systemClock
+  if (options.streamBatches !== undefined && typeof options.streamBatches !== 'boolean')
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'createEncryptedFetch: streamBatches must be a boolean',
+    )
+  const batches = options.streamBatches !== false
 
   async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown) {
     const method = (init.method ?? 'POST').toUpperCase()
@@ -151,14 +206,17 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     const response = await fetcher(url, {
       ...init,
       method,
-      headers: message.headers,
+      headers: batches ? { ...message.headers, [HEADERS.batch]: '1' } : message.headers,
       body: JSON.stringify(message.body),
       redirect: 'manual',
     })
-    return { mountUrl, opened: await readResponse(response, match, { ...context, direction: 'response' }) }
+    return {
+      mountUrl,
+      opened: await readResponse(response, match, { ...context, direction: 'response' }, batches),
+    }
   }
 
-  return async function encryptedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  async function encryptedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const url = new URL(input instanceof Request ? input.url : String(input))
     const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase()
     const match = registry.lookupSuffix(method, url.pathname)
@@ -193,5 +251,14 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     // Only a sealed notice gets here: the server refused before forwarding, so a retry is safe.
     keySource.refresh(first.mountUrl, notice.successor)
     return (await send(url, baseInit, match, body)).opened.response
+  }
+
+  return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    try {
+      return await encryptedFetch(input, init)
+    } catch (error) {
+      if (ContinuumError.isInstance(error)) return clientFailure(error)
+      throw error
+    }
   }
 }

@@ -1,21 +1,33 @@
 /**
  * Where the client's field key comes from: a pre-shared key, a key provider the client asks again
- * after a (sealed) retired-key notice, or key agreement with the server's published X25519 key and
- * an ephemeral client key. An agreement key is trusted only when it matches a pinned fingerprint,
- * or, with the explicit trust-on-first-use opt-in, when it is the first key seen at that mount
- * point or the successor a sealed retirement notice of the trusted key named.
+ * after a (sealed) retired-key notice, or key agreement with the server's published key: classical
+ * X25519 with an ephemeral client key, or the hybrid X25519 + ML-KEM-768 agreement, whose session
+ * is renewed before its bounds run out. An agreement key is trusted only when it matches a pinned
+ * fingerprint, or, with the explicit trust-on-first-use opt-in, when it is the first key seen at
+ * that mount point or the successor a sealed retirement notice of the trusted key named. A client
+ * that asked for the hybrid agreement never falls back to the classical one.
  */
 import type { KeyMaterial } from '../cipher/field-key'
 import { AGREEMENT_KEY_PATH, isValidKeyId } from '../cipher/format'
+import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
+import { loadHybridAgreement } from './hybrid-loader'
+import type { HybridSession } from './hybrid-session'
 import {
   agreeFieldKey,
   type ClientFieldKey,
   createClientFieldKey,
   decodePublicKey,
   defaultBackend,
+  fromBase64url,
   publicKeyFingerprint,
+  toHex,
 } from './web-crypto/index'
+
+// The agreement algorithms a key document names (docs/PROTOCOL.md §1.2).
+const CLASSICAL_AGREEMENT = 'X25519-HKDF-SHA256'
+const HYBRID_AGREEMENT = 'X25519MLKEM768-HKDF-SHA256'
+const ML_KEM_768_PUBLIC_KEY_BYTES = 1184
 
 /** A pre-shared key as a provider returns it. */
 export interface SharedKey {
@@ -46,6 +58,16 @@ export interface AgreementOptions {
    * @default false
    */
   trustOnFirstUse?: boolean
+  /**
+   * The hybrid post-quantum agreement (X25519 with ML-KEM-768, needs `@noble/post-quantum`):
+   * `prefer` uses it whenever the server publishes a hybrid key and the classical one otherwise;
+   * `require` refuses a server key that is only classical (CONTINUUM_KEY_AGREEMENT_DOWNGRADE), so
+   * a relay rewriting the key document cannot downgrade it; `off` never loads ML-KEM and agrees
+   * classically, with a hybrid key too when the server allows it (its traffic is then open to a
+   * future quantum computer).
+   * @default 'prefer'
+   */
+  hybrid?: 'prefer' | 'require' | 'off'
 }
 
 const FINGERPRINT = /^sha256:[0-9a-f]{64}$/
@@ -57,6 +79,12 @@ export function validateAgreementOptions(options: AgreementOptions): void {
     throw new ContinuumError(
       'CONTINUUM_INVALID_OPTIONS',
       'agreement.fingerprint must be "sha256:" and 64 lower-case hex digits',
+    )
+  }
+  if (options.hybrid !== undefined && !['prefer', 'require', 'off'].includes(options.hybrid)) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      "agreement.hybrid must be 'prefer', 'require' or 'off'",
     )
   }
   if (options.trustOnFirstUse !== undefined && typeof options.trustOnFirstUse !== 'boolean') {
@@ -113,13 +141,32 @@ function agreementFailed(message: string, cause?: unknown): ContinuumError {
   return new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', message, cause === undefined ? {} : { cause })
 }
 
-/** A key source that agrees keys with the server's published X25519 key. */
-export function agreementKeySource(options: AgreementOptions, fetcher: typeof fetch): KeySource {
+function mismatch(): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_SERVER_KEY_MISMATCH',
+    'Server agreement key does not match the pinned or trusted fingerprint',
+  )
+}
+
+/** An agreed key: one classical key for the mount point, or a bounded hybrid session. */
+type Agreed = { kind: 'classical'; resolved: ResolvedKey } | { kind: 'hybrid'; session: HybridSession }
+
+/**
+ * A key source that agrees keys with the server's published key: a classical X25519 key, or a
+ * hybrid X25519 + ML-KEM-768 key whose sessions it renews before their bounds.
+ */
+export function agreementKeySource(
+  options: AgreementOptions,
+  fetcher: typeof fetch,
+  clock: Clock = systemClock,
+): KeySource {
   validateAgreementOptions(options)
-  const cache = new Map<string, Promise<ResolvedKey>>()
+  const mode = options.hybrid ?? 'prefer'
+  const cache = new Map<string, Promise<Agreed>>()
   // Trust on first use: the fingerprint trusted at each mount point.
   const trusted = new Map<string, string>()
-  async function agree(mountUrl: string): Promise<ResolvedKey> {
+
+  async function fetchPublished(mountUrl: string): Promise<Record<string, unknown> & { keyId: string }> {
     const url = options.url ?? `${mountUrl}${AGREEMENT_KEY_PATH}`
     const response = await fetcher(url, { headers: { accept: 'application/json' }, redirect: 'error' })
     if (!response.ok) {
@@ -128,46 +175,139 @@ export function agreementKeySource(options: AgreementOptions, fetcher: typeof fe
     }
     const published = (await response.json().catch((error: unknown) => {
       throw agreementFailed('Server key is not JSON', error)
-    })) as { keyId?: unknown; publicKey?: unknown; fingerprint?: unknown } | null
+    })) as Record<string, unknown> | null
     if (typeof published?.keyId !== 'string' || !isValidKeyId(published.keyId)) {
       throw agreementFailed('Server key has no valid keyId')
     }
-    const backend = defaultBackend()
-    const serverPublic = decodePublicKey(published.publicKey)
-    const actual = await publicKeyFingerprint(backend, serverPublic)
+    return published as Record<string, unknown> & { keyId: string }
+  }
+
+  /** Checks a computed fingerprint against the pin or the trusted key, and trusts it on first use. */
+  function vouch(mountUrl: string, actual: string): void {
     const expected = options.fingerprint ?? trusted.get(mountUrl)
-    if (published.fingerprint !== actual || (expected !== undefined && expected !== actual)) {
-      throw new ContinuumError(
-        'CONTINUUM_SERVER_KEY_MISMATCH',
-        'Server agreement key does not match the pinned or trusted fingerprint',
-      )
-    }
+    if (expected !== undefined && expected !== actual) throw mismatch()
     if (options.trustOnFirstUse === true) trusted.set(mountUrl, actual)
-    const agreed = await agreeFieldKey(backend, published.keyId, serverPublic)
+  }
+
+  async function classical(keyId: string, serverPublic: Uint8Array): Promise<Agreed> {
+    const agreed = await agreeFieldKey(defaultBackend(), keyId, serverPublic)
     return {
-      key: agreed.key,
-      headers: {
-        'x-continuum-key-id': published.keyId,
-        'x-continuum-ephemeral-key': agreed.ephemeralKey,
+      kind: 'classical',
+      resolved: {
+        key: agreed.key,
+        headers: { 'x-continuum-key-id': keyId, 'x-continuum-ephemeral-key': agreed.ephemeralKey },
       },
     }
   }
-  return {
-    resolve(mountUrl) {
-      // The server publishes its key under its mount point, so agree per mount point, not per origin.
-      let entry = cache.get(mountUrl)
-      if (entry === undefined) {
-        entry = agree(mountUrl)
-        cache.set(mountUrl, entry)
-        entry.catch(() => cache.delete(mountUrl))
+
+  /** The one fingerprint over both keys of a hybrid document: SHA-256(mlKemPublicKey || x25519). */
+  async function hybridFingerprint(published: Record<string, unknown>, x25519: Uint8Array): Promise<string> {
+    const mlKem =
+      typeof published.mlKemPublicKey === 'string' ? fromBase64url(published.mlKemPublicKey) : undefined
+    if (mlKem === undefined) throw agreementFailed('Server key has no valid mlKemPublicKey')
+    if (mlKem.length !== ML_KEM_768_PUBLIC_KEY_BYTES)
+      throw agreementFailed('Server key has no valid mlKemPublicKey')
+    const joined = new Uint8Array(mlKem.length + x25519.length)
+    joined.set(mlKem)
+    joined.set(x25519, mlKem.length)
+    return `sha256:${toHex(await defaultBackend().sha256(joined))}`
+  }
+
+  async function agree(mountUrl: string, retried = false): Promise<Agreed> {
+    const published = await fetchPublished(mountUrl)
+    const algorithm = published.algorithm ?? CLASSICAL_AGREEMENT
+    if (algorithm !== CLASSICAL_AGREEMENT && algorithm !== HYBRID_AGREEMENT) {
+      throw agreementFailed('Server key names an unknown agreement algorithm')
+    }
+    let serverPublic: Uint8Array
+    try {
+      serverPublic = decodePublicKey(published.publicKey)
+    } catch (error) {
+      throw agreementFailed('Server key has no valid publicKey', error)
+    }
+    if (algorithm === CLASSICAL_AGREEMENT) {
+      if (mode === 'require') {
+        throw new ContinuumError(
+          'CONTINUUM_KEY_AGREEMENT_DOWNGRADE',
+          'The server key offers only the classical X25519 agreement; this client requires the hybrid one',
+        )
       }
-      return entry
+      const actual = await publicKeyFingerprint(defaultBackend(), serverPublic)
+      if (published.fingerprint !== actual) throw mismatch()
+      vouch(mountUrl, actual)
+      return classical(published.keyId, serverPublic)
+    }
+    const actual = await hybridFingerprint(published, serverPublic)
+    if (published.fingerprint !== actual) {
+      throw new ContinuumError(
+        'CONTINUUM_SERVER_KEY_MISMATCH',
+        'The published fingerprint is not the hash of the published keys',
+      )
+    }
+    vouch(mountUrl, actual)
+    // Runtimes without the hybrid implementation (browser builds, for now) agree like `off` does.
+    const hybrid = mode === 'off' ? undefined : await loadHybridAgreement()
+    if (hybrid === undefined) {
+      if (mode === 'require') {
+        throw agreementFailed('This runtime has no hybrid agreement, and agreement.hybrid is require')
+      }
+      if (published.classical !== true) {
+        throw agreementFailed(
+          mode === 'off'
+            ? 'The server agrees hybrid post-quantum sessions only, and agreement.hybrid is off'
+            : 'The server agrees hybrid post-quantum sessions only, which this runtime cannot',
+        )
+      }
+      return classical(published.keyId, serverPublic)
+    }
+    const outcome = await hybrid.agreeSession(mountUrl, published, fetcher, clock)
+    if (outcome.kind === 'session') return { kind: 'hybrid', session: outcome.session }
+    // A proven notice: the key retired; trust its successor (on first use) and agree again, once.
+    if (retried) throw agreementFailed('The server key retired again during the handshake')
+    adoptSuccessor(mountUrl, outcome.successor)
+    return agree(mountUrl, true)
+  }
+
+  function adoptSuccessor(mountUrl: string, successor: string | undefined): void {
+    if (options.trustOnFirstUse === true && successor !== undefined && FINGERPRINT.test(successor)) {
+      trusted.set(mountUrl, successor)
+    }
+  }
+
+  return {
+    async resolve(mountUrl) {
+      // The server publishes its key under its mount point, so agree per mount point, not per origin.
+      for (let fresh = false; ; ) {
+        let entry = cache.get(mountUrl)
+        if (entry === undefined) {
+          const started = agree(mountUrl)
+          entry = started
+          cache.set(mountUrl, started)
+          started.catch(() => {
+            if (cache.get(mountUrl) === started) cache.delete(mountUrl)
+          })
+          fresh = true
+        }
+        const agreed = await entry
+        if (agreed.kind === 'classical') return agreed.resolved
+        if (sessionUsable(agreed.session, clock.now())) {
+          agreed.session.used += 1
+          return agreed.session.resolved
+        }
+        // Spent or about to end: agree a new session (once per resolve, so a server granting
+        // unusable sessions cannot make this loop).
+        if (fresh) throw agreementFailed('The agreed session cannot carry a request')
+        if (cache.get(mountUrl) === entry) cache.delete(mountUrl)
+      }
     },
     refresh(mountUrl, successor) {
       cache.clear()
-      if (options.trustOnFirstUse === true && successor !== undefined && FINGERPRINT.test(successor)) {
-        trusted.set(mountUrl, successor)
-      }
+      adoptSuccessor(mountUrl, successor)
     },
   }
+}
+
+/** Whether a session may carry one more request now. */
+function sessionUsable(session: HybridSession, now: number): boolean {
+  return session.used < session.maxRequests && now < session.expiresAt - session.marginMs
 }

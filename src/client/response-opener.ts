@@ -3,13 +3,16 @@
  * verified and decrypted (a JSON body, or a stream event by event); a sealed error is the
  * server's own and reaches the SDK as it is. Anything unsealed may have been written by anyone on
  * the path: a success is refused outright, and an error reaches the SDK as
- * CONTINUUM_UNAUTHENTICATED_RESPONSE carrying only its status, marked `x-should-retry: false` so
- * the SDK does not re-send a request the upstream may already have run.
+ * CONTINUUM_UNAUTHENTICATED_RESPONSE carrying its status and, as a claim, the code it names
+ * (unsealed-answer.ts), marked `x-should-retry: false` so the SDK does not re-send a request the
+ * upstream may already have run.
  */
 import { HEADERS } from '../cipher/format'
+import type { ErrorCode } from '../errors'
 import { ContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { openStream } from './stream-opener'
+import { claimedCode, unauthenticatedAnswer } from './unsealed-answer'
 import { type ClientCipherContext as CipherContext, errorSealMatches, openResponse } from './web-crypto/index'
 
 /** An opened answer, and the sealed retired-key notice it carried, if any. */
@@ -35,12 +38,8 @@ function withoutProtocolHeaders(source: Headers): Headers {
 }
 
 /** The stand-in for an unsealed error: its status, our code and message, and no retry. */
-function unauthenticated(response: Response): Response {
-  const error = new ContinuumError(
-    'CONTINUUM_UNAUTHENTICATED_RESPONSE',
-    `Unauthenticated HTTP ${response.status} answer to an encrypted request; its body was discarded`,
-    { status: response.status, details: { status: response.status } },
-  )
+function unauthenticated(response: Response, claimed: ErrorCode | undefined, keyId: string): Response {
+  const error = unauthenticatedAnswer(response.status, claimed, keyId)
   return new Response(JSON.stringify(error.toJSON()), {
     status: response.status,
     statusText: response.statusText,
@@ -54,8 +53,10 @@ function unauthenticated(response: Response): Response {
 
 async function openError(response: Response, context: CipherContext): Promise<OpenedResponse> {
   const seal = response.headers.get(HEADERS.seal) ?? undefined
-  const text = seal === undefined ? undefined : await response.text().catch(() => undefined)
-  if (seal === undefined) await response.body?.cancel().catch(() => undefined)
+  if (seal === undefined) {
+    return { response: unauthenticated(response, await claimedCode(response), context.key.id) }
+  }
+  const text = await response.text().catch(() => undefined)
   let body: unknown
   try {
     body = text === undefined ? undefined : JSON.parse(text)
@@ -63,7 +64,8 @@ async function openError(response: Response, context: CipherContext): Promise<Op
     body = undefined
   }
   if (!isRecord(body) || !(await errorSealMatches(context, response.status, body, seal))) {
-    return { response: unauthenticated(response) }
+    const claimed = text === undefined ? undefined : await claimedCode(response, text.slice(0, 4096))
+    return { response: unauthenticated(response, claimed, context.key.id) }
   }
   const opened = new Response(text, {
     status: response.status,
@@ -81,6 +83,8 @@ export async function readResponse(
   response: Response,
   match: RouteMatch,
   context: CipherContext,
+  /** Whether the request asked for batch frames (`x-continuum-batch: 1`). */
+  batches = false,
 ): Promise<OpenedResponse> {
   if (response.headers.get(HEADERS.encrypted) !== '1') {
     // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
@@ -103,15 +107,17 @@ export async function readResponse(
     response.body !== null
   ) {
     const plain = toReadableStream(
-      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context),
+      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context, { batches }),
     )
     return {
       response: new Response(plain, { status: response.status, statusText: response.statusText, headers }),
     }
   }
+  let text: string
   let parsed: unknown
   try {
-    parsed = await response.json()
+    text = await response.text()
+    parsed = JSON.parse(text)
   } catch (error) {
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
       cause: error,

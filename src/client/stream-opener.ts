@@ -1,15 +1,19 @@
 /**
  * Client side of an encrypted stream: verifies each event's seal in sequence, decrypts it, and
- * re-emits it in the protocol's own framing for the SDK. Anything unsealed, out of order, after
+ * re-emits it in the protocol's own framing for the SDK; a batch frame (when the request asked
+ * for them) is authenticated and decrypted whole, and its plain framing passed on as it is. Anything unsealed, out of order, after
  * the end marker (but the terminal sentinel), or a stream that stops before the end marker
  * becomes an error, never a short answer that looks complete or a chunk the server did not send.
  */
 
-import { END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
+import { BATCH_EVENT_NAME, END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
 import { ContinuumError, isErrorCode } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
-import { parseNdjson } from '../streams/ndjson'
-import { formatSse, parseSse } from '../streams/sse'
+import { LineDecoder } from '../streams/line-splitter'
+import { parseNdjsonLine } from '../streams/ndjson'
+import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
+import { isBatchFrame, openBatch } from './web-crypto/batch'
+import { concatBytes } from './web-crypto/bytes'
 import {
   type ClientCipherContext as CipherContext,
   isEndMarker,
@@ -76,13 +80,22 @@ class StreamState {
     this.ended = true
   }
 
-  /** Verifies and decrypts one sealed event. */
-  async open(event: unknown, name: string): Promise<Record<string, unknown>> {
+  /** Verifies and decrypts one sealed event, given as the JSON text it arrived as. */
+  async open(text: string, name: string): Promise<Record<string, unknown>> {
     if (this.ended) throw tampered('carried an event after its end marker')
+    const event = text.includes(EVENT_SEAL_KEY) ? parseJson(text) : undefined
     if (!isRecord(event) || !Object.hasOwn(event, EVENT_SEAL_KEY)) throw tampered('carried an unsealed event')
     const opened = await openEvent(this.stream.tree, event, this.context, this.sequence, name)
     this.sequence++
     return opened
+  }
+
+  /** Opens one batch frame: the plain framing of the events it holds, which it counts. */
+  async batch(frame: unknown): Promise<Uint8Array> {
+    if (this.ended) throw tampered('carried an event after its end marker')
+    const { events, plaintext } = await openBatch(this.context, this.sequence, frame)
+    this.sequence += events
+    return plaintext
   }
 }
 
@@ -93,45 +106,133 @@ function cut(error: unknown, state: StreamState): unknown {
   return state.ended ? tampered('carried a partial event after its end marker') : truncated()
 }
 
-/** Verifies and decrypts an encrypted stream, yielding the plain stream bytes. */
+/** The client's side of one encrypted stream, a chunk at a time: bytes in, plain stream bytes out. */
+class StreamOpener {
+  readonly #state: StreamState
+  readonly #batches: boolean
+  readonly #sse: SseDecoder | undefined
+  readonly #lines: LineDecoder | undefined
+
+  constructor(stream: CompiledStream, context: CipherContext, batches: boolean) {
+    this.#state = new StreamState(stream, context)
+    this.#batches = batches
+    if (stream.framing === 'sse') this.#sse = new SseDecoder()
+    else this.#lines = new LineDecoder()
+  }
+
+  /** An error met after some events of a chunk: thrown once those events went out. */
+  #failure: { error: unknown } | undefined
+
+  get state(): StreamState {
+    return this.#state
+  }
+
+  /** The plain bytes of the events this chunk completes (empty when none). */
+  push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    return this.#run(async (out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.push(chunk)) await this.#sseEvent(event, out)
+      else for (const line of this.#lines!.push(chunk)) await this.#line(line, out)
+    })
+  }
+
+  /** The rest at the end of the stream; throws when it ended without its end marker. */
+  end(): Promise<Uint8Array[]> {
+    return this.#run(async (out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.end()) await this.#sseEvent(event, out)
+      else for (const line of this.#lines!.end()) await this.#line(line, out)
+      if (!this.#state.ended) throw truncated()
+    })
+  }
+
+  /** Throws the error met after the events last handed out, if any. */
+  rethrow(): void {
+    if (this.#failure !== undefined) throw this.#failure.error
+  }
+
+  /** Events verified before an error in the same chunk are passed on first, as they would one by one. */
+  async #run(work: (out: Uint8Array[]) => Promise<void>): Promise<Uint8Array[]> {
+    if (this.#failure !== undefined) throw this.#failure.error
+    const out: Uint8Array[] = []
+    try {
+      await work(out)
+    } catch (error) {
+      if (out.length === 0) throw error
+      this.#failure = { error }
+    }
+    return out
+  }
+
+  async #sseEvent(event: SseEvent, out: Uint8Array[]): Promise<void> {
+    const state = this.#state
+    const stream = state.stream
+    if (event.event === END_EVENT_NAME) {
+      await state.end(parseJson(event.data))
+      return
+    }
+    if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
+      // A terminal sentinel such as [DONE] is plain: honour it once, after a verified end marker.
+      if (!state.ended) throw truncated()
+      if (state.sentinel) throw tampered('carried a second terminal sentinel')
+      state.sentinel = true
+      out.push(encoder.encode(formatSse({ data: event.data })))
+      return
+    }
+    if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
+    if (this.#batches && event.event === BATCH_EVENT_NAME) {
+      out.push(await state.batch(parseJson(event.data)))
+      return
+    }
+    const name = event.event ?? ''
+    const data = JSON.stringify(await state.open(event.data, name))
+    out.push(encoder.encode(formatSse(name === '' ? { data } : { event: name, data })))
+  }
+
+  async #line(line: string, out: Uint8Array[]): Promise<void> {
+    if (line.trim() === '') return
+    const state = this.#state
+    const value = parseNdjsonLine(line)
+    if (isRecord(value) && isEndMarker(value)) {
+      await state.end(value)
+      return
+    }
+    if (this.#batches && isRecord(value) && isBatchFrame(value)) {
+      out.push(await state.batch(value))
+      return
+    }
+    out.push(encoder.encode(`${JSON.stringify(await state.open(line, ''))}\n`))
+  }
+}
+
+/** Options of {@link openStream}. */
+export interface OpenStreamOptions {
+  /**
+   * Whether the request asked for batch frames (`x-continuum-batch: 1`); only then is one accepted.
+   * @default false
+   */
+  batches?: boolean
+}
+
+/**
+ * Verifies and decrypts an encrypted stream, yielding the plain stream bytes: one chunk for each
+ * chunk received that completed events, so a read of many events costs one step here too.
+ */
 export async function* openStream(
   source: AsyncIterable<Uint8Array>,
   stream: CompiledStream,
   context: CipherContext,
+  options: OpenStreamOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const state = new StreamState(stream, context)
+  const opener = new StreamOpener(stream, context, options.batches === true)
   try {
-    if (stream.framing === 'sse') {
-      for await (const event of parseSse(source)) {
-        if (event.event === END_EVENT_NAME) {
-          await state.end(parseJson(event.data))
-          continue
-        }
-        if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
-          // A terminal sentinel such as [DONE] is plain: honour it once, after a verified end marker.
-          if (!state.ended) throw truncated()
-          if (state.sentinel) throw tampered('carried a second terminal sentinel')
-          state.sentinel = true
-          yield encoder.encode(formatSse({ data: event.data }))
-          continue
-        }
-        if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
-        const name = event.event ?? ''
-        const opened = await state.open(parseJson(event.data), name)
-        const data = JSON.stringify(opened)
-        yield encoder.encode(formatSse(name === '' ? { data } : { event: name, data }))
-      }
-    } else {
-      for await (const value of parseNdjson(source)) {
-        if (isRecord(value) && isEndMarker(value)) {
-          await state.end(value)
-          continue
-        }
-        yield encoder.encode(`${JSON.stringify(await state.open(value, ''))}\n`)
-      }
+    for await (const chunk of source) {
+      const out = await opener.push(chunk)
+      if (out.length > 0) yield out.length === 1 ? out[0]! : concatBytes(...out)
+      opener.rethrow()
     }
+    const out = await opener.end()
+    if (out.length > 0) yield out.length === 1 ? out[0]! : concatBytes(...out)
+    opener.rethrow()
   } catch (error) {
-    throw cut(error, state)
+    throw cut(error, opener.state)
   }
-  if (!state.ended) throw truncated()
 }

@@ -51,6 +51,13 @@ export const ERROR_CODES = define({
     retryable: false,
     description: 'A feature needs an optional package that is not installed; the message names it.',
   },
+  CONTINUUM_UNSUPPORTED_RUNTIME: {
+    status: 500,
+    type: 'configuration_error',
+    retryable: false,
+    description:
+      'The Node.js version is older than the package needs (>= 22.12); raised when the package is imported.',
+  },
 
   // --- request shape -------------------------------------------------------------------------
   CONTINUUM_INVALID_JSON: {
@@ -551,6 +558,22 @@ export const ERROR_CODES = define({
     retryable: false,
     description:
       'A key source (key file or stored key schedule) is unreadable or malformed, or holds key material where only ids and times belong; the message names the entry, never a value.',
+  },
+
+  // --- hybrid post-quantum key agreement -------------------------------------------------------
+  CONTINUUM_SESSION_INVALID: {
+    status: 401,
+    type: 'authentication_error',
+    retryable: false,
+    description:
+      'A hybrid session ticket is malformed, forged, or sealed for another key; an ended session is CONTINUUM_KEY_RETIRED instead.',
+  },
+  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: {
+    status: 502,
+    type: 'integrity_error',
+    retryable: false,
+    description:
+      'The client requires the hybrid post-quantum agreement and the server key it fetched offers only the classical one (a relay may have rewritten it).',
   },
 })
 

@@ -228,7 +228,7 @@ export class FheService {
       idleMs: keyIdleMs,
       clock,
       release: (entry) => {
-        this.#logger.debug('fhe evaluation keys released', { keyId: entry.keyId, bytes: entry.bytes })
+        this.#logger.debug({ keyId: entry.keyId, bytes: entry.bytes }, 'fhe evaluation keys released')
         this.#backend.dropEvaluationKeys(entry.value.tag).catch(() => {})
       },
     })
@@ -372,7 +372,7 @@ export class FheService {
     // Copied out of the request buffer, so neither store pins a larger body.
     await this.#shared?.put(identity, parsed.keyId, Uint8Array.from(bundle))
     await this.#load(identity, parsed, bundle.byteLength)
-    this.#logger.info('fhe evaluation keys uploaded', { keyId: parsed.keyId, bytes: bundle.byteLength })
+    this.#logger.info({ keyId: parsed.keyId, bytes: bundle.byteLength }, 'fhe evaluation keys uploaded')
     return { ...answer, created: true }
   }
 
@@ -420,10 +420,13 @@ export class FheService {
         'The shared store holds other keys under this key id',
       )
     }
-    this.#logger.debug('fhe evaluation keys loaded from the shared store', {
-      keyId,
-      bytes: bundle.byteLength,
-    })
+    this.#logger.debug(
+      {
+        keyId,
+        bytes: bundle.byteLength,
+      },
+      'fhe evaluation keys loaded from the shared store',
+    )
     return this.#keys.get(identity, keyId)?.value ?? (await this.#load(identity, parsed, bundle.byteLength))
   }
 
@@ -542,12 +545,15 @@ export class FheService {
       input: Uint8Array.from(input),
       compression: this.#compression,
     })
-    this.#logger.debug('fhe product evaluated', {
-      keyId,
-      matrix: matrix.id,
-      blocks: blocks.length,
-      milliseconds: Math.round(performance.now() - started),
-    })
+    this.#logger.debug(
+      {
+        keyId,
+        matrix: matrix.id,
+        blocks: blocks.length,
+        milliseconds: Math.round(performance.now() - started),
+      },
+      'fhe product evaluated',
+    )
     const results = blocks.map((block) =>
       encodeEnvelope(EnvelopeKind.ciphertext, this.parameters.fingerprint, keyId, [
         [SectionTag.ciphertext, block],

@@ -9,8 +9,12 @@
  * CONTINUUM_NON_CANONICAL_JSON rather than written some other way, because a silent change breaks
  * verification (a lone surrogate has no UTF-8 form; `1e400` parses to Infinity, which
  * JSON.stringify would write as `null`, so `1e400`, `-1e400` and `null` would seal alike). So are
- * values outside JSON (undefined in arrays, functions, class instances). The writer is iterative,
- * so no nesting depth makes it throw a RangeError.
+ * values outside JSON (undefined in arrays, functions, class instances).
+ *
+ * Two writers produce the same text. The fast one recurses and leaves strings and numbers to the
+ * engine's JSON.stringify (a string is checked for a lone surrogate only when its escaped form
+ * holds a `\ud` escape); past a nesting depth it hands over to the iterative one, so no nesting
+ * depth makes either throw a RangeError.
  */
 import { ContinuumError } from '../errors'
 
@@ -28,11 +32,80 @@ interface Frame {
   wrote: boolean
 }
 
+/** Nesting the recursive writer handles; deeper values go to the iterative one. */
+const RECURSION_LIMIT = 400
+
+/** Thrown inside the recursive writer when a value nests deeper than it may recurse. */
+const TOO_DEEP: unique symbol = Symbol('too deep')
+
 /**
  * Serialises a JSON value canonically; `undefined` object members are omitted. Throws
  * CONTINUUM_NON_CANONICAL_JSON saying what is wrong, never where: member names may be content.
  */
 export function canonicalJson(value: unknown): string {
+  try {
+    return write(value, 0)
+  } catch (error) {
+    if (error !== TOO_DEEP) throw error
+    return canonicalJsonIterative(value)
+  }
+}
+
+/** A string's JSON form, refused when it holds a lone surrogate (JSON.stringify writes it as `\udXXX`). */
+function writeString(text: string): string {
+  const json = JSON.stringify(text)
+  if (json.includes('\\ud') && LONE_SURROGATE.test(text))
+    throw refuse('holds a string with a lone UTF-16 surrogate')
+  return json
+}
+
+function write(value: unknown, depth: number): string {
+  switch (typeof value) {
+    case 'string':
+      return writeString(value)
+    case 'number':
+      if (!Number.isFinite(value)) throw refuse('holds a number outside the IEEE-754 double range')
+      // ECMAScript Number::toString is exactly the JCS number form; -0 becomes 0 as JCS requires.
+      return JSON.stringify(value)
+    case 'boolean':
+      return value ? 'true' : 'false'
+    case 'object':
+      break
+    default:
+      throw refuse(`holds a ${typeof value}, not a JSON value`)
+  }
+  if (value === null) return 'null'
+  if (depth === RECURSION_LIMIT) throw TOO_DEEP
+  if (Array.isArray(value)) {
+    let text = '['
+    for (let index = 0; index < value.length; index++) {
+      const item = value[index]
+      if (item === undefined) throw refuse('is undefined in an array')
+      text += index === 0 ? write(item, depth + 1) : `,${write(item, depth + 1)}`
+    }
+    return `${text}]`
+  }
+  const prototype = Object.getPrototypeOf(value)
+  if (prototype !== Object.prototype && prototype !== null) throw refuse('is not a plain object')
+  const object = value as Record<string, unknown>
+  // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
+  const keys = Object.keys(object).sort()
+  let text = '{'
+  let wrote = false
+  for (const key of keys) {
+    const item = object[key]
+    if (item === undefined) continue
+    const name = JSON.stringify(key)
+    if (name.includes('\\ud') && LONE_SURROGATE.test(key))
+      throw refuse('has a member name with a lone UTF-16 surrogate')
+    text += `${wrote ? ',' : ''}${name}:${write(item, depth + 1)}`
+    wrote = true
+  }
+  return `${text}}`
+}
+
+/** The iterative writer: the same text, for values nested deeper than the recursive one goes. */
+function canonicalJsonIterative(value: unknown): string {
   const parts: string[] = []
   const stack: Frame[] = []
   let next: unknown = value

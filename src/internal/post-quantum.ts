@@ -27,6 +27,7 @@ export interface MlKem {
 
 let mlDsa: Promise<MlDsa> | undefined
 let mlKem: Promise<MlKem> | undefined
+let mlKemLoaded: MlKem | undefined
 
 function missing(error: unknown): unknown {
   // Only an absent package is "missing"; a broken install is reported as it is.
@@ -56,11 +57,22 @@ export function loadMlDsa65(): Promise<MlDsa> {
 /** ML-KEM-768 (FIPS 203), loaded once. */
 export function loadMlKem768(): Promise<MlKem> {
   mlKem ??= import('@noble/post-quantum/ml-kem.js').then(
-    (module) => module.ml_kem768 as unknown as MlKem,
+    (module) => {
+      mlKemLoaded = module.ml_kem768 as unknown as MlKem
+      return mlKemLoaded
+    },
     (error: unknown) => {
       mlKem = undefined
       throw missing(error)
     },
   )
   return mlKem
+}
+
+/**
+ * ML-KEM-768 when {@link loadMlKem768} already loaded it, for code that must stay synchronous (a
+ * Keyring built from options); undefined before.
+ */
+export function loadedMlKem768(): MlKem | undefined {
+  return mlKemLoaded
 }

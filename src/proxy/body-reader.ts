@@ -94,6 +94,80 @@ export async function* timedChunks(
   }
 }
 
+/** The part of a Node Readable (a request, undici's body) the event-driven reader uses. */
+interface NodeReadable {
+  on(event: string, listener: (...args: never[]) => void): unknown
+  removeListener(event: string, listener: (...args: never[]) => void): unknown
+  pause(): unknown
+  resume(): unknown
+}
+
+/** Whether a body stream is a Node Readable, which is read by its events (no promise per chunk). */
+export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncIterable<Uint8Array> {
+  const candidate = stream as Partial<NodeReadable> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.on === 'function' &&
+    typeof candidate.removeListener === 'function' &&
+    typeof candidate.pause === 'function' &&
+    typeof candidate.resume === 'function'
+  )
+}
+
+/**
+ * Reads a Node Readable to its end by its events: one timer per bound, re-armed per chunk rather
+ * than created, and no promise per chunk. On a refusal the stream is only paused and left: the
+ * binding discards the rest and closes the connection once the answer is out.
+ */
+function readNodeStream(stream: NodeReadable, limit: number, timeouts?: BodyTimeouts): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let total = 0
+    let idle: ReturnType<typeof setTimeout> | undefined
+    let whole: ReturnType<typeof setTimeout> | undefined
+    const settle = (error: unknown, bytes?: Buffer): void => {
+      clearTimeout(idle)
+      clearTimeout(whole)
+      stream.removeListener('data', onData)
+      stream.removeListener('end', onEnd)
+      stream.removeListener('error', onError)
+      stream.removeListener('close', onClose)
+      if (error === undefined) resolve(bytes!)
+      else {
+        stream.pause()
+        reject(error)
+      }
+    }
+    const onData = (chunk: Buffer): void => {
+      total += chunk.byteLength
+      if (total > limit) {
+        settle(tooLarge(limit))
+        return
+      }
+      chunks.push(chunk)
+      idle?.refresh()
+    }
+    const onEnd = (): void =>
+      settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
+    const onError = (error: Error): void => settle(error)
+    // 'close' before 'end': the sender went away mid-body.
+    const onClose = (): void => settle(new Error('body stream closed before its end'))
+    if (timeouts !== undefined) {
+      idle = setTimeout(() => settle(bodyTimeout('idle', timeouts.idleTimeoutMs)), timeouts.idleTimeoutMs)
+      if (timeouts.totalTimeoutMs !== undefined) {
+        const totalMs = timeouts.totalTimeoutMs
+        whole = setTimeout(() => settle(bodyTimeout('total', totalMs)), totalMs)
+      }
+    }
+    stream.on('data', onData)
+    stream.on('end', onEnd)
+    stream.on('error', onError)
+    stream.on('close', onClose)
+    stream.resume()
+  })
+}
+
 /** Reads the raw bytes of a body, refusing more than `limit` bytes, within the timeouts when given. */
 export async function readBodyBytes(
   body: CoreRequestBody,
@@ -111,6 +185,7 @@ export async function readBodyBytes(
     case 'parsed':
       return Buffer.from(JSON.stringify(body.value) ?? '')
     case 'stream': {
+      if (isNodeReadable(body.stream)) return readNodeStream(body.stream, limit, timeouts)
       const chunks: Buffer[] = []
       let total = 0
       const source = timeouts === undefined ? body.stream : timedChunks(body.stream, timeouts)
@@ -126,6 +201,7 @@ export async function readBodyBytes(
 
 /** Refuses (415) a body that does not declare JSON, or declares a charset other than UTF-8. */
 function assertJsonMediaType(contentType: string | undefined): void {
+  if (contentType === 'application/json') return
   const type = mediaType(contentType)
   const json = type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'))
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? '')?.[1]?.toLowerCase()
@@ -143,25 +219,34 @@ function tooDeep(maxDepth: number): ContinuumError {
   })
 }
 
+/** A parsed JSON request body, with the bytes it was parsed from (none for a framework-parsed body). */
+export interface JsonBody {
+  readonly value: unknown
+  readonly bytes: Buffer | undefined
+}
+
 /** Reads and parses the JSON body of a request; a framework-parsed body is checked and used as it is. */
-export async function readJsonBody(request: CoreRequest, options: BodyReadOptions): Promise<unknown> {
+export async function readJsonBody(request: CoreRequest, options: BodyReadOptions): Promise<JsonBody> {
   assertJsonMediaType(request.headers['content-type'])
   const body = request.body
   if (body.kind === 'parsed') {
     if (jsonValueTooDeep(body.value, options.maxDepth)) throw tooDeep(options.maxDepth)
-    return body.value
+    return { value: body.value, bytes: undefined }
   }
-  const bytes = await readBodyBytes(body, options.limit, request.headers['content-length'], options).catch(
-    (error: unknown) => {
-      if (ContinuumError.isInstance(error)) throw error
-      // A request stream only fails when the client goes away mid-upload: not a server fault.
-      throw new ContinuumError(
-        'CONTINUUM_CLIENT_ABORTED',
-        'Client closed the connection while sending the body',
-        { cause: error },
-      )
-    },
-  )
+  let bytes: Buffer
+  try {
+    bytes = await readBodyBytes(body, options.limit, request.headers['content-length'], options)
+  } catch (error) {
+    if (ContinuumError.isInstance(error)) throw error
+    // A request stream only fails when the client goes away mid-upload: not a server fault.
+    throw new ContinuumError(
+      'CONTINUUM_CLIENT_ABORTED',
+      'Client closed the connection while sending the body',
+      {
+        cause: error,
+      },
+    )
+  }
   let text: string
   try {
     text = utf8.decode(bytes)
@@ -170,7 +255,7 @@ export async function readJsonBody(request: CoreRequest, options: BodyReadOption
   }
   if (jsonTextTooDeep(bytes, options.maxDepth)) throw tooDeep(options.maxDepth)
   try {
-    return JSON.parse(text)
+    return { value: JSON.parse(text), bytes }
   } catch (error) {
     throw new ContinuumError('CONTINUUM_INVALID_JSON', 'Request body is not valid JSON', { cause: error })
   }

@@ -108,7 +108,7 @@ class PipelineExchange implements ReceivedExchange {
       try {
         listener(outcome)
       } catch {
-        this.options.logger.warn('exchange end listener threw; ignored', { route: this.route.route.name })
+        this.options.logger.warn({ route: this.route.route.name }, 'exchange end listener threw; ignored')
       }
     }
   }
@@ -121,9 +121,16 @@ class PipelineExchange implements ReceivedExchange {
   }
 }
 
+const protectedByRoute = new WeakMap<RouteMatch['route'], readonly string[]>()
+
 /** Headers an encrypted request must seal when it carries them: refused, not stripped, when unsealed. */
 function protectedHeaders(match: RouteMatch): readonly string[] {
-  return [...ALWAYS_PROTECTED_HEADERS, ...match.route.credentialHeaders, ...match.route.varyHeaders]
+  let names = protectedByRoute.get(match.route)
+  if (names === undefined) {
+    names = [...ALWAYS_PROTECTED_HEADERS, ...match.route.credentialHeaders, ...match.route.varyHeaders]
+    protectedByRoute.set(match.route, names)
+  }
+  return names
 }
 
 /**
@@ -154,6 +161,7 @@ async function authenticate(
   options: ResolvedProxyOptions,
   exchange: PipelineExchange,
   raw: Record<string, unknown>,
+  received: Buffer | undefined,
 ): Promise<{ context: CipherContext; body: Record<string, unknown> }> {
   const { request, route: match } = exchange
   const headers = request.headers
@@ -205,7 +213,7 @@ async function authenticate(
     }
     throw error
   }
-  verifyRequest(raw, context, meta, seal)
+  verifyRequest(raw, context, meta, seal, received)
   exchange.sealWith = { ...context, direction: 'response' }
   await options.replayGuard.remember(keyId, nonce!)
   exchange.request = { ...request, headers: sealedView(headers, sealed) }
@@ -220,7 +228,7 @@ async function accept(
   exchange: PipelineExchange,
 ): Promise<CipherContext | undefined> {
   const { request, route: match } = exchange
-  const raw = await readJsonBody(request, options.bodyReading)
+  const { value: raw, bytes } = await readJsonBody(request, options.bodyReading)
   if (!isRecord(raw)) {
     throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', 'Request body must be a JSON object', {
       details: { path: '/' },
@@ -236,7 +244,7 @@ async function accept(
       )
     }
   } else {
-    ;({ context, body } = await authenticate(options, exchange, raw))
+    ;({ context, body } = await authenticate(options, exchange, raw, bytes))
     exchange.encrypted = true
     exchange.keyId = context.key.id
   }
@@ -246,8 +254,13 @@ async function accept(
   return context
 }
 
-/** Runs exchanges on adapter routes for one proxy. */
-export type ExchangeRunner = (request: CoreRequest, match: RouteMatch, query: string) => Promise<CoreResponse>
+/** Runs exchanges on adapter routes for one proxy; `onEnd`, when given, gets the outcome (the access log). */
+export type ExchangeRunner = (
+  request: CoreRequest,
+  match: RouteMatch,
+  query: string,
+  onEnd?: (outcome: ExchangeOutcome) => void,
+) => Promise<CoreResponse>
 
 /** Builds the runner: hook lists and flags are computed here, once. */
 export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRunner {
@@ -259,8 +272,9 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
   // Timings are for the stages that see the whole exchange (telemetry).
   const timed = received.hooks.length > 0
 
-  return async (request, match, query) => {
+  return async (request, match, query, onEnd) => {
     const exchange = new PipelineExchange(request, match, query, options.clock.now(), options)
+    if (onEnd !== undefined) exchange.onEnd(onEnd)
     let context: CipherContext | undefined
     // The response phase starts when its body is first read (decoded), and ends with its last byte.
     let endEncrypt: ((error?: unknown) => void) | undefined
@@ -340,6 +354,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
         stream: match.route.stream,
         responseTree: match.route.responseTree,
         cipher: context === undefined ? undefined : { ...context, direction: 'response' },
+        batch: context !== undefined && request.headers[HEADERS.batch] === '1',
         extraHeaders: { ...exchange.responseHeaders, 'x-request-id': exchange.requestId },
         signal: request.signal,
         facts,

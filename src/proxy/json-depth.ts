@@ -66,12 +66,25 @@ function tooDeep(text: Text, maxDepth: number): boolean {
   return false
 }
 
+/** Whether the text opens at most `limit` arrays and objects in all, counted by native searches. */
+function fewOpenings(text: Buffer | string, limit: number): boolean {
+  let count = 0
+  for (const bracket of ['{', '['] as const) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      if (++count > limit) return false
+    }
+  }
+  return true
+}
+
 /**
  * Whether JSON text (bytes or a string) nests arrays and objects deeper than `maxDepth` (`{}` is
  * depth 1). Malformed text is not this function's business: it answers for what it saw, and the
- * parser refuses the rest.
+ * parser refuses the rest. Text that opens no more brackets than `maxDepth` in all (brackets in
+ * strings included) cannot nest deeper, and is answered without the scan.
  */
 export function jsonTextTooDeep(text: Buffer | string, maxDepth: number): boolean {
+  if (fewOpenings(text, maxDepth)) return false
   return tooDeep(typeof text === 'string' ? stringText(text) : bytesText(text), maxDepth)
 }
 

@@ -3,14 +3,17 @@
  * limits, replay window and stages are all resolved at construction so the per-request path only
  * reads precomputed values. The core takes features as stages and upstreams; it builds none of
  * them itself (`continuum-proxy/scanner`, `/audit`, `/telemetry` and `/cache` make the stages,
- * `continuum-proxy/router` the router).
+ * `continuum-proxy/router` the router). Every mistake is refused here with CONTINUUM_INVALID_OPTIONS
+ * naming the option and what to write instead: an unknown or retired option name, a missing key
+ * (an unset environment variable reads as `undefined`), an upstream URL that would double the
+ * route's version segment.
  */
 
 import { type Keyring, Keyring as KeyringClass, type KeyringOptions } from '../cipher/keyring'
 import { ReplayGuard } from '../cipher/replay-guard'
 import { type Clock, systemClock } from '../core/clock'
 import { type CoreHandler, chainHandlers } from '../core/http'
-import { type Logger, silentLogger } from '../core/logger'
+import { type LogFields, type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
 import type { ProtocolAdapter } from '../protocol/adapter'
@@ -21,6 +24,7 @@ import { type GatewayOptions, type GatewaySource, isGatewaySource } from './gate
 import { createHttpUpstream, type UpstreamOptions } from './http-upstream'
 import type { ProxyStage } from './stage'
 import { isUpstream, type Upstream } from './upstream'
+import { checkUpstreamOption, describeUpstream } from './upstream-option'
 
 /** Options of {@link createProxy} and of the Express, Koa and Fastify middleware. */
 export interface ProxyOptions {
@@ -52,14 +56,20 @@ export interface ProxyOptions {
    */
   encryption?: 'required' | 'optional'
   /**
-   * The protocols served: a registry, or a list of adapters to build one from.
-   * @default the built-in adapters (the middleware and the root `createProxy` supply them)
+   * The protocols served: a registry, or a list of adapters to build one from. Only these claim
+   * routes. The Express, Koa and Fastify bindings also take built-in protocol names here
+   * (`['openai', 'anthropic', 'tgi']`) and default to OpenAI and Anthropic.
+   * @default required by `createProxy`; `['openai', 'anthropic']` in the bindings
    */
   adapters?: AdapterRegistry | readonly ProtocolAdapter[]
   /**
-   * What to do with a path no adapter serves: `reject` answers 501, `next` hands it to the next
-   * handler of the framework.
-   * @default 'reject'
+   * What to do with a request the proxy does not serve (no adapter route, pass-through path,
+   * stage endpoint or published key): `next` hands it to the host app untouched (Express and Koa
+   * `next()`, Fastify's not-found handling; `handle()` resolves `undefined`), `reject` answers 501
+   * CONTINUUM_ROUTE_NOT_SUPPORTED. With `next`, a path in a form some server could read as another
+   * one (`/a/../v1/chat/completions`, `%2e`, `//`) is refused with 400 only when it could be read
+   * as one of the proxy's paths; any other such path is the host app's.
+   * @default 'next'
    */
   unknownRoutes?: 'reject' | 'next'
   /**
@@ -137,10 +147,20 @@ export interface ProxyOptions {
    */
   clock?: Clock
   /**
-   * Receives content-free operational messages.
+   * Receives content-free operational messages in pino's shape, `logger.info(fields, message)`:
+   * a pino logger, Fastify's `fastify.log` or `console` fit as they are. The proxy logs one
+   * start-up line (mode, protocols, upstream, key ids; never key material), unexpected failures,
+   * and with `accessLog` a line per request.
    * @default silentLogger
    */
   logger?: Logger
+  /**
+   * Log one `info` line per request the proxy answers, after its last byte: method, route name
+   * (never the raw path or query), status, error code, duration in milliseconds, response bytes,
+   * key id and request id. Never content. Requests left to the host app are not logged.
+   * @default false
+   */
+  accessLog?: boolean
 }
 
 /** Options after normalisation. */
@@ -161,10 +181,57 @@ export interface ResolvedProxyOptions {
   readonly handler: CoreHandler | undefined
   readonly clock: Clock
   readonly logger: Logger
+  readonly accessLog: boolean
+  /** The content-free fields of the start-up line. */
+  readonly startup: LogFields
 }
 
 function invalid(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `continuum-proxy: ${message}`)
+}
+
+/** Every option by name: a new ProxyOptions field does not compile until it is listed here. */
+const OPTION_NAMES: Record<keyof ProxyOptions, true> = {
+  upstream: true,
+  router: true,
+  gateway: true,
+  keys: true,
+  encryption: true,
+  adapters: true,
+  unknownRoutes: true,
+  passThrough: true,
+  bodyLimit: true,
+  maxJsonDepth: true,
+  bodyIdleTimeoutMs: true,
+  bodyTimeoutMs: true,
+  responseLimit: true,
+  replayWindowMs: true,
+  store: true,
+  replayCapacity: true,
+  stages: true,
+  handlers: true,
+  clock: true,
+  logger: true,
+  accessLog: true,
+}
+
+/** Options of earlier releases, and what replaces each. */
+const RETIRED_OPTIONS: Record<string, string> = {
+  scanner: "pass stages: [new ScannerStage({ action: 'block' })] from 'continuum-proxy/scanner'",
+  audit: "pass stages: [new AuditStage({ log })] from 'continuum-proxy/audit'",
+  telemetry: "pass stages: [new Telemetry()] from 'continuum-proxy/telemetry'",
+  cache: "pass stages: [new CacheStage()] from 'continuum-proxy/cache'",
+  providerFactories: "build an InferenceRouter from 'continuum-proxy/router' and pass router",
+}
+
+/** Refuses option names that are not options: a typo must not fall back to a default silently. */
+function checkOptionNames(options: object): void {
+  for (const name of Object.keys(options)) {
+    if (Object.hasOwn(OPTION_NAMES, name)) continue
+    const replacement = RETIRED_OPTIONS[name]
+    if (replacement !== undefined) throw invalid(`the ${name} option was replaced: ${replacement}`)
+    throw invalid(`${name} is not an option (see ProxyOptions, or docs/proxy-configuration.md)`)
+  }
 }
 
 function positiveInteger(value: number | undefined, fallback: number, name: string): number {
@@ -174,15 +241,68 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
 }
 
 function resolveRegistry(adapters: ProxyOptions['adapters']): AdapterRegistry {
-  if (adapters === undefined) throw invalid('adapters are required')
-  if (Array.isArray(adapters)) return new AdapterRegistry(adapters)
+  if (adapters === undefined) {
+    throw invalid(
+      "adapters are required: pass the protocols to serve, e.g. adapters: [openaiAdapter] from 'continuum-proxy/adapters' (the Express, Koa and Fastify bindings default to OpenAI and Anthropic)",
+    )
+  }
+  if (Array.isArray(adapters)) {
+    const named = adapters.find((adapter) => typeof adapter === 'string')
+    if (named !== undefined) {
+      throw invalid(
+        `adapters: "${named}" is a protocol name, which the Express, Koa and Fastify bindings resolve; createProxy takes adapter objects from 'continuum-proxy/adapters'`,
+      )
+    }
+    return new AdapterRegistry(adapters)
+  }
   if (hasBrand(adapters, 'AdapterRegistry')) return adapters as AdapterRegistry
   throw invalid('adapters must be an AdapterRegistry or a list of adapters')
 }
 
+/** Catches the usual shapes of a misplaced key before the Keyring sees them. */
+function resolveKeyring(keys: ProxyOptions['keys'], clock: Clock): Keyring | undefined {
+  if (keys === undefined) return undefined
+  if (hasBrand(keys, 'Keyring')) return keys as Keyring
+  if (Array.isArray(keys)) {
+    throw invalid(
+      'keys takes { keys: [{ id, key }] } or { agreementKeys: [{ id, privateKey }] }, not a list: wrap it as keys: { keys: [...] }',
+    )
+  }
+  if (typeof keys !== 'object' || keys === null) {
+    throw invalid(
+      'keys must be { keys: [{ id, key }] }, { agreementKeys: [{ id, privateKey }] }, or a Keyring',
+    )
+  }
+  const given = keys as Record<string, unknown>
+  if ('key' in given || 'id' in given || 'privateKey' in given) {
+    throw invalid(
+      'keys holds a key where a list of keys belongs: write keys: { keys: [{ id, key }] } (or agreementKeys: [{ id, privateKey }])',
+    )
+  }
+  return new KeyringClass({ clock, ...(keys as KeyringOptions) })
+}
+
+/** Key ids for the start-up line: names only, never material. */
+function keyIdsOf(keys: ProxyOptions['keys'], keyring: Keyring | undefined): LogFields {
+  if (keyring === undefined) return {}
+  if (hasBrand(keys, 'Keyring')) {
+    return {
+      keyIds: keyring.primary?.id,
+      agreementKeyIds: keyring.published()?.keyId,
+    }
+  }
+  const options = keys as KeyringOptions
+  const ids = (list: readonly { id: string }[] | undefined) =>
+    list === undefined || list.length === 0 ? undefined : list.map((entry) => entry.id).join(',')
+  return { keyIds: ids(options.keys), agreementKeyIds: ids(options.agreementKeys) }
+}
+
 function resolveUpstream(options: ProxyOptions, clock: Clock): Upstream {
-  if (options.upstream === undefined && options.router === undefined)
-    throw invalid('upstream (or router) is required')
+  if (options.upstream === undefined && options.router === undefined) {
+    throw invalid(
+      "upstream is required: the inference server's base URL, e.g. upstream: 'http://127.0.0.1:8000' (or router: an InferenceRouter for the gateway)",
+    )
+  }
   if (options.upstream !== undefined && options.router !== undefined) {
     throw invalid('give either upstream or router, not both')
   }
@@ -228,19 +348,31 @@ function resolveHandler(
 /** Validates and normalises proxy options. */
 export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
   if (typeof options !== 'object' || options === null) throw invalid('options are required')
+  checkOptionNames(options)
+  if (options.upstream !== undefined) checkUpstreamOption(options.upstream)
   const clock = options.clock ?? systemClock
-  const keyring =
-    options.keys === undefined
-      ? undefined
-      : hasBrand(options.keys, 'Keyring')
-        ? (options.keys as Keyring)
-        : new KeyringClass({ clock, ...(options.keys as KeyringOptions) })
+  const keyring = resolveKeyring(options.keys, clock)
   const encryption = options.encryption ?? (keyring === undefined ? 'optional' : 'required')
   if (encryption !== 'required' && encryption !== 'optional') {
     throw invalid("encryption must be 'required' or 'optional'")
   }
-  if (encryption === 'required' && keyring === undefined) throw invalid("encryption 'required' needs keys")
-  const unknownRoutes = options.unknownRoutes ?? 'reject'
+  if (encryption === 'required' && keyring === undefined) {
+    throw invalid(
+      "encryption 'required' needs keys: give keys: { keys: [{ id, key }] } (make one with `npx continuum-proxy keygen field`)",
+    )
+  }
+  if (options.accessLog !== undefined && typeof options.accessLog !== 'boolean') {
+    throw invalid('accessLog must be true or false')
+  }
+  const logger = options.logger ?? silentLogger
+  if (
+    typeof logger !== 'object' ||
+    logger === null ||
+    (['debug', 'info', 'warn', 'error'] as const).some((level) => typeof logger[level] !== 'function')
+  ) {
+    throw invalid('logger needs debug, info, warn and error methods (pino, fastify.log and console fit)')
+  }
+  const unknownRoutes = options.unknownRoutes ?? 'next'
   if (unknownRoutes !== 'reject' && unknownRoutes !== 'next') {
     throw invalid("unknownRoutes must be 'reject' or 'next'")
   }
@@ -261,7 +393,6 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     idleTimeoutMs: positiveInteger(options.bodyIdleTimeoutMs, 15_000, 'bodyIdleTimeoutMs'),
     totalTimeoutMs: positiveInteger(options.bodyTimeoutMs, 60_000, 'bodyTimeoutMs'),
   }
-  const logger = options.logger ?? silentLogger
   const replayGuard = new ReplayGuard({
     ...(options.store === undefined ? {} : { store: options.store }),
     clock,
@@ -270,6 +401,22 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     ...(options.replayCapacity === undefined ? {} : { capacity: options.replayCapacity }),
   })
   const handler = resolveHandler(stages, options.handlers)
+  const startup: LogFields = {
+    mode: options.router === undefined ? 'proxy' : 'gateway',
+    protocols: registry.names.join(','),
+    upstream:
+      options.router !== undefined
+        ? 'router'
+        : options.upstream === undefined
+          ? undefined
+          : describeUpstream(options.upstream),
+    encryption,
+    ...keyIdsOf(options.keys, keyring),
+    stages: stages.map((stage) => stage.name).join(',') || undefined,
+    passThrough: passThrough.join(',') || undefined,
+    unknownRoutes,
+    accessLog: options.accessLog === true,
+  }
   // Last: the upstream may open a connection pool, which a later validation error would leak.
   return {
     upstream: resolveUpstream(options, clock),
@@ -286,5 +433,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     handler,
     clock,
     logger,
+    accessLog: options.accessLog === true,
+    startup,
   }
 }

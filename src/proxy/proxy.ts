@@ -1,19 +1,23 @@
 /**
- * The proxy core: one CoreHandler that serves every adapter route, the published agreement key,
- * configured pass-through paths, and a clear 501 for the rest. Before any routing, a path that
- * some server could read as another one is refused (request-path.ts), and what is forwarded is
- * exactly the path that was matched. Middleware for Express, Koa and Fastify only translate their
- * request objects into this handler's shape.
+ * The proxy core: one CoreHandler that serves every adapter route, the published agreement key
+ * and configured pass-through paths, and leaves the rest to the host app (or answers 501, with
+ * `unknownRoutes: 'reject'`). Before any routing, a path that some server could read as another
+ * one is refused (request-path.ts), unless none of its readings is a path of the proxy's, which
+ * makes it the host app's (path-variants.ts); what is forwarded is exactly the path that was
+ * matched. It logs a start-up line and, opted in, one access line per request. Middleware for
+ * Express, Koa and Fastify only translate their request objects into this handler's shape.
  */
 import { AGREEMENT_KEY_PATH } from '../cipher/format'
 import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
+import { type AccessNote, withAccessLog } from './access-log'
 import { timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
+import { pathReadings } from './path-variants'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
-import { assertCanonicalPath } from './request-path'
+import { assertCanonicalPath, pathProblem } from './request-path'
 import { errorResponse, jsonResponse } from './responses'
 import type { UpstreamRequestBody } from './upstream'
 
@@ -85,6 +89,7 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
   const options = resolveProxyOptions(proxyOptions)
   const { registry, keyring } = options
   const runExchange = createExchangeRunner(options)
+  options.logger.info(options.startup, 'continuum-proxy ready')
 
   /** Whether a pass-through prefix covers the path. */
   const passesThrough = (path: string): boolean =>
@@ -92,24 +97,53 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
       (prefix) => path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`),
     )
 
-  async function dispatch(request: CoreRequest): Promise<CoreResponse | undefined> {
+  /** Whether some reading of an ambiguous path is a path of the proxy's (then it is refused, never passed on). */
+  const couldBeOurs = (request: CoreRequest, path: string): boolean =>
+    pathReadings(path).some(
+      (reading) =>
+        registry.lookup(request.method, reading, request.headers).kind !== 'none' ||
+        passesThrough(reading) ||
+        reading === AGREEMENT_KEY_PATH,
+    )
+
+  async function dispatch(request: CoreRequest, note: AccessNote): Promise<CoreResponse | undefined> {
     const { path, query } = splitUrl(request.url)
+    if (options.unknownRoutes === 'next' && pathProblem(path) !== undefined && !couldBeOurs(request, path)) {
+      return undefined
+    }
     assertCanonicalPath(path)
     if (options.handler !== undefined) {
       const answered = await options.handler(request)
-      if (answered !== undefined) return answered
+      if (answered !== undefined) {
+        note.route = 'handler'
+        return answered
+      }
     }
     const lookup = registry.lookup(request.method, path, request.headers)
     if (lookup.kind === 'match') {
       const match = lookup.match
+      note.route = `${match.route.adapter}.${match.route.name}`
       if (!match.route.encrypted) return forwardRaw(options, request, match, match.routePath + query)
-      return runExchange(request, match, query)
+      return runExchange(
+        request,
+        match,
+        query,
+        options.accessLog
+          ? (outcome) => {
+              note.outcome = outcome
+            }
+          : undefined,
+      )
     }
     if (path === AGREEMENT_KEY_PATH && request.method === 'GET') {
       const published = keyring?.published()
-      if (published !== undefined) return jsonResponse(200, published, { 'cache-control': 'max-age=300' })
+      if (published !== undefined) {
+        note.route = 'agreement-key'
+        return jsonResponse(200, published, { 'cache-control': 'max-age=300' })
+      }
     }
     if (passesThrough(path)) {
+      note.route = 'pass-through'
       // An upstream that folds case would serve `/V1/Chat/Completions` as the encrypted route.
       const folded = registry.lookup(request.method, path.toLowerCase(), request.headers)
       if (folded.kind === 'match' && folded.match.route.encrypted) {
@@ -137,21 +171,32 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
   return {
     options,
     async handle(request) {
+      const startedAt = options.clock.now()
+      const note: AccessNote = {}
+      let response: CoreResponse | undefined
       try {
-        return await dispatch(request)
+        response = await dispatch(request, note)
       } catch (error) {
         // Unexpected failures (not ContinuumErrors) are the ones most worth logging: by code and
         // error class only, since their messages may quote content.
         const failure = toContinuumError(error)
         if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
-          options.logger.warn('request failed', {
-            code: failure.code,
-            status: failure.status,
-            ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
-          })
+          options.logger.warn(
+            {
+              code: failure.code,
+              status: failure.status,
+              ...(failure === error
+                ? {}
+                : { errorClass: error instanceof Error ? error.name : typeof error }),
+            },
+            'request failed',
+          )
         }
-        return errorResponse(failure)
+        note.code = failure.code
+        response = errorResponse(failure)
       }
+      if (response === undefined || !options.accessLog) return response
+      return withAccessLog(response, request, note, startedAt, options.clock, options.logger)
     },
     close: () => options.upstream.close(),
   }

@@ -72,10 +72,13 @@ function renderError(
 export function reportFailure(logger: Logger, error: unknown): void {
   const failure = toContinuumError(error)
   if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
-    logger.warn('request failed', {
-      code: failure.code,
-      status: failure.status,
-      ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
-    })
+    logger.warn(
+      {
+        code: failure.code,
+        status: failure.status,
+        ...(failure === error ? {} : { errorClass: error instanceof Error ? error.name : typeof error }),
+      },
+      'request failed',
+    )
   }
 }

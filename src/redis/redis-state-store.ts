@@ -264,7 +264,7 @@ export class RedisStateStore implements StateStore {
     // One line every few seconds at most: an outage must not flood the log.
     if (now - this.#lastWarning > 5_000) {
       this.#lastWarning = now
-      this.#logger.warn('shared state store failed', { kind })
+      this.#logger.warn({ kind }, 'shared state store failed')
     }
     return new ContinuumError(
       'CONTINUUM_STORE_UNAVAILABLE',

@@ -65,7 +65,7 @@ export function createEventEmitter(
       try {
         onEvent(event)
       } catch {
-        logger.warn('router onEvent hook threw; ignored', { event: event.type })
+        logger.warn({ event: event.type }, 'router onEvent hook threw; ignored')
       }
     }
     // Node itself isolates diagnostics_channel subscribers: their throws go to 'uncaughtException'.

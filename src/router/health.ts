@@ -55,7 +55,7 @@ export async function checkRouterHealth(
       let status: HealthStatus = result.status
       if (breaker === 'open') status = 'unhealthy'
       else if (breaker === 'half-open' && status === 'healthy') status = 'degraded'
-      if (status !== 'healthy') logger.debug('provider not healthy', { provider: id, status, breaker })
+      if (status !== 'healthy') logger.debug({ provider: id, status, breaker }, 'provider not healthy')
       const report: ProviderHealthReport = { status, breaker }
       if (result.latencyMs !== undefined) report.latencyMs = result.latencyMs
       const detail = breaker === 'open' ? 'circuit open' : result.detail

@@ -83,7 +83,7 @@ export class InferenceRouter {
         this.#options.breaker,
         clock,
         (from, to) => {
-          logger.info('circuit breaker state changed', { provider: id, from, to })
+          logger.info({ provider: id, from, to }, 'circuit breaker state changed')
           this.#emit({ type: 'breaker-state', provider: id, from, to })
         },
         sharing === undefined ? undefined : (until) => sharing.publish(id, until),
@@ -200,7 +200,7 @@ export class InferenceRouter {
     if (this.#ownsStore) closing.push(this.#options.store.close?.())
     const results = await Promise.allSettled(closing)
     for (const result of results) {
-      if (result.status === 'rejected') this.#options.logger.warn('provider close failed; ignored')
+      if (result.status === 'rejected') this.#options.logger.warn({}, 'provider close failed; ignored')
     }
   }
 
@@ -214,14 +214,17 @@ export class InferenceRouter {
     if (request.native?.opaqueContent === true) {
       // Fail closed: the classifier reads canonical messages, and part of this request's content
       // (a document, a file, audio) has no canonical form, so it could not have read all of it.
-      this.#options.logger.info('request carries content the classifier cannot read; treated as restricted')
+      this.#options.logger.info(
+        {},
+        'request carries content the classifier cannot read; treated as restricted',
+      )
       return 'restricted'
     }
     try {
       return await classifier(request)
     } catch {
       // Fail closed: an unclassifiable request is treated as the most sensitive kind.
-      this.#options.logger.warn('classifier threw; request treated as restricted')
+      this.#options.logger.warn({}, 'classifier threw; request treated as restricted')
       return 'restricted'
     }
   }

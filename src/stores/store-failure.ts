@@ -23,6 +23,7 @@ export type StoreConsumer =
   | 'cache'
   | 'fhe-keys'
   | 'key-schedule'
+  | 'agreement-session'
 
 /** One failed store call and what the feature made of it. */
 export interface StoreFailureEvent {
@@ -63,10 +64,10 @@ export class StoreFailureReporter {
     if (now - this.#lastLine < QUIET_MS) return
     this.#lastLine = now
     this.logger.warn(
+      { consumer: this.consumer, decision, code },
       decision === 'open'
         ? 'shared state store failed; continuing without it'
         : 'shared state store failed; request refused',
-      { consumer: this.consumer, decision, code },
     )
   }
 }

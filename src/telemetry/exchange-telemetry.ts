@@ -256,7 +256,7 @@ function endServerSpan(
     try {
       enrich(span, exchange as Exchange)
     } catch {
-      shared.options.logger.warn('telemetry enrichSpan hook threw; ignored')
+      shared.options.logger.warn({}, 'telemetry enrichSpan hook threw; ignored')
     }
   }
   // Server spans: a 4xx is the client's doing and leaves the status unset (HTTP semantic conventions).

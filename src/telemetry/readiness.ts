@@ -4,6 +4,8 @@
  * Results name the check and, on failure, a short reason (an error code, never a secret or upstream
  * text). Ready-made checks cover the InferenceRouter's health and an upstream HTTP endpoint.
  */
+// First: on an old Node, undici fails to load with a message that names nothing useful.
+import '../internal/node-check'
 import { type Dispatcher, request as undiciRequest } from 'undici'
 import { ContinuumError } from '../errors'
 

@@ -63,7 +63,7 @@ export class Telemetry implements ProxyStage {
       )
     }
     if (resolved.tracing === true && api === undefined) {
-      resolved.logger.info('@opentelemetry/api is not installed; spans are off, metrics stay on')
+      resolved.logger.info({}, '@opentelemetry/api is not installed; spans are off, metrics stay on')
     }
     const tracer = api === undefined || resolved.tracing === false ? undefined : tracerOf(resolved, api)
     this.registry = resolved.registry
@@ -97,7 +97,7 @@ export class Telemetry implements ProxyStage {
       try {
         onEvent(event)
       } catch {
-        resolved.logger.warn('telemetry router event failed; ignored', { event: event.type })
+        resolved.logger.warn({ event: event.type }, 'telemetry router event failed; ignored')
       }
     }
   }

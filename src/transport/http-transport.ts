@@ -4,6 +4,8 @@
  * socket), or an injected `fetch` (tests, edge runtimes), with one response shape either way.
  * Callers own timing, error mapping and what they do with the body.
  */
+// First: on an old Node, undici fails to load with a message that names nothing useful.
+import '../internal/node-check'
 import { Agent, type Dispatcher, request as undiciRequest } from 'undici'
 
 /** Construction options of an {@link HttpTransport}. */

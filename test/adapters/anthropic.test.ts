@@ -9,8 +9,8 @@ import {
   anthropicToolInputFor,
   startAnthropicUpstream,
   TOOL_USE_ID,
-} from '../proxy/fakes/anthropic-upstream'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+} from '../kit/anthropic'
+import type { FakeUpstream } from '../kit/server'
 import { type RunningProxy, recordWire, startExpressProxy, type WireRecorder, wireText } from './harness'
 
 const key = randomBytes(32)
@@ -42,6 +42,8 @@ function client(recorder?: WireRecorder): Anthropic {
     fetch: createEncryptedFetch({
       keyId: 'k1',
       key,
+      // A seal per event: these tests read the adapter's plain fields on the wire.
+      streamBatches: false,
       ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
     }),
   })
@@ -78,7 +80,7 @@ describe('Anthropic adapter through Express with the official SDK', () => {
       { type: 'text', text: anthropicReplyFor('the launch code is lima tango') },
     ])
     expect(message.stop_reason).toBe('end_turn')
-    expect(message.usage.input_tokens).toBe(25)
+    expect(message.usage.input_tokens).toBe(2095)
     const wire = await wireText(recorder)
     expect(wire).toContain('cp2.k1.')
     for (const secret of ['lima tango', 'classified', 'secret-stop', 'claude heard'])

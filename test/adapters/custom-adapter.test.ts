@@ -11,7 +11,8 @@ import express from 'express'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, sendJson, startFakeServer } from '../proxy/fakes/fake-server'
+import { jsonReply, words } from '../kit/replies'
+import { FakeUpstream } from '../kit/server'
 import { recordWire, wireText } from './harness'
 
 /** A third party's protocol: a summariser with a JSON route, an NDJSON stream and a plain status. */
@@ -43,20 +44,20 @@ const acmeAdapter = defineAdapter({
 const summaryOf = (document: string): string => `summary of ${document}`
 
 function startAcmeUpstream(): Promise<FakeUpstream> {
-  return startFakeServer((request, response) => {
-    if (request.method === 'GET') return sendJson(response, 200, { status: 'ok', queue: 0 })
-    const body = JSON.parse(request.body) as { model: string; document: string; stream?: boolean }
+  return FakeUpstream.start((request) => {
+    if (request.method === 'GET') return jsonReply({ status: 'ok', queue: 0 })
+    const body = request.json() as { model: string; document: string; stream?: boolean }
     const summary = summaryOf(body.document)
-    if (body.stream !== true)
-      return sendJson(response, 200, { id: 'sum-1', model: body.model, words: 4, summary })
-    response.setHeader('content-type', 'application/x-ndjson')
-    const words = summary.split(/(?<= )/)
-    for (const [seq, text] of words.entries()) {
-      response.write(
-        `${JSON.stringify({ id: 'sum-1', model: body.model, seq, text, last: seq === words.length - 1 })}\n`,
-      )
+    if (body.stream !== true) return jsonReply({ id: 'sum-1', model: body.model, words: 4, summary })
+    const pieces = words(summary)
+    return {
+      kind: 'chunks',
+      headers: { 'content-type': 'application/x-ndjson' },
+      chunks: pieces.map(
+        (text, seq) =>
+          `${JSON.stringify({ id: 'sum-1', model: body.model, seq, text, last: seq === pieces.length - 1 })}\n`,
+      ),
     }
-    response.end()
   })
 }
 
@@ -139,6 +140,7 @@ describe.each(frameworks)('a defineAdapter() protocol in a custom registry throu
       upstream: upstream.url,
       keys: { keys: [{ id: 'k1', key }] },
       adapters: registry,
+      unknownRoutes: 'reject',
     })
   })
 

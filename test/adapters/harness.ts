@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ProxyOptions } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { afterAll, beforeAll } from 'vitest'
-import type { FakeUpstream } from '../proxy/fakes/fake-server'
+import type { FakeUpstream } from '../kit/server'
 
 /** A running Express proxy. */
 export interface RunningProxy {
@@ -23,7 +24,8 @@ export interface RunningProxy {
 /** Starts Express with the continuum middleware on 127.0.0.1, port 0. */
 export async function startExpressProxy(options: ProxyOptions): Promise<RunningProxy> {
   const app = express()
-  const middleware = continuum(options)
+  // Every protocol: the bindings serve only OpenAI and Anthropic unless told otherwise.
+  const middleware = continuum({ adapters: builtinAdapters(), ...options })
   app.use(middleware)
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
@@ -87,6 +89,8 @@ export function useEncryptedProxy(startUpstream: () => Promise<FakeUpstream>): E
       const fetcher = createEncryptedFetch({
         keyId: 'k1',
         key,
+        // A seal per event: these tests read the adapters' plain fields on the wire.
+        streamBatches: false,
         ...(recorder === undefined ? {} : { fetch: recorder.fetch }),
       })
       return fetcher(`${started(proxy, 'proxy').url}${path}`, {

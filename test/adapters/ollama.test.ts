@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ollamaContextFor, ollamaReplyFor, startOllamaUpstream } from '../proxy/fakes/ollama-upstream'
+import { ollamaContextFor, ollamaReplyFor, startOllamaUpstream } from '../kit/ollama'
 import { recordWire, startExpressProxy, useEncryptedProxy, wireText } from './harness'
 
 const fixture = useEncryptedProxy(startOllamaUpstream)
@@ -89,7 +89,9 @@ describe('Ollama adapter through Express', () => {
       ],
     })
     const answer = (await response.json()) as { message: { tool_calls?: unknown } }
-    expect(answer.message.tool_calls).toBeUndefined()
+    expect(answer.message.tool_calls).toEqual([
+      { function: { name: 'get_current_weather', arguments: { city: 'Toronto' } } },
+    ])
     const streamed = lines(
       await (
         await post(recorder, '/api/chat', {

@@ -11,6 +11,8 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream } from '../kit/server'
 
 const mailAdapter = defineAdapter({
   name: 'acme-mailer',
@@ -39,8 +41,7 @@ const mailAdapter = defineAdapter({
 
 const key = randomBytes(32).toString('base64')
 const registry = new AdapterRegistry([mailAdapter])
-const forwarded: unknown[] = []
-let upstream: Server
+let upstream: FakeUpstream
 let proxyServer: Server
 let proxyUrl: string
 let middleware: ReturnType<typeof continuum>
@@ -51,17 +52,8 @@ async function listen(server: Server): Promise<string> {
 }
 
 beforeAll(async () => {
-  upstream = createServer((request, response) => {
-    let body = ''
-    request.on('data', (chunk) => (body += chunk))
-    request.on('end', () => {
-      forwarded.push(JSON.parse(body))
-      response.setHeader('content-type', 'application/json')
-      response.end(JSON.stringify({ id: 'draft-1', text: 'drafted' }))
-    })
-  })
-  const upstreamUrl = await listen(upstream)
-  middleware = continuum({ upstream: upstreamUrl, keys: { keys: [{ id: 'k1', key }] }, adapters: registry })
+  upstream = await FakeUpstream.start(() => jsonReply({ id: 'draft-1', text: 'drafted' }))
+  middleware = continuum({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] }, adapters: registry })
   const app = express()
   app.use(middleware)
   proxyServer = createServer(app)
@@ -72,8 +64,7 @@ afterAll(async () => {
   proxyServer.closeAllConnections()
   await new Promise((resolve) => proxyServer.close(resolve))
   await middleware.proxy.close()
-  upstream.closeAllConnections()
-  await new Promise((resolve) => upstream.close(resolve))
+  await upstream.close()
 })
 
 function draft(body: Record<string, unknown>): Promise<Response> {
@@ -90,16 +81,21 @@ describe('a schema with the format keyword', () => {
     const response = await draft({ model: 'm', to: 'ops@example.com', text: 'hello', format: 'plain' })
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ id: 'draft-1', text: 'drafted' })
-    expect(forwarded.at(-1)).toEqual({ model: 'm', to: 'ops@example.com', text: 'hello', format: 'plain' })
+    expect(upstream.requests.at(-1)!.json()).toEqual({
+      model: 'm',
+      to: 'ops@example.com',
+      text: 'hello',
+      format: 'plain',
+    })
   })
 
   it('refuses a malformed address with CONTINUUM_SCHEMA_VIOLATION before the upstream sees it', async () => {
-    const before = forwarded.length
+    const before = upstream.requests.length
     const response = await draft({ model: 'm', to: 'not an address', text: 'hello' })
     expect(response.status).toBe(400)
     const body = (await response.json()) as { error: { code: string; message: string } }
     expect(body.error.code).toBe('CONTINUUM_SCHEMA_VIOLATION')
     expect(body.error.message).not.toContain('not an address')
-    expect(forwarded.length).toBe(before)
+    expect(upstream.requests.length).toBe(before)
   })
 })

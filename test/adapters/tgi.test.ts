@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { startTgiUpstream, tgiReplyFor } from '../proxy/fakes/tgi-upstream'
+import { startTgiUpstream, tgiReplyFor } from '../kit/tgi'
 import { recordWire, useEncryptedProxy, wireText } from './harness'
 
 const fixture = useEncryptedProxy(startTgiUpstream)
@@ -41,7 +41,7 @@ describe('TGI adapter through Express', () => {
     expect(answer.generated_text).toBe(reply)
     expect(answer.details.tokens.map((token) => token.text).join('')).toBe(reply)
     const generated = answer.details.tokens.length
-    expect(answer.details).toMatchObject({ finish_reason: 'length', generated_tokens: generated })
+    expect(answer.details).toMatchObject({ finish_reason: 'eos_token', generated_tokens: generated })
     const received = JSON.parse(fixture.upstream.requests.at(-1)!.body)
     expect(received).toMatchObject({
       inputs: 'salary of employee 5512 is',
@@ -57,7 +57,7 @@ describe('TGI adapter through Express', () => {
     expect(String(sent.parameters.stop)).toMatch(/^cp2\./)
     const [sealed] = await recorder.responses()
     expect(JSON.parse(sealed!).details).toMatchObject({
-      finish_reason: 'length',
+      finish_reason: 'eos_token',
       generated_tokens: generated,
     })
     const wire = await wireText(recorder)

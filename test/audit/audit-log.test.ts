@@ -151,7 +151,7 @@ describe('AuditLog', () => {
       maxQueue: 3,
       maxBatch: 1,
       onDrop: (event) => drops.push(event),
-      logger: { ...silentLogger, warn: (message, fields) => warnings.push({ message, ...fields }) },
+      logger: { ...silentLogger, warn: (fields, message) => warnings.push({ message, ...fields }) },
     })
     audit.record(sampleInput(0, { requestId: 'a' }))
     await new Promise((resolve) => setImmediate(resolve))

@@ -9,7 +9,7 @@ import {
   generateAuditKeyPair,
   verifyAuditLog,
 } from 'continuum-proxy/audit'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { sampleInput, temporaryFolder } from './helpers'
 
 const keys = generateAuditKeyPair()
@@ -132,8 +132,7 @@ describe('FileAuditSink', () => {
     await sink.open()
     await sink.write(['{"a":1}'])
     expect(counts.sync).toBe(0)
-    await new Promise((resolve) => setTimeout(resolve, 80))
-    expect(counts.sync).toBe(1)
+    await vi.waitFor(() => expect(counts.sync).toBe(1))
     await sink.close()
   })
 

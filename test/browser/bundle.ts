@@ -8,6 +8,7 @@
 import { builtinModules } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { build, type Metafile, type Plugin } from 'esbuild'
+import { browserClientPlugin } from '../../scripts/browser-client-plugin'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const builtins = new Set(builtinModules)
@@ -49,7 +50,7 @@ export async function bundleForBrowser(entry: string): Promise<BrowserBundle> {
     metafile: true,
     logLevel: 'silent',
     alias: { 'continuum-proxy/client': './entries/client.ts' },
-    plugins: [recordBuiltins(mentioned)],
+    plugins: [browserClientPlugin(), recordBuiltins(mentioned)],
   })
   const code = result.outputFiles[0]!.text
   // The imports esbuild kept in the output after tree shaking: what a browser would try to load.

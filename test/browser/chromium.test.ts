@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { replyFor } from '../proxy/fakes/openai-upstream'
+import { replyFor } from '../kit/openai-echo'
 import { bundleForBrowser } from './bundle'
 import { launchChromium, openTestPage, type TestPage } from './chromium'
 import type { CallInput, CallOutcome, PageApi } from './page-entry'
@@ -90,6 +90,27 @@ describe('continuum-proxy/client in headless Chromium, official openai SDK', () 
     })
     expect(stream).toMatchObject({ ok: true, text: replyFor('agreed stream') })
     expect(servers.upstream.requests.at(-1)?.body).toContain('agreed stream')
+  })
+
+  it('agrees classically with a hybrid key that allows it, and refuses one that does not', async () => {
+    // The browser build has no hybrid agreement yet (docs/browser.md): with `prefer` it takes the
+    // classical agreement a hybrid key offers, after checking the one fingerprint over both keys.
+    const agreed = await call('chat', {
+      baseURL: `${servers.url}/pq/v1`,
+      keys: { agreement: { fingerprint: servers.hybridFingerprints.pq } },
+      prompt: 'classical under a hybrid key',
+    })
+    expect(agreed).toMatchObject({ ok: true, text: replyFor('classical under a hybrid key') })
+    const before = servers.upstream.requests.length
+    for (const hybrid of ['prefer', 'require'] as const) {
+      const refused = await call('chat', {
+        baseURL: `${servers.url}/pq-only/v1`,
+        keys: { agreement: { fingerprint: servers.hybridFingerprints.pqOnly, hybrid } },
+        prompt: 'hybrid only',
+      })
+      expect(refused).toMatchObject({ ok: false, code: 'CONTINUUM_KEY_AGREEMENT_FAILED' })
+    }
+    expect(servers.upstream.requests.length).toBe(before)
   })
 
   it('refuses an answer a relay tampered with', async () => {

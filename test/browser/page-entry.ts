@@ -11,7 +11,9 @@ import { checkSharedVectors } from './vector-check'
 /** How the page is told to call: the base URL and the key options of the encrypting fetch. */
 export interface CallInput {
   baseURL: string
-  keys: { keyId: string; key: string } | { agreement: { fingerprint: string } }
+  keys:
+    | { keyId: string; key: string }
+    | { agreement: { fingerprint: string; hybrid?: 'prefer' | 'require' | 'off' } }
   prompt: string
 }
 

@@ -4,7 +4,9 @@
  * man-in-the-middle relay in front of it whose first path segment picks what it does to the
  * traffic: `pass` relays verbatim, `tamper` rewrites a plain field of a JSON answer, `truncate`
  * ends a stream cleanly just before its end marker, `swap` publishes the relay's own agreement
- * key instead of the server's.
+ * key instead of the server's. Two more mounts publish hybrid post-quantum keys, which the browser
+ * build cannot agree yet: `/pq` also agrees classically with clients that lack ML-KEM, `/pq-only`
+ * does not.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
@@ -12,7 +14,8 @@ import type { AddressInfo } from 'node:net'
 import { fingerprint, Keyring, loadAgreementPrivateKey } from 'continuum-proxy'
 import { continuum } from 'continuum-proxy/express'
 import express, { type RequestHandler } from 'express'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 /**
  * What a deployment that serves browsers must configure: the page's origin allowed, the request
@@ -47,6 +50,8 @@ export interface BrowserServers {
   key: string
   /** The pinned fingerprint of the server's agreement key. */
   agreementFingerprint: string
+  /** The fingerprints of the hybrid keys under `/pq` (classical allowed) and `/pq-only`. */
+  hybridFingerprints: { pq: string; pqOnly: string }
   /** Request bodies the relay carried to the middleware, as they travelled. */
   carried: string[]
   close(): Promise<void>
@@ -73,8 +78,24 @@ export async function startBrowserServers(origin: () => string): Promise<Browser
     agreementKeys: [{ id: 'a-browser', privateKey: agreementKey }],
   })
   const middleware = continuum({ upstream: upstream.url, keys: keyring })
+  const hybrid = (id: string, classical: boolean) =>
+    Keyring.create({
+      agreementKeys: [
+        {
+          id,
+          privateKey: randomBytes(32).toString('base64url'),
+          algorithm: 'X25519MLKEM768-HKDF-SHA256',
+          classical,
+        },
+      ],
+    })
+  const [pqKeys, pqOnlyKeys] = await Promise.all([hybrid('pq-browser', true), hybrid('pq-only', false)])
+  const pq = continuum({ upstream: upstream.url, keys: pqKeys })
+  const pqOnly = continuum({ upstream: upstream.url, keys: pqOnlyKeys })
   const app = express()
   app.use(corsFor(origin))
+  app.use('/pq-only', pqOnly)
+  app.use('/pq', pq)
   app.use(middleware)
   const server = app.listen(0, '127.0.0.1')
   await new Promise<void>((resolve) => server.once('listening', () => resolve()))
@@ -138,13 +159,14 @@ export async function startBrowserServers(origin: () => string): Promise<Browser
     keyId: 'k-browser',
     key,
     agreementFingerprint: fingerprint(loadAgreementPrivateKey(agreementKey).publicKeyBytes),
+    hybridFingerprints: { pq: pqKeys.published()!.fingerprint, pqOnly: pqOnlyKeys.published()!.fingerprint },
     carried,
     async close() {
       for (const running of [server, relay]) {
         running.closeAllConnections()
         await new Promise<void>((resolve) => running.close(() => resolve()))
       }
-      await middleware.proxy.close()
+      await Promise.all([middleware, pq, pqOnly].map((running) => running.proxy.close()))
       await upstream.close()
     },
   }

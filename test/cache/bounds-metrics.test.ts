@@ -6,7 +6,7 @@
  */
 import { Telemetry } from 'continuum-proxy/telemetry'
 import { afterEach, describe, expect, it } from 'vitest'
-import { replyFor } from '../proxy/fakes/openai-upstream'
+import { replyFor } from '../kit/openai-echo'
 import { type CacheApp, chatRequests, manualClock, recordedClient, startCacheApp } from './support'
 
 let app: CacheApp | undefined

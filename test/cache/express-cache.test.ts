@@ -4,7 +4,7 @@
  * records every request it receives so a hit is visible as a request that never arrived.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { replyFor } from '../proxy/fakes/openai-upstream'
+import { replyFor } from '../kit/openai-echo'
 import { type CacheApp, chatRequests, recordedClient, startCacheApp } from './support'
 
 async function ask(client: ReturnType<typeof recordedClient>, prompt: string, extra: object = {}) {
@@ -51,7 +51,7 @@ describe('encrypted response cache through Express', () => {
     expect(chatRequests(app.upstream) - before).toBe(1)
     expect(first.results).toEqual(['miss'])
     expect(second.results).toEqual(['hit'])
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await Promise.all([first.settled(), second.settled()])
     // Sealed under each requester's own nonce: the two ciphertexts differ, neither shows the answer.
     expect(first.responses[0]).not.toBe(second.responses[0])
     for (const wire of [...first.responses, ...second.responses]) {
@@ -68,7 +68,7 @@ describe('encrypted response cache through Express', () => {
     expect(await askStream(second, 'stream this answer please')).toBe(replyFor('stream this answer please'))
     expect(chatRequests(app.upstream) - before).toBe(1)
     expect(second.results).toEqual(['hit'])
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await Promise.all([first.settled(), second.settled()])
     expect(second.responses[0]).toContain('event: continuum.end')
     expect(second.responses[0]).not.toContain('stream this answer')
     expect(second.responses[0]).not.toBe(first.responses[0])

@@ -128,7 +128,7 @@ describe('cache eligibility and keys', () => {
         if (tenant === undefined) throw new Error('no tenant')
         return tenant
       },
-      logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} },
+      logger: { debug() {}, info() {}, warn: (_fields, message) => warnings.push(message), error() {} },
     })
     const a = keyOf(scoped, exchange(chat, { headers: { 'x-tenant': 'a', authorization: 'one' } }))
     expect(keyOf(scoped, exchange(chat, { headers: { 'x-tenant': 'a', authorization: 'two' } }))).toBe(a)
@@ -157,7 +157,7 @@ describe('entries at rest', () => {
   it('drops an entry altered in memory instead of serving it', () => {
     const warnings: string[] = []
     const cache = new ResponseCache({
-      logger: { debug() {}, info() {}, warn: (message) => warnings.push(message), error() {} },
+      logger: { debug() {}, info() {}, warn: (_fields, message) => warnings.push(message), error() {} },
     })
     const key = keyOf(cache, exchange(chat))
     expect(cache.set(key, entry)).toBe(true)

@@ -15,7 +15,8 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { continuum } from 'continuum-proxy/express'
 import express from 'express'
 import OpenAI from 'openai'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 export const KEY_ID = 'cache-k1'
 export const KEY = randomBytes(32)
@@ -77,6 +78,8 @@ export interface RecordedClient {
   clearResults: string[]
   /** Raw (encrypted) response bodies, in order; streams included once read. */
   responses: string[]
+  /** Resolves once every response body so far has been recorded. */
+  settled(): Promise<unknown>
 }
 
 /** An encrypting OpenAI client (its own nonce per request) with the given API key. */
@@ -84,17 +87,20 @@ export function recordedClient(origin: string, apiKey = 'sk-cache-test'): Record
   const results: string[] = []
   const clearResults: string[] = []
   const responses: string[] = []
+  const pending: Promise<void>[] = []
   const wire = (async (input: RequestInfo | URL, init?: RequestInit) => {
     activeResults = results
     const response = await globalThis.fetch(input, init)
     clearResults.push(response.headers.get('x-continuum-cache') ?? 'none')
     const copy = response.clone()
     const index = responses.push('') - 1
-    void copy.text().then(
-      (text) => {
-        responses[index] = text
-      },
-      () => undefined,
+    pending.push(
+      copy.text().then(
+        (text) => {
+          responses[index] = text
+        },
+        () => undefined,
+      ),
     )
     return response
   }) as typeof fetch
@@ -104,7 +110,7 @@ export function recordedClient(origin: string, apiKey = 'sk-cache-test'): Record
     maxRetries: 0,
     fetch: createEncryptedFetch({ keyId: KEY_ID, key: KEY, fetch: wire }),
   })
-  return { openai, results, clearResults, responses }
+  return { openai, results, clearResults, responses, settled: () => Promise.all(pending) }
 }
 
 /** A clock the test moves by hand. */

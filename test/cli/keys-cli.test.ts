@@ -5,8 +5,6 @@
  * it (Express on a real socket), and exits 1 when a server's stated fingerprint is not its key's.
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateAgreementKeyPair } from 'continuum-proxy'
@@ -14,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintCommand } from '../../cli/fingerprint-command'
 import { runCli } from '../../cli/run-cli'
 import { startExpressProxy } from '../adapters/harness'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream } from '../kit/server'
 
 let folder: string
 
@@ -71,25 +71,20 @@ describe('continuum-proxy keygen and fingerprint', () => {
 
   it('exits 1 when a server states a fingerprint that is not its key’s', async () => {
     const real = generateAgreementKeyPair()
-    const server = createServer((_request, response) => {
-      response.setHeader('content-type', 'application/json')
-      response.end(
-        JSON.stringify({
-          keyId: 'x',
-          algorithm: 'X25519-HKDF-SHA256',
-          publicKey: real.publicKeyBytes.toString('base64url'),
-          fingerprint: `sha256:${'0'.repeat(64)}`,
-        }),
-      )
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const server = await FakeUpstream.start(() =>
+      jsonReply({
+        keyId: 'x',
+        algorithm: 'X25519-HKDF-SHA256',
+        publicKey: real.publicKeyBytes.toString('base64url'),
+        fingerprint: `sha256:${'0'.repeat(64)}`,
+      }),
+    )
     try {
       const run = capture()
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-      expect(await fingerprintCommand().run([url], run.io)).toBe(1)
+      expect(await fingerprintCommand().run([server.url], run.io)).toBe(1)
       expect(run.err.join('\n')).toContain('do not pin it')
     } finally {
-      server.close()
+      await server.close()
     }
   })
 })

@@ -8,8 +8,8 @@ import { ContinuumError } from 'continuum-proxy'
 import { builtinProviderTypes } from 'continuum-proxy/providers'
 import { InferenceRouter, loadRouterConfig } from 'continuum-proxy/router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { FakeUpstream } from '../fakes/fake-upstream'
-import { openaiDialect, startOpenAIServer } from '../fakes/openai-server'
+import { openaiDialect, startOpenAIServer } from '../kit/openai'
+import type { FakeUpstream } from '../kit/server'
 
 let fake: FakeUpstream
 

@@ -1,8 +1,16 @@
 /**
- * Bad input through every framework (issue item 7): each refusal has its stable code and status,
- * says `x-continuum-encrypted: 0`, echoes no plaintext or key material, and never reaches the
- * inference server. Requests are built with the cipher API so each test breaks exactly one
- * property of an otherwise valid request.
+ * Bad input (issue item 7): each refusal has its stable code and status, says
+ * `x-continuum-encrypted: 0`, echoes no plaintext or key material, and never reaches the inference
+ * server. Requests are built with the cipher API so each test breaks exactly one property of an
+ * otherwise valid request.
+ *
+ * Per binding (six harnesses), because the binding reads the body and writes the answer: malformed
+ * JSON (the core must parse the bytes, not a framework's parser answer with its own error), the
+ * two 413s and the 413 that must reach a client still sending (the binding must answer without
+ * reading the rest), 405 with its Allow header (the binding's routing and header writing), and
+ * `unknownRoutes: 'next'` (the binding's fall-through to the host app).
+ * Once, in process: everything decided by the core from a request it already holds: schemas, keys,
+ * versions, seals, ciphertexts, nonces, timestamps, replays, required encryption, unknown routes.
  *
  * Which check fires first matters for tampering: the request seal covers the body as sent, so a
  * ciphertext that is altered or moved to another path fails the seal first (INTEGRITY_FAILED).
@@ -10,14 +18,26 @@
  * (DECRYPTION_FAILED), because every ciphertext is bound to its JSON-pointer path.
  */
 import { randomBytes } from 'node:crypto'
-import { request as httpRequest } from 'node:http'
+import { once } from 'node:events'
+import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { Keyring, MemoryStateStore } from 'continuum-proxy'
 import request from 'supertest'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { computeSeal } from '../../src/cipher/field-cipher'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
-import { APP_FALLBACK_STATUS, frameworks, type RunningApp } from './frameworks'
-import { type BuiltRequest, encryptRequest, expectRefusal, KEY, KEY_ID, SECRET, secretChat } from './support'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
+import { APP_FALLBACK_STATUS, type FrameworkHarness, frameworks, type RunningApp } from './frameworks'
+import { inProcess } from './in-process'
+import {
+  type BuiltRequest,
+  encryptRequest,
+  expectRefusal,
+  KEY,
+  KEY_ID,
+  SECRET,
+  secretChat,
+  send,
+} from './support'
 
 const BODY_LIMIT = 4096
 const RETIRED_KEY = randomBytes(32)
@@ -65,13 +85,12 @@ function messages(built: BuiltRequest): { role: string; content: unknown }[] {
   return built.body.messages as { role: string; content: unknown }[]
 }
 
-describe.each(frameworks)('bad input via $name', (harness) => {
-  let upstream: FakeUpstream
-  let app: RunningApp
-  let forwardedBefore = 0
+/** The app under test and its fake upstream, started once for the describe block. */
+function useApp(harness: FrameworkHarness) {
+  const state = { forwardedBefore: 0 } as { upstream: FakeUpstream; app: RunningApp; forwardedBefore: number }
 
   beforeAll(async () => {
-    upstream = await startOpenAIUpstream()
+    state.upstream = await startOpenAIUpstream()
     const keyring = new Keyring({
       keys: [
         { id: KEY_ID, key: KEY },
@@ -79,35 +98,58 @@ describe.each(frameworks)('bad input via $name', (harness) => {
       ],
     })
     keyring.retire('retired-k0')
-    app = await harness.start({ upstream: upstream.url, keys: keyring, bodyLimit: BODY_LIMIT })
+    state.app = await harness.start({
+      upstream: state.upstream.url,
+      keys: keyring,
+      bodyLimit: BODY_LIMIT,
+      unknownRoutes: 'reject',
+    })
   })
 
   afterAll(async () => {
-    await app.close()
-    await upstream.close()
+    await state.app.close()
+    await state.upstream.close()
   })
 
   beforeEach(() => {
-    forwardedBefore = upstream.requests.length
+    state.forwardedBefore = state.upstream.requests.length
   })
 
-  function post(built: BuiltRequest, path = CHAT) {
-    return request(app.url).post(path).set(built.headers).send(built.body)
+  return {
+    state,
+    post: (built: BuiltRequest, path = CHAT, app = state.app) =>
+      send(app, 'POST', path, { headers: built.headers, body: built.body }),
+    expectNotForwarded(): void {
+      expect(state.upstream.requests.length).toBe(state.forwardedBefore)
+    },
   }
+}
 
-  function expectNotForwarded(): void {
-    expect(upstream.requests.length).toBe(forwardedBefore)
-  }
-
-  it('a valid request goes through (the baseline the other tests break)', async () => {
-    const response = await post(encryptRequest(CHAT, secretChat()))
-    expect(response.status).toBe(200)
-    expect(response.headers['x-continuum-encrypted']).toBe('1')
-    expect(upstream.requests.length).toBe(forwardedBefore + 1)
+/** Writes the first piece of an oversized upload and resolves with the answer while the rest is unsent. */
+async function answerWhileSending(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
+  const outgoing = httpRequest(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
   })
+  outgoing.on('error', () => undefined)
+  outgoing.write(`{"model":"llama-3-8b","padding":"${'x'.repeat(BODY_LIMIT * 2)}`)
+  const [response] = (await once(outgoing, 'response')) as [IncomingMessage]
+  let text = ''
+  response.setEncoding('utf8')
+  for await (const part of response) text += part
+  outgoing.destroy()
+  return { status: response.statusCode ?? 0, headers: response.headers, text }
+}
+
+describe.each(frameworks)('bad input via $name', (harness) => {
+  const { state, expectNotForwarded } = useApp(harness)
+  const url = () => state.app.url
 
   it('malformed JSON: 400 CONTINUUM_INVALID_JSON', async () => {
-    const response = await request(app.url)
+    const response = await request(url())
       .post(CHAT)
       .set('content-type', 'application/json')
       .send(`{"model":"llama-3-8b","messages":[{"role":"user","content":"${SECRET}"`)
@@ -118,7 +160,7 @@ describe.each(frameworks)('bad input via $name', (harness) => {
   it('a body over bodyLimit with content-length: 413 CONTINUUM_BODY_TOO_LARGE', async () => {
     const body = JSON.stringify(secretChat({ padding: SECRET.repeat(200) }))
     expect(body.length).toBeGreaterThan(BODY_LIMIT)
-    const response = await request(app.url).post(CHAT).set('content-type', 'application/json').send(body)
+    const response = await request(url()).post(CHAT).set('content-type', 'application/json').send(body)
     expectRefusal(response, 413, 'CONTINUUM_BODY_TOO_LARGE')
     expectNotForwarded()
   })
@@ -126,16 +168,66 @@ describe.each(frameworks)('bad input via $name', (harness) => {
   it('a chunked body over bodyLimit without content-length: 413 CONTINUUM_BODY_TOO_LARGE', async () => {
     const body = JSON.stringify(secretChat({ padding: SECRET.repeat(200) }))
     const chunks = body.match(/.{1,1000}/gs) ?? []
-    const response = await sendChunked(app.url + CHAT, chunks)
+    const response = await sendChunked(url() + CHAT, chunks)
     expectRefusal(response, 413, 'CONTINUUM_BODY_TOO_LARGE')
     expectNotForwarded()
   })
 
+  it('a wrong method: 405 CONTINUUM_METHOD_NOT_ALLOWED with Allow', async () => {
+    const response = await request(url()).get(CHAT)
+    expectRefusal(response, 405, 'CONTINUUM_METHOD_NOT_ALLOWED')
+    expect(response.headers.allow).toBe('POST')
+    expectNotForwarded()
+  })
+
+  it("unknownRoutes: 'next' hands an unknown path to the app's own handler", async () => {
+    const passing = await harness.start({
+      upstream: state.upstream.url,
+      keys: { keys: [{ id: KEY_ID, key: KEY }] },
+      unknownRoutes: 'next',
+    })
+    try {
+      const response = await request(passing.url).post('/v1/fine_tuning/jobs').send({ training_file: 'x' })
+      expect(response.status).toBe(APP_FALLBACK_STATUS)
+      expect(response.body.handledBy).toBe('app')
+      // Adapter routes are still the proxy's.
+      expectRefusal(
+        await request(passing.url).post(CHAT).send(secretChat()),
+        400,
+        'CONTINUUM_ENCRYPTION_REQUIRED',
+      )
+    } finally {
+      await passing.close()
+    }
+    expectNotForwarded()
+  })
+
+  it.each([
+    ['a declared content-length over bodyLimit', { 'content-length': String(BODY_LIMIT * 64) }],
+    ['a chunked body whose running total passes bodyLimit', { 'transfer-encoding': 'chunked' }],
+  ])('%s is answered 413 while the client is still sending', async (_label, headers) => {
+    const response = await answerWhileSending(url() + CHAT, headers)
+    expectRefusal(response, 413, 'CONTINUUM_BODY_TOO_LARGE')
+    expectNotForwarded()
+  })
+})
+
+describe('bad input in process', () => {
+  const { state, post, expectNotForwarded } = useApp(inProcess)
+  const harness = inProcess
+
+  it('a valid request goes through (the baseline the other tests break)', async () => {
+    const response = await post(encryptRequest(CHAT, secretChat()))
+    expect(response.status).toBe(200)
+    expect(response.headers['x-continuum-encrypted']).toBe('1')
+    expect(state.upstream.requests.length).toBe(state.forwardedBefore + 1)
+  })
+
   it('a body that is not an object: 400 CONTINUUM_SCHEMA_VIOLATION at /', async () => {
-    const response = await request(app.url)
-      .post(CHAT)
-      .set('content-type', 'application/json')
-      .send(`["${SECRET}"]`)
+    const response = await send(state.app, 'POST', CHAT, {
+      headers: { 'content-type': 'application/json' },
+      body: `["${SECRET}"]`,
+    })
     expect(expectRefusal(response, 400, 'CONTINUUM_SCHEMA_VIOLATION').path).toBe('/')
     expectNotForwarded()
   })
@@ -248,24 +340,24 @@ describe.each(frameworks)('bad input via $name', (harness) => {
   it('a replay sent to another instance sharing the nonce store: 409 CONTINUUM_REPLAY_DETECTED', async () => {
     const store = new MemoryStateStore()
     const first = await harness.start({
-      upstream: upstream.url,
+      upstream: state.upstream.url,
       keys: { keys: [{ id: KEY_ID, key: KEY }] },
       store,
     })
     const second = await harness.start({
-      upstream: upstream.url,
+      upstream: state.upstream.url,
       keys: { keys: [{ id: KEY_ID, key: KEY }] },
       store,
     })
     try {
       const built = encryptRequest(CHAT, secretChat())
-      expect((await request(first.url).post(CHAT).set(built.headers).send(built.body)).status).toBe(200)
-      const replayed = await request(second.url).post(CHAT).set(built.headers).send(built.body)
+      expect((await post(built, CHAT, first)).status).toBe(200)
+      const replayed = await post(built, CHAT, second)
       expectRefusal(replayed, 409, 'CONTINUUM_REPLAY_DETECTED')
     } finally {
       await Promise.all([first.close(), second.close()])
     }
-    expect(upstream.requests.length).toBe(forwardedBefore + 1)
+    expect(state.upstream.requests.length).toBe(state.forwardedBefore + 1)
   })
 
   it.each([
@@ -288,7 +380,7 @@ describe.each(frameworks)('bad input via $name', (harness) => {
     const built = encryptRequest(CHAT, secretChat())
     expect((await post(built)).status).toBe(200)
     expectRefusal(await post(built), 409, 'CONTINUUM_REPLAY_DETECTED')
-    expect(upstream.requests.length).toBe(forwardedBefore + 1)
+    expect(state.upstream.requests.length).toBe(state.forwardedBefore + 1)
   })
 
   it('a refused tampered copy does not burn the nonce of the genuine request', async () => {
@@ -317,43 +409,16 @@ describe.each(frameworks)('bad input via $name', (harness) => {
   })
 
   it('no encryption headers while encryption is required: 400 CONTINUUM_ENCRYPTION_REQUIRED', async () => {
-    const response = await request(app.url).post(CHAT).send(secretChat())
+    const response = await send(state.app, 'POST', CHAT, { body: secretChat() })
     expectRefusal(response, 400, 'CONTINUUM_ENCRYPTION_REQUIRED')
     expectNotForwarded()
   })
 
   it('an unsupported route: 501 CONTINUUM_ROUTE_NOT_SUPPORTED', async () => {
-    const response = await request(app.url).post('/v1/fine_tuning/jobs').send({ training_file: SECRET })
-    expectRefusal(response, 501, 'CONTINUUM_ROUTE_NOT_SUPPORTED')
-    expectNotForwarded()
-  })
-
-  it('a wrong method: 405 CONTINUUM_METHOD_NOT_ALLOWED with Allow', async () => {
-    const response = await request(app.url).get(CHAT)
-    expectRefusal(response, 405, 'CONTINUUM_METHOD_NOT_ALLOWED')
-    expect(response.headers.allow).toBe('POST')
-    expectNotForwarded()
-  })
-
-  it("unknownRoutes: 'next' hands an unknown path to the app's own handler", async () => {
-    const passing = await harness.start({
-      upstream: upstream.url,
-      keys: { keys: [{ id: KEY_ID, key: KEY }] },
-      unknownRoutes: 'next',
+    const response = await send(state.app, 'POST', '/v1/fine_tuning/jobs', {
+      body: { training_file: SECRET },
     })
-    try {
-      const response = await request(passing.url).post('/v1/fine_tuning/jobs').send({ training_file: 'x' })
-      expect(response.status).toBe(APP_FALLBACK_STATUS)
-      expect(response.body.handledBy).toBe('app')
-      // Adapter routes are still the proxy's.
-      expectRefusal(
-        await request(passing.url).post(CHAT).send(secretChat()),
-        400,
-        'CONTINUUM_ENCRYPTION_REQUIRED',
-      )
-    } finally {
-      await passing.close()
-    }
+    expectRefusal(response, 501, 'CONTINUUM_ROUTE_NOT_SUPPORTED')
     expectNotForwarded()
   })
 })

@@ -1,8 +1,16 @@
 /**
- * Forwarding through every framework (issue item 4): an upstream on a Unix socket, hop-by-hop
- * headers stripped both ways, pass-through paths forwarded untouched, a client that goes away
- * aborting the upstream request, and a 200 MB plain response streamed with backpressure instead
- * of buffered (the process's RSS must grow far less than the body).
+ * Forwarding (issue item 4): an upstream on a Unix socket, hop-by-hop headers stripped both ways,
+ * pass-through paths forwarded untouched, HEAD, bodies a host body parser already read, a client
+ * that goes away aborting the upstream request, and a 200 MB plain response streamed with
+ * backpressure instead of buffered (the process's RSS must grow far less than the body).
+ *
+ * Every scenario here runs per binding (six harnesses), because each turns on what the binding
+ * translates: the request's headers, path and query under a mount prefix, its method (HEAD), its
+ * body as a stream, parsed or raw bytes, the response headers it writes, and the socket closing
+ * (aborts). The Unix socket upstream is per binding as well, as the end-to-end check that each
+ * binding's proxy reaches one. The two large-body scenarios (backpressure on a stalled reader, a
+ * 200 MB answer within bounded memory) run once per framework: they turn on how the binding writes
+ * to its socket, which a mount prefix does not change, and each moves hundreds of megabytes.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { get } from 'node:http'
@@ -10,7 +18,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import { transcript, transcriptJson } from '../kit/replies'
+import type { FakeUpstream } from '../kit/server'
 import { frameworks, type RunningApp, rootFrameworks } from './frameworks'
 import { encryptRequest, openaiClient, SECRET, secretChat, sharedKeys } from './support'
 
@@ -55,6 +65,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
       upstream: upstream.url,
       keys: sharedKeys(),
       passThrough: ['/metrics', '/download', '/raw'],
+      unknownRoutes: 'reject',
     })
   })
 
@@ -69,7 +80,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     const onSocket = await startOpenAIUpstream({ socketPath })
     const socketApp = await harness.start({ upstream: { socketPath }, keys: sharedKeys() })
     try {
-      const answer = await openaiClient(socketApp.url).chat.completions.create({
+      const answer = await openaiClient(socketApp).chat.completions.create({
         model: 'llama-3-8b',
         messages: [{ role: 'user', content: SECRET }],
       })
@@ -78,7 +89,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
       expect(onSocket.requests[0]?.url).toBe('/v1/chat/completions')
       expect(JSON.parse(onSocket.requests[0]!.body).messages[0].content).toBe(SECRET)
       const models = await request(socketApp.url).get('/v1/models')
-      expect(models.body.data[0].id).toBe('llama-3-8b')
+      expect(models.body).toEqual(transcriptJson('vllm', 'models.json'))
     } finally {
       await socketApp.close()
       await onSocket.close()
@@ -133,9 +144,7 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     expect(response.status).toBe(200)
     expect(response.headers['content-type']).toBe('text/plain; version=0.0.4')
     expect(response.headers['x-continuum-encrypted']).toBeUndefined()
-    expect(response.text).toBe(
-      '# TYPE vllm_requests_total counter\nvllm_requests_total{model="llama-3-8b"} 42\n',
-    )
+    expect(response.text).toBe(transcript('vllm', 'metrics.txt'))
     expect(upstream.requests.slice(before).map((entry) => entry.url)).toEqual(['/metrics?name=vllm'])
     // A path that merely starts with the same letters is not passed through.
     expect((await request(app.url).get('/metricsx')).status).toBe(501)
@@ -153,8 +162,43 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     expect(upstream.requests[before]?.body).toBe(body)
   })
 
+  it('serves HEAD on plain GET routes instead of refusing it, and 405 on a method no route has', async () => {
+    const before = upstream.requests.length
+    const head = await fetch(`${app.url}/v1/models`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(await head.text()).toBe('')
+    expect(upstream.requests.slice(before).map((entry) => entry.method)).toEqual(['HEAD'])
+    const deleted = await fetch(`${app.url}/v1/models`, { method: 'DELETE' })
+    expect(deleted.status).toBe(405)
+    expect(upstream.requests.length).toBe(before + 1)
+  })
+
+  it.each(['json', 'raw', 'text'] as const)(
+    'takes bodies a host %s body parser already read: encrypted routes and pass-through',
+    async (bodyParser) => {
+      const parsed = await harness.start(
+        { upstream: upstream.url, keys: sharedKeys(), passThrough: ['/raw'] },
+        { bodyParser },
+      )
+      try {
+        const answer = await openaiClient(parsed).chat.completions.create({
+          model: 'llama-3-8b',
+          messages: [{ role: 'user', content: SECRET }],
+        })
+        expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
+        expect(upstream.requests.at(-1)!.json().messages[0].content).toBe(SECRET)
+        const body = '{"b":1,"a":[1,2000]}'
+        const raw = await request(parsed.url).post('/raw').set('content-type', 'application/json').send(body)
+        expect(raw.status).toBe(200)
+        expect(upstream.requests.at(-1)!.body).toBe(body)
+      } finally {
+        await parsed.close()
+      }
+    },
+  )
+
   it('aborts the upstream request when the SDK client stops reading a stream', async () => {
-    const stream = await openaiClient(app.url).chat.completions.create({
+    const stream = await openaiClient(app).chat.completions.create({
       model: 'hang-stream',
       stream: true,
       messages: [{ role: 'user', content: SECRET }],
@@ -168,6 +212,39 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     }
     expect(parts).toBe(2)
     await vi.waitFor(() => expect(recorded.aborted).toBe(true))
+  })
+
+  it('aborts the upstream request when a plain download is dropped', async () => {
+    const before = upstream.requests.length
+    await new Promise<void>((resolve, reject) => {
+      const outgoing = get(`${app.url}/download?bytes=${BIG}`, (response) => {
+        response.once('data', () => {
+          outgoing.destroy()
+          resolve()
+        })
+      })
+      outgoing.on('error', (error) => {
+        if (!outgoing.destroyed) reject(error)
+      })
+    })
+    const recorded = upstream.requests[before]!
+    expect(recorded.url).toBe(`/download?bytes=${BIG}`)
+    await vi.waitFor(() => expect(recorded.aborted).toBe(true))
+  })
+})
+
+describe.each(rootFrameworks)('large pass-through bodies via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys(), passThrough: ['/download'] })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
   })
 
   it('applies backpressure to a slow reader without piling up listeners', async () => {
@@ -205,39 +282,6 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
       process.off('warning', onWarning)
     }
     expect(warnings).toEqual([])
-  })
-
-  it('aborts the upstream request when a plain download is dropped', async () => {
-    const before = upstream.requests.length
-    await new Promise<void>((resolve, reject) => {
-      const outgoing = get(`${app.url}/download?bytes=${BIG}`, (response) => {
-        response.once('data', () => {
-          outgoing.destroy()
-          resolve()
-        })
-      })
-      outgoing.on('error', (error) => {
-        if (!outgoing.destroyed) reject(error)
-      })
-    })
-    const recorded = upstream.requests[before]!
-    expect(recorded.url).toBe(`/download?bytes=${BIG}`)
-    await vi.waitFor(() => expect(recorded.aborted).toBe(true))
-  })
-})
-
-describe.each(rootFrameworks)('200 MB unbuffered via $name', (harness) => {
-  let upstream: FakeUpstream
-  let app: RunningApp
-
-  beforeAll(async () => {
-    upstream = await startOpenAIUpstream()
-    app = await harness.start({ upstream: upstream.url, keys: sharedKeys(), passThrough: ['/download'] })
-  })
-
-  afterAll(async () => {
-    await app.close()
-    await upstream.close()
   })
 
   it('streams a 200 MB pass-through response while RSS grows far less than the body', async () => {

@@ -5,11 +5,15 @@
  * Fastify's not-found handler) answering 418 `{ handledBy: 'app' }`, so `unknownRoutes: 'next'`
  * can be told apart from the proxy's own answers. Koa has no built-in mounting (koa-mount is a
  * separate package we do not depend on), so its prefixed variant strips the prefix by hand the way
- * koa-mount does: rewrite `ctx.url`, call the middleware, restore it.
+ * koa-mount does: rewrite `ctx.url`, call the middleware, restore it. A harness can put a host body
+ * parser in front of the proxy (JSON, raw bytes or text), the way apps often do: express.json()
+ * and friends, a koa-bodyparser-style middleware, or a content-type parser of the Fastify app (which
+ * the plugin's own routes must not be affected by).
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { ProxyOptions } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import { continuum as expressContinuum } from 'continuum-proxy/express'
 import { continuum as fastifyContinuum } from 'continuum-proxy/fastify'
 import { continuum as koaContinuum } from 'continuum-proxy/koa'
@@ -23,7 +27,19 @@ export interface RunningApp {
   url: string
   /** The server's origin, e.g. `http://127.0.0.1:4321`. */
   origin: string
+  /** The fetch that reaches it: the global one for a socket, the core's own for the in-process harness. */
+  fetch: typeof fetch
   close(): Promise<void>
+}
+
+/** What the host app runs before the proxy. */
+export interface HostSetup {
+  /**
+   * A body parser that reads every request body first: `json` parses it, `raw` keeps its bytes,
+   * `text` decodes it to a string.
+   * @default undefined
+   */
+  bodyParser?: 'json' | 'raw' | 'text'
 }
 
 /** One framework, at the root or under a prefix. */
@@ -31,7 +47,7 @@ export interface FrameworkHarness {
   name: string
   /** `''` or `/llm`. */
   prefix: string
-  start(options: ProxyOptions): Promise<RunningApp>
+  start(options: ProxyOptions, host?: HostSetup): Promise<RunningApp>
 }
 
 /** Socket errors that only mean the client went away. */
@@ -47,6 +63,11 @@ const CLIENT_GONE = new Set([
 /** The status and body of every app's own fallback handler. */
 export const APP_FALLBACK_STATUS = 418
 
+/** The suite covers every protocol; the bindings serve only OpenAI and Anthropic unless told otherwise. */
+function withAllProtocols(options: ProxyOptions): ProxyOptions {
+  return { adapters: builtinAdapters(), ...options }
+}
+
 async function listen(server: Server): Promise<string> {
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -61,9 +82,10 @@ function expressHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'express' : `express ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = express()
-      const middleware = expressContinuum(options)
+      if (host.bodyParser !== undefined) app.use(express[host.bodyParser]({ type: '*/*' }))
+      const middleware = expressContinuum(withAllProtocols(options))
       if (prefix === '') app.use(middleware)
       else app.use(prefix, middleware)
       app.use((request, response) => {
@@ -74,6 +96,7 @@ function expressHarness(prefix: string): FrameworkHarness {
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           await closeServer(server)
           await middleware.proxy.close()
@@ -83,13 +106,29 @@ function expressHarness(prefix: string): FrameworkHarness {
   }
 }
 
+/** What koa-bodyparser does: read the body, then leave it parsed on `ctx.request.body`. */
+function koaBodyParser(kind: 'json' | 'raw' | 'text'): Koa.Middleware {
+  return async (context, next) => {
+    const chunks: Buffer[] = []
+    for await (const chunk of context.req) chunks.push(chunk as Buffer)
+    const bytes = Buffer.concat(chunks)
+    if (bytes.length > 0) {
+      const request = context.request as { body?: unknown }
+      request.body =
+        kind === 'json' ? JSON.parse(bytes.toString()) : kind === 'raw' ? bytes : bytes.toString()
+    }
+    await next()
+  }
+}
+
 function koaHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'koa' : `koa ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = new Koa()
-      const middleware = koaContinuum(options)
+      if (host.bodyParser !== undefined) app.use(koaBodyParser(host.bodyParser))
+      const middleware = koaContinuum(withAllProtocols(options))
       if (prefix === '') {
         app.use(middleware)
       } else {
@@ -121,6 +160,7 @@ function koaHarness(prefix: string): FrameworkHarness {
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           await closeServer(server)
           await middleware.proxy.close()
@@ -134,16 +174,25 @@ function fastifyHarness(prefix: string): FrameworkHarness {
   return {
     name: prefix === '' ? 'fastify' : `fastify ${prefix}`,
     prefix,
-    async start(options) {
+    async start(options, host = {}) {
       const app = Fastify()
+      if (host.bodyParser !== undefined) {
+        // The app's own parser for every type; the plugin's routes must still see the unread body.
+        app.removeAllContentTypeParsers()
+        app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
+          done(null, host.bodyParser === 'json' ? JSON.parse(body.toString()) : body)
+        })
+      }
       app.setNotFoundHandler((request, reply) => {
         reply.code(APP_FALLBACK_STATUS).send({ handledBy: 'app', path: request.url })
       })
-      await app.register(fastifyContinuum, prefix === '' ? options : { ...options, prefix })
+      const all = withAllProtocols(options)
+      await app.register(fastifyContinuum, prefix === '' ? all : { ...all, prefix })
       const origin = await app.listen({ port: 0, host: '127.0.0.1' })
       return {
         url: origin + prefix,
         origin,
+        fetch: globalThis.fetch,
         async close() {
           app.server.closeAllConnections()
           await app.close()

@@ -1,17 +1,22 @@
 /**
- * Key life cycle through every framework: X25519 agreement with a pinned server fingerprint (and
+ * Key life cycle: X25519 agreement with a pinned server fingerprint (and
  * the refusal of a wrong pin before any content leaves), and rotation: an old key keeps working
  * during its grace period, is refused with 401 CONTINUUM_KEY_RETIRED after it, and a client with
  * a key provider refreshes and retries once without the SDK noticing.
+ *
+ * Once, in process: every scenario here is decided by the keyring, the cipher and the client, on
+ * requests and answers the core already holds; no binding reads or writes anything key-specific
+ * (the published key is a plain GET, and GETs through each binding are checked in forwarding).
  */
 import { randomBytes } from 'node:crypto'
 import { fingerprint, generateAgreementKeyPair, Keyring } from 'continuum-proxy'
 import { createEncryptedFetch, type SharedKey } from 'continuum-proxy/client'
-import { APIConnectionError } from 'openai'
-import request from 'supertest'
+import { APIConnectionError, APIError } from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
-import { frameworks, type RunningApp } from './frameworks'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
+import type { RunningApp } from './frameworks'
+import { inProcess } from './in-process'
 import {
   encryptRequest,
   expectRefusal,
@@ -20,11 +25,13 @@ import {
   recordingFetch,
   SECRET,
   secretChat,
+  send,
 } from './support'
 
 const GRACE_MS = 60_000
 
-describe.each(frameworks)('keys via $name', (harness) => {
+describe('keys in process', () => {
+  const harness = inProcess
   let upstream: FakeUpstream
   const running: RunningApp[] = []
 
@@ -60,11 +67,11 @@ describe.each(frameworks)('keys via $name', (harness) => {
       upstream: upstream.url,
       keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
     })
-    const published = await request(app.url).get('/.well-known/continuum-key')
+    const published = await send(app, 'GET', '/.well-known/continuum-key')
     expect(published.status).toBe(200)
     expect(published.body).toMatchObject({ keyId: 'agree-1', fingerprint: fingerprint(pair.publicKeyBytes) })
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, {
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, {
       agreement: { fingerprint: fingerprint(pair.publicKeyBytes) },
       fetch: wire.fetch,
     })
@@ -84,14 +91,16 @@ describe.each(frameworks)('keys via $name', (harness) => {
       keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
     })
     const forwardedBefore = upstream.requests.length
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, {
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, {
       agreement: { fingerprint: fingerprint(generateAgreementKeyPair().publicKeyBytes) },
       fetch: wire.fetch,
     })
     const failure = await ask(client).catch((error: unknown) => error)
-    expect(failure).toBeInstanceOf(APIConnectionError)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    // The client's own refusal reaches the SDK as an APIError with our code, never retried.
+    expect(failure).toBeInstanceOf(APIError)
+    expect(failure).not.toBeInstanceOf(APIConnectionError)
+    expect(failure).toMatchObject({ status: 502, code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
     expect(wire.bodies).toEqual([''])
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
@@ -104,8 +113,8 @@ describe.each(frameworks)('keys via $name', (harness) => {
       clock: { now: () => now },
     })
     const app = await start({ upstream: upstream.url, keys: keyring })
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, { agreement: { trustOnFirstUse: true }, fetch: wire.fetch })
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, { agreement: { trustOnFirstUse: true }, fetch: wire.fetch })
     expect(await ask(client)).toBe(replyFor(SECRET))
     keyring.rotateAgreement({ id: 'agree-new', privateKey: generateAgreementKeyPair().privateKey })
     now += GRACE_MS + 1
@@ -137,15 +146,15 @@ describe.each(frameworks)('keys via $name', (harness) => {
           fingerprint: fingerprint(impostor.publicKeyBytes),
         })
       }
-      return globalThis.fetch(input, init)
+      return app.fetch(input, init)
     }) as typeof fetch
-    const client = openaiClient(app.url, { agreement: { trustOnFirstUse: true }, fetch: relay })
+    const client = openaiClient(app, { agreement: { trustOnFirstUse: true }, fetch: relay })
     expect(await ask(client)).toBe(replyFor(SECRET))
     keyring.rotateAgreement({ id: 'agree-new', privateKey: generateAgreementKeyPair().privateKey })
     now += GRACE_MS + 1
     const forwardedBefore = upstream.requests.length
     const failure = await ask(client).catch((error: unknown) => error)
-    expect((failure as APIConnectionError).cause).toMatchObject({ code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
+    expect(failure).toMatchObject({ status: 502, code: 'CONTINUUM_SERVER_KEY_MISMATCH' })
     expect(upstream.requests.length).toBe(forwardedBefore)
   })
 
@@ -163,7 +172,10 @@ describe.each(frameworks)('keys via $name', (harness) => {
       })
       const built = encryptRequest('/v1/chat/completions', secretChat(), { keyId: 'agree-1' })
       if (ephemeral !== undefined) built.headers['x-continuum-ephemeral-key'] = ephemeral
-      const response = await request(app.url).post('/v1/chat/completions').set(built.headers).send(built.body)
+      const response = await send(app, 'POST', '/v1/chat/completions', {
+        headers: built.headers,
+        body: built.body,
+      })
       expectRefusal(response, 400, 'CONTINUUM_KEY_AGREEMENT_FAILED')
     },
   )
@@ -176,20 +188,23 @@ describe.each(frameworks)('keys via $name', (harness) => {
     const keyring = new Keyring({ keys: [{ id: oldKey.keyId, key: oldKey.key }], graceMs: GRACE_MS, clock })
     const app = await start({ upstream: upstream.url, keys: keyring })
 
-    const oldClient = openaiClient(app.url, oldKey)
+    const oldClient = openaiClient(app, oldKey)
     expect(await ask(oldClient)).toBe(replyFor(SECRET))
 
     keyring.rotate({ id: newKey.keyId, key: newKey.key })
     now += GRACE_MS - 1_000
     expect(await ask(oldClient)).toBe(replyFor(SECRET))
-    expect(await ask(openaiClient(app.url, newKey))).toBe(replyFor(SECRET))
+    expect(await ask(openaiClient(app, newKey))).toBe(replyFor(SECRET))
 
     now += 2_000
     const built = encryptRequest('/v1/chat/completions', secretChat(), {
       keyId: oldKey.keyId,
       key: oldKey.key,
     })
-    const refused = await request(app.url).post('/v1/chat/completions').set(built.headers).send(built.body)
+    const refused = await send(app, 'POST', '/v1/chat/completions', {
+      headers: built.headers,
+      body: built.body,
+    })
     expectRefusal(refused, 401, 'CONTINUUM_KEY_RETIRED', [SECRET, ...keyEncodings(oldKey.key)])
 
     // A provider that still hands out the old key until asked again, as a secret store would.
@@ -201,8 +216,8 @@ describe.each(frameworks)('keys via $name', (harness) => {
       current = newKey
       return handedOut
     }
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, { keys: provider, fetch: wire.fetch })
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, { keys: provider, fetch: wire.fetch })
     expect(await ask(client)).toBe(replyFor(SECRET))
     expect(providerCalls).toBe(2)
     expect(wire.bodies).toHaveLength(2)
@@ -226,8 +241,8 @@ describe.each(frameworks)('keys via $name', (harness) => {
     now += 1
     const app = await start({ upstream: upstream.url, keys: keyring })
     let providerCalls = 0
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, {
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, {
       keys: () => {
         providerCalls++
         return stale

@@ -1,22 +1,30 @@
 /**
- * The official openai client through `createEncryptedFetch` against every framework: each OpenAI
- * route the adapter serves, JSON and streamed. A recording fetch proves the wire carried no prompt
- * or output in plaintext; the fake upstream's records prove the inference server got the
- * decrypted body.
+ * The official openai client through `createEncryptedFetch`: each OpenAI route the adapter serves,
+ * JSON and streamed. A recording fetch proves the wire carried no prompt or output in plaintext;
+ * the fake upstream's records prove the inference server got the decrypted body.
+ *
+ * Per binding (six harnesses): a JSON chat and a streamed chat, end to end. These are the binding's
+ * core job: hand the unread request body to the core, write a sealed JSON answer, and write an
+ * SSE answer event by event up to its end marker.
+ * Once, in process: tool calls, content parts, completions, embeddings, the Responses API, the
+ * plain model list, 24 concurrent streams and `encryption: 'optional'`. The adapter's field lists,
+ * the core's sealing and the per-request cipher state decide these; the binding only relays bytes
+ * it already relays in the two scenarios above.
  */
 import OpenAI from 'openai'
-import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  type FakeUpstream,
-  replyFor,
-  startOpenAIUpstream,
-  toolArgumentsFor,
-} from '../proxy/fakes/openai-upstream'
-import { frameworks, type RunningApp } from './frameworks'
-import { KEY, KEY_ID, openaiClient, recordingFetch, SECRET, sharedKeys } from './support'
+import { replyFor, startOpenAIUpstream, toolArgumentsFor } from '../kit/openai-echo'
+import { transcript } from '../kit/replies'
+import type { FakeUpstream } from '../kit/server'
+import { type FrameworkHarness, frameworks, type RunningApp } from './frameworks'
+import { inProcess } from './in-process'
+import { KEY, KEY_ID, openaiClient, recordingFetch, SECRET, send, sharedKeys } from './support'
 
-describe.each(frameworks)('openai SDK via $name', (harness) => {
+/** The model the echo upstream lists (its vLLM transcript's). */
+const VLLM_MODEL = 'meta-llama/Llama-3.1-8B-Instruct'
+
+/** The app under test and its fake upstream, started once for the describe block. */
+function useApp(harness: FrameworkHarness) {
   let upstream: FakeUpstream
   let app: RunningApp
 
@@ -30,21 +38,28 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     await upstream.close()
   })
 
-  function recordedClient() {
-    const wire = recordingFetch()
-    return { wire, client: openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch }) }
+  return {
+    app: () => app,
+    upstream: () => upstream,
+    recordedClient() {
+      const wire = recordingFetch(app.fetch)
+      return { wire, client: openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: wire.fetch }) }
+    },
+    lastUpstreamBody(): Record<string, unknown> {
+      return JSON.parse(upstream.requests.at(-1)?.body ?? '{}') as Record<string, unknown>
+    },
   }
+}
 
-  function expectNoPlaintext(wire: ReturnType<typeof recordingFetch>, ...texts: string[]): void {
-    expect(wire.bodies.length).toBeGreaterThan(0)
-    for (const text of [...wire.bodies, ...wire.responses]) {
-      for (const secret of texts) expect(text).not.toContain(secret)
-    }
+function expectNoPlaintext(wire: ReturnType<typeof recordingFetch>, ...texts: string[]): void {
+  expect(wire.bodies.length).toBeGreaterThan(0)
+  for (const text of [...wire.bodies, ...wire.responses]) {
+    for (const secret of texts) expect(text).not.toContain(secret)
   }
+}
 
-  function lastUpstreamBody(): Record<string, unknown> {
-    return JSON.parse(upstream.requests.at(-1)?.body ?? '{}') as Record<string, unknown>
-  }
+describe.each(frameworks)('openai SDK via $name', (harness) => {
+  const { upstream, recordedClient, lastUpstreamBody } = useApp(harness)
 
   it('completes a chat; only ciphertext crosses the wire and upstream gets the decrypted body', async () => {
     const { wire, client } = recordedClient()
@@ -54,7 +69,7 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
       messages: [{ role: 'user', content: SECRET }],
     })
     expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
-    expect(answer.usage?.total_tokens).toBe(21)
+    expect(answer.usage?.total_tokens).toBe(57)
     expectNoPlaintext(wire, SECRET, 'launch code')
     expect(wire.bodies[0]).toContain(`cp2.${KEY_ID}.`)
     expect(JSON.parse(wire.bodies[0]!).model).toBe('llama-3-8b')
@@ -63,7 +78,7 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
       max_tokens: 50,
       messages: [{ role: 'user', content: SECRET }],
     })
-    expect(upstream.requests.at(-1)?.url).toBe('/v1/chat/completions')
+    expect(upstream().requests.at(-1)?.url).toBe('/v1/chat/completions')
   })
 
   it('streams a chat completion', async () => {
@@ -86,6 +101,11 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(wire.responses[0]).toContain('data: [DONE]')
     expectNoPlaintext(wire, 'launch code', 'nobody')
   })
+})
+
+describe('openai SDK in process', () => {
+  const harness = inProcess
+  const { app, upstream, recordedClient, lastUpstreamBody } = useApp(harness)
 
   it('answers tool calls, JSON and streamed as argument deltas', async () => {
     const { wire, client } = recordedClient()
@@ -211,7 +231,9 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
     expect(types[0]).toBe('response.created')
     expect(types.at(-1)).toBe('response.completed')
     const streamed = wire.responses.at(-1) ?? ''
-    expect(streamed).toContain('event: response.output_text.delta\n')
+    // The client asks for batch frames: the event names travel inside their ciphertext.
+    expect(streamed).toContain('event: continuum.batch\n')
+    expect(streamed).not.toContain('event: response.output_text.delta\n')
     expect(streamed).toContain('event: continuum.end\n')
     expectNoPlaintext(wire, 'launch code')
   })
@@ -219,16 +241,17 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
   it('lists models in plain, untouched', async () => {
     const { wire, client } = recordedClient()
     const models = await client.models.list()
-    expect(models.data.map((model) => model.id)).toEqual(['llama-3-8b'])
-    expect(wire.responses[0]).toContain('"owned_by":"vllm"')
-    const raw = await request(app.url).get('/v1/models')
+    expect(models.data.map((model) => model.id)).toEqual([VLLM_MODEL])
+    // Untouched: byte for byte what the upstream sent, its pretty-printing included.
+    expect(wire.responses[0]).toBe(transcript('vllm', 'models.json'))
+    const raw = await send(app(), 'GET', '/v1/models')
     expect(raw.status).toBe(200)
     expect(raw.headers['x-continuum-encrypted']).toBeUndefined()
-    expect(raw.body.data[0].id).toBe('llama-3-8b')
+    expect(raw.body.data[0].id).toBe(VLLM_MODEL)
   })
 
   it('keeps 24 concurrent streams apart', async () => {
-    const client = openaiClient(app.url)
+    const client = openaiClient(app())
     const prompts = Array.from({ length: 24 }, (_, index) => `${SECRET} #${index}`)
     const texts = await Promise.all(
       prompts.map(async (prompt, index) => {
@@ -248,19 +271,24 @@ describe.each(frameworks)('openai SDK via $name', (harness) => {
 
   it("with encryption 'optional', serves the plain SDK in plain and the encrypting one encrypted", async () => {
     const optional = await harness.start({
-      upstream: upstream.url,
+      upstream: upstream().url,
       keys: sharedKeys(),
       encryption: 'optional',
     })
     try {
-      const plain = new OpenAI({ baseURL: `${optional.url}/v1`, apiKey: 'sk-conformance', maxRetries: 0 })
+      const plain = new OpenAI({
+        baseURL: `${optional.url}/v1`,
+        apiKey: 'sk-conformance',
+        maxRetries: 0,
+        fetch: optional.fetch,
+      })
       const answer = await plain.chat.completions.create({
         model: 'llama-3-8b',
         messages: [{ role: 'user', content: 'plain question' }],
       })
       expect(answer.choices[0]?.message.content).toBe(replyFor('plain question'))
-      const wire = recordingFetch()
-      const encrypted = openaiClient(optional.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
+      const wire = recordingFetch(app().fetch)
+      const encrypted = openaiClient(optional, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
       const secret = await encrypted.chat.completions.create({
         model: 'llama-3-8b',
         messages: [{ role: 'user', content: SECRET }],

@@ -1,8 +1,9 @@
 /**
  * Shared pieces of the conformance suite: keys, a builder of cp2 requests made with the cipher
  * API (so a test can break exactly one property of an otherwise valid request), a recording
- * fetch for checking what crossed the wire, and the assertion every refused request must pass:
- * right status and code, `x-continuum-encrypted: 0`, and no plaintext or key material in the body.
+ * fetch for checking what crossed the wire, a raw request sender that works on every harness, and
+ * the assertion every refused request must pass: right status and code, `x-continuum-encrypted: 0`,
+ * and no plaintext or key material in the body.
  */
 import { randomBytes } from 'node:crypto'
 import type { LogFields, Logger } from 'continuum-proxy'
@@ -15,6 +16,7 @@ import type { CipherContext } from '../../src/cipher/field-cipher'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { HEADERS, NONCE_LENGTH } from '../../src/cipher/format'
 import { encryptRequestMessage } from '../../src/cipher/request-message'
+import type { RunningApp } from './frameworks'
 
 /** The pre-shared key of most tests. */
 export const KEY_ID = 'conformance-k1'
@@ -123,8 +125,48 @@ export function expectRefusal(
   return parsed.error
 }
 
-/** A fetch that records every request body and response it carried. */
-export function recordingFetch(): {
+/** What {@link send} got back. */
+export interface Answered extends RefusalLike {
+  headers: Record<string, string>
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  body: any
+}
+
+/** Sends one raw request to an app on any harness (socket or in-process); an object body is sent as JSON. */
+export async function send(
+  app: RunningApp,
+  method: string,
+  path: string,
+  init: { headers?: Record<string, string>; body?: unknown } = {},
+): Promise<Answered> {
+  const body =
+    init.body === undefined
+      ? undefined
+      : typeof init.body === 'string'
+        ? init.body
+        : JSON.stringify(init.body)
+  const headers = {
+    ...(typeof init.body === 'object' ? { 'content-type': 'application/json' } : {}),
+    ...init.headers,
+  }
+  const response = await app.fetch(app.url + path, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  })
+  const text = await response.text()
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    parsed = undefined
+  }
+  return { status: response.status, headers: Object.fromEntries(response.headers), text, body: parsed }
+}
+
+/** A fetch over `inner` that records every request body and response it carried. */
+export function recordingFetch(inner: typeof fetch = globalThis.fetch): {
   fetch: typeof fetch
   bodies: string[]
   responses: string[]
@@ -136,7 +178,7 @@ export function recordingFetch(): {
   const pending: Promise<void>[] = []
   const recording = (async (input: RequestInfo | URL, init?: RequestInit) => {
     bodies.push(typeof init?.body === 'string' ? init.body : '')
-    const response = await globalThis.fetch(input, init)
+    const response = await inner(input, init)
     const type = response.headers.get('content-type') ?? ''
     if (type.includes('event-stream')) {
       // Tee the stream so the wire text is recorded while the caller reads its half.
@@ -159,16 +201,21 @@ export function recordingFetch(): {
   return { fetch: recording, bodies, responses, settled: () => Promise.all(pending) }
 }
 
-/** An official OpenAI client over the encrypting fetch, without retries (a retry would hide a failure). */
+/**
+ * An official OpenAI client over the encrypting fetch, without retries (a retry would hide a
+ * failure), reaching `app` over its own fetch unless `fetchOptions` brings one; a URL is reached
+ * over the global fetch.
+ */
 export function openaiClient(
-  url: string,
+  app: Pick<RunningApp, 'url' | 'fetch'> | string,
   fetchOptions: EncryptedFetchOptions = { keyId: KEY_ID, key: KEY },
 ): OpenAI {
+  if (typeof app === 'string') app = { url: app, fetch: globalThis.fetch }
   return new OpenAI({
-    baseURL: `${url}/v1`,
+    baseURL: `${app.url}/v1`,
     apiKey: 'sk-conformance',
     maxRetries: 0,
-    fetch: createEncryptedFetch(fetchOptions),
+    fetch: createEncryptedFetch({ fetch: app.fetch, ...fetchOptions }),
   })
 }
 
@@ -182,7 +229,7 @@ export function recordingLogger(): { logger: Logger; lines: string[] } {
   const lines: string[] = []
   const record =
     (level: string) =>
-    (message: string, fields?: LogFields): void => {
+    (fields: LogFields, message: string): void => {
       lines.push(JSON.stringify({ level, message, ...fields }))
     }
   return {

@@ -1,16 +1,24 @@
 /**
- * Upstream failures through every framework: a stream cut mid-way or ended without `[DONE]` is
+ * Upstream failures: a stream cut mid-way or ended without `[DONE]` is
  * reported as an error (the SDK raises; raw SSE gets an `event: error` frame and no end marker),
  * never as a short answer that looks whole; refused connections and timeouts map to 502 and 504;
  * an upstream JSON error is relayed encrypted; a plain-text 500 is refused without echoing it.
+ *
+ * Per binding (six harnesses): a client that hangs up mid-upload, and one that hangs up while
+ * waiting for the answer. Only the binding sees the socket go away; it must turn that into the
+ * core's abort signal (so the upstream request is aborted) and into a client abort, not a 5xx.
+ * Once, in process: everything the upstream does wrong (cut streams, missing terminal events,
+ * half a JSON body, refused connections, timeouts, oversized answers, error bodies, plain-text
+ * 500s) and how the core logs it. The core decodes the upstream and seals the failure markers;
+ * the binding only relays the sealed bytes, as it does in every streamed scenario of openai-sdk.
  */
 import { request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { APIError, BadRequestError } from 'openai'
-import request from 'supertest'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
-import { frameworks, type RunningApp } from './frameworks'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import { closedPort, type FakeUpstream } from '../kit/server'
+import { type FrameworkHarness, frameworks, type RunningApp } from './frameworks'
+import { inProcess } from './in-process'
 import {
   encryptRequest,
   expectRefusal,
@@ -22,33 +30,84 @@ import {
   recordingLogger,
   SECRET,
   secretChat,
+  send,
   sharedKeys,
 } from './support'
 
 const CHAT = '/v1/chat/completions'
 
-/** A port nothing listens on: bound once, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+describe.each(frameworks)('client hang-ups via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+  const logs = recordingLogger()
+  // Counts exchanges from the moment their route matched until they ended, however they ended.
+  const exchanges = { started: 0, ended: 0 }
+  let exchangesBefore = 0
 
-/** Collects an SSE body as text (superagent does not buffer text/event-stream by itself). */
-function sseText(incoming: unknown, callback: (error: Error | null, body: string) => void): void {
-  const response = incoming as NodeJS.ReadableStream
-  let text = ''
-  response.setEncoding('utf8')
-  response.on('data', (part: string) => {
-    text += part
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream()
+    app = await harness.start({
+      upstream: upstream.url,
+      keys: sharedKeys(),
+      logger: logs.logger,
+      stages: [
+        {
+          name: 'observer',
+          async wrapExchange(_exchange, next) {
+            exchanges.started++
+            try {
+              return await next()
+            } finally {
+              exchanges.ended++
+            }
+          },
+        },
+      ],
+    })
   })
-  response.on('end', () => callback(null, text))
-  response.on('error', (error: Error) => callback(error, text))
-}
 
-describe.each(frameworks)('upstream failures via $name', (harness) => {
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+
+  beforeEach(() => {
+    exchangesBefore = exchanges.started
+  })
+
+  it('a client that hangs up mid-upload is not reported as an internal failure', async () => {
+    const before = upstream.requests.length
+    const linesBefore = logs.lines.length
+    const outgoing = httpRequest(`${app.url}${CHAT}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': '5000' },
+    })
+    outgoing.on('error', () => undefined)
+    outgoing.write(`{"model":"llama-3-8b","messages":[{"role":"user","content":"${SECRET}`)
+    // Hang up once the proxy is reading the body, then wait for its exchange to finish.
+    await vi.waitFor(() => expect(exchanges.started).toBe(exchangesBefore + 1))
+    outgoing.destroy()
+    await vi.waitFor(() => expect(exchanges.ended).toBe(exchangesBefore + 1))
+    // The refusal is logged (or not) in the same turn the exchange ends; let that turn finish.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(logs.lines.slice(linesBefore)).toEqual([])
+    expect(upstream.requests.length).toBe(before)
+  })
+
+  it('a client that hangs up while waiting for the answer aborts the upstream request', async () => {
+    const before = upstream.requests.length
+    const built = encryptRequest(CHAT, secretChat({ model: 'slow-headers' }))
+    const outgoing = httpRequest(`${app.url}${CHAT}`, { method: 'POST', headers: built.headers })
+    outgoing.on('error', () => undefined)
+    outgoing.end(JSON.stringify(built.body))
+    await vi.waitFor(() => expect(upstream.requests[before]?.body).toContain('slow-headers'))
+    outgoing.destroy()
+    await vi.waitFor(() => expect(upstream.requests[before]?.aborted).toBe(true))
+  })
+})
+
+describe('upstream failures in process', () => {
+  const harness: FrameworkHarness = inProcess
   let upstream: FakeUpstream
   let app: RunningApp
   let refused: RunningApp
@@ -71,7 +130,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
   })
 
   async function drain(model: string): Promise<{ text: string; error: unknown }> {
-    const stream = await openaiClient(app.url).chat.completions.create({
+    const stream = await openaiClient(app).chat.completions.create({
       model,
       stream: true,
       messages: [{ role: 'user', content: SECRET }],
@@ -87,13 +146,8 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   async function rawStream(model: string): Promise<{ status: number; text: string }> {
     const built = encryptRequest(CHAT, secretChat({ model, stream: true }))
-    const response = await request(app.url)
-      .post(CHAT)
-      .set(built.headers)
-      .send(built.body)
-      .buffer(true)
-      .parse(sseText)
-    return { status: response.status, text: response.body as string }
+    const response = await send(app, 'POST', CHAT, { headers: built.headers, body: built.body })
+    return { status: response.status, text: response.text }
   }
 
   it('a stream cut mid-way makes the SDK raise, after the part it did get', async () => {
@@ -129,24 +183,8 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   it('an upstream that hangs up halfway through a JSON answer: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
     const built = encryptRequest(CHAT, secretChat({ model: 'cut-json' }))
-    const response = await request(app.url).post(CHAT).set(built.headers).send(built.body)
+    const response = await send(app, 'POST', CHAT, { headers: built.headers, body: built.body })
     expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_UNAVAILABLE', [SECRET, 'echo:'])
-  })
-
-  it('a client that hangs up mid-upload is not reported as an internal failure', async () => {
-    const before = upstream.requests.length
-    const linesBefore = logs.lines.length
-    const outgoing = httpRequest(`${app.url}${CHAT}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'content-length': '5000' },
-    })
-    outgoing.on('error', () => undefined)
-    outgoing.write(`{"model":"llama-3-8b","messages":[{"role":"user","content":"${SECRET}`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    outgoing.destroy()
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    expect(logs.lines.slice(linesBefore)).toEqual([])
-    expect(upstream.requests.length).toBe(before)
   })
 
   it('an unexpected failure is answered 500 CONTINUUM_INTERNAL and logged by code, without its message', async () => {
@@ -166,7 +204,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
     const linesBefore = logs.lines.length
     try {
       const built = encryptRequest(CHAT, secretChat())
-      const response = await request(broken.url).post(CHAT).set(built.headers).send(built.body)
+      const response = await send(broken, 'POST', CHAT, { headers: built.headers, body: built.body })
       expectRefusal(response, 500, 'CONTINUUM_INTERNAL', [SECRET, 'cannot handle'])
     } finally {
       await broken.close()
@@ -178,7 +216,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   // The Responses API has no [DONE]: the adapter's `isFinal` makes a stream whole only at response.completed.
   it('a Responses stream that ends before response.completed makes the SDK raise', async () => {
-    const stream = await openaiClient(app.url).responses.create({
+    const stream = await openaiClient(app).responses.create({
       model: 'no-done',
       input: SECRET,
       stream: true,
@@ -194,9 +232,9 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   it('a refused upstream connection: 502 CONTINUUM_UPSTREAM_UNAVAILABLE', async () => {
     const built = encryptRequest(CHAT, secretChat())
-    const response = await request(refused.url).post(CHAT).set(built.headers).send(built.body)
+    const response = await send(refused, 'POST', CHAT, { headers: built.headers, body: built.body })
     expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_UNAVAILABLE')
-    const failure = await openaiClient(refused.url)
+    const failure = await openaiClient(refused)
       .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
       .catch((error: unknown) => error)
     expect(failure).toBeInstanceOf(APIError)
@@ -205,7 +243,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   it('an upstream slower than headersTimeoutMs: 504 CONTINUUM_UPSTREAM_TIMEOUT, upstream request aborted', async () => {
     const built = encryptRequest(CHAT, secretChat({ model: 'slow-headers' }))
-    const response = await request(slow.url).post(CHAT).set(built.headers).send(built.body)
+    const response = await send(slow, 'POST', CHAT, { headers: built.headers, body: built.body })
     expectRefusal(response, 504, 'CONTINUUM_UPSTREAM_TIMEOUT')
     const recorded = upstream.requests.findLast((entry) => entry.body.includes('slow-headers'))
     await vi.waitFor(() => expect(recorded?.aborted).toBe(true))
@@ -213,24 +251,13 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   it('a JSON answer over responseLimit: 502 CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE', async () => {
     const built = encryptRequest(CHAT, secretChat())
-    const response = await request(small.url).post(CHAT).set(built.headers).send(built.body)
+    const response = await send(small, 'POST', CHAT, { headers: built.headers, body: built.body })
     expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE', [SECRET, 'echo:'])
   })
 
-  it('a client that hangs up while waiting for the answer aborts the upstream request', async () => {
-    const before = upstream.requests.length
-    const built = encryptRequest(CHAT, secretChat({ model: 'slow-headers' }))
-    const outgoing = httpRequest(`${app.url}${CHAT}`, { method: 'POST', headers: built.headers })
-    outgoing.on('error', () => undefined)
-    outgoing.end(JSON.stringify(built.body))
-    await vi.waitFor(() => expect(upstream.requests[before]?.body).toContain('slow-headers'))
-    outgoing.destroy()
-    await vi.waitFor(() => expect(upstream.requests[before]?.aborted).toBe(true))
-  })
-
   it('an upstream 400 JSON error is relayed encrypted and the SDK raises BadRequestError with it', async () => {
-    const wire = recordingFetch()
-    const client = openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
+    const wire = recordingFetch(app.fetch)
+    const client = openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
     const failure = await client.chat.completions
       .create({ model: 'upstream-400', messages: [{ role: 'user', content: SECRET }] })
       .catch((error: unknown) => error)
@@ -243,7 +270,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
   })
 
   it('an upstream 400 JSON error to a streaming request is relayed encrypted and raised by the SDK', async () => {
-    const failure = await openaiClient(app.url)
+    const failure = await openaiClient(app)
       .chat.completions.create({
         model: 'upstream-400',
         stream: true,
@@ -256,7 +283,7 @@ describe.each(frameworks)('upstream failures via $name', (harness) => {
 
   it('an upstream plain-text 500 on an encrypted route: CONTINUUM_UPSTREAM_PROTOCOL_ERROR without its text', async () => {
     const built = encryptRequest(CHAT, secretChat({ model: 'text-500' }))
-    const response = await request(app.url).post(CHAT).set(built.headers).send(built.body)
+    const response = await send(app, 'POST', CHAT, { headers: built.headers, body: built.body })
     const error = expectRefusal(response, 502, 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR', [
       SECRET,
       'Internal error while',

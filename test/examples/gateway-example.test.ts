@@ -1,20 +1,12 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
+import { closedPort } from '../kit/server'
 
 const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
 const tsx = `${root}node_modules/.bin/tsx`
 let gateway: ChildProcess | undefined
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 afterAll(() => {
   gateway?.kill()
@@ -22,7 +14,7 @@ afterAll(() => {
 
 describe('the README example (npm start, then examples/client.ts)', () => {
   it('serves the demo upstream and answers the printed client commands', async () => {
-    const port = await freePort()
+    const port = await closedPort()
     gateway = spawn(tsx, ['examples/gateway.ts'], { cwd: root, env: { ...process.env, PORT: String(port) } })
     let output = ''
     await new Promise<void>((resolve, reject) => {

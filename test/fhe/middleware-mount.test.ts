@@ -31,7 +31,11 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))(
     let app: RunningApp
 
     beforeAll(async () => {
-      app = await harness.start({ upstream: 'http://127.0.0.1:9', handlers: [createFheHandler({ service })] })
+      app = await harness.start({
+        upstream: 'http://127.0.0.1:9',
+        handlers: [createFheHandler({ service })],
+        unknownRoutes: 'reject',
+      })
     })
 
     afterAll(async () => {

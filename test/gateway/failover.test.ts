@@ -9,10 +9,11 @@ import { ContinuumError, type ExchangeOutcome, type ProxyStage } from 'continuum
 import { vllm } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
-import type { FakeUpstream, Reply } from '../fakes/fake-upstream'
-import { openaiDialect, openaiErrorReply, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
+import { openaiDialect, openaiErrorReply, startOpenAIServer } from '../kit/openai'
+import { transcriptUntil } from '../kit/replies'
+import type { FakeUpstream, Reply } from '../kit/server'
 import { anthropicClient, drain, gatewayKeys, LLAMA_MODEL, openaiClient } from './support'
 
 const SSE_HEADERS = { 'content-type': 'text/event-stream' }
@@ -121,8 +122,9 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
     expect(encrypted ? ContinuumError.isInstance(failure) : failure instanceof OpenAI.APIError).toBe(true)
     expect(failure).toMatchObject({ code: 'CONTINUUM_STREAM_INTERRUPTED' })
     // Stages see the cut too, not a clean 200.
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' })
+    await vi.waitFor(() =>
+      expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' }),
+    )
     // Committed to the first provider: no second attempt after a chunk went out.
     expect(secondary.requests).toHaveLength(0)
     if (encrypted) return
@@ -169,8 +171,9 @@ describe.each(cases)('gateway failover via $name (encrypted: $encrypted)', ({ ha
     const rawFailure = await drain(raw).catch((error: unknown) => error)
     if (encrypted) expect(rawFailure).toMatchObject({ code: 'CONTINUUM_STREAM_INTERRUPTED' })
     else expect(rawFailure).toBeInstanceOf(Anthropic.APIError)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' })
+    await vi.waitFor(() =>
+      expect(outcomes.at(-1)).toMatchObject({ status: 200, errorCode: 'CONTINUUM_STREAM_INTERRUPTED' }),
+    )
   })
 
   it('answers 503 with the attempts in both dialects when every provider fails', async () => {

@@ -10,8 +10,8 @@ import { openai, vllm } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import type { FakeUpstream } from '../fakes/fake-upstream'
-import { startOpenAIDialectServer } from './openai-dialect-server'
+import { startOpenAIDialectServer } from '../kit/openai-dialects'
+import type { FakeUpstream } from '../kit/server'
 
 const SECRET_FILE = Buffer.from('patient 4411: diagnosis confidential').toString('base64')
 

@@ -1,7 +1,7 @@
 /**
  * The gateway through the real Express, Koa and Fastify bindings (`continuum({ router })`), with the
  * official `openai` and `@anthropic-ai/sdk` clients, with and without field encryption. The router
- * runs the real provider clients against the fakes in test/fakes, so each request crosses two
+ * runs the real provider clients against the fakes in test/kit, so each request crosses two
  * dialects: OpenAI-format clients reach the Anthropic, Bedrock and OpenAI providers, and
  * Anthropic-format clients reach the vLLM and OpenAI providers. Encrypted runs record the wire and
  * prove no prompt or answer crossed it in plaintext.

@@ -18,7 +18,8 @@ import {
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningProxy, startExpressProxy } from '../adapters/harness'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 const DIAGNOSES = [
   'asthma',

@@ -14,7 +14,8 @@ import express from 'express'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type FrameworkHarness, type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { keepSending, openRaw, postHead } from './raw-http'
 
 const CHAT = '/v1/chat/completions'
@@ -35,6 +36,7 @@ const expressWithParser: FrameworkHarness = {
     return {
       url: origin,
       origin,
+      fetch: globalThis.fetch,
       async close() {
         server.closeAllConnections()
         await new Promise((resolve) => server.close(resolve))

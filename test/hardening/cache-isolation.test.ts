@@ -16,11 +16,12 @@ import { CacheStage, type ResponseCacheOptions } from 'continuum-proxy/cache'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FrameworkHarness, type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { encryptRequest, openaiClient, SECRET, secretChat, sharedKeys } from '../conformance/support'
-import { startAnthropicUpstream } from '../proxy/fakes/anthropic-upstream'
-import { type FakeUpstream as ProtocolFake, sendJson, startFakeServer } from '../proxy/fakes/fake-server'
-import { startOllamaUpstream } from '../proxy/fakes/ollama-upstream'
-import { startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
-import { startTgiUpstream } from '../proxy/fakes/tgi-upstream'
+import { startAnthropicUpstream } from '../kit/anthropic'
+import { startOllamaUpstream } from '../kit/ollama'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream as ProtocolFake } from '../kit/server'
+import { startTgiUpstream } from '../kit/tgi'
 
 interface Fake {
   url: string
@@ -161,8 +162,8 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
       keys: { agreementKeys: [{ id: 'agree-1', privateKey: pair.privateKey }] },
     })
     const agreement = { agreement: { fingerprint: fingerprint(pair.publicKeyBytes) } }
-    const first = openaiClient(app.url, agreement)
-    const second = openaiClient(app.url, agreement)
+    const first = openaiClient(app, agreement)
+    const second = openaiClient(app, agreement)
     const ask = async (client: typeof first) => {
       const answer = await client.chat.completions.create({
         model: 'llama-3-8b',
@@ -228,16 +229,19 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
     await postEncrypted(app, '/v1/chat/completions', secretChat(), credential)
     expect(results).toEqual(['bypass', 'miss'])
 
-    const private_: ProtocolFake = await startFakeServer((_request, response) => {
-      response.setHeader('cache-control', 'private, max-age=60')
-      sendJson(response, 200, {
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: 'llama-3-8b',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-      })
-    })
+    const private_: ProtocolFake = await ProtocolFake.start(() =>
+      jsonReply(
+        {
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'llama-3-8b',
+          choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+        },
+        200,
+        { 'cache-control': 'private, max-age=60' },
+      ),
+    )
     fakes.push(private_)
     const marked = await cached(harness, private_.url)
     for (let round = 0; round < 2; round++) {

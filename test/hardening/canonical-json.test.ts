@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { canonicalJson, computeSeal, createFieldKey } from '../../src/cipher'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { encryptRequest, expectRefusal, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 const fixtures = new URL('../fixtures/jcs/', import.meta.url)
 

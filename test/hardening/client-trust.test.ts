@@ -12,7 +12,8 @@ import OpenAI, { AuthenticationError, BadRequestError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 /** The ContinuumError code of a failure, whether the SDK wrapped it (APIConnectionError) or not. */
 function codeOf(failure: unknown): unknown {
@@ -74,7 +75,7 @@ describe.each(frameworks)('client trust via $name', (harness) => {
   })
 
   function sdk(fetcher: typeof fetch, maxRetries = 0): OpenAI {
-    return openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: fetcher }).withOptions({ maxRetries })
+    return openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: fetcher }).withOptions({ maxRetries })
   }
 
   const complete = (client: OpenAI, content = SECRET) =>
@@ -106,7 +107,7 @@ describe.each(frameworks)('client trust via $name', (harness) => {
           headers: { 'x-continuum-encrypted': '0' },
         }),
     )
-    const client = openaiClient(app.url, {
+    const client = openaiClient(app, {
       keys: () => {
         providerCalls++
         return { keyId: KEY_ID, key: KEY }
@@ -272,9 +273,9 @@ describe.each(frameworks)('client trust via $name', (harness) => {
     })
     const plain = await encrypted(`${app.url}/raw`, { method: 'POST', body: 'hello' })
     expect(plain.status).not.toBe(0)
-    await expect(encrypted(`${app.url}/v1/files`, { method: 'POST', body: SECRET })).rejects.toMatchObject({
-      code: 'CONTINUUM_CLIENT_PATH_REFUSED',
-    })
+    const refused = await encrypted(`${app.url}/v1/files`, { method: 'POST', body: SECRET })
+    expect(refused.headers.get('x-continuum-error-origin')).toBe('client')
+    expect(await refused.json()).toMatchObject({ error: { code: 'CONTINUUM_CLIENT_PATH_REFUSED' } })
     expect(bodies).toEqual(['hello'])
     expect(await complete(sdk(recording))).toBe(replyFor(SECRET))
   })

@@ -2,7 +2,7 @@
  * FHE evaluation keys belong to their material and their caller. The attacks, over real sockets
  * through the Express, Koa and Fastify bindings: another tenant takes the key id it sees in the
  * victim's query envelopes and uploads its own keys under it (before: accepted, and the victim's
- * scores came back wrong by ~7e4 without any error); it floods 80 uploads (before: the shared LRU
+ * scores came back wrong by ~7e4 without any error); it floods 32 uploads (before: the shared LRU
  * evicted the victim's keys); it queries or deletes with the victim's key id. Now the key id is
  * the digest of the key material, keys are held per caller named by the `authorize` hook, and
  * quotas refuse rather than evict.
@@ -47,6 +47,9 @@ function relabel(bundle: Uint8Array, keyId: string): Uint8Array {
   return Buffer.concat([bytes.subarray(0, 14), Buffer.from([id.length]), id, bytes.subarray(15 + oldLength)])
 }
 
+/** Uploads in a flood. */
+const FLOOD = 32
+
 let victim: FheKeyManager
 let attacker: FheKeyManager
 let victimKeys: Uint8Array
@@ -55,7 +58,9 @@ let floodKeys: Uint8Array[]
 beforeAll(async () => {
   victim = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   attacker = await FheKeyManager.generate({ parameters: 'ckks-4096' })
-  floodKeys = Array.from({ length: 80 }, () =>
+  // 32 bundles of about 135 KB: 4.3 MB, more than the whole 3 MB key cache, so a shared LRU would
+  // evict the victim's keys; the 1 MB quota lets the flooder keep 7 of them.
+  floodKeys = Array.from({ length: FLOOD }, () =>
     attacker.evaluationKeys({ galoisSteps: [1], publicKey: false, relinKeys: false }),
   )
 }, 60_000)
@@ -155,16 +160,17 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))('FHE keys t
     expect((await upload(app, victimKeys, 'token-forged')).status).toBe(401)
   })
 
-  it('lets a flood of 80 uploads fill only the flooder’s quota, never evicting the victim', async () => {
+  it('lets a flood of 32 uploads fill only the flooder’s quota, never evicting the victim', async () => {
     const statuses: number[] = []
     for (const bundle of floodKeys) {
       const response = await upload(app, bundle, 'token-attacker')
       statuses.push(response.status)
       await response.arrayBuffer()
     }
+    expect(FLOOD * floodKeys[0]!.byteLength).toBeGreaterThan(SERVICE.keyCacheMaxBytes!)
     const accepted = statuses.filter((status) => status === 201).length
     expect(accepted).toBe(Math.floor(1_000_000 / floodKeys[0]!.byteLength))
-    expect(statuses.filter((status) => status === 429)).toHaveLength(80 - accepted)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(FLOOD - accepted)
     expect(service.keyUsage({ identity: 'tenant-attacker' })).toBeLessThanOrEqual(1_000_000)
     const result = await score(app, 'token-victim')
     expect(result).toMatchObject({ status: 200 })

@@ -19,7 +19,8 @@ import {
   secretChat,
   sharedKeys,
 } from '../conformance/support'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 describe('the field walker keeps __proto__ as data', () => {
   it('encrypts and decrypts a __proto__ member as an own property, never a prototype', () => {
@@ -61,7 +62,7 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))(
       const body = JSON.parse(
         `{"model":"llama-3-8b","messages":[{"role":"user","content":${JSON.stringify(SECRET)}}],"__proto__":{"tag":"kept"}}`,
       )
-      const answer = await openaiClient(app.url, { keyId: KEY_ID, key: KEY }).chat.completions.create(body)
+      const answer = await openaiClient(app, { keyId: KEY_ID, key: KEY }).chat.completions.create(body)
       expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
       const received = JSON.parse(upstream.requests.at(-1)!.body) as Record<string, unknown>
       expect(Object.hasOwn(received, '__proto__')).toBe(true)

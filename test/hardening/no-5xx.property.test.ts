@@ -29,7 +29,8 @@ import fc from 'fast-check'
 import Fastify from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encryptRequest, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, sendJson, startFakeServer } from '../proxy/fakes/fake-server'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream } from '../kit/server'
 
 const adapters = builtinAdapters()
 const registry = new AdapterRegistry(adapters)
@@ -311,9 +312,7 @@ describe('no input gives a 5xx', () => {
     let close: () => Promise<void>
 
     beforeAll(async () => {
-      fake = await startFakeServer((_request, response) =>
-        sendJson(response, 200, { id: 'x', object: 'test' }),
-      )
+      fake = await FakeUpstream.start(() => jsonReply({ id: 'x', object: 'test' }))
       const options: ProxyOptions = { upstream: fake.url, ...PROXIES.encrypted, stages: [new CacheStage()] }
       if (framework === 'express') {
         const app = express()

@@ -12,7 +12,8 @@ import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 interface RawAnswer {
   status: number

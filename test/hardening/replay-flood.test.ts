@@ -17,7 +17,8 @@ import {
   secretChat,
   sharedKeys,
 } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 const CHAT = '/v1/chat/completions'
 const CAPACITY = 40

@@ -18,8 +18,9 @@ import {
   secretChat,
   sharedKeys,
 } from '../conformance/support'
-import { startAnthropicUpstream } from '../proxy/fakes/anthropic-upstream'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startAnthropicUpstream } from '../kit/anthropic'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 
 interface Relayed {
   status: number
@@ -68,7 +69,7 @@ describe.each(frameworks)('seal coverage via $name', (harness) => {
   ): Promise<{ result: unknown; answers: Relayed[]; forwarded: number }> {
     const wire = relay(rewrite)
     const before = upstream.requests.length
-    const result = await openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
+    const result = await openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: wire.fetch })
       .chat.completions.create(
         { model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] },
         { headers, query },

@@ -6,8 +6,6 @@
  * the benchmark's business (`npx tsx bench/run.ts streams`); here a 4 MiB line in 1 KiB chunks
  * must simply come out whole.
  */
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { builtinAdapters } from '../../adapters/index'
 import { endMarker, sealEvent } from '../../src/cipher'
@@ -17,6 +15,7 @@ import { AdapterRegistry } from '../../src/protocol/registry'
 import { LineDecoder, NdjsonDecoder, SseDecoder } from '../../src/streams'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from '../conformance/support'
+import { FakeUpstream, type Reply } from '../kit/server'
 import { clientContext } from '../support/client-context'
 
 const MIB = 1024 * 1024
@@ -30,55 +29,25 @@ function chunk(content: string): string {
   return `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
 }
 
-interface RawUpstream {
-  url: string
-  /** Bytes the last flood wrote before the proxy hung up. */
-  flooded: number
-  close(): Promise<void>
-}
-
-/** An upstream that floods `data:` lines (model `flood`) or stops inside an event (model `half`). */
-async function startRawUpstream(): Promise<RawUpstream> {
-  const state: RawUpstream = { url: '', flooded: 0, close: async () => {} }
-  const server: Server = createServer((request, response) => {
-    let body = ''
-    request.on('data', (part: Buffer) => {
-      body += part
-    })
-    request.on('end', () => {
-      const model = (JSON.parse(body) as { model: string }).model
-      response.writeHead(200, { 'content-type': 'text/event-stream' })
-      response.write(chunk('first '))
-      if (model === 'half') {
-        response.end('data: {"id":"c1","choices":[{"index":0,"delta":{"content":"half of a secr')
-        return
-      }
-      // 64 MiB of data lines without a blank line, written with backpressure until the proxy hangs up.
-      const line = `data: ${'x'.repeat(64 * 1024 - 7)}\n`
-      let written = 0
-      state.flooded = 0
-      const pump = () => {
-        while (written < 64 * MIB) {
-          written += line.length
-          state.flooded = written
-          if (!response.write(line)) {
-            response.once('drain', pump)
-            return
-          }
-        }
-        response.end('\n')
-      }
-      response.on('close', () => response.removeAllListeners('drain'))
-      pump()
-    })
+/**
+ * The malicious upstream: model `flood` sends data lines without a blank line (64 MiB on offer,
+ * written with backpressure until the proxy hangs up), model `half` stops inside an event.
+ */
+function startRawUpstream(): Promise<FakeUpstream> {
+  return FakeUpstream.start((request): Reply => {
+    const headers = { 'content-type': 'text/event-stream' }
+    if (request.json().model === 'half') {
+      const half = 'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"half of a secr'
+      return { kind: 'chunks', headers, chunks: [chunk('first '), half] }
+    }
+    const line = `data: ${'x'.repeat(64 * 1024 - 7)}\n`
+    function* flood(): Generator<string> {
+      yield chunk('first ')
+      for (let written = 0; written < 64 * MIB; written += line.length) yield line
+      yield '\n'
+    }
+    return { kind: 'chunks', headers, chunks: flood() }
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  state.close = async () => {
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
-  return state
 }
 
 async function drain(
@@ -100,7 +69,7 @@ async function drain(
 }
 
 describe.each(rootFrameworks)('stream bounds via $name', (harness) => {
-  let upstream: RawUpstream
+  let upstream: FakeUpstream
   let app: RunningApp
 
   beforeAll(async () => {
@@ -114,11 +83,13 @@ describe.each(rootFrameworks)('stream bounds via $name', (harness) => {
   })
 
   it('ends a flood of data lines without a blank line with CONTINUUM_UPSTREAM_PROTOCOL_ERROR, and hangs up', async () => {
-    const { text, failure } = await drain(openaiClient(app.url), 'flood')
+    const { text, failure } = await drain(openaiClient(app), 'flood')
     expect(text).toBe('first ')
     expect(codeOf(failure)).toBe('CONTINUUM_UPSTREAM_PROTOCOL_ERROR')
-    // The proxy stopped reading near the 8 MiB event bound, far from the 64 MiB on offer.
-    expect(upstream.flooded).toBeLessThan(24 * MIB)
+    // The proxy stopped reading near the 8 MiB event bound, far from the 64 MiB on offer, and hung up.
+    const flood = upstream.requests.at(-1)!
+    expect(flood.sent).toBeLessThan(24 * MIB)
+    await expect.poll(() => flood.aborted).toBe(true)
   })
 
   it('never seals and relays the half event of an upstream that stops inside it: the cut is the error', async () => {
@@ -130,13 +101,14 @@ describe.each(rootFrameworks)('stream bounds via $name', (harness) => {
       return new Response(body, { status: response.status, headers: response.headers })
     }) as typeof fetch
     const { text, failure } = await drain(
-      openaiClient(app.url, { keyId: KEY_ID, key: KEY, fetch: recording }),
+      openaiClient(app, { keyId: KEY_ID, key: KEY, fetch: recording }),
       'half',
     )
     expect(text).toBe('first ')
     expect(codeOf(failure)).toBe('CONTINUUM_UPSTREAM_STREAM_ABORTED')
-    // One sealed event, then the sealed failure marker: nothing else crossed the wire.
-    expect(responses[0]!.match(/continuum_seal/g)).toHaveLength(2)
+    // One sealed event (a batch frame holding it, for this client), then the sealed failure
+    // marker: nothing else crossed the wire.
+    expect(responses[0]!.match(/"continuum_seal"|"continuum_batch"/g)).toHaveLength(2)
   })
 })
 

@@ -6,37 +6,41 @@
  * plain exchanges keep relaying the upstream's headers. Also: an upstream body nested past any
  * sane depth is a coded 502, not a crash.
  */
-import type { ServerResponse } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { encryptRequest, expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
-import { type FakeUpstream, type RecordedRequest, startFakeServer } from '../proxy/fakes/fake-server'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream, type RecordedRequest, type Reply } from '../kit/server'
 
 const CHAT = '/v1/chat/completions'
 
-function leakyHeaders(response: ServerResponse, prompt: string): void {
-  response.setHeader('x-debug-prompt', encodeURIComponent(prompt))
-  response.setHeader('x-ratelimit-remaining-tokens', String(100_000 - prompt.length))
-  response.setHeader('openai-processing-ms', '212')
-  response.setHeader('set-cookie', 'session=upstream')
-  response.setHeader('server', 'vllm/0.6')
-  response.setHeader('retry-after', '3')
-  response.setHeader('cache-control', `no-store, x-prompt="${encodeURIComponent(prompt)}", max-age=0`)
+function leakyHeaders(prompt: string): Record<string, string> {
+  return {
+    'x-debug-prompt': encodeURIComponent(prompt),
+    'x-ratelimit-remaining-tokens': String(100_000 - prompt.length),
+    'openai-processing-ms': '212',
+    'set-cookie': 'session=upstream',
+    server: 'vllm/0.6',
+    'retry-after': '3',
+    'cache-control': `no-store, x-prompt="${encodeURIComponent(prompt)}", max-age=0`,
+  }
 }
 
 /** An OpenAI-compatible upstream whose headers leak the prompt; `deep` answers 100,000 nested arrays. */
-async function handle(request: RecordedRequest, response: ServerResponse): Promise<void> {
+function handle(request: RecordedRequest): Reply {
   const body = JSON.parse(request.body) as {
     messages: { content: string }[]
     stream?: boolean
     model: string
   }
   const prompt = body.messages.at(-1)?.content ?? ''
-  leakyHeaders(response, prompt)
+  const headers = leakyHeaders(prompt)
   if (body.model === 'deep') {
-    response.setHeader('content-type', 'application/json')
-    response.end(`{"id":"x","choices":${'['.repeat(100_000)}${']'.repeat(100_000)}}`)
-    return
+    return {
+      kind: 'body',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: `{"id":"x","choices":${'['.repeat(100_000)}${']'.repeat(100_000)}}`,
+    }
   }
   const chunk = (content: string, finish: string | null) => ({
     id: 'chatcmpl-1',
@@ -46,20 +50,25 @@ async function handle(request: RecordedRequest, response: ServerResponse): Promi
     choices: [{ index: 0, delta: { content }, finish_reason: finish }],
   })
   if (body.stream === true) {
-    response.setHeader('content-type', 'text/event-stream')
-    response.write(`data: ${JSON.stringify(chunk('ok', null))}\n\n`)
-    response.end(`data: ${JSON.stringify(chunk('', 'stop'))}\n\ndata: [DONE]\n\n`)
-    return
+    return {
+      kind: 'chunks',
+      headers: { ...headers, 'content-type': 'text/event-stream' },
+      chunks: [
+        `data: ${JSON.stringify(chunk('ok', null))}\n\n`,
+        `data: ${JSON.stringify(chunk('', 'stop'))}\n\ndata: [DONE]\n\n`,
+      ],
+    }
   }
-  response.setHeader('content-type', 'application/json')
-  response.end(
-    JSON.stringify({
+  return jsonReply(
+    {
       id: 'chatcmpl-1',
       object: 'chat.completion',
       created: 1,
       model: body.model,
       choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
-    }),
+    },
+    200,
+    headers,
   )
 }
 
@@ -77,7 +86,7 @@ describe.each(frameworks)('upstream headers via $name', (harness) => {
   let plain: RunningApp
 
   beforeAll(async () => {
-    upstream = await startFakeServer(handle)
+    upstream = await FakeUpstream.start(handle)
     encrypted = await harness.start({ upstream: upstream.url, keys: sharedKeys() })
     plain = await harness.start({ upstream: upstream.url })
   })

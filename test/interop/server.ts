@@ -18,9 +18,9 @@ import type { AddressInfo } from 'node:net'
 import express from 'express'
 import { continuum } from '../../middleware/express'
 import { fingerprint, Keyring, loadAgreementPrivateKey } from '../../src/index'
-import { startAnthropicUpstream } from '../proxy/fakes/anthropic-upstream'
-import { startOllamaUpstream } from '../proxy/fakes/ollama-upstream'
-import { startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startAnthropicUpstream } from '../kit/anthropic'
+import { startOllamaUpstream } from '../kit/ollama'
+import { startOpenAIUpstream } from '../kit/openai-echo'
 
 interface KeyInput {
   id: string

@@ -14,8 +14,8 @@ import {
   FAKE_AWS_REGION,
   startBedrockServer,
   streamTranscript,
-} from '../fakes/bedrock-server'
-import type { FakeUpstream } from '../fakes/fake-upstream'
+} from '../kit/bedrock'
+import type { FakeUpstream } from '../kit/server'
 import { describeProviderFailures } from './provider-failures'
 
 const MODEL = 'anthropic.claude-3-5-sonnet-20240620-v1:0'

@@ -6,8 +6,9 @@ import { ollama } from 'continuum-proxy/providers'
 import { fetch as undiciFetch } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ollamaProviderType } from '../../adapters/ollama/provider/config'
-import { type FakeUpstream, transcript, transcriptLines } from '../fakes/fake-upstream'
-import { startOllamaServer } from '../fakes/ollama-server'
+import { startOllamaServer } from '../kit/ollama'
+import { transcript, transcriptLines } from '../kit/replies'
+import type { FakeUpstream } from '../kit/server'
 import { describeProviderFailures } from './provider-failures'
 
 const request: CanonicalRequest = {

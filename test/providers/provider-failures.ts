@@ -3,13 +3,13 @@
  * upstream statuses mapped to the router's codes and retryability, refused connections, timeouts,
  * streams cut mid-way, aborts by signal and by `break`, and credentials kept out of errors.
  */
-import { createServer } from 'node:net'
 import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
 import { ContinuumError } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import { isAbortError } from 'continuum-proxy/provider-kit'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, jsonReply } from '../fakes/fake-upstream'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { jsonReply } from '../kit/replies'
+import { closedPort, type FakeUpstream } from '../kit/server'
 
 /** How one protocol plugs into the shared failure suite. */
 export interface FailureSuite {
@@ -98,11 +98,7 @@ export function describeProviderFailures(suite: FailureSuite): void {
     }
 
     it('maps a refused connection to CONTINUUM_PROVIDER_UNAVAILABLE', async () => {
-      const server = createServer()
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-      const port = (server.address() as { port: number }).port
-      await new Promise((resolve) => server.close(resolve))
-      const refused = suite.provider(`http://127.0.0.1:${port}`, 2_000)
+      const refused = suite.provider(`http://127.0.0.1:${await closedPort()}`, 2_000)
       const error = expectCode(
         await caught(refused.complete(suite.request)),
         'CONTINUUM_PROVIDER_UNAVAILABLE',
@@ -131,7 +127,8 @@ export function describeProviderFailures(suite: FailureSuite): void {
       const received: StreamChunk[] = []
       for await (const chunk of impatient.stream(suite.request)) {
         received.push(chunk)
-        await new Promise((resolve) => setTimeout(resolve, 150))
+        // The first reads each take longer than the timeout, while the upstream is still sending.
+        if (received.length <= 3) await new Promise((resolve) => setTimeout(resolve, 150))
       }
       expect(received.at(-1)?.type).toBe('finish')
       await impatient.close?.()
@@ -183,8 +180,11 @@ export function describeProviderFailures(suite: FailureSuite): void {
       await closed
       fake.queue({ kind: 'hang' })
       const completeController = new AbortController()
+      const sent = fake.requests.length
       const pending = caught(provider.complete({ ...suite.request, signal: completeController.signal }))
-      setTimeout(() => completeController.abort(), 50)
+      // Abort once the request is at the upstream, waiting for an answer that never comes.
+      await vi.waitFor(() => expect(fake.requests.length).toBe(sent + 1))
+      completeController.abort()
       expect(isAbortError(await pending)).toBe(true)
     })
   })

@@ -2,7 +2,8 @@ import type { ContinuumError } from 'continuum-proxy'
 import { ProviderHttp, resolveCommonOptions } from 'continuum-proxy/provider-kit'
 import { Agent } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FakeUpstream, jsonReply } from '../fakes/fake-upstream'
+import { jsonReply } from '../kit/replies'
+import { FakeUpstream } from '../kit/server'
 
 describe('ProviderHttp', () => {
   let fake: FakeUpstream

@@ -9,7 +9,7 @@
  * official openai SDK, plain and streamed.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -44,6 +44,7 @@ import { InferenceRouter, loadRouterConfig } from 'continuum-proxy/router'
 import express from 'express'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort, FakeUpstream, type RecordedRequest, type Reply } from '../kit/server'
 
 // ---------------------------------------------------------------------------------------------
 // The third party's provider, as it would ship in its own package.
@@ -183,76 +184,45 @@ const acmeProviderType = defineProviderType({
 })
 
 // ---------------------------------------------------------------------------------------------
-// A fake Acme server on a real socket.
+// A fake Acme server on a real socket (the test kit's server core).
 
 const ACME_KEY = 'acme-secret-key'
 type Behaviour = 'answer' | 'rate-limit' | 'unavailable' | 'drop' | 'silent' | 'garbage'
 
-interface AcmeCall {
-  path: string
-  headers: IncomingMessage['headers']
-  body: Record<string, unknown>
-}
-
 let behaviour: Behaviour = 'answer'
-const calls: AcmeCall[] = []
-let acmeServer: Server
+let acmeServer: FakeUpstream
 let acmeUrl: string
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = ''
-    request.setEncoding('utf8')
-    request.on('data', (chunk: string) => (text += chunk))
-    request.on('end', () => resolve(text))
-    request.on('error', reject)
-  })
+/** The last generate call the Acme server received: its path, headers and JSON body. */
+function lastCall(): { path: string; headers: Record<string, string>; body: Record<string, unknown> } {
+  const recorded = acmeServer.requests.filter((request) => request.method === 'POST').at(-1)!
+  return { path: recorded.url, headers: recorded.headers, body: recorded.json() }
 }
 
-async function handleAcme(request: IncomingMessage, response: ServerResponse): Promise<void> {
-  const path = request.url ?? ''
-  if (request.method === 'GET' && path === '/v2/status') {
-    response.setHeader('content-type', 'application/json')
-    response.end('{"up":true}')
-    return
-  }
-  const text = await readBody(request)
-  const body = JSON.parse(text) as Record<string, unknown>
-  calls.push({ path, headers: request.headers, body })
-  if (request.headers['x-acme-key'] !== ACME_KEY) {
-    response.writeHead(401, { 'content-type': 'application/json' }).end('{"fault":"key"}')
-    return
-  }
-  if (behaviour === 'rate-limit') {
-    response.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' })
-    response.end('{"fault":"slow down"}')
-    return
-  }
-  if (behaviour === 'unavailable') {
-    response.writeHead(503, { 'content-type': 'application/json' }).end('{"fault":"overloaded"}')
-    return
-  }
-  if (behaviour === 'drop') {
-    request.socket.destroy()
-    return
-  }
-  if (behaviour === 'silent') return // never answers; the client's timeout must end the call
-  if (behaviour === 'garbage') {
-    response.writeHead(200, { 'content-type': 'application/json' }).end('{"reply":42}')
-    return
-  }
-  const turns = body.turns as { who: string; say: string }[]
+function acmeJson(status: number, body: string, headers: Record<string, string> = {}): Reply {
+  return { kind: 'body', status, headers: { 'content-type': 'application/json', ...headers }, body }
+}
+
+function acmeRoute(request: RecordedRequest): Reply {
+  if (request.method === 'GET' && request.url === '/v2/status') return acmeJson(200, '{"up":true}')
+  if (request.headers['x-acme-key'] !== ACME_KEY) return acmeJson(401, '{"fault":"key"}')
+  if (behaviour === 'rate-limit') return acmeJson(429, '{"fault":"slow down"}', { 'retry-after': '7' })
+  if (behaviour === 'unavailable') return acmeJson(503, '{"fault":"overloaded"}')
+  if (behaviour === 'drop') return { kind: 'reset' }
+  if (behaviour === 'silent') return { kind: 'hang' } // the client's timeout must end the call
+  if (behaviour === 'garbage') return acmeJson(200, '{"reply":42}')
+  const turns = request.json().turns as { who: string; say: string }[]
   const answer = `Acme heard: ${turns.at(-1)?.say}`
-  if (path === '/v2/generate/stream') {
-    response.writeHead(200, { 'content-type': 'application/x-ndjson' })
-    for (const piece of answer.match(/.{1,5}/g) ?? []) response.write(`${JSON.stringify({ piece })}\n`)
-    response.end(`${JSON.stringify({ halted: 'eos', meter: { read: 9, wrote: 4 } })}\n`)
-    return
+  const meter = { read: 9, wrote: 4 }
+  if (request.url === '/v2/generate/stream') {
+    const pieces = (answer.match(/.{1,5}/g) ?? []).map((piece) => `${JSON.stringify({ piece })}\n`)
+    return {
+      kind: 'chunks',
+      headers: { 'content-type': 'application/x-ndjson' },
+      chunks: [...pieces, `${JSON.stringify({ halted: 'eos', meter })}\n`],
+    }
   }
-  response.writeHead(200, { 'content-type': 'application/json' })
-  response.end(
-    JSON.stringify({ id: 'acme-1', reply: { say: answer }, halted: 'eos', meter: { read: 9, wrote: 4 } }),
-  )
+  return acmeJson(200, JSON.stringify({ id: 'acme-1', reply: { say: answer }, halted: 'eos', meter }))
 }
 
 async function listen(server: Server): Promise<string> {
@@ -266,14 +236,12 @@ async function close(server: Server): Promise<void> {
 }
 
 beforeAll(async () => {
-  acmeServer = createServer((request, response) => {
-    handleAcme(request, response).catch(() => response.destroy())
-  })
-  acmeUrl = await listen(acmeServer)
+  acmeServer = await FakeUpstream.start(acmeRoute)
+  acmeUrl = acmeServer.url
 })
 
 afterAll(async () => {
-  await close(acmeServer)
+  await acmeServer.close()
 })
 
 afterEach(() => {
@@ -317,7 +285,7 @@ describe('a third-party provider built with continuum-proxy/provider-kit', () =>
 
   it('sends its own wire format and translates the answer', async () => {
     const response = await provider.complete(request)
-    expect(calls.at(-1)).toMatchObject({
+    expect(lastCall()).toMatchObject({
       path: '/v2/generate',
       headers: { 'x-acme-key': ACME_KEY, 'x-acme-tier': 'standard' },
       body: {
@@ -375,9 +343,7 @@ describe('a third-party provider built with continuum-proxy/provider-kit', () =>
   })
 
   it('maps a refused connection onto CONTINUUM_PROVIDER_UNAVAILABLE', async () => {
-    const closed = createServer()
-    const url = await listen(closed)
-    await close(closed)
+    const url = `http://127.0.0.1:${await closedPort()}`
     const unreachable = acme({ baseURL: url, apiKey: ACME_KEY, timeoutMs: 500 })
     const error = await failure(unreachable.complete(request))
     expect(error.code).toBe('CONTINUUM_PROVIDER_UNAVAILABLE')
@@ -477,7 +443,7 @@ timeout_ms = 2000
     expect(completion.choices[0]?.message.content).toBe('Acme heard: hello gateway')
     expect(completion.choices[0]?.finish_reason).toBe('stop')
     expect(completion.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: 4 })
-    expect(calls.at(-1)).toMatchObject({
+    expect(lastCall()).toMatchObject({
       path: '/v2/generate',
       headers: { 'x-acme-key': ACME_KEY, 'x-acme-tier': 'priority' },
       body: { engine: 'acme-large', max_new: 16 },
@@ -498,7 +464,7 @@ timeout_ms = 2000
     }
     expect(text).toBe('Acme heard: stream please')
     expect(finish).toBe('stop')
-    expect(calls.at(-1)?.path).toBe('/v2/generate/stream')
+    expect(lastCall().path).toBe('/v2/generate/stream')
   })
 
   it("turns Acme's 429 into an OpenAI-format error the SDK raises", async () => {

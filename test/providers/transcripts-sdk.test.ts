@@ -6,9 +6,9 @@
 import Anthropic from '@anthropic-ai/sdk'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAnthropicServer } from '../fakes/anthropic-server'
-import type { FakeUpstream } from '../fakes/fake-upstream'
-import { openaiDialect, startOpenAIServer } from '../fakes/openai-server'
+import { startAnthropicServer } from '../kit/anthropic'
+import { openaiDialect, startOpenAIServer } from '../kit/openai'
+import type { FakeUpstream } from '../kit/server'
 import { weatherTool } from './openai-fixtures'
 
 describe('transcripts read by the official SDKs', () => {

@@ -1,7 +1,4 @@
-import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, type Server } from 'node:http'
-import { createServer as createNetServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { CanonicalRequest, Clock, ContinuumError } from 'continuum-proxy'
@@ -10,8 +7,9 @@ import { ProviderRegistry } from 'continuum-proxy/provider-kit'
 import { vllm } from 'continuum-proxy/providers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { vllmProviderType } from '../../adapters/vllm/provider/config'
-import { type FakeUpstream, transcript } from '../fakes/fake-upstream'
-import { openaiDialect, startOpenAIServer, transcriptUntil } from '../fakes/openai-server'
+import { openaiDialect, startOpenAIServer } from '../kit/openai'
+import { transcriptUntil } from '../kit/replies'
+import { closedPort, type FakeUpstream } from '../kit/server'
 import { collect } from './openai-fixtures'
 import { describeProviderFailures } from './provider-failures'
 
@@ -20,16 +18,6 @@ const request: CanonicalRequest = {
   model: MODEL,
   messages: [{ role: 'user', content: 'Why is the sky blue?' }],
   maxTokens: 32,
-}
-
-async function refusedURL(): Promise<string> {
-  const server = createNetServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const port = (server.address() as { port: number }).port
-  server.close()
-  await once(server, 'close')
-  return `http://127.0.0.1:${port}`
 }
 
 /** A clock the test moves by hand, for the unreachable cooldown. */
@@ -50,7 +38,7 @@ describe('vllm provider', () => {
   beforeAll(async () => {
     first = await startOpenAIServer(openaiDialect(undefined), 'vllm')
     second = await startOpenAIServer(openaiDialect(undefined), 'vllm')
-    refused = await refusedURL()
+    refused = `http://127.0.0.1:${await closedPort()}`
   })
   afterAll(async () => {
     await first.close()
@@ -163,23 +151,15 @@ describe('vllm provider', () => {
 
   describe('on a Unix socket', () => {
     let directory: string
-    let server: Server
+    let onSocket: FakeUpstream
     beforeAll(async () => {
       directory = mkdtempSync(join(tmpdir(), 'vllm-socket-'))
-      server = createServer((incoming, response) => {
-        incoming.resume()
-        if (incoming.url === '/health') {
-          response.end()
-          return
-        }
-        response.writeHead(200, { 'content-type': 'application/json' })
-        response.end(transcript('vllm', 'chat-completion.json'))
+      onSocket = await startOpenAIServer(openaiDialect(undefined), 'vllm', {
+        socketPath: join(directory, 'gpu0.sock'),
       })
-      server.listen(join(directory, 'gpu0.sock'))
-      await once(server, 'listening')
     })
     afterAll(async () => {
-      server.close()
+      await onSocket.close()
       rmSync(directory, { recursive: true, force: true })
     })
 

@@ -23,7 +23,8 @@ import { createRedisStateStore } from 'continuum-proxy/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { encryptRequest, secretChat } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { startRedis } from '../support/redis-servers'
 import { type SharedBackends, startBackends, storeFailures, type Topology } from './support/shared-stores'
 
@@ -158,7 +159,7 @@ describe('key rotation from a key file', () => {
     const keys = [{ id: 'k1', key: material.k1.toString('base64'), activatesAt: 0 }]
     await writeFile(path, JSON.stringify({ keys }))
     const reloader = await KeyringReloader.start({ source: fileKeySource(path), intervalMs: 50 })
-    expect(() => reloader.keyring.resolve('k3')).toThrow(/Unknown key id/)
+    expect(() => reloader.keyring.resolve('k3')).toThrow(/no key with the request's key id/)
     await writeFile(
       path,
       JSON.stringify({ keys: [...keys, { id: 'k3', key: material.k3.toString('base64'), activatesAt: 1 }] }),

@@ -23,8 +23,8 @@ import {
   openaiClient,
   secretChat,
 } from '../conformance/support'
-import { FakeUpstream } from '../fakes/fake-upstream'
-import { openaiDialect, openaiErrorReply, startOpenAIServer } from '../fakes/openai-server'
+import { openaiDialect, openaiErrorReply, startOpenAIServer } from '../kit/openai'
+import { FakeUpstream } from '../kit/server'
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '../support/redis-servers'
 import type { InstanceConfig } from './support/proxy-instance'
 import { type RoundRobinRelay, startRoundRobinRelay } from './support/round-robin-relay'

@@ -20,7 +20,8 @@ import {
   secretChat,
   sharedKeys,
 } from '../conformance/support'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { startRedis } from '../support/redis-servers'
 import { type SharedBackends, startBackends, storeFailures, type Topology } from './support/shared-stores'
 

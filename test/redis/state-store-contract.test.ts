@@ -77,8 +77,8 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     const name = key('value')
     await one.set(name, 'hello', 150)
     expect(await two.get(name)).toBe('hello')
-    await sleep(300)
-    expect(await two.get(name)).toBeUndefined()
+    // Gone once its ttl has passed (the poll gives up after a second, far beyond the ttl).
+    await expect.poll(() => two.get(name)).toBeUndefined()
     const lasting = key('lasting')
     await one.set(lasting, 'kept')
     expect(await two.get(lasting)).toBe('kept')
@@ -99,8 +99,8 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     expect(await one.increment(name, 0.5, 200)).toBe(0.5)
     await sleep(120)
     expect(await two.increment(name, 1.25, 10_000)).toBe(1.75)
-    await sleep(180)
-    expect(await one.get(name)).toBeUndefined()
+    // Gone with the first expiry, long before the second increment's 10 s.
+    await expect.poll(() => one.get(name)).toBeUndefined()
   })
 
   it('charges all or nothing, and never overspends under concurrency from two instances', async () => {
@@ -155,8 +155,7 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     expect(await two.acquireLease(name, 'c', 2, 10_000)).toBe(true)
     expect(await one.acquireLease(name, 'd', 2, 10_000)).toBe(false)
     // b crashed without releasing: its slot frees itself when its lease runs out.
-    await sleep(400)
-    expect(await one.acquireLease(name, 'd', 2, 10_000)).toBe(true)
+    await expect.poll(() => one.acquireLease(name, 'd', 2, 10_000)).toBe(true)
   })
 
   it('weighs leases: units of several holders add up to the limit, a renewal may change its weight', async () => {
@@ -167,8 +166,8 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     // Renewing keys-a with a larger weight counts only the others' units.
     expect(await one.acquireLease(name, 'keys-a', 100, 10_000, 61)).toBe(false)
     expect(await one.acquireLease(name, 'keys-a', 100, 10_000, 60)).toBe(true)
-    await sleep(400)
-    expect(await two.acquireLease(name, 'keys-c', 100, 10_000, 40)).toBe(true)
+    // keys-b's 40 units free themselves when its 250 ms lease runs out.
+    await expect.poll(() => two.acquireLease(name, 'keys-c', 100, 10_000, 40)).toBe(true)
     await one.releaseLease(name, 'keys-a')
     expect(await two.acquireLease(name, 'keys-d', 100, 10_000, 60)).toBe(true)
     await expect(one.acquireLease(name, 'keys-e', 100, 10_000, 0.5)).rejects.toMatchObject({
@@ -191,8 +190,7 @@ describe.each(backends)('StateStore contract: $name', (backend) => {
     await sleep(350)
     expect(Buffer.from((await one.getBytes(name))!).toString()).toBe('bundle')
     expect(await two.touch(name, 100)).toBe(true)
-    await sleep(250)
-    expect(await one.getBytes(name)).toBeUndefined()
+    await expect.poll(() => one.getBytes(name)).toBeUndefined()
     expect(await one.touch(key('never-written'), 10_000)).toBe(false)
   })
 

@@ -9,13 +9,8 @@
 import { randomUUID } from 'node:crypto'
 import { createRedisStateStore, RedisStateStore } from 'continuum-proxy/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  freePort,
-  type RedisCluster,
-  type RedisServer,
-  startRedis,
-  startRedisCluster,
-} from '../support/redis-servers'
+import { closedPort } from '../kit/server'
+import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '../support/redis-servers'
 
 describe('Redis store faults', () => {
   let server: RedisServer
@@ -44,7 +39,7 @@ describe('Redis store faults', () => {
       logger: {
         debug() {},
         info() {},
-        warn: (message, fields) => lines.push(`${message} ${JSON.stringify(fields)}`),
+        warn: (fields, message) => lines.push(`${message} ${JSON.stringify(fields)}`),
         error() {},
       },
     })
@@ -118,7 +113,7 @@ describe('Redis store faults', () => {
   })
 
   it('reports a server that is not there at start-up instead of waiting for it', async () => {
-    const port = await freePort()
+    const port = await closedPort()
     const started = performance.now()
     await expect(
       createRedisStateStore({ connection: { url: `redis://127.0.0.1:${port}` }, connectTimeoutMs: 300 }),

@@ -1,5 +1,3 @@
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ContinuumError } from 'continuum-proxy'
 import {
   parseRetryAfter,
@@ -7,19 +5,17 @@ import {
   providerErrorFromResponse,
 } from 'continuum-proxy/provider-kit'
 import { Agent, fetch as undiciFetch } from 'undici'
-import { afterEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closedPort, FakeUpstream } from '../kit/server'
 
-const servers: Server[] = []
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))))
+// One fake for the file; each test queues the answer it needs.
+let fake: FakeUpstream
+beforeAll(async () => {
+  fake = await FakeUpstream.start(() => ({ kind: 'hang' }))
 })
-
-async function listen(handler: Parameters<typeof createServer>[1]): Promise<string> {
-  const server = createServer(handler)
-  servers.push(server)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-}
+afterAll(async () => {
+  await fake.close()
+})
 
 async function failure(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -32,11 +28,13 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 
 describe('providerErrorFromResponse over real HTTP answers', () => {
   it('maps a 429 with Retry-After to CONTINUUM_PROVIDER_RATE_LIMITED', async () => {
-    const url = await listen((_, response) => {
-      response.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' })
-      response.end('{"error":{"message":"Rate limit reached for sk-secret"}}')
+    fake.queue({
+      kind: 'body',
+      status: 429,
+      headers: { 'retry-after': '7', 'content-type': 'application/json' },
+      body: '{"error":{"message":"Rate limit reached for sk-secret"}}',
     })
-    const response = await undiciFetch(url)
+    const response = await undiciFetch(fake.url)
     const error = providerErrorFromResponse(response.status, response.headers, 'openai')
     expect(error).toMatchObject({
       code: 'CONTINUUM_PROVIDER_RATE_LIMITED',
@@ -75,9 +73,7 @@ describe('providerErrorFromResponse over real HTTP answers', () => {
 
 describe('providerErrorFromNetwork over real sockets', () => {
   it('maps a refused connection to CONTINUUM_PROVIDER_UNAVAILABLE', async () => {
-    const url = await listen(() => {})
-    const server = servers.pop()!
-    await new Promise((resolve) => server.close(resolve))
+    const url = `http://127.0.0.1:${await closedPort()}`
     const error = providerErrorFromNetwork(await failure(undiciFetch(url)), 'vllm')
     expect(error).toMatchObject({
       code: 'CONTINUUM_PROVIDER_UNAVAILABLE',
@@ -87,16 +83,15 @@ describe('providerErrorFromNetwork over real sockets', () => {
   })
 
   it('maps a reset connection to CONTINUUM_PROVIDER_UNAVAILABLE', async () => {
-    const url = await listen((request) => request.socket.destroy())
-    const error = providerErrorFromNetwork(await failure(undiciFetch(url)), 'tgi')
+    fake.queue({ kind: 'reset' })
+    const error = providerErrorFromNetwork(await failure(undiciFetch(fake.url)), 'tgi')
     expect(error).toMatchObject({ code: 'CONTINUUM_PROVIDER_UNAVAILABLE', status: 502 })
   })
 
   it('maps undici header timeouts to CONTINUUM_PROVIDER_TIMEOUT', async () => {
-    const url = await listen(() => {})
     const dispatcher = new Agent({ headersTimeout: 50 })
     try {
-      const error = providerErrorFromNetwork(await failure(undiciFetch(url, { dispatcher })), 'ollama')
+      const error = providerErrorFromNetwork(await failure(undiciFetch(fake.url, { dispatcher })), 'ollama')
       expect(error).toMatchObject({
         code: 'CONTINUUM_PROVIDER_TIMEOUT',
         status: 504,
@@ -108,9 +103,8 @@ describe('providerErrorFromNetwork over real sockets', () => {
   })
 
   it('returns AbortErrors from the caller signal and ContinuumErrors unchanged', async () => {
-    const url = await listen(() => {})
     const controller = new AbortController()
-    const pending = failure(undiciFetch(url, { signal: controller.signal }))
+    const pending = failure(undiciFetch(fake.url, { signal: controller.signal }))
     controller.abort()
     const abort = await pending
     expect(providerErrorFromNetwork(abort, 'x')).toBe(abort)

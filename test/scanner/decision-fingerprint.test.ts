@@ -119,7 +119,7 @@ describe('scanner decisions', () => {
     expect(fingerprint(generated(3000))).toBe(GENERATED_DIGEST)
   })
 
-  it.skipIf(!hasData)('are unchanged on the training set', { timeout: 60_000 }, () => {
+  it.skipIf(!hasData)('are unchanged on the training set', { timeout: 300_000 }, () => {
     const texts = loadTrainingData(fileURLToPath(dataUrl)).map((row) => row.text)
     expect(fingerprint(texts)).toBe(TRAINING_SET_DIGEST)
   })

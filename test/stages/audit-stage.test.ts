@@ -21,7 +21,8 @@ import {
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { ScannerStage } from 'continuum-proxy/scanner'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { type RunningApp, startApp } from '../telemetry/helpers'
 
 const PROMPT = 'my confidential quarterly numbers are q3-revenue-xj7'
@@ -115,7 +116,7 @@ describe('audit stage', () => {
       },
       resource: { model: 'llama-3-8b', provider: 'openai', route: 'openai.chat-completions' },
       outcome: { status: 'success', httpStatus: 200 },
-      usage: { inputTokens: 9, outputTokens: 12 },
+      usage: { inputTokens: 42, outputTokens: 15 },
       scanner: { verdict: 'allow' },
       attributes: { encrypted: true, keyId: 'k1', streaming: false },
     })

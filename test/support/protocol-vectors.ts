@@ -14,6 +14,7 @@ import {
   endMarker,
   failureMarker,
   loadAgreementPrivateKey,
+  sealBatch,
   sealError,
 } from '../../src/cipher'
 
@@ -61,6 +62,10 @@ export function computeProtocolVectors(): Record<string, unknown> {
       { index: 0, delta: { content: encryptValue(response, 3, '/choices/0/delta/content', 'Hi', iv) } },
     ],
   }
+  // Two OpenAI chunks of one upstream read, in their plain SSE framing (§6.1).
+  const batchPlaintext =
+    'data: {"id":"c1","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n' +
+    'data: {"id":"c1","choices":[{"index":0,"delta":{"content":" there"}}]}\n\n'
   const server = loadAgreementPrivateKey(hex(32, 0x40).toString('base64url'))
   const client = loadAgreementPrivateKey(hex(32, 0x60).toString('base64url'))
   const agreed = deriveAgreedKey(
@@ -104,6 +109,14 @@ export function computeProtocolVectors(): Record<string, unknown> {
     eventSeal: { sequence: 3, eventName: '', event, seal: computeSeal(response, 3, 'event', '', event) },
     endMarker: { events: 4, marker: endMarker(response, 4) },
     failureMarker: { events: 2, failure, marker: failureMarker(response, 2, failure) },
+    batchFrame: {
+      first: 4,
+      events: 2,
+      ivHex: iv.toString('hex'),
+      aad: `cp2|k1|${nonce}|response|4|continuum.batch|2`,
+      plaintext: batchPlaintext,
+      frame: JSON.parse(sealBatch(response, 4, 2, batchPlaintext, iv)),
+    },
     errorSeal: { status: 400, body: errorBody, seal: sealError(response, 400, errorBody) },
     agreement: {
       serverPrivateHex: hex(32, 0x40).toString('hex'),

@@ -6,24 +6,12 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { closedPort } from '../kit/server'
 
 const run = promisify(execFile)
-
-/** A free TCP port on loopback (asked of the OS, then released). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function cli(port: number, ...args: string[]): Promise<string> {
   const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], {
@@ -88,7 +76,7 @@ async function exited(child: ChildProcess): Promise<void> {
 /** Starts a standalone redis-server. */
 export async function startRedis(extra: readonly string[] = []): Promise<RedisServer> {
   const directory = await mkdtemp(join(tmpdir(), 'continuum-redis-'))
-  const port = await freePort()
+  const port = await closedPort()
   let child: ChildProcess | undefined = await launch(port, directory, extra)
   async function kill(): Promise<void> {
     if (child === undefined) return

@@ -635,19 +635,18 @@ async function pathCases(): Promise<Record<string, unknown>[]> {
         return new Response('{}', { status: 418 })
       },
     })
-    let outcome: string
-    try {
-      await encryptedFetch(`http://h${input.path}`, {
-        method: input.method,
-        ...(input.body ? { body: '{"model":"m","messages":[],"prompt":"x","inputs":"x"}' } : {}),
-      })
-      outcome = 'unreachable'
-    } catch (error) {
-      outcome = (error as { code?: string }).code === 'CONTINUUM_CLIENT_PATH_REFUSED' ? 'refused' : 'sent'
-    }
-    if (outcome !== 'refused' && sent === undefined) throw new Error(`nothing sent for ${input.path}`)
-    if (outcome !== 'refused') outcome = sent?.has(HEADERS.encryption) === true ? 'encrypted' : 'plain'
-    if (outcome === 'unreachable') throw new Error(`unexpected answer for ${input.path}`)
+    // The client answers its own refusals as a response from itself, so the SDK sees our code.
+    const response = await encryptedFetch(`http://h${input.path}`, {
+      method: input.method,
+      ...(input.body ? { body: '{"model":"m","messages":[],"prompt":"x","inputs":"x"}' } : {}),
+    })
+    const refused =
+      response.headers.get('x-continuum-error-origin') === 'client' &&
+      ((await response.json()) as { error?: { code?: string } }).error?.code ===
+        'CONTINUUM_CLIENT_PATH_REFUSED'
+    if (!refused && sent === undefined) throw new Error(`nothing sent for ${input.path}`)
+    if (refused && sent !== undefined) throw new Error(`sent and refused for ${input.path}`)
+    const outcome = refused ? 'refused' : sent?.has(HEADERS.encryption) === true ? 'encrypted' : 'plain'
     const match = registry.lookupSuffix(input.method, input.path)
     cases.push({ ...input, outcome, ...(outcome === 'encrypted' ? { routePath: match?.routePath } : {}) })
   }

@@ -17,7 +17,8 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { Telemetry } from 'continuum-proxy/telemetry'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeUpstream, replyFor, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { eventually, type RunningApp, sampleValue, scrape, spanText, startApp } from './helpers'
 
 const key = randomBytes(32)
@@ -76,10 +77,10 @@ describe('spans', () => {
       'gen_ai.request.max_tokens': 64,
       'gen_ai.request.temperature': 0.25,
       'gen_ai.response.model': 'llama-3-8b',
-      'gen_ai.response.id': 'chatcmpl-abc123',
+      'gen_ai.response.id': 'chatcmpl-8f0e5d6c7b1a4c2e9d3f0a1b2c3d4e5f',
       'gen_ai.response.finish_reasons': ['stop'],
-      'gen_ai.usage.input_tokens': 9,
-      'gen_ai.usage.output_tokens': 12,
+      'gen_ai.usage.input_tokens': 42,
+      'gen_ai.usage.output_tokens': 15,
       'http.request.method': 'POST',
       'http.response.status_code': 200,
       'continuum.encrypted': true,
@@ -139,7 +140,7 @@ describe('spans', () => {
     // The stream outlives the upstream headers: encrypt ends after the upstream span.
     expect(hrtimeNanos(encrypt.endTime)).toBeGreaterThanOrEqual(hrtimeNanos(upstreamSpan.endTime))
     expect(server.attributes).toMatchObject({
-      'gen_ai.response.id': 'chatcmpl-123',
+      'gen_ai.response.id': 'chatcmpl-2c4e6a8b0d1f4e3a9b7c5d3e1f0a2b4c',
       'gen_ai.response.finish_reasons': ['stop'],
       'continuum.streaming': true,
     })
@@ -212,8 +213,8 @@ describe('metrics endpoint', () => {
         outcome: 'success',
       }),
     ).toBe(1)
-    expect(delta('inference_tokens_total', { ...labels, direction: 'input' })).toBe(9)
-    expect(delta('inference_tokens_total', { ...labels, direction: 'output' })).toBe(12)
+    expect(delta('inference_tokens_total', { ...labels, direction: 'input' })).toBe(42)
+    expect(delta('inference_tokens_total', { ...labels, direction: 'output' })).toBe(15)
     expect(delta('inference_latency_seconds_count', labels)).toBe(1)
     expect(
       delta('inference_errors_total', {

@@ -19,10 +19,10 @@ import { InferenceRouter } from 'continuum-proxy/router'
 import { Telemetry } from 'continuum-proxy/telemetry'
 import parsePrometheusTextFormat from 'parse-prometheus-text-format'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startAnthropicServer } from '../fakes/anthropic-server'
-import type { FakeUpstream } from '../fakes/fake-upstream'
-import { startOpenAIDialectServer } from '../gateway/openai-dialect-server'
 import { ANTHROPIC_KEY, anthropicClient, CLAUDE_MODEL, openaiClient } from '../gateway/support'
+import { startAnthropicServer } from '../kit/anthropic'
+import { startOpenAIDialectServer } from '../kit/openai-dialects'
+import type { FakeUpstream } from '../kit/server'
 import { parseExposition, type RunningApp, sampleValue, startApp } from './helpers'
 
 /** A reader the test collects from on demand. */

@@ -2,8 +2,8 @@
  * Liveness and readiness over HTTP through the Express middleware, with real checks: the upstream
  * reachable (the fake's model list), a closed port, a throwing check, a check that never answers.
  */
-import { createServer } from 'node:net'
 import { ContinuumError } from 'continuum-proxy'
+import { builtinAdapters } from 'continuum-proxy/adapters'
 import {
   httpReadinessCheck,
   type ReadinessCheck,
@@ -11,7 +11,8 @@ import {
   Telemetry,
 } from 'continuum-proxy/telemetry'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import { closedPort, type FakeUpstream } from '../kit/server'
 import { type RunningApp, startApp } from './helpers'
 
 let upstream: FakeUpstream
@@ -26,17 +27,12 @@ afterAll(async () => {
   await upstream.close()
 })
 
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const port = (server.address() as { port: number }).port
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 async function appWith(readiness: Record<string, ReadinessCheck>, extra: object = {}): Promise<RunningApp> {
   const app = await startApp({
     upstream: upstream.url,
+    // Every protocol (TGI's /metrics) and the 501: the assertions below read both.
+    adapters: builtinAdapters(),
+    unknownRoutes: 'reject',
     stages: [new Telemetry({ tracing: false, readiness, readinessTimeoutMs: 200, ...extra })],
   })
   apps.push(app)
@@ -98,7 +94,7 @@ describe('liveness and readiness', () => {
     // The default paths now belong to the proxy, which serves no such route.
     expect((await fetch(`${app.origin}/livez`)).status).toBe(501)
     // /metrics is a plain TGI route: without our endpoint it reaches the inference server's own.
-    expect(await (await fetch(`${app.origin}/metrics`)).text()).toContain('vllm_requests_total')
+    expect(await (await fetch(`${app.origin}/metrics`)).text()).toContain('vllm:num_requests_running')
   })
 
   it('refuses bad telemetry options', () => {

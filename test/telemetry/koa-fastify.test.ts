@@ -16,7 +16,8 @@ import { Telemetry } from 'continuum-proxy/telemetry'
 import Fastify from 'fastify'
 import Koa from 'koa'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type FakeUpstream, startOpenAIUpstream } from '../proxy/fakes/openai-upstream'
+import { startOpenAIUpstream } from '../kit/openai-echo'
+import type { FakeUpstream } from '../kit/server'
 import { eventually, sampleValue, scrape } from './helpers'
 
 const key = randomBytes(32)
@@ -55,7 +56,7 @@ async function exercise(origin: string, exporter: InMemorySpanExporter): Promise
   expect(exporter.getFinishedSpans().map((span) => span.name)).toContain('chat llama-3-8b')
   const { samples } = await scrape(`${origin}/metrics`)
   expect(sampleValue(samples, 'inference_requests_total', { outcome: 'success' })).toBe(1)
-  expect(sampleValue(samples, 'inference_tokens_total', { direction: 'output' })).toBe(12)
+  expect(sampleValue(samples, 'inference_tokens_total', { direction: 'output' })).toBe(15)
   expect((await fetch(`${origin}/livez`)).status).toBe(200)
   expect((await fetch(`${origin}/readyz`)).status).toBe(200)
 }

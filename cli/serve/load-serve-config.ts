@@ -1,0 +1,207 @@
+/**
+ * Reads `continuum.toml` (or `.json`): parses it, validates every section against the schema of
+ * config-sections.ts (unknown keys are errors, so a typo never falls back to a default), checks
+ * what a schema cannot (proxy or gateway mode), and resolves `env:` / `file:` secret references
+ * with the router's resolver. Errors are CONTINUUM_CONFIG_INVALID naming the key, or
+ * CONTINUUM_SECRET_UNRESOLVED naming the key and the reference; never a value, and for TOML
+ * syntax errors only the position (the parser's message quotes the line, which may hold a key).
+ */
+import { readFile as readFileFromDisk } from 'node:fs/promises'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseToml } from 'smol-toml'
+import { ContinuumError } from '../../src/index'
+import { resolveSecret, type SecretSources } from '../../src/router/index'
+import { CONFIG_SECTIONS } from './config-sections'
+import type { Table } from './option-map'
+
+/** Where the file and its secrets come from; injectable for tests. */
+export interface ServeConfigSources {
+  env: Readonly<Record<string, string | undefined>>
+  readFile: (path: string) => Promise<string>
+}
+
+/** The default sources: the process environment and the disk. */
+export const processSources: ServeConfigSources = {
+  env: process.env,
+  readFile: (path) => readFileFromDisk(path, 'utf8'),
+}
+
+function configError(key: string, why: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${key}: ${why}`, { details: { key } })
+}
+
+const ajv = new Ajv({ allErrors: false, verbose: true, strict: true })
+ajv.addKeyword({ keyword: 'expect', schemaType: 'string' })
+
+const validate = ajv.compile({
+  type: 'object',
+  additionalProperties: false,
+  expect: 'a table',
+  properties: Object.fromEntries(
+    CONFIG_SECTIONS.map((section) => [
+      section.name,
+      section.name === 'inference'
+        ? { type: 'object', expect: 'a table (the router configuration)' }
+        : {
+            type: 'object',
+            additionalProperties: false,
+            expect: 'a table',
+            properties: Object.fromEntries(
+              Object.entries(section.fields).map(([key, field]) => [key, field.schema]),
+            ),
+          },
+    ]),
+  ),
+})
+
+/** Turns ajv's first error into `section.key: must be ...`. */
+function describe(error: ErrorObject): ContinuumError {
+  const segments = error.instancePath.split('/').slice(1)
+  const join = (parts: readonly string[]): string => parts.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
+  if (error.keyword === 'additionalProperties') {
+    const key = join([...segments, String(error.params.additionalProperty)])
+    return configError(key, segments.length === 0 ? 'is not a known section' : 'is not a known key')
+  }
+  if (error.keyword === 'required')
+    return configError(join([...segments, String(error.params.missingProperty)]), 'is required')
+  // anyOf reports its branches first; the annotated schema is the parent.
+  const expect = (error.parentSchema as { expect?: string } | undefined)?.expect
+  return configError(
+    join(segments) || '(root)',
+    expect === undefined ? String(error.message) : `must be ${expect}`,
+  )
+}
+
+async function parse(path: string, sources: ServeConfigSources): Promise<unknown> {
+  let text: string
+  try {
+    text = await sources.readFile(path)
+  } catch (error) {
+    throw configError(
+      path,
+      `the configuration file could not be read (${(error as { code?: string }).code ?? 'error'})`,
+    )
+  }
+  if (path.endsWith('.json')) {
+    try {
+      return JSON.parse(text)
+    } catch {
+      throw configError(path, 'is not valid JSON')
+    }
+  }
+  try {
+    return parseToml(text)
+  } catch (cause) {
+    const position = cause as { line?: number; column?: number }
+    throw configError(
+      path,
+      `is not valid TOML (line ${position.line ?? '?'}, column ${position.column ?? '?'})`,
+    )
+  }
+}
+
+/** Validates a parsed document; throws CONTINUUM_CONFIG_INVALID naming the first bad key. */
+export function validateServeConfig(document: unknown): asserts document is Table {
+  if (!validate(document)) {
+    // With anyOf, ajv's first error is a branch's; prefer the error of the annotated schema.
+    const errors = validate.errors ?? []
+    const annotated = errors.find((error) => error.keyword === 'anyOf') ?? errors[0]!
+    throw describe(annotated)
+  }
+  const config = document as Table
+  if ((config.upstream === undefined) === (config.inference === undefined)) {
+    throw configError(
+      config.upstream === undefined ? 'upstream' : 'inference',
+      config.upstream === undefined
+        ? 'give [upstream] (proxy mode: one inference server) or [inference] (gateway mode: the router)'
+        : 'give [upstream] or [inference], not both',
+    )
+  }
+  const upstream = config.upstream as Table | undefined
+  if (upstream !== undefined && upstream.url === undefined && upstream.socket_path === undefined) {
+    throw configError(
+      'upstream.url',
+      'is required (or upstream.socket_path), e.g. url = "http://127.0.0.1:8000"',
+    )
+  }
+  if (config.gateway !== undefined && config.inference === undefined) {
+    throw configError('gateway', 'applies to gateway mode only: add [inference], or remove [gateway]')
+  }
+  const store = config.store as Table | undefined
+  if (store !== undefined && (store.url === undefined) === (store.cluster_nodes === undefined)) {
+    throw configError('store.url', 'give url or cluster_nodes, one of them')
+  }
+  const keys = config.keys as Table | undefined
+  if (keys?.schedule_file !== undefined) {
+    for (const key of ['keys', 'agreement_keys', 'primary', 'primary_agreement']) {
+      if (keys[key] !== undefined)
+        throw configError(`keys.${key}`, 'comes from schedule_file: give one of them')
+    }
+  } else if (keys?.reload_interval_ms !== undefined) {
+    throw configError('keys.reload_interval_ms', 'applies to schedule_file only')
+  }
+  const cache = config.cache as Table | undefined
+  if (cache?.shared === true && config.store === undefined) {
+    throw configError('cache.shared', 'needs a [store] section (the Redis the instances share)')
+  }
+  if (cache?.shared === true && cache.secret === undefined) {
+    throw configError(
+      'cache.secret',
+      'is required with cache.shared: every instance must derive the same keys',
+    )
+  }
+  const audit = config.audit as Table | undefined
+  if (audit !== undefined) {
+    for (const key of ['path', 'private_key'])
+      if (audit[key] === undefined) throw configError(`audit.${key}`, 'is required')
+  }
+}
+
+async function resolveStrings(value: unknown, key: string, sources: SecretSources): Promise<unknown> {
+  if (typeof value === 'string') return resolveSecret(value, key, sources)
+  if (Array.isArray(value))
+    return Promise.all(value.map((item, index) => resolveStrings(item, `${key}[${index}]`, sources)))
+  if (typeof value === 'object' && value !== null) {
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([name, inner]) => [
+        name,
+        await resolveStrings(inner, `${key}.${name}`, sources),
+      ]),
+    )
+    return Object.fromEntries(entries)
+  }
+  return value
+}
+
+/** Resolves the secret references of one section (the keys marked `secret`); the rest stays as it is. */
+export async function resolveSection(
+  document: Table,
+  name: string,
+  sources: ServeConfigSources,
+): Promise<Table | undefined> {
+  const table = document[name] as Table | undefined
+  if (table === undefined) return undefined
+  const section = CONFIG_SECTIONS.find((candidate) => candidate.name === name)!
+  const resolved: Table = { ...table }
+  for (const [key, field] of Object.entries(section.fields)) {
+    if (field.secret === true && table[key] !== undefined)
+      resolved[key] = await resolveStrings(table[key], `${name}.${key}`, sources)
+  }
+  return resolved
+}
+
+/** Reads, validates and resolves a configuration file. [inference] is resolved later, by loadRouterConfig. */
+export async function loadServeConfig(
+  path: string,
+  sources: ServeConfigSources = processSources,
+): Promise<Table> {
+  const document = await parse(path, sources)
+  validateServeConfig(document)
+  const resolved: Table = { ...document }
+  for (const section of CONFIG_SECTIONS) {
+    if (section.name !== 'inference' && document[section.name] !== undefined) {
+      resolved[section.name] = await resolveSection(document, section.name, sources)
+    }
+  }
+  return resolved
+}

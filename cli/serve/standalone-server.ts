@@ -1,0 +1,125 @@
+/**
+ * The node:http server of `continuum-proxy serve`: every request goes to the proxy through the
+ * same translation the Express and Koa bindings use (middleware/node-http.ts); a request the proxy
+ * leaves to "the host app" gets 404 here, since there is none. `drain()` is the graceful stop:
+ * no new connections, idle keep-alive connections closed, answers in flight (streams included)
+ * written to their end with `connection: close`, and whatever is still open after the timeout cut.
+ */
+import { chmod } from 'node:fs/promises'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toCoreRequest, writeCoreResponse } from '../../middleware/node-http'
+import { ContinuumError, type ContinuumProxy, errorResponse } from '../../src/index'
+
+/** Where to listen: TCP host and port, or a Unix socket. */
+export type ListenAddress = { readonly host: string; readonly port: number } | { readonly socket: string }
+
+/** Parses `server.listen`: `host:port`, `[v6]:port` or `unix:/path`. */
+export function parseListen(text: string): ListenAddress {
+  if (text.startsWith('unix:')) return { socket: text.slice('unix:'.length) }
+  const colon = text.lastIndexOf(':')
+  const host = text.slice(0, colon).replace(/^\[(.*)\]$/, '$1')
+  return { host, port: Number(text.slice(colon + 1)) }
+}
+
+/** Settings of the server itself ([server]). */
+export interface StandaloneServerOptions {
+  readonly listen: ListenAddress
+  /** Octal file mode of a Unix socket, e.g. `660`. */
+  readonly socketMode?: string
+  readonly keepAliveTimeoutMs: number
+  readonly headersTimeoutMs: number
+}
+
+/** A listening server. */
+export interface StandaloneServer {
+  /** `http://host:port` or `unix:/path`. */
+  readonly address: string
+  /** Requests whose answer has not ended yet. */
+  readonly inFlight: number
+  /** Closes the listening socket and the idle connections; answers in flight go on. Idempotent. */
+  stopAccepting(): void
+  /** Stops gracefully; resolves whether everything in flight finished within `timeoutMs`. */
+  drain(timeoutMs: number): Promise<boolean>
+}
+
+const NOT_FOUND = new ContinuumError('CONTINUUM_ROUTE_NOT_SUPPORTED', 'No route serves this path', {
+  status: 404,
+})
+
+/** Starts the server; resolves once it listens. */
+export async function startStandaloneServer(
+  proxy: ContinuumProxy,
+  options: StandaloneServerOptions,
+): Promise<StandaloneServer> {
+  let inFlight = 0
+  let draining = false
+  let settle: (() => void) | undefined
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
+    inFlight++
+    response.once('close', () => {
+      inFlight--
+      if (inFlight === 0) settle?.()
+    })
+    // While draining, every answer ends its connection: a keep-alive client reconnects elsewhere.
+    if (draining) response.setHeader('connection', 'close')
+    proxy
+      .handle(toCoreRequest(request, response, request.url ?? '/', undefined))
+      .then((answer) => writeCoreResponse(response, answer ?? errorResponse(NOT_FOUND)))
+      .catch(() => response.destroy())
+  }
+  const server: Server = createServer(
+    {
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      headersTimeout: options.headersTimeoutMs,
+      requestTimeout: 0,
+    },
+    handle,
+  )
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    const listening = () => {
+      server.off('error', reject)
+      resolve()
+    }
+    if ('socket' in options.listen) server.listen(options.listen.socket, listening)
+    else server.listen(options.listen.port, options.listen.host, listening)
+  })
+  let closed: Promise<void> | undefined
+  const stopAccepting = (): void => {
+    draining = true
+    closed ??= new Promise<void>((resolve) => server.close(() => resolve()))
+    server.closeIdleConnections()
+  }
+  let address: string
+  if ('socket' in options.listen) {
+    if (options.socketMode !== undefined)
+      await chmod(options.listen.socket, Number.parseInt(options.socketMode, 8))
+    address = `unix:${options.listen.socket}`
+  } else {
+    const bound = server.address() as AddressInfo
+    address = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
+  }
+  return {
+    address,
+    get inFlight() {
+      return inFlight
+    },
+    stopAccepting,
+    async drain(timeoutMs) {
+      stopAccepting()
+      const finished =
+        inFlight === 0 ||
+        (await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), timeoutMs)
+          settle = () => {
+            clearTimeout(timer)
+            resolve(true)
+          }
+        }))
+      server.closeAllConnections()
+      await closed
+      return finished
+    },
+  }
+}
