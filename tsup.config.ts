@@ -7,9 +7,16 @@
 // native-import trampoline for optional peers, which is copied beside the chunks unchanged so
 // the CommonJS build too imports ESM-only peers with a real import(). The Node version check
 // (src/internal/supported-node.cjs) is copied the same way, so it runs before undici loads.
+//
+// The client also ships as one browser file, dist/client.browser.js (the `browser` condition of
+// `continuum-proxy/client`): the shared chunks of the Node build name Node builtins, which a
+// browser bundler cannot resolve; this file, bundled for the browser and tree-shaken alone, names
+// none (test/smoke/load-built.mjs checks it).
 import { copyFile } from 'node:fs/promises'
+import { build } from 'esbuild'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
+import { browserClientPlugin } from './scripts/browser-client-plugin'
 
 /** `./router` → `router`, `.` → `index`. */
 const entry: Record<string, string> = Object.fromEntries(
@@ -45,5 +52,18 @@ export default defineConfig({
   async onSuccess() {
     await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
     await copyFile('src/internal/supported-node.cjs', 'dist/supported-node.cjs')
+    await build({
+      entryPoints: ['entries/client.ts'],
+      outfile: 'dist/client.browser.js',
+      bundle: true,
+      platform: 'browser',
+      format: 'esm',
+      target: 'es2022',
+      packages: 'external',
+      minifyWhitespace: true,
+      sourcemap: true,
+      logLevel: 'warning',
+      plugins: [browserClientPlugin()],
+    })
   },
 })

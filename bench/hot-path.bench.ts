@@ -19,6 +19,7 @@ import {
 } from '../src/cipher'
 import { readResponse } from '../src/client/response-opener'
 import { openStream } from '../src/client/stream-opener'
+import { type ClientCipherContext, defaultBackend, deriveFieldKey } from '../src/client/web-crypto/index'
 import { FrameWriter } from '../src/proxy/frame-writer'
 import { StreamEventDecoder } from '../src/proxy/stream-events'
 import { SseDecoder } from '../src/streams/sse'
@@ -28,6 +29,8 @@ import { CHAT_BODY } from './support/chat-load'
 const EVENTS = 1000
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 30)
 const fieldKey = createFieldKey('bench', randomBytes(32))
+// The client's handles for the same key, on its own crypto backend.
+const clientKey = await deriveFieldKey(defaultBackend(), fieldKey.id, fieldKey.aesKey)
 const lookup = new AdapterRegistry(builtinAdapters()).lookup('POST', '/v1/chat/completions')
 if (lookup.kind !== 'match') throw new Error('no chat route')
 const match = lookup.match
@@ -64,6 +67,10 @@ function context(direction: 'request' | 'response'): CipherContext {
   return { key: fieldKey, nonce: 'oKGio6SlpqeoqaqrrK2urw', direction }
 }
 
+function clientContext(direction: 'request' | 'response'): ClientCipherContext {
+  return { key: clientKey, nonce: 'oKGio6SlpqeoqaqrrK2urw', direction }
+}
+
 /** The server's work for one stream: decode each read, write it in the mode's framing. */
 function serve(reads: readonly Uint8Array[], mode: Mode): Uint8Array[] {
   const decoder = new StreamEventDecoder(stream)
@@ -94,7 +101,9 @@ async function receive(written: readonly Uint8Array[], mode: Mode): Promise<numb
   const source = (async function* () {
     yield* written
   })()
-  for await (const part of openStream(source, stream, context('response'), { batches: mode === 'batch' }))
+  for await (const part of openStream(source, stream, clientContext('response'), {
+    batches: mode === 'batch',
+  }))
     bytes += part.length
   return bytes
 }
@@ -176,7 +185,7 @@ export default async function hotPathBench(): Promise<void> {
         'x-continuum-seal': sealed.seal,
       },
     })
-    return (await readResponse(response, match, context('response'))).response.json()
+    return (await readResponse(response, match, clientContext('response'))).response.json()
   })
   // What the server does with the same request, for scale: verify, decrypt.
   const message = encryptRequestMessage({

@@ -17,6 +17,10 @@ for (const subpath of Object.keys(sources)) {
   const name = subpath === '.' ? 'index' : subpath.slice(2)
   entrypoints.push(subpath)
   const expected = {
+    // The client alone also ships one file bundled for browsers (tsup.config.ts).
+    ...(name === 'client'
+      ? { browser: { types: './dist/client.d.ts', default: './dist/client.browser.js' } }
+      : {}),
     import: { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` },
     require: { types: `./dist/${name}.d.cts`, default: `./dist/${name}.cjs` },
   }

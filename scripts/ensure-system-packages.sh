@@ -34,3 +34,18 @@ if ! _continuum_python_ok; then
     echo "continuum-proxy: python3-httpx, python3-cryptography or python3-pytest is missing and cannot be installed here (apt-get needs root)" >&2
   fi
 fi
+
+# The browser client tests (test/browser) drive a real headless Chromium through playwright-core,
+# which never downloads a browser: Debian's chromium package is installed the same way.
+if ! command -v chromium > /dev/null 2>&1; then
+  _continuum_apt=""
+  if [ "$(id -u)" = "0" ]; then _continuum_apt="apt-get"; elif command -v sudo > /dev/null 2>&1 && sudo -n true 2> /dev/null; then _continuum_apt="sudo apt-get"; fi
+  if [ -n "$_continuum_apt" ] && command -v apt-get > /dev/null 2>&1; then
+    echo "continuum-proxy: installing chromium (Debian package) for the browser client tests" >&2
+    DEBIAN_FRONTEND=noninteractive $_continuum_apt install -y -q chromium > /dev/null 2>&1 ||
+      { $_continuum_apt update -q > /dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $_continuum_apt install -y -q chromium > /dev/null 2>&1; } ||
+      echo "continuum-proxy: could not install chromium; the browser client tests will fail" >&2
+  else
+    echo "continuum-proxy: chromium is missing and cannot be installed here (apt-get needs root)" >&2
+  fi
+fi

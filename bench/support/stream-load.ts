@@ -7,11 +7,13 @@
  * between tokens. The measurement window is bracketed by readings of the target process's CPU
  * time (/proc), taken here so the events counted and the CPU spent cover the same interval.
  */
+
 import { randomBytes } from 'node:crypto'
 import { Pool } from 'undici'
 import { builtinAdapters } from '../../adapters/index'
 import { createFieldKey, encryptRequestMessage } from '../../src/cipher'
 import { openStream } from '../../src/client/stream-opener'
+import { defaultBackend, deriveFieldKey } from '../../src/client/web-crypto/index'
 import { AdapterRegistry } from '../../src/protocol/registry'
 import { SseDecoder } from '../../src/streams/sse'
 import { CHAT_BODY } from './chat-load'
@@ -88,6 +90,9 @@ async function run(plan: StreamLoadPlan): Promise<StreamLoadResult> {
   const pool = new Pool(plan.url, { connections: plan.streams + 8, keepAliveTimeout: 120_000 })
   const fieldKey =
     plan.key === undefined ? undefined : createFieldKey('bench', Buffer.from(plan.key, 'base64url'))
+  // The client opens streams with its own handles for the same key.
+  const clientKey =
+    fieldKey === undefined ? undefined : await deriveFieldKey(defaultBackend(), fieldKey.id, fieldKey.aesKey)
   const result: Samples = {
     events: 0,
     windowMs: 0,
@@ -153,7 +158,12 @@ async function run(plan: StreamLoadPlan): Promise<StreamLoadResult> {
       body: message.text,
       headers: batches ? { ...message.headers, 'x-continuum-batch': '1' } : message.headers,
       open: (source) =>
-        openStream(source, match.route.stream!, { ...context, direction: 'response' }, { batches }),
+        openStream(
+          source,
+          match.route.stream!,
+          { ...context, key: clientKey!, direction: 'response' },
+          { batches },
+        ),
     }
   }
 

@@ -12,11 +12,7 @@
  * thrown: the SDKs retry a thrown error as a connection failure and then report only
  * "Connection error.", while an answer becomes their own APIError with `code` set to ours.
  */
-import { randomBytes } from 'node:crypto'
-import type { CipherContext } from '../cipher/field-cipher'
-import { createFieldKey } from '../cipher/field-key'
 import { HEADERS, isValidKeyId, NONCE_LENGTH } from '../cipher/format'
-import { encryptRequestMessage } from '../cipher/request-message'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
@@ -26,11 +22,22 @@ import {
   type AgreementOptions,
   agreementKeySource,
   type KeySource,
+  type ResolvedKey,
   type SharedKey,
   sharedKeySource,
 } from './key-source'
 import { checkPathForm, isPlainPath, validatePlainPaths } from './path-policy'
 import { readResponse } from './response-opener'
+import {
+  type ClientCipherContext,
+  checkKeyId,
+  decodeKeyBytes,
+  defaultBackend,
+  deriveFieldKey,
+  encryptRequestMessage,
+  randomBytes,
+  toBase64url,
+} from './web-crypto/index'
 
 /** Options of {@link createEncryptedFetch}: exactly one of `key`, `keys` or `agreement`. */
 export interface EncryptedFetchOptions {
@@ -109,16 +116,23 @@ function keySourceOf(options: EncryptedFetchOptions, fetcher: typeof fetch): Key
   }
   if (!isValidKeyId(options.keyId)) throw invalid('keyId must be 1-64 characters of [A-Za-z0-9_-]')
   // Derived once, now: a bad id or key throws CONTINUUM_INVALID_OPTIONS here, not on the first request.
-  let key: ReturnType<typeof createFieldKey>
+  let bytes: Uint8Array
   try {
-    key = createFieldKey(options.keyId, options.key)
+    bytes = decodeKeyBytes(options.key, `key "${options.keyId}"`)
   } catch {
     throw invalid(
       `key (keyId "${options.keyId}") must be 32 bytes, or their base64url, base64 or hex encoding (\`npx continuum-proxy keygen field\` makes one)`,
     )
   }
-  const resolved = { key, headers: { [HEADERS.keyId]: options.keyId } }
-  return { resolve: async () => resolved, refresh: () => {} }
+  const headers = { [HEADERS.keyId]: options.keyId }
+  let resolved: Promise<ResolvedKey> | undefined
+  return {
+    resolve: () => {
+      resolved ??= deriveFieldKey(defaultBackend(), options.keyId!, bytes).then((key) => ({ key, headers }))
+      return resolved
+    },
+    refresh: () => {},
+  }
 }
 
 /** A refusal of the client's own, as the HTTP error answer the SDKs turn into their APIError. */
@@ -174,10 +188,10 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     const method = (init.method ?? 'POST').toUpperCase()
     const mountUrl = url.origin + url.pathname.slice(0, url.pathname.length - match.routePath.length)
     const resolved = await keySource.resolve(mountUrl)
-    const nonce = randomBytes(NONCE_LENGTH).toString('base64url')
+    const nonce = toBase64url(randomBytes(NONCE_LENGTH))
     const timestamp = String(clock.now())
-    const context: CipherContext = { key: resolved.key, nonce, direction: 'request' }
-    const message = encryptRequestMessage({
+    const context: ClientCipherContext = { key: resolved.key, nonce, direction: 'request' }
+    const message = await encryptRequestMessage({
       tree: match.route.requestTree,
       body,
       context,
@@ -193,7 +207,7 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       ...init,
       method,
       headers: batches ? { ...message.headers, [HEADERS.batch]: '1' } : message.headers,
-      body: message.text,
+      body: JSON.stringify(message.body),
       redirect: 'manual',
     })
     return {

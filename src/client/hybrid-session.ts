@@ -5,10 +5,13 @@
  * neither swap the ticket nor change the bounds). The session then names its key with the ticket
  * and is used until its request count or its lifetime runs out, renewed a little before.
  */
+
+import type { FieldKey } from '../cipher/field-key'
 import {
   clientProof,
   encapsulateHybrid,
   type HybridServerKey,
+  parseHybridKey,
   serverProofMatches,
 } from '../cipher/hybrid-agreement'
 import { SESSION_PATH } from '../cipher/hybrid-handshake'
@@ -16,12 +19,15 @@ import { generateAgreementKeyPair } from '../cipher/key-agreement'
 import { looksLikeTicket } from '../cipher/session-ticket'
 import type { Clock } from '../core/clock'
 import { ContinuumError } from '../errors'
-import type { MlKem } from '../internal/post-quantum'
+import { loadMlKem768, type MlKem } from '../internal/post-quantum'
 import type { ResolvedKey } from './key-source'
+import { defaultBackend, deriveFieldKey } from './web-crypto/index'
 
 /** An agreed session and how much of it is left. */
 export interface HybridSession {
   readonly resolved: ResolvedKey
+  /** The agreed field key's bytes, as the server's cipher holds them (resolved.key is the client's handles). */
+  readonly fieldKey: FieldKey
   /** The session's end, on the client's clock (the handshake carried the client's timestamp). */
   readonly expiresAt: number
   readonly maxRequests: number
@@ -102,9 +108,10 @@ export async function handshake(
     kind: 'session',
     session: {
       resolved: {
-        key: secrets.fieldKey,
+        key: await deriveFieldKey(defaultBackend(), server.keyId, secrets.fieldKey.aesKey),
         headers: { 'x-continuum-key-id': server.keyId, 'x-continuum-ephemeral-key': session },
       },
+      fieldKey: secrets.fieldKey,
       expiresAt: expiresAt as number,
       maxRequests: maxRequests as number,
       marginMs,
@@ -113,7 +120,16 @@ export async function handshake(
   }
 }
 
-/** Whether a session may carry one more request now. */
-export function sessionUsable(session: HybridSession, now: number): boolean {
-  return session.used < session.maxRequests && now < session.expiresAt - session.marginMs
+/**
+ * Agrees a session with a published hybrid key document (its fingerprint already checked by the
+ * caller over the same bytes), loading ML-KEM on first use.
+ */
+export async function agreeSession(
+  mountUrl: string,
+  published: Record<string, unknown>,
+  fetcher: typeof fetch,
+  clock: Clock,
+): Promise<HandshakeOutcome> {
+  const server = parseHybridKey(published, String(published.keyId))
+  return handshake(mountUrl, server, await loadMlKem768(), fetcher, clock)
 }

@@ -7,21 +7,27 @@
  * that mount point or the successor a sealed retirement notice of the trusted key named. A client
  * that asked for the hybrid agreement never falls back to the classical one.
  */
-import { createFieldKey, type FieldKey, type KeyMaterial } from '../cipher/field-key'
+import type { KeyMaterial } from '../cipher/field-key'
 import { AGREEMENT_KEY_PATH, isValidKeyId } from '../cipher/format'
-import { parseHybridKey } from '../cipher/hybrid-agreement'
-import {
-  CLASSICAL_AGREEMENT,
-  deriveAgreedKey,
-  generateAgreementKeyPair,
-  HYBRID_AGREEMENT,
-  importPublicKey,
-  fingerprint as keyFingerprint,
-} from '../cipher/key-agreement'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
-import { loadMlKem768 } from '../internal/post-quantum'
-import { type HybridSession, handshake, sessionUsable } from './hybrid-session'
+import { loadHybridAgreement } from './hybrid-loader'
+import type { HybridSession } from './hybrid-session'
+import {
+  agreeFieldKey,
+  type ClientFieldKey,
+  createClientFieldKey,
+  decodePublicKey,
+  defaultBackend,
+  fromBase64url,
+  publicKeyFingerprint,
+  toHex,
+} from './web-crypto/index'
+
+// The agreement algorithms a key document names (docs/PROTOCOL.md §1.2).
+const CLASSICAL_AGREEMENT = 'X25519-HKDF-SHA256'
+const HYBRID_AGREEMENT = 'X25519MLKEM768-HKDF-SHA256'
+const ML_KEM_768_PUBLIC_KEY_BYTES = 1184
 
 /** A pre-shared key as a provider returns it. */
 export interface SharedKey {
@@ -96,7 +102,7 @@ export function validateAgreementOptions(options: AgreementOptions): void {
 
 /** The field key of one request and the headers that name it. */
 export interface ResolvedKey {
-  key: FieldKey
+  key: ClientFieldKey
   headers: Record<string, string>
 }
 
@@ -116,8 +122,8 @@ export function sharedKeySource(provider: () => SharedKey | Promise<SharedKey>):
   let cached: Promise<ResolvedKey> | undefined
   return {
     resolve() {
-      cached ??= Promise.resolve(provider()).then(({ keyId, key }) => ({
-        key: createFieldKey(keyId, key),
+      cached ??= Promise.resolve(provider()).then(async ({ keyId, key }) => ({
+        key: await createClientFieldKey(defaultBackend(), keyId, key),
         headers: { 'x-continuum-key-id': keyId },
       }))
       cached.catch(() => {
@@ -183,31 +189,42 @@ export function agreementKeySource(
     if (options.trustOnFirstUse === true) trusted.set(mountUrl, actual)
   }
 
-  function classical(keyId: string, publicKey: unknown): Agreed {
-    const server = importPublicKey(String(publicKey))
-    const ephemeral = generateAgreementKeyPair()
-    const key = deriveAgreedKey(
-      keyId,
-      ephemeral.privateKey,
-      server.key,
-      ephemeral.publicKeyBytes,
-      server.bytes,
-    )
+  async function classical(keyId: string, serverPublic: Uint8Array): Promise<Agreed> {
+    const agreed = await agreeFieldKey(defaultBackend(), keyId, serverPublic)
     return {
       kind: 'classical',
       resolved: {
-        key,
-        headers: {
-          'x-continuum-key-id': keyId,
-          'x-continuum-ephemeral-key': ephemeral.publicKeyBytes.toString('base64url'),
-        },
+        key: agreed.key,
+        headers: { 'x-continuum-key-id': keyId, 'x-continuum-ephemeral-key': agreed.ephemeralKey },
       },
     }
+  }
+
+  /** The one fingerprint over both keys of a hybrid document: SHA-256(mlKemPublicKey || x25519). */
+  async function hybridFingerprint(published: Record<string, unknown>, x25519: Uint8Array): Promise<string> {
+    const mlKem =
+      typeof published.mlKemPublicKey === 'string' ? fromBase64url(published.mlKemPublicKey) : undefined
+    if (mlKem === undefined) throw agreementFailed('Server key has no valid mlKemPublicKey')
+    if (mlKem.length !== ML_KEM_768_PUBLIC_KEY_BYTES)
+      throw agreementFailed('Server key has no valid mlKemPublicKey')
+    const joined = new Uint8Array(mlKem.length + x25519.length)
+    joined.set(mlKem)
+    joined.set(x25519, mlKem.length)
+    return `sha256:${toHex(await defaultBackend().sha256(joined))}`
   }
 
   async function agree(mountUrl: string, retried = false): Promise<Agreed> {
     const published = await fetchPublished(mountUrl)
     const algorithm = published.algorithm ?? CLASSICAL_AGREEMENT
+    if (algorithm !== CLASSICAL_AGREEMENT && algorithm !== HYBRID_AGREEMENT) {
+      throw agreementFailed('Server key names an unknown agreement algorithm')
+    }
+    let serverPublic: Uint8Array
+    try {
+      serverPublic = decodePublicKey(published.publicKey)
+    } catch (error) {
+      throw agreementFailed('Server key has no valid publicKey', error)
+    }
     if (algorithm === CLASSICAL_AGREEMENT) {
       if (mode === 'require') {
         throw new ContinuumError(
@@ -215,25 +232,35 @@ export function agreementKeySource(
           'The server key offers only the classical X25519 agreement; this client requires the hybrid one',
         )
       }
-      const server = importPublicKey(String(published.publicKey))
-      const actual = keyFingerprint(server.bytes)
+      const actual = await publicKeyFingerprint(defaultBackend(), serverPublic)
       if (published.fingerprint !== actual) throw mismatch()
       vouch(mountUrl, actual)
-      return classical(published.keyId, published.publicKey)
+      return classical(published.keyId, serverPublic)
     }
-    if (algorithm !== HYBRID_AGREEMENT)
-      throw agreementFailed('Server key names an unknown agreement algorithm')
-    const server = parseHybridKey(published, published.keyId)
-    vouch(mountUrl, server.fingerprint)
-    if (mode === 'off') {
+    const actual = await hybridFingerprint(published, serverPublic)
+    if (published.fingerprint !== actual) {
+      throw new ContinuumError(
+        'CONTINUUM_SERVER_KEY_MISMATCH',
+        'The published fingerprint is not the hash of the published keys',
+      )
+    }
+    vouch(mountUrl, actual)
+    // Runtimes without the hybrid implementation (browser builds, for now) agree like `off` does.
+    const hybrid = mode === 'off' ? undefined : await loadHybridAgreement()
+    if (hybrid === undefined) {
+      if (mode === 'require') {
+        throw agreementFailed('This runtime has no hybrid agreement, and agreement.hybrid is require')
+      }
       if (published.classical !== true) {
         throw agreementFailed(
-          'The server agrees hybrid post-quantum sessions only, and agreement.hybrid is off',
+          mode === 'off'
+            ? 'The server agrees hybrid post-quantum sessions only, and agreement.hybrid is off'
+            : 'The server agrees hybrid post-quantum sessions only, which this runtime cannot',
         )
       }
-      return classical(published.keyId, published.publicKey)
+      return classical(published.keyId, serverPublic)
     }
-    const outcome = await handshake(mountUrl, server, await loadMlKem768(), fetcher, clock)
+    const outcome = await hybrid.agreeSession(mountUrl, published, fetcher, clock)
     if (outcome.kind === 'session') return { kind: 'hybrid', session: outcome.session }
     // A proven notice: the key retired; trust its successor (on first use) and agree again, once.
     if (retried) throw agreementFailed('The server key retired again during the handshake')
@@ -278,4 +305,9 @@ export function agreementKeySource(
       adoptSuccessor(mountUrl, successor)
     },
   }
+}
+
+/** Whether a session may carry one more request now. */
+function sessionUsable(session: HybridSession, now: number): boolean {
+  return session.used < session.maxRequests && now < session.expiresAt - session.marginMs
 }

@@ -7,14 +7,13 @@
  * (unsealed-answer.ts), marked `x-should-retry: false` so the SDK does not re-send a request the
  * upstream may already have run.
  */
-import type { CipherContext } from '../cipher/field-cipher'
 import { HEADERS } from '../cipher/format'
-import { errorSealMatches, openResponse } from '../cipher/message-codec'
 import type { ErrorCode } from '../errors'
 import { ContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { openStream } from './stream-opener'
 import { claimedCode, unauthenticatedAnswer } from './unsealed-answer'
+import { type ClientCipherContext as CipherContext, errorSealMatches, openResponse } from './web-crypto/index'
 
 /** An opened answer, and the sealed retired-key notice it carried, if any. */
 export interface OpenedResponse {
@@ -64,7 +63,7 @@ async function openError(response: Response, context: CipherContext): Promise<Op
   } catch {
     body = undefined
   }
-  if (!isRecord(body) || !errorSealMatches(context, response.status, body, seal)) {
+  if (!isRecord(body) || !(await errorSealMatches(context, response.status, body, seal))) {
     const claimed = text === undefined ? undefined : await claimedCode(response, text.slice(0, 4096))
     return { response: unauthenticated(response, claimed, context.key.id) }
   }
@@ -124,13 +123,12 @@ export async function readResponse(
       cause: error,
     })
   }
-  const opened = openResponse(
+  const opened = await openResponse(
     match.route.responseTree,
     parsed,
     context,
     response.status,
     response.headers.get(HEADERS.seal) ?? undefined,
-    text,
   )
   return {
     response: new Response(JSON.stringify(opened), {

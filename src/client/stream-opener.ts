@@ -6,15 +6,21 @@
  * becomes an error, never a short answer that looks complete or a chunk the server did not send.
  */
 
-import type { CipherContext } from '../cipher/field-cipher'
 import { BATCH_EVENT_NAME, END_EVENT_NAME, EVENT_SEAL_KEY } from '../cipher/format'
-import { isEndMarker, openEventText, type StreamFailure, verifyEndMarker } from '../cipher/message-codec'
-import { isBatchFrame, openBatch } from '../cipher/stream-batch'
 import { ContinuumError, isErrorCode } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import { LineDecoder } from '../streams/line-splitter'
 import { parseNdjsonLine } from '../streams/ndjson'
 import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
+import { isBatchFrame, openBatch } from './web-crypto/batch'
+import { concatBytes } from './web-crypto/bytes'
+import {
+  type ClientCipherContext as CipherContext,
+  isEndMarker,
+  openEvent,
+  type ClientStreamFailure as StreamFailure,
+  verifyEndMarker,
+} from './web-crypto/index'
 
 const encoder = new TextEncoder()
 
@@ -64,9 +70,9 @@ class StreamState {
   ) {}
 
   /** Verifies an end marker; throws the failure a failed stream's marker names. */
-  end(marker: unknown): void {
+  async end(marker: unknown): Promise<void> {
     if (!isRecord(marker) || this.ended) throw tampered('carried an unsealed or second end marker')
-    const failure = verifyEndMarker(this.context, this.sequence, marker)
+    const failure = await verifyEndMarker(this.context, this.sequence, marker)
     if (failure !== undefined) {
       this.failed = true
       throw reported(failure)
@@ -75,22 +81,20 @@ class StreamState {
   }
 
   /** Verifies and decrypts one sealed event, given as the JSON text it arrived as. */
-  open(text: string, name: string): Record<string, unknown> {
+  async open(text: string, name: string): Promise<Record<string, unknown>> {
     if (this.ended) throw tampered('carried an event after its end marker')
-    // openEventText verifies the seal over the text itself when the server wrote it canonically.
-    const opened = text.includes(EVENT_SEAL_KEY)
-      ? openEventText(this.stream.tree, text, this.context, this.sequence, name)
-      : undefined
-    if (opened === undefined) throw tampered('carried an unsealed event')
+    const event = text.includes(EVENT_SEAL_KEY) ? parseJson(text) : undefined
+    if (!isRecord(event) || !Object.hasOwn(event, EVENT_SEAL_KEY)) throw tampered('carried an unsealed event')
+    const opened = await openEvent(this.stream.tree, event, this.context, this.sequence, name)
     this.sequence++
     return opened
   }
 
   /** Opens one batch frame: the plain framing of the events it holds, which it counts. */
-  batch(frame: unknown): Uint8Array {
+  async batch(frame: unknown): Promise<Uint8Array> {
     if (this.ended) throw tampered('carried an event after its end marker')
-    const { header, plaintext } = openBatch(this.context, this.sequence, frame)
-    this.sequence += header.events
+    const { events, plaintext } = await openBatch(this.context, this.sequence, frame)
+    this.sequence += events
     return plaintext
   }
 }
@@ -124,18 +128,18 @@ class StreamOpener {
   }
 
   /** The plain bytes of the events this chunk completes (empty when none). */
-  push(chunk: Uint8Array): Uint8Array[] {
-    return this.#run((out) => {
-      if (this.#sse !== undefined) for (const event of this.#sse.push(chunk)) this.#sseEvent(event, out)
-      else for (const line of this.#lines!.push(chunk)) this.#line(line, out)
+  push(chunk: Uint8Array): Promise<Uint8Array[]> {
+    return this.#run(async (out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.push(chunk)) await this.#sseEvent(event, out)
+      else for (const line of this.#lines!.push(chunk)) await this.#line(line, out)
     })
   }
 
   /** The rest at the end of the stream; throws when it ended without its end marker. */
-  end(): Uint8Array[] {
-    return this.#run((out) => {
-      if (this.#sse !== undefined) for (const event of this.#sse.end()) this.#sseEvent(event, out)
-      else for (const line of this.#lines!.end()) this.#line(line, out)
+  end(): Promise<Uint8Array[]> {
+    return this.#run(async (out) => {
+      if (this.#sse !== undefined) for (const event of this.#sse.end()) await this.#sseEvent(event, out)
+      else for (const line of this.#lines!.end()) await this.#line(line, out)
       if (!this.#state.ended) throw truncated()
     })
   }
@@ -146,11 +150,11 @@ class StreamOpener {
   }
 
   /** Events verified before an error in the same chunk are passed on first, as they would one by one. */
-  #run(work: (out: Uint8Array[]) => void): Uint8Array[] {
+  async #run(work: (out: Uint8Array[]) => Promise<void>): Promise<Uint8Array[]> {
     if (this.#failure !== undefined) throw this.#failure.error
     const out: Uint8Array[] = []
     try {
-      work(out)
+      await work(out)
     } catch (error) {
       if (out.length === 0) throw error
       this.#failure = { error }
@@ -158,11 +162,11 @@ class StreamOpener {
     return out
   }
 
-  #sseEvent(event: SseEvent, out: Uint8Array[]): void {
+  async #sseEvent(event: SseEvent, out: Uint8Array[]): Promise<void> {
     const state = this.#state
     const stream = state.stream
     if (event.event === END_EVENT_NAME) {
-      state.end(parseJson(event.data))
+      await state.end(parseJson(event.data))
       return
     }
     if (stream.terminal !== undefined && event.data === stream.terminal && event.event === undefined) {
@@ -175,27 +179,27 @@ class StreamOpener {
     }
     if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
     if (this.#batches && event.event === BATCH_EVENT_NAME) {
-      out.push(state.batch(parseJson(event.data)))
+      out.push(await state.batch(parseJson(event.data)))
       return
     }
     const name = event.event ?? ''
-    const data = JSON.stringify(state.open(event.data, name))
+    const data = JSON.stringify(await state.open(event.data, name))
     out.push(encoder.encode(formatSse(name === '' ? { data } : { event: name, data })))
   }
 
-  #line(line: string, out: Uint8Array[]): void {
+  async #line(line: string, out: Uint8Array[]): Promise<void> {
     if (line.trim() === '') return
     const state = this.#state
     const value = parseNdjsonLine(line)
     if (isRecord(value) && isEndMarker(value)) {
-      state.end(value)
+      await state.end(value)
       return
     }
     if (this.#batches && isRecord(value) && isBatchFrame(value)) {
-      out.push(state.batch(value))
+      out.push(await state.batch(value))
       return
     }
-    out.push(encoder.encode(`${JSON.stringify(state.open(line, ''))}\n`))
+    out.push(encoder.encode(`${JSON.stringify(await state.open(line, ''))}\n`))
   }
 }
 
@@ -221,12 +225,12 @@ export async function* openStream(
   const opener = new StreamOpener(stream, context, options.batches === true)
   try {
     for await (const chunk of source) {
-      const out = opener.push(chunk)
-      if (out.length > 0) yield out.length === 1 ? out[0]! : Buffer.concat(out)
+      const out = await opener.push(chunk)
+      if (out.length > 0) yield out.length === 1 ? out[0]! : concatBytes(...out)
       opener.rethrow()
     }
-    const out = opener.end()
-    if (out.length > 0) yield out.length === 1 ? out[0]! : Buffer.concat(out)
+    const out = await opener.end()
+    if (out.length > 0) yield out.length === 1 ? out[0]! : concatBytes(...out)
     opener.rethrow()
   } catch (error) {
     throw cut(error, opener.state)

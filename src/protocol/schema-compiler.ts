@@ -3,9 +3,10 @@
  * route) so a client that only encrypts never pays for it; `allErrors` stays off so validation
  * stops at the first failure, and error messages never include the offending data. No built-in
  * schema uses the `format` keyword, so ajv-formats is loaded only when a schema that does (an
- * adapter of yours) is first compiled; a plain setup never loads it.
+ * adapter of yours) is first compiled; a plain setup never loads it. node:module is reached through
+ * `process.getBuiltinModule`, not imported: the client bundle for browsers includes this file (the
+ * client never validates, so it never gets there) and must not import a Node builtin.
  */
-import { createRequire } from 'node:module'
 import { Ajv, type ValidateFunction } from 'ajv'
 
 let shared: Ajv | undefined
@@ -32,6 +33,7 @@ export function usesFormatKeyword(schema: unknown, depth = 0): boolean {
 
 function addFormats(instance: Ajv): void {
   // ajv-formats is CommonJS, so require() loads it synchronously from either build.
+  const { createRequire } = process.getBuiltinModule('node:module')
   const module = createRequire(import.meta.url)('ajv-formats') as
     | ((instance: Ajv) => void)
     | { default: (instance: Ajv) => void }

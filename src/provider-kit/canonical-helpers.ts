@@ -3,7 +3,6 @@
  * turning a tool call's JSON text into the object most wire formats want, and checking that an
  * upstream answer has the shape we read. Errors name paths, never the content found there.
  */
-import { randomUUID } from 'node:crypto'
 import { ContinuumError } from '../errors'
 import type { CanonicalMessage, ContentPart } from '../protocol/canonical'
 
@@ -54,7 +53,8 @@ export function jsonObjectOrUndefined(text: string): Record<string, unknown> | u
 
 /** An id for a tool call from a protocol that has none (Gemini, Ollama). */
 export function newToolCallId(): string {
-  return `call_${randomUUID().replaceAll('-', '')}`
+  // The global Web Crypto, not node:crypto: the client bundle for browsers includes the adapters.
+  return `call_${globalThis.crypto.randomUUID().replaceAll('-', '')}`
 }
 
 /** The tool name a `tool` message answers, found through its `toolCallId` in earlier assistant turns. */

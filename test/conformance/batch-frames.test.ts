@@ -17,6 +17,7 @@ import { createFieldKey } from '../../src/cipher/field-key'
 import { HEADERS } from '../../src/cipher/format'
 import { openStream } from '../../src/client/stream-opener'
 import { AdapterRegistry } from '../../src/protocol/registry'
+import { clientContext } from '../support/client-context'
 import { type RunningApp, rootFrameworks } from './frameworks'
 import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from './support'
 
@@ -262,7 +263,7 @@ describe('batch frames in the client', () => {
     })()
     let text = ''
     try {
-      for await (const part of openStream(source, stream, context, { batches }))
+      for await (const part of openStream(source, stream, await clientContext(context), { batches }))
         text += new TextDecoder().decode(part)
       return { text, failure: undefined }
     } catch (error) {

@@ -123,7 +123,7 @@ async function agreeSession(url: string, fetcher: typeof fetch = fetch): Promise
 
 /** Sends one chat under a session (or any key and ticket), as the client would. */
 async function sendWith(url: string, session: HybridSession, ticket?: string, nonce?: string) {
-  const { key } = session.resolved
+  const key = session.fieldKey
   const built = encryptRequest('/v1/chat/completions', secretChat(), {
     keyId: key.id,
     key: key.aesKey,
@@ -149,7 +149,7 @@ async function sendBuilt(url: string, built: ReturnType<typeof encryptRequest>, 
 
 function sealedFor(session: HybridSession, sent: Awaited<ReturnType<typeof sendWith>>): boolean {
   const context = {
-    key: session.resolved.key,
+    key: session.fieldKey,
     nonce: sent.built.context.nonce,
     direction: 'response' as const,
   }
@@ -352,7 +352,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
     // A's ticket under key id tenant-b: the ticket is sealed under tenant-a's ticket key and names it.
     const built = encryptRequest('/v1/chat/completions', secretChat(), {
       keyId: 'tenant-b',
-      key: b.resolved.key.aesKey,
+      key: b.fieldKey.aesKey,
     })
     const crossed = await sendBuilt(app.url, built, ticketB)
     expect(crossed.response.status).toBe(401)

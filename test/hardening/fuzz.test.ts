@@ -23,6 +23,7 @@ import { openStream } from '../../src/client/stream-opener'
 import { ContinuumError } from '../../src/errors'
 import { AdapterRegistry } from '../../src/protocol/registry'
 import { formatNdjson, formatSse, LineDecoder, NdjsonDecoder, SseDecoder } from '../../src/streams'
+import { clientContext } from '../support/client-context'
 
 const RUNS = { seed: 424_242, numRuns: 300 }
 const key = createFieldKey('fuzz', Buffer.alloc(32, 9))
@@ -283,7 +284,7 @@ describe('fuzz: stream decoders', () => {
                   yield input
                 })(),
                 stream,
-                { ...requestContext, direction: 'response' },
+                await clientContext({ ...requestContext, direction: 'response' }),
               )) {
                 // an arbitrary input never verifies, so nothing should come out
                 throw new Error('an unsealed stream produced output')

@@ -16,6 +16,7 @@ import { LineDecoder, NdjsonDecoder, SseDecoder } from '../../src/streams'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from '../conformance/support'
 import { FakeUpstream, type Reply } from '../kit/server'
+import { clientContext } from '../support/client-context'
 
 const MIB = 1024 * 1024
 
@@ -127,7 +128,8 @@ describe('stream bounds in the client', () => {
   async function open(source: AsyncIterable<Uint8Array>): Promise<{ text: string; failure: unknown }> {
     let text = ''
     try {
-      for await (const part of openStream(source, stream, context)) text += new TextDecoder().decode(part)
+      for await (const part of openStream(source, stream, await clientContext(context)))
+        text += new TextDecoder().decode(part)
       return { text, failure: undefined }
     } catch (error) {
       return { text, failure: error }

@@ -89,5 +89,38 @@ const help = execFileSync(
   { encoding: 'utf8' },
 )
 check('the CLI prints its usage', help.includes('audit'))
+// What a browser bundler resolves for `continuum-proxy/client` (the `browser` condition): bundled
+// for the browser from the package as installed, it must import no Node builtin.
+const { build } = await import('esbuild')
+const { builtinModules } = await import('node:module')
+const browserBuild = await build({
+  stdin: { contents: "export * from 'continuum-proxy/client'", resolveDir: process.cwd() },
+  // Not the repository's tsconfig paths, which map the package to its sources: the built package.
+  tsconfigRaw: {},
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  write: false,
+  metafile: true,
+  logLevel: 'silent',
+  plugins: [
+    {
+      name: 'node-builtins-external',
+      setup(builder) {
+        builder.onResolve({ filter: /.*/ }, (args) =>
+          args.path.startsWith('node:') || builtinModules.includes(args.path.split('/')[0])
+            ? { path: args.path, external: true }
+            : undefined,
+        )
+      },
+    },
+  ],
+})
+const browserImports = Object.values(browserBuild.metafile.outputs)[0].imports.filter((item) => item.external)
+check(
+  `continuum-proxy/client bundles for the browser without Node builtins (${browserImports.map((item) => item.path)})`,
+  browserImports.length === 0 &&
+    Object.keys(browserBuild.metafile.inputs).some((input) => input.endsWith('client.browser.js')),
+)
 console.log(`smoke: ${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)

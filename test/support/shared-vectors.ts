@@ -30,6 +30,7 @@ import { createEncryptedFetch } from '../../src/client/index'
 import { openStream } from '../../src/client/stream-opener'
 import { AdapterRegistry } from '../../src/protocol/registry'
 import { formatSse } from '../../src/streams/sse'
+import { clientContext } from './client-context'
 import { computeProtocolVectors } from './protocol-vectors'
 
 const registry = new AdapterRegistry(builtinAdapters())
@@ -477,7 +478,7 @@ async function streamVector(input: StreamCase, ivs: FixedIvs): Promise<Record<st
         yield new TextEncoder().encode(wire)
       })(),
       stream,
-      responseContext,
+      await clientContext(responseContext),
     ),
   )
   return {

@@ -1,0 +1,169 @@
+/**
+ * Whole messages of the protocol as the client handles them, on the asynchronous cipher: the
+ * sealed request, a JSON response, a sealed error, one stream event and the end marker. Same
+ * rules as src/cipher/message-codec.ts and request-message.ts (the shared vectors check both); a
+ * seal is always verified before any decrypted value is handed out.
+ */
+import type { PlainFieldTree } from '../../cipher/field-map'
+import { END_MARKER_KEY, EVENT_SEAL_KEY, FORMAT_VERSION, HEADERS } from '../../cipher/format'
+import { bindRequest } from '../../cipher/request-binding'
+import { ContinuumError } from '../../errors'
+import { type ClientCipherContext, computeSeal, sealMatches } from './field-cipher'
+import { decryptFields, encryptFields } from './fields'
+
+/** What {@link encryptRequestMessage} takes (as src/cipher/request-message.ts). */
+export interface ClientRequestInput {
+  tree: PlainFieldTree
+  body: unknown
+  context: ClientCipherContext
+  method: string
+  routePath: string
+  search?: string
+  timestamp: string
+  headers?: Readonly<Record<string, string>>
+  keyHeaders: Readonly<Record<string, string>>
+}
+
+/** Encrypts and seals one request: the body and the complete request headers. */
+export async function encryptRequestMessage(
+  input: ClientRequestInput,
+): Promise<{ body: unknown; headers: Record<string, string>; meta: string }> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(input.headers ?? {})) {
+    const lower = name.toLowerCase()
+    if (!lower.startsWith('x-continuum-') && lower !== 'content-length') headers[lower] = value
+  }
+  headers['content-type'] = 'application/json'
+  const bound = bindRequest({
+    method: input.method,
+    routePath: input.routePath,
+    search: input.search ?? '',
+    timestamp: input.timestamp,
+    headers,
+  })
+  const body = await encryptFields(input.tree, input.body, input.context, 0)
+  const seal = await computeSeal(input.context, 0, 'request', bound.meta, body)
+  return {
+    body,
+    meta: bound.meta,
+    headers: {
+      ...headers,
+      ...input.keyHeaders,
+      [HEADERS.encryption]: FORMAT_VERSION,
+      [HEADERS.nonce]: input.context.nonce,
+      [HEADERS.timestamp]: input.timestamp,
+      [HEADERS.sealedHeaders]: bound.sealedHeaders,
+      [HEADERS.seal]: seal,
+    },
+  }
+}
+
+/**
+ * Verifies a seal and decrypts alongside: both run at once (the plaintexts are held back until
+ * the seal verified), and a bad seal wins over a decryption failure.
+ */
+async function verifiedThenDecrypted<T>(
+  verified: Promise<boolean>,
+  decrypted: Promise<T>,
+  failure: () => ContinuumError,
+): Promise<T> {
+  const [seal, fields] = await Promise.allSettled([verified, decrypted])
+  if (seal.status === 'rejected') throw seal.reason
+  if (!seal.value) throw failure()
+  if (fields.status === 'rejected') throw fields.reason
+  return fields.value
+}
+
+/** Verifies a JSON response's seal (which binds the status), then decrypts its fields. */
+export function openResponse(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: ClientCipherContext,
+  status: number,
+  seal: string | undefined,
+): Promise<unknown> {
+  return verifiedThenDecrypted(
+    sealMatches(context, 0, 'response', String(status), body, seal),
+    decryptFields(tree, body, context, 0),
+    () => new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify'),
+  )
+}
+
+/** Whether an error body verifies as one the server sealed for this request. */
+export async function errorSealMatches(
+  context: ClientCipherContext,
+  status: number,
+  body: unknown,
+  seal: string | undefined,
+): Promise<boolean> {
+  try {
+    return await sealMatches(context, 0, 'error', String(status), body, seal)
+  } catch {
+    return false
+  }
+}
+
+/** Verifies and decrypts one stream event; a wrong sequence fails the seal. */
+export async function openEvent(
+  tree: PlainFieldTree,
+  event: Record<string, unknown>,
+  context: ClientCipherContext,
+  sequence: number,
+  eventName: string,
+): Promise<Record<string, unknown>> {
+  const { [EVENT_SEAL_KEY]: seal, ...rest } = event
+  const given = typeof seal === 'string' ? seal : undefined
+  return (await verifiedThenDecrypted(
+    sealMatches(context, sequence, 'event', eventName, rest, given),
+    decryptFields(tree, rest, context, sequence),
+    () =>
+      new ContinuumError(
+        'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+        `Stream event ${sequence} failed its seal: tampered, reordered or dropped`,
+        { details: { sequence } },
+      ),
+  )) as Record<string, unknown>
+}
+
+/** What a failed stream's end marker says. */
+export interface ClientStreamFailure {
+  readonly code: string
+  readonly message: string
+}
+
+/** Whether an event object is an end marker (it may still be forged: verify it). */
+export function isEndMarker(event: Record<string, unknown>): boolean {
+  return Object.hasOwn(event, END_MARKER_KEY)
+}
+
+/** Verifies an end marker after `count` events; returns a failed stream's failure, undefined for a clean end. */
+export async function verifyEndMarker(
+  context: ClientCipherContext,
+  count: number,
+  event: Record<string, unknown>,
+): Promise<ClientStreamFailure | undefined> {
+  const { [EVENT_SEAL_KEY]: seal, ...rest } = event
+  const marker = rest[END_MARKER_KEY] as { events?: unknown; error?: unknown } | undefined
+  const error = marker?.error as { code?: unknown; message?: unknown } | undefined
+  const failed = marker !== undefined && marker !== null && Object.hasOwn(marker, 'error')
+  const wellFormed =
+    !failed ||
+    (typeof error?.code === 'string' && typeof error.message === 'string' && Object.keys(marker).length === 2)
+  const verified =
+    marker?.events === count &&
+    wellFormed &&
+    (await sealMatches(
+      context,
+      count,
+      failed ? 'failed' : 'end',
+      String(count),
+      rest,
+      typeof seal === 'string' ? seal : undefined,
+    ))
+  if (!verified) {
+    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Stream end marker does not verify', {
+      details: { events: count },
+    })
+  }
+  return failed ? { code: error!.code as string, message: error!.message as string } : undefined
+}
