@@ -133,7 +133,8 @@ describe('replay protection when Redis is gone', () => {
       const answers = await Promise.all(
         Array.from({ length: 8 }, () => send(app!.url, encryptRequest(CHAT, secretChat()))),
       )
-      expect(performance.now() - started).toBeLessThan(2_000)
+      // No hang: bounded by the store's 200 ms timeout (the bound is loose for a loaded machine).
+      expect(performance.now() - started).toBeLessThan(10_000)
       for (const answer of answers) expectRefusal(answer, 503, 'CONTINUUM_STORE_UNAVAILABLE')
     })
     // Nothing went upstream unchecked.
