@@ -104,7 +104,14 @@ describe('exact accounting across instances on a Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster()
     stores = await Promise.all(
-      [0, 1].map(() => createRedisStateStore({ connection: { cluster: { rootNodes: cluster.rootNodes } } })),
+      // A generous timeout: this is about exact counting; on a loaded machine 500 racing charges can
+      // outlast the default, and a timed-out charge fails closed (refused), which would hide a count.
+      [0, 1].map(() =>
+        createRedisStateStore({
+          connection: { cluster: { rootNodes: cluster.rootNodes } },
+          timeoutMs: 10_000,
+        }),
+      ),
     )
   }, 60_000)
 
