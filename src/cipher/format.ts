@@ -52,6 +52,21 @@ export const BATCH_KEY = 'continuum_batch'
 /** SSE event name of a batched stream frame. */
 export const BATCH_EVENT_NAME = 'continuum.batch'
 
+/**
+ * The authenticated data of a batch frame (docs/PROTOCOL.md §6.1),
+ * `cp2|keyId|nonce|direction|first|continuum.batch|events`: never a field's (whose last part is a
+ * JSON Pointer). Written by the server's sealer and the client's opener alike.
+ */
+export function batchAadText(
+  keyId: string,
+  nonce: string,
+  direction: string,
+  first: number,
+  events: number,
+): string {
+  return `${FORMAT_VERSION}|${keyId}|${nonce}|${direction}|${first}|${BATCH_EVENT_NAME}|${events}`
+}
+
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Whether a key id is acceptable: 1–64 characters of `[A-Za-z0-9_-]`. */

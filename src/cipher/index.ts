@@ -44,7 +44,6 @@ export {
   failureMarker,
   isEndMarker,
   openEvent,
-  openEventText,
   openRequest,
   openResponse,
   type StreamFailure,
@@ -68,4 +67,4 @@ export {
   sealedHeaderList,
 } from './request-binding'
 export { encryptRequestMessage, type RequestMessage, type RequestMessageInput } from './request-message'
-export { type BatchHeader, isBatchFrame, openBatch, sealBatch } from './stream-batch'
+export { sealBatch } from './stream-batch'

@@ -139,7 +139,6 @@ export function sealEvent(
 
 /** The member `,"continuum_seal":"<43 characters>"}` that {@link sealEventText} ends an event with. */
 const SEAL_MEMBER = `,"${EVENT_SEAL_KEY}":"`
-const SEAL_SUFFIX_LENGTH = SEAL_MEMBER.length + 43 + 2
 
 /**
  * Encrypts one stream event and writes it as it goes on the wire: its canonical JSON (what the
@@ -163,37 +162,6 @@ export function sealEventText(
   const text = canonicalJson(encryptFields(tree, event, context, sequence))
   const seal = computeSealOfText(context, sequence, 'event', eventName, text)
   return text === '{}' ? `{"${EVENT_SEAL_KEY}":"${seal}"}` : `${text.slice(0, -1)}${SEAL_MEMBER}${seal}"}`
-}
-
-/**
- * Verifies and decrypts one stream event given as the JSON text it arrived as (client side). An
- * event written by {@link sealEventText} is verified over its bytes; any other spelling of a
- * sealed event is parsed and verified as {@link openEvent} does. Returns undefined when the text
- * is not a JSON object.
- */
-export function openEventText(
-  tree: PlainFieldTree,
-  data: string,
-  context: CipherContext,
-  sequence: number,
-  eventName: string,
-): Record<string, unknown> | undefined {
-  const at = data.length - SEAL_SUFFIX_LENGTH
-  if (at > 0 && data.startsWith(SEAL_MEMBER, at) && data.endsWith('"}')) {
-    const body = `${data.slice(0, at)}}`
-    const seal = data.slice(at + SEAL_MEMBER.length, data.length - 2)
-    if (sealMatchesText(context, sequence, 'event', eventName, body, seal)) {
-      return decryptFields(tree, JSON.parse(body), context, sequence) as Record<string, unknown>
-    }
-  }
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(data)
-  } catch {
-    return undefined
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined
-  return openEvent(tree, parsed as Record<string, unknown>, context, sequence, eventName)
 }
 
 /** Verifies and decrypts one stream event (client side); a wrong sequence fails the seal. */

@@ -2,15 +2,9 @@
  * The client's half of batch frames (docs/PROTOCOL.md §6.1) on the web-standard backend: a frame
  * stands for a run of sealed events, so its header must name exactly the next sequence number
  * and its ciphertext must authenticate under the key id, nonce, direction, first event and count
- * (src/cipher/stream-batch.ts writes them on the server).
+ * (src/cipher/stream-batch.ts writes them on the server; the Node build's client opens them here too).
  */
-import {
-  BATCH_EVENT_NAME,
-  BATCH_KEY,
-  CIPHERTEXT_PREFIX,
-  FORMAT_VERSION,
-  isCanonicalBase64url,
-} from '../../cipher/format'
+import { BATCH_KEY, batchAadText, CIPHERTEXT_PREFIX, isCanonicalBase64url } from '../../cipher/format'
 import { ContinuumError } from '../../errors'
 import { fromBase64url, utf8 } from './bytes'
 import type { ClientCipherContext } from './field-cipher'
@@ -55,9 +49,7 @@ export async function openBatch(
     BASE64URL.test(encoded) && isCanonicalBase64url(encoded) ? fromBase64url(encoded) : undefined
   if (payload === undefined || payload.length < IV_LENGTH + TAG_LENGTH)
     throw refused('has a malformed ciphertext')
-  const aad = utf8(
-    `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${first}|${BATCH_EVENT_NAME}|${events}`,
-  )
+  const aad = utf8(batchAadText(context.key.id, context.nonce, context.direction, first, events))
   const { backend, aesKey } = context.key
   try {
     const plaintext = await backend.decrypt(
