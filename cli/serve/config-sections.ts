@@ -299,7 +299,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
   },
   {
     name: 'telemetry',
-    doc: 'Prometheus metrics, liveness and readiness endpoints, OpenTelemetry spans (the Telemetry stage). Present means on.',
+    doc: 'Prometheus metrics, liveness and readiness endpoints, OpenTelemetry spans (the Telemetry stage). Present means on; needs the optional package prom-client (`npm install prom-client`).',
     fields: {
       metrics_path: {
         schema: pathOrFalse,

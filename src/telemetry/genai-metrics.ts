@@ -10,7 +10,8 @@
  * @see https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/
  */
 import type { Attributes, Meter, Histogram as OtelHistogram } from '@opentelemetry/api'
-import { Histogram, type Registry } from 'prom-client'
+import type { Histogram, Registry } from 'prom-client'
+import { promClient } from './prom-client'
 
 /** Bucket boundaries the conventions advise, by instrument. */
 export const GENAI_BUCKETS = {
@@ -66,37 +67,38 @@ export class GenAiMetrics {
     | undefined
 
   constructor(registry: Registry, prefix: string, meter: Meter | undefined) {
+    const prom = promClient()
     const registers = [registry]
     const labelNames = ['gen_ai_operation_name', 'gen_ai_provider_name', 'gen_ai_request_model'] as const
-    this.#tokenUsage = new Histogram({
+    this.#tokenUsage = new prom.Histogram({
       name: `${prefix}gen_ai_client_token_usage`,
       help: 'Tokens used per provider call, by token type (input or output).',
       labelNames: [...labelNames, 'gen_ai_token_type'],
       buckets: [...GENAI_BUCKETS.tokens],
       registers,
     })
-    this.#clientDuration = new Histogram({
+    this.#clientDuration = new prom.Histogram({
       name: `${prefix}gen_ai_client_operation_duration_seconds`,
       help: 'Duration of provider calls (a stream: to its last chunk), in seconds.',
       labelNames: [...labelNames, 'error_type'],
       buckets: [...GENAI_BUCKETS.duration],
       registers,
     })
-    this.#serverDuration = new Histogram({
+    this.#serverDuration = new prom.Histogram({
       name: `${prefix}gen_ai_server_request_duration_seconds`,
       help: 'Duration of the requests the proxy served (a stream: to its last byte), in seconds.',
       labelNames: [...labelNames, 'error_type'],
       buckets: [...GENAI_BUCKETS.duration],
       registers,
     })
-    this.#timeToFirstToken = new Histogram({
+    this.#timeToFirstToken = new prom.Histogram({
       name: `${prefix}gen_ai_server_time_to_first_token_seconds`,
       help: 'Time from request arrival to the first streamed event sent, in seconds.',
       labelNames: [...labelNames],
       buckets: [...GENAI_BUCKETS.timeToFirstToken],
       registers,
     })
-    this.#timePerOutputToken = new Histogram({
+    this.#timePerOutputToken = new prom.Histogram({
       name: `${prefix}gen_ai_server_time_per_output_token_seconds`,
       help: 'Time per output token after the first of a streamed answer, in seconds.',
       labelNames: [...labelNames],

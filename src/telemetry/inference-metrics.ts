@@ -5,7 +5,8 @@
  * state per provider, router attempts, and encrypted-cache lookups. Label values are ids, codes and
  * bounded model names; never request content.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { promClient } from './prom-client'
 
 /** Breaker states as gauge values: 0 closed, 1 half-open, 2 open. */
 export const BREAKER_STATE_VALUES = { closed: 0, 'half-open': 1, open: 2 } as const
@@ -38,58 +39,59 @@ export class InferenceMetrics {
 
   constructor(options: InferenceMetricsOptions) {
     const { registry, prefix } = options
+    const prom = promClient()
     this.registry = registry
     const registers = [registry]
-    this.requests = new Counter({
+    this.requests = new prom.Counter({
       name: `${prefix}inference_requests_total`,
       help: 'Inference requests served, by provider, model, route, HTTP status and outcome.',
       labelNames: ['provider', 'model', 'route', 'status', 'outcome'],
       registers,
     })
-    this.latency = new Histogram({
+    this.latency = new prom.Histogram({
       name: `${prefix}inference_latency_seconds`,
       help: 'Time from request arrival to the last response byte (streams included), in seconds.',
       labelNames: ['provider', 'model'],
       buckets: [...options.latencyBuckets],
       registers,
     })
-    this.errors = new Counter({
+    this.errors = new prom.Counter({
       name: `${prefix}inference_errors_total`,
       help: 'Failed inference requests, by error type (a CONTINUUM_* code, or the upstream HTTP status).',
       labelNames: ['provider', 'model', 'error_type'],
       registers,
     })
-    this.tokens = new Counter({
+    this.tokens = new prom.Counter({
       name: `${prefix}inference_tokens_total`,
       help: 'Tokens reported by the upstream, by direction (input or output).',
       labelNames: ['provider', 'model', 'direction'],
       registers,
     })
-    this.scannerDetections = new Counter({
+    this.scannerDetections = new prom.Counter({
       name: `${prefix}scanner_detections_total`,
       help: 'Requests the prompt scanner rated at or above its threshold, by risk and action taken.',
       labelNames: ['risk', 'action'],
       registers,
     })
-    this.breakerState = new Gauge({
+    this.breakerState = new prom.Gauge({
       name: `${prefix}circuit_breaker_state`,
       help: 'Circuit-breaker state per provider: 0 closed, 1 half-open, 2 open.',
       labelNames: ['provider'],
       registers,
     })
-    this.routerAttempts = new Counter({
+    this.routerAttempts = new prom.Counter({
       name: `${prefix}router_attempts_total`,
       help: 'Provider attempts made by the InferenceRouter, by outcome (success or error).',
       labelNames: ['provider', 'model', 'outcome'],
       registers,
     })
-    this.cacheRequests = new Counter({
+    this.cacheRequests = new prom.Counter({
       name: `${prefix}cache_requests_total`,
       help: 'Encrypted response cache lookups, by result (hit or miss).',
       labelNames: ['result'],
       registers,
     })
-    this.storeFailures = new Counter({
+    this.storeFailures = new prom.Counter({
       name: `${prefix}store_failures_total`,
       help: 'Shared state store calls that failed, by feature and decision (open: went on without it; closed: refused).',
       labelNames: ['consumer', 'decision'],

@@ -3,12 +3,13 @@
  * path reads only the resolved values (the tracer, the instruments, the label policy).
  */
 import type { MeterProvider, Span, TracerProvider } from '@opentelemetry/api'
-import { Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import type { Exchange } from '../proxy/exchange'
 import { DEFAULT_LATENCY_BUCKETS } from './inference-metrics'
+import { isRegistry, promClient } from './prom-client'
 import type { ReadinessCheck } from './readiness'
 
 /** Options of {@link Telemetry} and of the proxy's `telemetry` option. */
@@ -163,7 +164,7 @@ export function resolveTelemetryOptions(options: TelemetryOptions = {}): Resolve
   }
   const processMetrics = options.processMetrics ?? false
   if (typeof processMetrics !== 'boolean') throw invalid('processMetrics must be true or false')
-  if (options.registry !== undefined && !(options.registry instanceof Registry)) {
+  if (options.registry !== undefined && !isRegistry(options.registry)) {
     throw invalid('registry must be a prom-client Registry')
   }
   const readiness = options.readiness ?? {}
@@ -204,7 +205,7 @@ export function resolveTelemetryOptions(options: TelemetryOptions = {}): Resolve
     tracing,
     meterProvider,
     processMetrics,
-    registry: options.registry ?? new Registry(),
+    registry: options.registry ?? new (promClient().Registry)(),
     metricsPath: endpointPath(options.metricsPath, '/metrics', 'metricsPath'),
     livenessPath: endpointPath(options.livenessPath, '/livez', 'livenessPath'),
     readinessPath: endpointPath(options.readinessPath, '/readyz', 'readinessPath'),

@@ -7,7 +7,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import type { Meter, Tracer } from '@opentelemetry/api'
-import { collectDefaultMetrics, type Registry } from 'prom-client'
+import type { Registry } from 'prom-client'
 import { type CoreHandler, chainHandlers } from '../core/http'
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
@@ -20,6 +20,7 @@ import { GenAiMetrics } from './genai-metrics'
 import { InferenceMetrics } from './inference-metrics'
 import { ModelLabels } from './label-bounds'
 import { loadOpenTelemetryApi, type OpenTelemetryApi } from './otel-api'
+import { promClient } from './prom-client'
 import { routerEventHandler } from './router-telemetry'
 import { livenessHandler, metricsHandler, readinessHandler } from './telemetry-handlers'
 import {
@@ -74,7 +75,7 @@ export class Telemetry implements ProxyStage {
     })
     const genai = new GenAiMetrics(resolved.registry, resolved.metricPrefix, meterOf(resolved, api))
     if (resolved.processMetrics) {
-      collectDefaultMetrics({ register: resolved.registry, prefix: resolved.metricPrefix })
+      promClient().collectDefaultMetrics({ register: resolved.registry, prefix: resolved.metricPrefix })
     }
     const modelLabels = new ModelLabels({ models: resolved.models, maxModels: resolved.maxModelLabels })
     const shared = {

@@ -1,10 +1,10 @@
 // Smoke test of the optional peers on the built package (run after `npm run build`): the package
 // is laid out in a temporary node_modules beside every installed dependency except the optional
-// peers (google-auth-library, @smithy/*, @aws-crypto/*, node-seal, redis, @noble/post-quantum),
-// as `npm install` leaves it when they are not installed. Every entry still loads, with require()
-// and import(); Vertex AI without an access token, Bedrock and FHE fail on first use with
-// CONTINUUM_DEPENDENCY_MISSING naming the package to install, and a plain Express setup does not
-// need any of them.
+// peers (google-auth-library, @smithy/*, @aws-crypto/*, node-seal, redis, @noble/post-quantum,
+// prom-client), as `npm install` leaves it when they are not installed. Every entry still loads,
+// with require() and import(); Vertex AI without an access token, Bedrock, FHE and Telemetry (its
+// Prometheus metrics) fail on first use with CONTINUUM_DEPENDENCY_MISSING naming the package to
+// install, and a plain Express setup does not need any of them.
 import { execFileSync } from 'node:child_process'
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -21,6 +21,7 @@ const OPTIONAL_PEERS = [
   /^redis$/,
   /^@redis\//,
   /^@noble\/post-quantum$/,
+  /^prom-client$/,
 ]
 
 const workspace = mkdtempSync(join(tmpdir(), 'continuum-missing-peers-'))
@@ -62,6 +63,7 @@ async function expectMissing(label, action, packageName) {
 const { vertex, bedrock } = ${load('continuum-proxy/providers')}
 const { FheKeyManager } = ${load('continuum-proxy/fhe')}
 const { continuum } = ${load('continuum-proxy/express')}
+const { Telemetry } = ${load('continuum-proxy/telemetry')}
 for (const entry of ['continuum-proxy', 'continuum-proxy/router', 'continuum-proxy/provider-kit', 'continuum-proxy/client', 'continuum-proxy/redis']) {
   ${load('entry')}
 }
@@ -70,6 +72,7 @@ await expectMissing('vertex without accessToken', () => adc.complete(${request})
 const signed = bedrock({ region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' }, baseURL: 'http://127.0.0.1:9', controlPlaneURL: 'http://127.0.0.1:9' })
 await expectMissing('bedrock complete', () => signed.complete(${request}), '@smithy/signature-v4')
 await expectMissing('bedrock stream', async () => { for await (const _ of signed.stream(${request})) {} }, '@smithy/signature-v4')
+await expectMissing('telemetry without prom-client', () => new Telemetry(), 'prom-client')
 await expectMissing('fhe key generation', () => FheKeyManager.generate({ parameters: 'ckks-4096' }), 'node-seal')
 const middleware = continuum({ upstream: 'http://127.0.0.1:9', keys: { keys: [{ id: 'k1', key: Buffer.alloc(32, 1).toString('base64') }] } })
 await middleware.proxy.close()
