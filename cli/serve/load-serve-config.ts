@@ -7,10 +7,14 @@
  * syntax errors only the position (the parser's message quotes the line, which may hold a key).
  */
 import { readFile as readFileFromDisk } from 'node:fs/promises'
-import { Ajv, type ErrorObject } from 'ajv'
-import { parse as parseToml } from 'smol-toml'
-import { ContinuumError } from '../../src/index'
-import { resolveSecret, type SecretSources } from '../../src/router/index'
+import { Ajv } from 'ajv'
+import {
+  configError,
+  describeSchemaError,
+  readConfigDocument,
+  resolveSecret,
+  type SecretSources,
+} from '../../src/router/index'
 import { CONFIG_SECTIONS } from './config-sections'
 import type { Table } from './option-map'
 
@@ -24,10 +28,6 @@ export interface ServeConfigSources {
 export const processSources: ServeConfigSources = {
   env: process.env,
   readFile: (path) => readFileFromDisk(path, 'utf8'),
-}
-
-function configError(key: string, why: string): ContinuumError {
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${key}: ${why}`, { details: { key } })
 }
 
 const ajv = new Ajv({ allErrors: false, verbose: true, strict: true })
@@ -54,59 +54,13 @@ const validate = ajv.compile({
   ),
 })
 
-/** Turns ajv's first error into `section.key: must be ...`. */
-function describe(error: ErrorObject): ContinuumError {
-  const segments = error.instancePath.split('/').slice(1)
-  const join = (parts: readonly string[]): string => parts.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
-  if (error.keyword === 'additionalProperties') {
-    const key = join([...segments, String(error.params.additionalProperty)])
-    return configError(key, segments.length === 0 ? 'is not a known section' : 'is not a known key')
-  }
-  if (error.keyword === 'required')
-    return configError(join([...segments, String(error.params.missingProperty)]), 'is required')
-  // anyOf reports its branches first; the annotated schema is the parent.
-  const expect = (error.parentSchema as { expect?: string } | undefined)?.expect
-  return configError(
-    join(segments) || '(root)',
-    expect === undefined ? String(error.message) : `must be ${expect}`,
-  )
-}
-
-async function parse(path: string, sources: ServeConfigSources): Promise<unknown> {
-  let text: string
-  try {
-    text = await sources.readFile(path)
-  } catch (error) {
-    throw configError(
-      path,
-      `the configuration file could not be read (${(error as { code?: string }).code ?? 'error'})`,
-    )
-  }
-  if (path.endsWith('.json')) {
-    try {
-      return JSON.parse(text)
-    } catch {
-      throw configError(path, 'is not valid JSON')
-    }
-  }
-  try {
-    return parseToml(text)
-  } catch (cause) {
-    const position = cause as { line?: number; column?: number }
-    throw configError(
-      path,
-      `is not valid TOML (line ${position.line ?? '?'}, column ${position.column ?? '?'})`,
-    )
-  }
-}
-
 /** Validates a parsed document; throws CONTINUUM_CONFIG_INVALID naming the first bad key. */
 export function validateServeConfig(document: unknown): asserts document is Table {
   if (!validate(document)) {
     // With anyOf, ajv's first error is a branch's; prefer the error of the annotated schema.
     const errors = validate.errors ?? []
     const annotated = errors.find((error) => error.keyword === 'anyOf') ?? errors[0]!
-    throw describe(annotated)
+    throw describeSchemaError(annotated, { unknownTopLevel: 'is not a known section' })
   }
   const config = document as Table
   if ((config.upstream === undefined) === (config.inference === undefined)) {
@@ -195,7 +149,7 @@ export async function loadServeConfig(
   path: string,
   sources: ServeConfigSources = processSources,
 ): Promise<Table> {
-  const document = await parse(path, sources)
+  const document = await readConfigDocument(path, sources.readFile)
   validateServeConfig(document)
   const resolved: Table = { ...document }
   for (const section of CONFIG_SECTIONS) {

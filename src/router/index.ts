@@ -44,6 +44,12 @@ export {
   type ProviderTypeDefinition,
 } from '../provider-kit/provider-registry'
 export type { BreakerState } from './circuit-breaker'
+export {
+  configError,
+  describeSchemaError,
+  readConfigDocument,
+  type SchemaErrorWording,
+} from './config/config-document'
 export { type LoadRouterConfigOptions, loadRouterConfig } from './config/load-router-config'
 export { isSecretReference, resolveSecret, type SecretSources } from './config/secrets'
 export { ROUTER_DIAGNOSTICS_CHANNEL, type RouterEvent, type RouterOperation } from './events'

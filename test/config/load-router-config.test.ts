@@ -290,7 +290,7 @@ describe('loadRouterConfig', () => {
     const unreadable = await failure(
       loadRouterConfig(join(folder, 'missing.toml'), { providerTypes: everyType() }),
     )
-    expect(unreadable.message).toMatch(/the configuration file could not be read/)
+    expect(unreadable.message).toMatch(/the configuration file could not be read \(ENOENT\)$/)
   })
 
   it('rejects a factory that returns the wrong thing, bad type names and unknown types', () => {

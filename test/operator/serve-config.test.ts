@@ -174,6 +174,23 @@ describe('a configuration file that is wrong', () => {
     expect(error.message).not.toContain('c2VjcmV0')
   })
 
+  it('names an unreadable file and the reason, as loadRouterConfig does', async () => {
+    const error = await loadServeConfig('/etc/absent.toml', memory({})).catch((caught: unknown) => caught)
+    expect(ContinuumError.isInstance(error) && error.code).toBe('CONTINUUM_CONFIG_INVALID')
+    expect((error as ContinuumError).message).toBe(
+      '/etc/absent.toml: the configuration file could not be read (ENOENT)',
+    )
+  })
+
+  it('calls an unknown top-level table a section and an unknown key a key', async () => {
+    expect((await refusal('[upstream]\nurl = "http://x:1"\n[upstreem]\nurl = 1')).message).toBe(
+      'upstreem: is not a known section',
+    )
+    expect((await refusal('[upstream]\nurl = "http://x:1"\nulr = 1')).message).toBe(
+      'upstream.ulr: is not a known key',
+    )
+  })
+
   it('resolves env: and file: references of secret keys only', async () => {
     const sources = memory(
       {

@@ -6,8 +6,7 @@
  * are handed to factories and never returned, logged or put in an error.
  */
 import { readFile as readFileFromDisk } from 'node:fs/promises'
-import { Ajv, type ErrorObject } from 'ajv'
-import { parse as parseToml } from 'smol-toml'
+import { Ajv } from 'ajv'
 import type { Clock } from '../../core/clock'
 import { systemClock } from '../../core/clock'
 import type { Logger } from '../../core/logger'
@@ -25,6 +24,7 @@ import type { RouterOptions, RoutingPolicy } from '../options'
 import type { ProviderLimits } from '../provider-limiter'
 import { ANY_MODEL } from '../routing-plan'
 import { withModelIntegrity } from '../verified-provider'
+import { configError, describeSchemaError, readConfigDocument } from './config-document'
 import { COMMON_PROVIDER_KEYS, routerConfigSchema } from './router-config-schema'
 import { resolveSecret, type SecretSources } from './secrets'
 
@@ -72,65 +72,6 @@ function checkTypeKeys(id: string, table: Table, registry: ProviderRegistry): vo
   for (const key of Object.keys(table)) {
     if (COMMON_PROVIDER_KEYS.has(key) || Object.hasOwn(settings, key)) continue
     throw configError(`inference.providers.${id}.${key}`, `is not a key of type "${String(table.type)}"`)
-  }
-}
-
-function configError(key: string, why: string, cause?: unknown): ContinuumError {
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${key}: ${why}`, {
-    details: { key },
-    ...(cause === undefined ? {} : { cause }),
-  })
-}
-
-/** Turns ajv's first error into `dotted.key: must be ...`. */
-function describeError(error: ErrorObject): ContinuumError {
-  const segments = error.instancePath
-    .split('/')
-    .slice(1)
-    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
-  // Array indexes read as `key[0]`, like the TOML author would write them.
-  const join = (parts: string[]): string => parts.join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
-  const expect = (error.parentSchema as { expect?: string } | undefined)?.expect
-  if (error.keyword === 'additionalProperties') {
-    const key = join([...segments, String(error.params.additionalProperty)])
-    return configError(key, 'is not a known key')
-  }
-  if (error.keyword === 'required') {
-    return configError(join([...segments, String(error.params.missingProperty)]), 'is required')
-  }
-  if (error.keyword === 'propertyNames' || error.keyword === 'pattern') {
-    const name = error.params.propertyName ?? segments.at(-1)
-    return configError(join([...segments, name]), 'provider names use letters, digits, _ . -')
-  }
-  return configError(
-    join(segments) || '(root)',
-    expect === undefined ? String(error.message) : `must be ${expect}`,
-  )
-}
-
-async function readDocument(source: string, readFile: (path: string) => Promise<string>): Promise<unknown> {
-  let text: string
-  try {
-    text = await readFile(source)
-  } catch (cause) {
-    throw configError(source, 'the configuration file could not be read', cause)
-  }
-  if (source.endsWith('.json')) {
-    try {
-      return JSON.parse(text)
-    } catch {
-      throw configError(source, 'is not valid JSON')
-    }
-  }
-  try {
-    return parseToml(text)
-  } catch (cause) {
-    // Only the position: TOML parser messages quote the offending line, which may hold a secret.
-    const position = cause as { line?: number; column?: number }
-    throw configError(
-      source,
-      `is not valid TOML (line ${position.line ?? '?'}, column ${position.column ?? '?'})`,
-    )
   }
 }
 
@@ -307,8 +248,9 @@ export async function loadRouterConfig(
           )
         })()
   const validate = validatorOf(registry)
-  const document = typeof source === 'string' ? await readDocument(source, sources.readFile) : source
-  if (!validate(document)) throw describeError(validate.errors![0]!)
+  const document = typeof source === 'string' ? await readConfigDocument(source, sources.readFile) : source
+  if (!validate(document))
+    throw describeSchemaError(validate.errors![0]!, { badName: 'provider names use letters, digits, _ . -' })
   const inference = (document as { inference: Table }).inference
   const providerTables = inference.providers as Record<string, Table>
   for (const [id, table] of Object.entries(providerTables)) checkTypeKeys(id, table, registry)
