@@ -11,7 +11,8 @@
  * - steady: 256 streams at 50 tokens/s each, one token per 20 ms step (a busy GPU);
  * - burst: 32 streams looping 1,000-token answers written as fast as the socket drains;
  * - ramp: 256 streams, 10 ms steps, more tokens per step until latency degrades (floor and Koa);
- * - requests: 2 KB chat requests, autocannon at concurrency 64, medians of 3 runs.
+ * - requests: 2 KB chat requests, autocannon at concurrency 64, medians of 3 runs, with the bare
+ *   relay also run as each framework's one handler (that framework's floor).
  * `BENCH_TARGETS=floor,koa-encrypted,...` picks rows. Encrypted stream clients ask for batch frames
  * (docs/PROTOCOL.md §6.1) as the TypeScript client does; `BENCH_BATCH=0` measures a seal per event.
  */
@@ -149,6 +150,14 @@ const ALL_TARGETS: Target[] = [
     encrypted: false,
     start: (upstreamUrl) => benchServer({ role: 'bare', upstream: upstreamUrl }),
   },
+  ...(['express', 'koa', 'fastify'] as const).map(
+    (framework): Target => ({
+      name: `${framework}-relay`,
+      label: `the same relay as ${framework[0]!.toUpperCase()}${framework.slice(1)}'s one handler (its floor)`,
+      encrypted: false,
+      start: (upstreamUrl) => benchServer({ role: 'bare', framework, upstream: upstreamUrl }),
+    }),
+  ),
   { name: 'portkey', label: "Portkey's gateway 1.15.2", encrypted: false, start: startPortkey },
   proxy('express', true),
   proxy('koa', true),
@@ -344,12 +353,17 @@ async function requests(upstream: Upstream): Promise<void> {
   await upstream.setMode({ mode: 'steady', rate: 50, stepMs: 20, prefillMs: 5 })
   console.log('\n### Requests: 2 KB chat completion, autocannon c=64, medians of 3 runs\n')
   console.log(
-    '| target | added p50 (ms, sequential) | req/s @64 | × floor | server CPU µs/req | × floor | failures |',
+    "| target | added p50 (ms, sequential) | req/s @64 | × floor | server CPU µs/req | × floor | req/s × its framework's relay | CPU × its framework's relay | failures |",
   )
-  console.log('| --- | --- | --- | --- | --- | --- | --- |')
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
   let floor: { rps: number; cpu: number } | undefined
+  /** Each framework's relay row: a binding's own cost is its distance from it. */
+  const relays = new Map<string, { rps: number; cpu: number }>()
   const names = [
     'floor',
+    'express-relay',
+    'koa-relay',
+    'fastify-relay',
     'portkey',
     'express-encrypted',
     'koa-encrypted',
@@ -365,9 +379,12 @@ async function requests(upstream: Upstream): Promise<void> {
     const rps = median(result.runs.map((run) => run.requestsPerSecond))
     const cpu = median(result.runs.map((run) => run.cpuMicrosPerRequest))
     const failures = result.runs.reduce((sum, run) => sum + run.failures, 0)
+    const [framework, kind] = target.name.split('-') as [string, string | undefined]
     if (target.name === 'floor') floor = { rps, cpu }
+    if (kind === 'relay') relays.set(framework, { rps, cpu })
+    const relay = kind === 'encrypted' || kind === 'plain' ? relays.get(framework) : undefined
     console.log(
-      `| ${target.label} | ${ms(result.sequentialAddedP50)} | ${fixed(rps, 0)} | ${ratio(rps, floor?.rps)} | ${fixed(cpu, 0)} | ${ratio(cpu, floor?.cpu)} | ${failures} |`,
+      `| ${target.label} | ${ms(result.sequentialAddedP50)} | ${fixed(rps, 0)} | ${ratio(rps, floor?.rps)} | ${fixed(cpu, 0)} | ${ratio(cpu, floor?.cpu)} | ${relay === undefined ? '' : ratio(rps, relay.rps)} | ${relay === undefined ? '' : ratio(cpu, relay.cpu)} | ${failures} |`,
     )
   }
 }

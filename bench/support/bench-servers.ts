@@ -1,9 +1,10 @@
 /**
  * Servers for the proxy benchmark, each run in its own child process so the load generator, the
  * proxy and the upstream do not share one event loop (and the proxy's RSS is its own): a fast fake OpenAI upstream (fixed answers,
- * a 1,000-chunk stream on demand) and the proxy behind Express, Koa or Fastify.
+ * a 1,000-chunk stream on demand), the proxy behind Express, Koa or Fastify, and the bare relay
+ * alone or in each framework (the floors).
  */
-import { createServer } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 interface Data {
@@ -82,12 +83,14 @@ async function startProxy(): Promise<number> {
  * The reference floor: the least a Node proxy can do (read the body, forward it with undici,
  * stream the answer back as it comes), with no framework, validation or encryption. What the
  * real proxy adds beyond this is its own cost; what this adds over calling the upstream directly
- * is the hop itself.
+ * is the hop itself. With `framework`, the same relay runs as that framework's one handler (Koa
+ * middleware, Express middleware, a Fastify catch-all route taking the raw body): the least that
+ * framework costs, so a binding's own cost reads as its distance from this row.
  */
 async function startBare(): Promise<number> {
   const { Pool } = await import('undici')
   const pool = new Pool(data.upstream!, { connections: 512, keepAliveTimeout: 120_000 })
-  const server = createServer((request, response) => {
+  const relay = (request: IncomingMessage, response: ServerResponse): void => {
     const chunks: Buffer[] = []
     request.on('data', (chunk: Buffer) => chunks.push(chunk))
     request.on('end', () => {
@@ -106,9 +109,41 @@ async function startBare(): Promise<number> {
         })
         .catch(() => response.destroy())
     })
-  })
+  }
+  if (data.framework === 'fastify') {
+    const { default: Fastify } = await import('fastify')
+    const app = Fastify({ keepAliveTimeout: 120_000 })
+    // The body stays unread for the relay, as the binding takes it.
+    app.removeAllContentTypeParsers()
+    app.addContentTypeParser('*', (_request, _payload, done) => done(null))
+    app.all('/*', (request, reply) => {
+      reply.hijack()
+      relay(request.raw, reply.raw)
+    })
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return (app.server.address() as AddressInfo).port
+  }
+  if (data.framework === 'koa') {
+    const { default: Koa } = await import('koa')
+    const app = new Koa()
+    app.use((context) => {
+      context.respond = false
+      relay(context.req, context.res)
+    })
+    return listening(app.listen(0, '127.0.0.1'))
+  }
+  if (data.framework === 'express') {
+    const { default: express } = await import('express')
+    const app = express()
+    app.use((request, response) => relay(request, response))
+    return listening(app.listen(0, '127.0.0.1'))
+  }
+  return listening(createServer(relay).listen(0, '127.0.0.1'))
+}
+
+async function listening(server: Server): Promise<number> {
   server.keepAliveTimeout = 120_000
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  if (!server.listening) await new Promise((resolve) => server.once('listening', resolve))
   return (server.address() as AddressInfo).port
 }
 
