@@ -30,7 +30,6 @@ import { checkPathForm, isPlainPath, validatePlainPaths } from './path-policy'
 import { readResponse } from './response-opener'
 import {
   type ClientCipherContext,
-  checkKeyId,
   decodeKeyBytes,
   defaultBackend,
   deriveFieldKey,
@@ -207,7 +206,8 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       ...init,
       method,
       headers: batches ? { ...message.headers, [HEADERS.batch]: '1' } : message.headers,
-      body: JSON.stringify(message.body),
+      // The canonical text the seal covers: the server verifies these bytes without serialising again.
+      body: message.text,
       redirect: 'manual',
     })
     return {

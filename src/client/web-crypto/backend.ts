@@ -19,33 +19,34 @@ export interface EphemeralKeyPair {
   agree(peerPublicKey: Uint8Array): Promise<Uint8Array>
 }
 
-/** What the client needs of a crypto library. Results may be immediate (Node) or promised (WebCrypto). */
+/** A result that is immediate on a synchronous backend (Node) and promised on WebCrypto. */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * What the client needs of a crypto library. The per-message primitives may answer at once
+ * (node:crypto) or through a promise (WebCrypto); callers keep an immediate answer immediate, so
+ * a synchronous backend costs no promise per field. Text inputs are UTF-8.
+ */
 export interface CryptoBackend {
   readonly name: 'webcrypto' | 'node'
   aesKey(raw: Uint8Array): Promise<AesKeyHandle>
   hmacKey(raw: Uint8Array): Promise<HmacKeyHandle>
-  /** AES-256-GCM with a 16-byte tag: returns ciphertext || tag. */
-  encrypt(
-    key: AesKeyHandle,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    plaintext: Uint8Array,
-  ): Uint8Array | Promise<Uint8Array>
-  /** Opens ciphertext || tag; throws when it does not authenticate. */
-  decrypt(
-    key: AesKeyHandle,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    sealed: Uint8Array,
-  ): Uint8Array | Promise<Uint8Array>
-  /** HMAC-SHA256. */
-  sign(key: HmacKeyHandle, data: Uint8Array): Uint8Array | Promise<Uint8Array>
-  /** HMAC-SHA256 verification in constant time. */
-  verify(key: HmacKeyHandle, signature: Uint8Array, data: Uint8Array): boolean | Promise<boolean>
+  /** AES-256-GCM with a 16-byte tag: returns `iv || ciphertext || tag`, the field payload. */
+  seal(key: AesKeyHandle, iv: Uint8Array, aad: string, plaintext: string): MaybePromise<Uint8Array>
+  /** Opens `iv || ciphertext || tag` (at least 28 bytes); throws when it does not authenticate. */
+  open(key: AesKeyHandle, payload: Uint8Array, aad: string): MaybePromise<Uint8Array>
+  /** HMAC-SHA256 of the concatenation of `parts`. */
+  sign(key: HmacKeyHandle, parts: readonly string[]): MaybePromise<Uint8Array>
+  /** HMAC-SHA256 verification of the concatenation of `parts`, in constant time. */
+  verify(key: HmacKeyHandle, signature: Uint8Array, parts: readonly string[]): MaybePromise<boolean>
   hkdf(ikm: Uint8Array, salt: Uint8Array, info: string, length: number): Promise<Uint8Array>
   sha256(data: Uint8Array): Promise<Uint8Array>
   ephemeralKeyPair(): Promise<EphemeralKeyPair>
 }
+
+const IV_LENGTH = 12
+const TAG_LENGTH = 16
+const encoder = new TextEncoder()
 
 // SubtleCrypto takes BufferSource; a Uint8Array over a SharedArrayBuffer is not one in the DOM types.
 const source = (bytes: Uint8Array): BufferSource => bytes as Uint8Array<ArrayBuffer>
@@ -76,19 +77,30 @@ export const webCryptoBackend: CryptoBackend = {
     const key = await subtle().importKey('raw', source(raw), algorithm, false, ['sign', 'verify'])
     return { backend: 'webcrypto', key } as WebHmacKey
   },
-  async encrypt(key, iv, aad, plaintext) {
-    const algorithm = { name: 'AES-GCM', iv: source(iv), additionalData: source(aad), tagLength: 128 }
-    return new Uint8Array(await subtle().encrypt(algorithm, (key as WebAesKey).key, source(plaintext)))
+  async seal(key, iv, aad, plaintext) {
+    const algorithm = { name: 'AES-GCM', iv: source(iv), additionalData: encoder.encode(aad), tagLength: 128 }
+    const sealed = await subtle().encrypt(algorithm, (key as WebAesKey).key, encoder.encode(plaintext))
+    const payload = new Uint8Array(IV_LENGTH + sealed.byteLength)
+    payload.set(iv)
+    payload.set(new Uint8Array(sealed), IV_LENGTH)
+    return payload
   },
-  async decrypt(key, iv, aad, sealed) {
-    const algorithm = { name: 'AES-GCM', iv: source(iv), additionalData: source(aad), tagLength: 128 }
-    return new Uint8Array(await subtle().decrypt(algorithm, (key as WebAesKey).key, source(sealed)))
+  async open(key, payload, aad) {
+    const algorithm = {
+      name: 'AES-GCM',
+      iv: source(payload.subarray(0, IV_LENGTH)),
+      additionalData: encoder.encode(aad),
+      tagLength: 128,
+    }
+    const sealed = source(payload.subarray(IV_LENGTH))
+    return new Uint8Array(await subtle().decrypt(algorithm, (key as WebAesKey).key, sealed))
   },
-  async sign(key, data) {
-    return new Uint8Array(await subtle().sign('HMAC', (key as WebHmacKey).key, source(data)))
+  async sign(key, parts) {
+    const data = encoder.encode(parts.join(''))
+    return new Uint8Array(await subtle().sign('HMAC', (key as WebHmacKey).key, data))
   },
-  verify(key, signature, data) {
-    return subtle().verify('HMAC', (key as WebHmacKey).key, source(signature), source(data))
+  verify(key, signature, parts) {
+    return subtle().verify('HMAC', (key as WebHmacKey).key, source(signature), encoder.encode(parts.join('')))
   },
   async hkdf(ikm, salt, info, length) {
     const base = await subtle().importKey('raw', source(ikm), 'HKDF', false, ['deriveBits'])
@@ -119,24 +131,27 @@ export const webCryptoBackend: CryptoBackend = {
 
 /** The part of node:crypto the Node backend uses, typed here so no Node type is imported. */
 interface NodeCrypto {
+  createSecretKey(raw: Uint8Array): NodeKeyObject
   createCipheriv(
     algorithm: string,
-    key: Uint8Array,
+    key: NodeKeyObject,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): NodeCipher
   createDecipheriv(
     algorithm: string,
-    key: Uint8Array,
+    key: NodeKeyObject,
     iv: Uint8Array,
     options: { authTagLength: number },
   ): NodeDecipher
-  createHmac(algorithm: string, key: Uint8Array): { update(data: Uint8Array): { digest(): Uint8Array } }
+  createHmac(algorithm: string, key: NodeKeyObject): NodeHmac
   timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean
 }
+/** A node:crypto KeyObject: opaque here. */
+type NodeKeyObject = { readonly type: string }
 interface NodeCipher {
   setAAD(aad: Uint8Array): void
-  update(data: Uint8Array): Uint8Array
+  update(data: string, encoding: 'utf8'): Uint8Array
   final(): Uint8Array
   getAuthTag(): Uint8Array
 }
@@ -146,16 +161,13 @@ interface NodeDecipher {
   update(data: Uint8Array): Uint8Array
   final(): Uint8Array
 }
-interface RawKey extends AesKeyHandle, HmacKeyHandle {
-  readonly raw: Uint8Array
+interface NodeHmac {
+  update(data: string, encoding: 'utf8'): NodeHmac
+  digest(): Uint8Array
 }
-
-function concat(first: Uint8Array, second: Uint8Array, third?: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(first.length + second.length + (third?.length ?? 0))
-  joined.set(first)
-  joined.set(second, first.length)
-  if (third !== undefined) joined.set(third, first.length + second.length)
-  return joined
+/** A key as a KeyObject made once: node:crypto sets a cipher or an HMAC up faster from one than from bytes. */
+interface NodeKey extends AesKeyHandle, HmacKeyHandle {
+  readonly key: NodeKeyObject
 }
 
 /**
@@ -163,43 +175,50 @@ function concat(first: Uint8Array, second: Uint8Array, third?: Uint8Array): Uint
  * SubtleCrypto, which Node has too (they run once per key, not per message).
  */
 export function nodeBackend(crypto: NodeCrypto): CryptoBackend {
-  const tagLength = 16
+  const gcm = { authTagLength: TAG_LENGTH }
+  const digest = (key: HmacKeyHandle, parts: readonly string[]): Uint8Array => {
+    const hmac = crypto.createHmac('sha256', (key as NodeKey).key)
+    for (const part of parts) hmac.update(part, 'utf8')
+    return hmac.digest()
+  }
   return {
     ...webCryptoBackend,
     name: 'node',
     async aesKey(raw) {
-      return { backend: 'node', raw: raw.slice() } as RawKey
+      return { backend: 'node', key: crypto.createSecretKey(raw.slice()) } as NodeKey
     },
     async hmacKey(raw) {
-      return { backend: 'node', raw: raw.slice() } as RawKey
+      return { backend: 'node', key: crypto.createSecretKey(raw.slice()) } as NodeKey
     },
-    encrypt(key, iv, aad, plaintext) {
-      const cipher = crypto.createCipheriv('aes-256-gcm', (key as RawKey).raw, iv, {
-        authTagLength: tagLength,
-      })
-      cipher.setAAD(aad)
-      return concat(cipher.update(plaintext), cipher.final(), cipher.getAuthTag())
+    seal(key, iv, aad, plaintext) {
+      const cipher = crypto.createCipheriv('aes-256-gcm', (key as NodeKey).key, iv, gcm)
+      cipher.setAAD(encoder.encode(aad))
+      const body = cipher.update(plaintext, 'utf8')
+      cipher.final()
+      const payload = new Uint8Array(IV_LENGTH + body.length + TAG_LENGTH)
+      payload.set(iv)
+      payload.set(body, IV_LENGTH)
+      payload.set(cipher.getAuthTag(), IV_LENGTH + body.length)
+      return payload
     },
-    decrypt(key, iv, aad, sealed) {
-      if (sealed.length < tagLength) throw new TypeError('AES-GCM input shorter than its tag')
-      const decipher = crypto.createDecipheriv('aes-256-gcm', (key as RawKey).raw, iv, {
-        authTagLength: tagLength,
-      })
-      decipher.setAAD(aad)
-      decipher.setAuthTag(sealed.subarray(sealed.length - tagLength))
-      return concat(decipher.update(sealed.subarray(0, sealed.length - tagLength)), decipher.final())
+    open(key, payload, aad) {
+      if (payload.length < IV_LENGTH + TAG_LENGTH)
+        throw new TypeError('AES-GCM input shorter than its IV and tag')
+      const decipher = crypto.createDecipheriv(
+        'aes-256-gcm',
+        (key as NodeKey).key,
+        payload.subarray(0, IV_LENGTH),
+        gcm,
+      )
+      decipher.setAAD(encoder.encode(aad))
+      decipher.setAuthTag(payload.subarray(payload.length - TAG_LENGTH))
+      const body = decipher.update(payload.subarray(IV_LENGTH, payload.length - TAG_LENGTH))
+      decipher.final()
+      return body
     },
-    sign(key, data) {
-      return crypto
-        .createHmac('sha256', (key as RawKey).raw)
-        .update(data)
-        .digest()
-    },
-    verify(key, signature, data) {
-      const expected = crypto
-        .createHmac('sha256', (key as RawKey).raw)
-        .update(data)
-        .digest()
+    sign: digest,
+    verify(key, signature, parts) {
+      const expected = digest(key, parts)
       return signature.length === expected.length && crypto.timingSafeEqual(signature, expected)
     },
   }
@@ -212,6 +231,9 @@ export function defaultBackend(): CryptoBackend {
   if (selected !== undefined) return selected
   const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
   const crypto = runtime?.getBuiltinModule?.('node:crypto') as NodeCrypto | undefined
-  selected = crypto?.createCipheriv === undefined ? webCryptoBackend : nodeBackend(crypto)
+  selected =
+    crypto?.createCipheriv === undefined || crypto.createSecretKey === undefined
+      ? webCryptoBackend
+      : nodeBackend(crypto)
   return selected
 }

@@ -6,8 +6,8 @@
  */
 import { BATCH_KEY, batchAadText, CIPHERTEXT_PREFIX, isCanonicalBase64url } from '../../cipher/format'
 import { ContinuumError } from '../../errors'
-import { fromBase64url, utf8 } from './bytes'
-import type { ClientCipherContext } from './field-cipher'
+import { fromBase64url } from './bytes'
+import { type ClientCipherContext, isPending } from './field-cipher'
 
 const IV_LENGTH = 12
 const TAG_LENGTH = 16
@@ -49,16 +49,11 @@ export async function openBatch(
     BASE64URL.test(encoded) && isCanonicalBase64url(encoded) ? fromBase64url(encoded) : undefined
   if (payload === undefined || payload.length < IV_LENGTH + TAG_LENGTH)
     throw refused('has a malformed ciphertext')
-  const aad = utf8(batchAadText(context.key.id, context.nonce, context.direction, first, events))
+  const aad = batchAadText(context.key.id, context.nonce, context.direction, first, events)
   const { backend, aesKey } = context.key
   try {
-    const plaintext = await backend.decrypt(
-      aesKey,
-      payload.subarray(0, IV_LENGTH),
-      aad,
-      payload.subarray(IV_LENGTH),
-    )
-    return { events, plaintext }
+    const opened = backend.open(aesKey, payload, aad)
+    return { events, plaintext: isPending(opened) ? await opened : opened }
   } catch {
     throw refused('failed authentication: tampered, moved or from another stream')
   }

@@ -1,7 +1,11 @@
 /**
- * Byte codecs without `Buffer`: UTF-8, strict base64url (one spelling per byte string, as the
- * protocol requires of ciphertexts and seals), hex, and fresh random bytes from
- * `crypto.getRandomValues`. Everything the browser client encodes goes through these.
+ * Byte codecs without importing `Buffer`: UTF-8, strict base64url (one spelling per byte string,
+ * as the protocol requires of ciphertexts and seals), hex, and fresh random bytes from
+ * `crypto.getRandomValues`. Everything the browser client encodes goes through these. Base64url
+ * runs on the runtime's native codec where there is one (`Uint8Array.prototype.toBase64` in
+ * current browsers, `Buffer` reached through `process.getBuiltinModule` on Node, Bun and Deno):
+ * a string loop costs more than the AES-GCM of the same bytes. Decoding checks the one canonical
+ * spelling itself either way, since both native decoders are lenient.
  */
 
 const encoder = new TextEncoder()
@@ -20,8 +24,52 @@ export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes)
 }
 
+/** The native codecs this runtime has, looked up once. */
+interface NativeBase64 {
+  encode(bytes: Uint8Array): string
+  decode(text: string): Uint8Array<ArrayBuffer>
+}
+
+interface NodeBuffer {
+  from(bytes: ArrayBufferLike, offset: number, length: number): { toString(encoding: 'base64url'): string }
+  from(text: string, encoding: 'base64url'): Uint8Array
+}
+
+function nativeBase64(): NativeBase64 | undefined {
+  const web = Uint8Array as unknown as {
+    prototype: { toBase64?: unknown }
+    fromBase64?: (text: string, options: { alphabet: 'base64url' }) => Uint8Array<ArrayBuffer>
+  }
+  if (typeof web.prototype.toBase64 === 'function' && typeof web.fromBase64 === 'function') {
+    const fromBase64 = web.fromBase64
+    const options = { alphabet: 'base64url', omitPadding: true } as const
+    return {
+      encode: (bytes) => (bytes as unknown as { toBase64(options: object): string }).toBase64(options),
+      decode: (text) => fromBase64(text, { alphabet: 'base64url' }),
+    }
+  }
+  const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
+  const buffer = (runtime?.getBuiltinModule?.('node:buffer') as { Buffer?: NodeBuffer } | undefined)?.Buffer
+  if (buffer === undefined) return undefined
+  return {
+    encode: (bytes) => buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url'),
+    decode: (text) => {
+      const decoded = buffer.from(text, 'base64url')
+      return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength) as Uint8Array<ArrayBuffer>
+    },
+  }
+}
+
+const native = nativeBase64()
+const BASE64URL = /^[A-Za-z0-9_-]*$/
+
 /** base64url without padding. */
 export function toBase64url(bytes: Uint8Array): string {
+  return native === undefined ? toBase64urlLoop(bytes) : native.encode(bytes)
+}
+
+/** base64url in plain JavaScript, for runtimes without a native codec. */
+function toBase64urlLoop(bytes: Uint8Array): string {
   let text = ''
   let index = 0
   for (; index + 2 < bytes.length; index += 3) {
@@ -48,6 +96,16 @@ export function toBase64url(bytes: Uint8Array): string {
  * character outside the alphabet, an impossible length, or unused trailing bits set).
  */
 export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
+  if (native === undefined) return fromBase64urlLoop(text)
+  const rest = text.length % 4
+  if (rest === 1 || !BASE64URL.test(text)) return undefined
+  // The bits of the last character past the last whole byte must be zero (one spelling only).
+  if (rest !== 0 && (LOOKUP[text.charCodeAt(text.length - 1)]! & (rest === 2 ? 0b1111 : 0b11)) !== 0)
+    return undefined
+  return native.decode(text)
+}
+
+function fromBase64urlLoop(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (text.length % 4 === 1) return undefined
   const bytes = new Uint8Array(Math.floor((text.length * 3) / 4))
   let buffer = 0
@@ -98,4 +156,24 @@ export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array<ArrayBu
 /** `length` bytes from the platform CSPRNG. */
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return globalThis.crypto.getRandomValues(new Uint8Array(length))
+}
+
+const POOL_SIZE = 4096
+const pool = new Uint8Array(POOL_SIZE)
+let poolOffset = POOL_SIZE
+
+/**
+ * `length` (at most 4,096) fresh random bytes, copied out of a pooled CSPRNG buffer: a call to
+ * the generator per 12-byte IV costs more than the AES-GCM of the field. Each byte of the pool is
+ * handed out once, and the pool is refilled, never reread; the copy stays the caller's however
+ * late an asynchronous cipher reads it.
+ */
+export function pooledRandomBytes(length: number): Uint8Array<ArrayBuffer> {
+  if (poolOffset + length > POOL_SIZE) {
+    globalThis.crypto.getRandomValues(pool)
+    poolOffset = 0
+  }
+  const bytes = pool.slice(poolOffset, poolOffset + length)
+  poolOffset += length
+  return bytes
 }

@@ -7,7 +7,8 @@
 
 import { ContinuumError } from '../../errors'
 import { canonicalJson } from '../../internal/canonical-json'
-import { concatBytes, fromBase64url, fromUtf8, randomBytes, toBase64url, utf8 } from './bytes'
+import type { MaybePromise } from './backend'
+import { fromBase64url, fromUtf8, pooledRandomBytes, toBase64url, utf8 } from './bytes'
 import type { ClientFieldKey } from './field-key'
 
 const FORMAT_VERSION = 'cp2'
@@ -30,8 +31,8 @@ export interface ClientCipherContext {
 /** What a seal covers besides the body. */
 export type SealKind = 'request' | 'response' | 'error' | 'event' | 'end' | 'failed'
 
-function fieldAad(context: ClientCipherContext, sequence: number, path: string): Uint8Array {
-  return utf8(`${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${path}`)
+function fieldAad(context: ClientCipherContext, sequence: number, path: string): string {
+  return `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${path}`
 }
 
 function pathError(
@@ -48,6 +49,37 @@ function pathError(
   return new ContinuumError(code, message, { details: { path }, cause })
 }
 
+/** Whether a backend's answer is still to come. */
+export function isPending<T>(value: MaybePromise<T>): value is Promise<T> {
+  return value instanceof Promise
+}
+
+/** `next` of the answer: at once when it is there, after it when it is promised. */
+function after<T, U>(value: MaybePromise<T>, next: (value: T) => U): MaybePromise<U> {
+  return isPending(value) ? value.then(next) : next(value)
+}
+
+/** {@link encryptValue}, immediate on a synchronous backend; throws rather than rejects there. */
+export function encryptValueNow(
+  context: ClientCipherContext,
+  sequence: number,
+  path: string,
+  value: unknown,
+  iv: Uint8Array = pooledRandomBytes(IV_LENGTH),
+): MaybePromise<string> {
+  let plaintext: string
+  try {
+    plaintext = canonicalJson(value)
+  } catch (error) {
+    throw pathError('CONTINUUM_NON_CANONICAL_JSON', path, error)
+  }
+  const { backend, aesKey, id } = context.key
+  const payload = backend.seal(aesKey, iv, fieldAad(context, sequence, path), plaintext)
+  return isPending(payload)
+    ? payload.then((bytes) => `${PREFIX}${id}.${toBase64url(bytes)}`)
+    : `${PREFIX}${id}.${toBase64url(payload)}`
+}
+
 /** Encrypts a JSON value into `cp2.<keyId>.<base64url(iv || ciphertext || tag)>`. */
 export async function encryptValue(
   context: ClientCipherContext,
@@ -55,51 +87,21 @@ export async function encryptValue(
   path: string,
   value: unknown,
   /** Only for the deterministic test vectors; never pass an IV in production. */
-  iv: Uint8Array = randomBytes(IV_LENGTH),
+  iv?: Uint8Array,
 ): Promise<string> {
-  let plaintext: string
-  try {
-    plaintext = canonicalJson(value)
-  } catch (error) {
-    throw pathError('CONTINUUM_NON_CANONICAL_JSON', path, error)
-  }
-  const { backend, aesKey } = context.key
-  const sealed = await backend.encrypt(aesKey, iv, fieldAad(context, sequence, path), utf8(plaintext))
-  return `${PREFIX}${context.key.id}.${toBase64url(concatBytes(iv, sealed))}`
+  return encryptValueNow(context, sequence, path, value, iv)
 }
 
-/** Decrypts a field ciphertext; a failure is CONTINUUM_DECRYPTION_FAILED (or MALFORMED) naming only the path. */
-export async function decryptValue(
-  context: ClientCipherContext,
-  sequence: number,
-  path: string,
-  ciphertext: string,
-): Promise<unknown> {
-  const separator = ciphertext.indexOf('.', PREFIX.length)
-  const keyId = separator === -1 ? '' : ciphertext.slice(PREFIX.length, separator)
-  const payload = separator === -1 ? undefined : fromBase64url(ciphertext.slice(separator + 1))
-  if (!ciphertext.startsWith(PREFIX) || !KEY_ID.test(keyId) || payload === undefined) {
-    throw pathError('CONTINUUM_MALFORMED_CIPHERTEXT', path)
-  }
-  if (payload.length < IV_LENGTH + TAG_LENGTH) throw pathError('CONTINUUM_MALFORMED_CIPHERTEXT', path)
-  if (keyId !== context.key.id) throw pathError('CONTINUUM_DECRYPTION_FAILED', path)
-  const { backend, aesKey } = context.key
+/** The value of a decrypted plaintext, which must be its RFC 8785 form, as on the server. */
+function plaintextValue(bytes: Uint8Array, path: string): unknown {
   let text: string
-  try {
-    const aad = fieldAad(context, sequence, path)
-    text = fromUtf8(
-      await backend.decrypt(aesKey, payload.subarray(0, IV_LENGTH), aad, payload.subarray(IV_LENGTH)),
-    )
-  } catch (error) {
-    throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
-  }
   let value: unknown
   try {
+    text = fromUtf8(bytes)
     value = JSON.parse(text)
   } catch (error) {
     throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
   }
-  // The plaintext must be its value's RFC 8785 form, as on the server.
   let canonical: string | undefined
   try {
     canonical = canonicalJson(value)
@@ -110,16 +112,81 @@ export async function decryptValue(
   return value
 }
 
-function sealInput(
+/** {@link decryptValue}, immediate on a synchronous backend; throws rather than rejects there. */
+export function decryptValueNow(
+  context: ClientCipherContext,
+  sequence: number,
+  path: string,
+  ciphertext: string,
+): MaybePromise<unknown> {
+  const separator = ciphertext.indexOf('.', PREFIX.length)
+  const keyId = separator === -1 ? '' : ciphertext.slice(PREFIX.length, separator)
+  const payload = separator === -1 ? undefined : fromBase64url(ciphertext.slice(separator + 1))
+  if (!ciphertext.startsWith(PREFIX) || !KEY_ID.test(keyId) || payload === undefined) {
+    throw pathError('CONTINUUM_MALFORMED_CIPHERTEXT', path)
+  }
+  if (payload.length < IV_LENGTH + TAG_LENGTH) throw pathError('CONTINUUM_MALFORMED_CIPHERTEXT', path)
+  if (keyId !== context.key.id) throw pathError('CONTINUUM_DECRYPTION_FAILED', path)
+  const { backend, aesKey } = context.key
+  let opened: MaybePromise<Uint8Array>
+  try {
+    opened = backend.open(aesKey, payload, fieldAad(context, sequence, path))
+  } catch (error) {
+    throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
+  }
+  if (!isPending(opened)) return plaintextValue(opened, path)
+  return opened.then(
+    (bytes) => plaintextValue(bytes, path),
+    (error: unknown) => {
+      throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
+    },
+  )
+}
+
+/** Decrypts a field ciphertext; a failure is CONTINUUM_DECRYPTION_FAILED (or MALFORMED) naming only the path. */
+export async function decryptValue(
+  context: ClientCipherContext,
+  sequence: number,
+  path: string,
+  ciphertext: string,
+): Promise<unknown> {
+  return decryptValueNow(context, sequence, path, ciphertext)
+}
+
+/**
+ * The seal input, `cp2|keyId|nonce|direction|sequence|kind|<UTF-8 length of meta>:<meta>|`
+ * followed by the body's canonical JSON, as the parts the backend MACs in turn.
+ */
+function sealParts(
   context: ClientCipherContext,
   sequence: number,
   kind: SealKind,
   meta: string,
-  body: unknown,
-): Uint8Array {
-  const metaBytes = utf8(meta).length
-  const head = `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${metaBytes}:${meta}|`
-  return utf8(head + canonicalJson(body))
+  canonicalBody: string,
+): string[] {
+  const metaBytes = utf8Length(meta)
+  return [
+    `${FORMAT_VERSION}|${context.key.id}|${context.nonce}|${context.direction}|${sequence}|${kind}|${metaBytes}:${meta}|`,
+    canonicalBody,
+  ]
+}
+
+/** The UTF-8 length of a string, without encoding it when it is ASCII (as meta nearly always is). */
+function utf8Length(text: string): number {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+  return /^[\x00-\x7f]*$/.test(text) ? text.length : utf8(text).length
+}
+
+/** The seal of a message whose body is given as its canonical JSON; immediate on a synchronous backend. */
+export function sealOfTextNow(
+  context: ClientCipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  canonicalBody: string,
+): MaybePromise<string> {
+  const { backend, sealKey } = context.key
+  return after(backend.sign(sealKey, sealParts(context, sequence, kind, meta, canonicalBody)), toBase64url)
 }
 
 /** The seal of a message (docs/PROTOCOL.md), base64url. */
@@ -130,8 +197,23 @@ export async function computeSeal(
   meta: string,
   body: unknown,
 ): Promise<string> {
+  return sealOfTextNow(context, sequence, kind, meta, canonicalJson(body))
+}
+
+/** {@link sealMatches}, immediate on a synchronous backend; throws rather than rejects there. */
+export function sealMatchesNow(
+  context: ClientCipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  body: unknown,
+  seal: string | undefined,
+): MaybePromise<boolean> {
+  if (seal === undefined || seal.length !== 43) return false
+  const given = fromBase64url(seal)
+  if (given === undefined) return false
   const { backend, sealKey } = context.key
-  return toBase64url(await backend.sign(sealKey, sealInput(context, sequence, kind, meta, body)))
+  return backend.verify(sealKey, given, sealParts(context, sequence, kind, meta, canonicalJson(body)))
 }
 
 /** Whether a seal matches, compared in constant time by the backend. */
@@ -143,9 +225,5 @@ export async function sealMatches(
   body: unknown,
   seal: string | undefined,
 ): Promise<boolean> {
-  if (seal === undefined || seal.length !== 43) return false
-  const given = fromBase64url(seal)
-  if (given === undefined) return false
-  const { backend, sealKey } = context.key
-  return backend.verify(sealKey, given, sealInput(context, sequence, kind, meta, body))
+  return sealMatchesNow(context, sequence, kind, meta, body, seal)
 }

@@ -2,14 +2,25 @@
  * Whole messages of the protocol as the client handles them, on the asynchronous cipher: the
  * sealed request, a JSON response, a sealed error, one stream event and the end marker. Same
  * rules as src/cipher/message-codec.ts and request-message.ts (the shared vectors check both); a
- * seal is always verified before any decrypted value is handed out.
+ * seal is always verified before any decrypted value is handed out. Each function is async at its
+ * edge only: on a synchronous backend the whole message is done without a promise inside (the
+ * seal first, then the fields), on WebCrypto the operations that do not depend on each other are
+ * all in flight at once.
  */
 import type { PlainFieldTree } from '../../cipher/field-map'
 import { END_MARKER_KEY, EVENT_SEAL_KEY, FORMAT_VERSION, HEADERS } from '../../cipher/format'
 import { bindRequest } from '../../cipher/request-binding'
 import { ContinuumError } from '../../errors'
-import { type ClientCipherContext, computeSeal, sealMatches } from './field-cipher'
-import { decryptFields, encryptFields } from './fields'
+import { canonicalJson } from '../../internal/canonical-json'
+import type { MaybePromise } from './backend'
+import {
+  type ClientCipherContext,
+  isPending,
+  type SealKind,
+  sealMatchesNow,
+  sealOfTextNow,
+} from './field-cipher'
+import { decryptFieldsNow, encryptFieldsNow } from './fields'
 
 /** What {@link encryptRequestMessage} takes (as src/cipher/request-message.ts). */
 export interface ClientRequestInput {
@@ -25,9 +36,13 @@ export interface ClientRequestInput {
 }
 
 /** Encrypts and seals one request: the body and the complete request headers. */
-export async function encryptRequestMessage(
-  input: ClientRequestInput,
-): Promise<{ body: unknown; headers: Record<string, string>; meta: string }> {
+export async function encryptRequestMessage(input: ClientRequestInput): Promise<{
+  body: unknown
+  /** The encrypted body as JSON text to send: its canonical form, which the seal covers byte for byte. */
+  text: string
+  headers: Record<string, string>
+  meta: string
+}> {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(input.headers ?? {})) {
     const lower = name.toLowerCase()
@@ -41,10 +56,15 @@ export async function encryptRequestMessage(
     timestamp: input.timestamp,
     headers,
   })
-  const body = await encryptFields(input.tree, input.body, input.context, 0)
-  const seal = await computeSeal(input.context, 0, 'request', bound.meta, body)
+  const encrypted = encryptFieldsNow(input.tree, input.body, input.context, 0)
+  const body = isPending(encrypted) ? await encrypted : encrypted
+  // One serialisation serves the seal and the wire: the server verifies these very bytes.
+  const text = canonicalJson(body)
+  const sealed = sealOfTextNow(input.context, 0, 'request', bound.meta, text)
+  const seal = isPending(sealed) ? await sealed : sealed
   return {
     body,
+    text,
     meta: bound.meta,
     headers: {
       ...headers,
@@ -59,17 +79,32 @@ export async function encryptRequestMessage(
 }
 
 /**
- * Verifies a seal and decrypts alongside: both run at once (the plaintexts are held back until
- * the seal verified), and a bad seal wins over a decryption failure.
+ * Verifies a message's seal and decrypts its fields; the plaintexts are handed out only once the
+ * seal verified, and a bad seal wins over a decryption failure. On a synchronous backend the seal
+ * is checked first and nothing is decrypted unless it holds; on WebCrypto both run at once.
  */
-async function verifiedThenDecrypted<T>(
-  verified: Promise<boolean>,
-  decrypted: Promise<T>,
+async function verifiedThenDecrypted(
+  tree: PlainFieldTree,
+  body: unknown,
+  context: ClientCipherContext,
+  seal: { sequence: number; kind: SealKind; meta: string; given: string | undefined },
   failure: () => ContinuumError,
-): Promise<T> {
-  const [seal, fields] = await Promise.allSettled([verified, decrypted])
-  if (seal.status === 'rejected') throw seal.reason
-  if (!seal.value) throw failure()
+): Promise<unknown> {
+  const verified = sealMatchesNow(context, seal.sequence, seal.kind, seal.meta, body, seal.given)
+  if (!isPending(verified)) {
+    if (!verified) throw failure()
+    const fields = decryptFieldsNow(tree, body, context, seal.sequence)
+    return isPending(fields) ? await fields : fields
+  }
+  let decrypted: MaybePromise<unknown>
+  try {
+    decrypted = decryptFieldsNow(tree, body, context, seal.sequence)
+  } catch (error) {
+    decrypted = Promise.reject(error)
+  }
+  const [sealResult, fields] = await Promise.allSettled([verified, decrypted])
+  if (sealResult.status === 'rejected') throw sealResult.reason
+  if (!sealResult.value) throw failure()
   if (fields.status === 'rejected') throw fields.reason
   return fields.value
 }
@@ -83,8 +118,10 @@ export function openResponse(
   seal: string | undefined,
 ): Promise<unknown> {
   return verifiedThenDecrypted(
-    sealMatches(context, 0, 'response', String(status), body, seal),
-    decryptFields(tree, body, context, 0),
+    tree,
+    body,
+    context,
+    { sequence: 0, kind: 'response', meta: String(status), given: seal },
     () => new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify'),
   )
 }
@@ -97,7 +134,7 @@ export async function errorSealMatches(
   seal: string | undefined,
 ): Promise<boolean> {
   try {
-    return await sealMatches(context, 0, 'error', String(status), body, seal)
+    return await sealMatchesNow(context, 0, 'error', String(status), body, seal)
   } catch {
     return false
   }
@@ -114,8 +151,10 @@ export async function openEvent(
   const { [EVENT_SEAL_KEY]: seal, ...rest } = event
   const given = typeof seal === 'string' ? seal : undefined
   return (await verifiedThenDecrypted(
-    sealMatches(context, sequence, 'event', eventName, rest, given),
-    decryptFields(tree, rest, context, sequence),
+    tree,
+    rest,
+    context,
+    { sequence, kind: 'event', meta: eventName, given },
     () =>
       new ContinuumError(
         'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
@@ -152,7 +191,7 @@ export async function verifyEndMarker(
   const verified =
     marker?.events === count &&
     wellFormed &&
-    (await sealMatches(
+    (await sealMatchesNow(
       context,
       count,
       failed ? 'failed' : 'end',
