@@ -28,6 +28,7 @@ import {
   openResponse,
   sealMatches,
   toBase64url,
+  toHex,
   verifyEndMarker,
   webCryptoBackend,
 } from '../../src/client/web-crypto/index'
@@ -205,6 +206,37 @@ export async function checkSharedVectors(
     const view = new DataView(new ArrayBuffer(8))
     view.setBigUint64(0, BigInt(`0x${bits}`))
     expect(canonicalJson(view.getFloat64(0)) === expected, `number ${bits}`)
+  }
+  // One spelling per byte string, whichever codec (native or not) the runtime gives base64url.
+  for (const [text, hex] of [
+    ['', ''],
+    ['AA', '00'],
+    ['AAE', '0001'],
+    ['AAEC', '000102'],
+    ['_-_-', 'ffeffe'],
+  ] as const) {
+    const decoded = fromBase64url(text)
+    expect(decoded !== undefined && toHex(decoded) === hex, `base64url ${text} decodes`)
+    expect(toBase64url(fromHex(hex)) === text, `base64url ${text} encodes`)
+  }
+  for (const text of [
+    'A',
+    'AAAAA',
+    'AB',
+    'AAF',
+    'AA==',
+    'AA=',
+    'AAA=',
+    'A+/A',
+    'AA/A',
+    'AA A',
+    ' AAA',
+    'AAA\n',
+    'AA\tA',
+    'AAé',
+    'AAA\u0100',
+  ]) {
+    expect(fromBase64url(text) === undefined, `base64url ${JSON.stringify(text)} is refused`)
   }
   for (const item of vectors.canonicalQuery as { search: string; canonical: string | null }[]) {
     let actual: string | null

@@ -24,10 +24,16 @@ export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes)
 }
 
-/** The native codecs this runtime has, looked up once. */
+/**
+ * A native base64url codec. `decode` may be lenient (skip whitespace, take padding, ignore the
+ * bits past the last byte, even another alphabet): `strictAlphabet` says whether it refuses
+ * every character outside the base64url alphabet but whitespace and `=`, which then show as a
+ * shorter result; fromBase64url checks the rest.
+ */
 interface NativeBase64 {
   encode(bytes: Uint8Array): string
   decode(text: string): Uint8Array<ArrayBuffer>
+  strictAlphabet: boolean
 }
 
 interface NodeBuffer {
@@ -45,7 +51,9 @@ function nativeBase64(): NativeBase64 | undefined {
     const options = { alphabet: 'base64url', omitPadding: true } as const
     return {
       encode: (bytes) => (bytes as unknown as { toBase64(options: object): string }).toBase64(options),
+      // Throws a SyntaxError on any other character (caught by fromBase64url).
       decode: (text) => fromBase64(text, { alphabet: 'base64url' }),
+      strictAlphabet: true,
     }
   }
   const runtime = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process
@@ -57,6 +65,8 @@ function nativeBase64(): NativeBase64 | undefined {
       const decoded = buffer.from(text, 'base64url')
       return new Uint8Array(decoded.buffer, decoded.byteOffset, decoded.byteLength) as Uint8Array<ArrayBuffer>
     },
+    // Buffer takes `+` and `/` too, and skips what it cannot read.
+    strictAlphabet: false,
   }
 }
 
@@ -98,11 +108,19 @@ function toBase64urlLoop(bytes: Uint8Array): string {
 export function fromBase64url(text: string): Uint8Array<ArrayBuffer> | undefined {
   if (native === undefined) return fromBase64urlLoop(text)
   const rest = text.length % 4
-  if (rest === 1 || !BASE64URL.test(text)) return undefined
+  if (rest === 1) return undefined
   // The bits of the last character past the last whole byte must be zero (one spelling only).
-  if (rest !== 0 && (LOOKUP[text.charCodeAt(text.length - 1)]! & (rest === 2 ? 0b1111 : 0b11)) !== 0)
+  const last = text.length === 0 ? 0 : text.charCodeAt(text.length - 1)
+  if (rest !== 0 && (last >= 128 || (LOOKUP[last]! & (rest === 2 ? 0b1111 : 0b11)) !== 0)) return undefined
+  if (!native.strictAlphabet && !BASE64URL.test(text)) return undefined
+  let bytes: Uint8Array<ArrayBuffer>
+  try {
+    bytes = native.decode(text)
+  } catch {
     return undefined
-  return native.decode(text)
+  }
+  // Skipped whitespace or padding leaves fewer bytes than the length promises.
+  return bytes.length === Math.floor((text.length * 3) / 4) ? bytes : undefined
 }
 
 function fromBase64urlLoop(text: string): Uint8Array<ArrayBuffer> | undefined {

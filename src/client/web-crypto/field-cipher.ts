@@ -67,6 +67,7 @@ export function encryptValueNow(
   value: unknown,
   iv: Uint8Array = pooledRandomBytes(IV_LENGTH),
 ): MaybePromise<string> {
+  if (iv.length !== IV_LENGTH) throw new TypeError(`An AES-GCM IV is ${IV_LENGTH} bytes`)
   let plaintext: string
   try {
     plaintext = canonicalJson(value)
@@ -74,10 +75,11 @@ export function encryptValueNow(
     throw pathError('CONTINUUM_NON_CANONICAL_JSON', path, error)
   }
   const { backend, aesKey, id } = context.key
-  const payload = backend.seal(aesKey, iv, fieldAad(context, sequence, path), plaintext)
-  return isPending(payload)
-    ? payload.then((bytes) => `${PREFIX}${id}.${toBase64url(bytes)}`)
-    : `${PREFIX}${id}.${toBase64url(payload)}`
+  // 12 bytes are 16 base64url characters without padding, so base64url(iv || sealed) is the two
+  // encodings one after the other, and the payload is never copied together.
+  const head = `${PREFIX}${id}.${toBase64url(iv)}`
+  const sealed = backend.seal(aesKey, iv, fieldAad(context, sequence, path), plaintext)
+  return isPending(sealed) ? sealed.then((bytes) => head + toBase64url(bytes)) : head + toBase64url(sealed)
 }
 
 /** Encrypts a JSON value into `cp2.<keyId>.<base64url(iv || ciphertext || tag)>`. */

@@ -11,7 +11,6 @@ import type { PlainFieldTree } from '../../cipher/field-map'
 import { END_MARKER_KEY, EVENT_SEAL_KEY, FORMAT_VERSION, HEADERS } from '../../cipher/format'
 import { bindRequest } from '../../cipher/request-binding'
 import { ContinuumError } from '../../errors'
-import { canonicalJson } from '../../internal/canonical-json'
 import type { MaybePromise } from './backend'
 import {
   type ClientCipherContext,
@@ -21,6 +20,7 @@ import {
   sealOfTextNow,
 } from './field-cipher'
 import { decryptFieldsNow, encryptFieldsNow } from './fields'
+import { sealedCanonicalJson } from './sealed-json'
 
 /** What {@link encryptRequestMessage} takes (as src/cipher/request-message.ts). */
 export interface ClientRequestInput {
@@ -59,7 +59,7 @@ export async function encryptRequestMessage(input: ClientRequestInput): Promise<
   const encrypted = encryptFieldsNow(input.tree, input.body, input.context, 0)
   const body = isPending(encrypted) ? await encrypted : encrypted
   // One serialisation serves the seal and the wire: the server verifies these very bytes.
-  const text = canonicalJson(body)
+  const text = sealedCanonicalJson(input.tree, body)
   const sealed = sealOfTextNow(input.context, 0, 'request', bound.meta, text)
   const seal = isPending(sealed) ? await sealed : sealed
   return {
