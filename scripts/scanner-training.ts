@@ -48,15 +48,24 @@ export function dot(vector: SparseVector, weights: Float32Array): number {
   return sum
 }
 
-/** Trains on `corpus[rowIndices]` and returns quantised weights. */
+/**
+ * Trains on `corpus[rowIndices]` and returns quantised weights.
+ *
+ * Speed: a fit trains nine classifiers over some 300 million feature updates, and the weight and
+ * AdaGrad tables (each 2^18 floats) are larger than a core's cache, so every update is a cache
+ * miss. Each feature's weight and squared-gradient sum therefore sit side by side in one table
+ * (`state[2f]`, `state[2f + 1]`): one miss per feature instead of two. The arithmetic, and its
+ * rounding to 32-bit floats at every store, is exactly that of two separate Float32Arrays.
+ */
 export function trainClassifier(
   corpus: readonly CorpusRow[],
   rowIndices: readonly number[],
   dimension: number,
   settings: ClassifierSettings,
 ): TrainedClassifier {
-  const weights = new Float32Array(dimension)
-  const squaredGradients = new Float32Array(dimension).fill(1e-8)
+  const state = new Float32Array(2 * dimension)
+  for (let feature = 0; feature < dimension; feature++) state[2 * feature + 1] = 1e-8
+  const { l2, learningRate } = settings
   let bias = 0
   let biasSquared = 1e-8
   // Balanced classes: a row weighs as much through its chunks as through its document.
@@ -64,19 +73,29 @@ export function trainClassifier(
   const total = rowIndices.length
   const classWeight = [total / (2 * Math.max(1, total - positives)), total / (2 * Math.max(1, positives))]
 
+  const logitOf = (vector: SparseVector): number => {
+    const { indices, values } = vector
+    let sum = 0
+    for (let slot = 0; slot < indices.length; slot++) sum += state[2 * indices[slot]!]! * values[slot]!
+    return sum
+  }
+
   const step = (vector: SparseVector, label: 0 | 1, weight: number): void => {
     const { indices, values } = vector
     let logit = bias
-    for (let slot = 0; slot < indices.length; slot++) logit += weights[indices[slot]!]! * values[slot]!
+    for (let slot = 0; slot < indices.length; slot++) logit += state[2 * indices[slot]!]! * values[slot]!
     const error = (1 / (1 + Math.exp(-logit)) - label) * weight
     for (let slot = 0; slot < indices.length; slot++) {
-      const feature = indices[slot]!
-      const gradient = error * values[slot]! + settings.l2 * weights[feature]!
-      squaredGradients[feature]! += gradient * gradient
-      weights[feature]! -= (settings.learningRate * gradient) / Math.sqrt(squaredGradients[feature]!)
+      const at = 2 * indices[slot]!
+      const current = state[at]!
+      const gradient = error * values[slot]! + l2 * current
+      // Stored (so rounded to float32) before the square root reads it, as in the original tables.
+      const squared = Math.fround(state[at + 1]! + gradient * gradient)
+      state[at + 1] = squared
+      state[at] = current - (learningRate * gradient) / Math.sqrt(squared)
     }
     biasSquared += error * error
-    bias -= (settings.learningRate * error) / Math.sqrt(biasSquared)
+    bias -= (learningRate * error) / Math.sqrt(biasSquared)
   }
 
   const random = seededRandom(settings.seed)
@@ -95,9 +114,9 @@ export function trainClassifier(
         for (const part of row.parts) step(part, 0, weight / row.parts.length)
       } else {
         let best = row.parts[0]!
-        let bestLogit = dot(best, weights)
+        let bestLogit = logitOf(best)
         for (let part = 1; part < row.parts.length; part++) {
-          const logit = dot(row.parts[part]!, weights)
+          const logit = logitOf(row.parts[part]!)
           if (logit > bestLogit) {
             best = row.parts[part]!
             bestLogit = logit
@@ -107,6 +126,8 @@ export function trainClassifier(
       }
     }
   }
+  const weights = new Float32Array(dimension)
+  for (let feature = 0; feature < dimension; feature++) weights[feature] = state[2 * feature]!
   const { scale, bytes } = quantizeWeights(weights)
   const quantised = new Float32Array(dimension)
   for (let index = 0; index < dimension; index++) {
