@@ -35,7 +35,7 @@ describe('shipped injection model', () => {
 
   it.skipIf(!hasData)(
     'is reproducible from the data and matches the documented selection and fit',
-    // A complete fit takes about a minute of one core; the bound only guards against a hang, on a
+    // A complete fit takes well under a minute of one core; the bound only guards against a hang, on a
     // machine other work shares.
     { timeout: 600_000 },
     () => {
