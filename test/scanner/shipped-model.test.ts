@@ -35,8 +35,8 @@ describe('shipped injection model', () => {
 
   it.skipIf(!hasData)(
     'is reproducible from the data and matches the documented selection and fit',
-    // A complete fit takes well under a minute of one core; the bound only guards against a hang, on a
-    // machine other work shares.
+    // A complete fit takes well under a minute of one core; the bound only guards against a hang,
+    // on a machine other work shares.
     { timeout: 600_000 },
     () => {
       const data = prepareData(fileURLToPath(dataUrl))
