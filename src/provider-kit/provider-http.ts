@@ -65,22 +65,9 @@ export class ProviderHttp {
     try {
       const response = await this.#send(request, call.signal)
       call.touch()
-      await this.#rejectErrorStatus(response)
-      const chunks: Uint8Array[] = []
-      let size = 0
-      for await (const chunk of response.body) {
-        call.touch()
-        size += chunk.byteLength
-        if (size > this.#options.maxResponseBytes) {
-          throw new ContinuumError(
-            'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE',
-            `Provider ${this.#options.providerId} answered with more than ${this.#options.maxResponseBytes} bytes`,
-          )
-        }
-        chunks.push(chunk)
-      }
+      if (response.status < 200 || response.status >= 300) await this.#rejectErrorStatus(response)
+      const text = await this.#readText(response.body, call)
       call.finish()
-      const text = Buffer.concat(chunks).toString('utf8')
       let body: unknown
       try {
         body = text === '' ? undefined : JSON.parse(text)
@@ -99,6 +86,13 @@ export class ProviderHttp {
     }
   }
 
+  /** Reads a whole JSON body within `maxResponseBytes`; each chunk restarts the call's silence timer. */
+  #readText(body: AsyncIterable<Uint8Array>, call: Call): Promise<string> {
+    const { providerId, maxResponseBytes } = this.#options
+    if (isNodeReadable(body)) return new NodeBodyText(body, call, maxResponseBytes, providerId).promise
+    return readIterableText(body, call, maxResponseBytes, providerId)
+  }
+
   /**
    * Sends a call and yields its body chunks. Breaking out of the loop (or any error) aborts the
    * upstream request so the server sees the connection close.
@@ -111,7 +105,7 @@ export class ProviderHttp {
     try {
       const response = await this.#send(request, call.signal)
       call.touch()
-      await this.#rejectErrorStatus(response)
+      if (response.status < 200 || response.status >= 300) await this.#rejectErrorStatus(response)
       onHead?.({ status: response.status, headers: response.headers })
       for await (const chunk of response.body) {
         // A slow consumer is not a silent upstream: the timer stands still while the chunk is handled.
@@ -167,6 +161,112 @@ export class ProviderHttp {
   }
 }
 
+function responseTooLarge(providerId: string, limit: number): ContinuumError {
+  return new ContinuumError(
+    'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE',
+    `Provider ${providerId} answered with more than ${limit} bytes`,
+  )
+}
+
+/** The part of a Node Readable (undici's response body) that is read by its events. */
+interface NodeReadable extends AsyncIterable<Uint8Array> {
+  on(event: string, listener: (...args: never[]) => void): unknown
+  removeListener(event: string, listener: (...args: never[]) => void): unknown
+  destroy(): unknown
+}
+
+function isNodeReadable(body: AsyncIterable<Uint8Array>): body is NodeReadable {
+  const candidate = body as Partial<NodeReadable>
+  return (
+    typeof candidate.on === 'function' &&
+    typeof candidate.removeListener === 'function' &&
+    typeof candidate.destroy === 'function'
+  )
+}
+
+const ignore = (): void => {}
+
+/**
+ * Reads a Node Readable to its end by its events: no async iterator and no promise per chunk,
+ * and the listeners are made once per read, in the constructor. Whatever ends the read early (a
+ * body past the limit, a stream error, a close before the end) destroys the stream, with an error
+ * listener left behind so that a later abort of the request cannot go unheard.
+ */
+class NodeBodyText {
+  readonly promise: Promise<string>
+  readonly #chunks: Buffer[] = []
+  #size = 0
+  readonly #onData: (chunk: Buffer) => void
+  readonly #onEnd: () => void
+  readonly #onError: (error: Error) => void
+  readonly #onClose: () => void
+  #resolve!: (text: string) => void
+  #reject!: (error: unknown) => void
+
+  constructor(
+    private readonly stream: NodeReadable,
+    call: Call,
+    limit: number,
+    providerId: string,
+  ) {
+    this.promise = new Promise<string>((resolve, reject) => {
+      this.#resolve = resolve
+      this.#reject = reject
+    })
+    this.#onData = (chunk) => {
+      call.touch()
+      this.#size += chunk.byteLength
+      if (this.#size > limit) this.#fail(responseTooLarge(providerId, limit))
+      else this.#chunks.push(chunk)
+    }
+    this.#onEnd = () => {
+      this.#detach()
+      const chunks = this.#chunks
+      this.#resolve((chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size)).toString('utf8'))
+    }
+    this.#onError = (error) => this.#fail(error)
+    // Like `for await`, a close before the end is a premature close, mapped as a network failure.
+    this.#onClose = () =>
+      this.#fail(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }))
+    stream.on('data', this.#onData)
+    stream.on('end', this.#onEnd)
+    stream.on('error', this.#onError)
+    stream.on('close', this.#onClose)
+  }
+
+  #detach(): void {
+    this.stream.removeListener('data', this.#onData)
+    this.stream.removeListener('end', this.#onEnd)
+    this.stream.removeListener('error', this.#onError)
+    this.stream.removeListener('close', this.#onClose)
+  }
+
+  #fail(error: unknown): void {
+    this.#detach()
+    this.stream.on('error', ignore)
+    this.stream.destroy()
+    this.#reject(error)
+  }
+}
+
+/** Reads any other body (a fetch response's) chunk by chunk. */
+async function readIterableText(
+  body: AsyncIterable<Uint8Array>,
+  call: Call,
+  limit: number,
+  providerId: string,
+): Promise<string> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of body) {
+    call.touch()
+    size += chunk.byteLength
+    if (size > limit) throw responseTooLarge(providerId, limit)
+    chunks.push(chunk)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
 /**
  * The lifetime of one call: a controller aborted by the caller's signal, by the timeout, or by
  * `dispose()` when the consumer stopped early, remembering which one fired so errors are mapped
@@ -178,7 +278,10 @@ class Call {
   readonly #timeoutMs: number
   readonly #callerSignal: AbortSignal | undefined
   readonly #onCallerAbort: () => void
-  #timer: NodeJS.Timeout | undefined
+  /** One timer per call, re-armed by `refresh()` on each touch rather than replaced. */
+  readonly #timer: NodeJS.Timeout
+  /** Set while the consumer handles a chunk: a firing timer then changes nothing. */
+  #paused = false
   #reason: 'caller' | 'timeout' | undefined
   #finished = false
 
@@ -192,7 +295,11 @@ class Call {
     }
     if (callerSignal?.aborted) this.#onCallerAbort()
     else callerSignal?.addEventListener('abort', this.#onCallerAbort, { once: true })
-    this.touch()
+    this.#timer = setTimeout(() => {
+      if (this.#paused || this.#controller.signal.aborted) return
+      this.#reason ??= 'timeout'
+      this.#controller.abort(new DOMException(`Provider ${this.#providerId} timed out`, 'TimeoutError'))
+    }, timeoutMs)
   }
 
   get signal(): AbortSignal {
@@ -202,16 +309,13 @@ class Call {
   /** Restarts the silence timer: called when headers or a body chunk arrive. */
   touch(): void {
     if (this.#controller.signal.aborted) return
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => {
-      this.#reason ??= 'timeout'
-      this.#controller.abort(new DOMException(`Provider ${this.#providerId} timed out`, 'TimeoutError'))
-    }, this.#timeoutMs)
+    this.#paused = false
+    this.#timer.refresh()
   }
 
   /** Stops the silence timer until the next `touch()`. */
   pause(): void {
-    clearTimeout(this.#timer)
+    this.#paused = true
   }
 
   finish(): void {

@@ -55,17 +55,31 @@ export const ROUTER_DIAGNOSTICS_CHANNEL = 'continuum:router'
 
 const channel = diagnosticsChannel.channel(ROUTER_DIAGNOSTICS_CHANNEL)
 
-/** Builds the guarded emitter the router calls. */
-export function createEventEmitter(
-  onEvent: ((event: RouterEvent) => void) | undefined,
-  logger: Logger,
-): (event: RouterEvent) => void {
-  return (event) => {
-    if (onEvent !== undefined) {
+/**
+ * The guarded emitter the router calls. The router asks `observed` before it builds an event, so
+ * a router nobody listens to builds none: the channel's subscribers are checked on each call (they
+ * may come and go), the hook once.
+ */
+export class RouterEvents {
+  readonly #onEvent: ((event: RouterEvent) => void) | undefined
+  readonly #logger: Logger
+
+  constructor(onEvent: ((event: RouterEvent) => void) | undefined, logger: Logger) {
+    this.#onEvent = onEvent
+    this.#logger = logger
+  }
+
+  /** Whether an event would reach anyone: the `onEvent` hook or a channel subscriber. */
+  get observed(): boolean {
+    return this.#onEvent !== undefined || channel.hasSubscribers
+  }
+
+  emit(event: RouterEvent): void {
+    if (this.#onEvent !== undefined) {
       try {
-        onEvent(event)
+        this.#onEvent(event)
       } catch {
-        logger.warn({ event: event.type }, 'router onEvent hook threw; ignored')
+        this.#logger.warn({ event: event.type }, 'router onEvent hook threw; ignored')
       }
     }
     // Node itself isolates diagnostics_channel subscribers: their throws go to 'uncaughtException'.

@@ -22,11 +22,11 @@ import { StoreFailureReporter } from '../stores/store-failure'
 import { AttemptControl, clientAbortedError } from './attempt-control'
 import { retryDelayMs, sleep } from './backoff'
 import { CircuitBreaker } from './circuit-breaker'
-import { createEventEmitter, type RouterEvent, type RouterOperation } from './events'
+import { RouterEvents, type RouterOperation } from './events'
 import { createRouterUpstream } from './gateway/router-upstream'
 import { checkRouterHealth, type RouterHealth } from './health'
 import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
-import { type LimitTicket, ProviderLimiter } from './provider-limiter'
+import { type LimitRefusal, type LimitTicket, ProviderLimiter } from './provider-limiter'
 import { ANY_MODEL, type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
 import { SharedBreakers } from './shared-breakers'
 
@@ -44,11 +44,63 @@ const REQUEST_FATAL = new Set([
   'CONTINUUM_SCHEMA_VIOLATION',
 ])
 
+/** What an attempt answers: anything that may report token usage. */
+type Answer = { usage?: { inputTokens: number; outputTokens: number } }
+
+/** One provider call of an operation: made once here, not per request. */
+type ProviderCall<R, T> = (
+  runtime: ProviderRuntime,
+  request: R,
+  model: string,
+  signal: AbortSignal,
+) => Promise<T>
+
+async function completeAt(
+  runtime: ProviderRuntime,
+  request: CanonicalRequest,
+  model: string,
+  signal: AbortSignal,
+): Promise<CanonicalResponse> {
+  const response = await runtime.provider.complete({ ...request, model, signal })
+  return { ...response, provider: runtime.provider.id }
+}
+
+async function countTokensAt(
+  runtime: ProviderRuntime,
+  request: CanonicalRequest,
+  model: string,
+  signal: AbortSignal,
+): Promise<TokenCountResponse & { usage?: undefined }> {
+  const count = runtime.provider.countTokens
+  if (count === undefined) {
+    throw new ContinuumError(
+      'CONTINUUM_NOT_SUPPORTED',
+      `Provider ${runtime.provider.id} cannot count tokens`,
+      {
+        details: { provider: runtime.provider.id },
+        isRetryable: false,
+      },
+    )
+  }
+  const response = await count.call(runtime.provider, { ...request, model, signal })
+  return { ...response, provider: runtime.provider.id }
+}
+
+async function embedAt(
+  runtime: ProviderRuntime,
+  request: EmbeddingRequest,
+  model: string,
+  signal: AbortSignal,
+): Promise<EmbeddingResponse> {
+  const response = await runtime.provider.embed({ ...request, model, signal })
+  return { ...response, provider: runtime.provider.id }
+}
+
 /** Routes canonical requests over several providers. */
 export class InferenceRouter {
   readonly #options: NormalisedRouterOptions
   readonly #runtimes = new Map<string, ProviderRuntime>()
-  readonly #emit: (event: RouterEvent) => void
+  readonly #events: RouterEvents
   readonly #ownsStore: boolean
   readonly #sharedBreakers: SharedBreakers | undefined
   #health: { at: number; result: Promise<RouterHealth> } | undefined
@@ -59,7 +111,7 @@ export class InferenceRouter {
     this.#options = normaliseRouterOptions(options)
     this.#ownsStore = options.store === undefined
     const { clock, logger, store } = this.#options
-    this.#emit = createEventEmitter(this.#options.onEvent, logger)
+    this.#events = new RouterEvents(this.#options.onEvent, logger)
     const shared = this.#options.sharedBreakers
     const sharing =
       shared === undefined
@@ -84,7 +136,7 @@ export class InferenceRouter {
         clock,
         (from, to) => {
           logger.info({ provider: id, from, to }, 'circuit breaker state changed')
-          this.#emit({ type: 'breaker-state', provider: id, from, to })
+          this.#events.emit({ type: 'breaker-state', provider: id, from, to })
         },
         sharing === undefined ? undefined : (until) => sharing.publish(id, until),
       )
@@ -105,10 +157,7 @@ export class InferenceRouter {
   /** One complete answer, with retries and fallback. */
   async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
     const plan = await this.#plan('complete', request)
-    return this.#run(plan, request, async (runtime, model, signal) => {
-      const response = await runtime.provider.complete({ ...request, model, signal })
-      return { ...response, provider: runtime.provider.id }
-    })
+    return this.#run(plan, request, completeAt)
   }
 
   /**
@@ -118,31 +167,13 @@ export class InferenceRouter {
    */
   async countTokens(request: CanonicalRequest): Promise<TokenCountResponse> {
     const plan = await this.#plan('count_tokens', request)
-    return this.#run<TokenCountResponse & { usage?: undefined }>(
-      plan,
-      request,
-      async (runtime, model, signal) => {
-        const count = runtime.provider.countTokens
-        if (count === undefined) {
-          throw new ContinuumError(
-            'CONTINUUM_NOT_SUPPORTED',
-            `Provider ${runtime.provider.id} cannot count tokens`,
-            { details: { provider: runtime.provider.id }, isRetryable: false },
-          )
-        }
-        const response = await count.call(runtime.provider, { ...request, model, signal })
-        return { ...response, provider: runtime.provider.id }
-      },
-    )
+    return this.#run(plan, request, countTokensAt)
   }
 
   /** Embeddings, with retries and fallback over providers that have them. */
   async embed(request: EmbeddingRequest): Promise<EmbeddingResponse> {
     const plan = await this.#plan('embed', request)
-    return this.#run(plan, request, async (runtime, model, signal) => {
-      const response = await runtime.provider.embed({ ...request, model, signal })
-      return { ...response, provider: runtime.provider.id }
-    })
+    return this.#run(plan, request, embedAt)
   }
 
   /**
@@ -204,9 +235,13 @@ export class InferenceRouter {
     }
   }
 
-  async #classification(
+  /**
+   * The request's data class for routing: the declared one, or the classifier's. Only a call of
+   * the classifier waits; every other answer is immediate.
+   */
+  #classification(
     request: CanonicalRequest | EmbeddingRequest,
-  ): Promise<DataClassification | undefined> {
+  ): DataClassification | undefined | Promise<DataClassification | undefined> {
     const declared = request.metadata?.classification
     if (declared !== undefined || this.#options.policy.type !== 'classification_based') return declared
     const classifier = this.#options.classifier
@@ -220,6 +255,13 @@ export class InferenceRouter {
       )
       return 'restricted'
     }
+    return this.#classify(classifier, request)
+  }
+
+  async #classify(
+    classifier: NonNullable<NormalisedRouterOptions['classifier']>,
+    request: CanonicalRequest,
+  ): Promise<DataClassification> {
     try {
       return await classifier(request)
     } catch {
@@ -229,37 +271,54 @@ export class InferenceRouter {
     }
   }
 
-  async #plan(
+  /** The plan of a request; it waits only for a classifier, when one has to be asked. */
+  #plan(
     operation: RouterOperation,
     request: CanonicalRequest | EmbeddingRequest,
-  ): Promise<RoutingPlan> {
+  ): RoutingPlan | Promise<RoutingPlan> {
     if (this.#closed) {
       throw new ContinuumError('CONTINUUM_NO_PROVIDER_AVAILABLE', 'The router is closed', {
         isRetryable: false,
       })
     }
     validateRequest(operation, request)
-    const classification = await this.#classification(request)
+    const classification = this.#classification(request)
+    if (classification instanceof Promise) {
+      return classification.then((resolved) => this.#planFor(operation, request, resolved))
+    }
+    return this.#planFor(operation, request, classification)
+  }
+
+  #planFor(
+    operation: RouterOperation,
+    request: CanonicalRequest | EmbeddingRequest,
+    classification: DataClassification | undefined,
+  ): RoutingPlan {
     const plan = planRoute(this.#options, this.#runtimes, operation, request, classification)
-    this.#emit({
-      type: 'route',
-      operation,
-      model: request.model,
-      providers: plan.candidates.map((candidate) => candidate.provider),
-      policy: plan.policy,
-    })
+    if (this.#events.observed) {
+      this.#events.emit({
+        type: 'route',
+        operation,
+        model: request.model,
+        providers: plan.candidates.map((candidate) => candidate.provider),
+        policy: plan.policy,
+      })
+    }
     return plan
   }
 
-  /** Reserves a breaker slot and the limits, or records why the provider is skipped. */
-  async #admit(
+  /**
+   * Reserves a breaker slot and the limits, or records why the provider is skipped. Immediate
+   * unless the limiter has to ask the store.
+   */
+  #admit(
     runtime: ProviderRuntime,
     plan: RoutingPlan,
     failures: AttemptFailure[],
-  ): Promise<LimitTicket | undefined> {
+  ): LimitTicket | undefined | Promise<LimitTicket | undefined> {
     const id = runtime.provider.id
     if (!runtime.breaker.tryAcquire()) {
-      this.#emit({
+      this.#events.emit({
         type: 'provider-skipped',
         operation: plan.operation,
         provider: id,
@@ -272,20 +331,43 @@ export class InferenceRouter {
       })
       return undefined
     }
-    let refusal: Awaited<ReturnType<ProviderLimiter['acquire']>>
+    let admission: ReturnType<ProviderLimiter['acquire']>
     try {
-      refusal = await runtime.limiter.acquire(plan.estimatedInputTokens)
+      admission = runtime.limiter.acquire(plan.estimatedInputTokens)
     } catch (error) {
       runtime.breaker.recordNeutral()
       throw error
     }
-    if (!('reason' in refusal)) return refusal
+    if (!(admission instanceof Promise)) return this.#admitted(runtime, plan, failures, admission)
+    return admission.then(
+      (settled) => this.#admitted(runtime, plan, failures, settled),
+      (error: unknown) => {
+        runtime.breaker.recordNeutral()
+        throw error
+      },
+    )
+  }
+
+  /** The limiter's answer: the ticket, or the refusal recorded as the reason to skip the provider. */
+  #admitted(
+    runtime: ProviderRuntime,
+    plan: RoutingPlan,
+    failures: AttemptFailure[],
+    admission: LimitRefusal | LimitTicket,
+  ): LimitTicket | undefined {
+    if (!('reason' in admission)) return admission
+    const id = runtime.provider.id
     runtime.breaker.recordNeutral()
-    this.#emit({ type: 'provider-skipped', operation: plan.operation, provider: id, reason: refusal.reason })
+    this.#events.emit({
+      type: 'provider-skipped',
+      operation: plan.operation,
+      provider: id,
+      reason: admission.reason,
+    })
     failures.push({
       provider: id,
       code: 'CONTINUUM_RATE_LIMITED',
-      retryAfterSeconds: refusal.retryAfterMs / 1000,
+      retryAfterSeconds: admission.retryAfterMs / 1000,
     })
     return undefined
   }
@@ -311,67 +393,71 @@ export class InferenceRouter {
   }
 
   /** Runs one attempt against one provider, with its timeout, breaker and limit bookkeeping. */
-  async #attempt<T extends { usage?: { inputTokens: number; outputTokens: number } }>(
+  async #attempt<R extends CanonicalRequest | EmbeddingRequest, T extends Answer>(
     plan: RoutingPlan,
     runtime: ProviderRuntime,
     ticket: LimitTicket,
     model: string,
     retry: number,
     deadline: number,
-    signal: AbortSignal | undefined,
-    call: (runtime: ProviderRuntime, model: string, signal: AbortSignal) => Promise<T>,
+    request: R,
+    call: ProviderCall<R, T>,
   ): Promise<{ value: T; error?: undefined } | { value?: undefined; error: ContinuumError }> {
     const { clock, timeouts } = this.#options
-    const control = new AttemptControl(runtime.provider.id, signal)
+    const control = new AttemptControl(runtime.provider.id, request.signal)
     const started = clock.now()
     const provider = runtime.provider.id
     const attemptId = ++this.#attempts
-    this.#emit({
-      type: 'attempt-start',
-      operation: plan.operation,
-      provider,
-      model,
-      attempt: retry,
-      attemptId,
-    })
+    if (this.#events.observed) {
+      this.#events.emit({
+        type: 'attempt-start',
+        operation: plan.operation,
+        provider,
+        model,
+        attempt: retry,
+        attemptId,
+      })
+    }
     let outcome: { value: T; error?: undefined } | { value?: undefined; error: ContinuumError }
     let tokens = plan.estimatedInputTokens
     try {
       const timeout = Math.min(timeouts.attemptMs, Math.max(1, deadline - clock.now()))
-      const value = await control.race(call(runtime, model, control.signal), timeout, 'attempt')
+      const value = await control.race(call(runtime, request, model, control.signal), timeout, 'attempt')
+      control.finish()
       if (value.usage !== undefined) tokens = value.usage.inputTokens + value.usage.outputTokens
       outcome = { value }
     } catch (thrown) {
       outcome = { error: control.normalise(thrown) }
-    } finally {
       control.dispose()
     }
     const latencyMs = clock.now() - started
     this.#recordOutcome(runtime, outcome.error, latencyMs)
     void ticket.release(tokens)
-    const usage = outcome.value?.usage
-    this.#emit({
-      type: 'attempt-end',
-      operation: plan.operation,
-      provider,
-      model,
-      attempt: retry,
-      attemptId,
-      latencyMs,
-      durationMs: latencyMs,
-      outcome: outcome.error === undefined ? 'success' : 'error',
-      ...(outcome.error === undefined ? {} : { errorCode: outcome.error.code }),
-      ...(usage === undefined
-        ? {}
-        : { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } }),
-    })
+    if (this.#events.observed) {
+      const usage = outcome.value?.usage
+      this.#events.emit({
+        type: 'attempt-end',
+        operation: plan.operation,
+        provider,
+        model,
+        attempt: retry,
+        attemptId,
+        latencyMs,
+        durationMs: latencyMs,
+        outcome: outcome.error === undefined ? 'success' : 'error',
+        ...(outcome.error === undefined ? {} : { errorCode: outcome.error.code }),
+        ...(usage === undefined
+          ? {}
+          : { usage: { inputTokens: usage.inputTokens, outputTokens: usage.outputTokens } }),
+      })
+    }
     return outcome
   }
 
-  async #run<T extends { usage?: { inputTokens: number; outputTokens: number } }>(
+  async #run<R extends CanonicalRequest | EmbeddingRequest, T extends Answer>(
     plan: RoutingPlan,
-    request: CanonicalRequest | EmbeddingRequest,
-    call: (runtime: ProviderRuntime, model: string, signal: AbortSignal) => Promise<T>,
+    request: R,
+    call: ProviderCall<R, T>,
   ): Promise<T> {
     const deadline = this.#options.clock.now() + this.#options.timeouts.totalMs
     const failures: AttemptFailure[] = []
@@ -379,7 +465,8 @@ export class InferenceRouter {
     for (const candidate of plan.candidates) {
       const runtime = this.#runtimes.get(candidate.provider)!
       for (let retry = 0; ; retry += 1) {
-        const ticket = await this.#admit(runtime, plan, failures)
+        const admission = this.#admit(runtime, plan, failures)
+        const ticket = admission instanceof Promise ? await admission : admission
         if (ticket === undefined) break
         const outcome = await this.#attempt(
           plan,
@@ -388,7 +475,7 @@ export class InferenceRouter {
           candidate.model,
           retry,
           deadline,
-          request.signal,
+          request,
           call,
         )
         if (outcome.error === undefined) return outcome.value
@@ -475,14 +562,16 @@ export class InferenceRouter {
         const control = new AttemptControl(provider, request.signal)
         const started = clock.now()
         const attemptId = ++this.#attempts
-        this.#emit({
-          type: 'attempt-start',
-          operation: 'stream',
-          provider,
-          model: candidate.model,
-          attempt: retry,
-          attemptId,
-        })
+        if (this.#events.observed) {
+          this.#events.emit({
+            type: 'attempt-start',
+            operation: 'stream',
+            provider,
+            model: candidate.model,
+            attempt: retry,
+            attemptId,
+          })
+        }
         let iterator: AsyncIterator<StreamChunk> | undefined
         let first: IteratorResult<StreamChunk> | undefined
         let error: ContinuumError | undefined
@@ -595,7 +684,7 @@ export class InferenceRouter {
         `The stream from provider ${provider} failed after it started (${error.code})`,
         { cause: error, details: { provider, upstreamCode: error.code } },
       )
-      this.#emit({ type: 'stream-interrupted', provider, model, errorCode: error.code })
+      this.#events.emit({ type: 'stream-interrupted', provider, model, errorCode: error.code })
       yield { type: 'error', error: interrupted }
     } finally {
       // Reached on completion, on failure, and when the consumer breaks out of its loop.
@@ -615,7 +704,8 @@ export class InferenceRouter {
     error: ContinuumError | 'cancelled' | undefined,
     usage?: { inputTokens: number; outputTokens: number },
   ): void {
-    this.#emit({
+    if (!this.#events.observed) return
+    this.#events.emit({
       type: 'attempt-end',
       operation: 'stream',
       provider: attempt.provider,
@@ -653,29 +743,33 @@ function closeQuietly(iterator: AsyncIterator<StreamChunk> | undefined): void {
 
 const ROLES = new Set(['system', 'user', 'assistant', 'tool'])
 
+function invalidRequest(path: string, expectation: string): never {
+  throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `request.${path}: ${expectation}`, {
+    details: { path },
+  })
+}
+
 /** The router's own guard on request shape; adapters validate wire schemas before this. */
 function validateRequest(operation: RouterOperation, request: CanonicalRequest | EmbeddingRequest): void {
-  const fail = (path: string, expectation: string): never => {
-    throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `request.${path}: ${expectation}`, {
-      details: { path },
-    })
-  }
-  if (typeof request !== 'object' || request === null) fail('', 'must be an object')
-  if (typeof request.model !== 'string' || request.model === '') fail('model', 'must be a non-empty string')
+  if (typeof request !== 'object' || request === null) invalidRequest('', 'must be an object')
+  if (typeof request.model !== 'string' || request.model === '')
+    invalidRequest('model', 'must be a non-empty string')
   if (operation === 'embed') {
     const input = (request as EmbeddingRequest).input
     if (!Array.isArray(input) || input.some((item) => typeof item !== 'string'))
-      fail('input', 'must be an array of strings')
+      invalidRequest('input', 'must be an array of strings')
     return
   }
   const chat = request as CanonicalRequest
-  if (!Array.isArray(chat.messages)) fail('messages', 'must be an array')
-  for (const [index, message] of chat.messages.entries()) {
+  if (!Array.isArray(chat.messages)) invalidRequest('messages', 'must be an array')
+  const messages = chat.messages
+  for (let index = 0; index < messages.length; index++) {
+    const message = messages[index]
     if (typeof message !== 'object' || message === null || !ROLES.has(message.role)) {
-      fail(`messages[${index}].role`, 'must be system, user, assistant or tool')
+      invalidRequest(`messages[${index}].role`, 'must be system, user, assistant or tool')
     }
     if (typeof message.content !== 'string' && !Array.isArray(message.content)) {
-      fail(`messages[${index}].content`, 'must be a string or an array of parts')
+      invalidRequest(`messages[${index}].content`, 'must be a string or an array of parts')
     }
   }
 }

@@ -63,6 +63,23 @@ interface Held {
   readonly holder: string
 }
 
+const RELEASED: Promise<void> = Promise.resolve()
+
+/** The ticket of a limiter with no limits: releasing it only lowers the local in-flight count. */
+class LocalTicket implements LimitTicket {
+  #released = false
+
+  constructor(private readonly leave: () => void) {}
+
+  release(): Promise<void> {
+    if (!this.#released) {
+      this.#released = true
+      this.leave()
+    }
+    return RELEASED
+  }
+}
+
 /** The limiter of one provider. */
 export class ProviderLimiter {
   #inFlight = 0
@@ -71,6 +88,9 @@ export class ProviderLimiter {
   readonly #leased = new Set<Held>()
   #renewal: NodeJS.Timeout | undefined
   readonly #tag: string
+  /** No budget and no cap: admission never asks the store, and is decided synchronously. */
+  readonly #unlimited: boolean
+  readonly #leave: () => void
 
   constructor(
     providerId: string,
@@ -79,6 +99,13 @@ export class ProviderLimiter {
   ) {
     // Encoded, so no provider id can close the hash tag early or spell another provider's keys.
     this.#tag = encodeURIComponent(providerId)
+    this.#unlimited =
+      limits.requestsPerMinute === undefined &&
+      limits.tokensPerMinute === undefined &&
+      limits.maxConcurrency === undefined
+    this.#leave = () => {
+      this.#inFlight = Math.max(0, this.#inFlight - 1)
+    }
   }
 
   /** Requests this instance has in flight now (read by `least_busy`). */
@@ -105,8 +132,19 @@ export class ProviderLimiter {
     return `router:{${this.#tag}}:leases`
   }
 
-  /** Takes a concurrency slot and charges the minute windows, or says why not. */
-  async acquire(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
+  /**
+   * Takes a concurrency slot and charges the minute windows, or says why not. Without limits the
+   * answer is immediate (no store call, no promise); otherwise it comes once the store answered.
+   */
+  acquire(estimatedTokens: number): LimitRefusal | LimitTicket | Promise<LimitRefusal | LimitTicket> {
+    if (this.#unlimited) {
+      this.#inFlight += 1
+      return new LocalTicket(this.#leave)
+    }
+    return this.#acquireShared(estimatedTokens)
+  }
+
+  async #acquireShared(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
     if (this.saturated) return { reason: 'concurrency', retryAfterMs: 0 }
     this.#inFlight += 1
     try {

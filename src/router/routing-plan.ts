@@ -208,6 +208,44 @@ export function planRoute(
 
 type Ordered = Candidate & { reason: string }
 
+/** The candidates `keep` accepts; each other one is recorded as excluded for `reason`. */
+function exclude(
+  list: Candidate[],
+  excluded: ExcludedProvider[],
+  keep: (candidate: Candidate) => boolean,
+  reason: string,
+): Candidate[] {
+  return list.filter((candidate) => {
+    const kept = keep(candidate)
+    if (!kept) excluded.push({ provider: candidate.runtime.provider.id, reason })
+    return kept
+  })
+}
+
+/** Cloud providers in configured order, then (when allowed) the local ones. */
+function cloudThenLocal(
+  candidates: Candidate[],
+  excluded: ExcludedProvider[],
+  fallbackToLocal: boolean,
+  why: string,
+): Ordered[] {
+  const result: Ordered[] = []
+  for (const candidate of candidates) {
+    if (!candidate.runtime.provider.capabilities.local)
+      result.push({ ...candidate, reason: `${why}cloud, configured order` })
+  }
+  for (const candidate of candidates) {
+    if (!candidate.runtime.provider.capabilities.local) continue
+    if (fallbackToLocal) result.push({ ...candidate, reason: `${why}local fallback` })
+    else excluded.push({ provider: candidate.runtime.provider.id, reason: 'local fallback disabled' })
+  }
+  return result
+}
+
+function latencyOf(runtime: ProviderRuntime): number {
+  return runtime.latencyEwma ?? runtime.provider.capabilities.latencyMs.p50
+}
+
 function orderByPolicy(
   options: NormalisedRouterOptions,
   candidates: Candidate[],
@@ -217,35 +255,13 @@ function orderByPolicy(
   estimatedInputTokens: number,
 ): Ordered[] {
   const policy = options.policy
-  const exclude = (list: Candidate[], keep: (candidate: Candidate) => boolean, reason: string): Candidate[] =>
-    list.filter((candidate) => {
-      const kept = keep(candidate)
-      if (!kept) excluded.push({ provider: candidate.runtime.provider.id, reason })
-      return kept
-    })
-  const cloudThenLocal = (fallbackToLocal: boolean, why: string): Ordered[] => {
-    const cloud = candidates.filter(({ runtime }) => !runtime.provider.capabilities.local)
-    const local = candidates.filter(({ runtime }) => runtime.provider.capabilities.local)
-    const result: Ordered[] = cloud.map((candidate) => ({
-      ...candidate,
-      reason: `${why}cloud, configured order`,
-    }))
-    if (fallbackToLocal)
-      result.push(...local.map((candidate) => ({ ...candidate, reason: `${why}local fallback` })))
-    else
-      for (const { runtime } of local)
-        excluded.push({ provider: runtime.provider.id, reason: 'local fallback disabled' })
-    return result
-  }
-  const latencyOf = (runtime: ProviderRuntime): number =>
-    runtime.latencyEwma ?? runtime.provider.capabilities.latencyMs.p50
-
   switch (policy.type) {
     case 'cloud_first':
-      return cloudThenLocal(policy.fallbackToLocal ?? true, '')
+      return cloudThenLocal(candidates, excluded, policy.fallbackToLocal ?? true, '')
     case 'local_only':
       return exclude(
         candidates,
+        excluded,
         ({ runtime }) => runtime.provider.capabilities.local,
         'not local (local_only)',
       ).map((candidate) => ({ ...candidate, reason: 'local, configured order' }))
@@ -254,11 +270,12 @@ function orderByPolicy(
       if (options.localFor.has(effective)) {
         return exclude(
           candidates,
+          excluded,
           ({ runtime }) => runtime.provider.capabilities.local,
           `not local; ${effective} data stays local`,
         ).map((candidate) => ({ ...candidate, reason: `local: ${effective} data stays local` }))
       }
-      return cloudThenLocal(policy.fallbackToLocal ?? true, `${effective} data: `)
+      return cloudThenLocal(candidates, excluded, policy.fallbackToLocal ?? true, `${effective} data: `)
     }
     case 'cost_optimized': {
       const outputTokens = ('maxTokens' in request ? request.maxTokens : undefined) ?? 256
@@ -268,6 +285,7 @@ function orderByPolicy(
           ? candidates
           : exclude(
               candidates,
+              excluded,
               ({ runtime }) => {
                 const cost = runtime.provider.capabilities.costPerMillion
                 return (cost.input + cost.output) / 2 <= max
@@ -293,6 +311,7 @@ function orderByPolicy(
           ? candidates
           : exclude(
               candidates,
+              excluded,
               ({ runtime }) => latencyOf(runtime) <= max,
               `latency estimate above ${max} ms`,
             )
@@ -307,6 +326,7 @@ function orderByPolicy(
     case 'weighted': {
       const pool = exclude(
         candidates,
+        excluded,
         ({ runtime }) => (policy.weights[runtime.provider.id] ?? 1) > 0,
         'weight 0',
       ).map((candidate) => ({ candidate, weight: policy.weights[candidate.runtime.provider.id] ?? 1 }))
