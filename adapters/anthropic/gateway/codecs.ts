@@ -4,6 +4,9 @@
  * the routes only when the gateway serves them.
  */
 import type {
+  CanonicalResponse,
+  GatewayAnswerContext,
+  GatewayChatCall,
   GatewayChatCodec,
   GatewayModelCodec,
   GatewayModelListCodec,
@@ -13,19 +16,30 @@ import { fromAnthropicRequest } from './request'
 import { toAnthropicError, toAnthropicModel, toAnthropicModelList, toAnthropicResponse } from './response'
 import { AnthropicEventEncoder } from './stream'
 
+/** One decoded Messages request; a class, so a request makes no closures. */
+class MessagesCall implements GatewayChatCall {
+  readonly request: GatewayChatCall['request']
+  readonly stream: boolean
+
+  constructor(body: Record<string, unknown>) {
+    const messages = fromAnthropicRequest(body)
+    this.request = messages.request
+    this.stream = messages.stream
+  }
+
+  response(answer: CanonicalResponse, context: GatewayAnswerContext): Record<string, unknown> {
+    return toAnthropicResponse(answer, context.model) as unknown as Record<string, unknown>
+  }
+
+  writer(context: GatewayAnswerContext): AnthropicEventEncoder {
+    return new AnthropicEventEncoder({ id: `msg_${context.id()}`, model: context.model })
+  }
+}
+
 /** `POST /v1/messages`. */
 export const messagesCodec: GatewayChatCodec = {
   kind: 'chat',
-  decode(body) {
-    const messages = fromAnthropicRequest(body)
-    return {
-      request: messages.request,
-      stream: messages.stream,
-      response: (answer, context) =>
-        toAnthropicResponse(answer, context.model) as unknown as Record<string, unknown>,
-      writer: (context) => new AnthropicEventEncoder({ id: `msg_${context.id()}`, model: context.model }),
-    }
-  },
+  decode: (body) => new MessagesCall(body),
   error: toAnthropicError,
 }
 

@@ -4,13 +4,15 @@
  * router's answer back into OpenAI's shapes. Loaded by the routes only when the gateway serves them.
  */
 import type {
+  CanonicalResponse,
   GatewayAnswerContext,
+  GatewayChatCall,
   GatewayChatCodec,
   GatewayEmbeddingCodec,
   GatewayModelCodec,
   GatewayModelListCodec,
 } from '../../../src/index'
-import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest } from './request'
+import { fromOpenAIChatRequest, fromOpenAIEmbeddingRequest, type OpenAIGatewayChat } from './request'
 import {
   toOpenAIChatResponse,
   toOpenAIEmbeddingResponse,
@@ -36,49 +38,75 @@ const RESPONSES_ECHO = [
   'metadata',
 ] as const
 
+/** One decoded chat completions request; a class, so a request makes no closures. */
+class ChatCall implements GatewayChatCall {
+  readonly request: OpenAIGatewayChat['request']
+  readonly stream: boolean
+  readonly #includeUsage: boolean
+
+  constructor(chat: OpenAIGatewayChat) {
+    this.request = chat.request
+    this.stream = chat.stream
+    this.#includeUsage = chat.includeUsage
+  }
+
+  response(answer: CanonicalResponse, context: GatewayAnswerContext): Record<string, unknown> {
+    return toOpenAIChatResponse(answer, context.model, context.created) as unknown as Record<string, unknown>
+  }
+
+  writer(context: GatewayAnswerContext): OpenAIChunkEncoder {
+    return new OpenAIChunkEncoder({
+      id: `chatcmpl-${context.id()}`,
+      model: context.model,
+      created: context.created,
+      includeUsage: this.#includeUsage,
+    })
+  }
+}
+
 /** `POST /v1/chat/completions`. */
 export const chatCodec: GatewayChatCodec = {
   kind: 'chat',
-  decode(body) {
-    const chat = fromOpenAIChatRequest(body)
-    return {
-      request: chat.request,
-      stream: chat.stream,
-      response: (answer, context) =>
-        toOpenAIChatResponse(answer, context.model, context.created) as unknown as Record<string, unknown>,
-      writer: (context) =>
-        new OpenAIChunkEncoder({
-          id: `chatcmpl-${context.id()}`,
-          model: context.model,
-          created: context.created,
-          includeUsage: chat.includeUsage,
-        }),
-    }
-  },
+  decode: (body) => new ChatCall(fromOpenAIChatRequest(body)),
   error: toOpenAIError,
+}
+
+/** One decoded Responses API request, with the request parameters its answer repeats. */
+class ResponsesCall implements GatewayChatCall {
+  readonly request: GatewayChatCall['request']
+  readonly stream: boolean
+  readonly #echo: Record<string, unknown> = {}
+
+  constructor(body: Record<string, unknown>) {
+    const decoded = fromResponsesRequest(body)
+    this.request = decoded.request
+    this.stream = decoded.stream
+    for (const key of RESPONSES_ECHO) if (body[key] !== undefined) this.#echo[key] = body[key]
+  }
+
+  response(answer: CanonicalResponse, context: GatewayAnswerContext): Record<string, unknown> {
+    return toResponsesObject(answer, this.#context(context))
+  }
+
+  writer(context: GatewayAnswerContext): ResponsesEventEncoder {
+    return new ResponsesEventEncoder(this.#context(context))
+  }
+
+  #context(answer: GatewayAnswerContext): ResponsesAnswerContext {
+    return {
+      id: `resp_${answer.id()}`,
+      model: answer.model,
+      created: answer.created,
+      itemId: answer.id,
+      echo: this.#echo,
+    }
+  }
 }
 
 /** `POST /v1/responses`. */
 export const responsesCodec: GatewayChatCodec = {
   kind: 'chat',
-  decode(body) {
-    const decoded = fromResponsesRequest(body)
-    const echo: Record<string, unknown> = {}
-    for (const key of RESPONSES_ECHO) if (body[key] !== undefined) echo[key] = body[key]
-    const context = (answer: GatewayAnswerContext): ResponsesAnswerContext => ({
-      id: `resp_${answer.id()}`,
-      model: answer.model,
-      created: answer.created,
-      itemId: answer.id,
-      echo,
-    })
-    return {
-      request: decoded.request,
-      stream: decoded.stream,
-      response: (answer, answerContext) => toResponsesObject(answer, context(answerContext)),
-      writer: (answerContext) => new ResponsesEventEncoder(context(answerContext)),
-    }
-  },
+  decode: (body) => new ResponsesCall(body),
   error: toOpenAIError,
 }
 

@@ -57,6 +57,8 @@ const CHAT_CANONICAL: Readonly<Record<string, CanonicalParameter>> = {
   user: 'user',
 }
 
+const CHAT_CANONICAL_ENTRIES = Object.entries(CHAT_CANONICAL) as [string, CanonicalParameter][]
+
 /** Chat parameters translated into the base canonical fields, or read by the gateway itself. */
 const CHAT_BASE = new Set([
   'model',
@@ -82,7 +84,9 @@ export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGate
   const names: Partial<Record<CanonicalParameter, string>> = {}
   const systemParts: string[] = []
   const messages: CanonicalMessage[] = []
-  for (const [index, message] of body.messages.entries()) {
+  const sent = body.messages
+  for (let index = 0; index < sent.length; index++) {
+    const message: unknown = sent[index]
     if (!isRecord(message)) throw invalid(`messages[${index}]`, 'must be an object')
     const role = message.role
     // Leading system and developer turns become the canonical system prompt, which every provider carries.
@@ -141,7 +145,7 @@ export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGate
   }
   const strict = strictToolIndex(body.tools, (tool) => (isRecord(tool.function) ? tool.function : {}))
   if (strict >= 0) names.strictTools = `tools[${strict}].function.strict`
-  for (const [key, parameter] of Object.entries(CHAT_CANONICAL)) {
+  for (const [key, parameter] of CHAT_CANONICAL_ENTRIES) {
     if (body[key] !== undefined && body[key] !== null) names[parameter] ??= key
   }
   for (const key of Object.keys(body)) {

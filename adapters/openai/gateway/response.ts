@@ -46,7 +46,9 @@ export function toOpenAIChatResponse(
 ): OpenAIChatResponse {
   // A same-dialect provider's answer goes back as it came, under the public model name.
   if (response.native?.dialect === 'openai-chat') {
-    return { ...response.native.body, model } as unknown as OpenAIChatResponse
+    const body = response.native.body
+    if (body.model === model) return body as unknown as OpenAIChatResponse
+    return { ...body, model } as unknown as OpenAIChatResponse
   }
   const toolCalls: OpenAIToolCall[] = response.toolCalls.map((call) => ({
     id: call.id,

@@ -91,7 +91,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
   /** Runs one call on the first endpoint that accepts a connection. */
   async function withEndpoint<T>(attempt: (endpoint: OpenAIEndpoint) => Promise<T>): Promise<T> {
     const candidates = pool.candidates()
-    for (const [position, endpoint] of candidates.entries()) {
+    for (let position = 0; position < candidates.length; position++) {
+      const endpoint = candidates[position]!
       const end = pool.begin(endpoint)
       try {
         return await attempt(endpoint)
@@ -220,7 +221,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     capabilities,
 
     async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
-      const headers = await settings.headers()
+      const given = settings.headers()
+      const headers = given instanceof Promise ? await given : given
       if (forwards(request) && request.native?.dialect === 'openai-responses') {
         const responsesBody: Record<string, unknown> = { ...request.native.body, model: request.model }
         delete responsesBody.stream

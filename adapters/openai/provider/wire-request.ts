@@ -106,7 +106,11 @@ export function toOpenAIChatRequest(
  * the client did not ask for it.
  */
 export function nativeChatBody(request: CanonicalRequest, stream: boolean): Record<string, unknown> {
-  const body: Record<string, unknown> = { ...request.native?.body, model: request.model }
+  const sent = request.native?.body
+  // Nothing to change (the model is the client's, no stream members): the body as it came.
+  if (!stream && sent?.model === request.model && sent.stream === undefined && sent.stream_options === undefined)
+    return sent
+  const body: Record<string, unknown> = { ...sent, model: request.model }
   if (stream) {
     const options = body.stream_options
     body.stream = true
