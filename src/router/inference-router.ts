@@ -26,6 +26,7 @@ import { RouterEvents, type RouterOperation } from './events'
 import { createRouterUpstream } from './gateway/router-upstream'
 import { checkRouterHealth, type RouterHealth } from './health'
 import { type NormalisedRouterOptions, normaliseRouterOptions, type RouterOptions } from './options'
+import { type Answer, completeAt, countTokensAt, embedAt, type ProviderCall } from './provider-calls'
 import { type LimitRefusal, type LimitTicket, ProviderLimiter } from './provider-limiter'
 import { ANY_MODEL, type ProviderRuntime, planRoute, type RoutingPlan } from './routing-plan'
 import { SharedBreakers } from './shared-breakers'
@@ -43,58 +44,6 @@ const REQUEST_FATAL = new Set([
   'CONTINUUM_CLIENT_ABORTED',
   'CONTINUUM_SCHEMA_VIOLATION',
 ])
-
-/** What an attempt answers: anything that may report token usage. */
-type Answer = { usage?: { inputTokens: number; outputTokens: number } }
-
-/** One provider call of an operation: made once here, not per request. */
-type ProviderCall<R, T> = (
-  runtime: ProviderRuntime,
-  request: R,
-  model: string,
-  signal: AbortSignal,
-) => Promise<T>
-
-async function completeAt(
-  runtime: ProviderRuntime,
-  request: CanonicalRequest,
-  model: string,
-  signal: AbortSignal,
-): Promise<CanonicalResponse> {
-  const response = await runtime.provider.complete({ ...request, model, signal })
-  return { ...response, provider: runtime.provider.id }
-}
-
-async function countTokensAt(
-  runtime: ProviderRuntime,
-  request: CanonicalRequest,
-  model: string,
-  signal: AbortSignal,
-): Promise<TokenCountResponse & { usage?: undefined }> {
-  const count = runtime.provider.countTokens
-  if (count === undefined) {
-    throw new ContinuumError(
-      'CONTINUUM_NOT_SUPPORTED',
-      `Provider ${runtime.provider.id} cannot count tokens`,
-      {
-        details: { provider: runtime.provider.id },
-        isRetryable: false,
-      },
-    )
-  }
-  const response = await count.call(runtime.provider, { ...request, model, signal })
-  return { ...response, provider: runtime.provider.id }
-}
-
-async function embedAt(
-  runtime: ProviderRuntime,
-  request: EmbeddingRequest,
-  model: string,
-  signal: AbortSignal,
-): Promise<EmbeddingResponse> {
-  const response = await runtime.provider.embed({ ...request, model, signal })
-  return { ...response, provider: runtime.provider.id }
-}
 
 /** Routes canonical requests over several providers. */
 export class InferenceRouter {
