@@ -136,6 +136,33 @@ describe('router streams', () => {
     expect(seen).toEqual([text('x')])
   })
 
+  it('does not count a slow consumer against streamIdleMs, and still times out a silent provider after it', async () => {
+    vi.useFakeTimers()
+    const a = new FakeProvider('a', {
+      steps: [{ chunks: [text('one'), text('two'), finish] }, { chunks: [text('one')], hangAfter: true }],
+    })
+    const router = new InferenceRouter({ providers: [a], timeouts: { streamIdleMs: 500 } })
+    // The consumer holds each chunk twice as long as the idle timeout: the provider is not silent.
+    const slow: StreamChunk[] = []
+    for await (const chunk of router.stream(chat())) {
+      slow.push(chunk)
+      await vi.advanceTimersByTimeAsync(1000)
+    }
+    expect(slow).toEqual([text('one'), text('two'), finish])
+
+    // After a pause longer than the timeout, a provider that then goes silent still times out.
+    const iterator = router.stream(chat())[Symbol.asyncIterator]()
+    expect((await iterator.next()).value).toEqual(text('one'))
+    await vi.advanceTimersByTimeAsync(1000)
+    const next = iterator.next()
+    await vi.advanceTimersByTimeAsync(500)
+    expect((await next).value).toMatchObject({
+      type: 'error',
+      error: { code: 'CONTINUUM_STREAM_INTERRUPTED', details: { upstreamCode: 'CONTINUUM_PROVIDER_TIMEOUT' } },
+    })
+    expect(a.signals[1]!.aborted).toBe(true)
+  })
+
   it('skips providers without streaming', async () => {
     const router = new InferenceRouter({
       providers: [new FakeProvider('a', { capabilities: { streaming: false } }), new FakeProvider('b')],
