@@ -148,7 +148,10 @@ export function createRouterUpstream(router: InferenceRouter, options: GatewayOp
         const context = answerContext(canonical.model)
         if (!call.stream) {
           const response = await router.complete(canonical)
-          return json(200, call.response(response.id === '' ? { ...response, id: hexId() } : response, context))
+          return json(
+            200,
+            call.response(response.id === '' ? { ...response, id: hexId() } : response, context),
+          )
         }
         // Waits for the first chunk, so failover and errors before it still get a status code.
         const iterator = router.stream(canonical)[Symbol.asyncIterator]()
