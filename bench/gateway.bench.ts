@@ -6,7 +6,10 @@
  * an OpenAI request to an OpenAI-compatible provider (same dialect: forwarded as sent, answer
  * relayed as it came), and an Anthropic request whose stream is translated from an OpenAI-compatible
  * provider's chunks. The upstream and each gateway run in their own child process (this file,
- * started with GATEWAY_BENCH_ROLE), the load comes from undici here.
+ * started with GATEWAY_BENCH_ROLE), the load comes from undici here. The sequential series of all
+ * rows (the direct one included) are taken interleaved, in rotating rounds, so the rows compare
+ * the same minutes of a shared machine; the last line is the issue-12 figure, the same-dialect
+ * pass-through's p50 minus the plain proxy's.
  *
  * Run: `npx tsx bench/run.ts gateway`
  */
@@ -22,6 +25,8 @@ import { type BenchRequest, CHAT_BODY as chatBody, send } from './support/chat-l
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 2000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
 const STREAM_RUNS = 20
+/** Rounds the sequential series are interleaved in (20 requests per series a round by default). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 100)
 
 type Mode = 'proxy' | 'gateway' | 'gateway-encrypted' | 'gateway-compatible'
 
@@ -130,23 +135,32 @@ async function makeRequest(key: Buffer | undefined, stream: boolean): Promise<Be
   return { body: message.text, headers: message.headers }
 }
 
-async function sequential(
-  port: number,
-  key: Buffer | undefined,
-  count: number,
-  stream = false,
-): Promise<number[]> {
+/** One series of sequential requests: its own pool of one keep-alive connection. */
+interface Series {
+  label: string
+  pool: Pool
+  /** Sends one request and resolves once the whole answer was read. */
+  send(): Promise<void>
+  samples: number[]
+  /** The median of each round's samples, for differences paired by round. */
+  roundMedians: number[]
+}
+
+function chatSeries(label: string, port: number, key: Buffer | undefined): Series {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
-  const warmup = stream ? 3 : 200
-  const samples: number[] = []
-  for (let index = 0; index < count + warmup; index++) {
-    const request = await makeRequest(key, stream)
-    const started = performance.now()
-    await send(pool, request)
-    if (index >= warmup) samples.push(performance.now() - started)
+  return {
+    label,
+    pool,
+    samples: [],
+    roundMedians: [],
+    async send() {
+      // Prepared outside the timing: an encrypted request is sealed with a fresh nonce each time.
+      const request = await makeRequest(key, false)
+      const started = performance.now()
+      await send(pool, request)
+      this.samples.push(performance.now() - started)
+    },
   }
-  await pool.close()
-  return samples
 }
 
 /** The same 2 KB conversation as an Anthropic Messages request. */
@@ -157,19 +171,83 @@ const MESSAGES_BODY = {
   messages: [{ role: 'user', content: chatBody.messages[1]!.content }],
 }
 
-/** Sequential Anthropic requests (streamed when asked) to `/v1/messages`; milliseconds each. */
-async function sequentialMessages(port: number, count: number, stream: boolean): Promise<number[]> {
+const MESSAGES_HEADERS = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }
+
+/** Sends one Anthropic request (streamed when asked) to `/v1/messages` and reads the whole answer. */
+async function postMessages(pool: Pool, body: string): Promise<void> {
+  const response = await pool.request({
+    path: '/v1/messages',
+    method: 'POST',
+    headers: MESSAGES_HEADERS,
+    body,
+  })
+  await response.body.arrayBuffer()
+  if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
+}
+
+function messagesSeries(label: string, port: number): Series {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
-  const body = JSON.stringify(stream ? { ...MESSAGES_BODY, stream: true } : MESSAGES_BODY)
-  const headers = { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }
-  const warmup = stream ? 3 : 200
+  const body = JSON.stringify(MESSAGES_BODY)
+  return {
+    label,
+    pool,
+    samples: [],
+    roundMedians: [],
+    async send() {
+      const started = performance.now()
+      await postMessages(pool, body)
+      this.samples.push(performance.now() - started)
+    },
+  }
+}
+
+/**
+ * Sequential latency of every series at the same moments: after a warm-up, `ROUNDS` rounds each
+ * send `count / ROUNDS` requests per series (20, by default), the order of the series rotating
+ * from round to round, so a change of load on a shared machine hits every row alike. (The rows
+ * used to be measured one after the other, a minute apart, and on this machine the load moves
+ * more than that between two rows.) Rounds of one request each would also work, but then every
+ * request wakes a sleeping process, and on a loaded machine the wake-up dominates what is measured.
+ */
+async function interleaved(series: readonly Series[], count: number): Promise<void> {
+  for (const entry of series) {
+    for (let index = 0; index < 200; index++) await entry.send()
+    entry.samples.length = 0
+  }
+  const perRound = Math.max(1, Math.round(count / ROUNDS))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let offset = 0; offset < series.length; offset++) {
+      const entry = series[(round + offset) % series.length]!
+      const first = entry.samples.length
+      for (let index = 0; index < perRound; index++) await entry.send()
+      entry.roundMedians.push(median(entry.samples.slice(first)))
+    }
+  }
+}
+
+/** Sequential streamed requests (1,000 chunks each); milliseconds each. */
+async function streamed(port: number, key: Buffer | undefined, count: number): Promise<number[]> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
   const samples: number[] = []
-  for (let index = 0; index < count + warmup; index++) {
+  for (let index = 0; index < count + 3; index++) {
+    const request = await makeRequest(key, true)
     const started = performance.now()
-    const response = await pool.request({ path: '/v1/messages', method: 'POST', headers, body })
-    await response.body.arrayBuffer()
-    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`)
-    if (index >= warmup) samples.push(performance.now() - started)
+    await send(pool, request)
+    if (index >= 3) samples.push(performance.now() - started)
+  }
+  await pool.close()
+  return samples
+}
+
+/** Sequential streamed Anthropic requests; milliseconds each. */
+async function streamedMessages(port: number, count: number): Promise<number[]> {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
+  const body = JSON.stringify({ ...MESSAGES_BODY, stream: true })
+  const samples: number[] = []
+  for (let index = 0; index < count + 3; index++) {
+    const started = performance.now()
+    await postMessages(pool, body)
+    if (index >= 3) samples.push(performance.now() - started)
   }
   await pool.close()
   return samples
@@ -195,40 +273,59 @@ export default async function gatewayBench(): Promise<void> {
   const key = randomBytes(32)
   const upstream = await start({ role: 'upstream' })
   const url = `http://127.0.0.1:${upstream.port}`
-  const direct = await sequential(upstream.port, undefined, SEQUENTIAL)
-  const directRps = await throughput(upstream.port, undefined)
-  const directStream = median(await sequential(upstream.port, undefined, STREAM_RUNS, true))
-  console.log(
-    `Direct to upstream: p50 ${fixed(median(direct))} ms, p99 ${fixed(quantile(direct, 0.99))} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`,
-  )
-  console.log(
-    '| Express, in front of the upstream | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
-  )
-  console.log('| --- | --- | --- | --- | --- |')
   const modes: Array<[Mode, string]> = [
     ['proxy', 'proxy (URL upstream), plain'],
     ['gateway', 'router gateway, plain'],
     ['gateway-compatible', 'router gateway, OpenAI → OpenAI-compatible (same dialect), plain'],
     ['gateway-encrypted', 'router gateway, field encryption'],
   ]
-  let translatedRow: string | undefined
-  for (const [mode, label] of modes) {
-    const server = await start({ role: mode, upstream: url, key: key.toString('base64url') })
-    const requestKey = mode === 'gateway-encrypted' ? key : undefined
-    const samples = await sequential(server.port, requestKey, SEQUENTIAL)
-    const rps = await throughput(server.port, requestKey)
-    const streamed = median(await sequential(server.port, requestKey, STREAM_RUNS, true))
-    console.log(
-      `| ${label} | ${fixed(median(samples) - median(direct))} | ${fixed(quantile(samples, 0.99) - quantile(direct, 0.99))} | ${fixed(rps, 0)} | ${fixed(streamed - directStream, 1)} |`,
-    )
-    if (mode === 'gateway-compatible') {
-      // Anthropic clients of an OpenAI-compatible provider: every request and chunk is translated.
-      const translated = await sequentialMessages(server.port, SEQUENTIAL, false)
-      const translatedStream = median(await sequentialMessages(server.port, STREAM_RUNS, true))
-      translatedRow = `| router gateway, Anthropic → OpenAI-compatible (translated), plain | ${fixed(median(translated) - median(direct))} | ${fixed(quantile(translated, 0.99) - quantile(direct, 0.99))} | | ${fixed(translatedStream - directStream, 1)} |`
-    }
-    server.child.kill()
+  const servers = new Map<Mode, Started>()
+  for (const [mode] of modes) {
+    servers.set(mode, await start({ role: mode, upstream: url, key: key.toString('base64url') }))
   }
-  if (translatedRow !== undefined) console.log(translatedRow)
+  const requestKey = (mode: Mode) => (mode === 'gateway-encrypted' ? key : undefined)
+  const direct = chatSeries('direct', upstream.port, undefined)
+  const rows = modes.map(([mode]) => chatSeries(mode, servers.get(mode)!.port, requestKey(mode)))
+  // Anthropic clients of an OpenAI-compatible provider: every request and chunk is translated.
+  const translated = messagesSeries('translated', servers.get('gateway-compatible')!.port)
+  await interleaved([direct, ...rows, translated], SEQUENTIAL)
+  for (const series of [direct, ...rows, translated]) await series.pool.close()
+
+  const directRps = await throughput(upstream.port, undefined)
+  const directStream = median(await streamed(upstream.port, undefined, STREAM_RUNS))
+  const directSamples = direct.samples
+  console.log(
+    `Direct to upstream: p50 ${fixed(median(directSamples))} ms, p99 ${fixed(quantile(directSamples, 0.99))} ms, ${fixed(directRps, 0)} req/s at concurrency 64, 1,000-chunk stream ${fixed(directStream, 2)} ms\n`,
+  )
+  console.log(
+    '| Express, in front of the upstream | p50 added (ms) | p99 added (ms) | req/s @64 | per-chunk cost (µs) |',
+  )
+  console.log('| --- | --- | --- | --- | --- |')
+  const added = (samples: number[], q: number) => quantile(samples, q) - quantile(directSamples, q)
+  for (const [index, [mode, label]] of modes.entries()) {
+    const server = servers.get(mode)!
+    const rps = await throughput(server.port, requestKey(mode))
+    const stream = median(await streamed(server.port, requestKey(mode), STREAM_RUNS))
+    const samples = rows[index]!.samples
+    console.log(
+      `| ${label} | ${fixed(added(samples, 0.5))} | ${fixed(added(samples, 0.99))} | ${fixed(rps, 0)} | ${fixed(stream - directStream, 1)} |`,
+    )
+  }
+  const translatedStream = median(
+    await streamedMessages(servers.get('gateway-compatible')!.port, STREAM_RUNS),
+  )
+  console.log(
+    `| router gateway, Anthropic → OpenAI-compatible (translated), plain | ${fixed(added(translated.samples, 0.5))} | ${fixed(added(translated.samples, 0.99))} | | ${fixed(translatedStream - directStream, 1)} |`,
+  )
+  const proxy = rows[0]!
+  const passThrough = rows[2]!
+  const proxyP50 = median(proxy.samples)
+  const passThroughP50 = median(passThrough.samples)
+  // Paired by round: each round's difference is taken at one moment, so load drift cancels.
+  const paired = median(passThrough.roundMedians.map((value, round) => value - proxy.roundMedians[round]!))
+  console.log(
+    `\nSame-dialect pass-through against the plain proxy, same rounds: p50 ${fixed(passThroughP50)} ms vs ${fixed(proxyP50)} ms, **${fixed(passThroughP50 - proxyP50)} ms** added; median of the ${proxy.roundMedians.length} per-round differences ${fixed(paired)} ms (target ≤ 0.1 ms)`,
+  )
+  for (const server of servers.values()) server.child.kill()
   upstream.child.kill()
 }
