@@ -108,7 +108,12 @@ export function toOpenAIChatRequest(
 export function nativeChatBody(request: CanonicalRequest, stream: boolean): Record<string, unknown> {
   const sent = request.native?.body
   // Nothing to change (the model is the client's, no stream members): the body as it came.
-  if (!stream && sent?.model === request.model && sent.stream === undefined && sent.stream_options === undefined)
+  if (
+    !stream &&
+    sent?.model === request.model &&
+    sent.stream === undefined &&
+    sent.stream_options === undefined
+  )
     return sent
   const body: Record<string, unknown> = { ...sent, model: request.model }
   if (stream) {
