@@ -158,7 +158,10 @@ describe('router streams', () => {
     await vi.advanceTimersByTimeAsync(500)
     expect((await next).value).toMatchObject({
       type: 'error',
-      error: { code: 'CONTINUUM_STREAM_INTERRUPTED', details: { upstreamCode: 'CONTINUUM_PROVIDER_TIMEOUT' } },
+      error: {
+        code: 'CONTINUUM_STREAM_INTERRUPTED',
+        details: { upstreamCode: 'CONTINUUM_PROVIDER_TIMEOUT' },
+      },
     })
     expect(a.signals[1]!.aborted).toBe(true)
   })
