@@ -65,7 +65,7 @@ export class ProviderHttp {
     try {
       const response = await this.#send(request, call.signal)
       call.touch()
-      if (response.status < 200 || response.status >= 300) await this.#rejectErrorStatus(response)
+      if (!isSuccess(response.status)) await this.#rejectErrorStatus(response)
       const text = await this.#readText(response.body, call)
       call.finish()
       let body: unknown
@@ -105,7 +105,7 @@ export class ProviderHttp {
     try {
       const response = await this.#send(request, call.signal)
       call.touch()
-      if (response.status < 200 || response.status >= 300) await this.#rejectErrorStatus(response)
+      if (!isSuccess(response.status)) await this.#rejectErrorStatus(response)
       onHead?.({ status: response.status, headers: response.headers })
       for await (const chunk of response.body) {
         // A slow consumer is not a silent upstream: the timer stands still while the chunk is handled.
@@ -145,9 +145,11 @@ export class ProviderHttp {
     return { status: response.status, headers, body: response.body }
   }
 
-  /** Throws the mapped error for a non-2xx answer after draining a bounded amount of its body. */
+  /**
+   * Throws the mapped error for a non-2xx answer after draining a bounded amount of its body.
+   * Callers test `isSuccess` first, so a 2xx answer costs no await.
+   */
   async #rejectErrorStatus(response: RawResponse): Promise<void> {
-    if (response.status >= 200 && response.status < 300) return
     let size = 0
     try {
       for await (const chunk of response.body) {
@@ -160,6 +162,8 @@ export class ProviderHttp {
     throw providerErrorFromResponse(response.status, response.headers, this.#options.providerId)
   }
 }
+
+const isSuccess = (status: number): boolean => status >= 200 && status < 300
 
 function responseTooLarge(providerId: string, limit: number): ContinuumError {
   return new ContinuumError(
