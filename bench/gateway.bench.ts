@@ -146,7 +146,16 @@ interface Series {
   roundMedians: number[]
 }
 
-function chatSeries(label: string, port: number, key: Buffer | undefined): Series {
+/**
+ * A series that times `request` on its own keep-alive connection; `prepare` runs before the clock
+ * starts (an encrypted request is sealed with a fresh nonce each time).
+ */
+function timedSeries<T>(
+  label: string,
+  port: number,
+  prepare: () => T | Promise<T>,
+  request: (pool: Pool, prepared: T) => Promise<void>,
+): Series {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
   return {
     label,
@@ -154,13 +163,16 @@ function chatSeries(label: string, port: number, key: Buffer | undefined): Serie
     samples: [],
     roundMedians: [],
     async send() {
-      // Prepared outside the timing: an encrypted request is sealed with a fresh nonce each time.
-      const request = await makeRequest(key, false)
+      const prepared = await prepare()
       const started = performance.now()
-      await send(pool, request)
+      await request(pool, prepared)
       this.samples.push(performance.now() - started)
     },
   }
+}
+
+function chatSeries(label: string, port: number, key: Buffer | undefined): Series {
+  return timedSeries(label, port, () => makeRequest(key, false), send)
 }
 
 /** The same 2 KB conversation as an Anthropic Messages request. */
@@ -186,19 +198,8 @@ async function postMessages(pool: Pool, body: string): Promise<void> {
 }
 
 function messagesSeries(label: string, port: number): Series {
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 })
   const body = JSON.stringify(MESSAGES_BODY)
-  return {
-    label,
-    pool,
-    samples: [],
-    roundMedians: [],
-    async send() {
-      const started = performance.now()
-      await postMessages(pool, body)
-      this.samples.push(performance.now() - started)
-    },
-  }
+  return timedSeries(label, port, () => body, postMessages)
 }
 
 /**
