@@ -18,12 +18,12 @@ let loaded: PromClient | undefined
 
 /**
  * Returns prom-client, or throws CONTINUUM_DEPENDENCY_MISSING when it is not installed. Any other
- * failure (a broken install) is rethrown as it is. `load` is injectable for tests.
+ * failure (a broken install) is rethrown as it is.
  */
-export function promClient(load: (name: string) => unknown = createRequire(import.meta.url)): PromClient {
+export function promClient(): PromClient {
   if (loaded !== undefined) return loaded
   try {
-    loaded = load('prom-client') as PromClient
+    loaded = createRequire(import.meta.url)('prom-client') as PromClient
     return loaded
   } catch (error) {
     if (!isPackageNotFound(error, 'prom-client')) throw error
