@@ -13,7 +13,8 @@
  * - ramp: 256 streams, 10 ms steps, more tokens per step until latency degrades (floor and Koa);
  * - requests: 2 KB chat requests, autocannon at concurrency 64, medians of 3 runs, with the bare
  *   relay also run as each framework's one handler (that framework's floor).
- * `BENCH_TARGETS=floor,koa-encrypted,...` picks rows. Encrypted stream clients ask for batch frames
+ * The servers run the built package, as users do (support/server-process.ts; `BENCH_SOURCES=1` runs
+ * the sources through tsx). `BENCH_TARGETS=floor,koa-encrypted,...` picks rows. Encrypted stream clients ask for batch frames
  * (docs/PROTOCOL.md §6.1) as the TypeScript client does; `BENCH_BATCH=0` measures a seal per event.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process'
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { fixed, median } from './stats'
 import type { UpstreamMode } from './support/gpu-upstream'
 import type { RequestLoadPlan, RequestLoadResult } from './support/request-load'
+import { forkBenchServer } from './support/server-process'
 import type { StreamLoadPlan, StreamLoadResult } from './support/stream-load'
 
 const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url))
@@ -78,14 +80,10 @@ function ask<T>(child: ChildProcess, message: unknown): Promise<T> {
 const profile = process.env.BENCH_PROFILE
 
 async function benchServer(data: Record<string, unknown>): Promise<Running> {
-  const child = fork(here('./support/bench-servers.ts'), [JSON.stringify(data)], {
-    execArgv: [
-      '--import',
-      'tsx',
-      ...(profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`]),
-    ],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
+  const child = forkBenchServer(
+    data,
+    profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profile}`],
+  )
   const { port } = await ready<{ port: number }>(child)
   return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => void child.kill() }
 }

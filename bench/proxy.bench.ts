@@ -14,6 +14,7 @@ import { CHAT_REQUEST_PLAIN } from '../adapters/openai/proxy/fields'
 import { type CipherContext, compilePlainFields, createFieldKey, encryptRequestMessage } from '../src/cipher'
 import { fixed, median, quantile } from './stats'
 import { type BenchRequest, CHAT_BODY as chatBody, post, send } from './support/chat-load'
+import { forkBenchServer } from './support/server-process'
 
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000)
 const CONCURRENT_SECONDS = Number(process.env.BENCH_SECONDS ?? 3)
@@ -29,13 +30,7 @@ interface Started {
 }
 
 function start(data: Record<string, unknown>): Promise<Started> {
-  const child = fork(
-    fileURLToPath(new URL('./support/bench-servers.ts', import.meta.url)),
-    [JSON.stringify(data)],
-    {
-      execArgv: ['--import', 'tsx', '--expose-gc'],
-    },
-  )
+  const child = forkBenchServer(data, ['--expose-gc'])
   const worker = Object.assign(child, { terminate: () => void child.kill() })
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ port: (message as { port: number }).port, worker }))

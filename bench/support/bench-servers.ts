@@ -14,6 +14,8 @@ interface Data {
   key?: string
   encryption?: boolean
   replayWindowMs?: number
+  /** Run the built package (`continuum-proxy/<framework>`) rather than the sources (support/server-process.ts). */
+  built?: boolean
 }
 
 const data = JSON.parse(process.argv[2] ?? '{}') as Data
@@ -45,6 +47,11 @@ async function startUpstream(): Promise<number> {
   return (server.address() as AddressInfo).port
 }
 
+/** The binding under test: the built package's entry, or its source (run through tsx). */
+function binding(framework: 'express' | 'koa' | 'fastify'): string {
+  return data.built === true ? `continuum-proxy/${framework}` : `../../middleware/${framework}.ts`
+}
+
 async function startProxy(): Promise<number> {
   const options = {
     upstream: { url: data.upstream!, connections: 512 },
@@ -53,7 +60,7 @@ async function startProxy(): Promise<number> {
   }
   if (data.framework === 'fastify') {
     const { default: Fastify } = await import('fastify')
-    const { continuum } = await import('../../middleware/fastify')
+    const { continuum } = await import(binding('fastify'))
     const app = Fastify({ keepAliveTimeout: 120_000 })
     await app.register(continuum, options)
     await app.listen({ port: 0, host: '127.0.0.1' })
@@ -61,7 +68,7 @@ async function startProxy(): Promise<number> {
   }
   if (data.framework === 'koa') {
     const { default: Koa } = await import('koa')
-    const { continuum } = await import('../../middleware/koa')
+    const { continuum } = await import(binding('koa'))
     const app = new Koa()
     app.use(continuum(options))
     const server = app.listen(0, '127.0.0.1')
@@ -70,7 +77,7 @@ async function startProxy(): Promise<number> {
     return (server.address() as AddressInfo).port
   }
   const { default: express } = await import('express')
-  const { continuum } = await import('../../middleware/express')
+  const { continuum } = await import(binding('express'))
   const app = express()
   app.use(continuum(options))
   const server = app.listen(0, '127.0.0.1')
