@@ -10,13 +10,13 @@
  * any other stays Fastify's.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
+import { PassThrough, Readable } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fastifyPlugin from 'fastify-plugin'
 import type { ContinuumProxy, CoreRequest, CoreRequestBody } from '../src/index'
 import { ContinuumError, errorResponse, pathProblem } from '../src/index'
 import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
-import { discardUnreadBody, flattenHeaders, writeCoreResponse } from './node-http'
+import { discardUnreadBody, flattenHeaders, isPipeable, PIPE_TO, writeCoreResponse } from './node-http'
 
 /** Options of the Fastify plugin: the proxy options, with protocols by name, and a prefix. */
 export interface ContinuumFastifyOptions extends ContinuumOptions {
@@ -157,6 +157,15 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
         const body = result.body
         if (body === null || typeof body === 'string' || body instanceof Uint8Array)
           return reply.send(body ?? '')
+        // A body that writes itself goes through a PassThrough Fastify pipes to the client: each
+        // upstream read is written from its own event, where Readable.from would take a promise
+        // and an async-iterator step per chunk. Fastify destroying the PassThrough (the client
+        // left) closes it as a sink, which stops the upstream.
+        if (isPipeable(body)) {
+          const through = new PassThrough()
+          void body[PIPE_TO](through)
+          return reply.send(through)
+        }
         return reply.send(Readable.from(body, { objectMode: false }))
       }
       const routeOptions = { bodyLimit: proxy.options.bodyLimit }

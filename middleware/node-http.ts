@@ -4,6 +4,7 @@
  * written with backpressure; a client that goes away aborts the core's signal and so the upstream.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Writable } from 'node:stream'
 import type { CoreRequest, CoreRequestBody, CoreResponse } from '../src/index'
 
 /** Lower-cased headers with repeated values joined, as the core expects. */
@@ -70,11 +71,13 @@ function drainOrClose(response: ServerResponse): Promise<void> {
  * (src/proxy/wire-body.ts): each upstream read is then sealed and written from the upstream
  * body's own events, with no promise per chunk. `Symbol.for`, so it holds across package copies.
  */
-const PIPE_TO = Symbol.for('continuum-proxy.pipe-to')
+export const PIPE_TO = Symbol.for('continuum-proxy.pipe-to')
 
-type Pipeable = { [PIPE_TO](sink: ServerResponse): Promise<void> }
+/** A body that writes itself into a Node writable (a ServerResponse, a PassThrough). */
+export type Pipeable = { [PIPE_TO](sink: Writable): Promise<void> }
 
-function isPipeable(body: object): body is Pipeable {
+/** Whether a core body offers the pipe method (see src/proxy/wire-body.ts). */
+export function isPipeable(body: object): body is Pipeable {
   return typeof (body as Partial<Pipeable>)[PIPE_TO] === 'function'
 }
 
