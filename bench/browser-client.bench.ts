@@ -83,7 +83,7 @@ function fixture(): ClientCostFixture {
       'x-stainless-lang': 'js',
       'x-stainless-retry-count': '0',
     },
-    answer,
+    answer: { text: answer.text, seal: answer.seal },
     stream,
     chunks: CHUNKS,
   }
@@ -114,7 +114,8 @@ function serverReference(data: ClientCostFixture): ClientCostSamples {
       headers: data.headers,
       keyHeaders: { 'x-continuum-key-id': 'bench' },
     })
-    openResponse(match.route.responseTree, data.answer.body, response, 200, data.answer.seal)
+    const { text, seal } = data.answer
+    openResponse(match.route.responseTree, JSON.parse(text), response, 200, seal, text)
   }
   const tree = registry.lookupSuffix('POST', '/v1/chat/completions')!.route.stream!.tree
   const samples: ClientCostSamples = { request: [], stream: [] }

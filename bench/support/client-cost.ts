@@ -26,7 +26,8 @@ export interface ClientCostFixture {
   nonce: string
   request: unknown
   headers: Record<string, string>
-  answer: { body: unknown; seal: string }
+  /** The sealed answer as the server wrote it: its text (the canonical JSON the seal covers) and seal. */
+  answer: { text: string; seal: string }
   /** The SSE wire of the sealed stream. */
   stream: string
   chunks: number
@@ -80,7 +81,9 @@ export async function measureClientCost(
       headers: fixture.headers,
       keyHeaders: { 'x-continuum-key-id': 'bench' },
     })
-    await openResponse(found.route.responseTree, fixture.answer.body, response, 200, fixture.answer.seal)
+    // As the encrypting fetch does: parse the text received, verify the seal over that text.
+    const { text, seal } = fixture.answer
+    await openResponse(found.route.responseTree, JSON.parse(text), response, 200, seal, text)
   }
   async function oneStream(): Promise<void> {
     const bytes = await drain(

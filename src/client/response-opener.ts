@@ -63,7 +63,7 @@ async function openError(response: Response, context: CipherContext): Promise<Op
   } catch {
     body = undefined
   }
-  if (!isRecord(body) || !(await errorSealMatches(context, response.status, body, seal))) {
+  if (!isRecord(body) || !(await errorSealMatches(context, response.status, body, seal, text))) {
     const claimed = text === undefined ? undefined : await claimedCode(response, text.slice(0, 4096))
     return { response: unauthenticated(response, claimed, context.key.id) }
   }
@@ -129,6 +129,7 @@ export async function readResponse(
     context,
     response.status,
     response.headers.get(HEADERS.seal) ?? undefined,
+    text,
   )
   return {
     response: new Response(JSON.stringify(opened), {

@@ -212,10 +212,29 @@ export function sealMatchesNow(
   seal: string | undefined,
 ): MaybePromise<boolean> {
   if (seal === undefined || seal.length !== 43) return false
+  return sealMatchesTextNow(context, sequence, kind, meta, canonicalJson(body), seal)
+}
+
+/**
+ * Whether a seal covers `text` taken as the body's canonical JSON: a message received as the
+ * server wrote it (the canonical form it sealed) is verified over the bytes as they came, with no
+ * serialisation. A match proves `text` is the server's canonical text, so what parsing it gives is
+ * what the server sealed; a relay that re-formatted the JSON makes it fail, and the caller falls
+ * back to {@link sealMatchesNow} over the parsed body.
+ */
+export function sealMatchesTextNow(
+  context: ClientCipherContext,
+  sequence: number,
+  kind: SealKind,
+  meta: string,
+  text: string,
+  seal: string | undefined,
+): MaybePromise<boolean> {
+  if (seal === undefined || seal.length !== 43) return false
   const given = fromBase64url(seal)
   if (given === undefined) return false
   const { backend, sealKey } = context.key
-  return backend.verify(sealKey, given, sealParts(context, sequence, kind, meta, canonicalJson(body)))
+  return backend.verify(sealKey, given, sealParts(context, sequence, kind, meta, text))
 }
 
 /** Whether a seal matches, compared in constant time by the backend. */

@@ -17,6 +17,7 @@ import {
   isPending,
   type SealKind,
   sealMatchesNow,
+  sealMatchesTextNow,
   sealOfTextNow,
 } from './field-cipher'
 import { decryptFieldsNow, encryptFieldsNow } from './fields'
@@ -89,8 +90,9 @@ async function verifiedThenDecrypted(
   context: ClientCipherContext,
   seal: { sequence: number; kind: SealKind; meta: string; given: string | undefined },
   failure: () => ContinuumError,
+  received?: string,
 ): Promise<unknown> {
-  const verified = sealMatchesNow(context, seal.sequence, seal.kind, seal.meta, body, seal.given)
+  const verified = sealOverReceived(context, seal, body, received)
   if (!isPending(verified)) {
     if (!verified) throw failure()
     const fields = decryptFieldsNow(tree, body, context, seal.sequence)
@@ -109,13 +111,36 @@ async function verifiedThenDecrypted(
   return fields.value
 }
 
-/** Verifies a JSON response's seal (which binds the status), then decrypts its fields. */
+/**
+ * Whether the seal matches: over the text as received when there is one (the server sends the
+ * canonical form it sealed, so nothing is serialised again), else, or when that fails (a relay
+ * re-formatted the JSON), over the canonical JSON of the parsed body.
+ */
+function sealOverReceived(
+  context: ClientCipherContext,
+  seal: { sequence: number; kind: SealKind; meta: string; given: string | undefined },
+  body: unknown,
+  received: string | undefined,
+): MaybePromise<boolean> {
+  const overBody = (): MaybePromise<boolean> =>
+    sealMatchesNow(context, seal.sequence, seal.kind, seal.meta, body, seal.given)
+  if (received === undefined) return overBody()
+  const overText = sealMatchesTextNow(context, seal.sequence, seal.kind, seal.meta, received, seal.given)
+  if (!isPending(overText)) return overText || overBody()
+  return overText.then((matched) => matched || overBody())
+}
+
+/**
+ * Verifies a JSON response's seal (which binds the status), then decrypts its fields. `received`
+ * is the body's text as it arrived, `body` what parsing it gave.
+ */
 export function openResponse(
   tree: PlainFieldTree,
   body: unknown,
   context: ClientCipherContext,
   status: number,
   seal: string | undefined,
+  received?: string,
 ): Promise<unknown> {
   return verifiedThenDecrypted(
     tree,
@@ -123,18 +148,25 @@ export function openResponse(
     context,
     { sequence: 0, kind: 'response', meta: String(status), given: seal },
     () => new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Response seal does not verify'),
+    received,
   )
 }
 
-/** Whether an error body verifies as one the server sealed for this request. */
+/** Whether an error body (parsed from `received`, when given) verifies as one the server sealed for this request. */
 export async function errorSealMatches(
   context: ClientCipherContext,
   status: number,
   body: unknown,
   seal: string | undefined,
+  received?: string,
 ): Promise<boolean> {
   try {
-    return await sealMatchesNow(context, 0, 'error', String(status), body, seal)
+    return await sealOverReceived(
+      context,
+      { sequence: 0, kind: 'error', meta: String(status), given: seal },
+      body,
+      received,
+    )
   } catch {
     return false
   }
