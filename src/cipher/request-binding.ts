@@ -6,6 +6,7 @@
  * `cache-control: no-store` changes the metadata and the seal no longer verifies.
  */
 import { ContinuumError } from '../errors'
+import { FORMAT_VERSION, HEADERS } from './format'
 
 /**
  * Headers a request seal never covers: hop-by-hop and connection-level headers that any HTTP hop
@@ -175,5 +176,45 @@ export function bindRequest(input: {
       headers: sealedHeaderBlock(names, (name) => lowered[name]),
     }),
     sealedHeaders: names.join(','),
+  }
+}
+
+/**
+ * The headers a client's request carries before the protocol adds its own: the caller's, with
+ * lower-case names, less any `x-continuum-*` (the protocol writes those) and `content-length`
+ * (the encrypted body has another), and `content-type: application/json`. These are what
+ * {@link bindRequest} seals.
+ */
+export function clientRequestHeaders(
+  given: Readonly<Record<string, string>> | undefined,
+): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(given ?? {})) {
+    const lower = name.toLowerCase()
+    if (!lower.startsWith('x-continuum-') && lower !== 'content-length') headers[lower] = value
+  }
+  headers['content-type'] = 'application/json'
+  return headers
+}
+
+/** Every header of an encrypted request: the sealed ones, those naming the key, and the protocol's with the seal. */
+export function encryptedRequestHeaders(
+  input: {
+    readonly keyHeaders: Readonly<Record<string, string>>
+    readonly timestamp: string
+    readonly context: { readonly nonce: string }
+  },
+  headers: Readonly<Record<string, string>>,
+  bound: BoundRequest,
+  seal: string,
+): Record<string, string> {
+  return {
+    ...headers,
+    ...input.keyHeaders,
+    [HEADERS.encryption]: FORMAT_VERSION,
+    [HEADERS.nonce]: input.context.nonce,
+    [HEADERS.timestamp]: input.timestamp,
+    [HEADERS.sealedHeaders]: bound.sealedHeaders,
+    [HEADERS.seal]: seal,
   }
 }

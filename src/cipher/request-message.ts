@@ -5,9 +5,8 @@
  */
 import type { CipherContext } from './field-cipher'
 import type { PlainFieldTree } from './field-map'
-import { FORMAT_VERSION, HEADERS } from './format'
 import { sealRequest } from './message-codec'
-import { bindRequest } from './request-binding'
+import { bindRequest, clientRequestHeaders, encryptedRequestHeaders } from './request-binding'
 
 /** What {@link encryptRequestMessage} takes. */
 export interface RequestMessageInput {
@@ -42,12 +41,7 @@ export interface RequestMessage {
 
 /** Encrypts and seals one request; see the module comment. */
 export function encryptRequestMessage(input: RequestMessageInput): RequestMessage {
-  const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(input.headers ?? {})) {
-    const lower = name.toLowerCase()
-    if (!lower.startsWith('x-continuum-') && lower !== 'content-length') headers[lower] = value
-  }
-  headers['content-type'] = 'application/json'
+  const headers = clientRequestHeaders(input.headers)
   const bound = bindRequest({
     method: input.method,
     routePath: input.routePath,
@@ -60,14 +54,6 @@ export function encryptRequestMessage(input: RequestMessageInput): RequestMessag
     body: sealed.body,
     text: sealed.text,
     meta: bound.meta,
-    headers: {
-      ...headers,
-      ...input.keyHeaders,
-      [HEADERS.encryption]: FORMAT_VERSION,
-      [HEADERS.nonce]: input.context.nonce,
-      [HEADERS.timestamp]: input.timestamp,
-      [HEADERS.sealedHeaders]: bound.sealedHeaders,
-      [HEADERS.seal]: sealed.seal,
-    },
+    headers: encryptedRequestHeaders(input, headers, bound, sealed.seal),
   }
 }

@@ -8,8 +8,8 @@
  * all in flight at once.
  */
 import type { PlainFieldTree } from '../../cipher/field-map'
-import { END_MARKER_KEY, EVENT_SEAL_KEY, FORMAT_VERSION, HEADERS } from '../../cipher/format'
-import { bindRequest } from '../../cipher/request-binding'
+import { END_MARKER_KEY, EVENT_SEAL_KEY } from '../../cipher/format'
+import { bindRequest, clientRequestHeaders, encryptedRequestHeaders } from '../../cipher/request-binding'
 import { ContinuumError } from '../../errors'
 import type { MaybePromise } from './backend'
 import {
@@ -44,12 +44,7 @@ export async function encryptRequestMessage(input: ClientRequestInput): Promise<
   headers: Record<string, string>
   meta: string
 }> {
-  const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(input.headers ?? {})) {
-    const lower = name.toLowerCase()
-    if (!lower.startsWith('x-continuum-') && lower !== 'content-length') headers[lower] = value
-  }
-  headers['content-type'] = 'application/json'
+  const headers = clientRequestHeaders(input.headers)
   const bound = bindRequest({
     method: input.method,
     routePath: input.routePath,
@@ -67,15 +62,7 @@ export async function encryptRequestMessage(input: ClientRequestInput): Promise<
     body,
     text,
     meta: bound.meta,
-    headers: {
-      ...headers,
-      ...input.keyHeaders,
-      [HEADERS.encryption]: FORMAT_VERSION,
-      [HEADERS.nonce]: input.context.nonce,
-      [HEADERS.timestamp]: input.timestamp,
-      [HEADERS.sealedHeaders]: bound.sealedHeaders,
-      [HEADERS.seal]: seal,
-    },
+    headers: encryptedRequestHeaders(input, headers, bound, seal),
   }
 }
 
