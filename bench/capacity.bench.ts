@@ -12,7 +12,8 @@
  * - burst: 32 streams looping 1,000-token answers written as fast as the socket drains;
  * - ramp: 256 streams, 10 ms steps, more tokens per step until latency degrades (floor and Koa);
  * - requests: 2 KB chat requests, autocannon at concurrency 64, medians of 3 runs, with the bare
- *   relay also run as each framework's one handler (that framework's floor).
+ *   relay also run as each framework's one handler (that framework's floor), and each binding
+ *   also with `/v1` passed through unparsed (what the JSON work costs).
  * The servers run the built package, as users do (support/server-process.ts; `BENCH_SOURCES=1` runs
  * the sources through tsx). `BENCH_TARGETS=floor,koa-encrypted,...` picks rows. Encrypted stream clients ask for batch frames
  * (docs/PROTOCOL.md §6.1) as the TypeScript client does; `BENCH_BATCH=0` measures a seal per event.
@@ -135,6 +136,18 @@ const proxy = (framework: string, encrypted: boolean): Target => ({
     benchServer({ role: 'proxy', framework, upstream: upstreamUrl, key, encryption: encrypted }),
 })
 
+/**
+ * The binding with no adapter claiming the route and `/v1` passed through: the body goes upstream
+ * and back as the bytes came, unparsed. Its distance from the no-keys row is what reading,
+ * validating and writing the JSON costs; its distance from the framework's relay, the rest.
+ */
+const passThrough = (framework: string): Target => ({
+  name: `${framework}-passthrough`,
+  label: `${framework[0]!.toUpperCase()}${framework.slice(1)}, no keys, /v1 passed through (no adapter, no JSON read)`,
+  encrypted: false,
+  start: (upstreamUrl) => benchServer({ role: 'proxy', framework, upstream: upstreamUrl, passThrough: true }),
+})
+
 const ALL_TARGETS: Target[] = [
   {
     name: 'direct',
@@ -163,6 +176,9 @@ const ALL_TARGETS: Target[] = [
   proxy('express', false),
   proxy('koa', false),
   proxy('fastify', false),
+  passThrough('express'),
+  passThrough('koa'),
+  passThrough('fastify'),
 ]
 
 const chosen = (names: readonly string[]): Target[] =>
@@ -369,6 +385,9 @@ async function requests(upstream: Upstream): Promise<void> {
     'express-plain',
     'koa-plain',
     'fastify-plain',
+    'express-passthrough',
+    'koa-passthrough',
+    'fastify-passthrough',
   ]
   for (const target of chosen(names)) {
     const result = await withTarget(target, upstream, (running) =>
@@ -380,7 +399,8 @@ async function requests(upstream: Upstream): Promise<void> {
     const [framework, kind] = target.name.split('-') as [string, string | undefined]
     if (target.name === 'floor') floor = { rps, cpu }
     if (kind === 'relay') relays.set(framework, { rps, cpu })
-    const relay = kind === 'encrypted' || kind === 'plain' ? relays.get(framework) : undefined
+    const relay =
+      kind === 'encrypted' || kind === 'plain' || kind === 'passthrough' ? relays.get(framework) : undefined
     console.log(
       `| ${target.label} | ${ms(result.sequentialAddedP50)} | ${fixed(rps, 0)} | ${ratio(rps, floor?.rps)} | ${fixed(cpu, 0)} | ${ratio(cpu, floor?.cpu)} | ${relay === undefined ? '' : ratio(rps, relay.rps)} | ${relay === undefined ? '' : ratio(cpu, relay.cpu)} | ${failures} |`,
     )

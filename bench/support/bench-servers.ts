@@ -14,6 +14,8 @@ interface Data {
   key?: string
   encryption?: boolean
   replayWindowMs?: number
+  /** No adapter; `/v1` passed through as bytes (capacity.bench.ts, the pass-through rows). */
+  passThrough?: boolean
   /** Run the built package (`continuum-proxy/<framework>`) rather than the sources (support/server-process.ts). */
   built?: boolean
 }
@@ -57,6 +59,7 @@ async function startProxy(): Promise<number> {
     upstream: { url: data.upstream!, connections: 512 },
     ...(data.encryption === true ? { keys: { keys: [{ id: 'bench', key: data.key! }] } } : {}),
     ...(data.replayWindowMs === undefined ? {} : { replayWindowMs: data.replayWindowMs }),
+    ...(data.passThrough === true ? { adapters: [], passThrough: ['/v1'] } : {}),
   }
   if (data.framework === 'fastify') {
     const { default: Fastify } = await import('fastify')
