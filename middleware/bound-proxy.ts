@@ -13,7 +13,7 @@ import {
   createProxy,
   type ProtocolAdapter,
   type ProxyOptions,
-} from '../src/index'
+} from '../src/adapter-kit/index'
 
 /** The built-in protocols, by the names the `adapters` option takes. */
 export type BuiltinProtocol = 'openai' | 'anthropic' | 'tgi' | 'ollama' | 'triton'

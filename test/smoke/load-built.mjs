@@ -15,6 +15,7 @@ const expectations = {
   'continuum-proxy/client': ['createEncryptedFetch', 'ContinuumError'],
   'continuum-proxy/adapters': ['builtinAdapters'],
   'continuum-proxy/providers': ['openai', 'createDefaultProviderRegistry'],
+  'continuum-proxy/adapter-kit': ['defineAdapter', 'createProxy', 'AdapterRegistry', 'ContinuumError'],
   'continuum-proxy/provider-kit': ['ProviderHttp', 'defineProviderType'],
   'continuum-proxy/router': ['InferenceRouter', 'loadRouterConfig'],
   'continuum-proxy/scanner': ['PromptScanner', 'ScannerStage'],

@@ -7,7 +7,12 @@
  * `anthropic-version` header selects this adapter's route, which matters to the router gateway.
  */
 
-import { type ContinuumError, defineAdapter, type ErrorType, type StreamEvent } from '../../../src/index'
+import {
+  type ContinuumError,
+  defineAdapter,
+  type ErrorType,
+  type StreamEvent,
+} from '../../../src/adapter-kit/index'
 import { anthropicFacts } from './facts'
 import {
   COUNT_TOKENS_REQUEST_PLAIN,

@@ -5,7 +5,7 @@
  * request carries only a model name) are plain. Stream errors keep the proxy's NDJSON default
  * `{"error": message, "code": code}`, which Ollama clients read as an error line.
  */
-import { defineAdapter } from '../../../src/index'
+import { defineAdapter } from '../../../src/adapter-kit/index'
 import { ollamaFacts } from './facts'
 import {
   CHAT_REQUEST_PLAIN,

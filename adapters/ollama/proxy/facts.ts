@@ -2,7 +2,13 @@
  * Telemetry and audit facts of Ollama bodies: the model and `options` of a request, and the done
  * reason and evaluation counts of an answer (the last stream line carries them). Counts and names only.
  */
-import { addFinishReason, type FactsReader, finiteNumber, shortName, tokenCount } from '../../../src/index'
+import {
+  addFinishReason,
+  type FactsReader,
+  finiteNumber,
+  shortName,
+  tokenCount,
+} from '../../../src/adapter-kit/index'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -3,7 +3,7 @@
  * calls), legacy completions, embeddings and the Responses API are encrypted; the model list is
  * plain. vLLM, TGI's Messages API, llama.cpp and most local servers speak this protocol too.
  */
-import { type ContinuumError, defineAdapter, type StreamEvent } from '../../../src/index'
+import { type ContinuumError, defineAdapter, type StreamEvent } from '../../../src/adapter-kit/index'
 import { openaiFacts } from './facts'
 import {
   CHAT_CHUNK_PLAIN,

@@ -11,7 +11,7 @@ import {
   type ResponseFacts,
   shortName,
   tokenCount,
-} from '../../../src/index'
+} from '../../../src/adapter-kit/index'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -4,7 +4,7 @@
  * `health`, `info` and `metrics` are plain. TGI's Messages API at `/v1/chat/completions` is
  * served by the OpenAI adapter.
  */
-import { defineAdapter } from '../../../src/index'
+import { defineAdapter } from '../../../src/adapter-kit/index'
 import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
 import { generateModelText } from './model-text'

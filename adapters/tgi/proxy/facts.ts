@@ -3,7 +3,7 @@
  * and generated token count of an answer, which TGI puts under `details` (on the last stream
  * event too). Counts and names only; TGI serves one model, so requests name none.
  */
-import { addFinishReason, type FactsReader, finiteNumber, tokenCount } from '../../../src/index'
+import { addFinishReason, type FactsReader, finiteNumber, tokenCount } from '../../../src/adapter-kit/index'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)

@@ -6,7 +6,7 @@
  * are not served on the encrypted routes.
  */
 
-import { defineAdapter, type RouteDefinition } from '../../../src/index'
+import { defineAdapter, type RouteDefinition } from '../../../src/adapter-kit/index'
 import {
   GENERATE_REQUEST_PLAIN,
   GENERATE_RESPONSE_PLAIN,
