@@ -66,6 +66,8 @@ export {
   type ErrorType,
   isErrorCode,
 } from './errors'
+// Not in ./errors, which the runtime imports: the descriptions are documentation only.
+export { ERROR_DESCRIPTIONS } from './errors/code-descriptions'
 // The protocol adapter contract
 export {
   type AdapterDefinition,

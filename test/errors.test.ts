@@ -1,12 +1,18 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { ContinuumError, ERROR_CODES, isErrorCode, toContinuumError } from '../src/errors'
+import { ERROR_DESCRIPTIONS } from '../src/errors/code-descriptions'
 import { renderErrorsDoc } from './support/errors-doc'
 
 describe('error codes', () => {
   it('docs/errors.md lists exactly the codes of the table', () => {
     const doc = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8')
     expect(doc).toBe(renderErrorsDoc())
+  })
+
+  it('describes exactly the codes of the table, each in one line', () => {
+    expect(Object.keys(ERROR_DESCRIPTIONS)).toEqual(Object.keys(ERROR_CODES))
+    for (const description of Object.values(ERROR_DESCRIPTIONS)) expect(description).toMatch(/^[^\n|]+\.$/)
   })
 
   it('every code is CONTINUUM_* with a sane status', () => {

@@ -1,7 +1,9 @@
 /**
- * The table of every stable error code: its HTTP status, its OpenAI-style `type`, whether a retry
- * can help, and one line for docs/errors.md. A test keeps this table and the docs in sync. Codes
- * are never reused once retired; add new ones at the end of their section.
+ * The table of every stable error code: its HTTP status, its OpenAI-style `type` and whether a
+ * retry can help, which is all the runtime reads. The line saying when each code is raised lives
+ * in code-descriptions.ts (`ERROR_DESCRIPTIONS`), so the proxy does not load the documentation; a
+ * test keeps both and docs/errors.md in sync. Codes are never reused once retired; add new ones at
+ * the end of their section, with their line in code-descriptions.ts.
  */
 
 /** Metadata of one error code. */
@@ -12,8 +14,6 @@ export interface ErrorCodeInfo {
   readonly type: ErrorType
   /** Whether repeating the same request later can succeed. */
   readonly retryable: boolean
-  /** One line describing when the code is raised. */
-  readonly description: string
 }
 
 /** Coarse class of an error, as found in `error.type` of an error body. */
@@ -32,549 +32,110 @@ const define = <T extends Record<string, ErrorCodeInfo>>(table: T): T => table
 
 export const ERROR_CODES = define({
   // --- configuration -------------------------------------------------------------------------
-  CONTINUUM_INVALID_OPTIONS: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description: 'Options passed to a constructor or factory are invalid; raised at construction.',
-  },
-  CONTINUUM_INTERNAL: {
-    status: 500,
-    type: 'server_error',
-    retryable: false,
-    description: 'An unexpected internal failure; the message carries no request content.',
-  },
+  CONTINUUM_INVALID_OPTIONS: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_INTERNAL: { status: 500, type: 'server_error', retryable: false },
 
-  CONTINUUM_DEPENDENCY_MISSING: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description: 'A feature needs an optional package that is not installed; the message names it.',
-  },
-  CONTINUUM_UNSUPPORTED_RUNTIME: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'The Node.js version is older than the package needs (>= 22.12); raised when the package is imported.',
-  },
+  CONTINUUM_DEPENDENCY_MISSING: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_UNSUPPORTED_RUNTIME: { status: 500, type: 'configuration_error', retryable: false },
 
   // --- request shape -------------------------------------------------------------------------
-  CONTINUUM_INVALID_JSON: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The request body is not valid JSON.',
-  },
-  CONTINUUM_BODY_TOO_LARGE: {
-    status: 413,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The request body is larger than the configured limit.',
-  },
-  CONTINUUM_UNSUPPORTED_MEDIA_TYPE: {
-    status: 415,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The route expects a JSON body and got another content type.',
-  },
-  CONTINUUM_SCHEMA_VIOLATION: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: "The request does not match the adapter's schema; the message names the failing path.",
-  },
-  CONTINUUM_ROUTE_NOT_SUPPORTED: {
-    status: 501,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'No adapter serves this route and pass-through is not configured for it.',
-  },
-  CONTINUUM_METHOD_NOT_ALLOWED: {
-    status: 405,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The route exists but not for this HTTP method.',
-  },
+  CONTINUUM_INVALID_JSON: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_SCHEMA_VIOLATION: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_ROUTE_NOT_SUPPORTED: { status: 501, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error', retryable: false },
   // Request edges (hardening): refused before routing or before parsing, never a 5xx.
-  CONTINUUM_INVALID_PATH: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'The path is ambiguous (dot or empty segments, encoded dots, slashes, backslashes or percent signs, encoded unreserved or control characters, malformed percent-encoding); refused before routing.',
-  },
-  CONTINUUM_JSON_TOO_DEEP: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The JSON body nests arrays and objects deeper than maxJsonDepth; refused before parsing.',
-  },
-  CONTINUUM_INVALID_UTF8: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The request body is not valid UTF-8; nothing is replaced or forwarded.',
-  },
-  CONTINUUM_BODY_TIMEOUT: {
-    status: 408,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'The request body stalled longer than bodyIdleTimeoutMs or took longer than bodyTimeoutMs; the connection is closed.',
-  },
+  CONTINUUM_INVALID_PATH: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_JSON_TOO_DEEP: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_INVALID_UTF8: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_BODY_TIMEOUT: { status: 408, type: 'invalid_request_error', retryable: false },
 
   // --- field encryption ----------------------------------------------------------------------
-  CONTINUUM_ENCRYPTION_REQUIRED: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The server requires field encryption and the request carries no encryption headers.',
-  },
-  CONTINUUM_UNSUPPORTED_VERSION: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The request or ciphertext names a format version this server does not speak.',
-  },
-  CONTINUUM_KEY_ID_MISSING: {
-    status: 400,
-    type: 'authentication_error',
-    retryable: false,
-    description: 'An encrypted request does not name its key id.',
-  },
-  CONTINUUM_KEY_UNKNOWN: {
-    status: 401,
-    type: 'authentication_error',
-    retryable: false,
-    description: 'The key id is not in the keyring.',
-  },
-  CONTINUUM_KEY_RETIRED: {
-    status: 401,
-    type: 'authentication_error',
-    retryable: true,
-    description: 'The key id was retired after rotation; clients refresh their key and retry.',
-  },
-  CONTINUUM_KEY_AGREEMENT_FAILED: {
-    status: 400,
-    type: 'authentication_error',
-    retryable: false,
-    description: 'The ephemeral X25519 public key is malformed or the agreement could not complete.',
-  },
-  CONTINUUM_MALFORMED_CIPHERTEXT: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'A field that should hold a ciphertext string does not parse as one.',
-  },
-  CONTINUUM_FIELD_NOT_ENCRYPTED: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'A sensitive field carries a plaintext value where a ciphertext is required.',
-  },
-  CONTINUUM_DECRYPTION_FAILED: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      'A ciphertext failed authentication: tampered, moved to another field, or from another request.',
-  },
-  CONTINUUM_INTEGRITY_FAILED: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      'The seal over the plain routing fields does not verify: a plain field was changed or removed.',
-  },
-  CONTINUUM_REPLAY_DETECTED: {
-    status: 409,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'The request nonce was already used within the replay window.',
-  },
-  CONTINUUM_TIMESTAMP_OUT_OF_WINDOW: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'The request timestamp is missing or outside the replay window.',
-  },
-  CONTINUUM_NON_CANONICAL_JSON: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'A value to be sealed or hashed has no RFC 8785 form (a number outside the double range such as 1e400, a lone surrogate), or a field plaintext is not in it.',
-  },
-  CONTINUUM_REPLAY_CAPACITY_EXCEEDED: {
-    status: 503,
-    type: 'server_error',
-    retryable: true,
-    description:
-      'The replay memory holds replayCapacity nonces of the current window; new encrypted requests wait (Retry-After) rather than forget one.',
-  },
+  CONTINUUM_ENCRYPTION_REQUIRED: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_UNSUPPORTED_VERSION: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_KEY_ID_MISSING: { status: 400, type: 'authentication_error', retryable: false },
+  CONTINUUM_KEY_UNKNOWN: { status: 401, type: 'authentication_error', retryable: false },
+  CONTINUUM_KEY_RETIRED: { status: 401, type: 'authentication_error', retryable: true },
+  CONTINUUM_KEY_AGREEMENT_FAILED: { status: 400, type: 'authentication_error', retryable: false },
+  CONTINUUM_MALFORMED_CIPHERTEXT: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_FIELD_NOT_ENCRYPTED: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_DECRYPTION_FAILED: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_INTEGRITY_FAILED: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_REPLAY_DETECTED: { status: 409, type: 'integrity_error', retryable: false },
+  CONTINUUM_TIMESTAMP_OUT_OF_WINDOW: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_NON_CANONICAL_JSON: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_REPLAY_CAPACITY_EXCEEDED: { status: 503, type: 'server_error', retryable: true },
 
   // --- upstream ------------------------------------------------------------------------------
-  CONTINUUM_UPSTREAM_UNAVAILABLE: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: true,
-    description: 'The upstream inference server refused or dropped the connection.',
-  },
-  CONTINUUM_UPSTREAM_TIMEOUT: {
-    status: 504,
-    type: 'upstream_error',
-    retryable: true,
-    description: 'The upstream did not answer within the configured timeout.',
-  },
-  CONTINUUM_UPSTREAM_PROTOCOL_ERROR: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: false,
-    description: 'The upstream answered with a body that does not follow its protocol.',
-  },
-  CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: false,
-    description: 'An upstream response that needs re-encryption exceeds the configured buffer limit.',
-  },
-  CONTINUUM_UPSTREAM_STREAM_ABORTED: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: true,
-    description: 'The upstream closed a stream before it finished; the client receives an error event.',
-  },
-  CONTINUUM_CLIENT_ABORTED: {
-    status: 499,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The client went away; the upstream request was aborted.',
-  },
+  CONTINUUM_UPSTREAM_UNAVAILABLE: { status: 502, type: 'upstream_error', retryable: true },
+  CONTINUUM_UPSTREAM_TIMEOUT: { status: 504, type: 'upstream_error', retryable: true },
+  CONTINUUM_UPSTREAM_PROTOCOL_ERROR: { status: 502, type: 'upstream_error', retryable: false },
+  CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE: { status: 502, type: 'upstream_error', retryable: false },
+  CONTINUUM_UPSTREAM_STREAM_ABORTED: { status: 502, type: 'upstream_error', retryable: true },
+  CONTINUUM_CLIENT_ABORTED: { status: 499, type: 'invalid_request_error', retryable: false },
 
   // --- client SDK ----------------------------------------------------------------------------
-  CONTINUUM_STREAM_TRUNCATED: {
-    status: 502,
-    type: 'integrity_error',
-    retryable: true,
-    description: 'An encrypted stream ended without its authenticated end marker.',
-  },
-  CONTINUUM_RESPONSE_INTEGRITY_FAILED: {
-    status: 502,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'A response or stream event failed its seal: tampered, reordered or dropped on the way.',
-  },
-  CONTINUUM_SERVER_KEY_MISMATCH: {
-    status: 502,
-    type: 'integrity_error',
-    retryable: false,
-    description: "The server's published X25519 key does not match the pinned fingerprint.",
-  },
-  CONTINUUM_UNAUTHENTICATED_RESPONSE: {
-    status: 502,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      'An unsealed error answered an encrypted request: anyone on the path can write one, so only its HTTP status is kept and the client never retries on it.',
-  },
-  CONTINUUM_CLIENT_PATH_REFUSED: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'The encrypting client refused to send: the path is not in normal form, or the request would carry a body in clear to a path that is neither an encrypted route nor declared plain.',
-  },
+  CONTINUUM_STREAM_TRUNCATED: { status: 502, type: 'integrity_error', retryable: true },
+  CONTINUUM_RESPONSE_INTEGRITY_FAILED: { status: 502, type: 'integrity_error', retryable: false },
+  CONTINUUM_SERVER_KEY_MISMATCH: { status: 502, type: 'integrity_error', retryable: false },
+  CONTINUUM_UNAUTHENTICATED_RESPONSE: { status: 502, type: 'integrity_error', retryable: false },
+  CONTINUUM_CLIENT_PATH_REFUSED: { status: 400, type: 'invalid_request_error', retryable: false },
 
   // --- router / providers --------------------------------------------------------------------
-  CONTINUUM_PROVIDER_ERROR: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: true,
-    description:
-      'A provider answered with an error; details.upstreamStatus holds its status (retryable for 5xx, 408, 429 and connection errors).',
-  },
-  CONTINUUM_PROVIDER_RATE_LIMITED: {
-    status: 429,
-    type: 'rate_limit_error',
-    retryable: true,
-    description: 'A provider answered 429; retryAfterSeconds carries its Retry-After.',
-  },
-  CONTINUUM_PROVIDER_TIMEOUT: {
-    status: 504,
-    type: 'upstream_error',
-    retryable: true,
-    description: 'A provider did not answer within the per-attempt or total timeout.',
-  },
-  CONTINUUM_PROVIDER_UNAVAILABLE: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: true,
-    description: 'A provider refused or reset the connection.',
-  },
-  CONTINUUM_PROVIDER_AUTH_FAILED: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: false,
-    description:
-      'A provider rejected the configured credentials (its 401 or 403); details.upstreamStatus holds it.',
-  },
-  CONTINUUM_PROVIDER_BAD_REQUEST: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'A provider rejected the request as malformed (its 400 or 422).',
-  },
-  CONTINUUM_NOT_SUPPORTED: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'The provider or route does not support the requested operation (e.g. embeddings, tools).',
-  },
-  CONTINUUM_MODEL_NOT_FOUND: {
-    status: 404,
-    type: 'not_found_error',
-    retryable: false,
-    description: 'No configured provider serves the requested model.',
-  },
-  CONTINUUM_NO_PROVIDER_AVAILABLE: {
-    status: 503,
-    type: 'upstream_error',
-    retryable: true,
-    description:
-      'Every candidate provider failed, is open-circuited or is over its limits; details list each attempt.',
-  },
-  CONTINUUM_CIRCUIT_OPEN: {
-    status: 503,
-    type: 'upstream_error',
-    retryable: true,
-    description: "A provider's circuit breaker is open after repeated transient failures.",
-  },
-  CONTINUUM_RATE_LIMITED: {
-    status: 429,
-    type: 'rate_limit_error',
-    retryable: true,
-    description: 'A local per-provider limit (requests or tokens per minute, concurrency) is exhausted.',
-  },
-  CONTINUUM_STREAM_INTERRUPTED: {
-    status: 502,
-    type: 'upstream_error',
-    retryable: true,
-    description:
-      'A provider stream failed after chunks were delivered; it ends with an error chunk, never a silent cut.',
-  },
-  CONTINUUM_CONFIG_INVALID: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'The router configuration (TOML, JSON or code) is invalid; the message names the offending key.',
-  },
-  CONTINUUM_SECRET_UNRESOLVED: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'A secret reference (env:NAME, file:/path) could not be resolved; the message names the reference only.',
-  },
-  CONTINUUM_MODEL_INTEGRITY_FAILED: {
-    status: 503,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      "A local model's weights do not match their signed manifest; the endpoint does not serve it.",
-  },
+  CONTINUUM_PROVIDER_ERROR: { status: 502, type: 'upstream_error', retryable: true },
+  CONTINUUM_PROVIDER_RATE_LIMITED: { status: 429, type: 'rate_limit_error', retryable: true },
+  CONTINUUM_PROVIDER_TIMEOUT: { status: 504, type: 'upstream_error', retryable: true },
+  CONTINUUM_PROVIDER_UNAVAILABLE: { status: 502, type: 'upstream_error', retryable: true },
+  CONTINUUM_PROVIDER_AUTH_FAILED: { status: 502, type: 'upstream_error', retryable: false },
+  CONTINUUM_PROVIDER_BAD_REQUEST: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_NOT_SUPPORTED: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', retryable: false },
+  CONTINUUM_NO_PROVIDER_AVAILABLE: { status: 503, type: 'upstream_error', retryable: true },
+  CONTINUUM_CIRCUIT_OPEN: { status: 503, type: 'upstream_error', retryable: true },
+  CONTINUUM_RATE_LIMITED: { status: 429, type: 'rate_limit_error', retryable: true },
+  CONTINUUM_STREAM_INTERRUPTED: { status: 502, type: 'upstream_error', retryable: true },
+  CONTINUUM_CONFIG_INVALID: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_SECRET_UNRESOLVED: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_MODEL_INTEGRITY_FAILED: { status: 503, type: 'integrity_error', retryable: false },
   // --- homomorphic encryption (continuum-proxy/fhe) -------------------------------------------
-  CONTINUUM_FHE_INSECURE_PARAMETERS: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'CKKS parameters exceed the 128-bit security bound for their ring degree, or are not a valid CKKS chain.',
-  },
-  CONTINUUM_FHE_MALFORMED_PAYLOAD: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'FHE keys or a ciphertext do not parse: not a continuum envelope, truncated, or refused by SEAL.',
-  },
-  CONTINUUM_FHE_PARAMETER_MISMATCH: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      "FHE keys or a ciphertext were made for another parameter set, level or scale than the server's.",
-  },
-  CONTINUUM_FHE_KEY_MISMATCH: {
-    status: 400,
-    type: 'authentication_error',
-    retryable: false,
-    description: 'A ciphertext names another key id than the evaluation keys the request selects.',
-  },
-  CONTINUUM_FHE_KEYS_UNKNOWN: {
-    status: 404,
-    type: 'not_found_error',
-    retryable: true,
-    description:
-      'No evaluation keys are held for the key id (never uploaded, or evicted from the cache); upload them again.',
-  },
-  CONTINUUM_FHE_ROTATION_KEY_MISSING: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description:
-      'The uploaded evaluation keys lack a Galois (rotation) step the operation needs; the details list the steps.',
-  },
-  CONTINUUM_FHE_SIZE_MISMATCH: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: 'A vector or matrix has the wrong size for the parameter set or the stored collection.',
-  },
-  CONTINUUM_FHE_BATCH_TOO_LARGE: {
-    status: 400,
-    type: 'invalid_request_error',
-    retryable: false,
-    description: "More queries than fit into one ciphertext's slots for the collection's batched layout.",
-  },
-  CONTINUUM_FHE_COLLECTION_UNKNOWN: {
-    status: 404,
-    type: 'not_found_error',
-    retryable: false,
-    description: 'The named stored collection or linear model is not registered on the server.',
-  },
-  CONTINUUM_FHE_OPERATION_FAILED: {
-    status: 500,
-    type: 'server_error',
-    retryable: false,
-    description: 'SEAL refused a homomorphic operation; the message carries the SEAL reason, never values.',
-  },
-  CONTINUUM_FHE_WORKER_FAILED: {
-    status: 503,
-    type: 'server_error',
-    retryable: true,
-    description:
-      'An FHE worker thread exited during the job; it is restarted and the request can be retried.',
-  },
-  CONTINUUM_FHE_KEY_ID_UNBOUND: {
-    status: 400,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      'Uploaded evaluation keys name a key id that is not the digest of their key material, so they cannot be filed under it.',
-  },
-  CONTINUUM_FHE_UNAUTHORIZED: {
-    status: 401,
-    type: 'authentication_error',
-    retryable: false,
-    description: "The FHE handler's authorize hook did not name the caller.",
-  },
-  CONTINUUM_FHE_KEY_QUOTA_EXCEEDED: {
-    status: 429,
-    type: 'rate_limit_error',
-    retryable: true,
-    description:
-      "The upload would take the caller's evaluation keys past its byte quota; delete unused keys or wait for idle ones to expire.",
-  },
-  CONTINUUM_FHE_KEY_STORE_FULL: {
-    status: 503,
-    type: 'server_error',
-    retryable: true,
-    description:
-      'The evaluation-key store holds its maximum bytes; nothing is evicted to make room, so the upload waits for keys to be deleted or expire.',
-  },
+  CONTINUUM_FHE_INSECURE_PARAMETERS: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_FHE_MALFORMED_PAYLOAD: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_FHE_PARAMETER_MISMATCH: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_FHE_KEY_MISMATCH: { status: 400, type: 'authentication_error', retryable: false },
+  CONTINUUM_FHE_KEYS_UNKNOWN: { status: 404, type: 'not_found_error', retryable: true },
+  CONTINUUM_FHE_ROTATION_KEY_MISSING: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_FHE_SIZE_MISMATCH: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_FHE_BATCH_TOO_LARGE: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_FHE_COLLECTION_UNKNOWN: { status: 404, type: 'not_found_error', retryable: false },
+  CONTINUUM_FHE_OPERATION_FAILED: { status: 500, type: 'server_error', retryable: false },
+  CONTINUUM_FHE_WORKER_FAILED: { status: 503, type: 'server_error', retryable: true },
+  CONTINUUM_FHE_KEY_ID_UNBOUND: { status: 400, type: 'integrity_error', retryable: false },
+  CONTINUUM_FHE_UNAUTHORIZED: { status: 401, type: 'authentication_error', retryable: false },
+  CONTINUUM_FHE_KEY_QUOTA_EXCEEDED: { status: 429, type: 'rate_limit_error', retryable: true },
+  CONTINUUM_FHE_KEY_STORE_FULL: { status: 503, type: 'server_error', retryable: true },
 
   // --- differential privacy (src/privacy) ----------------------------------------------------
-  CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: {
-    status: 429,
-    type: 'rate_limit_error',
-    retryable: true,
-    description:
-      "The release would exceed the identity's (epsilon, delta) budget; the details carry the remaining budget.",
-  },
-  CONTINUUM_PRIVACY_INVALID_RELEASE: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description: 'A noisy release was asked for with an invalid epsilon, delta or sensitivity.',
-  },
+  CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: { status: 429, type: 'rate_limit_error', retryable: true },
+  CONTINUUM_PRIVACY_INVALID_RELEASE: { status: 500, type: 'configuration_error', retryable: false },
 
   // --- audit log -----------------------------------------------------------------------------
-  CONTINUUM_AUDIT_KEY_INVALID: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'An audit signing or verifying key is not Ed25519 (PEM, or 32 raw bytes in base64); the key is never echoed.',
-  },
-  CONTINUUM_AUDIT_INVALID_RECORD: {
-    status: 500,
-    type: 'server_error',
-    retryable: false,
-    description:
-      'AuditLog.record() got an input of the wrong shape; the message names the field, never its value.',
-  },
-  CONTINUUM_AUDIT_LOG_CORRUPT: {
-    status: 500,
-    type: 'integrity_error',
-    retryable: false,
-    description: 'An existing audit log cannot be continued: its last line is torn, not a record, or edited.',
-  },
-  CONTINUUM_AUDIT_WRITE_FAILED: {
-    status: 500,
-    type: 'server_error',
-    retryable: true,
-    description:
-      'The audit sink failed to open, write or flush; unwritten records stay queued and are retried.',
-  },
-  CONTINUUM_AUDIT_LOG_UNREADABLE: {
-    status: 500,
-    type: 'server_error',
-    retryable: false,
-    description: 'The audit log given to the verifier cannot be opened or read (missing file, permissions).',
-  },
+  CONTINUUM_AUDIT_KEY_INVALID: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_AUDIT_INVALID_RECORD: { status: 500, type: 'server_error', retryable: false },
+  CONTINUUM_AUDIT_LOG_CORRUPT: { status: 500, type: 'integrity_error', retryable: false },
+  CONTINUUM_AUDIT_WRITE_FAILED: { status: 500, type: 'server_error', retryable: true },
+  CONTINUUM_AUDIT_LOG_UNREADABLE: { status: 500, type: 'server_error', retryable: false },
 
   // --- prompt scanning -----------------------------------------------------------------------
-  CONTINUUM_PROMPT_INJECTION_BLOCKED: {
-    status: 403,
-    type: 'permission_error',
-    retryable: false,
-    description:
-      'The prompt scanner rated the request at or above its block threshold; nothing was forwarded.',
-  },
+  CONTINUUM_PROMPT_INJECTION_BLOCKED: { status: 403, type: 'permission_error', retryable: false },
 
   // --- shared state (continuum-proxy/redis) ---------------------------------------------------
-  CONTINUUM_STORE_UNAVAILABLE: {
-    status: 503,
-    type: 'server_error',
-    retryable: true,
-    description:
-      'The shared state store (Redis) did not answer in time or is unreachable; state that must agree fails closed.',
-  },
-  CONTINUUM_KEY_SOURCE_INVALID: {
-    status: 500,
-    type: 'configuration_error',
-    retryable: false,
-    description:
-      'A key source (key file or stored key schedule) is unreadable or malformed, or holds key material where only ids and times belong; the message names the entry, never a value.',
-  },
+  CONTINUUM_STORE_UNAVAILABLE: { status: 503, type: 'server_error', retryable: true },
+  CONTINUUM_KEY_SOURCE_INVALID: { status: 500, type: 'configuration_error', retryable: false },
 
   // --- hybrid post-quantum key agreement -------------------------------------------------------
-  CONTINUUM_SESSION_INVALID: {
-    status: 401,
-    type: 'authentication_error',
-    retryable: false,
-    description:
-      'A hybrid session ticket is malformed, forged, or sealed for another key; an ended session is CONTINUUM_KEY_RETIRED instead.',
-  },
-  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: {
-    status: 502,
-    type: 'integrity_error',
-    retryable: false,
-    description:
-      'The client requires the hybrid post-quantum agreement and the server key it fetched offers only the classical one (a relay may have rewritten it).',
-  },
+  CONTINUUM_SESSION_INVALID: { status: 401, type: 'authentication_error', retryable: false },
+  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: { status: 502, type: 'integrity_error', retryable: false },
 })
 
 /** Every stable error code. */

@@ -1,10 +1,10 @@
-/** Renders docs/errors.md from ERROR_CODES, so the docs test can compare the file with the table. */
-import { ERROR_CODES } from 'continuum-proxy'
+/** Renders docs/errors.md from ERROR_CODES and ERROR_DESCRIPTIONS, so the docs test can compare the file with the table. */
+import { ERROR_CODES, ERROR_DESCRIPTIONS, type ErrorCode } from 'continuum-proxy'
 
 export function renderErrorsDoc(): string {
   const rows = Object.entries(ERROR_CODES).map(
     ([code, info]) =>
-      `| \`${code}\` | ${info.status} | ${info.type} | ${info.retryable ? 'yes' : 'no'} | ${info.description} |`,
+      `| \`${code}\` | ${info.status} | ${info.type} | ${info.retryable ? 'yes' : 'no'} | ${ERROR_DESCRIPTIONS[code as ErrorCode]} |`,
   )
   return [
     '# Error codes',
@@ -14,7 +14,8 @@ export function renderErrorsDoc(): string {
     '(an SSE `error` event on streams), marked `x-continuum-encrypted: 0`. Messages never contain',
     'request content or key material. Codes are never reused.',
     '',
-    'This file is generated from `src/errors/codes.ts` by `npx tsx scripts/errors-doc.ts`;',
+    'This file is generated from `src/errors/codes.ts` (`ERROR_CODES`) and `src/errors/code-descriptions.ts`',
+    '(`ERROR_DESCRIPTIONS`, both exported from `continuum-proxy`) by `npx tsx scripts/errors-doc.ts`;',
     '`test/errors.test.ts` fails when the two disagree.',
     '',
     '| code | status | type | retryable | when |',
