@@ -1,14 +1,17 @@
 /**
  * `continuum-proxy/adapter-kit`: what a protocol adapter or a framework binding is written with,
  * the same kit the built-in adapters and the Express, Koa and Fastify bindings use. The adapter
- * contract (`defineAdapter` and its route shapes), the facts and model-text helpers every wire
- * format needs, the error class, and for a binding the pipeline it runs (`createProxy`) with the
- * answers a binding gives before the pipeline does.
+ * contract (`defineAdapter` and its route shapes), the facts helpers every wire format needs, the
+ * error class, and for a binding the pipeline it runs (`createProxy`) with the answers a binding
+ * gives before the pipeline does.
  *
  * It is a separate entry, not a subset of the root one, so that a binding loads only these
  * pieces: a bundler gives everything an entry file names to the chunks of whoever imports it, and
  * the root entry names the key sources, sessions and stores too. Everything here is also exported
- * from `continuum-proxy`.
+ * from `continuum-proxy`. So are the helpers a route's `modelText` reader is written with
+ * (`ModelTextCollector`, `chatRole`, `pointer`, `recordOf`), which are not here: only a scanner
+ * runs a reader, so the built-in adapters import theirs on first use, and naming the helpers here
+ * would load them with every binding.
  *
  * @example
  * import { defineAdapter } from 'continuum-proxy/adapter-kit'
@@ -36,13 +39,6 @@ export {
   tokenCount,
 } from '../protocol/facts'
 export type { ModelTextRole, ModelTextSegment } from '../protocol/model-text'
-export {
-  chatRole,
-  jsonStrings,
-  ModelTextCollector,
-  pointer,
-  recordOf,
-} from '../protocol/model-text-collector'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from '../protocol/registry'
 export type { StreamEvent } from '../protocol/stream-event'
 export { type ContinuumProxy, createProxy } from '../proxy/proxy'

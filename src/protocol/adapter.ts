@@ -102,10 +102,11 @@ export interface RouteDefinition {
    * The text of a decrypted request that the model reads, with its role and JSON Pointer, for the
    * prompt scanner: every member a server may show the model (tool results, tool definitions,
    * members the protocol does not name), never skipping deeper content. Write it with
-   * `ModelTextCollector`.
+   * `ModelTextCollector`. It may answer a promise, so the reader can be loaded when a scanner first
+   * asks (the built-in adapters load theirs that way: a proxy without a scanner never runs them).
    * @default undefined (the scanner reads every string of the body)
    */
-  modelText?: (body: Record<string, unknown>) => ModelTextSegment[]
+  modelText?: (body: Record<string, unknown>) => ModelTextSegment[] | Promise<ModelTextSegment[]>
   /**
    * How the router gateway serves this route, loaded on first use so the proxy alone never loads
    * the translation code.

@@ -31,7 +31,9 @@ export interface CompiledRoute {
   readonly operation: string
   readonly facts: FactsReader | undefined
   readonly cache: RouteCacheDefinition | undefined
-  readonly modelText: ((body: Record<string, unknown>) => ModelTextSegment[]) | undefined
+  readonly modelText:
+    | ((body: Record<string, unknown>) => ModelTextSegment[] | Promise<ModelTextSegment[]>)
+    | undefined
   /** Loads the gateway codec once; undefined when the gateway does not serve the route. */
   readonly gateway: (() => Promise<GatewayCodec>) | undefined
   /** The protocol's credential headers (e.g. `x-api-key`). */

@@ -65,7 +65,7 @@ export class ScannerStage implements ProxyStage {
   }
 
   async wrapAccepted(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
-    const segments = modelTextOf(exchange).filter((segment) => this.#roles.has(segment.role))
+    const segments = (await modelTextOf(exchange)).filter((segment) => this.#roles.has(segment.role))
     const decision = this.scanner.evaluateSegments(segments)
     const annotation: ScannerAnnotation = {
       action: decision.action,
@@ -85,13 +85,14 @@ export class ScannerStage implements ProxyStage {
 
 /**
  * The model-visible text of the accepted request. An adapter whose reader fails on a hostile
- * shape does not get the request through unscanned: every string of the body is read instead.
+ * shape (by throwing or by rejecting) does not get the request through unscanned: every string of
+ * the body is read instead.
  */
-function modelTextOf(exchange: Exchange): ModelTextSegment[] {
+async function modelTextOf(exchange: Exchange): Promise<ModelTextSegment[]> {
   const reader = exchange.route.route.modelText
   if (reader !== undefined) {
     try {
-      return reader(exchange.body)
+      return await reader(exchange.body)
     } catch {
       // fall through to the protocol-neutral walk
     }

@@ -21,8 +21,17 @@ import {
   MESSAGES_REQUEST_PLAIN,
   MESSAGES_RESPONSE_PLAIN,
 } from './fields'
-import { messagesModelText } from './model-text'
 import { countTokensSchema, messagesSchema } from './schema'
+
+/**
+ * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
+ * so a proxy without one never loads them.
+ */
+let loadingModelText: Promise<typeof import('./model-text')> | undefined
+const modelTextReaders = () => {
+  loadingModelText ??= import('./model-text')
+  return loadingModelText
+}
 
 /** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
 const ANTHROPIC_ERROR_TYPES: Partial<Record<ErrorType, string>> = {
@@ -76,7 +85,7 @@ export const anthropicAdapter = defineAdapter({
       },
       operation: 'chat',
       facts: anthropicFacts,
-      modelText: messagesModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.messagesModelText(body)),
       cache: {
         samples: (body) =>
           body.temperature !== undefined && body.temperature !== null && body.temperature !== 0,
@@ -91,7 +100,7 @@ export const anthropicAdapter = defineAdapter({
       requestPlain: COUNT_TOKENS_REQUEST_PLAIN,
       requestSchema: countTokensSchema,
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
-      modelText: messagesModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.messagesModelText(body)),
       gateway: () => codecs().then((module) => module.countTokensCodec),
     },
     {

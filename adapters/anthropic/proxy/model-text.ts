@@ -6,8 +6,8 @@
  * not know. Content blocks are walked with a work list, so blocks nested in tool results at any
  * depth are read. Images, base64 PDFs and redacted thinking are not text and are not scanned.
  */
-import type { ModelTextRole, ModelTextSegment } from '../../../src/adapter-kit/index'
-import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/adapter-kit/index'
+import type { ModelTextRole, ModelTextSegment } from '../../../src/index'
+import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/index'
 
 /** Top-level members that steer sampling or bookkeeping and never reach the model as text. */
 const KNOWN = new Set([

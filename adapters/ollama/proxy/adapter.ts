@@ -17,8 +17,17 @@ import {
   LEGACY_EMBED_REQUEST_PLAIN,
   LEGACY_EMBED_RESPONSE_PLAIN,
 } from './fields'
-import { chatModelText, embedModelText, generateModelText } from './model-text'
 import { chatSchema, embedSchema, generateSchema, legacyEmbedSchema } from './schema'
+
+/**
+ * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
+ * so a proxy without one never loads them.
+ */
+let loadingModelText: Promise<typeof import('./model-text')> | undefined
+const modelTextReaders = () => {
+  loadingModelText ??= import('./model-text')
+  return loadingModelText
+}
 
 /** Ollama streams unless told not to. */
 const streamsByDefault = (body: Record<string, unknown>): boolean => body.stream !== false
@@ -50,7 +59,7 @@ export const ollamaAdapter = defineAdapter({
       responsePlain: CHAT_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: CHAT_RESPONSE_PLAIN, isFinal },
       operation: 'chat',
-      modelText: chatModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.chatModelText(body)),
       ...generation,
     },
     {
@@ -63,7 +72,7 @@ export const ollamaAdapter = defineAdapter({
       responsePlain: GENERATE_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: GENERATE_RESPONSE_PLAIN, isFinal },
       operation: 'text_completion',
-      modelText: generateModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
       ...generation,
     },
     {
@@ -75,7 +84,7 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: embedSchema,
       responsePlain: EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
-      modelText: embedModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.embedModelText(body)),
       ...generation,
     },
     {
@@ -87,7 +96,7 @@ export const ollamaAdapter = defineAdapter({
       requestSchema: legacyEmbedSchema,
       responsePlain: LEGACY_EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
-      modelText: embedModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.embedModelText(body)),
       ...generation,
     },
     { name: 'tags', method: 'GET', path: '/api/tags', encrypted: false },

@@ -5,8 +5,8 @@
  * model's own instructions and are scanned as system text. Embedding inputs count as documents.
  * Images are pixels and `context` is token ids: neither is text the scanner can read.
  */
-import type { ModelTextSegment } from '../../../src/adapter-kit/index'
-import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/adapter-kit/index'
+import type { ModelTextSegment } from '../../../src/index'
+import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/index'
 
 /** Members that steer loading and sampling and never reach the model as text. */
 const SETTINGS = ['model', 'stream', 'keep_alive', 'think', 'options', 'raw', 'truncate', 'dimensions']

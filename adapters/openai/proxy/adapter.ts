@@ -17,8 +17,17 @@ import {
   RESPONSES_REQUEST_PLAIN,
   RESPONSES_RESPONSE_PLAIN,
 } from './fields'
-import { chatModelText, completionModelText, embeddingModelText, responsesModelText } from './model-text'
 import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchema } from './schema'
+
+/**
+ * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
+ * so a proxy without one never loads them.
+ */
+let loadingModelText: Promise<typeof import('./model-text')> | undefined
+const modelTextReaders = () => {
+  loadingModelText ??= import('./model-text')
+  return loadingModelText
+}
 
 /** Events that end a Responses API stream. */
 const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete'])
@@ -67,7 +76,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'chat',
       facts: openaiFacts,
       cache,
-      modelText: chatModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.chatModelText(body)),
       gateway: () => codecs().then((module) => module.chatCodec),
     },
     {
@@ -87,7 +96,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: openaiFacts,
       cache,
-      modelText: completionModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.completionModelText(body)),
     },
     {
       name: 'embeddings',
@@ -100,7 +109,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'embeddings',
       facts: openaiFacts,
       cache,
-      modelText: embeddingModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.embeddingModelText(body)),
       gateway: () => codecs().then((module) => module.embeddingCodec),
     },
     {
@@ -121,7 +130,7 @@ export const openaiAdapter = defineAdapter({
       operation: 'responses',
       facts: openaiFacts,
       gateway: () => codecs().then((module) => module.responsesCodec),
-      modelText: responsesModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.responsesModelText(body)),
     },
     {
       name: 'models',

@@ -8,8 +8,8 @@
  * Binary members (images, audio, file data) are not text and are not scanned.
  */
 
-import type { ModelTextRole, ModelTextSegment } from '../../../src/adapter-kit/index'
-import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/adapter-kit/index'
+import type { ModelTextRole, ModelTextSegment } from '../../../src/index'
+import { chatRole, ModelTextCollector, pointer, recordOf } from '../../../src/index'
 
 /** Top-level members that steer sampling or bookkeeping and never reach the model as text. */
 const SETTINGS = [

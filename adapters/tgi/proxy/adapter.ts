@@ -7,8 +7,17 @@
 import { defineAdapter } from '../../../src/adapter-kit/index'
 import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
-import { generateModelText } from './model-text'
 import { generateSchema } from './schema'
+
+/**
+ * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
+ * so a proxy without one never loads them.
+ */
+let loadingModelText: Promise<typeof import('./model-text')> | undefined
+const modelTextReaders = () => {
+  loadingModelText ??= import('./model-text')
+  return loadingModelText
+}
 
 /** A request samples when it asks to (`do_sample`) or sets a temperature above zero. */
 const cache = {
@@ -39,7 +48,7 @@ export const tgiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: tgiFacts,
       cache,
-      modelText: generateModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
     },
     {
       name: 'generate-stream',
@@ -60,7 +69,7 @@ export const tgiAdapter = defineAdapter({
       operation: 'text_completion',
       facts: tgiFacts,
       cache,
-      modelText: generateModelText,
+      modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
     },
     { name: 'health', method: 'GET', path: '/health', encrypted: false },
     { name: 'info', method: 'GET', path: '/info', encrypted: false },

@@ -4,8 +4,8 @@
  * this list does not know. The sampling knobs under `parameters` are numbers and flags; stop
  * sequences and grammars constrain the output and are not shown to the model.
  */
-import type { ModelTextSegment } from '../../../src/adapter-kit/index'
-import { ModelTextCollector, recordOf } from '../../../src/adapter-kit/index'
+import type { ModelTextSegment } from '../../../src/index'
+import { ModelTextCollector, recordOf } from '../../../src/index'
 
 const KNOWN = new Set(['inputs', 'stream', 'parameters'])
 const PARAMETERS_KNOWN = new Set([

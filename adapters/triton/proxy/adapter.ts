@@ -13,8 +13,17 @@ import {
   INFER_REQUEST_PLAIN,
   INFER_RESPONSE_PLAIN,
 } from './fields'
-import { generateModelText, inferModelText } from './model-text'
 import { generateSchema, inferSchema } from './schema'
+
+/**
+ * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
+ * so a proxy without one never loads them.
+ */
+let loadingModelText: Promise<typeof import('./model-text')> | undefined
+const modelTextReaders = () => {
+  loadingModelText ??= import('./model-text')
+  return loadingModelText
+}
 
 const MODEL = '/v2/models/{model}'
 const VERSIONED = '/v2/models/{model}/versions/{version}'
@@ -41,7 +50,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: generateSchema,
         responsePlain: GENERATE_RESPONSE_PLAIN,
         operation: 'text_completion',
-        modelText: generateModelText,
+        modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
       },
       '/generate',
     ),
@@ -55,7 +64,7 @@ export const tritonAdapter = defineAdapter({
         responsePlain: GENERATE_RESPONSE_PLAIN,
         stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
         operation: 'text_completion',
-        modelText: generateModelText,
+        modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
       },
       '/generate_stream',
     ),
@@ -68,7 +77,7 @@ export const tritonAdapter = defineAdapter({
         requestSchema: inferSchema,
         responsePlain: INFER_RESPONSE_PLAIN,
         operation: 'infer',
-        modelText: inferModelText,
+        modelText: (body) => modelTextReaders().then((module) => module.inferModelText(body)),
       },
       '/infer',
     ),

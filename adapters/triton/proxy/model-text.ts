@@ -5,8 +5,8 @@
  * `data` of every input tensor (BYTES tensors hold strings, possibly in nested arrays) and the
  * request and tensor parameters; numeric tensors hold no text.
  */
-import type { ModelTextSegment } from '../../../src/adapter-kit/index'
-import { ModelTextCollector, pointer, recordOf } from '../../../src/adapter-kit/index'
+import type { ModelTextSegment } from '../../../src/index'
+import { ModelTextCollector, pointer, recordOf } from '../../../src/index'
 
 const GENERATE_KNOWN = new Set(['id', 'text_input'])
 const INFER_KNOWN = new Set(['id', 'inputs', 'outputs'])
