@@ -13,6 +13,7 @@ import { ContinuumError } from '../errors'
 import { canonicalJson } from '../internal/canonical-json'
 import type { MlKem } from '../internal/post-quantum'
 import { createFieldKey, type FieldKey } from './field-key'
+import { exactBase64url, ML_KEM_768 } from './hybrid-encoding'
 import {
   type AgreementKeyPair,
   HYBRID_AGREEMENT,
@@ -22,8 +23,6 @@ import {
   x25519Secret,
 } from './key-agreement'
 
-/** Sizes of ML-KEM-768 (FIPS 203, table 3) and of the hybrid seed. */
-export const ML_KEM_768 = { publicKey: 1184, cipherText: 1088, seed: 64, message: 32 } as const
 /** Bytes of a hybrid private key: one seed, expanded into both key pairs. */
 export const HYBRID_SEED_LENGTH = 32
 
@@ -51,15 +50,6 @@ export interface HybridSecrets {
 
 function agreementFailed(message: string, cause?: unknown): ContinuumError {
   return new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', message, cause === undefined ? {} : { cause })
-}
-
-/** Decodes base64url of exactly `length` bytes in its one spelling, or throws CONTINUUM_KEY_AGREEMENT_FAILED. */
-export function exactBase64url(value: unknown, length: number, name: string): Buffer {
-  const decoded = typeof value === 'string' ? Buffer.from(value, 'base64url') : Buffer.alloc(0)
-  if (typeof value !== 'string' || decoded.length !== length || decoded.toString('base64url') !== value) {
-    throw agreementFailed(`${name} must be ${length} bytes of base64url`)
-  }
-  return decoded
 }
 
 /**

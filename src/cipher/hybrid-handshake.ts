@@ -5,18 +5,16 @@
  * same key, so a relay can neither swap the ticket nor stretch the bounds unnoticed. The session
  * id is the start of the transcript hash, so a replayed handshake names the same session (same
  * id, same end, one shared request count) instead of opening a fresh one.
+ *
+ * This file checks the body's shape, on any keyring; the key the body names brings the proving
+ * half (hybrid-handshake-proof.ts), loaded with the hybrid key, so a keyring without one never
+ * loads the agreement's code.
  */
-import { ContinuumError, toContinuumError } from '../errors'
+import { ContinuumError } from '../errors'
 import { isValidKeyId } from './format'
-import {
-  clientProofMatches,
-  decapsulateHybrid,
-  exactBase64url,
-  type HybridKeyPair,
-  ML_KEM_768,
-  serverProof,
-} from './hybrid-agreement'
-import { SESSION_ID_LENGTH, sealTicket } from './session-ticket'
+import type { HybridKeyPair } from './hybrid-agreement'
+import { exactBase64url, ML_KEM_768 } from './hybrid-encoding'
+import type { proveHandshake } from './hybrid-handshake-proof'
 
 /** Where a client posts its handshake, under the proxy's mount point. */
 export const SESSION_PATH = '/.well-known/continuum-session'
@@ -37,11 +35,19 @@ export interface HandshakeAnswer {
   readonly body: Record<string, unknown>
 }
 
+/** A hybrid key a handshake names, with the proving half loaded with it. */
+export type HybridHandshakeKey =
+  | {
+      state: 'active'
+      pair: HybridKeyPair
+      ticketKey: Buffer
+      acceptUntil: number
+      prove: typeof proveHandshake
+    }
+  | { state: 'retired'; pair: HybridKeyPair; ticketKey: Buffer; error: unknown; prove: typeof proveHandshake }
+
 /** What the keyring knows of the key a handshake names. */
-export type HandshakeKey =
-  | { state: 'active'; pair: HybridKeyPair; ticketKey: Buffer; acceptUntil: number }
-  | { state: 'retired'; pair: HybridKeyPair; ticketKey: Buffer; error: unknown }
-  | { state: 'not-hybrid' }
+export type HandshakeKey = HybridHandshakeKey | { state: 'not-hybrid' }
 
 function refused(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', message)
@@ -73,27 +79,5 @@ export function answerHandshake(
   }
   const key = lookup(keyId)
   if (key.state === 'not-hybrid') throw refused(`Key "${keyId}" is not a hybrid agreement key`)
-  const secrets = decapsulateHybrid(keyId, key.pair, publicKey, cipherText)
-  // A wrong ciphertext decapsulates to another secret (implicit rejection), caught here.
-  if (!clientProofMatches(secrets.confirmKey, keyId, timestamp, proof)) {
-    throw refused('The handshake proof does not verify')
-  }
-  const prove = (status: number, answer: Record<string, unknown>): HandshakeAnswer => ({
-    status,
-    body: { ...answer, proof: serverProof(secrets.confirmKey, status, answer) },
-  })
-  if (key.state === 'retired') {
-    // The keyring's CONTINUUM_KEY_RETIRED, successor included, proven like a sealed notice.
-    const error = toContinuumError(key.error)
-    return prove(error.status, error.toJSON())
-  }
-  // From the earlier of the two clocks, so a timestamp in the future cannot stretch the session.
-  const expiresAt = Math.min(Math.min(timestamp, now) + policy.ttlMs, key.acceptUntil)
-  const ticket = sealTicket(key.ticketKey, {
-    sessionId: secrets.transcript.subarray(0, SESSION_ID_LENGTH).toString('base64url'),
-    expiresAt,
-    maxRequests: policy.maxRequests,
-    key: secrets.fieldKey,
-  })
-  return prove(200, { keyId, session: ticket, expiresAt, maxRequests: policy.maxRequests })
+  return key.prove({ keyId, publicKey, cipherText, timestamp, proof, policy, now, key })
 }

@@ -16,9 +16,9 @@ import { readFile } from 'node:fs/promises'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
-import { loadMlKem768 } from '../internal/post-quantum'
 import type { StateStore } from '../stores'
 import { isStoreUnavailable, StoreFailureReporter } from '../stores/store-failure'
+import { loadHybridSupport } from './hybrid-support'
 import { CLASSICAL_AGREEMENT, HYBRID_AGREEMENT } from './key-agreement'
 import {
   type AgreementKeyInput,
@@ -232,10 +232,11 @@ export async function publishKeySchedule(store: StateStore, schedule: StoredKeyS
   await store.set(KEY_SCHEDULE_KEY, text)
 }
 
-/** Reads a schedule, loading ML-KEM first when it names a hybrid key (the keyring builds synchronously). */
+/** Reads a schedule, loading ML-KEM and the hybrid code first when it names a hybrid key (the keyring builds synchronously). */
 async function loadSchedule(source: KeySource): Promise<KeySchedule> {
   const schedule = await source.load()
-  if (schedule.keys.some((input) => input.kind === 'agreement' && isHybridInput(input))) await loadMlKem768()
+  if (schedule.keys.some((input) => input.kind === 'agreement' && isHybridInput(input)))
+    await loadHybridSupport()
   return schedule
 }
 

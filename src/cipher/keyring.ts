@@ -25,11 +25,11 @@ import { LRUCache } from 'lru-cache'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
-import { loadedMlKem768, loadMlKem768 } from '../internal/post-quantum'
 import { createFieldKey, decodeKeyMaterial, type FieldKey, type KeyMaterial } from './field-key'
 import { assertKeyId } from './format'
-import { expandHybridSeed, type HybridKeyPair, publishHybridKey } from './hybrid-agreement'
+import type { HybridKeyPair } from './hybrid-agreement'
 import { answerHandshake, type HandshakeAnswer, type SessionPolicy } from './hybrid-handshake'
+import { type HybridSupport, loadedHybridSupport, loadHybridSupport } from './hybrid-support'
 import {
   type AgreementAlgorithm,
   type AgreementKeyPair,
@@ -41,7 +41,7 @@ import {
   loadAgreementPrivateKey,
   type PublishedAgreementKey,
 } from './key-agreement'
-import { deriveTicketKey, looksLikeTicket, openTicket, type SessionTicket } from './session-ticket'
+import type { SessionTicket } from './session-ticket'
 
 /** A pre-shared key as configured. */
 export interface SharedKeyInput {
@@ -73,11 +73,12 @@ export interface AgreementKeyInput {
   classical?: boolean
 }
 
-/** The hybrid half of an agreement key. */
+/** The hybrid half of an agreement key, with the hybrid code it was loaded with (hybrid-support.ts). */
 interface HybridEntry {
   readonly pair: HybridKeyPair
   readonly ticketKey: Buffer
   readonly classical: boolean
+  readonly code: HybridSupport['code']
 }
 
 /** Options of {@link Keyring}. */
@@ -266,11 +267,12 @@ export class Keyring {
   }
 
   /**
-   * Builds a keyring whose agreement keys may be hybrid: loads `@noble/post-quantum` first when
-   * one is (CONTINUUM_DEPENDENCY_MISSING without it), then builds as the constructor does.
+   * Builds a keyring whose agreement keys may be hybrid: loads `@noble/post-quantum` and the
+   * hybrid code first when one is (CONTINUUM_DEPENDENCY_MISSING without the package), then builds
+   * as the constructor does.
    */
   static async create(options: KeyringOptions = {}): Promise<Keyring> {
-    if ((options.agreementKeys ?? []).some(isHybridInput)) await loadMlKem768()
+    if ((options.agreementKeys ?? []).some(isHybridInput)) await loadHybridSupport()
     return new Keyring(options)
   }
 
@@ -439,7 +441,7 @@ export class Keyring {
   resolve(id: string, ephemeralKey?: string): FieldKey {
     const entry = this.#entry(id)
     if (entry.kind === 'agreement' && entry.hybrid !== undefined && ephemeralKey !== undefined) {
-      if (looksLikeTicket(ephemeralKey)) {
+      if (entry.hybrid.code.looksLikeTicket(ephemeralKey)) {
         const session = this.#session(id, entry.hybrid, ephemeralKey)
         if (session.expiresAt <= this.#clock.now()) {
           throw new ContinuumError(
@@ -473,7 +475,8 @@ export class Keyring {
     if (entry === undefined) return undefined
     try {
       if (entry.kind === 'agreement' && entry.hybrid !== undefined && ephemeralKey !== undefined) {
-        if (looksLikeTicket(ephemeralKey)) return this.#session(id, entry.hybrid, ephemeralKey).key
+        if (entry.hybrid.code.looksLikeTicket(ephemeralKey))
+          return this.#session(id, entry.hybrid, ephemeralKey).key
       }
       return tombstone === undefined ? undefined : this.#fieldKey(id, tombstone, ephemeralKey)
     } catch {
@@ -486,7 +489,7 @@ export class Keyring {
     const cacheKey = `${id}:${ticket}`
     const cached = this.#sessions.get(cacheKey)
     if (cached !== undefined) return cached
-    const opened = openTicket(hybrid.ticketKey, id, ticket)
+    const opened = hybrid.code.openTicket(hybrid.ticketKey, id, ticket)
     this.#sessions.set(cacheKey, opened)
     return opened
   }
@@ -497,7 +500,11 @@ export class Keyring {
    */
   session(id: string, ticket: string): SessionTicket | undefined {
     const entry = this.#entries.get(id) ?? this.#tombstones.get(id)
-    if (entry?.kind !== 'agreement' || entry.hybrid === undefined || !looksLikeTicket(ticket))
+    if (
+      entry?.kind !== 'agreement' ||
+      entry.hybrid === undefined ||
+      !entry.hybrid.code.looksLikeTicket(ticket)
+    )
       return undefined
     try {
       return this.#session(id, entry.hybrid, ticket)
@@ -521,6 +528,7 @@ export class Keyring {
               pair: active.hybrid.pair,
               ticketKey: active.hybrid.ticketKey,
               acceptUntil: active.acceptUntil,
+              prove: active.hybrid.code.proveHandshake,
             }
           : { state: 'not-hybrid' }
       }
@@ -535,6 +543,7 @@ export class Keyring {
             pair: tombstone.hybrid.pair,
             ticketKey: tombstone.hybrid.ticketKey,
             error,
+            prove: tombstone.hybrid.code.proveHandshake,
           }
         }
         throw error
@@ -577,7 +586,9 @@ export class Keyring {
     if (id === undefined) return undefined
     const entry = this.#entries.get(id)
     if (entry?.kind !== 'agreement') return undefined
-    if (entry.hybrid !== undefined) return publishHybridKey(id, entry.hybrid.pair, entry.hybrid.classical)
+    if (entry.hybrid !== undefined) {
+      return entry.hybrid.code.publishHybridKey(id, entry.hybrid.pair, entry.hybrid.classical)
+    }
     return {
       keyId: id,
       algorithm: CLASSICAL_AGREEMENT,
@@ -592,7 +603,7 @@ export function isHybridInput(input: { algorithm?: unknown }): boolean {
   return input.algorithm === HYBRID_AGREEMENT
 }
 
-/** Builds the entry of an agreement key; a hybrid one needs ML-KEM loaded (Keyring.create). */
+/** Builds the entry of an agreement key; a hybrid one needs ML-KEM and the hybrid code loaded (Keyring.create). */
 function agreementEntry(input: AgreementKeyInput): Entry {
   const algorithm = input.algorithm ?? CLASSICAL_AGREEMENT
   if (algorithm === CLASSICAL_AGREEMENT) {
@@ -616,8 +627,8 @@ function agreementEntry(input: AgreementKeyInput): Entry {
       `Keyring: key "${input.id}": classical must be a boolean`,
     )
   }
-  const mlKem = loadedMlKem768()
-  if (mlKem === undefined) {
+  const support = loadedHybridSupport()
+  if (support === undefined) {
     throw new ContinuumError(
       'CONTINUUM_INVALID_OPTIONS',
       `Keyring: key "${input.id}" is hybrid: build the keyring with await Keyring.create(options), which loads ML-KEM`,
@@ -630,11 +641,12 @@ function agreementEntry(input: AgreementKeyInput): Entry {
     )
   }
   const seed = decodeKeyMaterial(input.privateKey, `hybrid key "${input.id}"`)
-  const pair = expandHybridSeed(seed, mlKem)
+  const { code } = support
+  const pair = code.expandHybridSeed(seed, support.mlKem)
   return {
     kind: 'agreement',
     pair: pair.x25519,
-    hybrid: { pair, ticketKey: deriveTicketKey(seed), classical: input.classical ?? false },
+    hybrid: { pair, ticketKey: code.deriveTicketKey(seed), classical: input.classical ?? false, code },
     acceptUntil: Infinity,
   }
 }
