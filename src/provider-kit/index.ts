@@ -58,7 +58,7 @@ export {
   type ProviderHealth,
   providerServesModel,
 } from './provider'
-export { buildFromConfig, commonOptionsFromConfig, stringSetting } from './provider-config'
+export { buildFromConfig, commonOptionsFromConfig, settingError, stringSetting } from './provider-config'
 export {
   isAbortError,
   parseRetryAfter,

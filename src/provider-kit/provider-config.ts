@@ -27,9 +27,14 @@ export function commonOptionsFromConfig(
   return options
 }
 
-function configError(config: ProviderConfig, key: string, message: string): ContinuumError {
+/**
+ * The error of a bad setting of a provider's config entry: CONTINUUM_CONFIG_INVALID naming the
+ * key as `inference.providers.<id>.<key>`, with `problem` saying what is wrong (never the value,
+ * which may be a secret).
+ */
+export function settingError(config: ProviderConfig, key: string, problem: string): ContinuumError {
   const path = `inference.providers.${config.id}.${key}`
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${message}`, { details: { key: path } })
+  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
 
 /** A string setting; throws CONTINUUM_CONFIG_INVALID when required and absent, or not a string. */
@@ -38,10 +43,10 @@ export function stringSetting(config: ProviderConfig, key: string, required?: fa
 export function stringSetting(config: ProviderConfig, key: string, required = false): string | undefined {
   const value = config.settings[key]
   if (value === undefined || value === null) {
-    if (required) throw configError(config, key, 'is required')
+    if (required) throw settingError(config, key, 'is required')
     return undefined
   }
-  if (typeof value !== 'string' || value === '') throw configError(config, key, 'must be a non-empty string')
+  if (typeof value !== 'string' || value === '') throw settingError(config, key, 'must be a non-empty string')
   return value
 }
 

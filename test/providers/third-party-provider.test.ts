@@ -36,6 +36,7 @@ import {
   resolveBaseUrl,
   resolveCommonOptions,
   type StreamChunk,
+  settingError,
   streamEndedEarly,
   stringSetting,
   type Usage,
@@ -173,14 +174,18 @@ const acmeProviderType = defineProviderType({
     tier: { type: 'string', enum: ['standard', 'priority'], expect: '"standard" or "priority"' },
   },
   create: (config, context) =>
-    buildFromConfig(config, () =>
-      acme({
+    buildFromConfig(config, () => {
+      const tier = (stringSetting(config, 'tier') ?? 'standard') as AcmeTier
+      // A rule the schema cannot say: the priority tier is only sold with a key of its own.
+      if (tier === 'priority' && config.apiKey === undefined)
+        throw settingError(config, 'api_key', 'is required with tier = "priority"')
+      return acme({
         ...commonOptionsFromConfig(config, context),
         baseURL: config.endpoint ?? 'https://api.acme.example',
         apiKey: config.apiKey ?? '',
-        tier: (stringSetting(config, 'tier') ?? 'standard') as AcmeTier,
-      }),
-    ),
+        tier,
+      })
+    }),
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -382,7 +387,7 @@ describe('the Acme provider type in a TOML configuration, served to the openai S
   let proxyServer: Server
   let client: OpenAI
 
-  const toml = (tier: string) => `
+  const toml = (tier: string, key = 'api_key = "env:ACME_API_KEY"') => `
 [inference]
 routing_policy = "cloud_first"
 
@@ -392,7 +397,7 @@ max_retries = 0
 [inference.providers.acme-main]
 type = "acme"
 endpoint = "${acmeUrl}"
-api_key = "env:ACME_API_KEY"
+${key}
 tier = "${tier}"
 models = ["acme-large"]
 timeout_ms = 2000
@@ -429,6 +434,15 @@ timeout_ms = 2000
     expect(error.code).toBe('CONTINUUM_CONFIG_INVALID')
     expect(error.message).toContain('inference.providers.acme-main.tier')
     expect(error.message).not.toContain(ACME_KEY)
+  })
+
+  it("refuses what the type's own factory checks (priority without a key), naming the key", async () => {
+    const path = join(folder, 'keyless.toml')
+    await writeFile(path, toml('priority', ''))
+    const error = await failure(loadRouterConfig(path, { providerTypes: [acmeProviderType], env: {} }))
+    expect(error.code).toBe('CONTINUUM_CONFIG_INVALID')
+    expect(error.message).toBe('inference.providers.acme-main.api_key: is required with tier = "priority"')
+    expect(error.details).toEqual({ key: 'inference.providers.acme-main.api_key' })
   })
 
   it('answers a chat completion through the Acme wire, with the tier from the file', async () => {

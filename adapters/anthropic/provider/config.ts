@@ -3,13 +3,12 @@
  * the base URL (default `https://api.anthropic.com`), `api_key` the key; settings `api_version`,
  * `betas` (array of names) and `default_max_tokens`.
  */
-import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
-  type ProviderConfig,
   type ProviderFactory,
+  settingError,
   stringSetting,
 } from '../../../src/provider-kit/index'
 import { type AnthropicProviderOptions, anthropic } from './provider'
@@ -25,21 +24,16 @@ const anthropicProviderFactory: ProviderFactory = (config, context) =>
     if (apiVersion !== undefined) options.apiVersion = apiVersion
     const betas = config.settings.betas
     if (betas !== undefined) {
-      if (!Array.isArray(betas)) throw configInvalid(config, 'betas', 'must be an array of beta names')
+      if (!Array.isArray(betas)) throw settingError(config, 'betas', 'must be an array of beta names')
       options.betas = betas as string[]
     }
     const maxTokens = config.settings.default_max_tokens
     if (maxTokens !== undefined) {
-      if (typeof maxTokens !== 'number') throw configInvalid(config, 'default_max_tokens', 'must be a number')
+      if (typeof maxTokens !== 'number') throw settingError(config, 'default_max_tokens', 'must be a number')
       options.defaultMaxTokens = maxTokens
     }
     return anthropic(options)
   })
-
-function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
-  const path = `inference.providers.${config.id}.${key}`
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
-}
 
 const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
 

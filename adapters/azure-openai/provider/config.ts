@@ -4,13 +4,13 @@
  * deployment for every configured model) or `deployments` (a model → deployment table).
  */
 
-import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
   type ProviderConfig,
   type ProviderFactory,
+  settingError,
   stringSetting,
 } from '../../../src/provider-kit/index'
 import { type AzureOpenAIProviderOptions, azureOpenAI } from './provider'
@@ -33,23 +33,18 @@ function deploymentsSetting(config: ProviderConfig): Record<string, string> | un
   const single = stringSetting(config, 'deployment')
   const table = config.settings.deployments
   if (single !== undefined && table !== undefined) {
-    throw configInvalid(config, 'deployments', 'set either deployment or deployments, not both')
+    throw settingError(config, 'deployments', 'set either deployment or deployments, not both')
   }
   if (single !== undefined) {
     if (config.models.length === 0)
-      throw configInvalid(config, 'models', 'must list the models the deployment serves')
+      throw settingError(config, 'models', 'must list the models the deployment serves')
     return Object.fromEntries(config.models.map((model) => [model, single]))
   }
   if (table === undefined) return undefined
   if (typeof table !== 'object' || table === null || Array.isArray(table)) {
-    throw configInvalid(config, 'deployments', 'must be a table of model = "deployment"')
+    throw settingError(config, 'deployments', 'must be a table of model = "deployment"')
   }
   return table as Record<string, string>
-}
-
-function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
-  const path = `inference.providers.${config.id}.${key}`
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
 
 const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const

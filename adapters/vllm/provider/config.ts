@@ -3,13 +3,13 @@
  * or settings `endpoints` lists several (URL strings or `{ url, socket_path }` tables); `api_key`
  * optional; settings `balancing` (`round_robin` | `least_inflight`) and `unreachable_cooldown_ms`.
  */
-import { ContinuumError } from '../../../src/index'
 import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
   type ProviderConfig,
   type ProviderFactory,
+  settingError,
   stringSetting,
 } from '../../../src/provider-kit/index'
 import { type VllmEndpointOptions, type VllmProviderOptions, vllm } from './provider'
@@ -27,7 +27,7 @@ const vllmProviderFactory: ProviderFactory = (config, context) =>
     const cooldown = config.settings.unreachable_cooldown_ms
     if (cooldown !== undefined) {
       if (typeof cooldown !== 'number')
-        throw configInvalid(config, 'unreachable_cooldown_ms', 'must be a number')
+        throw settingError(config, 'unreachable_cooldown_ms', 'must be a number')
       options.unreachableCooldownMs = cooldown
     }
     return vllm(options)
@@ -37,29 +37,24 @@ function endpointsSetting(config: ProviderConfig): Array<string | VllmEndpointOp
   const list = config.settings.endpoints
   if (list === undefined) {
     if (config.endpoint === undefined)
-      throw configInvalid(config, 'endpoint', 'is required (or settings endpoints)')
+      throw settingError(config, 'endpoint', 'is required (or settings endpoints)')
     return [config.endpoint]
   }
   if (config.endpoint !== undefined)
-    throw configInvalid(config, 'endpoints', 'set either endpoint or endpoints, not both')
-  if (!Array.isArray(list)) throw configInvalid(config, 'endpoints', 'must be an array')
+    throw settingError(config, 'endpoints', 'set either endpoint or endpoints, not both')
+  if (!Array.isArray(list)) throw settingError(config, 'endpoints', 'must be an array')
   return list.map((entry: unknown, index) => {
     if (typeof entry === 'string') return entry
     if (typeof entry !== 'object' || entry === null || typeof (entry as { url?: unknown }).url !== 'string') {
-      throw configInvalid(config, `endpoints[${index}]`, 'must be a URL or a table with url and socket_path')
+      throw settingError(config, `endpoints[${index}]`, 'must be a URL or a table with url and socket_path')
     }
     const table = entry as { url: string; socket_path?: unknown }
     if (table.socket_path === undefined) return { url: table.url }
     if (typeof table.socket_path !== 'string') {
-      throw configInvalid(config, `endpoints[${index}].socket_path`, 'must be a string')
+      throw settingError(config, `endpoints[${index}].socket_path`, 'must be a string')
     }
     return { url: table.url, socketPath: table.socket_path }
   })
-}
-
-function configInvalid(config: ProviderConfig, key: string, problem: string): ContinuumError {
-  const path = `inference.providers.${config.id}.${key}`
-  return new ContinuumError('CONTINUUM_CONFIG_INVALID', `${path}: ${problem}`, { details: { key: path } })
 }
 
 const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
