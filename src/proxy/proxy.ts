@@ -20,6 +20,7 @@ import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } fro
 import { assertCanonicalPath, pathProblem } from './request-path'
 import { errorResponse, jsonResponse } from './responses'
 import type { UpstreamRequestBody } from './upstream'
+import { RelayedBody } from './wire-body'
 
 /** A running proxy. */
 export interface ContinuumProxy {
@@ -80,9 +81,17 @@ async function forwardRaw(
       ...clientResponseHeaders(upstream.headers, rewritten),
       ...(rewritten ? { 'content-type': 'application/json' } : {}),
     },
-    body: body.type === 'bytes' ? body.stream : once(Buffer.from(JSON.stringify(body.value))),
+    // Relayed as the adapter routes' plain bytes are: a Node binding pipes it from the upstream
+    // body's own events (no promise per chunk); a break-off mid-body cuts the connection.
+    body:
+      body.type === 'bytes'
+        ? new RelayedBody(body.stream, undefined, request.signal, ignoreOutcome)
+        : once(Buffer.from(JSON.stringify(body.value))),
   }
 }
+
+/** A pass-through exchange has no outcome listener (the access log reads the response itself). */
+const ignoreOutcome = (): void => {}
 
 /** Creates the proxy core. Options are validated here; a bad option throws CONTINUUM_INVALID_OPTIONS. */
 export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {

@@ -214,6 +214,20 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     await vi.waitFor(() => expect(recorded.aborted).toBe(true))
   })
 
+  it('cuts a plain download the upstream cut, never ending it cleanly', async () => {
+    const outcome = await new Promise<{ bytes: number; ended: boolean; failed: boolean }>((resolve) => {
+      let bytes = 0
+      get(`${app.url}/download?bytes=${4 * 1024 * 1024}&cut`, (response) => {
+        response.on('data', (chunk: Buffer) => {
+          bytes += chunk.length
+        })
+        response.on('end', () => resolve({ bytes, ended: true, failed: false }))
+        response.on('error', () => resolve({ bytes, ended: false, failed: true }))
+      }).on('error', () => resolve({ bytes, ended: false, failed: true }))
+    })
+    expect(outcome).toMatchObject({ ended: false, failed: true })
+  })
+
   it('aborts the upstream request when a plain download is dropped', async () => {
     const before = upstream.requests.length
     await new Promise<void>((resolve, reject) => {
