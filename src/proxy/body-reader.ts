@@ -6,6 +6,7 @@
  * (nothing is silently replaced), and the nesting depth before anything recurses. On an early
  * refusal the rest of the body is left unread; the bindings close the connection after answering.
  */
+import { PassThrough } from 'node:stream'
 import type { CoreRequest, CoreRequestBody } from '../core/http'
 import { ContinuumError } from '../errors'
 import { mediaType } from './headers'
@@ -113,6 +114,59 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
     typeof candidate.pause === 'function' &&
     typeof candidate.resume === 'function'
   )
+}
+
+/**
+ * A pass-through upload from a Node Readable, for the upstream to write as a stream: the chunks go
+ * through a PassThrough (undici writes that from its events, with backpressure back to the
+ * client), and one idle timer, re-armed per chunk, fails it with CONTINUUM_BODY_TIMEOUT when the
+ * client stalls. Unlike {@link timedChunks}, no promise, race or timer is made per chunk.
+ */
+export function idleGuardedUpload(
+  source: NodeReadable & { destroy?(error?: Error): unknown },
+  idleTimeoutMs: number,
+): PassThrough {
+  const through = new PassThrough()
+  let over = false
+  const stop = (error?: Error): void => {
+    if (over) return
+    over = true
+    clearTimeout(idle)
+    source.removeListener('data', onData)
+    source.removeListener('end', onEnd)
+    source.removeListener('error', onError)
+    source.removeListener('close', onClose)
+    through.removeListener('drain', onDrain)
+    through.removeListener('close', onThroughClose)
+    if (error === undefined) through.end()
+    else {
+      // A stalled or broken upload: the binding discards the rest and closes the connection.
+      source.pause()
+      through.destroy(error)
+    }
+  }
+  const idle = setTimeout(() => stop(bodyTimeout('idle', idleTimeoutMs)), idleTimeoutMs)
+  const onData = (chunk: Buffer): void => {
+    idle.refresh()
+    if (!through.write(chunk)) source.pause()
+  }
+  const onDrain = (): void => {
+    source.resume()
+  }
+  const onEnd = (): void => stop()
+  const onError = (error: Error): void => stop(error)
+  // 'close' before 'end': the client went away mid-upload.
+  const onClose = (): void => stop(new Error('body stream closed before its end'))
+  // The upstream request ended (answered early, or failed): stop reading for it.
+  const onThroughClose = (): void => stop(new Error('upload no longer read'))
+  source.on('data', onData)
+  source.on('end', onEnd)
+  source.on('error', onError)
+  source.on('close', onClose)
+  through.on('drain', onDrain)
+  through.on('close', onThroughClose)
+  source.resume()
+  return through
 }
 
 /**

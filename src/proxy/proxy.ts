@@ -12,7 +12,7 @@ import type { CoreHandler, CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError, toContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { type AccessNote, withAccessLog } from './access-log'
-import { timedChunks } from './body-reader'
+import { idleGuardedUpload, isNodeReadable, timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { pathReadings } from './path-variants'
@@ -43,7 +43,12 @@ function rawBody(request: CoreRequest, idleTimeoutMs: number): UpstreamRequestBo
       return { type: 'empty' }
     case 'stream':
       // A pass-through upload may take long, but may not stall: it holds an upstream connection.
-      return { type: 'stream', stream: timedChunks(request.body.stream, { idleTimeoutMs }) }
+      return {
+        type: 'stream',
+        stream: isNodeReadable(request.body.stream)
+          ? idleGuardedUpload(request.body.stream, idleTimeoutMs)
+          : timedChunks(request.body.stream, { idleTimeoutMs }),
+      }
     case 'bytes':
       return { type: 'bytes', bytes: request.body.bytes }
     case 'parsed':

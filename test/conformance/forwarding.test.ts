@@ -13,7 +13,7 @@
  * to its socket, which a mount prefix does not change, and each moves hundreds of megabytes.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { get } from 'node:http'
+import { get, request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
@@ -253,12 +253,61 @@ describe.each(rootFrameworks)('large pass-through bodies via $name', (harness) =
 
   beforeAll(async () => {
     upstream = await startOpenAIUpstream()
-    app = await harness.start({ upstream: upstream.url, keys: sharedKeys(), passThrough: ['/download'] })
+    app = await harness.start({
+      upstream: upstream.url,
+      keys: sharedKeys(),
+      passThrough: ['/download', '/raw'],
+    })
   })
 
   afterAll(async () => {
     await app.close()
     await upstream.close()
+  })
+
+  it('passes a 32 MB upload through whole, sent in pieces with pauses', async () => {
+    const total = 32 * 1024 * 1024
+    const piece = Buffer.alloc(256 * 1024, 7)
+    const before = upstream.requests.length
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const outgoing = httpRequest(
+        `${app.url}/raw`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(total) },
+        },
+        (response) => {
+          let body = ''
+          response.setEncoding('utf8')
+          response.on('data', (chunk: string) => {
+            body += chunk
+          })
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+        },
+      )
+      outgoing.on('error', reject)
+      let sent = 0
+      const next = (): void => {
+        while (sent < total) {
+          sent += piece.length
+          // Now and then a pause well under the idle timeout, so the upload arrives in bursts.
+          const more = outgoing.write(piece)
+          if (sent % (8 * 1024 * 1024) === 0 && sent < total) {
+            setTimeout(next, 20)
+            return
+          }
+          if (!more) {
+            outgoing.once('drain', next)
+            return
+          }
+        }
+        outgoing.end()
+      }
+      next()
+    })
+    expect(answer.status).toBe(200)
+    expect(JSON.parse(answer.body)).toEqual({ bytes: total, contentType: 'application/octet-stream' })
+    expect(upstream.requests[before]?.bytes.length).toBe(total)
   })
 
   it('applies backpressure to a slow reader without piling up listeners', async () => {
