@@ -9,13 +9,15 @@ import { runCli } from '../../cli/run-cli'
 import { temporaryFolder, writeLines, writeLog } from './helpers'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-const tsxCli = join(root, 'node_modules/tsx/dist/cli.mjs')
 const run = promisify(execFile)
 
-/** Spawns the real executable through tsx, as `npx tsx cli/index.ts ...` does. */
+/**
+ * Spawns the real executable through tsx, as `npx tsx cli/index.ts ...` does: with tsx's loader in
+ * one process, which is what the tsx command starts as its child (so without the parent's start-up).
+ */
 async function spawnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [tsxCli, 'cli/index.ts', ...args], {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/index.ts', ...args], {
       cwd: root,
     })
     return { code: 0, stdout, stderr }
