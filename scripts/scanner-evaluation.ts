@@ -227,19 +227,26 @@ export function renderLanguageTable(rows: readonly LabelledPrompt[], scores: Arr
 
 /**
  * The shipped model scored on its own training rows (resubstitution, NOT a generalisation
- * figure): cheap to recompute, so the reproducibility test checks docs/scanner.md against it.
+ * figure), from every row's label and scanner score: cheap to recompute, so a test checks
+ * docs/scanner.md against it (test/scanner/decision-fingerprint.test.ts, which scans those rows
+ * with the shipped model anyway).
  */
-export function renderTrainingFitTable(rows: readonly LabelledPrompt[], json: InjectionModelJSON): string {
-  const scanner = new PromptScanner({ model: InjectionModel.fromJSON(json) })
-  const metrics = metricsOf(
-    rows.map((row) => row.label),
-    rows.map((row) => scanner.scan(row.text).score),
-  )
+export function trainingFitTable(labels: readonly number[], scores: ArrayLike<number>): string {
+  const metrics = metricsOf(labels, scores)
   return [
     '| shipped model on its training rows | precision | recall | benign flagged |',
     '|---|---|---|---|',
     `| scanner | ${metrics.precision.toFixed(3)} | ${metrics.recall.toFixed(3)} | ${share(metrics.falsePositives, metrics.negatives)} |`,
   ].join('\n')
+}
+
+/** {@link trainingFitTable} of a fitted model: the real PromptScanner with it scans every row. */
+export function renderTrainingFitTable(rows: readonly LabelledPrompt[], json: InjectionModelJSON): string {
+  const scanner = new PromptScanner({ model: InjectionModel.fromJSON(json) })
+  return trainingFitTable(
+    rows.map((row) => row.label),
+    rows.map((row) => scanner.scan(row.text).score),
+  )
 }
 
 /** How the shipped model's hyper-parameters were chosen, from the record in its JSON. */

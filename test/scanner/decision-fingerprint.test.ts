@@ -5,13 +5,16 @@
  * with patterns alone, and compares a SHA-256 over every exact score (its float bits),
  * indicator list and location with the digest recorded from the scanner v2 model. Speed work
  * must leave it unchanged; a change meant to alter scores (a new model, a new pattern) must
- * update the digests here, on purpose and in review.
+ * update the digests here, on purpose and in review. The training rows' scores under the shipped
+ * model also give the training-fit table that docs/scanner.md must show (shipped-model.test.ts
+ * checks that the shipped model is what the training script fits, to the byte).
  */
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { loadTrainingData } from '../../scripts/scanner-data'
+import { trainingFitTable } from '../../scripts/scanner-evaluation'
 import { PromptScanner } from '../../src/scanner'
 
 const dataUrl = new URL('../../../shared/data/prompt-injection/', import.meta.url)
@@ -97,30 +100,52 @@ function generated(count: number): string[] {
   return texts
 }
 
-function fingerprint(texts: readonly string[]): string {
+/** The digest of every decision on `texts`, and the shipped model's score of each text. */
+function fingerprint(texts: readonly string[]): { digest: string; modelScores: Float64Array } {
   const scanners = [new PromptScanner(), new PromptScanner({ model: false })]
   const hash = createHash('sha256')
   const bits = new Float64Array(1)
-  for (const text of texts) {
+  const modelScores = new Float64Array(texts.length)
+  texts.forEach((text, index) => {
     for (const scanner of scanners) {
       const result = scanner.scan(text)
+      if (scanner === scanners[0]) modelScores[index] = result.score
       bits[0] = result.score
       hash.update(Buffer.from(bits.buffer))
       const location = result.location
       const where = location === undefined ? '-' : `${location.path}:${location.start}-${location.end}`
       hash.update(`${result.risk}|${result.indicators.join(',')}|${where}\n`)
     }
+  })
+  return { digest: hash.digest('hex'), modelScores }
+}
+
+/** The training rows, scanned once for both tests that read them. */
+let trainingSet: { labels: number[]; digest: string; modelScores: Float64Array } | undefined
+function scannedTrainingSet(): NonNullable<typeof trainingSet> {
+  if (trainingSet === undefined) {
+    const rows = loadTrainingData(fileURLToPath(dataUrl))
+    trainingSet = { labels: rows.map((row) => row.label), ...fingerprint(rows.map((row) => row.text)) }
   }
-  return hash.digest('hex')
+  return trainingSet
 }
 
 describe('scanner decisions', () => {
   it('are unchanged on generated strings', () => {
-    expect(fingerprint(generated(3000))).toBe(GENERATED_DIGEST)
+    expect(fingerprint(generated(3000)).digest).toBe(GENERATED_DIGEST)
   })
 
   it.skipIf(!hasData)('are unchanged on the training set', { timeout: 300_000 }, () => {
-    const texts = loadTrainingData(fileURLToPath(dataUrl)).map((row) => row.text)
-    expect(fingerprint(texts)).toBe(TRAINING_SET_DIGEST)
+    expect(scannedTrainingSet().digest).toBe(TRAINING_SET_DIGEST)
   })
+
+  it.skipIf(!hasData)(
+    'give on the training set the training-fit table docs/scanner.md shows',
+    { timeout: 300_000 },
+    () => {
+      const { labels, modelScores } = scannedTrainingSet()
+      const docs = readFileSync(new URL('../../docs/scanner.md', import.meta.url), 'utf8')
+      expect(docs).toContain(trainingFitTable(labels, modelScores))
+    },
+  )
 })
