@@ -2,8 +2,6 @@
 import { auditKeygenCommand } from './audit-keygen-command'
 import { auditVerifyCommand } from './audit-verify-command'
 import { commandGroup } from './cli-command'
+import { AUDIT } from './command-names'
 
-export const auditCommand = commandGroup('audit', 'verify tamper-evident audit logs, make signing keys', [
-  auditVerifyCommand,
-  auditKeygenCommand,
-])
+export const auditCommand = commandGroup(AUDIT.name, AUDIT.summary, [auditVerifyCommand, auditKeygenCommand])

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { AGREEMENT_KEY_PATH, fingerprint, loadAgreementPrivateKey } from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
+import { FINGERPRINT } from './command-names'
 import { parseOrUsage } from './parse-command-args'
 
 const USAGE = `Usage: continuum-proxy fingerprint <server-url | agreement-key-file>
@@ -47,8 +48,7 @@ async function fromServer(
 /** The command, with an injectable fetch. */
 export function fingerprintCommand(fetcher: typeof fetch = globalThis.fetch): CliCommand {
   return {
-    name: 'fingerprint',
-    summary: 'print the agreement key fingerprint clients pin (from a server or a key file)',
+    ...FINGERPRINT,
     async run(args, io) {
       const { values, positionals } = parseOrUsage(
         () =>

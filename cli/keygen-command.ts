@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util'
 import { fingerprint, generateAgreementKeyPair } from '../src/index'
 import { auditKeygenCommand } from './audit-keygen-command'
 import { type CliCommand, CliUsageError, commandGroup, EXIT } from './cli-command'
+import { KEYGEN } from './command-names'
 import { parseOrUsage } from './parse-command-args'
 
 const FIELD = `Usage: continuum-proxy keygen field [--id <key id>]
@@ -93,7 +94,7 @@ const agreement: CliCommand = {
   },
 }
 
-export const keygenCommand = commandGroup('keygen', 'make field, agreement and audit keys', [
+export const keygenCommand = commandGroup(KEYGEN.name, KEYGEN.summary, [
   field,
   agreement,
   { ...auditKeygenCommand, name: 'audit' },

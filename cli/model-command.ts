@@ -16,6 +16,7 @@ import {
   verifyModelManifest,
 } from '../src/router/index'
 import { type CliCommand, CliUsageError, commandGroup, EXIT } from './cli-command'
+import { MODEL } from './command-names'
 import { parseOrUsage } from './parse-command-args'
 
 const KEYGEN = `Usage: continuum-proxy model keygen --out <prefix> [--hybrid]
@@ -213,9 +214,4 @@ const verify: CliCommand = {
   },
 }
 
-export const modelCommand = commandGroup('model', 'sign and verify model manifests, make signing keys', [
-  keygen,
-  digest,
-  sign,
-  verify,
-])
+export const modelCommand = commandGroup(MODEL.name, MODEL.summary, [keygen, digest, sign, verify])

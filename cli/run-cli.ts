@@ -2,22 +2,23 @@
  * The `continuum-proxy` dispatcher: picks the command from the first argument and turns usage
  * errors and library errors into a message on stderr and exit code 2. Library errors carry only
  * their stable code and content-free message; a stack trace is never printed to operators.
- * Adding a command group is one line in COMMANDS.
+ * Adding a command is its name in command-names.ts and one line in COMMANDS; a command's module
+ * is loaded only when it runs.
  */
-import { ContinuumError } from '../src/index'
-import { auditCommand } from './audit-command'
 import { type CliCommand, type CliIo, CliUsageError, EXIT } from './cli-command'
-import { fingerprintCommand } from './fingerprint-command'
-import { keygenCommand } from './keygen-command'
-import { modelCommand } from './model-command'
-import { serveCommand } from './serve-command'
+import { AUDIT, type CommandName, FINGERPRINT, KEYGEN, MODEL, SERVE } from './command-names'
 
-const COMMANDS: readonly CliCommand[] = [
-  serveCommand(),
-  keygenCommand,
-  fingerprintCommand(),
-  auditCommand,
-  modelCommand,
+/** A top-level command: listed from its name, its module loaded when it runs. */
+interface LazyCommand extends CommandName {
+  load(): Promise<CliCommand>
+}
+
+const COMMANDS: readonly LazyCommand[] = [
+  { ...SERVE, load: async () => (await import('./serve-command')).serveCommand() },
+  { ...KEYGEN, load: async () => (await import('./keygen-command')).keygenCommand },
+  { ...FINGERPRINT, load: async () => (await import('./fingerprint-command')).fingerprintCommand() },
+  { ...AUDIT, load: async () => (await import('./audit-command')).auditCommand },
+  { ...MODEL, load: async () => (await import('./model-command')).modelCommand },
 ]
 
 const USAGE = [
@@ -39,12 +40,14 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     }
     const command = COMMANDS.find((candidate) => candidate.name === word)
     if (command === undefined) throw new CliUsageError(`Unknown command: ${word}`, USAGE)
-    return await command.run(rest, io)
+    return await (await command.load()).run(rest, io)
   } catch (error) {
     if (error instanceof CliUsageError) {
       io.stderr(`error: ${error.message}\n\n${error.usage}`)
       return EXIT.usage
     }
+    // Loaded here, not at start: the error class brings the package's root entry with it.
+    const { ContinuumError } = await import('../src/index')
     if (ContinuumError.isInstance(error)) {
       io.stderr(`error: ${error.code}: ${error.message}`)
       return EXIT.usage

@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util'
 import type { Keyring, KeyringReloader, Logger } from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
+import { SERVE } from './command-names'
 import { parseOrUsage } from './parse-command-args'
 import { jsonLogger, type LogLevel } from './serve/json-logger'
 import { KeyReloader } from './serve/key-reload'
@@ -109,8 +110,7 @@ async function reloadKeys(path: string, reload: Reload, runtime: ServeRuntime, l
 /** The command, with injectable process seams. */
 export function serveCommand(runtime: ServeRuntime = processRuntime): CliCommand {
   return {
-    name: 'serve',
-    summary: 'run the proxy or the router gateway as a standalone server (--config continuum.toml)',
+    ...SERVE,
     async run(args, io) {
       const { values, positionals } = parseOrUsage(
         () =>
