@@ -122,10 +122,7 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
  * client), and one idle timer, re-armed per chunk, fails it with CONTINUUM_BODY_TIMEOUT when the
  * client stalls. Unlike {@link timedChunks}, no promise, race or timer is made per chunk.
  */
-export function idleGuardedUpload(
-  source: NodeReadable & { destroy?(error?: Error): unknown },
-  idleTimeoutMs: number,
-): PassThrough {
+export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): PassThrough {
   const through = new PassThrough()
   let over = false
   const stop = (error?: Error): void => {

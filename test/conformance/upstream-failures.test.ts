@@ -50,6 +50,7 @@ describe.each(frameworks)('client hang-ups via $name', (harness) => {
       upstream: upstream.url,
       keys: sharedKeys(),
       logger: logs.logger,
+      passThrough: ['/raw'],
       stages: [
         {
           name: 'observer',
@@ -92,6 +93,23 @@ describe.each(frameworks)('client hang-ups via $name', (harness) => {
     await new Promise((resolve) => setImmediate(resolve))
     expect(logs.lines.slice(linesBefore)).toEqual([])
     expect(upstream.requests.length).toBe(before)
+  })
+
+  it('a client that hangs up mid pass-through upload aborts the upstream request, logging nothing', async () => {
+    const before = upstream.requests.length
+    const linesBefore = logs.lines.length
+    const outgoing = httpRequest(`${app.url}/raw`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': '100000' },
+    })
+    outgoing.on('error', () => undefined)
+    outgoing.write(Buffer.alloc(1000, 1))
+    // Hang up once the upload reached the upstream, then wait for the proxy to give it up.
+    await vi.waitFor(() => expect(upstream.requests.length).toBe(before + 1))
+    outgoing.destroy()
+    await vi.waitFor(() => expect(upstream.requests[before]!.aborted).toBe(true))
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(logs.lines.slice(linesBefore)).toEqual([])
   })
 
   it('a client that hangs up while waiting for the answer aborts the upstream request', async () => {
