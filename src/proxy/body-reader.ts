@@ -32,6 +32,7 @@ export interface BodyTimeouts {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+const ignore = (): void => {}
 
 function tooLarge(limit: number): ContinuumError {
   return new ContinuumError('CONTINUUM_BODY_TOO_LARGE', `Request body is larger than ${limit} bytes`, {
@@ -124,6 +125,10 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
  */
 export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): PassThrough {
   const through = new PassThrough()
+  // The upload's failure reaches the upstream request while it reads; once it no longer does
+  // (it was answered or aborted), an 'error' with no listener would be an uncaught exception:
+  // a client hanging up mid-upload must not be able to crash the process.
+  through.on('error', ignore)
   let over = false
   const stop = (error?: Error): void => {
     if (over) return
@@ -133,6 +138,8 @@ export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): 
     source.removeListener('end', onEnd)
     source.removeListener('error', onError)
     source.removeListener('close', onClose)
+    // Whatever the source still reports (a reset after a refusal) is already answered.
+    source.on('error', ignore)
     through.removeListener('drain', onDrain)
     through.removeListener('close', onThroughClose)
     if (error === undefined) through.end()
