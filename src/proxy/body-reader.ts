@@ -118,6 +118,42 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
 }
 
 /**
+ * Follows a Node Readable to its end by its events: `onData` gets each chunk, `done` is told once
+ * how it ended, with nothing for its end or with the failure ('close' before 'end' is the sender
+ * gone mid-body). The returned function stops following: every listener goes, and `done` is not
+ * called. Reading starts when the caller resumes the stream.
+ */
+function follow(
+  stream: NodeReadable,
+  onData: (chunk: Buffer) => void,
+  done: (error?: Error) => void,
+): () => void {
+  const unfollow = (): void => {
+    stream.removeListener('data', onData)
+    stream.removeListener('end', onEnd)
+    stream.removeListener('error', onError)
+    stream.removeListener('close', onClose)
+  }
+  const onEnd = (): void => {
+    unfollow()
+    done()
+  }
+  const onError = (error: Error): void => {
+    unfollow()
+    done(error)
+  }
+  const onClose = (): void => {
+    unfollow()
+    done(new Error('body stream closed before its end'))
+  }
+  stream.on('data', onData)
+  stream.on('end', onEnd)
+  stream.on('error', onError)
+  stream.on('close', onClose)
+  return unfollow
+}
+
+/**
  * A pass-through upload from a Node Readable, for the upstream to write as a stream: the chunks go
  * through a PassThrough (undici writes that from its events, with backpressure back to the
  * client), and one idle timer, re-armed per chunk, fails it with CONTINUUM_BODY_TIMEOUT when the
@@ -134,10 +170,7 @@ export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): 
     if (over) return
     over = true
     clearTimeout(idle)
-    source.removeListener('data', onData)
-    source.removeListener('end', onEnd)
-    source.removeListener('error', onError)
-    source.removeListener('close', onClose)
+    unfollow()
     // Whatever the source still reports (a reset after a refusal) is already answered.
     source.on('error', ignore)
     through.removeListener('drain', onDrain)
@@ -150,23 +183,19 @@ export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): 
     }
   }
   const idle = setTimeout(() => stop(bodyTimeout('idle', idleTimeoutMs)), idleTimeoutMs)
-  const onData = (chunk: Buffer): void => {
-    idle.refresh()
-    if (!through.write(chunk)) source.pause()
-  }
+  const unfollow = follow(
+    source,
+    (chunk) => {
+      idle.refresh()
+      if (!through.write(chunk)) source.pause()
+    },
+    stop,
+  )
   const onDrain = (): void => {
     source.resume()
   }
-  const onEnd = (): void => stop()
-  const onError = (error: Error): void => stop(error)
-  // 'close' before 'end': the client went away mid-upload.
-  const onClose = (): void => stop(new Error('body stream closed before its end'))
   // The upstream request ended (answered early, or failed): stop reading for it.
   const onThroughClose = (): void => stop(new Error('upload no longer read'))
-  source.on('data', onData)
-  source.on('end', onEnd)
-  source.on('error', onError)
-  source.on('close', onClose)
   through.on('drain', onDrain)
   through.on('close', onThroughClose)
   source.resume()
@@ -184,33 +213,29 @@ function readNodeStream(stream: NodeReadable, limit: number, timeouts?: BodyTime
     let total = 0
     let idle: ReturnType<typeof setTimeout> | undefined
     let whole: ReturnType<typeof setTimeout> | undefined
-    const settle = (error: unknown, bytes?: Buffer): void => {
+    const settle = (error?: Error): void => {
       clearTimeout(idle)
       clearTimeout(whole)
-      stream.removeListener('data', onData)
-      stream.removeListener('end', onEnd)
-      stream.removeListener('error', onError)
-      stream.removeListener('close', onClose)
-      if (error === undefined) resolve(bytes!)
+      unfollow()
+      if (error === undefined) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
       else {
         stream.pause()
         reject(error)
       }
     }
-    const onData = (chunk: Buffer): void => {
-      total += chunk.byteLength
-      if (total > limit) {
-        settle(tooLarge(limit))
-        return
-      }
-      chunks.push(chunk)
-      idle?.refresh()
-    }
-    const onEnd = (): void =>
-      settle(undefined, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
-    const onError = (error: Error): void => settle(error)
-    // 'close' before 'end': the sender went away mid-body.
-    const onClose = (): void => settle(new Error('body stream closed before its end'))
+    const unfollow = follow(
+      stream,
+      (chunk) => {
+        total += chunk.byteLength
+        if (total > limit) {
+          settle(tooLarge(limit))
+          return
+        }
+        chunks.push(chunk)
+        idle?.refresh()
+      },
+      settle,
+    )
     if (timeouts !== undefined) {
       idle = setTimeout(() => settle(bodyTimeout('idle', timeouts.idleTimeoutMs)), timeouts.idleTimeoutMs)
       if (timeouts.totalTimeoutMs !== undefined) {
@@ -218,10 +243,6 @@ function readNodeStream(stream: NodeReadable, limit: number, timeouts?: BodyTime
         whole = setTimeout(() => settle(bodyTimeout('total', totalMs)), totalMs)
       }
     }
-    stream.on('data', onData)
-    stream.on('end', onEnd)
-    stream.on('error', onError)
-    stream.on('close', onClose)
     stream.resume()
   })
 }
