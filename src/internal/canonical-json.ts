@@ -88,8 +88,7 @@ function write(value: unknown, depth: number): string {
   const prototype = Object.getPrototypeOf(value)
   if (prototype !== Object.prototype && prototype !== null) throw refuse('is not a plain object')
   const object = value as Record<string, unknown>
-  // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-  const keys = Object.keys(object).sort()
+  const keys = sortedKeys(object)
   let text = '{'
   let wrote = false
   for (const key of keys) {
@@ -102,6 +101,30 @@ function write(value: unknown, depth: number): string {
     wrote = true
   }
   return `${text}}`
+}
+
+/** Objects with at most this many members are sorted in place by insertion (see {@link sortedKeys}). */
+const INSERTION_SORT_LIMIT = 16
+
+/**
+ * The member names of an object in RFC 8785 order (UTF-16 code units, which is how `<` compares
+ * strings and how the default sort orders them). A message's objects are small, and
+ * Array.prototype.sort copies every array into a work area first: an insertion sort in place
+ * gives the same order with no allocation beyond Object.keys.
+ */
+function sortedKeys(object: Record<string, unknown>): string[] {
+  const keys = Object.keys(object)
+  if (keys.length > INSERTION_SORT_LIMIT) return keys.sort()
+  for (let index = 1; index < keys.length; index++) {
+    const key = keys[index]!
+    let at = index - 1
+    while (at >= 0 && keys[at]! > key) {
+      keys[at + 1] = keys[at]!
+      at--
+    }
+    keys[at + 1] = key
+  }
+  return keys
 }
 
 /** The iterative writer: the same text, for values nested deeper than the recursive one goes. */
@@ -123,8 +146,7 @@ function canonicalJsonIterative(value: unknown): string {
         const prototype = Object.getPrototypeOf(object)
         if (prototype !== Object.prototype && prototype !== null) throw refuse('is not a plain object')
         parts.push('{')
-        // Default sort compares UTF-16 code units, which is the order RFC 8785 prescribes.
-        stack.push({ array: false, value: object, keys: Object.keys(object).sort(), index: 0, wrote: false })
+        stack.push({ array: false, value: object, keys: sortedKeys(object), index: 0, wrote: false })
       }
     }
     const frame = stack.at(-1)

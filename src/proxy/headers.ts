@@ -116,8 +116,19 @@ export function clientResponseHeaders(
   return result
 }
 
-function connectionListed(value: string | undefined): Set<string> {
-  if (value === undefined) return new Set()
+/** What a message without a `connection` header lists: nothing (shared, never written to). */
+const NONE_LISTED: ReadonlySet<string> = new Set()
+
+/** The values nearly every message carries, parsed once. */
+const COMMON_LISTS: ReadonlyMap<string, ReadonlySet<string>> = new Map([
+  ['keep-alive', new Set(['keep-alive'])],
+  ['close', new Set(['close'])],
+])
+
+function connectionListed(value: string | undefined): ReadonlySet<string> {
+  if (value === undefined) return NONE_LISTED
+  const common = COMMON_LISTS.get(value)
+  if (common !== undefined) return common
   return new Set(value.split(',').map((token) => token.trim().toLowerCase()))
 }
 
