@@ -78,7 +78,7 @@ function clientContext(direction: 'request' | 'response'): ClientCipherContext {
 
 /** The server's work for one stream: decode each read, write it in the mode's framing. */
 function serve(reads: readonly Uint8Array[], mode: Mode): Uint8Array[] {
-  const decoder = new StreamEventDecoder(stream, { lazy: true })
+  const decoder = new StreamEventDecoder(stream)
   const writer = new FrameWriter(
     stream,
     mode === 'plain' ? undefined : context('response'),

@@ -11,7 +11,6 @@
 import { ContinuumError } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import type { StreamEvent } from '../protocol/stream-event'
-import { isJsonObjectText } from '../streams/json-object-check'
 import { LineDecoder } from '../streams/line-splitter'
 import { SseDecoder } from '../streams/sse'
 import { upstreamError } from './http-upstream'
@@ -22,26 +21,6 @@ export interface DecodedEvent {
   readonly data: Record<string, unknown>
   readonly name: string | undefined
   readonly text: string
-}
-
-/**
- * An event whose text was checked to be one JSON object within the depth bound, parsed when its
- * object is first asked for: a read relayed as text (a batch frame, a plain stream) never builds it.
- */
-class CheckedEvent implements DecodedEvent {
-  readonly name: string | undefined
-  readonly text: string
-  #data: Record<string, unknown> | undefined
-
-  constructor(text: string, name: string | undefined) {
-    this.text = text
-    this.name = name
-  }
-
-  get data(): Record<string, unknown> {
-    this.#data ??= JSON.parse(this.text) as Record<string, unknown>
-    return this.#data
-  }
 }
 
 /**
@@ -100,14 +79,9 @@ function parseObject(text: string, invalid: () => ContinuumError = notAnObject):
   return parsed as Record<string, unknown>
 }
 
-/**
- * The synchronous decoder: bytes in, events out; throws ContinuumErrors for protocol faults. With
- * `lazy`, an event's object is built only when read (its text is checked at once all the same),
- * for a consumer that mostly relays text; a stream with a final-event test reads every object anyway.
- */
+/** The synchronous decoder: bytes in, events out; throws ContinuumErrors for protocol faults. */
 export class StreamEventDecoder {
   readonly #stream: CompiledStream
-  readonly #lazy: boolean
   readonly #sse: SseDecoder | undefined
   readonly #lines: LineDecoder | undefined
   /** The terminal sentinel went by: anything after it is ignored. */
@@ -115,9 +89,8 @@ export class StreamEventDecoder {
   /** The protocol's end was reached. */
   #finished: boolean
 
-  constructor(stream: CompiledStream, options: { lazy?: boolean } = {}) {
+  constructor(stream: CompiledStream) {
     this.#stream = stream
-    this.#lazy = options.lazy === true && stream.isFinal === undefined
     if (stream.framing === 'sse') this.#sse = new SseDecoder()
     else this.#lines = new LineDecoder()
     // A stream without a terminal sentinel or a final event is complete when it ends cleanly.
@@ -155,10 +128,6 @@ export class StreamEventDecoder {
       this.#finished = true
       return
     }
-    if (this.#lazy && isJsonObjectText(text, MAX_RESPONSE_DEPTH)) {
-      events.push(new CheckedEvent(text, name))
-      return
-    }
     const data = parseObject(text)
     if (!this.#finished && stream.isFinal?.(data, name ?? '') === true) this.#finished = true
     events.push({ data, name, text })
@@ -166,10 +135,6 @@ export class StreamEventDecoder {
 
   #takeLine(line: string, events: DecodedEvent[]): void {
     if (line.trim() === '') return
-    if (this.#lazy && isJsonObjectText(line, MAX_RESPONSE_DEPTH)) {
-      events.push(new CheckedEvent(line, undefined))
-      return
-    }
     const data = parseObject(line, notJson)
     if (!this.#finished && this.#stream.isFinal?.(data, '') === true) this.#finished = true
     events.push({ data, name: undefined, text: line })
@@ -211,8 +176,7 @@ export class DecodedEvents implements AsyncIterable<StreamEvent> {
   [RAW](): RawEventSource | undefined {
     if (this.#claimed) return undefined
     this.#claimed = true
-    const decoder = new StreamEventDecoder(this.#stream, { lazy: true })
-    return { source: this.#source, decoder, signal: this.#signal }
+    return { source: this.#source, decoder: new StreamEventDecoder(this.#stream), signal: this.#signal }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
