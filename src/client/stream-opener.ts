@@ -12,8 +12,10 @@ import type { CompiledStream } from '../protocol/compiled-route'
 import { LineDecoder } from '../streams/line-splitter'
 import { parseNdjsonLine } from '../streams/ndjson'
 import { formatSse, SseDecoder, type SseEvent } from '../streams/sse'
-import { isBatchFrame, openBatch } from './web-crypto/batch'
+import type { MaybePromise } from './web-crypto/backend'
+import { isBatchFrame, openBatch, parseBatchFrame } from './web-crypto/batch'
 import { concatBytes } from './web-crypto/bytes'
+import { isPending } from './web-crypto/field-cipher'
 import {
   type ClientCipherContext as CipherContext,
   isEndMarker,
@@ -90,12 +92,21 @@ class StreamState {
     return opened
   }
 
-  /** Opens one batch frame: the plain framing of the events it holds, which it counts. */
-  async batch(frame: unknown): Promise<Uint8Array> {
+  /**
+   * Opens one batch frame: the plain framing of the events it holds, which it counts. At once on
+   * a synchronous backend, so a read of one frame costs no promise.
+   */
+  batch(frame: unknown): MaybePromise<Uint8Array> {
     if (this.ended) throw tampered('carried an event after its end marker')
-    const { events, plaintext } = await openBatch(this.context, this.sequence, frame)
-    this.sequence += events
-    return plaintext
+    const opened = openBatch(this.context, this.sequence, frame)
+    if (!isPending(opened)) {
+      this.sequence += opened.events
+      return opened.plaintext
+    }
+    return opened.then(({ events, plaintext }) => {
+      this.sequence += events
+      return plaintext
+    })
   }
 }
 
@@ -127,21 +138,28 @@ class StreamOpener {
     return this.#state
   }
 
-  /** The plain bytes of the events this chunk completes (empty when none). */
-  push(chunk: Uint8Array): Promise<Uint8Array[]> {
-    return this.#run(async (out) => {
-      if (this.#sse !== undefined) for (const event of this.#sse.push(chunk)) await this.#sseEvent(event, out)
-      else for (const line of this.#lines!.push(chunk)) await this.#line(line, out)
-    })
+  /** The plain bytes of the events this chunk completes (empty when none); promised only when a step was. */
+  push(chunk: Uint8Array): MaybePromise<Uint8Array[]> {
+    if (this.#failure !== undefined) throw this.#failure.error
+    const items: readonly (SseEvent | string)[] =
+      this.#sse !== undefined ? this.#sse.push(chunk) : this.#lines!.push(chunk)
+    return this.#each(items, 0, [])
   }
 
   /** The rest at the end of the stream; throws when it ended without its end marker. */
-  end(): Promise<Uint8Array[]> {
-    return this.#run(async (out) => {
-      if (this.#sse !== undefined) for (const event of this.#sse.end()) await this.#sseEvent(event, out)
-      else for (const line of this.#lines!.end()) await this.#line(line, out)
+  async end(): Promise<Uint8Array[]> {
+    if (this.#failure !== undefined) throw this.#failure.error
+    const out: Uint8Array[] = []
+    try {
+      const items: readonly (SseEvent | string)[] =
+        this.#sse !== undefined ? this.#sse.end() : this.#lines!.end()
+      await this.#each(items, 0, out)
+      this.rethrow()
       if (!this.#state.ended) throw truncated()
-    })
+    } catch (error) {
+      return this.#failed(error, out)
+    }
+    return out
   }
 
   /** Throws the error met after the events last handed out, if any. */
@@ -149,20 +167,54 @@ class StreamOpener {
     if (this.#failure !== undefined) throw this.#failure.error
   }
 
-  /** Events verified before an error in the same chunk are passed on first, as they would one by one. */
-  async #run(work: (out: Uint8Array[]) => Promise<void>): Promise<Uint8Array[]> {
-    if (this.#failure !== undefined) throw this.#failure.error
-    const out: Uint8Array[] = []
+  /**
+   * Handles `items` from `index` on, synchronously until a step answers with a promise, then
+   * after it. Events verified before an error in the same chunk are passed on first, as they
+   * would be one by one, and the error is kept for the next call.
+   */
+  #each(items: readonly (SseEvent | string)[], index: number, out: Uint8Array[]): MaybePromise<Uint8Array[]> {
     try {
-      await work(out)
+      for (; index < items.length; index++) {
+        const item = items[index]!
+        const step = typeof item === 'string' ? this.#line(item, out) : this.#sseEvent(item, out)
+        if (step !== undefined) {
+          const next = index + 1
+          return step.then(
+            () => this.#each(items, next, out),
+            (error: unknown) => this.#failed(error, out),
+          )
+        }
+      }
     } catch (error) {
-      if (out.length === 0) throw error
-      this.#failure = { error }
+      return this.#failed(error, out)
     }
     return out
   }
 
-  async #sseEvent(event: SseEvent, out: Uint8Array[]): Promise<void> {
+  #failed(error: unknown, out: Uint8Array[]): Uint8Array[] {
+    if (out.length === 0) throw error
+    this.#failure = { error }
+    return out
+  }
+
+  /** One SSE event; a promise when its step had to wait (an end marker, a per-event seal, WebCrypto). */
+  #sseEvent(event: SseEvent, out: Uint8Array[]): Promise<void> | undefined {
+    const state = this.#state
+    if (this.#batches && event.event === BATCH_EVENT_NAME) {
+      if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
+      const opened = state.batch(parseBatchFrame(event.data))
+      if (!isPending(opened)) {
+        out.push(opened)
+        return undefined
+      }
+      return opened.then((plaintext) => {
+        out.push(plaintext)
+      })
+    }
+    return this.#otherSseEvent(event, out)
+  }
+
+  async #otherSseEvent(event: SseEvent, out: Uint8Array[]): Promise<void> {
     const state = this.#state
     const stream = state.stream
     if (event.event === END_EVENT_NAME) {
@@ -178,28 +230,33 @@ class StreamOpener {
       return
     }
     if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
-    if (this.#batches && event.event === BATCH_EVENT_NAME) {
-      out.push(await state.batch(parseJson(event.data)))
-      return
-    }
     const name = event.event ?? ''
     const data = JSON.stringify(await state.open(event.data, name))
     out.push(encoder.encode(formatSse(name === '' ? { data } : { event: name, data })))
   }
 
-  async #line(line: string, out: Uint8Array[]): Promise<void> {
-    if (line.trim() === '') return
+  /** One NDJSON line; a promise when its step had to wait, as for an SSE event. */
+  #line(line: string, out: Uint8Array[]): Promise<void> | undefined {
+    if (line.trim() === '') return undefined
     const state = this.#state
-    const value = parseNdjsonLine(line)
-    if (isRecord(value) && isEndMarker(value)) {
-      await state.end(value)
-      return
-    }
+    // parseBatchFrame answers undefined for text that is not JSON: parseNdjsonLine then says so.
+    const value = (this.#batches ? parseBatchFrame(line) : undefined) ?? parseNdjsonLine(line)
+    if (isRecord(value) && isEndMarker(value)) return state.end(value)
     if (this.#batches && isRecord(value) && isBatchFrame(value)) {
-      out.push(await state.batch(value))
-      return
+      const opened = state.batch(value)
+      if (!isPending(opened)) {
+        out.push(opened)
+        return undefined
+      }
+      return opened.then((plaintext) => {
+        out.push(plaintext)
+      })
     }
-    out.push(encoder.encode(`${JSON.stringify(await state.open(line, ''))}\n`))
+    return this.#openedLine(line, out)
+  }
+
+  async #openedLine(line: string, out: Uint8Array[]): Promise<void> {
+    out.push(encoder.encode(`${JSON.stringify(await this.#state.open(line, ''))}\n`))
   }
 }
 
@@ -225,7 +282,8 @@ export async function* openStream(
   const opener = new StreamOpener(stream, context, options.batches === true)
   try {
     for await (const chunk of source) {
-      const out = await opener.push(chunk)
+      const pushed = opener.push(chunk)
+      const out = isPending(pushed) ? await pushed : pushed
       if (out.length > 0) yield out.length === 1 ? out[0]! : concatBytes(...out)
       opener.rethrow()
     }
