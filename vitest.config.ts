@@ -4,14 +4,18 @@
 //
 // Speed on a small machine: most test time is spent waiting on sockets, so at least two files run
 // at once (vitest's default is one fewer worker than cores: one, on two). And loading the package's
-// sources costs a file about half a second, so the files that keep no state between files share
-// their workers' module cache (`isolate: false`). A file stays isolated when it mocks modules,
-// fakes timers, sets OpenTelemetry globals, measures its process's memory, spawns processes or
-// runs real Redis servers; put a new file of that kind under one of ISOLATED.
+// sources costs a file about half a second (and the FHE library's WebAssembly more), so the files
+// that keep no state between files share their workers' module cache (`isolate: false`), those
+// that spawn processes or run real Redis servers included: they close what they start. A file
+// stays isolated when it mocks modules, fakes timers, sets OpenTelemetry globals or measures its
+// process's memory; put a new file of that kind under one of ISOLATED. The files start longest
+// first, by vitest's recorded durations or, on a fresh clone, by estimates
+// (test/support/longest-first-sequencer.ts).
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 import sources from './entries/sources.json' with { type: 'json' }
+import { LongestFirstSequencer } from './test/support/longest-first-sequencer'
 
 const root = fileURLToPath(new URL('.', import.meta.url))
 const alias = Object.entries(sources).map(([subpath, source]) => ({
@@ -26,15 +30,10 @@ const ISOLATED = [
   'test/router/resilience.test.ts',
   'test/router/streaming.test.ts',
   'test/telemetry/**',
-  'test/fhe/**',
+  // Measures the WebAssembly heap over many operations.
+  'test/fhe/key-manager-evaluator.test.ts',
   // The refit holds the whole featurised corpus (some hundreds of MB) while it runs.
   'test/scanner/shipped-model.test.ts',
-  'test/redis/**',
-  'test/examples/**',
-  'test/cli/**',
-  'test/audit/cli.test.ts',
-  'test/hardening/privacy-accounting.test.ts',
-  'test/hardening/fhe-key-binding.test.ts',
   'test/conformance/forwarding.test.ts',
 ]
 
@@ -47,6 +46,7 @@ export default defineConfig({
     pool: 'forks',
     maxWorkers: Math.max(2, availableParallelism() - 1),
     reporters: ['default'],
+    sequence: { sequencer: LongestFirstSequencer },
     projects: [
       {
         extends: true,
