@@ -115,6 +115,26 @@ describe('batch frames as the client reads them', () => {
       expect(parts).toEqual([event(0)])
     })
 
+    it(`refuses a frame in the server's spelling with an edited count, start or ciphertext, on ${name}`, async () => {
+      const text = frame(0, 1)
+      const ciphertext = (JSON.parse(text) as { ciphertext: string }).ciphertext
+      const flipped = `${ciphertext.slice(0, -6)}${ciphertext.at(-6) === 'A' ? 'B' : 'A'}${ciphertext.slice(-5)}`
+      const edits = [
+        text.replace('"events":1', '"events":2'),
+        text.replace('"first":0', '"first":1'),
+        text.replace('"first":0', '"first":-1'),
+        text.replace(ciphertext, flipped),
+        text.replace('},"ciphertext"', ',"extra":1},"ciphertext"'),
+        `${text.slice(0, -1)},"extra":1}`,
+      ]
+      for (const edited of edits) {
+        const wire = `event: continuum.batch\ndata: ${edited}\n\n${tail(1)}`
+        await expect(open(backend, [wire])).rejects.toMatchObject({
+          code: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+        })
+      }
+    })
+
     it(`refuses a frame whose ciphertext holds a character JSON would not take, on ${name}`, async () => {
       const text = frame(0, 1)
       const broken = text.replace('"cp2.', '"cp2.\u0001')
