@@ -93,19 +93,21 @@ class StreamState {
   }
 
   /**
-   * Opens one batch frame: the plain framing of the events it holds, which it counts. At once on
-   * a synchronous backend, so a read of one frame costs no promise.
+   * Opens one batch frame into `out`: the plain framing of the events it holds, which it counts.
+   * At once on a synchronous backend, so a read of one frame costs no promise; otherwise the
+   * promise of that step.
    */
-  batch(frame: unknown): MaybePromise<Uint8Array> {
+  batch(frame: unknown, out: Uint8Array[]): Promise<void> | undefined {
     if (this.ended) throw tampered('carried an event after its end marker')
     const opened = openBatch(this.context, this.sequence, frame)
     if (!isPending(opened)) {
       this.sequence += opened.events
-      return opened.plaintext
+      out.push(opened.plaintext)
+      return undefined
     }
     return opened.then(({ events, plaintext }) => {
       this.sequence += events
-      return plaintext
+      out.push(plaintext)
     })
   }
 }
@@ -202,14 +204,7 @@ class StreamOpener {
     const state = this.#state
     if (this.#batches && event.event === BATCH_EVENT_NAME) {
       if (state.sentinel) throw tampered('carried an event after its terminal sentinel')
-      const opened = state.batch(parseBatchFrame(event.data))
-      if (!isPending(opened)) {
-        out.push(opened)
-        return undefined
-      }
-      return opened.then((plaintext) => {
-        out.push(plaintext)
-      })
+      return state.batch(parseBatchFrame(event.data), out)
     }
     return this.#otherSseEvent(event, out)
   }
@@ -242,16 +237,7 @@ class StreamOpener {
     // parseBatchFrame answers undefined for text that is not JSON: parseNdjsonLine then says so.
     const value = (this.#batches ? parseBatchFrame(line) : undefined) ?? parseNdjsonLine(line)
     if (isRecord(value) && isEndMarker(value)) return state.end(value)
-    if (this.#batches && isRecord(value) && isBatchFrame(value)) {
-      const opened = state.batch(value)
-      if (!isPending(opened)) {
-        out.push(opened)
-        return undefined
-      }
-      return opened.then((plaintext) => {
-        out.push(plaintext)
-      })
-    }
+    if (this.#batches && isRecord(value) && isBatchFrame(value)) return state.batch(value, out)
     return this.#openedLine(line, out)
   }
 
