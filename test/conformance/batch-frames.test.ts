@@ -36,15 +36,35 @@ function chunk(delta: Record<string, unknown>, finish: string | null): string {
   return `data: ${JSON.stringify(body)}\n\n`
 }
 
-/** An OpenAI-style upstream writing each chunk after a pause, so the proxy reads them one at a time. */
+/** Who waits for the client to receive its next SSE frame (the slow upstream, below). */
+const frameWaiters: (() => void)[] = []
+
+/** Resolves once the client has received another SSE frame, or after a second without one. */
+function nextFrameOrSecond(): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 1000)
+    frameWaiters.push(() => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+}
+
+/**
+ * An OpenAI-style upstream writing each chunk only once the client has received the frame of the
+ * one before, so the proxy reads them one at a time however loaded the machine is (a fixed pause
+ * let a stalled proxy read several at once and write fewer frames). A request that yields no frame
+ * (refused before the stream) moves on after a second a chunk.
+ */
 async function startSlowUpstream(): Promise<{ url: string; close(): Promise<void> }> {
   const server: Server = createServer((request, response) => {
     request.resume()
     request.on('end', async () => {
       response.writeHead(200, { 'content-type': 'text/event-stream' })
       for (const word of WORDS) {
+        const received = nextFrameOrSecond()
         response.write(chunk({ content: word }, null))
-        await new Promise((resolve) => setTimeout(resolve, 15))
+        await received
       }
       response.end(`${chunk({}, 'stop')}data: [DONE]\n\n`)
     })
@@ -60,6 +80,22 @@ async function startSlowUpstream(): Promise<{ url: string; close(): Promise<void
 /** The SSE frames of a wire text, each without its blank line. */
 function framesOf(text: string): string[] {
   return text.split('\n\n').filter((frame) => frame !== '')
+}
+
+/** A response's whole text, waking the upstream's waiters each time another SSE frame completes. */
+async function readCountingFrames(response: Response): Promise<string> {
+  const decoder = new TextDecoder()
+  let text = ''
+  let frames = 0
+  for await (const piece of response.body ?? []) {
+    text += decoder.decode(piece, { stream: true })
+    const complete = text.split('\n\n').length - 1
+    if (complete > frames) {
+      frames = complete
+      for (const wake of frameWaiters.splice(0)) wake()
+    }
+  }
+  return text + decoder.decode()
 }
 
 function joinFrames(frames: string[]): string {
@@ -105,7 +141,7 @@ describe.each(rootFrameworks)('batch frames via $name', (harness) => {
       const headers = new Headers(init?.headers)
       request(headers)
       const response = await globalThis.fetch(input, { ...init, headers })
-      const text = await response.text()
+      const text = await readCountingFrames(response)
       wire.push(text)
       const changed = new Headers(response.headers)
       changed.delete('content-length')
