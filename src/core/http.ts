@@ -37,8 +37,11 @@ export type CoreResponseBody = Uint8Array | string | AsyncIterable<Uint8Array> |
 /** An outgoing HTTP response in framework-neutral form. */
 export interface CoreResponse {
   readonly status: number
-  /** Header names in lower case. */
-  readonly headers: Record<string, string>
+  /**
+   * Header names in lower case. A header whose values cannot be joined into one line keeps them
+   * apart: `set-cookie` (RFC 6265 §3) is an array when the upstream sent it more than once.
+   */
+  readonly headers: Record<string, string | string[]>
   readonly body: CoreResponseBody
 }
 

@@ -40,7 +40,8 @@ export function withAccessLog(
 ): CoreResponse {
   const write = (bytes: number, result: 'complete' | 'aborted' | 'failed'): void => {
     const keyId = request.headers['x-continuum-key-id']
-    const requestId = response.headers['x-request-id'] ?? request.headers['x-request-id']
+    const answered = response.headers['x-request-id']
+    const requestId = typeof answered === 'string' ? answered : request.headers['x-request-id']
     const fields: LogFields = {
       method: METHOD.test(request.method) ? request.method : 'OTHER',
       route: note.route,

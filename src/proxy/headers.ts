@@ -92,14 +92,19 @@ export function upstreamRequestHeaders(
   return result
 }
 
-/** Headers for the client response. `rewritten` drops length and encoding of a body the proxy re-serialised. */
+/**
+ * Headers for the client response. `rewritten` drops length and encoding of a body the proxy
+ * re-serialised. Repeated values are joined with `, ` (RFC 9110 §5.3), except `set-cookie`,
+ * whose values hold commas of their own (`Expires=Wed, 21 Oct ...`) and so stay apart, as Node
+ * keeps them.
+ */
 export function clientResponseHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
   rewritten: boolean,
-): Record<string, string> {
+): Record<string, string | string[]> {
   const connection = headers.connection
   const connectionTokens = connectionListed(Array.isArray(connection) ? connection.join(',') : connection)
-  const result: Record<string, string> = {}
+  const result: Record<string, string | string[]> = {}
   for (const name in headers) {
     const value = headers[name]
     if (
@@ -111,7 +116,7 @@ export function clientResponseHeaders(
       continue
     }
     if (rewritten && (name === 'content-length' || name === 'content-encoding' || name === 'etag')) continue
-    result[name] = Array.isArray(value) ? value.join(', ') : value
+    result[name] = Array.isArray(value) && name !== 'set-cookie' ? value.join(', ') : value
   }
   return result
 }

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
+import { replyFor, startOpenAIUpstream, UPSTREAM_COOKIES } from '../kit/openai-echo'
 import { transcript, transcriptJson } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
 import { frameworks, type RunningApp, rootFrameworks } from './frameworks'
@@ -136,6 +136,15 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     expect(response.headers['x-upstream-hop']).toBeUndefined()
     expect(response.headers['proxy-authenticate']).toBeUndefined()
     expect(response.headers.connection ?? '').not.toContain('x-upstream-hop')
+  })
+
+  it.each([
+    ['an adapter plain route', '/v1/models'],
+    ['a passThrough path', '/metrics'],
+  ])('relays each upstream set-cookie as its own header line on %s', async (_label, path) => {
+    const response = await request(app.url).get(path)
+    expect(response.status).toBe(200)
+    expect(response.headers['set-cookie']).toEqual(UPSTREAM_COOKIES)
   })
 
   it('forwards passThrough paths untouched, with their query', async () => {

@@ -34,7 +34,11 @@ function streamOf(body: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
 }
 
 function toResponse(core: CoreResponse, method: string): Response {
-  const init = { status: core.status, headers: core.headers }
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(core.headers)) {
+    for (const line of typeof value === 'string' ? [value] : value) headers.append(name, line)
+  }
+  const init = { status: core.status, headers }
   const body = core.body
   if (method === 'HEAD' || NO_BODY_STATUSES.has(core.status) || body === null) return new Response(null, init)
   if (typeof body === 'string') return new Response(body, init)

@@ -298,7 +298,12 @@ describe('no input gives a 5xx', () => {
         const response = await proxy.handle(request)
         if (response === undefined) return
         const text = await readAll(response)
-        const failure = judge(response.status, text, response.headers['content-type'], 'core')
+        const failure = judge(
+          response.status,
+          text,
+          response.headers['content-type'] as string | undefined,
+          'core',
+        )
         expect(failure, `${generated.method} ${request.url}`).toBeUndefined()
       }),
       { numRuns: 600 },

@@ -190,6 +190,15 @@ function embeddingsAnswer(body: Body, model: string): Answer {
   return { kind: 'json', value: answer }
 }
 
+/**
+ * Two cookies on the plain routes: joined into one line they would be one cookie whose
+ * attributes swallow the second (the comma in `Expires` is why RFC 6265 forbids joining them).
+ */
+export const UPSTREAM_COOKIES = [
+  'region=eu; Path=/; Expires=Wed, 21 Oct 2037 07:28:00 GMT',
+  'tier=gold; HttpOnly',
+]
+
 function echoRoute(request: RecordedRequest): Reply {
   const url = new URL(request.url, 'http://fake')
   const path = url.pathname
@@ -205,6 +214,7 @@ function echoRoute(request: RecordedRequest): Reply {
         'x-upstream-hop': 'secret-hop-value',
         'proxy-authenticate': 'Basic realm="upstream"',
         'x-upstream-kept': 'yes',
+        'set-cookie': UPSTREAM_COOKIES,
       },
       body: readTranscript('vllm', 'models.json'),
     }
@@ -212,7 +222,7 @@ function echoRoute(request: RecordedRequest): Reply {
   if (method === 'GET' && path === '/metrics') {
     return {
       kind: 'body',
-      headers: { 'content-type': 'text/plain; version=0.0.4' },
+      headers: { 'content-type': 'text/plain; version=0.0.4', 'set-cookie': UPSTREAM_COOKIES },
       body: readTranscript('vllm', 'metrics.txt'),
     }
   }

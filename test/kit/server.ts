@@ -32,7 +32,13 @@ export interface RecordedRequest {
 
 /** How the fake answers one request. */
 export type Reply =
-  | { kind: 'body'; status?: number; headers?: Record<string, string>; body: string | Uint8Array }
+  | {
+      kind: 'body'
+      status?: number
+      /** An array writes one header line per value (`set-cookie`). */
+      headers?: Record<string, string | string[]>
+      body: string | Uint8Array
+    }
   | {
       kind: 'chunks'
       status?: number
