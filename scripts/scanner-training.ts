@@ -48,15 +48,71 @@ export function dot(vector: SparseVector, weights: Float32Array): number {
   return sum
 }
 
+/** The training vectors of a corpus with features renumbered by how often they occur. */
+interface CompactCorpus {
+  /** Per corpus row: its document and training parts, renumbered (values shared with the row). */
+  readonly rows: readonly { readonly document: SparseVector; readonly parts: readonly SparseVector[] }[]
+  /** The original feature of each new number. */
+  readonly features: Int32Array
+}
+
+const compacted = new WeakMap<readonly CorpusRow[], CompactCorpus>()
+
+/**
+ * Renumbers the features of a corpus's training vectors, most frequent first, once per corpus.
+ * Feature frequencies follow a power law, so the state of the features most steps touch then
+ * sits together in a few hundred kilobytes that stay in cache, where the hashed numbering spreads
+ * it over all of the 2 MB table.
+ */
+function compactCorpus(corpus: readonly CorpusRow[], dimension: number): CompactCorpus {
+  const known = compacted.get(corpus)
+  if (known !== undefined) return known
+  const counts = new Float64Array(dimension)
+  const count = (vector: SparseVector): void => {
+    for (const feature of vector.indices) counts[feature]!++
+  }
+  for (const row of corpus) {
+    count(row.document)
+    row.parts.forEach(count)
+  }
+  const seen: number[] = []
+  for (let feature = 0; feature < dimension; feature++) if (counts[feature]! > 0) seen.push(feature)
+  seen.sort((left, right) => counts[right]! - counts[left]! || left - right)
+  const numberOf = new Int32Array(dimension)
+  seen.forEach((feature, number) => {
+    numberOf[feature] = number
+  })
+  const renumbered = new Map<SparseVector, SparseVector>()
+  const renumber = (vector: SparseVector): SparseVector => {
+    let result = renumbered.get(vector)
+    if (result === undefined) {
+      const indices = new Int32Array(vector.indices.length)
+      for (let slot = 0; slot < indices.length; slot++) indices[slot] = numberOf[vector.indices[slot]!]!
+      result = { indices, values: vector.values }
+      renumbered.set(vector, result)
+    }
+    return result
+  }
+  const result: CompactCorpus = {
+    rows: corpus.map((row) => ({ document: renumber(row.document), parts: row.parts.map(renumber) })),
+    features: Int32Array.from(seen),
+  }
+  compacted.set(corpus, result)
+  return result
+}
+
 /**
  * Trains on `corpus[rowIndices]` and returns quantised weights.
  *
- * Speed: a fit trains nine classifiers, each some 200 million feature reads and updates on the
+ * Speed: a fit trains nine classifiers, each some 250 million feature reads and updates on the
  * whole data, and the weight and AdaGrad tables (2^18 floats each) are larger than a core's cache,
  * so most feature accesses miss it. Each feature's weight and squared-gradient sum therefore sit
- * side by side in one table (`state[2f]`, `state[2f + 1]`): one miss per feature instead of two.
- * The arithmetic, and its rounding to 32-bit floats at every store, is exactly that of two
- * separate Float32Arrays, so the weights are the same to the bit.
+ * side by side in one table (`state[2f]`, `state[2f + 1]`): one miss per feature instead of two;
+ * and features are numbered by frequency (compactCorpus), so the common ones share cache lines.
+ * Neither changes a result: every feature's state is its own and starts the same, the slots of a
+ * vector keep their order (so sums round as before), and the arithmetic, with its rounding to
+ * 32-bit floats at every store, is that of two separate Float32Arrays. The weights are the same
+ * to the bit.
  */
 export function trainClassifier(
   corpus: readonly CorpusRow[],
@@ -64,8 +120,10 @@ export function trainClassifier(
   dimension: number,
   settings: ClassifierSettings,
 ): TrainedClassifier {
-  const state = new Float32Array(2 * dimension)
-  for (let feature = 0; feature < dimension; feature++) state[2 * feature + 1] = 1e-8
+  const compact = compactCorpus(corpus, dimension)
+  const used = compact.features.length
+  const state = new Float32Array(2 * used)
+  for (let feature = 0; feature < used; feature++) state[2 * feature + 1] = 1e-8
   const { l2, learningRate } = settings
   let bias = 0
   let biasSquared = 1e-8
@@ -107,11 +165,12 @@ export function trainClassifier(
       ;[order[index], order[other]] = [order[other]!, order[index]!]
     }
     for (const rowIndex of order) {
-      const row = corpus[rowIndex]!
-      const weight = classWeight[row.label]!
-      step(row.document, row.label, weight)
+      const label = corpus[rowIndex]!.label
+      const row = compact.rows[rowIndex]!
+      const weight = classWeight[label]!
+      step(row.document, label, weight)
       if (row.parts.length === 0) continue
-      if (row.label === 0) {
+      if (label === 0) {
         for (const part of row.parts) step(part, 0, weight / row.parts.length)
       } else {
         let best = row.parts[0]!
@@ -128,7 +187,7 @@ export function trainClassifier(
     }
   }
   const weights = new Float32Array(dimension)
-  for (let feature = 0; feature < dimension; feature++) weights[feature] = state[2 * feature]!
+  for (let number = 0; number < used; number++) weights[compact.features[number]!] = state[2 * number]!
   const { scale, bytes } = quantizeWeights(weights)
   const quantised = new Float32Array(dimension)
   for (let index = 0; index < dimension; index++) {
