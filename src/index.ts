@@ -129,6 +129,7 @@ export type {
   GatewayTokenCountCall,
   GatewayTokenCountCodec,
 } from './protocol/gateway-codec'
+export { loadOnce } from './protocol/load-once'
 export type { ModelTextRole, ModelTextSegment } from './protocol/model-text'
 export {
   chatRole,

@@ -10,8 +10,8 @@
  * the root entry names the key sources, sessions and stores too. Everything here is also exported
  * from `continuum-proxy`. So are the helpers a route's `modelText` reader is written with
  * (`ModelTextCollector`, `chatRole`, `pointer`, `recordOf`), which are not here: only a scanner
- * runs a reader, so the built-in adapters import theirs on first use, and naming the helpers here
- * would load them with every binding.
+ * runs a reader, so the built-in adapters import theirs on first use (`loadOnce`), and naming the
+ * helpers here would load them with every binding.
  *
  * @example
  * import { defineAdapter } from 'continuum-proxy/adapter-kit'
@@ -38,6 +38,7 @@ export {
   shortName,
   tokenCount,
 } from '../protocol/facts'
+export { loadOnce } from '../protocol/load-once'
 export type { ModelTextRole, ModelTextSegment } from '../protocol/model-text'
 export { AdapterRegistry, type RouteLookup, type RouteMatch } from '../protocol/registry'
 export type { StreamEvent } from '../protocol/stream-event'

@@ -11,6 +11,7 @@ import {
   type ContinuumError,
   defineAdapter,
   type ErrorType,
+  loadOnce,
   type StreamEvent,
 } from '../../../src/adapter-kit/index'
 import { anthropicFacts } from './facts'
@@ -27,11 +28,7 @@ import { countTokensSchema, messagesSchema } from './schema'
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
-let loadingModelText: Promise<typeof import('./model-text')> | undefined
-const modelTextReaders = () => {
-  loadingModelText ??= import('./model-text')
-  return loadingModelText
-}
+const modelTextReaders = loadOnce(() => import('./model-text'))
 
 /** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
 const ANTHROPIC_ERROR_TYPES: Partial<Record<ErrorType, string>> = {

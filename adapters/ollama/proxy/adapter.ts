@@ -5,7 +5,7 @@
  * request carries only a model name) are plain. Stream errors keep the proxy's NDJSON default
  * `{"error": message, "code": code}`, which Ollama clients read as an error line.
  */
-import { defineAdapter } from '../../../src/adapter-kit/index'
+import { defineAdapter, loadOnce } from '../../../src/adapter-kit/index'
 import { ollamaFacts } from './facts'
 import {
   CHAT_REQUEST_PLAIN,
@@ -23,11 +23,7 @@ import { chatSchema, embedSchema, generateSchema, legacyEmbedSchema } from './sc
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
-let loadingModelText: Promise<typeof import('./model-text')> | undefined
-const modelTextReaders = () => {
-  loadingModelText ??= import('./model-text')
-  return loadingModelText
-}
+const modelTextReaders = loadOnce(() => import('./model-text'))
 
 /** Ollama streams unless told not to. */
 const streamsByDefault = (body: Record<string, unknown>): boolean => body.stream !== false

@@ -3,7 +3,12 @@
  * calls), legacy completions, embeddings and the Responses API are encrypted; the model list is
  * plain. vLLM, TGI's Messages API, llama.cpp and most local servers speak this protocol too.
  */
-import { type ContinuumError, defineAdapter, type StreamEvent } from '../../../src/adapter-kit/index'
+import {
+  type ContinuumError,
+  defineAdapter,
+  loadOnce,
+  type StreamEvent,
+} from '../../../src/adapter-kit/index'
 import { openaiFacts } from './facts'
 import {
   CHAT_CHUNK_PLAIN,
@@ -23,11 +28,7 @@ import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchem
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
-let loadingModelText: Promise<typeof import('./model-text')> | undefined
-const modelTextReaders = () => {
-  loadingModelText ??= import('./model-text')
-  return loadingModelText
-}
+const modelTextReaders = loadOnce(() => import('./model-text'))
 
 /** Events that end a Responses API stream. */
 const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete'])

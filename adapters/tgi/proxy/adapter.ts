@@ -4,7 +4,7 @@
  * `health`, `info` and `metrics` are plain. TGI's Messages API at `/v1/chat/completions` is
  * served by the OpenAI adapter.
  */
-import { defineAdapter } from '../../../src/adapter-kit/index'
+import { defineAdapter, loadOnce } from '../../../src/adapter-kit/index'
 import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
 import { generateSchema } from './schema'
@@ -13,11 +13,7 @@ import { generateSchema } from './schema'
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
-let loadingModelText: Promise<typeof import('./model-text')> | undefined
-const modelTextReaders = () => {
-  loadingModelText ??= import('./model-text')
-  return loadingModelText
-}
+const modelTextReaders = loadOnce(() => import('./model-text'))
 
 /** A request samples when it asks to (`do_sample`) or sets a temperature above zero. */
 const cache = {

@@ -6,7 +6,7 @@
  * are not served on the encrypted routes.
  */
 
-import { defineAdapter, type RouteDefinition } from '../../../src/adapter-kit/index'
+import { defineAdapter, loadOnce, type RouteDefinition } from '../../../src/adapter-kit/index'
 import {
   GENERATE_REQUEST_PLAIN,
   GENERATE_RESPONSE_PLAIN,
@@ -19,11 +19,7 @@ import { generateSchema, inferSchema } from './schema'
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
-let loadingModelText: Promise<typeof import('./model-text')> | undefined
-const modelTextReaders = () => {
-  loadingModelText ??= import('./model-text')
-  return loadingModelText
-}
+const modelTextReaders = loadOnce(() => import('./model-text'))
 
 const MODEL = '/v2/models/{model}'
 const VERSIONED = '/v2/models/{model}/versions/{version}'
