@@ -6,20 +6,16 @@ import { promisify } from 'node:util'
 import { verifyAuditLog } from 'continuum-proxy/audit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { runCli } from '../../cli/run-cli'
+import { cliCommand } from '../support/package-process'
 import { temporaryFolder, writeLines, writeLog } from './helpers'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 const run = promisify(execFile)
 
-/**
- * Spawns the real executable through tsx, as `npx tsx cli/index.ts ...` does: with tsx's loader in
- * one process, which is what the tsx command starts as its child (so without the parent's start-up).
- */
+/** Spawns the real executable (the built one when dist/ is fresh; test/support/package-process.ts). */
 async function spawnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'cli/index.ts', ...args], {
-      cwd: root,
-    })
+    const { stdout, stderr } = await run(...cliCommand(...args), { cwd: root })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failure = error as { code: number; stdout: string; stderr: string }

@@ -20,18 +20,10 @@ import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoUpstream } from '../../examples/demo-upstream'
+import { cliCommand, snippetTsconfig, tsxCommand as tsx } from '../support/package-process'
 
 const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
-/**
- * `tsx <file>` as one process: the tsx command starts a second Node with exactly this loader, so
- * running it directly is the same run without the parent's start-up (a tenth of a second of CPU
- * for each of the dozen runs here).
- */
-const tsx = (file: string, ...args: string[]): [string, string[]] => [
-  process.execPath,
-  ['--import', 'tsx', file, ...args],
-]
 const DOCUMENTS = ['README.md', 'docs/getting-started.md']
 const GREETING = 'You said: Hello there'
 
@@ -99,6 +91,10 @@ beforeAll(async () => {
     const path = join(folder, snippet.file.replace('examples/readme/', ''))
     await writeFile(path, snippet.text)
   }
+  // On a fresh build the snippets import the package through its exports (dist/), as in a
+  // project that installed it; see test/support/package-process.ts.
+  const tsconfig = snippetTsconfig()
+  if (tsconfig !== undefined) await writeFile(join(folder, 'tsconfig.json'), tsconfig)
   demo = await startDemoUpstream()
 })
 afterAll(async () => {
@@ -108,9 +104,9 @@ afterAll(async () => {
   await rm(folder, { recursive: true, force: true })
 })
 
-/** Runs the CLI from source, in the snippets' folder, as `npx continuum-proxy ...` would. */
+/** Runs the CLI in the snippets' folder, as `npx continuum-proxy ...` would. */
 async function cli(...args: string[]): Promise<string> {
-  return (await run(...tsx(join(root, 'cli/index.ts'), ...args), { cwd: folder })).stdout
+  return (await run(...cliCommand(...args), { cwd: folder })).stdout
 }
 
 /** Starts a snippet server and resolves once `url` answers; rejects with its output if it exits. */

@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SECRET } from '../conformance/support'
 import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
 import type { FakeUpstream } from '../kit/server'
+import { cliCommand } from '../support/package-process'
 import { startRedis } from '../support/redis-servers'
 
 const root = new URL('../..', import.meta.url).pathname
@@ -44,7 +45,7 @@ interface Served {
 async function serve(config: string, env: Record<string, string> = {}): Promise<Served> {
   const path = join(folder, `serve-${children.length}.toml`)
   await writeFile(path, config)
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/index.ts', 'serve', '--config', path], {
+  const child = spawn(...cliCommand('serve', '--config', path), {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
