@@ -13,7 +13,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto'
 import { ContinuumError } from '../errors'
-import { canonicalJson } from '../internal/canonical-json'
+import { canonicalJson, isCanonicalStringText } from '../internal/canonical-json'
 import type { FieldKey } from './field-key'
 import { CIPHERTEXT_PREFIX, FORMAT_VERSION, IV_LENGTH, parseCiphertext, TAG_LENGTH } from './format'
 import { randomView } from './random-pool'
@@ -126,7 +126,7 @@ export function decryptValue(
   }
   // A plaintext must be the RFC 8785 form of its value: then what the receiver acts on is byte for
   // byte what the sender encrypted (no duplicate members, no 1e400 turning into Infinity).
-  if (isPlainStringText(text, value)) return value
+  if (isCanonicalStringText(text, value)) return value
   let canonical: string | undefined
   try {
     canonical = canonicalJson(value)
@@ -135,17 +135,6 @@ export function decryptValue(
   }
   if (canonical !== text) throw nonCanonical(path)
   return value
-}
-
-/**
- * Whether a decrypted plaintext that parsed to a string is that string's canonical form without
- * writing it again (the common case, a message's text): with no backslash in it, the text is `"`,
- * the characters themselves and `"`. JSON.parse accepted it, so none of them is a quote or a
- * control character that RFC 8785 escapes, and text decoded from UTF-8 holds no lone surrogate;
- * so JSON.stringify would write exactly these characters. Text with an escape takes the full check.
- */
-function isPlainStringText(text: string, value: unknown): boolean {
-  return typeof value === 'string' && text.length === value.length + 2 && !text.includes('\\')
 }
 
 function nonCanonical(path: string, cause?: unknown): ContinuumError {

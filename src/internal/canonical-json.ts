@@ -218,3 +218,16 @@ function refuse(problem: string): ContinuumError {
     `A JSON value ${problem}; RFC 8785 cannot represent it`,
   )
 }
+
+/**
+ * Whether `text`, decoded from UTF-8 and parsed by JSON.parse to `value`, is already the RFC 8785
+ * form of a string, without writing it again (the common case: a decrypted message's text). With
+ * no backslash in it and exactly two characters more than its value, the text is `"`, the
+ * characters themselves and `"`: JSON.parse accepted them, so none is a quote or a control
+ * character, which RFC 8785 escapes, and text decoded from UTF-8 holds no lone surrogate (an
+ * invalid sequence decodes to U+FFFD); so canonicalJson would write exactly these characters.
+ * Text with an escape takes the full check.
+ */
+export function isCanonicalStringText(text: string, value: unknown): boolean {
+  return typeof value === 'string' && text.length === value.length + 2 && !text.includes('\\')
+}

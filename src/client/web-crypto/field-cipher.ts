@@ -6,7 +6,7 @@
  */
 
 import { ContinuumError } from '../../errors'
-import { canonicalJson } from '../../internal/canonical-json'
+import { canonicalJson, isCanonicalStringText } from '../../internal/canonical-json'
 import type { MaybePromise } from './backend'
 import { fromBase64url, fromUtf8, pooledRandomBytes, toBase64url, utf8 } from './bytes'
 import type { ClientFieldKey } from './field-key'
@@ -104,6 +104,8 @@ function plaintextValue(bytes: Uint8Array, path: string): unknown {
   } catch (error) {
     throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
   }
+  // As on the server: no dressed-up duplicate members, no 1e400 turning into Infinity.
+  if (isCanonicalStringText(text, value)) return value
   let canonical: string | undefined
   try {
     canonical = canonicalJson(value)
