@@ -2,8 +2,10 @@
 // `continuum-proxy/...` resolves to the sources of each entry point, so tests and examples import
 // the package by its public names.
 //
-// Speed on a small machine: most test time is spent waiting on sockets, so at least two files run
-// at once (vitest's default is one fewer worker than cores: one, on two). And loading the package's
+// Speed on a small machine: much test time is spent waiting on sockets, child processes and
+// Redis, so one more file runs at once than there are cores (vitest's default is one fewer: one,
+// on two). On the 2-core machine three workers took the suite from 142 to 100-109 s, and less CPU
+// in all (181-195 against 230 CPU-s, measured one after the other). And loading the package's
 // sources costs a file about half a second (and the FHE library's WebAssembly more), so the files
 // that keep no state between files share their workers' module cache (`isolate: false`), those
 // that spawn processes or run real Redis servers included: they close what they start. A file
@@ -44,7 +46,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    maxWorkers: availableParallelism() + 1,
     reporters: ['default'],
     sequence: { sequencer: LongestFirstSequencer },
     projects: [
