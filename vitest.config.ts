@@ -4,8 +4,8 @@
 //
 // Speed on a small machine: much test time is spent waiting on sockets, child processes and
 // Redis, so one more file runs at once than there are cores (vitest's default is one fewer: one,
-// on two). On the 2-core machine three workers took the suite from 142 to 100-109 s, and less CPU
-// in all (181-195 against 230 CPU-s, measured one after the other). And loading the package's
+// on two). On the 2-core machine, in three pairs of runs one after the other, three workers took
+// 100-138 s where two took 142-152 s. And loading the package's
 // sources costs a file about half a second (and the FHE library's WebAssembly more), so the files
 // that keep no state between files share their workers' module cache (`isolate: false`), those
 // that spawn processes or run real Redis servers included: they close what they start. A file
