@@ -102,7 +102,8 @@ export async function measureClientCost(
   await oneStream()
   const samples: ClientCostSamples = { request: [], stream: [] }
   // Timed in batches: a browser's performance.now() is coarsened (100 µs in Chromium without
-  // cross-origin isolation), so one request alone is below its resolution.
+  // cross-origin isolation, 5 µs with it, as the bench serves its page), so one request alone is
+  // at or below its resolution.
   for (let index = 0; index < requests / REQUEST_BATCH; index++) {
     const started = performance.now()
     for (let call = 0; call < REQUEST_BATCH; call++) await oneRequest()
