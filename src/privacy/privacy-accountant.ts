@@ -85,6 +85,13 @@ const DELTA_DIGITS = 18
 const MAX_EPSILON = 1000
 const MAX_DELTA = 1e-3
 const DECIMAL = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/
+/**
+ * How long a period's counters outlive the period: the instance clock skew tolerated across the
+ * fleet (the replay window's default). The expiry is fixed by whichever instance charged first,
+ * on its own clock; an instance whose clock lags it still charges that period for as long as the
+ * lag, and a counter gone by then would hand it a fresh budget within the same period.
+ */
+const CLOCK_SKEW_MS = 300_000
 
 /**
  * A positive amount in units of 10^-digits, exactly: the decimal the number prints as (`0.1`
@@ -160,7 +167,7 @@ export class PrivacyAccountant {
       epsilonKey: `${base}:epsilon:1e-${EPSILON_DIGITS}`,
       deltaKey: `${base}:delta:1e-${DELTA_DIGITS}`,
       resetsAt: start + this.#period,
-      ttl: start + this.#period - now + 1000,
+      ttl: start + this.#period - now + CLOCK_SKEW_MS,
     }
   }
 

@@ -1,9 +1,10 @@
 /**
  * Privacy budgets shared on real Redis (standalone and a 3-master cluster): many concurrent
  * releases from three accountants, each on its own connection as three instances would be, spend
- * one budget exactly (the check and the charge are one script, both counters on one slot). With
- * Redis gone a release fails closed with a coded, retryable 503 and the failure is counted;
- * nothing is released unaccounted.
+ * one budget exactly (the check and the charge are one script, both counters on one slot). A
+ * period's counters outlive the period on every instance whose clock lags the one that created
+ * them, so a skewed instance never sees a spent budget as fresh. With Redis gone a release fails
+ * closed with a coded, retryable 503 and the failure is counted; nothing is released unaccounted.
  */
 import { randomUUID } from 'node:crypto'
 import { PrivacyAccountant } from 'continuum-proxy/privacy'
@@ -50,6 +51,37 @@ describe.each(['standalone', 'cluster'] as Topology[])('privacy budgets shared o
       expect(left.epsilon).toBe(0)
       expect(left.delta).toBeCloseTo(0, 12)
     }
+  })
+})
+
+describe('privacy budgets across instances whose clocks disagree', () => {
+  it('keeps a spent budget spent on an instance a few seconds behind the one that charged it', async () => {
+    const period = 60_000
+    const boundary = Math.ceil(Date.now() / period) * period
+    // Instance A's clock is 3 s ahead of B's; by both clocks it is still the same period.
+    const clockA = { time: boundary - 1, now: () => clockA.time }
+    const clockB = { time: boundary - 3_001, now: () => clockB.time }
+    const [storeA, storeB] = await backends.open('standalone', 2)
+    const [accountantA, accountantB] = [
+      new PrivacyAccountant({ epsilon: 1, refillPeriodMs: period, store: storeA!, clock: clockA }),
+      new PrivacyAccountant({ epsilon: 1, refillPeriodMs: period, store: storeB!, clock: clockB }),
+    ]
+    const identity = `tenant-${randomUUID()}`
+    // The attacker spends the whole budget through A, at the end of the period by A's clock.
+    await accountantA!.charge(identity, 1)
+    await expect(accountantB!.charge(identity, 0.5)).rejects.toMatchObject({
+      code: 'CONTINUUM_PRIVACY_BUDGET_EXHAUSTED',
+    })
+    // Then waits a moment and asks B, whose clock still reads the same period.
+    const waited = 1_500
+    await new Promise((resolve) => setTimeout(resolve, waited))
+    clockB.time += waited
+    expect(Math.floor(clockB.now() / period)).toBe(Math.floor(clockA.now() / period))
+    await expect(accountantB!.charge(identity, 1)).rejects.toMatchObject({
+      code: 'CONTINUUM_PRIVACY_BUDGET_EXHAUSTED',
+      status: 429,
+    })
+    expect((await accountantB!.remaining(identity)).epsilon).toBe(0)
   })
 })
 
