@@ -1,13 +1,15 @@
 /**
  * Replay protection: a request must carry a timestamp within the window and a nonce not seen in
- * that window. Nonces are remembered for twice the window: in a compact in-process NonceWindow by
- * default, or in a StateStore when one is given (one SET NX PX per request, the key expiring
- * exactly twice the window after it was written), so a shared store rejects a replay sent to any
- * instance of a horizontally scaled service. Twice the window covers a request stamped at the
- * far edge of the window and instance clocks that disagree by up to a window. The in-process
- * window never forgets a nonce early: at its capacity new requests are refused (503, retryable)
- * instead. A store that cannot answer fails closed: the request is refused with 503
- * CONTINUUM_STORE_UNAVAILABLE (retryable), never let through unchecked.
+ * that window. By default nonces are remembered in a compact in-process NonceWindow for twice the
+ * window, which covers a request stamped at either edge on the one clock that judges it. With a
+ * StateStore (one SET NX PX per request) a replay sent to any instance of a horizontally scaled
+ * service is refused; there the key expires a window after the stamp leaves this instance's
+ * window (twice the window for a request stamped now, three times for one stamped at the far
+ * edge), so every instance whose clock lags this one by up to a window refuses the stamp before
+ * the nonce is forgotten. A fixed twice the window let a request stamped ahead be replayed to a
+ * lagging instance. The in-process window never forgets a nonce early: at its capacity new
+ * requests are refused (503, retryable) instead. A store that cannot answer fails closed: the
+ * request is refused with 503 CONTINUUM_STORE_UNAVAILABLE (retryable), never let through unchecked.
  */
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
@@ -73,8 +75,8 @@ export class ReplayGuard {
       this.#store === undefined ? new NonceWindow(this.#windowMs * 2, capacity, this.#clock) : undefined
   }
 
-  /** Checks the nonce syntax and the timestamp window, before any key work. */
-  checkFreshness(nonce: string | undefined, timestamp: string | undefined): void {
+  /** Checks the nonce syntax and the timestamp window, before any key work; returns the timestamp. */
+  checkFreshness(nonce: string | undefined, timestamp: string | undefined): number {
     if (nonce === undefined || !NONCE_PATTERN.test(nonce)) {
       throw new ContinuumError(
         'CONTINUUM_INTEGRITY_FAILED',
@@ -91,16 +93,20 @@ export class ReplayGuard {
         },
       )
     }
+    return sent
   }
 
   /**
    * Records the nonce once the request authenticated; throws CONTINUUM_REPLAY_DETECTED on reuse,
    * and CONTINUUM_REPLAY_CAPACITY_EXCEEDED (503, with Retry-After) when the window is full.
+   * `sentAt` is the request's timestamp, as {@link checkFreshness} returned it.
    */
-  async remember(keyId: string, nonce: string): Promise<void> {
+  async remember(keyId: string, nonce: string, sentAt = this.#clock.now()): Promise<void> {
     const window = this.#window
     const admission =
-      window !== undefined ? window.add(`${keyId}:${nonce}`) : await this.#rememberShared(keyId, nonce)
+      window !== undefined
+        ? window.add(`${keyId}:${nonce}`)
+        : await this.#rememberShared(keyId, nonce, sentAt)
     if (admission === 'seen') {
       throw new ContinuumError('CONTINUUM_REPLAY_DETECTED', 'Request nonce was already used')
     }
@@ -114,11 +120,11 @@ export class ReplayGuard {
   }
 
   /** SET NX PX in the store; no hash tag, so nonces spread over every slot of a cluster. */
-  async #rememberShared(keyId: string, nonce: string): Promise<'fresh' | 'seen'> {
+  async #rememberShared(keyId: string, nonce: string, sentAt: number): Promise<'fresh' | 'seen'> {
+    // Until the stamp leaves this clock's window (sentAt + window), plus a window of skew.
+    const ttlMs = Math.max(1, sentAt + this.#windowMs * 2 - this.#clock.now())
     try {
-      return (await this.#store!.setIfAbsent(`nonce:${keyId}:${nonce}`, '1', this.#windowMs * 2))
-        ? 'fresh'
-        : 'seen'
+      return (await this.#store!.setIfAbsent(`nonce:${keyId}:${nonce}`, '1', ttlMs)) ? 'fresh' : 'seen'
     } catch (error) {
       this.#failures.report(error, 'closed')
       throw ContinuumError.isInstance(error)

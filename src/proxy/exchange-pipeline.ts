@@ -180,7 +180,7 @@ async function authenticate(
   }
   const nonce = headers[HEADERS.nonce]
   const timestamp = headers[HEADERS.timestamp]
-  options.replayGuard.checkFreshness(nonce, timestamp)
+  const sentAt = options.replayGuard.checkFreshness(nonce, timestamp)
   const sealed = parseSealedHeaderList(headers[HEADERS.sealedHeaders])
   for (const name of protectedHeaders(match)) {
     if (headers[name] !== undefined && !sealed.includes(name)) {
@@ -215,7 +215,7 @@ async function authenticate(
   }
   verifyRequest(raw, context, meta, seal, received)
   exchange.sealWith = { ...context, direction: 'response' }
-  await options.replayGuard.remember(keyId, nonce!)
+  await options.replayGuard.remember(keyId, nonce!, sentAt)
   exchange.request = { ...request, headers: sealedView(headers, sealed) }
   exchange.query = query === '' ? '' : `?${query}`
   const body = decryptFields(match.route.requestTree, raw, context, 0) as Record<string, unknown>

@@ -2,9 +2,10 @@
  * Replay protection shared on real Redis: two Express instances, each with its own connection to
  * one Redis (standalone, then a 3-master cluster). A captured encrypted request answered by the
  * first instance is refused with 409 by the second, and the upstream sees it once; racing the
- * same request at both lets exactly one through. The nonce key lives exactly twice the window in
- * Redis (its TTL, not a generation count, decides when it may be forgotten), carries no content,
- * and nonces spread over the cluster's slots. With Redis gone, encrypted requests fail closed with
+ * same request at both lets exactly one through. The nonce key lives in Redis until a window after
+ * the request's timestamp leaves the window (twice the window for a request stamped now; its TTL,
+ * not a generation count, decides when it may be forgotten), so an instance whose clock lags still
+ * finds it; it carries no content, and nonces spread over the cluster's slots. With Redis gone, encrypted requests fail closed with
  * a coded, retryable 503 within the store timeout, and work again when it returns.
  */
 import { randomBytes } from 'node:crypto'
@@ -79,7 +80,7 @@ describe.each(['standalone', 'cluster'] as Topology[])('replay protection shared
     await Promise.all(apps.map((app) => app.close()))
   })
 
-  it('keeps a nonce exactly twice the window, under a key that holds nothing of the request', async () => {
+  it('keeps the nonce of a request stamped now twice the window, under a key that holds nothing of the request', async () => {
     const apps = await instances(await backends.open(topology, 1))
     // 40 random nonces: all of them missing one of three masters has odds 3 × (2/3)^40 ≈ 3e-7
     // (with 12, one run in 40 would fail the spread check below by chance).
@@ -115,6 +116,38 @@ describe.each(['standalone', 'cluster'] as Topology[])('replay protection shared
     if (topology === 'cluster') expect(holders.size).toBe(3)
     else expect(holders.size).toBe(1)
     await Promise.all(apps.map((app) => app.close()))
+  })
+})
+
+describe('replay protection across instances whose clocks disagree', () => {
+  it('refuses a request stamped ahead of the first instance when it is replayed to a lagging one', async () => {
+    const window = 2_000
+    const sentAt = Date.now()
+    const clockA = { now: () => sentAt }
+    const clockB = { time: sentAt, now: () => clockB.time }
+    const [storeA, storeB] = await backends.open('standalone', 2)
+    const [appA, appB] = await Promise.all(
+      [
+        { store: storeA!, clock: clockA },
+        { store: storeB!, clock: clockB },
+      ].map(({ store, clock }) =>
+        express.start({ upstream: upstream.url, keys: sharedKeys(), store, replayWindowMs: window, clock }),
+      ),
+    )
+    // A client whose clock runs ahead: stamped at the far edge of instance A's window.
+    const stamped = sentAt + window - 1
+    const built = encryptRequest(CHAT, secretChat(), { timestamp: stamped })
+    expect((await send(appA!.url, built)).status).toBe(200)
+    // The attacker who captured it waits until twice the window has passed, then replays it to
+    // instance B, whose clock lags A's by a fraction of a second: B still finds the stamp fresh.
+    await new Promise((resolve) => setTimeout(resolve, 2 * window + 300))
+    clockB.time = stamped + window
+    // Against what A's clock reads by now: a lag within the window, the skew the fleet accepts.
+    expect(Date.now() - clockB.time).toBeLessThan(window)
+    const before = upstream.requests.length
+    expectRefusal(await send(appB!.url, built), 409, 'CONTINUUM_REPLAY_DETECTED')
+    expect(upstream.requests.length).toBe(before)
+    await Promise.all([appA!.close(), appB!.close()])
   })
 })
 
