@@ -13,12 +13,25 @@
  * - `fhe:{id}:bundle:<keyId>`: the bundle, expiring with the idle period.
  * And `fhe:total`: a weighted lease per (identity, key id) bounding all bundles together.
  * Every use renews the three; a bundle deleted through one instance is unusable on all of them
- * at the next product, because each product confirms the bundle is still there.
+ * at the next product, because each product confirms the bundle is still there. Each lease call
+ * reads its whole hash, so every bundle weighs at least {@link MIN_BUNDLE_WEIGHT} against both
+ * bounds: the hashes then hold at most quota / 64 KiB and total / 64 KiB entries, however small
+ * the bundles (counted at their bytes, a flood of 70-byte bundles grew them without bound, and
+ * one lease script scanning 100,000 entries blocks Redis for about 200 ms for every feature).
  */
 import { createHash } from 'node:crypto'
 import { ContinuumError } from '../errors'
 import type { StateStore } from '../stores'
 import type { StoreFailureReporter } from '../stores/store-failure'
+
+/**
+ * The least a bundle counts against the quotas, in bytes: just under the smallest real bundle of
+ * the smallest preset (a seeded ckks-4096 public key alone, about 68 KB), so real bundles of the
+ * presets count at their size.
+ */
+const MIN_BUNDLE_WEIGHT = 64 * 1024
+
+const weightOf = (bytes: number): number => Math.max(bytes, MIN_BUNDLE_WEIGHT)
 
 /** Settings of {@link SharedKeyStore}. */
 export interface SharedKeyStoreSettings {
@@ -50,7 +63,7 @@ export class SharedKeyStore {
   async put(identity: string, keyId: string, bundle: Uint8Array): Promise<void> {
     const { store, quotaBytes, maxBytes, idleMs } = this.settings
     const keys = this.#keys(identity)
-    const bytes = bundle.byteLength
+    const bytes = weightOf(bundle.byteLength)
     const holder = `${keys.tag}:${keyId}`
     try {
       if (!(await store.acquireLease(keys.leases, keyId, quotaBytes, idleMs, bytes))) {
@@ -99,9 +112,10 @@ export class SharedKeyStore {
    * Renews a bundle in use; false when it is gone (deleted through another instance, or expired).
    * A store that cannot answer counts as renewed: keys already loaded keep working (fail open).
    */
-  async renew(identity: string, keyId: string, bytes: number): Promise<boolean> {
+  async renew(identity: string, keyId: string, bundleBytes: number): Promise<boolean> {
     const { store, quotaBytes, maxBytes, idleMs } = this.settings
     const keys = this.#keys(identity)
+    const bytes = weightOf(bundleBytes)
     try {
       // The bundle first: leases renewed for a deleted bundle would hold its bytes for nothing.
       if (!(await store.touch(keys.bundle(keyId), idleMs))) return false

@@ -5,19 +5,24 @@
  * not two); another caller finds nothing; a delete through one instance stops the other at its
  * next product although it had the keys loaded. Redis holds only the public bundle as uploaded,
  * under a digest of the identity; keys swapped in Redis are refused by their digest, never used.
- * With Redis gone, uploads fail closed with a coded 503 while keys already loaded keep working.
+ * A flood of tiny bundles fills only as many lease entries as 64 KiB bundles would (every lease
+ * call reads its whole hash, so their number must stay bounded). With Redis gone, uploads fail closed with a coded 503 while keys already loaded keep working.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import {
   createFheHandler,
+  EnvelopeKind,
+  evaluationKeyId,
   FheKeyManager,
   FheService,
   type FheServiceOptions,
+  resolveCkksParameters,
   type StoredMatrixDescription,
 } from 'continuum-proxy/fhe'
 import { createRedisStateStore, type RedisStateStore } from 'continuum-proxy/redis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeEnvelope, SectionTag } from '../../src/fhe/envelope'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { startRedis } from '../support/redis-servers'
 import { type SharedBackends, startBackends, type Topology } from './support/shared-stores'
@@ -31,6 +36,7 @@ const expected = stored.map((row) => row.reduce((sum, value, column) => sum + va
 const TOKENS: Record<string, string> = {
   'token-victim': 'tenant-victim',
   'token-attacker': 'tenant-attacker',
+  'token-flood': 'tenant-flood',
 }
 const authorize = (request: { headers: Readonly<Record<string, string | undefined>> }) =>
   TOKENS[(request.headers.authorization ?? '').replace(/^Bearer /, '')]
@@ -200,6 +206,35 @@ describe('FHE evaluation keys in Redis', () => {
     })
     await admin.close()
     await Promise.all([one.close(), two.close()])
+  })
+
+  it('holds a bounded number of bundles per identity however small they are, so no lease script scans a flood', async () => {
+    const [store] = await backends.open('standalone', 1)
+    const one = await instance(store!)
+    const fingerprint = resolveCkksParameters('ckks-4096').fingerprint
+    // Bundles of a few dozen bytes, each with other "key material", so each has its own key id.
+    const tiny = () => {
+      const sections: [number, Uint8Array][] = [[SectionTag.publicKey, randomBytes(8)]]
+      const keyId = evaluationKeyId(fingerprint, sections)
+      return encodeEnvelope(EnvelopeKind.evaluationKeys, fingerprint, keyId, sections)
+    }
+    const statuses: number[] = []
+    for (let index = 0; index < 40; index++) {
+      statuses.push((await upload(one, tiny(), 'token-flood')).status)
+    }
+    const admin = createClient({ url: backends.server.url })
+    admin.on('error', () => undefined)
+    await admin.connect()
+    // Every lease call reads the whole hash: its size must stay what real bundles could fill.
+    const tag = tagOf('tenant-flood')
+    const holders = await admin.hLen(`continuum:fhe:{${tag}}:keys`)
+    const total = (await admin.hKeys('continuum:fhe:total')).filter((field) => field.startsWith(tag)).length
+    await admin.close()
+    const bound = Math.floor(SERVICE.keyQuotaBytes! / (64 * 1024))
+    expect(holders).toBeLessThanOrEqual(bound)
+    expect(total).toBeLessThanOrEqual(bound)
+    expect(statuses.slice(bound)).toEqual(Array(40 - bound).fill(429))
+    await one.close()
   })
 
   it('refuses uploads with a coded 503 while Redis is gone, and keeps loaded keys working', async () => {
