@@ -1,8 +1,8 @@
 /**
  * The one HTTP transport under the proxy's upstream and every router provider: undici's
  * `request()` over an injectable dispatcher (a keep-alive Agent by default, over TCP or a Unix
- * socket), or an injected `fetch` (tests, edge runtimes), with one response shape either way.
- * Callers own timing, error mapping and what they do with the body.
+ * socket), or an injected `fetch` (tests, edge runtimes), with one response shape either way;
+ * neither follows a redirect. Callers own timing, error mapping and what they do with the body.
  */
 // First: on an old Node, undici fails to load with a message that names nothing useful.
 import '../internal/node-check'
@@ -111,6 +111,10 @@ export class HttpTransport {
       method: request.method,
       headers: request.headers,
       signal: request.signal ?? null,
+      // As undici's `request()`: a 3xx is the caller's answer. Followed, it would carry the body
+      // and every header but `authorization` (an `x-api-key`, an `api-key`) to whatever host the
+      // `location` names.
+      redirect: 'manual',
     }
     if (request.body !== null) {
       init.body = request.body as BodyInit
