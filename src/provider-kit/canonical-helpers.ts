@@ -25,9 +25,9 @@ export function parseToolArguments(text: string, path: string): Record<string, u
   let value: unknown
   try {
     value = JSON.parse(text)
-  } catch (error) {
+  } catch {
+    // No cause: V8's SyntaxError quotes the text around where it stopped, and that is request content.
     throw new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `${path} is not valid JSON`, {
-      cause: error,
       details: { path },
     })
   }

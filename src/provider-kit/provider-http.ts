@@ -71,11 +71,11 @@ export class ProviderHttp {
       let body: unknown
       try {
         body = text === '' ? undefined : JSON.parse(text)
-      } catch (error) {
+      } catch {
+        // No cause: V8's SyntaxError quotes the body around where it stopped, and that is the answer.
         throw new ContinuumError(
           'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
           `Provider ${this.#options.providerId} answered with a body that is not JSON`,
-          { cause: error },
         )
       }
       return { head: { status: response.status, headers: response.headers }, body }

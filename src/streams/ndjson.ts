@@ -10,10 +10,9 @@ import { LineDecoder, type LineSplitterOptions } from './line-splitter'
 export function parseNdjsonLine(line: string): unknown {
   try {
     return JSON.parse(line)
-  } catch (error) {
-    throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON', {
-      cause: error,
-    })
+  } catch {
+    // No cause: V8's SyntaxError quotes the line around where it stopped, and that is content.
+    throw new ContinuumError('CONTINUUM_UPSTREAM_PROTOCOL_ERROR', 'Stream line is not valid JSON')
   }
 }
 

@@ -51,11 +51,12 @@ export class OpenAIStreamTranslator {
   parse(data: string): unknown {
     try {
       return JSON.parse(data)
-    } catch (error) {
+    } catch {
+      // No cause: V8's SyntaxError quotes the event around where it stopped, and that is the answer.
       throw new ContinuumError(
         'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
         `Provider ${this.#providerId} sent a stream event that is not JSON`,
-        { cause: error, details: { provider: this.#providerId } },
+        { details: { provider: this.#providerId } },
       )
     }
   }
