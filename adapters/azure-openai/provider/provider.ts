@@ -133,7 +133,9 @@ export function azureOpenAI(options: AzureOpenAIProviderOptions): InferenceProvi
 
   function url(operation: OpenAIOperation, model: string): string {
     const deployment = deployments.size === 0 ? model : deployments.get(model)
-    if (deployment === undefined) {
+    // `encodeURIComponent` leaves dots alone and URL parsing resolves a `.` or `..` segment: a
+    // client naming the model `..` would call `/openai/chat/completions`, outside every deployment.
+    if (deployment === undefined || deployment === '.' || deployment === '..') {
       throw new ContinuumError(
         'CONTINUUM_MODEL_NOT_FOUND',
         `Provider ${id} has no deployment for the requested model`,

@@ -8,6 +8,7 @@ import {
   type CanonicalRequest,
   type CanonicalResponse,
   type Clock,
+  ContinuumError,
   type EmbeddingRequest,
   type EmbeddingResponse,
   type StreamChunk,
@@ -132,9 +133,23 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
     return { method: 'POST' as const, url: url.href, headers, body }
   }
 
+  /**
+   * The model's path: its id as one segment. `encodeURIComponent` leaves dots alone and URL
+   * parsing resolves a `.` or `..` segment, so those names would reach `/converse` or `/invoke`
+   * at the root with a valid signature; no model is named that way.
+   */
+  function modelPath(model: string, action: 'converse' | 'converse-stream' | 'invoke'): string {
+    if (model === '.' || model === '..') {
+      throw new ContinuumError('CONTINUUM_MODEL_NOT_FOUND', `Provider ${providerId} serves no such model`, {
+        details: { provider: providerId },
+      })
+    }
+    return `/model/${encodeURIComponent(model)}/${action}`
+  }
+
   async function embedOne(model: string, input: string, signal: AbortSignal | undefined) {
     const call = await signedPost(
-      `/model/${encodeURIComponent(model)}/invoke`,
+      modelPath(model, 'invoke'),
       JSON.stringify({ inputText: input }),
       'application/json',
     )
@@ -158,11 +173,7 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
 
     async complete(request: CanonicalRequest): Promise<CanonicalResponse> {
       const body = JSON.stringify(toConverseRequest(request))
-      const call = await signedPost(
-        `/model/${encodeURIComponent(request.model)}/converse`,
-        body,
-        'application/json',
-      )
+      const call = await signedPost(modelPath(request.model, 'converse'), body, 'application/json')
       const answer = await http.json({ ...call, signal: request.signal })
       return fromConverseResponse(
         answer.body,
@@ -175,7 +186,7 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
     async *stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
       const body = JSON.stringify(toConverseRequest(request))
       const call = await signedPost(
-        `/model/${encodeURIComponent(request.model)}/converse-stream`,
+        modelPath(request.model, 'converse-stream'),
         body,
         'application/vnd.amazon.eventstream',
       )
