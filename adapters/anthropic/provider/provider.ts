@@ -136,15 +136,18 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
     for await (const event of parseSse(bytes)) {
       if (!native) {
         for (const chunk of translator.push(event.data)) yield chunk
-        continue
+      } else {
+        // The client of the same dialect gets the event itself; the router reads the canonical chunks.
+        const parsed = translator.parse(event.data)
+        const chunks = translator.pushParsed(parsed)
+        const data = parsed as Record<string, unknown>
+        const name = event.event === undefined || event.event === '' ? String(data.type ?? '') : event.event
+        yield { type: 'native', dialect: 'anthropic-messages', event: { name, data } }
+        for (const chunk of chunks) yield chunk
       }
-      // The client of the same dialect gets the event itself; the router reads the canonical chunks.
-      const parsed = translator.parse(event.data)
-      const chunks = translator.pushParsed(parsed)
-      const data = parsed as Record<string, unknown>
-      const name = event.event === undefined || event.event === '' ? String(data.type ?? '') : event.event
-      yield { type: 'native', dialect: 'anthropic-messages', event: { name, data } }
-      for (const chunk of chunks) yield chunk
+      // The answer is whole at `message_stop`: a server that holds the connection open after it
+      // must not keep the stream (and its consumer) waiting; leaving the loop closes the request.
+      if (translator.done) return
     }
     translator.end()
   }

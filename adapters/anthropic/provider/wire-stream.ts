@@ -47,6 +47,11 @@ export class AnthropicStreamTranslator {
     this.#providerId = providerId
   }
 
+  /** Whether `message_stop` arrived: the answer is whole, whatever follows on the connection. */
+  get done(): boolean {
+    return this.#done
+  }
+
   /** Translates the data of one SSE event. */
   push(data: string): StreamChunk[] {
     if (this.#done) return []

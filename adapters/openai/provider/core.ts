@@ -153,6 +153,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
             event: name === undefined ? { data } : { name, data },
           }
           for (const chunk of chunks) yield chunk
+          // Whole at its terminal event: a connection held open after it closes here, not on idle.
+          if (translator.done) break
         }
         translator.end()
         return
@@ -192,13 +194,19 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
         for await (const event of parseSse(bytes)) {
           if (!native || event.data === '[DONE]') {
             for (const chunk of translator.push(event.data)) yield chunk
-            continue
+          } else {
+            // The client of the same dialect gets the event itself; the router reads the canonical chunks.
+            const parsed = translator.parse(event.data)
+            const chunks = translator.pushParsed(parsed)
+            yield {
+              type: 'native',
+              dialect: 'openai-chat',
+              event: { data: parsed as Record<string, unknown> },
+            }
+            for (const chunk of chunks) yield chunk
           }
-          // The client of the same dialect gets the event itself; the router reads the canonical chunks.
-          const parsed = translator.parse(event.data)
-          const chunks = translator.pushParsed(parsed)
-          yield { type: 'native', dialect: 'openai-chat', event: { data: parsed as Record<string, unknown> } }
-          for (const chunk of chunks) yield chunk
+          // Whole at `[DONE]`: a connection held open after it closes here, not on the idle timeout.
+          if (translator.done) break
         }
         for (const chunk of translator.end()) yield chunk
         return

@@ -118,6 +118,11 @@ export class ResponsesStreamTranslator {
     this.#providerId = providerId
   }
 
+  /** Whether the terminal event arrived: the answer is whole, whatever follows on the connection. */
+  get done(): boolean {
+    return this.#done
+  }
+
   /** Parses the data of one SSE event. */
   parse(data: string): Record<string, unknown> {
     let parsed: unknown
