@@ -8,6 +8,7 @@
 import type { Dispatcher } from 'undici'
 import { ContinuumError } from '../errors'
 import { HttpTransport } from '../transport/http-transport'
+import { drainAnswered } from './answered-drain'
 import { isAbortError, providerErrorFromNetwork, providerErrorFromResponse } from './provider-errors'
 
 /** Construction options of a {@link ProviderHttp}. */
@@ -31,6 +32,14 @@ export interface ProviderHttpRequest {
   headers: Record<string, string>
   body?: string
   signal?: AbortSignal | undefined
+  /**
+   * For {@link ProviderHttp.stream}: whether the answer is whole (its terminal event arrived).
+   * When the reader stops before the body ends and this says true, the rest of the body is read
+   * and dropped in the background (at most a second and 64 KiB), so the keep-alive connection
+   * survives a server that ends its body a moment later; otherwise the request is aborted at once.
+   * @default undefined (a reader that stops early always aborts the request)
+   */
+  answered?: () => boolean
 }
 
 /** Response status and lower-case headers of a successful call. */
@@ -102,22 +111,31 @@ export class ProviderHttp {
     onHead?: (head: ProviderHttpHead) => void,
   ): AsyncGenerator<Uint8Array> {
     const call = new Call(this.#options.providerId, this.#options.timeoutMs, request.signal)
+    // Read by hand, not by `for await`: leaving that loop would close the body, and an answered
+    // body is drained instead (answered-drain.ts).
+    let body: AsyncIterator<Uint8Array> | undefined
     try {
       const response = await this.#send(request, call.signal)
       call.touch()
       if (!isSuccess(response.status)) await this.#rejectErrorStatus(response)
       onHead?.({ status: response.status, headers: response.headers })
-      for await (const chunk of response.body) {
+      body = response.body[Symbol.asyncIterator]()
+      for (let next = await body.next(); !next.done; next = await body.next()) {
         // A slow consumer is not a silent upstream: the timer stands still while the chunk is handled.
         call.pause()
-        yield chunk
+        yield next.value
         call.touch()
       }
       call.finish()
     } catch (error) {
       throw call.translate(error)
     } finally {
-      call.dispose()
+      if (body !== undefined && !call.finished && request.answered?.() === true) drainAnswered(body, call)
+      else {
+        call.dispose()
+        // As `for await` would: close the body too (the abort has ended the request already).
+        body?.return?.().catch(() => {})
+      }
     }
   }
 
@@ -324,6 +342,16 @@ class Call {
 
   finish(): void {
     this.#finished = true
+  }
+
+  /** Whether the body was read to its end. */
+  get finished(): boolean {
+    return this.#finished
+  }
+
+  /** Stops following the caller's signal (an answered body being drained). */
+  detachCaller(): void {
+    this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort)
   }
 
   /** Maps whatever was thrown to the contract: the caller's AbortError as is, ContinuumError otherwise. */

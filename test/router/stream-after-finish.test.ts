@@ -6,7 +6,9 @@
  * default), then ended with CONTINUUM_STREAM_INTERRUPTED after the complete answer (the gateway
  * wrote the dialect's error frame, the SDK raised and its caller retried a paid answer), and the
  * breaker counted the success as a failure. The router now ends the stream at its finish, as a
- * success, and closes the upstream request.
+ * success, and closes the upstream request. Yet a server that ends its body a moment after the
+ * terminal event (the end of a chunked body is a write of its own) keeps its keep-alive
+ * connection: the rest is drained, not aborted, or every stream would open a connection of its own.
  */
 import type { StreamChunk } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
@@ -92,5 +94,45 @@ describe.each(cases)('a $name stream whose upstream holds the connection after i
     // The held request is not left running.
     await closed
     expect(fake.clientCloses).toBe(1)
+  })
+
+  it('keeps its connection when the server ends the body a moment after the terminal event', async () => {
+    // A fake and a router of its own: a connection the held test above cut must not count here.
+    const { contentType, protocol, file } = suite.stream
+    const own = await suite.start()
+    const ownRouter = new InferenceRouter({ providers: [suite.provider(own.url)], retry: { maxRetries: 0 } })
+    let connections = 0
+    own.server.on('connection', () => {
+      connections++
+    })
+    const lines = transcriptLines(transcript(protocol, file))
+    try {
+      for (let stream = 0; stream < 4; stream++) {
+        own.queue({
+          kind: 'chunks',
+          headers: { 'content-type': contentType },
+          chunks: (async function* () {
+            yield* lines
+            await new Promise((resolve) => setTimeout(resolve, 20))
+          })(),
+        })
+        const chunks: StreamChunk[] = []
+        for await (const chunk of ownRouter.stream({
+          model: 'served-model',
+          messages: [{ role: 'user', content: 'Hi' }],
+        })) {
+          chunks.push(chunk)
+        }
+        expect(chunks.at(-1)?.type).toBe('finish')
+        // The end of the body comes 20 ms after the answer and is drained in the background; the
+        // next stream then finds the connection free again.
+        await new Promise((resolve) => setTimeout(resolve, 60))
+      }
+      expect(own.clientCloses).toBe(0)
+      expect(connections).toBe(1)
+    } finally {
+      await ownRouter.close()
+      await own.close()
+    }
   })
 })

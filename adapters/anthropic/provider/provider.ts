@@ -132,6 +132,7 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
       headers: streamHeaders,
       body,
       signal: request.signal,
+      answered: () => translator.done,
     })
     for await (const event of parseSse(bytes)) {
       if (!native) {

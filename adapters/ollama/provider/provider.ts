@@ -93,12 +93,14 @@ export function ollama(options: OllamaProviderOptions = {}): InferenceProvider {
 
     async *stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
       const body = toOllamaChatRequest(request, request.model, true)
+      let answered = false
       const bytes = http.stream({
         method: 'POST',
         url: `${baseURL}/api/chat`,
         headers: { ...headers, accept: 'application/x-ndjson' },
         body: JSON.stringify(body),
         signal: request.signal,
+        answered: () => answered,
       })
       let toolCallCount = 0
       for await (const line of parseNdjson(bytes)) {
@@ -123,6 +125,7 @@ export function ollama(options: OllamaProviderOptions = {}): InferenceProvider {
           }
         }
         if (line.done === true) {
+          answered = true
           const usage = ollamaUsage(line)
           if (usage !== undefined) yield { type: 'usage', usage }
           yield { type: 'finish', finishReason: ollamaFinishReason(line.done_reason, toolCallCount > 0) }

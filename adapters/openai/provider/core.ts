@@ -138,6 +138,7 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
             headers,
             body,
             signal: request.signal,
+            answered: () => translator.done,
           },
           () => {
             connected = true
@@ -186,7 +187,14 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
       let connected = false
       try {
         const bytes = endpoint.http.stream(
-          { method: 'POST', url: endpoint.url('chat', request.model), headers, body, signal: request.signal },
+          {
+            method: 'POST',
+            url: endpoint.url('chat', request.model),
+            headers,
+            body,
+            signal: request.signal,
+            answered: () => translator.done,
+          },
           () => {
             connected = true
           },

@@ -123,18 +123,21 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
   }
 
   async function* streamMessages(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    let answered = false
     const bytes = http.stream({
       method: 'POST',
       url: `${baseURL}/v1/chat/completions`,
       headers: { ...headers, accept: 'text/event-stream' },
       body: JSON.stringify(toTgiChatRequest(request, true)),
       signal: request.signal,
+      answered: () => answered,
     })
     let finishReason: unknown
     let sawToolCalls = false
     for await (const event of parseSse(bytes)) {
       if (event.data === '[DONE]') {
         if (finishReason === undefined) throw streamEndedEarly(providerId)
+        answered = true
         yield { type: 'finish', finishReason: tgiFinishReason(finishReason, sawToolCalls) }
         return
       }
@@ -176,6 +179,7 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
 
   async function* streamGenerate(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
     let head: ProviderHttpHead | undefined
+    let answered = false
     const bytes = http.stream(
       {
         method: 'POST',
@@ -183,6 +187,7 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
         headers: { ...headers, accept: 'text/event-stream' },
         body: JSON.stringify(toTgiGenerateRequest(request, providerId)),
         signal: request.signal,
+        answered: () => answered,
       },
       (received) => {
         head = received
@@ -200,6 +205,7 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
         yield { type: 'text-delta', text: token.text }
       }
       if (isRecord(chunk.details)) {
+        answered = true
         const inputTokens = head === undefined ? undefined : headerCount(head.headers, 'x-prompt-tokens')
         const outputTokens = chunk.details.generated_tokens
         if (inputTokens !== undefined && typeof outputTokens === 'number') {
