@@ -72,26 +72,44 @@ function malformed(reason: string, cause?: unknown): ContinuumError {
   )
 }
 
-/** Yields the messages of an event-stream byte stream; throws if it ends inside a message. */
+/**
+ * Yields the messages of an event-stream byte stream; throws if it ends inside a message. Chunks
+ * are kept aside until they complete what the parser waits for (a prelude, then the message it
+ * announces) and joined once then: joining on every chunk copied a 16 MiB message arriving in
+ * 16 KiB reads about a thousand times, some 7 s of CPU an upstream could ask for per stream.
+ */
 export async function* decodeEventStream(
   source: AsyncIterable<Uint8Array>,
 ): AsyncGenerator<EventStreamMessage> {
   const codec = await loadCodec()
   let buffer: Uint8Array = new Uint8Array(0)
+  const pending: Uint8Array[] = []
+  let pendingBytes = 0
+  /** Bytes the parser needs before it can go on. */
+  let needed = PRELUDE_LENGTH
   for await (const chunk of source) {
-    buffer = buffer.length === 0 ? chunk : concat(buffer, chunk)
+    pending.push(chunk)
+    pendingBytes += chunk.length
+    if (buffer.length + pendingBytes < needed) continue
+    buffer = join(buffer, pending, pendingBytes)
+    pending.length = 0
+    pendingBytes = 0
+    needed = PRELUDE_LENGTH
     while (buffer.length >= PRELUDE_LENGTH) {
       const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength)
       const totalLength = view.getUint32(0, false)
       if (totalLength < MINIMUM_MESSAGE_LENGTH || totalLength > MAXIMUM_MESSAGE_LENGTH) {
         throw malformed(`message length ${totalLength} is out of bounds`)
       }
-      if (buffer.length < totalLength) break
+      if (buffer.length < totalLength) {
+        needed = totalLength
+        break
+      }
       yield decodeMessage(codec, buffer.subarray(0, totalLength))
       buffer = buffer.subarray(totalLength)
     }
   }
-  if (buffer.length > 0) throw malformed('the stream ended inside a message')
+  if (buffer.length + pendingBytes > 0) throw malformed('the stream ended inside a message')
 }
 
 function decodeMessage({ codec, toUtf8 }: Codec, frame: Uint8Array): EventStreamMessage {
@@ -112,9 +130,15 @@ function decodeMessage({ codec, toUtf8 }: Codec, frame: Uint8Array): EventStream
   return { messageType, type, payload: toUtf8(decoded.body) }
 }
 
-function concat(first: Uint8Array, second: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(first.length + second.length)
+/** `first` followed by every chunk of `rest` (`restBytes` in all), copied once. */
+function join(first: Uint8Array, rest: readonly Uint8Array[], restBytes: number): Uint8Array {
+  if (first.length === 0 && rest.length === 1) return rest[0]!
+  const joined = new Uint8Array(first.length + restBytes)
   joined.set(first, 0)
-  joined.set(second, first.length)
+  let offset = first.length
+  for (const chunk of rest) {
+    joined.set(chunk, offset)
+    offset += chunk.length
+  }
   return joined
 }
