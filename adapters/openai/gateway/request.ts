@@ -75,10 +75,29 @@ const CHAT_BASE = new Set([
   'stream_options',
 ])
 
+/**
+ * Extensions that make the provider reach other resources with the gateway's own credential,
+ * which every caller of the gateway shares. Azure's `data_sources` ("On Your Data") has the Azure
+ * resource query a search index or database the request names, authenticated as the resource
+ * itself (its managed identity) or with keys: carried verbatim to an Azure or OpenAI-dialect
+ * provider, it let any caller read whatever that identity can reach. Refused for every provider;
+ * an operator who wants it configures it on the provider side.
+ */
+const SHARED_CREDENTIAL = ['data_sources', 'dataSources'] as const
+
 /** Translates a `/v1/chat/completions` body; what only OpenAI's dialect carries is listed in `native.only`. */
 export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGatewayChat {
   if (typeof body.model !== 'string' || body.model === '')
     throw invalid('model', 'must be a non-empty string')
+  for (const key of SHARED_CREDENTIAL) {
+    if (body[key] !== undefined && body[key] !== null) {
+      throw new ContinuumError(
+        'CONTINUUM_NOT_SUPPORTED',
+        `${key}: it makes the provider reach other data with the gateway's credential, which every caller shares, so it is not supported`,
+        { details: { path: key } },
+      )
+    }
+  }
   if (!Array.isArray(body.messages)) throw invalid('messages', 'must be an array')
   const only: string[] = []
   const names: Partial<Record<CanonicalParameter, string>> = {}
