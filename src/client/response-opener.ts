@@ -27,13 +27,23 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * The headers the SDK gets: the body was rewritten, and the seal markers are spent. Other headers
- * (a scanner's `x-continuum-scan` warning among them) are passed on; no response header is sealed.
+ * Dropped from what the SDK gets: the body was rewritten, and the seal markers are spent. No
+ * response header is sealed, so `x-should-retry` goes too: one added on the path would make the
+ * SDK run again a request the upstream already ran (without it the SDK decides by the status,
+ * which is sealed).
  */
+const DROPPED_HEADERS = [
+  'content-length',
+  'content-encoding',
+  'x-should-retry',
+  HEADERS.seal,
+  HEADERS.encrypted,
+]
+
+/** The headers the SDK gets; others (a scanner's `x-continuum-scan` warning among them) are passed on. */
 function withoutProtocolHeaders(source: Headers): Headers {
   const headers = new Headers(source)
-  for (const name of ['content-length', 'content-encoding', HEADERS.seal, HEADERS.encrypted])
-    headers.delete(name)
+  for (const name of DROPPED_HEADERS) headers.delete(name)
   return headers
 }
 
@@ -106,6 +116,15 @@ export async function readResponse(
     stream !== undefined &&
     response.body !== null
   ) {
+    // Event seals do not bind the status, and the server streams only 2xx answers: a relay that
+    // turns a 200 stream into a 503 must not make the SDK retry a request the upstream ran.
+    if (response.status < 200 || response.status >= 300) {
+      await response.body.cancel().catch(() => undefined)
+      throw new ContinuumError(
+        'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
+        `Encrypted stream with HTTP status ${response.status}`,
+      )
+    }
     const plain = toReadableStream(
       openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context, { batches }),
     )

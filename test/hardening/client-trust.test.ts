@@ -141,6 +141,42 @@ describe.each(frameworks)('client trust via $name', (harness) => {
     },
   )
 
+  it('refuses a sealed stream relabelled 503: the SDK does not run the request again', async () => {
+    // Event seals do not bind the status: a relay that turns the genuine 200 stream into a 503
+    // (asking for a retry as well) must get an integrity failure, not a retry of a request the
+    // upstream already ran.
+    const wire = mitm((response, text) => {
+      const relabelled = passOn(response, text)
+      const headers = new Headers(relabelled.headers)
+      headers.set('x-should-retry', 'true')
+      return new Response(text, { status: 503, headers })
+    })
+    const before = upstream.requests.length
+    const { text, failure } = await streamed(sdk(wire.fetch, 2))
+    expect(codeOf(failure)).toBe('CONTINUUM_RESPONSE_INTEGRITY_FAILED')
+    expect(text).toBe('')
+    expect(wire.sent()).toBe(1)
+    expect(upstream.requests.length - before).toBe(1)
+  })
+
+  it('lets no unsealed x-should-retry make the SDK re-run a request after a sealed error', async () => {
+    // The upstream ran the request and answered 400; its answer arrives encrypted and sealed with
+    // its status. No response header is sealed, so one added on the path must not decide a retry.
+    const wire = mitm((response, text) => {
+      const relayed = passOn(response, text)
+      relayed.headers.set('x-should-retry', 'true')
+      return relayed
+    })
+    const before = upstream.requests.length
+    const failure = await sdk(wire.fetch, 2)
+      .chat.completions.create({ model: 'upstream-400', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(BadRequestError)
+    expect(failure).toMatchObject({ status: 400 })
+    expect(wire.sent()).toBe(1)
+    expect(upstream.requests.length - before).toBe(1)
+  })
+
   it('refuses an injected SSE error frame, whatever code it claims', async () => {
     const wire = mitm((response, text) => {
       const events = text.split('\n\n')
