@@ -95,6 +95,9 @@ async function forwardRaw(
   }
 }
 
+/** How a refusal's message names the variant of an encrypted route a pass-through path is. */
+const VARIANT_WORDS = { 'case-variant': 'case variant of', 'path-parameter': 'path parameters on' } as const
+
 /** A pass-through exchange has no outcome listener (the access log reads the response itself). */
 const ignoreOutcome = (): void => {}
 
@@ -119,6 +122,25 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
         passesThrough(reading) ||
         reading === AGREEMENT_KEY_PATH,
     )
+
+  /** Whether a reading of a path is an encrypted route for the request's method. */
+  const isEncryptedRoute = (request: CoreRequest, reading: string): boolean => {
+    const found = registry.lookup(request.method, reading, request.headers)
+    return found.kind === 'match' && found.match.route.encrypted
+  }
+
+  /**
+   * An upstream may route a pass-through path to an encrypted route: one that folds case serves
+   * `/V1/Chat/Completions` as the chat route, and servlet containers (Tomcat, Jetty, Spring) drop
+   * path parameters, serving `/v1/chat/completions;jsessionid=1` as it. Such a path would carry a
+   * plaintext prompt past encryption, so it is refused.
+   */
+  const encryptedVariant = (request: CoreRequest, path: string): keyof typeof VARIANT_WORDS | undefined => {
+    if (isEncryptedRoute(request, path.toLowerCase())) return 'case-variant'
+    return pathReadings(path).some((reading) => isEncryptedRoute(request, reading))
+      ? 'path-parameter'
+      : undefined
+  }
 
   async function dispatch(request: CoreRequest, note: AccessNote): Promise<CoreResponse | undefined> {
     const { path, query } = splitUrl(request.url)
@@ -158,13 +180,12 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
     }
     if (passesThrough(path)) {
       note.route = 'pass-through'
-      // An upstream that folds case would serve `/V1/Chat/Completions` as the encrypted route.
-      const folded = registry.lookup(request.method, path.toLowerCase(), request.headers)
-      if (folded.kind === 'match' && folded.match.route.encrypted) {
+      const variant = encryptedVariant(request, path)
+      if (variant !== undefined) {
         throw new ContinuumError(
           'CONTINUUM_INVALID_PATH',
-          'Request path refused before routing (case variant of an encrypted route)',
-          { details: { reason: 'case-variant' } },
+          `Request path refused before routing (${VARIANT_WORDS[variant]} an encrypted route)`,
+          { details: { reason: variant } },
         )
       }
       return forwardRaw(options, request, undefined, path + query)

@@ -17,6 +17,7 @@ export type PathProblem =
   | 'malformed-encoding'
   | 'encoded-character'
   | 'case-variant'
+  | 'path-parameter'
 
 /** RFC 3986 `pchar`, `/` and `%`: anything else (a backslash, a space, `#`, raw non-ASCII) is refused. */
 const ALLOWED = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
 import { startOpenAIUpstream } from '../kit/openai-echo'
-import type { FakeUpstream } from '../kit/server'
+import { FakeUpstream } from '../kit/server'
 
 interface RawAnswer {
   status: number
@@ -123,5 +123,63 @@ describe.each(frameworks)('path tricks via $name', (harness) => {
     const answer = await sendRaw(app.url, `${harness.prefix}/v2/models/my%20model/infer`, '{}')
     // Refused for want of encryption, which means the path itself was accepted and routed.
     expectRefusal(answer, 400, 'CONTINUUM_ENCRYPTION_REQUIRED')
+  })
+})
+
+/**
+ * A servlet-style upstream (Tomcat, Jetty, Spring MVC): it drops path parameters (`;name=value`
+ * in a segment) before routing, so `/v1/chat/completions;jsessionid=1` is its chat route. It
+ * echoes the prompt it received there, so a test sees a plaintext prompt arrive.
+ */
+function servletUpstream(): Promise<FakeUpstream> {
+  return FakeUpstream.start((request) => {
+    const path = new URL(request.url, 'http://upstream').pathname
+      .split('/')
+      .map((segment) => segment.split(';')[0])
+      .join('/')
+    if (request.method !== 'POST' || path !== '/v1/chat/completions') {
+      return { kind: 'body', status: 404, headers: { 'content-type': 'application/json' }, body: '{}' }
+    }
+    const prompt = (request.json() as { messages: { content: string }[] }).messages.at(-1)?.content
+    return {
+      kind: 'body',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ choices: [{ message: { content: `echo: ${prompt}` } }] }),
+    }
+  })
+}
+
+describe.each(frameworks)('path parameters behind a pass-through prefix via $name', (harness) => {
+  let upstream: FakeUpstream
+  let app: RunningApp
+  let before = 0
+
+  beforeAll(async () => {
+    upstream = await servletUpstream()
+    app = await harness.start({ upstream: upstream.url, keys: sharedKeys(), passThrough: ['/v1'] })
+  })
+  afterAll(async () => {
+    await app.close()
+    await upstream.close()
+  })
+  beforeEach(() => {
+    before = upstream.requests.length
+  })
+
+  it.each([
+    ['a session parameter', '/v1/chat/completions;jsessionid=1'],
+    ['an empty parameter', '/v1/chat/completions;'],
+    ['a parameter mid-path', '/v1/chat;x=1/completions'],
+    ['a parameter on a case variant', '/v1/Chat/completions;x'],
+  ])('refuses %s on an encrypted route instead of passing it through in clear', async (_name, path) => {
+    const answer = await sendRaw(app.url, `${harness.prefix}${path}`, JSON.stringify(secretChat()))
+    expectRefusal(answer, 400, 'CONTINUUM_INVALID_PATH')
+    expect(upstream.requests.length).toBe(before)
+  })
+
+  it('still passes through a path parameter on a path no reading of which is encrypted', async () => {
+    const answer = await sendRaw(app.url, `${harness.prefix}/v1/files/report;v=2`, '{}')
+    expect(answer.status).toBe(404)
+    expect(upstream.requests.slice(before).map((request) => request.url)).toEqual(['/v1/files/report;v=2'])
   })
 })
