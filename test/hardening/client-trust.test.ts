@@ -159,6 +159,17 @@ describe.each(frameworks)('client trust via $name', (harness) => {
     expect(upstream.requests.length - before).toBe(1)
   })
 
+  it('refuses a sealed stream relabelled 401: the answer is not raised as an error the relay chose', async () => {
+    // The same events under a forged 401 became the SDK's AuthenticationError, its message the
+    // decrypted answer (which apps log): an authentic body under a status nobody sealed.
+    const wire = mitm((response, text) => new Response(text, { status: 401, headers: response.headers }))
+    const { text, failure } = await streamed(sdk(wire.fetch))
+    expect(codeOf(failure)).toBe('CONTINUUM_RESPONSE_INTEGRITY_FAILED')
+    expect(failure).not.toBeInstanceOf(AuthenticationError)
+    expect(String((failure as Error).message)).not.toContain(SECRET)
+    expect(text).toBe('')
+  })
+
   it('lets no unsealed x-should-retry make the SDK re-run a request after a sealed error', async () => {
     // The upstream ran the request and answered 400; its answer arrives encrypted and sealed with
     // its status. No response header is sealed, so one added on the path must not decide a retry.
