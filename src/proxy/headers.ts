@@ -53,8 +53,14 @@ export function encryptedResponseHeaders(
   return result
 }
 
+/**
+ * Never forwarded either way: the hop-by-hop headers, `host`, and `expect`, an expectation for
+ * the next hop that the binding's server has already met (it answered `100 Continue`); undici
+ * refuses to send it, which made every such request (curl's way with large bodies) a 502.
+ */
 const HOP_BY_HOP = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'proxy-authenticate',
   'proxy-authorization',

@@ -55,6 +55,37 @@ function download(url: string): Promise<{ status: number; bytes: number; peakRss
   })
 }
 
+/** Posts a body the way curl does for large ones: `Expect: 100-continue`, the body once the server says continue. */
+function sendExpecting(
+  base: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  const url = new URL(base)
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(
+      {
+        hostname: url.hostname,
+        port: url.port,
+        path: `${url.pathname.replace(/\/$/, '')}${path}`,
+        method: 'POST',
+        headers: { ...headers, expect: '100-continue', 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response) => {
+        let text = ''
+        response.setEncoding('utf8')
+        response.on('data', (part: string) => {
+          text += part
+        })
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, text }))
+      },
+    )
+    outgoing.on('continue', () => outgoing.end(body))
+    outgoing.on('error', reject)
+  })
+}
+
 describe.each(frameworks)('forwarding via $name', (harness) => {
   let upstream: FakeUpstream
   let app: RunningApp
@@ -127,6 +158,37 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
       expect(entry.headers['x-kept']).toBe('kept-value')
     }
     expect(Object.keys(received[1]!.headers).filter((name) => name.startsWith('x-continuum-'))).toEqual([])
+  })
+
+  it('answers a body sent with Expect: 100-continue (as curl sends large ones), not a 502', async () => {
+    // The expectation is the next hop's to meet, and the binding's server already met it; passed
+    // on, undici refuses the header and the proxy answered 502 CONTINUUM_UPSTREAM_UNAVAILABLE.
+    const before = upstream.requests.length
+    const upload = await sendExpecting(
+      app.url,
+      '/raw',
+      { 'content-type': 'application/octet-stream' },
+      'plain',
+    )
+    expect(upload).toEqual({
+      status: 200,
+      text: JSON.stringify({ bytes: 5, contentType: 'application/octet-stream' }),
+    })
+    // A client that lists every header it sends seals this one too.
+    const built = encryptRequest('/v1/chat/completions', secretChat(), {
+      headers: { expect: '100-continue' },
+    })
+    const { expect: _sealed, ...headers } = built.headers
+    const encrypted = await sendExpecting(
+      app.url,
+      '/v1/chat/completions',
+      headers,
+      JSON.stringify(built.body),
+    )
+    expect(encrypted.status).toBe(200)
+    const received = upstream.requests.slice(before)
+    expect(received.map((entry) => entry.url)).toEqual(['/raw', '/v1/chat/completions'])
+    for (const entry of received) expect(entry.headers.expect).toBeUndefined()
   })
 
   it('strips hop-by-hop response headers', async () => {
