@@ -20,6 +20,7 @@ import { looksLikeTicket } from '../cipher/session-ticket'
 import type { Clock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { loadMlKem768, type MlKem } from '../internal/post-quantum'
+import { MAX_KEY_DOCUMENT_BYTES, readBoundedText } from './bounded-body'
 import type { ResolvedKey } from './key-source'
 import { defaultBackend, deriveFieldKey } from './web-crypto/index'
 
@@ -75,7 +76,14 @@ export async function handshake(
     }),
     redirect: 'error',
   })
-  const body: unknown = await response.json().catch(() => undefined)
+  const body: unknown = await readBoundedText(response, MAX_KEY_DOCUMENT_BYTES, () =>
+    failed('The hybrid handshake answer is too large'),
+  )
+    .then((text) => JSON.parse(text) as unknown)
+    .catch((error: unknown) => {
+      if (ContinuumError.isInstance(error)) throw error
+      return undefined
+    })
   // Only an answer proven under the agreed key is the server's; anything else may be the path's.
   if (!isRecord(body) || !serverProofMatches(secrets.confirmKey, response.status, body)) {
     throw failed(`The hybrid handshake was not answered by the key's holder (HTTP ${response.status})`, {

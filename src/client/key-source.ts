@@ -11,6 +11,7 @@ import type { KeyMaterial } from '../cipher/field-key'
 import { AGREEMENT_KEY_PATH, isValidKeyId } from '../cipher/format'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
+import { MAX_KEY_DOCUMENT_BYTES, readBoundedText } from './bounded-body'
 import { loadHybridAgreement } from './hybrid-loader'
 import type { HybridSession } from './hybrid-session'
 import {
@@ -173,9 +174,16 @@ export function agreementKeySource(
       await response.body?.cancel()
       throw agreementFailed(`Server key not available (HTTP ${response.status})`)
     }
-    const published = (await response.json().catch((error: unknown) => {
+    let published: Record<string, unknown> | null
+    try {
+      const text = await readBoundedText(response, MAX_KEY_DOCUMENT_BYTES, () =>
+        agreementFailed('Server key document is too large'),
+      )
+      published = JSON.parse(text) as Record<string, unknown> | null
+    } catch (error) {
+      if (ContinuumError.isInstance(error)) throw error
       throw agreementFailed('Server key is not JSON', error)
-    })) as Record<string, unknown> | null
+    }
     if (typeof published?.keyId !== 'string' || !isValidKeyId(published.keyId)) {
       throw agreementFailed('Server key has no valid keyId')
     }

@@ -11,6 +11,7 @@ import { HEADERS } from '../cipher/format'
 import type { ErrorCode } from '../errors'
 import { ContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
+import { answerTooLarge, MAX_ANSWER_BYTES, readBoundedText } from './bounded-body'
 import { openStream } from './stream-opener'
 import { claimedCode, unauthenticatedAnswer } from './unsealed-answer'
 import { type ClientCipherContext as CipherContext, errorSealMatches, openResponse } from './web-crypto/index'
@@ -66,7 +67,13 @@ async function openError(response: Response, context: CipherContext): Promise<Op
   if (seal === undefined) {
     return { response: unauthenticated(response, await claimedCode(response), context.key.id) }
   }
-  const text = await response.text().catch(() => undefined)
+  let text: string | undefined
+  try {
+    text = await readBoundedText(response, MAX_ANSWER_BYTES, answerTooLarge)
+  } catch (error) {
+    if (ContinuumError.isInstance(error)) throw error
+    text = undefined
+  }
   let body: unknown
   try {
     body = text === undefined ? undefined : JSON.parse(text)
@@ -135,9 +142,10 @@ export async function readResponse(
   let text: string
   let parsed: unknown
   try {
-    text = await response.text()
+    text = await readBoundedText(response, MAX_ANSWER_BYTES, answerTooLarge)
     parsed = JSON.parse(text)
   } catch (error) {
+    if (ContinuumError.isInstance(error)) throw error
     throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
       cause: error,
     })

@@ -32,6 +32,25 @@ function codeOf(failure: unknown): unknown {
   return error?.cause?.code ?? error?.code
 }
 
+/** A body of `total` bytes made a mebibyte at a time as it is read, counting what was read. */
+function hugeBody(total: number): { body: ReadableStream<Uint8Array>; pulled: () => number } {
+  const chunk = new Uint8Array(1024 * 1024).fill(0x61)
+  let pulled = 0
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= total) {
+        controller.close()
+        return
+      }
+      pulled += chunk.byteLength
+      controller.enqueue(chunk.slice())
+    },
+  })
+  return { body, pulled: () => pulled }
+}
+
+const MiB = 1024 * 1024
+
 const forgedCompletion = JSON.stringify({
   id: 'chatcmpl-forged',
   object: 'chat.completion',
@@ -136,6 +155,49 @@ describe('response integrity in process', () => {
       return { headers, text: `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n` }
     })
     expect(result).toEqual({ failed: 'CONTINUUM_RESPONSE_INTEGRITY_FAILED' })
+  })
+
+  it.each([
+    ['an error answer with a forged seal header', 400, '0'],
+    ['an encrypted JSON answer', 200, '1'],
+  ])('%s is read within a bound, not into memory without end', async (_name, status, encrypted) => {
+    // Whoever is on the path can answer with a body that never ends; the client reads an answer
+    // whole before it can check the seal, so it must stop reading at a bound.
+    const huge = hugeBody(80 * MiB)
+    const failure = await openaiClient(app, {
+      keyId: KEY_ID,
+      key: KEY,
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        await (await app.fetch(input, init)).body?.cancel()
+        return new Response(huge.body, {
+          status,
+          headers: {
+            'content-type': 'application/json',
+            'x-continuum-encrypted': encrypted,
+            'x-continuum-seal': 'A'.repeat(43),
+          },
+        })
+      }) as typeof fetch,
+    })
+      .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(codeOf(failure)).toBe('CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE')
+    expect(huge.pulled()).toBeLessThanOrEqual(66 * MiB)
+  })
+
+  it('reads a trust-on-first-use key document within a bound', async () => {
+    const huge = hugeBody(80 * MiB)
+    const failure = await openaiClient(app, {
+      agreement: { trustOnFirstUse: true },
+      fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+        if (!String(input).endsWith('/.well-known/continuum-key')) return app.fetch(input, init)
+        return new Response(huge.body, { headers: { 'content-type': 'application/json' } })
+      }) as typeof fetch,
+    })
+      .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(codeOf(failure)).toBe('CONTINUUM_KEY_AGREEMENT_FAILED')
+    expect(huge.pulled()).toBeLessThanOrEqual(2 * MiB)
   })
 
   it('an unencrypted error answer reaches the SDK with its status only, and is not retried', async () => {
