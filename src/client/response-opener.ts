@@ -84,7 +84,9 @@ async function openError(response: Response, context: CipherContext): Promise<Op
     const claimed = text === undefined ? undefined : await claimedCode(response, text.slice(0, 4096))
     return { response: unauthenticated(response, claimed, context.key.id) }
   }
-  const opened = new Response(text, {
+  // The verified value, written again: the text as received may repeat a member (the seal
+  // holds over the last one, as JSON.parse reads it) with a relay's text in the first.
+  const opened = new Response(JSON.stringify(body), {
     status: response.status,
     statusText: response.statusText,
     headers: withoutProtocolHeaders(response.headers),
