@@ -72,15 +72,21 @@ function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest 
         ? { kind: 'empty' }
         : { kind: 'stream', stream: request.raw }
   const prefixLength = request.routeOptions.url?.endsWith('/*') ? request.routeOptions.url.length - 2 : 0
+  // An absolute-form target (`http://host/llm/v1/...`) keeps its origin, the prefix cut after it:
+  // the core reads such a target by its path, as Fastify's router does.
+  const origin = ABSOLUTE_FORM.exec(request.url)?.[0] ?? ''
   return {
     method: request.method,
-    url: request.url.slice(prefixLength) || '/',
+    url: origin + (request.url.slice(origin.length + prefixLength) || '/'),
     headers: flattenHeaders(request.headers),
     body,
     signal: controller.signal,
     remoteAddress: request.ip,
   }
 }
+
+/** The scheme and authority of an absolute-form request target. */
+const ABSOLUTE_FORM = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*/
 
 type RequestListener = (request: IncomingMessage, response: ServerResponse) => void
 

@@ -5,7 +5,7 @@
  * Fastify's not-found handler) answering 418 `{ handledBy: 'app' }`, so `unknownRoutes: 'next'`
  * can be told apart from the proxy's own answers. Koa has no built-in mounting (koa-mount is a
  * separate package we do not depend on), so its prefixed variant strips the prefix by hand the way
- * koa-mount does: rewrite `ctx.url`, call the middleware, restore it. A harness can put a host body
+ * koa-mount does: rewrite `ctx.path`, call the middleware, restore it. A harness can put a host body
  * parser in front of the proxy (JSON, raw bytes or text), the way apps often do: express.json()
  * and friends, a koa-bodyparser-style middleware, or a content-type parser of the Fastify app (which
  * the plugin's own routes must not be affected by).
@@ -135,7 +135,8 @@ function koaHarness(prefix: string): FrameworkHarness {
         app.use(async (context, next) => {
           if (context.path !== prefix && !context.path.startsWith(`${prefix}/`)) return next()
           const original = context.url
-          context.url = context.url.slice(prefix.length) || '/'
+          // As koa-mount does: through `path`, which keeps the query and an absolute-form origin.
+          context.path = context.path.slice(prefix.length) || '/'
           try {
             await middleware(context, async () => {
               context.url = original

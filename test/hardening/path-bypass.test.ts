@@ -10,7 +10,7 @@
  */
 import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { frameworks, type RunningApp } from '../conformance/frameworks'
+import { APP_FALLBACK_STATUS, frameworks, type RunningApp } from '../conformance/frameworks'
 import { expectRefusal, SECRET, secretChat, sharedKeys } from '../conformance/support'
 import { startOpenAIUpstream } from '../kit/openai-echo'
 import { FakeUpstream } from '../kit/server'
@@ -87,6 +87,22 @@ describe.each(frameworks)('path tricks via $name', (harness) => {
     expect(error.message).not.toContain('metrics')
     expect(upstream.requests.length).toBe(before)
     expect(upstream.requests.some((request) => request.body.includes(SECRET))).toBe(false)
+  })
+
+  it('refuses an absolute-form target naming an encrypted route instead of leaving it to the host app', async () => {
+    // `POST http://host/v1/chat/completions HTTP/1.1` (RFC 9112 §3.2.2): Express, Koa and
+    // Fastify route it by its path, so a host app with a catch-all forwarder would send the
+    // plaintext prompt on to the inference server, which reads the target the same way.
+    const target = `http://evil.example${harness.prefix}/v1/chat/completions`
+    const answer = await sendRaw(app.url, target, JSON.stringify(secretChat()))
+    expectRefusal(answer, 400, 'CONTINUUM_INVALID_PATH')
+    expect(upstream.requests.length).toBe(before)
+  })
+
+  it('leaves an absolute-form target that is none of its paths to the host app', async () => {
+    const answer = await sendRaw(app.url, `http://evil.example${harness.prefix}/elsewhere`, '{}')
+    expect(answer.status).toBe(APP_FALLBACK_STATUS)
+    expect(upstream.requests.length).toBe(before)
   })
 
   it('refuses a pass-through path that is a case variant of an encrypted route', async () => {
