@@ -125,8 +125,8 @@ export async function readResponse(
     stream !== undefined &&
     response.body !== null
   ) {
-    // Event seals do not bind the status, and the server streams only 2xx answers: a relay that
-    // turns a 200 stream into a 503 must not make the SDK retry a request the upstream ran.
+    // Event seals do not bind the status, and the server streams only 2xx answers: under a 401 or
+    // a 503 a relay wrote, the SDK would raise the authentic answer as that error, or retry it.
     if (response.status < 200 || response.status >= 300) {
       await response.body.cancel().catch(() => undefined)
       throw new ContinuumError(
