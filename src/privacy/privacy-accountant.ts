@@ -42,7 +42,9 @@ export interface PrivacyAccountantOptions {
    */
   store?: StateStore
   /**
-   * Key prefix in the store.
+   * Key prefix in the store, without braces: the counters' hash tag follows it, and a brace in the
+   * prefix could make Redis Cluster read another tag (`p{}` none at all, splitting the two
+   * counters of one charge over two slots, so every charge would fail).
    * @default 'privacy:'
    */
   keyPrefix?: string
@@ -150,7 +152,10 @@ export class PrivacyAccountant {
     this.#deltaUnits = delta === 0 ? 0n : toBudgetUnits(delta, DELTA_DIGITS, 'down')
     this.#period = period
     this.#store = options.store ?? new MemoryStateStore()
-    this.#prefix = options.keyPrefix ?? 'privacy:'
+    const prefix = options.keyPrefix ?? 'privacy:'
+    if (typeof prefix !== 'string' || /[{}]/.test(prefix))
+      throw fail('keyPrefix must be a string without braces (the counters carry their own hash tag)')
+    this.#prefix = prefix
     this.#clock = options.clock ?? systemClock
     this.#random = options.random ?? cryptoUniform()
     this.#failures = new StoreFailureReporter('privacy', options.logger ?? silentLogger, this.#clock)

@@ -107,6 +107,15 @@ describe('PrivacyAccountant', () => {
     expect(() => new PrivacyAccountant({ epsilon: -1 })).toThrow(
       expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }),
     )
+    // A brace in the prefix could change the counters' Redis Cluster hash tag (`p{}` empties it).
+    for (const keyPrefix of ['p{}', 'p{', 'privacy}:'])
+      expect(() => new PrivacyAccountant({ epsilon: 1, keyPrefix })).toThrow(
+        expect.objectContaining({
+          code: 'CONTINUUM_INVALID_OPTIONS',
+          message: expect.stringContaining('keyPrefix'),
+        }),
+      )
+    expect(() => new PrivacyAccountant({ epsilon: 1, keyPrefix: 'tenant-a:privacy:' })).not.toThrow()
     const accountant = new PrivacyAccountant({ epsilon: 1 })
     await expect(
       accountant.release('x', [1], { mechanism: 'laplace', epsilon: 0, sensitivity: 1 }),
