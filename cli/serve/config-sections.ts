@@ -344,7 +344,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       models: { schema: textList, doc: 'Model names allowed as label values; others count as `other`.' },
       max_model_labels: {
         schema: positiveInteger,
-        doc: 'Most distinct model labels when `models` is not given.',
+        doc: 'Most distinct model labels when `models` is not given; a name takes one only once a request for it was served.',
         default: '`100`',
       },
       metric_prefix: {

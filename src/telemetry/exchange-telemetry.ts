@@ -132,7 +132,8 @@ function recordMetrics(
   const { options, metrics, modelLabels } = shared
   const match = exchange.route
   const provider = options.provider ?? match.route.adapter
-  const model = modelLabels.label(outcome.request?.model ?? outcome.response.model)
+  // Served: the upstream answered the model (a stream cut later was still answered).
+  const model = modelLabels.label(outcome.request?.model ?? outcome.response.model, outcome.status < 400)
   metrics.requests.inc({
     provider,
     model,

@@ -79,7 +79,8 @@ export function routerEventHandler(
         return
       }
       case 'attempt-end': {
-        const model = modelLabels.label(event.model)
+        // A cancelled attempt was answered: the consumer stopped reading a started stream.
+        const model = modelLabels.label(event.model, event.outcome !== 'error')
         metrics.routerAttempts.inc({ provider: event.provider, model, outcome: event.outcome })
         if (event.errorCode !== undefined) {
           metrics.errors.inc({ provider: event.provider, model, error_type: event.errorCode })

@@ -75,11 +75,12 @@ export interface TelemetryOptions {
   provider?: string
   /**
    * Model names allowed as metric label values; others are counted as `other`.
-   * @default undefined (any name, cut to 64 safe characters, up to `maxModelLabels` of them)
+   * @default undefined (any name once a request for it was served, cut to 64 safe characters, up to `maxModelLabels` of them)
    */
   models?: readonly string[]
   /**
-   * Most distinct model label values when `models` is not given.
+   * Most distinct model label values when `models` is not given; a name takes one only once a
+   * request for it was served, so names no server knows cannot use them up.
    * @default 100
    */
   maxModelLabels?: number

@@ -216,14 +216,15 @@ describe('metrics endpoint', () => {
     expect(delta('inference_tokens_total', { ...labels, direction: 'input' })).toBe(42)
     expect(delta('inference_tokens_total', { ...labels, direction: 'output' })).toBe(15)
     expect(delta('inference_latency_seconds_count', labels)).toBe(1)
+    // text-500 was never served, so it takes no model label slot (model-label-slots.test.ts).
     expect(
       delta('inference_errors_total', {
         provider: 'vllm',
-        model: 'text-500',
+        model: 'other',
         error_type: 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
       }),
     ).toBe(1)
-    expect(delta('inference_requests_total', { model: 'text-500', status: '502', outcome: 'error' })).toBe(1)
+    expect(delta('inference_requests_total', { model: 'other', status: '502', outcome: 'error' })).toBe(1)
     // Defined up front for the cache and the router, even before they report anything.
     const text = await (await fetch(`${app.origin}/metrics`)).text()
     expect(text).toContain('# TYPE cache_requests_total counter')
