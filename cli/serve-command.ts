@@ -14,7 +14,12 @@ import { SERVE } from './command-names'
 import { parseOrUsage } from './parse-command-args'
 import { jsonLogger, type LogLevel } from './serve/json-logger'
 import { KeyReloader } from './serve/key-reload'
-import { loadServeConfig, processSources, type ServeConfigSources } from './serve/load-serve-config'
+import {
+  loadServeConfig,
+  processSources,
+  requestTimeoutFloor,
+  type ServeConfigSources,
+} from './serve/load-serve-config'
 import type { Table } from './serve/option-map'
 import { buildPipeline } from './serve/pipeline'
 import { parseListen, startStandaloneServer } from './serve/standalone-server'
@@ -152,6 +157,9 @@ export function serveCommand(runtime: ServeRuntime = processRuntime): CliCommand
           ...(server.socket_mode === undefined ? {} : { socketMode: server.socket_mode as string }),
           keepAliveTimeoutMs: (server.keep_alive_timeout_ms as number | undefined) ?? 5_000,
           headersTimeoutMs: (server.headers_timeout_ms as number | undefined) ?? 60_000,
+          requestTimeoutMs:
+            (server.request_timeout_ms as number | undefined) ??
+            Math.max(120_000, requestTimeoutFloor(document)),
         })
       } catch (error) {
         await pipeline.close()

@@ -75,6 +75,11 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         doc: "Longest wait for a request's headers (node:http `headersTimeout`); the body is bounded by `proxy.body_idle_timeout_ms` and `proxy.body_timeout_ms`.",
         default: '`60000`',
       },
+      request_timeout_ms: {
+        schema: positiveInteger,
+        doc: 'Longest time to receive a whole request (node:http `requestTimeout`; 408, then the connection is closed). It bounds the bodies the proxy does not read itself: a body trickled after a `GET /livez` answered 200, a pass-through upload. At least `headers_timeout_ms` and `proxy.body_timeout_ms`.',
+        default: '`120000`, or the longer of those two',
+      },
     },
   },
   {

@@ -54,6 +54,16 @@ const validate = ajv.compile({
   ),
 })
 
+/** The shortest `server.request_timeout_ms` a document allows: its header and JSON body timeouts. */
+export function requestTimeoutFloor(document: Table): number {
+  const server = document.server as Table | undefined
+  const proxy = document.proxy as Table | undefined
+  return Math.max(
+    (server?.headers_timeout_ms as number | undefined) ?? 60_000,
+    (proxy?.body_timeout_ms as number | undefined) ?? 60_000,
+  )
+}
+
 /** Validates a parsed document; throws CONTINUUM_CONFIG_INVALID naming the first bad key. */
 export function validateServeConfig(document: unknown): asserts document is Table {
   if (!validate(document)) {
@@ -69,6 +79,16 @@ export function validateServeConfig(document: unknown): asserts document is Tabl
       config.upstream === undefined
         ? 'give [upstream] (proxy mode: one inference server) or [inference] (gateway mode: the router)'
         : 'give [upstream] or [inference], not both',
+    )
+  }
+  const server = config.server as Table | undefined
+  const requestTimeoutMs = server?.request_timeout_ms as number | undefined
+  if (requestTimeoutMs !== undefined && requestTimeoutMs < requestTimeoutFloor(config)) {
+    // node:http refuses a shorter one than headersTimeout; a body the proxy still waits for would
+    // get the server's bare 408 instead of the proxy's.
+    throw configError(
+      'server.request_timeout_ms',
+      `must be at least server.headers_timeout_ms and proxy.body_timeout_ms (${requestTimeoutFloor(config)})`,
     )
   }
   const upstream = config.upstream as Table | undefined

@@ -309,6 +309,7 @@ export const SERVER_KEYS: readonly string[] = [
   'server.shutdown_timeout_ms',
   'server.keep_alive_timeout_ms',
   'server.headers_timeout_ms',
+  'server.request_timeout_ms',
   'log.level',
   'keys.retired',
 ]

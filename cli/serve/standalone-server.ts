@@ -29,6 +29,8 @@ export interface StandaloneServerOptions {
   readonly socketMode?: string
   readonly keepAliveTimeoutMs: number
   readonly headersTimeoutMs: number
+  /** Longest time to receive a whole request, body included. */
+  readonly requestTimeoutMs: number
 }
 
 /** A listening server. */
@@ -72,7 +74,14 @@ export async function startStandaloneServer(
     {
       keepAliveTimeout: options.keepAliveTimeoutMs,
       headersTimeout: options.headersTimeoutMs,
-      requestTimeout: 0,
+      // The only bound on a body the proxy never reads (a 200 answer keeps the connection), so a
+      // client trickling one cannot hold its socket for good. Streamed answers are not limited.
+      requestTimeout: options.requestTimeoutMs,
+      // node:http enforces both timeouts only at each check (every 30 s by default).
+      connectionsCheckingInterval: Math.max(
+        100,
+        Math.min(30_000, Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 4)),
+      ),
     },
     handle,
   )
