@@ -237,8 +237,9 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     let body: unknown
     try {
       body = JSON.parse(text ?? '')
-    } catch (error) {
-      throw new ContinuumError('CONTINUUM_INVALID_JSON', 'Request body is not valid JSON', { cause: error })
+    } catch {
+      // No cause: V8's SyntaxError quotes the body (the prompt) around where it stopped.
+      throw new ContinuumError('CONTINUUM_INVALID_JSON', 'Request body is not valid JSON')
     }
     const baseInit: RequestInit = {
       ...(input instanceof Request ? { headers: input.headers, signal: input.signal } : {}),

@@ -148,9 +148,8 @@ export async function readResponse(
     parsed = JSON.parse(text)
   } catch (error) {
     if (ContinuumError.isInstance(error)) throw error
-    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON', {
-      cause: error,
-    })
+    // No cause: V8's SyntaxError quotes the text around where it stopped.
+    throw new ContinuumError('CONTINUUM_RESPONSE_INTEGRITY_FAILED', 'Encrypted response is not JSON')
   }
   const opened = await openResponse(
     match.route.responseTree,

@@ -101,8 +101,10 @@ function plaintextValue(bytes: Uint8Array, path: string): unknown {
   try {
     text = fromUtf8(bytes)
     value = JSON.parse(text)
-  } catch (error) {
-    throw pathError('CONTINUUM_DECRYPTION_FAILED', path, error)
+  } catch {
+    // No cause: V8's SyntaxError quotes the decrypted text around where it stopped, and a
+    // stream's errors reach the caller (and its logs) as they are.
+    throw pathError('CONTINUUM_DECRYPTION_FAILED', path)
   }
   // As on the server: no dressed-up duplicate members, no 1e400 turning into Infinity.
   if (isCanonicalStringText(text, value)) return value
