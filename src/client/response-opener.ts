@@ -105,6 +105,16 @@ export async function readResponse(
   /** Whether the request asked for batch frames (`x-continuum-batch: 1`). */
   batches = false,
 ): Promise<OpenedResponse> {
+  if (response.type === 'opaqueredirect' || response.status === 0) {
+    // A browser answers `redirect: 'manual'` so, hiding status and location. No Response can carry
+    // status 0, and a thrown TypeError reads to the SDK as a connection failure it retries, after
+    // whoever redirected may have had the upstream run the request: refuse it as unsealed.
+    throw new ContinuumError(
+      'CONTINUUM_UNAUTHENTICATED_RESPONSE',
+      'Redirect answering an encrypted request: the client does not follow it, and anyone on the path can write one, so the request is not retried.',
+      { details: { redirected: true } },
+    )
+  }
   if (response.headers.get(HEADERS.encrypted) !== '1') {
     // Anything on the path can drop the marker and write a plain body, so an unencrypted answer
     // to an encrypted request is believable only as a sealed error, never as a success.

@@ -131,6 +131,21 @@ describe('continuum-proxy/client in headless Chromium, official openai SDK', () 
     expect(outcome).toMatchObject({ ok: false, phase: 'stream', code: 'CONTINUUM_STREAM_TRUNCATED' })
   })
 
+  it('answers a redirect as unauthenticated: the SDK does not run the request again', async () => {
+    // Chromium answers `redirect: 'manual'` with an opaque redirect (status 0, no headers), which
+    // no Response can be made of: the client must still answer it, not throw a connection error
+    // the SDK retries after the relay already had the upstream run the request.
+    const before = servers.upstream.requests.length
+    const outcome = await call('chat', {
+      baseURL: `${servers.relay}/redirect/v1`,
+      keys: shared(),
+      prompt: 'redirect me',
+      maxRetries: 2,
+    })
+    expect(outcome).toMatchObject({ ok: false, code: 'CONTINUUM_UNAUTHENTICATED_RESPONSE' })
+    expect(servers.upstream.requests.length - before).toBe(1)
+  })
+
   it('refuses a swapped server key when the fingerprint is pinned, and sends nothing', async () => {
     const before = servers.carried.length
     const outcome = await call('chat', {

@@ -15,6 +15,8 @@ export interface CallInput {
     | { keyId: string; key: string }
     | { agreement: { fingerprint: string; hybrid?: 'prefer' | 'require' | 'off' } }
   prompt: string
+  /** The SDK's retries (default 0). */
+  maxRetries?: number
 }
 
 /** A call's outcome as the page reports it. */
@@ -29,7 +31,7 @@ function encryptedClient(input: CallInput): OpenAI {
     baseURL: input.baseURL,
     apiKey: 'sk-browser-test',
     dangerouslyAllowBrowser: true,
-    maxRetries: 0,
+    maxRetries: input.maxRetries ?? 0,
     fetch: createEncryptedFetch(options),
   })
 }

