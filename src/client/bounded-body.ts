@@ -7,19 +7,20 @@
  */
 import { ContinuumError } from '../errors'
 
-/** Largest JSON answer or error body read (the server's default `responseLimit`). */
+/**
+ * Largest JSON answer or error body read by default (the server's default `responseLimit`, and
+ * the Python client's `max_response_bytes`); `maxResponseBytes` of the encrypting fetch sets it.
+ */
 export const MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 /** Largest agreement key document read: a hybrid one is under 2 KiB. */
 export const MAX_KEY_DOCUMENT_BYTES = 64 * 1024
 
-/** The error of an encrypted answer over {@link MAX_ANSWER_BYTES}. */
-export function answerTooLarge(): ContinuumError {
-  return new ContinuumError(
-    'CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE',
-    `Encrypted answer over ${MAX_ANSWER_BYTES} bytes`,
-    { details: { limit: MAX_ANSWER_BYTES } },
-  )
+/** The refusal of an answer over `limit` bytes. */
+export function answerTooLarge(limit: number): ContinuumError {
+  return new ContinuumError('CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE', `Encrypted answer over ${limit} bytes`, {
+    details: { limit },
+  })
 }
 
 /**

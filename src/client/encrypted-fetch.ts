@@ -18,6 +18,7 @@ import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
 import type { ProtocolAdapter } from '../protocol/adapter'
 import { AdapterRegistry, type RouteMatch } from '../protocol/registry'
+import { MAX_ANSWER_BYTES } from './bounded-body'
 import {
   type AgreementOptions,
   agreementKeySource,
@@ -79,6 +80,13 @@ export interface EncryptedFetchOptions {
    * @default true
    */
   streamBatches?: boolean
+  /**
+   * The most bytes of a JSON answer or error body the client reads (it reads them whole to verify
+   * them): a longer one is refused with CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE, so an answer that
+   * never ends cannot exhaust memory. Streams are read event by event, each event bounded.
+   * @default 67108864 (64 MiB, as the Python client's max_response_bytes)
+   */
+  maxResponseBytes?: number
 }
 
 function invalid(message: string): ContinuumError {
@@ -182,6 +190,12 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       'createEncryptedFetch: streamBatches must be a boolean',
     )
   const batches = options.streamBatches !== false
+  const maxResponseBytes = options.maxResponseBytes ?? MAX_ANSWER_BYTES
+  if (!Number.isSafeInteger(maxResponseBytes) || maxResponseBytes < 1)
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'createEncryptedFetch: maxResponseBytes must be a positive integer',
+    )
 
   async function send(url: URL, init: RequestInit, match: RouteMatch, body: unknown) {
     const method = (init.method ?? 'POST').toUpperCase()
@@ -212,7 +226,13 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
     })
     return {
       mountUrl,
-      opened: await readResponse(response, match, { ...context, direction: 'response' }, batches),
+      opened: await readResponse(
+        response,
+        match,
+        { ...context, direction: 'response' },
+        batches,
+        maxResponseBytes,
+      ),
     }
   }
 

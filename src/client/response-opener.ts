@@ -62,14 +62,14 @@ function unauthenticated(response: Response, claimed: ErrorCode | undefined, key
   })
 }
 
-async function openError(response: Response, context: CipherContext): Promise<OpenedResponse> {
+async function openError(response: Response, context: CipherContext, limit: number): Promise<OpenedResponse> {
   const seal = response.headers.get(HEADERS.seal) ?? undefined
   if (seal === undefined) {
     return { response: unauthenticated(response, await claimedCode(response), context.key.id) }
   }
   let text: string | undefined
   try {
-    text = await readBoundedText(response, MAX_ANSWER_BYTES, answerTooLarge)
+    text = await readBoundedText(response, limit, () => answerTooLarge(limit))
   } catch (error) {
     if (ContinuumError.isInstance(error)) throw error
     text = undefined
@@ -104,6 +104,8 @@ export async function readResponse(
   context: CipherContext,
   /** Whether the request asked for batch frames (`x-continuum-batch: 1`). */
   batches = false,
+  /** Most bytes of a JSON answer or error body read. */
+  limit = MAX_ANSWER_BYTES,
 ): Promise<OpenedResponse> {
   if (response.type === 'opaqueredirect' || response.status === 0) {
     // A browser answers `redirect: 'manual'` so, hiding status and location. No Response can carry
@@ -125,7 +127,7 @@ export async function readResponse(
         `Unencrypted HTTP ${response.status} answer to an encrypted request`,
       )
     }
-    return openError(response, context)
+    return openError(response, context, limit)
   }
   const headers = withoutProtocolHeaders(response.headers)
   const type = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase()
@@ -154,7 +156,7 @@ export async function readResponse(
   let text: string
   let parsed: unknown
   try {
-    text = await readBoundedText(response, MAX_ANSWER_BYTES, answerTooLarge)
+    text = await readBoundedText(response, limit, () => answerTooLarge(limit))
     parsed = JSON.parse(text)
   } catch (error) {
     if (ContinuumError.isInstance(error)) throw error

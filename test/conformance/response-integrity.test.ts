@@ -6,6 +6,7 @@
  * Once, in process: the checks are the client's, on bytes the core sealed; a binding only relays
  * them (that streamed and JSON answers arrive whole through each binding is checked in openai-sdk).
  */
+import { createEncryptedFetch } from 'continuum-proxy/client'
 import { RateLimitError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { replyFor, startOpenAIUpstream } from '../kit/openai-echo'
@@ -162,11 +163,13 @@ describe('response integrity in process', () => {
     ['an encrypted JSON answer', 200, '1'],
   ])('%s is read within a bound, not into memory without end', async (_name, status, encrypted) => {
     // Whoever is on the path can answer with a body that never ends; the client reads an answer
-    // whole before it can check the seal, so it must stop reading at a bound.
+    // whole before it can check the seal, so it must stop reading at a bound (64 MiB by default,
+    // 1 MiB here to spare the test the reading).
     const huge = hugeBody(80 * MiB)
     const failure = await openaiClient(app, {
       keyId: KEY_ID,
       key: KEY,
+      maxResponseBytes: MiB,
       fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
         await (await app.fetch(input, init)).body?.cancel()
         return new Response(huge.body, {
@@ -182,7 +185,18 @@ describe('response integrity in process', () => {
       .chat.completions.create({ model: 'llama-3-8b', messages: [{ role: 'user', content: SECRET }] })
       .catch((error: unknown) => error)
     expect(codeOf(failure)).toBe('CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE')
-    expect(huge.pulled()).toBeLessThanOrEqual(66 * MiB)
+    expect(huge.pulled()).toBeLessThanOrEqual(3 * MiB)
+  })
+
+  it('takes maxResponseBytes only as a positive integer', () => {
+    for (const maxResponseBytes of [0, -1, 1.5, Number.NaN, '1' as unknown as number]) {
+      expect(() => createEncryptedFetch({ keyId: KEY_ID, key: KEY, maxResponseBytes })).toThrow(
+        expect.objectContaining({
+          code: 'CONTINUUM_INVALID_OPTIONS',
+          message: expect.stringContaining('maxResponseBytes'),
+        }),
+      )
+    }
   })
 
   it('reads a trust-on-first-use key document within a bound', async () => {
