@@ -121,8 +121,9 @@ export function decryptValue(
   let value: unknown
   try {
     value = JSON.parse(text)
-  } catch (error) {
-    throw decryptionFailed(path, error)
+  } catch {
+    // No cause: V8's SyntaxError quotes the decrypted text around where it stopped.
+    throw decryptionFailed(path)
   }
   // A plaintext must be the RFC 8785 form of its value: then what the receiver acts on is byte for
   // byte what the sender encrypted (no duplicate members, no 1e400 turning into Infinity).

@@ -4,7 +4,8 @@
  * SyntaxError quotes the text around where it stopped. A stream's errors reach the caller as they
  * are (the SDK's read of the body throws them), so a sealed event whose field decrypts to text
  * that is not JSON must fail naming the field's path, not quoting the decrypted text. The server
- * here holds the key and seals its event properly, as a broken server build would.
+ * here holds the key and seals its event properly, as a broken server build would. The server's
+ * own decryption of a request field follows the same rule.
  */
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -13,7 +14,7 @@ import type { AddressInfo } from 'node:net'
 import { inspect } from 'node:util'
 import { createEncryptedFetch } from 'continuum-proxy/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type CipherContext, computeSeal, sealBytes } from '../../src/cipher/field-cipher'
+import { type CipherContext, computeSeal, decryptValue, sealBytes } from '../../src/cipher/field-cipher'
 import { createFieldKey } from '../../src/cipher/field-key'
 import { endMarker } from '../../src/cipher/message-codec'
 
@@ -69,6 +70,24 @@ describe('client errors keep decrypted content out of their causes', () => {
       (error: unknown) => error,
     )
     expect(failure).toMatchObject({ code: 'CONTINUUM_DECRYPTION_FAILED', details: { path: '/extra' } })
+    expect(inspect(failure, { depth: 10 })).not.toContain(MARKER)
+  })
+
+  it("the server's decryption of a field that is not JSON: the error names the path only", () => {
+    const nonce = randomBytes(16).toString('base64url')
+    const context: CipherContext = { key: createFieldKey(KEY_ID, KEY), nonce, direction: 'request' }
+    const aad = Buffer.from(`cp2|${KEY_ID}|${nonce}|request|0|/messages/0/content`)
+    const field = `cp2.${KEY_ID}.${sealBytes(context.key, aad, `{"note":[${SECRET}]}`).toString('base64url')}`
+    let failure: unknown
+    try {
+      decryptValue(context, 0, '/messages/0/content', field)
+    } catch (error) {
+      failure = error
+    }
+    expect(failure).toMatchObject({
+      code: 'CONTINUUM_DECRYPTION_FAILED',
+      details: { path: '/messages/0/content' },
+    })
     expect(inspect(failure, { depth: 10 })).not.toContain(MARKER)
   })
 })
