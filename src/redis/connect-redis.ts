@@ -60,6 +60,13 @@ async function loadRedis(): Promise<RedisModule> {
   }
 }
 
+/** Whether `url` is a URL node-redis connects to (it takes no other scheme). */
+function isRedisUrl(url: unknown): boolean {
+  if (typeof url !== 'string' || !URL.canParse(url)) return false
+  const { protocol } = new URL(url)
+  return protocol === 'redis:' || protocol === 'rediss:'
+}
+
 /** Connects to Redis and returns the store; rejects with CONTINUUM_STORE_UNAVAILABLE when it cannot. */
 export async function createRedisStateStore(options: CreateRedisStateStoreOptions): Promise<RedisStateStore> {
   const connection = options?.connection
@@ -67,6 +74,15 @@ export async function createRedisStateStore(options: CreateRedisStateStoreOption
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', 'createRedisStateStore: connection is required')
   }
   if ('client' in connection) return new RedisStateStore({ ...options, client: connection.client })
+  const urls = 'url' in connection ? [connection.url] : (connection.cluster?.rootNodes ?? [])
+  if (urls.length === 0 || !urls.every(isRedisUrl)) {
+    // Never echoed: a Redis URL carries its password. (node-redis's own error would: Node's
+    // ERR_INVALID_URL keeps the whole input on the error it throws.)
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      'createRedisStateStore: connection URLs must be redis:// or rediss:// URLs',
+    )
+  }
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000
   const maxDelay = options.maxReconnectDelayMs ?? 2_000
   const socket = {

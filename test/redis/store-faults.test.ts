@@ -4,9 +4,11 @@
  * the failure is counted and logged once without keys or values, and the same store works again
  * once the server is back, without a restart. A slow server times out the same way; a key whose
  * cluster slot moves to another master stays readable and writable; a server that is not there at
- * start-up is reported at once; and without the optional `redis` package the error names it.
+ * start-up is reported at once; a URL node-redis cannot take is refused without being echoed; and
+ * without the optional `redis` package the error names it.
  */
 import { randomUUID } from 'node:crypto'
+import { inspect } from 'node:util'
 import { createRedisStateStore, RedisStateStore } from 'continuum-proxy/redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closedPort } from '../kit/server'
@@ -119,6 +121,24 @@ describe('Redis store faults', () => {
       createRedisStateStore({ connection: { url: `redis://127.0.0.1:${port}` }, connectTimeoutMs: 300 }),
     ).rejects.toMatchObject({ code: 'CONTINUUM_STORE_UNAVAILABLE' })
     expect(performance.now() - started).toBeLessThan(2_000)
+  })
+
+  it('refuses a URL node-redis cannot take, without echoing it (a Redis URL carries its password)', async () => {
+    const urls = [
+      'http://user:hunter2-secret@127.0.0.1:6379',
+      'redis://user:hunter2-secret@127.0.0.1:99999',
+      'redis//user:hunter2-secret@localhost',
+    ]
+    for (const url of urls) {
+      const failure = await createRedisStateStore({ connection: { url } }).catch((error: unknown) => error)
+      expect(failure).toMatchObject({ code: 'CONTINUUM_INVALID_OPTIONS' })
+      expect(inspect(failure, { depth: 10 })).not.toContain('hunter2')
+    }
+    const cluster = await createRedisStateStore({
+      connection: { cluster: { rootNodes: ['redis://127.0.0.1:7000', 'tcp://user:hunter2-secret@h:1'] } },
+    }).catch((error: unknown) => error)
+    expect(cluster).toMatchObject({ code: 'CONTINUUM_INVALID_OPTIONS' })
+    expect(inspect(cluster, { depth: 10 })).not.toContain('hunter2')
   })
 
   it('refuses a client that is not a Redis client, and a prefix with braces', () => {
