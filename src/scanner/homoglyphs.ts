@@ -2,7 +2,8 @@
  * Look-alike letters that NFKC leaves alone. Attackers spell "ignore" with Cyrillic `і` and `о`
  * so a Latin keyword list misses it; folding these to their Latin twins before matching closes
  * that gap. The table covers the Cyrillic, Greek and IPA letters that render like ASCII in common
- * fonts; NFKC already handles full-width, mathematical-alphanumeric and ligature forms.
+ * fonts, in both cases (except Greek capitals such as `Γ` and `Ω` that look like no Latin
+ * letter); NFKC already handles full-width, mathematical-alphanumeric and ligature forms.
  */
 
 const PAIRS: ReadonlyArray<readonly [string, string]> = [
@@ -47,6 +48,15 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['Х', 'x'],
   ['У', 'y'],
   ['Ԝ', 'w'],
+  // Folding runs before lower-casing, so each capital is listed too: left out, `Ӏ` (drawn like a
+  // Latin I) would pass here and be lower-cased into `ӏ` after the fold, unfolded.
+  ['Ԁ', 'd'],
+  ['Ё', 'e'],
+  ['Һ', 'h'],
+  ['Ӏ', 'i'],
+  ['Ї', 'i'],
+  ['Ԛ', 'q'],
+  ['Ү', 'y'],
   // Greek lower and upper case
   ['α', 'a'],
   ['β', 'b'],
@@ -102,6 +112,10 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['ᴠ', 'v'],
   ['ᴡ', 'w'],
   ['ᴢ', 'z'],
+  ['Ɑ', 'a'],
+  ['Ɡ', 'g'],
+  ['Ɩ', 'i'],
+  ['Ʀ', 'r'],
 ]
 
 /** Code unit of a look-alike letter → its ASCII twin. Every entry is a single UTF-16 unit. */
