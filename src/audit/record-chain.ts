@@ -65,6 +65,22 @@ export function signatureValid(
   return verify(null, bytes, publicKey, signature)
 }
 
+/**
+ * Whether `line` is exactly the line the writer wrote for `record`, its canonical JSON (a CRLF line
+ * end aside). The hash covers what JSON.parse makes of a line, and JSON.parse keeps the last of
+ * duplicate members: without this check a line could carry unsigned members in front of the signed
+ * ones, which a reader that keeps the first member takes for the record.
+ */
+export function isWrittenLine(line: string, record: AuditRecord): boolean {
+  const content = line.endsWith('\r') ? line.slice(0, -1) : line
+  try {
+    return strictCanonicalJson(record) === content
+  } catch {
+    // A member outside the signed bytes (pqSignature) holding a value canonical JSON refuses.
+    return false
+  }
+}
+
 const HEX64 = /^[0-9a-f]{64}$/
 
 /** Checks that a parsed line has the chain fields of a record; returns the problem, or undefined when it does. */

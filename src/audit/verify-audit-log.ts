@@ -2,7 +2,7 @@
  * The verifier behind `continuum-proxy audit verify`: reads a JSON Lines audit log line by line
  * (constant memory on large files) and checks, for each record in order, its shape, that it was
  * signed by one of the given keys, that its hash matches its content, that its signature verifies,
- * that its seq follows the previous one and that its prevHash is the previous record's hash. It
+ * that the line is the canonical JSON the writer wrote, that its seq follows the previous one and that its prevHash is the previous record's hash. It
  * stops at the first bad record and says why, telling a deleted record from a reordered one by
  * looking ahead for the seq it expected.
  */
@@ -12,7 +12,14 @@ import { createInterface } from 'node:readline'
 import { ContinuumError } from '../errors'
 import { type AuditVerifyKeyInput, type PostQuantumVerifier, parseVerifyKey } from './audit-hybrid-keys'
 import type { AuditRecord } from './audit-record'
-import { GENESIS_HASH, hashMatches, recordShapeProblem, signatureValid, signedBytes } from './record-chain'
+import {
+  GENESIS_HASH,
+  hashMatches,
+  isWrittenLine,
+  recordShapeProblem,
+  signatureValid,
+  signedBytes,
+} from './record-chain'
 
 /** Why a record failed verification. */
 export type AuditVerifyReason =
@@ -20,7 +27,7 @@ export type AuditVerifyReason =
   | 'malformed'
   /** Signed with a key that is not among the given public keys. */
   | 'unknown_key'
-  /** The content does not match the record's hash. */
+  /** The content does not match the record's hash, or the line is not the canonical JSON written. */
   | 'edited'
   /** The hash matches but the signature does not verify (forged, truncated, re-signed). */
   | 'bad_signature'
@@ -161,6 +168,13 @@ export async function verifyAuditLog(
           return fail('bad_signature', record.seq, `${where} has an invalid ML-DSA signature`)
       } else if (uncovered !== undefined) {
         return uncoveredFailure()
+      }
+      if (!isWrittenLine(next.value, record)) {
+        return fail(
+          'edited',
+          record.seq,
+          `${where} is not the canonical JSON line that was written (duplicate members, spacing or escapes changed): it was edited`,
+        )
       }
       if (record.seq > expectedSeq) {
         const laterLine = await findSeq(lines, expectedSeq, lineNumber)

@@ -12,6 +12,7 @@ import {
   type AuditRecord,
   generateAuditKeyPair,
   MemoryAuditSink,
+  strictCanonicalJson,
   verifyAuditLog,
 } from 'continuum-proxy/audit'
 import { generateHybridSigningKeys } from 'continuum-proxy/router'
@@ -99,7 +100,8 @@ describe('hybrid audit signatures', () => {
       hash: createHash('sha256').update(bytes).digest('hex'),
       signature: sign(null, bytes, createPrivateKey(keys.privateKey.ed25519)).toString('base64'),
     }
-    const result = await verifyAuditLog([...lines, JSON.stringify(forged)], keys.publicKey)
+    // Written as the writer writes lines, so the record fails for its missing ML-DSA cover alone.
+    const result = await verifyAuditLog([...lines, strictCanonicalJson(forged)], keys.publicKey)
     expect(result).toMatchObject({
       ok: false,
       records: 3,
