@@ -71,9 +71,6 @@ export interface DataClassifierOptions {
   skipKeys?: readonly string[]
 }
 
-/** Deep enough for any real body; bounds the walk on hostile nesting. */
-const MAX_DEPTH = 32
-
 function invalid(message: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `DataClassifier: ${message}`)
 }
@@ -131,7 +128,7 @@ export class DataClassifier {
   inspect(input: unknown): ClassificationResult {
     const findings: Finding[] = []
     let level = 0
-    this.walk(input, '', 0, (text, path) => {
+    this.walk(input, (text, path) => {
       for (const span of this.findSpans(text)) {
         const found = this.levels[span.type]
         findings.push({ type: span.type, level: found, path, start: span.start, end: span.end })
@@ -158,7 +155,7 @@ export class DataClassifier {
    * The input is not modified.
    */
   redact<T>(input: T): T {
-    return this.rewrite(input, 0) as T
+    return this.rewrite(input) as T
   }
 
   /** Non-overlapping spans of `text`, earliest first; a more specific detector wins an overlap. */
@@ -188,39 +185,57 @@ export class DataClassifier {
     return result + text.slice(cursor)
   }
 
-  /** Calls `visit` with every inspected string and its dotted path. */
-  private walk(
-    value: unknown,
-    path: string,
-    depth: number,
-    visit: (text: string, path: string) => void,
-  ): void {
-    if (typeof value === 'string') {
-      visit(value, path)
-      return
-    }
-    if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return
-    if (Array.isArray(value)) {
-      for (let index = 0; index < value.length; index++)
-        this.walk(value[index], join(path, index), depth + 1, visit)
-      return
-    }
-    const record = value as Record<string, unknown>
-    for (const [key, child] of Object.entries(record)) {
-      if (!this.skips(record, key)) this.walk(child, join(path, key), depth + 1, visit)
+  /**
+   * Calls `visit` with every inspected string and its dotted path, in document order, at any depth
+   * (an explicit stack, no recursion): a depth bound would pass whatever nests past it unread. An
+   * object reached twice (shared, or a cycle) is read once.
+   */
+  private walk(input: unknown, visit: (text: string, path: string) => void): void {
+    const seen = new Set<object>()
+    const pending: Array<{ value: unknown; path: string }> = [{ value: input, path: '' }]
+    while (pending.length > 0) {
+      const { value, path } = pending.pop()!
+      if (typeof value === 'string') visit(value, path)
+      if (value === null || typeof value !== 'object' || seen.has(value)) continue
+      seen.add(value)
+      const children = this.children(value as Record<string, unknown>)
+      for (let index = children.length - 1; index >= 0; index--) {
+        const [key, child] = children[index]!
+        pending.push({ value: child, path: join(path, key) })
+      }
     }
   }
 
-  private rewrite(value: unknown, depth: number): unknown {
-    if (typeof value === 'string') return this.redactText(value)
-    if (depth >= MAX_DEPTH || value === null || typeof value !== 'object') return value
-    if (Array.isArray(value)) return value.map((item) => this.rewrite(item, depth + 1))
-    const record = value as Record<string, unknown>
-    const copy: Record<string, unknown> = {}
-    for (const [key, child] of Object.entries(record)) {
-      copy[key] = this.skips(record, key) ? child : this.rewrite(child, depth + 1)
+  /** A deep copy with every string redacted, at any depth; a shared object or a cycle is copied once. */
+  private rewrite(input: unknown): unknown {
+    const copies = new Map<object, Record<string, unknown> | unknown[]>()
+    const pending: Array<{ source: Record<string, unknown>; target: Record<string, unknown> }> = []
+    const copyOf = (value: unknown): unknown => {
+      if (typeof value === 'string') return this.redactText(value)
+      if (value === null || typeof value !== 'object') return value
+      let copy = copies.get(value)
+      if (copy === undefined) {
+        copy = Array.isArray(value) ? new Array(value.length) : {}
+        copies.set(value, copy)
+        pending.push({ source: value as Record<string, unknown>, target: copy as Record<string, unknown> })
+      }
+      return copy
     }
-    return copy
+    const root = copyOf(input)
+    while (pending.length > 0) {
+      const { source, target } = pending.pop()!
+      const array = Array.isArray(source)
+      for (const [key, child] of Object.entries(source)) {
+        target[key] = !array && this.skips(source, key) ? child : copyOf(child)
+      }
+    }
+    return root
+  }
+
+  /** The members of an object or the items of an array that are inspected, with their keys. */
+  private children(value: Record<string, unknown>): Array<[string | number, unknown]> {
+    if (Array.isArray(value)) return value.map((item, index) => [index, item])
+    return Object.entries(value).filter(([key]) => !this.skips(value, key))
   }
 
   /** Identifier keys, and the base64 `data` of images, are not content. */
