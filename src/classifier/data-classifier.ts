@@ -6,7 +6,8 @@
  * `[REDACTED:TYPE]` marker, for requests that must leave for a cloud provider.
  */
 import { ContinuumError } from '../errors'
-import { DETECTORS, type Detector, type FindingType, type Span } from './detectors'
+import { DETECTORS, type Detector, type FindingType } from './detectors'
+import { keepNonOverlapping, type TypedSpan } from './non-overlapping'
 
 /** Sensitivity levels, least to most sensitive. */
 export type Classification = 'public' | 'internal' | 'confidential' | 'restricted'
@@ -159,18 +160,10 @@ export class DataClassifier {
   }
 
   /** Non-overlapping spans of `text`, earliest first; a more specific detector wins an overlap. */
-  private findSpans(text: string): Array<Span & { type: FindingType }> {
-    const all: Array<Span & { type: FindingType; rank: number }> = []
-    this.detectors.forEach((detector, rank) => {
-      for (const span of detector.find(text)) all.push({ ...span, type: detector.type, rank })
-    })
-    all.sort((left, right) => left.rank - right.rank || left.start - right.start)
-    const kept: Array<Span & { type: FindingType }> = []
-    for (const candidate of all) {
-      if (kept.some((span) => candidate.start < span.end && span.start < candidate.end)) continue
-      kept.push({ type: candidate.type, start: candidate.start, end: candidate.end })
-    }
-    return kept.sort((left, right) => left.start - right.start)
+  private findSpans(text: string): TypedSpan<FindingType>[] {
+    return keepNonOverlapping(
+      this.detectors.map((detector) => ({ type: detector.type, spans: detector.find(text) })),
+    )
   }
 
   private redactText(text: string): string {
