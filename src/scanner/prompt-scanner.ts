@@ -20,6 +20,7 @@ import {
   viewsOf,
 } from './evidence'
 import { extractSegments, type ScanRole, type TextSegment } from './extract-text'
+import { joinedViews, segmentSpanOf } from './joined-siblings'
 import { InjectionModel, type InjectionModelJSON } from './model'
 import { PATTERN_FAMILIES } from './patterns'
 import { loadShippedModel } from './shipped-model'
@@ -179,29 +180,33 @@ export class PromptScanner {
     )
   }
 
-  /** The riskiest segment's score, the union of indicators, and where the riskiest evidence sits. */
+  /**
+   * The riskiest segment's score, the union of indicators, and where the riskiest evidence sits.
+   * Sibling segments (the parts of one message) are also scored joined, as the model reads them
+   * (joined-siblings.ts); a joined view that scores higher is located in the segment its span starts in.
+   */
   private scoreSegments(segments: readonly TextSegment[]): ScanResult {
     const indicators = new Set<string>()
     let best: TextScore | undefined
-    let bestSegment: TextSegment | undefined
-    for (const segment of segments) {
-      const scored = this.scoreText(segment.text, indicators)
+    let bestLocation: ((scored: TextScore) => ScanLocation) | undefined
+    const consider = (text: string, locate: (scored: TextScore) => ScanLocation): void => {
+      const scored = this.scoreText(text, indicators)
       if (best === undefined || scored.score > best.score) {
         best = scored
-        bestSegment = segment
+        bestLocation = locate
       }
+    }
+    for (const segment of segments) {
+      consider(segment.text, ({ start, end }) => ({ path: segment.path, role: segment.role, start, end }))
+    }
+    for (const view of joinedViews(segments)) {
+      consider(view.text, ({ start, end }) => segmentSpanOf(view, start, end))
     }
     const score = best?.score ?? 0
     const risk = this.riskOf(score)
     const result: ScanResult = { risk, score, indicators: [...indicators].sort() }
-    if (risk === 'none' || best === undefined || bestSegment === undefined) return result
-    const location: ScanLocation = {
-      path: bestSegment.path,
-      role: bestSegment.role,
-      start: best.start,
-      end: best.end,
-    }
-    return { ...result, location }
+    if (risk === 'none' || best === undefined || bestLocation === undefined) return result
+    return { ...result, location: bestLocation(best) }
   }
 
   /** The decision the pipeline applies to a request: allow, or the configured action. */
