@@ -16,7 +16,14 @@ import fastifyPlugin from 'fastify-plugin'
 import { ContinuumError, errorResponse, pathProblem } from '../src/adapter-kit/index'
 import type { ContinuumProxy, CoreRequest, CoreRequestBody } from '../src/index'
 import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
-import { discardUnreadBody, flattenHeaders, isPipeable, PIPE_TO, writeCoreResponse } from './node-http'
+import {
+  discardUnreadBody,
+  flattenHeaders,
+  isPipeable,
+  mergedVary,
+  PIPE_TO,
+  writeCoreResponse,
+} from './node-http'
 
 /** Options of the Fastify plugin: the proxy options, with protocols by name, and a prefix. */
 export interface ContinuumFastifyOptions extends ContinuumOptions {
@@ -156,10 +163,14 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
         return reply.code(response.status).headers(response.headers).send(response.body)
       })
       const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+        // What the app's hooks set (@fastify/cors: `Vary: Origin`), before the core's headers replace it.
+        const hostVary = reply.getHeader('vary')
         const result = await proxy.handle(coreRequest(request, reply))
         if (result === undefined) return reply.callNotFound() as unknown as FastifyReply
         if (result.status >= 400) discardUnreadBody(request.raw, reply.raw)
         reply.code(result.status).headers(result.headers)
+        const vary = result.headers.vary
+        if (vary !== undefined) reply.header('vary', mergedVary(hostVary, vary))
         const body = result.body
         if (body === null || typeof body === 'string' || body instanceof Uint8Array)
           return reply.send(body ?? '')

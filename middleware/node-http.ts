@@ -102,11 +102,34 @@ export function discardUnreadBody(message: IncomingMessage, response: ServerResp
   if (!message.destroyed) message.resume()
 }
 
+/**
+ * The `vary` to send when the host already set one (its CORS handler's `Vary: Origin`) and the
+ * core answers with another (an upstream's `Vary: Accept-Encoding`): both lists, each name once.
+ * Replaced instead, a shared cache would key the host's per-origin CORS answer by the core's
+ * names only and serve it to every origin.
+ */
+export function mergedVary(
+  hosts: number | string | readonly string[] | undefined,
+  cores: string | readonly string[],
+): string {
+  const names = new Map<string, string>()
+  for (const list of [hosts ?? '', cores].flat()) {
+    for (const name of String(list).split(',')) {
+      const trimmed = name.trim()
+      if (trimmed !== '' && !names.has(trimmed.toLowerCase())) names.set(trimmed.toLowerCase(), trimmed)
+    }
+  }
+  return names.has('*') ? '*' : [...names.values()].join(', ')
+}
+
 /** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
 export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
   if (core.status >= 400 && response.req !== undefined) discardUnreadBody(response.req, response)
   response.statusCode = core.status
-  for (const name in core.headers) response.setHeader(name, core.headers[name]!)
+  for (const name in core.headers) {
+    const value = core.headers[name]!
+    response.setHeader(name, name === 'vary' ? mergedVary(response.getHeader('vary'), value) : value)
+  }
   const body = core.body
   if (body === null || typeof body === 'string' || body instanceof Uint8Array) {
     response.end(body ?? undefined)

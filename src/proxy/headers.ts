@@ -102,7 +102,10 @@ export function upstreamRequestHeaders(
  * Headers for the client response. `rewritten` drops length and encoding of a body the proxy
  * re-serialised. Repeated values are joined with `, ` (RFC 9110 §5.3), except `set-cookie`,
  * whose values hold commas of their own (`Expires=Wed, 21 Oct ...`) and so stay apart, as Node
- * keeps them.
+ * keeps them. The upstream's CORS headers (`access-control-*`) never cross: the browser's CORS
+ * policy is the host app's, set in front of the proxy (docs/browser.md), and an inference
+ * server's own (vLLM allows every origin by default) would answer for the origins the host
+ * refused, preflights included, and replace the host's `Access-Control-Allow-Origin`.
  */
 export function clientResponseHeaders(
   headers: Readonly<Record<string, string | string[] | undefined>>,
@@ -117,7 +120,8 @@ export function clientResponseHeaders(
       value === undefined ||
       HOP_BY_HOP.has(name) ||
       connectionTokens.has(name) ||
-      name.startsWith('x-continuum-')
+      name.startsWith('x-continuum-') ||
+      name.startsWith('access-control-')
     ) {
       continue
     }

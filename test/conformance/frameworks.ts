@@ -8,7 +8,9 @@
  * koa-mount does: rewrite `ctx.path`, call the middleware, restore it. A harness can put a host body
  * parser in front of the proxy (JSON, raw bytes or text), the way apps often do: express.json()
  * and friends, a koa-bodyparser-style middleware, or a content-type parser of the Fastify app (which
- * the plugin's own routes must not be affected by).
+ * the plugin's own routes must not be affected by). It can also put CORS in front, as
+ * docs/browser.md tells hosts that serve browsers to: one allowed origin, `Vary: Origin`, the
+ * preflight answered before the proxy.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -40,6 +42,32 @@ export interface HostSetup {
    * @default undefined
    */
   bodyParser?: 'json' | 'raw' | 'text'
+  /**
+   * The one origin the host's CORS handler allows; requests from any other get no CORS headers
+   * from it and go on to the proxy.
+   * @default undefined (no CORS handler)
+   */
+  allowedOrigin?: string
+}
+
+/**
+ * The host's CORS handler of docs/browser.md, framework-neutral: sets its headers through `set`
+ * and tells whether it answered the request (an allowed preflight, 204).
+ */
+function hostCors(
+  allowed: string | undefined,
+  method: string,
+  headers: Record<string, string | string[] | undefined>,
+  set: (name: string, value: string) => void,
+): boolean {
+  if (allowed === undefined || headers.origin !== allowed) return false
+  set('access-control-allow-origin', allowed)
+  set('vary', 'origin')
+  set('access-control-expose-headers', 'x-continuum-encrypted, x-continuum-seal')
+  if (method !== 'OPTIONS') return false
+  set('access-control-allow-methods', 'GET, POST')
+  set('access-control-allow-headers', String(headers['access-control-request-headers'] ?? ''))
+  return true
 }
 
 /** One framework, at the root or under a prefix. */
@@ -84,6 +112,11 @@ function expressHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = express()
+      app.use((request, response, next) => {
+        const set = (name: string, value: string) => response.setHeader(name, value)
+        if (hostCors(host.allowedOrigin, request.method, request.headers, set)) response.status(204).end()
+        else next()
+      })
       if (host.bodyParser !== undefined) app.use(express[host.bodyParser]({ type: '*/*' }))
       const middleware = expressContinuum(withAllProtocols(options))
       if (prefix === '') app.use(middleware)
@@ -127,6 +160,11 @@ function koaHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = new Koa()
+      app.use(async (context, next) => {
+        const set = (name: string, value: string) => context.set(name, value)
+        if (hostCors(host.allowedOrigin, context.method, context.headers, set)) context.status = 204
+        else await next()
+      })
       if (host.bodyParser !== undefined) app.use(koaBodyParser(host.bodyParser))
       const middleware = koaContinuum(withAllProtocols(options))
       if (prefix === '') {
@@ -177,6 +215,10 @@ function fastifyHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = Fastify()
+      app.addHook('onRequest', async (request, reply) => {
+        const set = (name: string, value: string) => reply.header(name, value)
+        if (hostCors(host.allowedOrigin, request.method, request.headers, set)) return reply.code(204).send()
+      })
       if (host.bodyParser !== undefined) {
         // The app's own parser for every type; the plugin's routes must still see the unread body.
         app.removeAllContentTypeParsers()
