@@ -18,6 +18,7 @@ import type { ContinuumProxy, CoreRequest, CoreRequestBody } from '../src/index'
 import { type ContinuumOptions, createBoundProxy } from './bound-proxy'
 import {
   discardUnreadBody,
+  dropCoreBody,
   flattenHeaders,
   isPipeable,
   mergedVary,
@@ -67,11 +68,7 @@ function toContinuum(error: FastifyError): ContinuumError {
   )
 }
 
-function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest {
-  const controller = new AbortController()
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) controller.abort()
-  })
+function coreRequest(request: FastifyRequest, signal: AbortSignal): CoreRequest {
   const body: CoreRequestBody =
     request.body !== undefined && request.body !== null
       ? { kind: 'parsed', value: request.body }
@@ -87,7 +84,7 @@ function coreRequest(request: FastifyRequest, reply: FastifyReply): CoreRequest 
     url: origin + (request.url.slice(origin.length + prefixLength) || '/'),
     headers: flattenHeaders(request.headers),
     body,
-    signal: controller.signal,
+    signal,
     remoteAddress: request.ip,
   }
 }
@@ -165,8 +162,21 @@ const plugin: FastifyPluginAsync<ContinuumFastifyOptions> = async (fastify: Fast
       const handler = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
         // What the app's hooks set (@fastify/cors: `Vary: Origin`), before the core's headers replace it.
         const hostVary = reply.getHeader('vary')
-        const result = await proxy.handle(coreRequest(request, reply))
+        // Aborted when nobody waits for the answer any more: the client went away, or the
+        // response ended without it (the app answered first, a timeout hook's 503).
+        const controller = new AbortController()
+        let answering = false
+        reply.raw.once('close', () => {
+          if (!reply.raw.writableFinished || !answering) controller.abort()
+        })
+        const result = await proxy.handle(coreRequest(request, controller.signal))
         if (result === undefined) return reply.callNotFound() as unknown as FastifyReply
+        if (reply.sent || reply.raw.headersSent) {
+          controller.abort()
+          await dropCoreBody(result.body)
+          return reply
+        }
+        answering = true
         if (result.status >= 400) discardUnreadBody(request.raw, reply.raw)
         reply.code(result.status).headers(result.headers)
         const vary = result.headers.vary

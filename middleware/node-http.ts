@@ -1,7 +1,8 @@
 /**
  * Translation between node:http objects and the core's request/response shapes, shared by the
  * Express and Koa bindings (both sit on node's IncomingMessage and ServerResponse). Responses are
- * written with backpressure; a client that goes away aborts the core's signal and so the upstream.
+ * written with backpressure; a client that goes away, or a host that answered first, aborts the
+ * core's signal and so the upstream.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Writable } from 'node:stream'
@@ -28,7 +29,14 @@ export function bodyOf(message: IncomingMessage, parsed: unknown): CoreRequestBo
   return { kind: 'stream', stream: message }
 }
 
-/** Builds a CoreRequest and the controller that aborts it when the client disconnects. */
+/** The controller of each request handed to the core whose answer is not written yet. */
+const unanswered = new WeakMap<ServerResponse, AbortController>()
+
+/**
+ * Builds a CoreRequest and the controller that aborts it when nobody waits for its answer any
+ * more: the client went away, or the response ended without the core's answer (the host answered
+ * first, as a timeout middleware does), when the upstream would go on generating for nobody.
+ */
 export function toCoreRequest(
   message: IncomingMessage,
   response: ServerResponse,
@@ -36,8 +44,9 @@ export function toCoreRequest(
   parsed: unknown,
 ): CoreRequest {
   const controller = new AbortController()
+  unanswered.set(response, controller)
   response.once('close', () => {
-    if (!response.writableFinished) controller.abort()
+    if (!response.writableFinished || unanswered.get(response) === controller) controller.abort()
   })
   return {
     method: message.method ?? 'GET',
@@ -122,8 +131,33 @@ export function mergedVary(
   return names.has('*') ? '*' : [...names.values()].join(', ')
 }
 
-/** Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket. */
+/**
+ * Reads a core answer that will not be written to its end, its upstream aborted, so the body's
+ * own bookkeeping (the exchange's outcome, the access line) still runs.
+ */
+export async function dropCoreBody(body: CoreResponse['body']): Promise<void> {
+  if (body === null || typeof body === 'string' || body instanceof Uint8Array) return
+  try {
+    for await (const _chunk of body) {
+      // discarded
+    }
+  } catch {
+    // The abort the caller made.
+  }
+}
+
+/**
+ * Writes a CoreResponse, streaming bodies with backpressure; a failing stream destroys the socket.
+ * A response the host already answered (a timeout middleware's 503) keeps its answer: the core's
+ * is dropped and its upstream stopped, where setting headers would throw ERR_HTTP_HEADERS_SENT.
+ */
 export async function writeCoreResponse(response: ServerResponse, core: CoreResponse): Promise<void> {
+  const controller = unanswered.get(response)
+  unanswered.delete(response)
+  if (response.headersSent) {
+    controller?.abort()
+    return dropCoreBody(core.body)
+  }
   if (core.status >= 400 && response.req !== undefined) discardUnreadBody(response.req, response)
   response.statusCode = core.status
   for (const name in core.headers) {

@@ -10,7 +10,8 @@
  * and friends, a koa-bodyparser-style middleware, or a content-type parser of the Fastify app (which
  * the plugin's own routes must not be affected by). It can also put CORS in front, as
  * docs/browser.md tells hosts that serve browsers to: one allowed origin, `Vary: Origin`, the
- * preflight answered before the proxy.
+ * preflight answered before the proxy. And it can have a host timeout that answers 503 itself
+ * while the proxy still works on the request (connect-timeout, koa-timeout and the like).
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -48,7 +49,16 @@ export interface HostSetup {
    * @default undefined (no CORS handler)
    */
   allowedOrigin?: string
+  /**
+   * A host timeout: once this settles, the host answers 503 `{ handledBy: 'host-timeout' }`
+   * itself, whether or not the proxy is still working on the request.
+   * @default undefined (no host timeout)
+   */
+  answersFirst?: Promise<unknown>
 }
+
+/** What the host timeout answers. */
+export const HOST_TIMEOUT_STATUS = 503
 
 /**
  * The host's CORS handler of docs/browser.md, framework-neutral: sets its headers through `set`
@@ -112,6 +122,16 @@ function expressHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = express()
+      const first = host.answersFirst
+      if (first !== undefined) {
+        app.use((_request, response, next) => {
+          void first.then(() => {
+            if (!response.headersSent)
+              response.status(HOST_TIMEOUT_STATUS).json({ handledBy: 'host-timeout' })
+          })
+          next()
+        })
+      }
       app.use((request, response, next) => {
         const set = (name: string, value: string) => response.setHeader(name, value)
         if (hostCors(host.allowedOrigin, request.method, request.headers, set)) response.status(204).end()
@@ -160,6 +180,17 @@ function koaHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = new Koa()
+      const first = host.answersFirst
+      if (first !== undefined) {
+        // As koa-timeout does: whichever ends first, the rest of the chain or the timer.
+        app.use(async (context, next) => {
+          const timedOut = first.then(() => {
+            context.status = HOST_TIMEOUT_STATUS
+            context.body = { handledBy: 'host-timeout' }
+          })
+          await Promise.race([next(), timedOut])
+        })
+      }
       app.use(async (context, next) => {
         const set = (name: string, value: string) => context.set(name, value)
         if (hostCors(host.allowedOrigin, context.method, context.headers, set)) context.status = 204
@@ -215,6 +246,14 @@ function fastifyHarness(prefix: string): FrameworkHarness {
     prefix,
     async start(options, host = {}) {
       const app = Fastify()
+      const first = host.answersFirst
+      if (first !== undefined) {
+        app.addHook('onRequest', async (_request, reply) => {
+          void first.then(() => {
+            if (!reply.sent) reply.code(HOST_TIMEOUT_STATUS).send({ handledBy: 'host-timeout' })
+          })
+        })
+      }
       app.addHook('onRequest', async (request, reply) => {
         const set = (name: string, value: string) => reply.header(name, value)
         if (hostCors(host.allowedOrigin, request.method, request.headers, set)) return reply.code(204).send()
