@@ -18,9 +18,14 @@ export function flattenHeaders(headers: IncomingMessage['headers']): Record<stri
   return result
 }
 
-/** The body as the framework left it: parsed by a body parser, or the unread stream. */
+/**
+ * The body as the framework left it: parsed by a body parser, or the unread stream. A parser that
+ * did not read the stream (a type it does not take) may still leave a placeholder: koa-bodyparser
+ * and Express 4's body-parser set `{}`, which forwarded would replace a pass-through upload by
+ * `{}`. So a parsed value counts only once the stream was read; an unread stream is the body.
+ */
 export function bodyOf(message: IncomingMessage, parsed: unknown): CoreRequestBody {
-  if (parsed !== undefined) {
+  if (parsed !== undefined && message.readableDidRead) {
     if (Buffer.isBuffer(parsed)) return { kind: 'bytes', bytes: parsed }
     if (typeof parsed === 'string') return { kind: 'bytes', bytes: Buffer.from(parsed) }
     return { kind: 'parsed', value: parsed }

@@ -268,6 +268,28 @@ describe.each(frameworks)('forwarding via $name', (harness) => {
     },
   )
 
+  it('forwards a pass-through upload a host JSON parser left unread, not the {} it put in its place', async () => {
+    const parsed = await harness.start(
+      { upstream: upstream.url, keys: sharedKeys(), passThrough: ['/raw'] },
+      { bodyParser: 'json-only' },
+    )
+    try {
+      const body = 'name,score\nada,3\n'
+      const before = upstream.requests.length
+      const raw = await request(parsed.url).post('/raw').set('content-type', 'text/csv').send(body)
+      expect(raw.status).toBe(200)
+      expect(upstream.requests[before]?.body).toBe(body)
+      // JSON the parser did read still goes as it was parsed, encrypted or not.
+      const answer = await openaiClient(parsed).chat.completions.create({
+        model: 'llama-3-8b',
+        messages: [{ role: 'user', content: SECRET }],
+      })
+      expect(answer.choices[0]?.message.content).toBe(replyFor(SECRET))
+    } finally {
+      await parsed.close()
+    }
+  })
+
   it('aborts the upstream request when the SDK client stops reading a stream', async () => {
     const stream = await openaiClient(app).chat.completions.create({
       model: 'hang-stream',

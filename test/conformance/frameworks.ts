@@ -39,10 +39,12 @@ export interface RunningApp {
 export interface HostSetup {
   /**
    * A body parser that reads every request body first: `json` parses it, `raw` keeps its bytes,
-   * `text` decodes it to a string.
+   * `text` decodes it to a string. `json-only` parses JSON bodies only and leaves `{}` for the
+   * rest without reading them, as koa-bodyparser and Express 4's body-parser do (Fastify's own
+   * JSON parser stands for it there).
    * @default undefined
    */
-  bodyParser?: 'json' | 'raw' | 'text'
+  bodyParser?: 'json' | 'raw' | 'text' | 'json-only'
   /**
    * The one origin the host's CORS handler allows; requests from any other get no CORS headers
    * from it and go on to the proxy.
@@ -137,7 +139,13 @@ function expressHarness(prefix: string): FrameworkHarness {
         if (hostCors(host.allowedOrigin, request.method, request.headers, set)) response.status(204).end()
         else next()
       })
-      if (host.bodyParser !== undefined) app.use(express[host.bodyParser]({ type: '*/*' }))
+      if (host.bodyParser === 'json-only') {
+        app.use(express.json())
+        app.use((request, _response, next) => {
+          request.body ??= {}
+          next()
+        })
+      } else if (host.bodyParser !== undefined) app.use(express[host.bodyParser]({ type: '*/*' }))
       const middleware = expressContinuum(withAllProtocols(options))
       if (prefix === '') app.use(middleware)
       else app.use(prefix, middleware)
@@ -160,15 +168,20 @@ function expressHarness(prefix: string): FrameworkHarness {
 }
 
 /** What koa-bodyparser does: read the body, then leave it parsed on `ctx.request.body`. */
-function koaBodyParser(kind: 'json' | 'raw' | 'text'): Koa.Middleware {
+function koaBodyParser(kind: 'json' | 'raw' | 'text' | 'json-only'): Koa.Middleware {
   return async (context, next) => {
+    if (kind === 'json-only' && !context.is('application/json')) {
+      // A type it does not take: the stream stays unread, and `{}` stands in for the body.
+      ;(context.request as { body?: unknown }).body = {}
+      return next()
+    }
     const chunks: Buffer[] = []
     for await (const chunk of context.req) chunks.push(chunk as Buffer)
     const bytes = Buffer.concat(chunks)
     if (bytes.length > 0) {
       const request = context.request as { body?: unknown }
       request.body =
-        kind === 'json' ? JSON.parse(bytes.toString()) : kind === 'raw' ? bytes : bytes.toString()
+        kind === 'raw' ? bytes : kind === 'text' ? bytes.toString() : JSON.parse(bytes.toString())
     }
     await next()
   }
@@ -258,7 +271,7 @@ function fastifyHarness(prefix: string): FrameworkHarness {
         const set = (name: string, value: string) => reply.header(name, value)
         if (hostCors(host.allowedOrigin, request.method, request.headers, set)) return reply.code(204).send()
       })
-      if (host.bodyParser !== undefined) {
+      if (host.bodyParser !== undefined && host.bodyParser !== 'json-only') {
         // The app's own parser for every type; the plugin's routes must still see the unread body.
         app.removeAllContentTypeParsers()
         app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => {
