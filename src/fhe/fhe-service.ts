@@ -27,6 +27,7 @@ import {
   resolveCkksParameters,
 } from './params'
 import type { Compression, EvaluationKeyBytes } from './seal-evaluator'
+import { boundedSealObject } from './seal-object-bounds'
 import { SharedKeyStore } from './shared-key-store'
 import { WorkerPoolBackend } from './worker-pool-backend'
 
@@ -55,7 +56,8 @@ export interface FheServiceOptions {
    */
   keyCacheMaxBytes?: number
   /**
-   * Bytes of evaluation keys one caller identity may hold. An upload past it is refused with 429
+   * Bytes of evaluation keys one caller identity may hold, counted uncompressed (what the workers
+   * hold, not what a compressed upload weighed). An upload past it is refused with 429
    * `CONTINUUM_FHE_KEY_QUOTA_EXCEEDED`, so one caller can fill only its own share.
    * @default 33554432 (32 MiB)
    */
@@ -120,6 +122,8 @@ export interface FheProductResult {
 
 interface KeyEntry {
   readonly tag: string
+  /** Bytes of the bundle as uploaded, which the shared store weighs it at. */
+  readonly uploadBytes: number
   readonly keys: EvaluationKeyBytes
   readonly steps: ReadonlySet<number>
 }
@@ -174,6 +178,7 @@ export class FheService {
   readonly #compression: Compression
   readonly #logger: Logger
   readonly #shared: SharedKeyStore | undefined
+  readonly #keyQuotaBytes: number
   #uploads = 0
 
   constructor(options: FheServiceOptions = {}) {
@@ -184,6 +189,7 @@ export class FheService {
       'keyQuotaBytes',
     )
     const keyIdleMs = positiveInteger(options.keyIdleMs, 3_600_000, 'keyIdleMs')
+    this.#keyQuotaBytes = keyQuotaBytes
     this.maxKeyBytes = positiveInteger(options.maxKeyBytes, 8 * 1024 * 1024, 'maxKeyBytes')
     this.maxCiphertextBytes = positiveInteger(
       options.maxCiphertextBytes,
@@ -360,7 +366,8 @@ export class FheService {
         details: { limit: this.maxKeyBytes },
       })
     }
-    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
+    // Inflated no further than the quota: keys larger than that could never be held.
+    const parsed = parseEvaluationBundle(bundle, this.parameters, this.#keyQuotaBytes)
     const answer = { keyId: parsed.keyId, bytes: bundle.byteLength, galoisSteps: parsed.galoisSteps }
     // Same id, same bytes: keys already held need no second load.
     if (this.#keys.get(identity, parsed.keyId) !== undefined) {
@@ -376,8 +383,12 @@ export class FheService {
     return { ...answer, created: true }
   }
 
-  /** Loads checked keys into the backend and files them for the caller in this process. */
-  async #load(identity: string, parsed: ParsedBundle, bytes: number): Promise<KeyEntry> {
+  /**
+   * Loads checked keys into the backend and files them for the caller in this process, counted at
+   * their inflated size: what the workers hold, not what a compressed upload weighed.
+   */
+  async #load(identity: string, parsed: ParsedBundle, uploadBytes: number): Promise<KeyEntry> {
+    const bytes = Math.max(uploadBytes, parsed.bytes)
     this.#keys.reserve(identity, bytes)
     let stored = false
     try {
@@ -386,6 +397,7 @@ export class FheService {
       // Held keys: the Galois and relinearisation keys; the public key was only checked.
       const value: KeyEntry = {
         tag,
+        uploadBytes,
         keys: { ...parsed.keys, publicKey: undefined },
         steps: new Set(parsed.galoisSteps),
       }
@@ -406,14 +418,14 @@ export class FheService {
     const shared = this.#shared
     if (shared === undefined) return held?.value
     if (held !== undefined) {
-      if (await shared.renew(identity, keyId, held.bytes)) return held.value
+      if (await shared.renew(identity, keyId, held.value.uploadBytes)) return held.value
       // Deleted through another instance (or expired there): gone here too.
       this.#keys.delete(identity, keyId)
       return undefined
     }
     const bundle = await shared.fetch(identity, keyId)
     if (bundle === undefined) return undefined
-    const parsed = parseEvaluationBundle(bundle, this.parameters.fingerprint)
+    const parsed = parseEvaluationBundle(bundle, this.parameters, this.#keyQuotaBytes)
     if (parsed.keyId !== keyId) {
       throw new ContinuumError(
         'CONTINUUM_FHE_KEY_ID_UNBOUND',
@@ -542,7 +554,8 @@ export class FheService {
       keys: entry.keys,
       matrixId: `${matrix.kind}:${matrix.id}`,
       mode,
-      input: Uint8Array.from(input),
+      // Inflated here within a ciphertext's bound: SEAL would inflate a bomb without limit.
+      input: boundedSealObject(input, { kind: 'ciphertext' }, this.parameters),
       compression: this.#compression,
     })
     this.#logger.debug(

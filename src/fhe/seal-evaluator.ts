@@ -9,6 +9,7 @@ import type { Ciphertext, ComprModeType, GaloisKeys, ParmsIdType, Plaintext } fr
 import { ContinuumError } from '../errors'
 import { biasValues, diagonalValues, type LayoutMode, type MatrixLayout, planLayout } from './layout'
 import type { ResolvedCkksParameters } from './params'
+import { boundedSealObject } from './seal-object-bounds'
 import { createSealContext, galoisElement, type SealContext, sealFailure } from './seal-runtime'
 
 /** Serialization compression of SEAL objects. */
@@ -97,19 +98,30 @@ export class SealEvaluator {
     return this.#context.parameters
   }
 
-  /** Loads and checks an evaluation-key bundle; the Galois keys must hold every declared step. */
+  /**
+   * Loads and checks an evaluation-key bundle; the Galois keys must hold every declared step and
+   * no more keys than steps. Each part is bounded before SEAL inflates it (seal-object-bounds.ts).
+   */
   loadEvaluationKeys(keyTag: string, keys: EvaluationKeyBytes): void {
     const { seal, context } = this.#context
     this.dropEvaluationKeys(keyTag)
     let galois: GaloisKeys | undefined
+    const bounded = (bytes: Uint8Array, maxKeys?: number) =>
+      boundedSealObject(
+        bytes,
+        maxKeys === undefined ? { kind: 'ciphertext' } : { kind: 'switchKeys', maxKeys },
+        this.parameters,
+      )
     try {
-      if (keys.publicKey !== undefined)
-        using(new seal.PublicKey(), (key) => key.loadFromArray(context, keys.publicKey))
-      if (keys.relinKeys !== undefined)
-        using(new seal.RelinKeys(), (key) => key.loadFromArray(context, keys.relinKeys))
-      if (keys.galoisKeys !== undefined) {
+      const { publicKey, relinKeys, galoisKeys } = keys
+      if (publicKey !== undefined)
+        using(new seal.PublicKey(), (key) => key.loadFromArray(context, bounded(publicKey)))
+      if (relinKeys !== undefined)
+        using(new seal.RelinKeys(), (key) => key.loadFromArray(context, bounded(relinKeys, 1)))
+      if (galoisKeys !== undefined) {
+        const checked = bounded(galoisKeys, keys.galoisSteps.length)
         galois = new seal.GaloisKeys()
-        galois.loadFromArray(context, keys.galoisKeys)
+        galois.loadFromArray(context, checked)
         for (const step of keys.galoisSteps) {
           if (!galois.hasKey(galoisElement(step, this.parameters.polyModulusDegree))) {
             throw new ContinuumError(
@@ -336,9 +348,10 @@ export class SealEvaluator {
   /** Loads a query ciphertext and checks it is fresh for this parameter set at the encoding scale. */
   #loadQuery(bytes: Uint8Array): Ciphertext {
     const { seal, context } = this.#context
+    const checked = boundedSealObject(bytes, { kind: 'ciphertext' }, this.parameters)
     const ciphertext = new seal.Ciphertext()
     try {
-      ciphertext.loadFromArray(context, bytes)
+      ciphertext.loadFromArray(context, checked)
     } catch (error) {
       ciphertext.delete()
       throw sealFailure(error, 'CONTINUUM_FHE_MALFORMED_PAYLOAD', 'Loading the query ciphertext')

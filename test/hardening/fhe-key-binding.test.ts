@@ -15,6 +15,8 @@ import {
   type StoredMatrixDescription,
 } from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parseEvaluationBundle } from '../../src/fhe/evaluation-bundle'
+import { resolveCkksParameters } from '../../src/fhe/params'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 
 const vector = (length: number, seed: number) =>
@@ -59,7 +61,8 @@ beforeAll(async () => {
   victim = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   attacker = await FheKeyManager.generate({ parameters: 'ckks-4096' })
   // 32 bundles of about 135 KB: 4.3 MB, more than the whole 3 MB key cache, so a shared LRU would
-  // evict the victim's keys; the 1 MB quota lets the flooder keep 7 of them.
+  // evict the victim's keys; the 1 MB quota, charged at their inflated 230 KB, lets the flooder
+  // keep 4 of them.
   floodKeys = Array.from({ length: FLOOD }, () =>
     attacker.evaluationKeys({ galoisSteps: [1], publicKey: false, relinKeys: false }),
   )
@@ -169,7 +172,8 @@ describe.each(frameworks.filter((harness) => harness.prefix === ''))('FHE keys t
     }
     expect(FLOOD * floodKeys[0]!.byteLength).toBeGreaterThan(SERVICE.keyCacheMaxBytes!)
     const accepted = statuses.filter((status) => status === 201).length
-    expect(accepted).toBe(Math.floor(1_000_000 / floodKeys[0]!.byteLength))
+    const held = parseEvaluationBundle(floodKeys[0]!, resolveCkksParameters('ckks-4096')).bytes
+    expect(accepted).toBe(Math.floor(1_000_000 / held))
     expect(statuses.filter((status) => status === 429)).toHaveLength(FLOOD - accepted)
     expect(service.keyUsage({ identity: 'tenant-attacker' })).toBeLessThanOrEqual(1_000_000)
     const result = await score(app, 'token-victim')

@@ -212,9 +212,12 @@ describe('FHE evaluation keys in Redis', () => {
     const [store] = await backends.open('standalone', 1)
     const one = await instance(store!)
     const fingerprint = resolveCkksParameters('ckks-4096').fingerprint
-    // Bundles of a few dozen bytes, each with other "key material", so each has its own key id.
+    // Bundles of a few dozen bytes, each with other "key material", so each has its own key id:
+    // a SEAL header (which the service checks before storing) over 8 random bytes.
     const tiny = () => {
-      const sections: [number, Uint8Array][] = [[SectionTag.publicKey, randomBytes(8)]]
+      const key = Buffer.concat([Buffer.from('5ea1100401000000', 'hex'), Buffer.alloc(8), randomBytes(8)])
+      key.writeBigUInt64LE(BigInt(key.length), 8)
+      const sections: [number, Uint8Array][] = [[SectionTag.publicKey, Uint8Array.from(key)]]
       const keyId = evaluationKeyId(fingerprint, sections)
       return encodeEnvelope(EnvelopeKind.evaluationKeys, fingerprint, keyId, sections)
     }
