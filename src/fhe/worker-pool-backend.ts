@@ -4,8 +4,9 @@
  * split into units (result block × contiguous range of giant steps) spread over the least-busy
  * workers, and the partial results of a block are summed on one of them. Evaluation keys are sent
  * to a worker the first time it needs them and dropped everywhere when the service's cache evicts
- * them. A worker that dies fails its in-flight jobs with `CONTINUUM_FHE_WORKER_FAILED` and is
- * replaced, with the stored matrices replayed into the new thread.
+ * them; a product under dropped keys is refused, never loads them again. A worker that dies fails
+ * its in-flight jobs with `CONTINUUM_FHE_WORKER_FAILED` and is replaced, with the stored matrices
+ * replayed into the new thread.
  */
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
@@ -68,6 +69,12 @@ export class WorkerPoolBackend implements FheBackend {
   readonly parameters: ResolvedCkksParameters
   readonly #workers: PoolWorker[] = []
   readonly #matrices = new Map<string, MatrixSpec>()
+  /**
+   * Tags loaded and not dropped since. A product can reach the pool after the service dropped its
+   * keys (it picked them up before a DELETE, then awaited the shared store): sending them to the
+   * workers again would load them for good, since nothing drops a tag twice.
+   */
+  readonly #liveKeys = new Set<string>()
   readonly #script: { url: URL; execArgv: string[] }
   #nextId = 1
   #closed = false
@@ -159,9 +166,11 @@ export class WorkerPoolBackend implements FheBackend {
     const worker = this.#leastBusy()
     await this.#send(worker, { type: 'loadKeys', keyTag, keys })
     worker.keyTags.add(keyTag)
+    this.#liveKeys.add(keyTag)
   }
 
   async dropEvaluationKeys(keyTag: string): Promise<void> {
+    this.#liveKeys.delete(keyTag)
     await Promise.all(
       this.#workers
         .filter((worker) => worker.keyTags.delete(keyTag))
@@ -188,6 +197,9 @@ export class WorkerPoolBackend implements FheBackend {
         'CONTINUUM_FHE_COLLECTION_UNKNOWN',
         `Matrix "${request.matrixId}" is not registered for ${request.mode} layout`,
       )
+    }
+    if (!this.#liveKeys.has(request.keyTag)) {
+      throw new ContinuumError('CONTINUUM_FHE_KEYS_UNKNOWN', 'No evaluation keys are loaded for this key id')
     }
     const layout = planLayout(spec.rows, spec.dimension, this.parameters.slotCount, request.mode)
     const chunks = Math.min(this.#workers.length, layout.giantSteps)
