@@ -12,9 +12,27 @@
  * (Galois and relinearisation keys): parms id (32 bytes), the key count u64, and per key the
  * count of its parts u64 followed by that many uncompressed public keys, each with its header.
  */
-import { inflateSync, zstdDecompressSync } from 'node:zlib'
+import * as zlib from 'node:zlib'
 import { ContinuumError } from '../errors'
 import type { ResolvedCkksParameters } from './params'
+
+/**
+ * zstd, which SEAL compresses with by default. node:zlib has it from Node 22.15; the package
+ * supports 22.12, where it is looked up at run time so the module still loads, and a zstd object
+ * is refused with a message that names the fix.
+ */
+function zstd(packed: Buffer, maxOutputLength: number): Buffer {
+  const decompress = (
+    zlib as { zstdDecompressSync?: (input: Buffer, options: { maxOutputLength: number }) => Buffer }
+  ).zstdDecompressSync
+  if (decompress === undefined) {
+    throw new ContinuumError(
+      'CONTINUUM_FHE_MALFORMED_PAYLOAD',
+      'SEAL object is zstd-compressed, which needs Node >= 22.15 on the server; send it uncompressed or with zlib',
+    )
+  }
+  return decompress(packed, { maxOutputLength })
+}
 
 const HEADER_BYTES = 16
 const PARMS_ID_BYTES = 32
@@ -79,9 +97,9 @@ export function boundedSealObject(
   let members: Buffer
   try {
     if (mode === 0) members = packed
-    else if (mode === 1) members = inflateSync(packed, { maxOutputLength: Math.max(1, bound - HEADER_BYTES) })
-    else if (mode === 2)
-      members = zstdDecompressSync(packed, { maxOutputLength: Math.max(1, bound - HEADER_BYTES) })
+    else if (mode === 1)
+      members = zlib.inflateSync(packed, { maxOutputLength: Math.max(1, bound - HEADER_BYTES) })
+    else if (mode === 2) members = zstd(packed, Math.max(1, bound - HEADER_BYTES))
     else throw malformed(`SEAL object has compression mode ${mode}`)
   } catch (error) {
     if (ContinuumError.isInstance(error)) throw error
