@@ -194,7 +194,11 @@ export class InferenceRouter {
     const declared = request.metadata?.classification
     if (declared !== undefined || this.#options.policy.type !== 'classification_based') return declared
     const classifier = this.#options.classifier
-    if (classifier === undefined || !('messages' in request)) return undefined
+    if (classifier === undefined) return undefined
+    // Embeddings send their inputs to the provider as much as a chat sends its messages, so the
+    // classifier reads them too, each as a user message; skipping them let any content the
+    // policy keeps local reach a cloud provider through the embeddings endpoint.
+    if (!('messages' in request)) return this.#classify(classifier, embeddingAsChat(request))
     if (request.native?.opaqueContent === true) {
       // Fail closed: the classifier reads canonical messages, and part of this request's content
       // (a document, a file, audio) has no canonical form, so it could not have read all of it.
@@ -679,6 +683,15 @@ interface StreamAttempt {
   /** Time to the first chunk. */
   latencyMs: number
   started: number
+}
+
+/** What the classifier reads of an embeddings request: its inputs, each as a user message. */
+function embeddingAsChat(request: EmbeddingRequest): CanonicalRequest {
+  return {
+    model: request.model,
+    messages: request.input.map((input) => ({ role: 'user', content: input })),
+    ...(request.metadata === undefined ? {} : { metadata: request.metadata }),
+  }
 }
 
 /** Lets a provider's iterator run its cleanup without waiting on it (it may be stuck in a read). */
