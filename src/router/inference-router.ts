@@ -328,13 +328,29 @@ export class InferenceRouter {
   #recordOutcome(runtime: ProviderRuntime, error: ContinuumError | undefined, latencyMs: number): void {
     if (error === undefined) {
       runtime.breaker.recordSuccess()
-      const smoothing = this.#options.latencySmoothing
-      runtime.latencyEwma =
-        runtime.latencyEwma === undefined
-          ? latencyMs
-          : runtime.latencyEwma + smoothing * (latencyMs - runtime.latencyEwma)
+      this.#recordLatency(runtime, latencyMs)
     } else if (error.isRetryable && error.code !== 'CONTINUUM_CLIENT_ABORTED') runtime.breaker.recordFailure()
     else runtime.breaker.recordNeutral()
+  }
+
+  #recordLatency(runtime: ProviderRuntime, latencyMs: number): void {
+    const smoothing = this.#options.latencySmoothing
+    runtime.latencyEwma =
+      runtime.latencyEwma === undefined
+        ? latencyMs
+        : runtime.latencyEwma + smoothing * (latencyMs - runtime.latencyEwma)
+  }
+
+  /**
+   * A stream's first chunk answers a half-open breaker's probe: the provider serves again. Waiting
+   * for the stream's end would hold the probe slot as long as the consumer reads, so one client
+   * reading slowly (or not at all, its connection open) would keep the provider skipped by
+   * everyone. Returns whether it answered, so the stream's success is not counted again at its end.
+   */
+  #answerProbe(runtime: ProviderRuntime): boolean {
+    if (runtime.breaker.state !== 'half-open') return false
+    runtime.breaker.recordSuccess()
+    return true
   }
 
   /** After a failed attempt: the backoff to wait before retrying the same provider, or undefined to move on. */
@@ -599,6 +615,8 @@ export class InferenceRouter {
     let usage: { inputTokens: number; outputTokens: number } | undefined
     let finished = false
     let settled = false
+    // An error chunk in first place is a failure, not an answer.
+    const probeAnswered = firstChunk.type !== 'error' && this.#answerProbe(runtime)
     try {
       let chunk: StreamChunk = firstChunk
       for (;;) {
@@ -624,7 +642,8 @@ export class InferenceRouter {
         )
       }
       settled = true
-      this.#recordOutcome(runtime, undefined, latencyMs)
+      if (probeAnswered) this.#recordLatency(runtime, latencyMs)
+      else this.#recordOutcome(runtime, undefined, latencyMs)
       this.#emitAttemptEnd(attempt, undefined, usage)
     } catch (thrown) {
       settled = true
