@@ -355,7 +355,12 @@ function orderByPolicy(
         .sort((left, right) => left.inFlight - right.inFlight || left.latency - right.latency)
         .map(({ candidate, inFlight }) => ({ ...candidate, reason: `${inFlight} in flight` }))
     case 'fallback_chain': {
-      const chain = policy.byModel?.[request.model] ?? policy.chain
+      // The model name is the caller's: an inherited property (`constructor`) is no chain.
+      const byModel = policy.byModel
+      const chain =
+        byModel !== undefined && Object.hasOwn(byModel, request.model)
+          ? byModel[request.model]!
+          : policy.chain
       const result: Ordered[] = []
       for (const [position, id] of chain.entries()) {
         const candidate = candidates.find(({ runtime }) => runtime.provider.id === id)

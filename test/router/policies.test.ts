@@ -177,6 +177,18 @@ describe('routing policies', () => {
     expect(await order(router, chat('special'))).toEqual(['vllm', 'openai'])
   })
 
+  it('fallback_chain reads byModel for the models it names, never for an inherited property', async () => {
+    // Providers that list no model serve any name the caller writes, `constructor` included.
+    const router = new InferenceRouter({
+      providers: [cloudA(), cloudB(), local()],
+      policy: { type: 'fallback_chain', chain: ['azure', 'vllm'], byModel: { special: ['vllm'] } },
+    })
+    for (const model of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(await order(router, chat(model))).toEqual(['azure', 'vllm'])
+      expect((await router.complete(chat(model))).provider).toBe('azure')
+    }
+  })
+
   it('maps an alias to provider-specific model names and only routes to the listed providers', async () => {
     const openai = cloudA()
     const azure = cloudB()
