@@ -151,6 +151,12 @@ export function planRoute(
   const needsVision = chat !== undefined && hasImages(chat)
   const used = chat === undefined ? [] : parametersOf(chat)
   candidates = candidates.filter(({ runtime }) => {
+    // Left out here, not found out per attempt: each attempt is admitted first, so a count that
+    // sends nothing would still spend the provider's per-minute request budget.
+    if (operation === 'count_tokens' && runtime.provider.countTokens === undefined) {
+      excluded.push({ provider: runtime.provider.id, reason: 'cannot count tokens' })
+      return false
+    }
     const capabilities = runtime.provider.capabilities
     const parameter = chat === undefined ? undefined : unsupportedParameter(chat, used, capabilities)
     const missing =
