@@ -404,6 +404,29 @@ describe('createRouterUpstream', () => {
     await router.close()
   })
 
+  it('releases the concurrency slot of a stream whose first chunk is an error', async () => {
+    // A provider breaking the contract (only the router emits error chunks) with one as its first
+    // chunk: the gateway answered the error but left the router stream suspended, so its slot, its
+    // lease renewal and the provider request were held forever; `maxConcurrency` such answers
+    // locked the provider for every caller.
+    const provider = new FakeProvider('fake')
+    const router = new InferenceRouter({
+      providers: [provider],
+      retry: { maxRetries: 0 },
+      rateLimits: { fake: { maxConcurrency: 1 } },
+    })
+    const upstream = createRouterUpstream(router)
+    const failure = new ContinuumError('CONTINUUM_PROVIDER_ERROR', 'upstream failed', { isRetryable: true })
+    provider.setSteps([{ chunks: [{ type: 'error', error: failure }] }, 'ok'])
+    const refused = await upstream.send(chat({}, { stream: true }))
+    expect(refused.status).toBe(502)
+    expect(JSON.parse(await textOf(refused)).error.code).toBe('CONTINUUM_STREAM_INTERRUPTED')
+    const answered = await upstream.send(chat())
+    expect(answered.status).toBe(200)
+    expect(provider.streamsCleanedUp).toBe(1)
+    await router.close()
+  })
+
   it('fails a stream that stops without finishing, so the pipeline writes the error frame and no [DONE]', async () => {
     const { provider, router, upstream } = setup()
     provider.setSteps([{ chunks: [{ type: 'text-delta', text: 'partial' }] }])

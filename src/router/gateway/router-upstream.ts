@@ -162,11 +162,20 @@ export function createRouterUpstream(router: InferenceRouter, options: GatewayOp
             'The router stream ended before any chunk',
           )
         }
-        if (first.value.type === 'error') throw first.value.error
-        return {
-          status: 200,
-          headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
-          body: { type: 'events', events: routerEvents(first.value, iterator, call.writer(context)) },
+        try {
+          if (first.value.type === 'error') throw first.value.error
+          const writer = call.writer(context)
+          return {
+            status: 200,
+            headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
+            body: { type: 'events', events: routerEvents(first.value, iterator, writer) },
+          }
+        } catch (error) {
+          // The router stream waits at its first chunk, holding its concurrency slot, breaker
+          // probe and provider request until it is ended: answering the error alone would hold them
+          // forever.
+          await iterator.return?.()?.catch(() => undefined)
+          throw error
         }
       }
     }
