@@ -352,6 +352,11 @@ export class Keyring {
         ? [input.id, agreementEntry(input)]
         : [input.id, { kind: 'shared', key: createFieldKey(input.id, input.key), acceptUntil: Infinity }],
     )
+    // A key whose grace already ended is retired for good before the new times are computed:
+    // otherwise a schedule postponing or dropping its successor (or a longer graceMs) would let
+    // it decrypt again, on the instances where no request happened to touch it since.
+    const now = this.#clock.now()
+    for (const [id, entry] of this.#entries) if (entry.acceptUntil <= now) this.#bury(id, entry)
     const removed = [...this.#activations.keys()].filter((id) => !next.has(id))
     for (const id of removed) this.retire(id)
     for (const [id, entry] of built) this.#entries.set(id, entry)
@@ -401,14 +406,17 @@ export class Keyring {
     this.#activations.delete(id)
   }
 
+  /** Turns a key past its grace period into a tombstone: never to decrypt again, only to seal its notice. */
+  #bury(id: string, entry: Entry): void {
+    this.#entries.delete(id)
+    this.#retired.add(id)
+    this.#tombstones.set(id, entry)
+  }
+
   #entry(id: string): Entry {
     const entry = this.#entries.get(id)
     if (entry !== undefined && entry.acceptUntil > this.#clock.now()) return entry
-    if (entry !== undefined) {
-      this.#entries.delete(id)
-      this.#retired.add(id)
-      this.#tombstones.set(id, entry)
-    }
+    if (entry !== undefined) this.#bury(id, entry)
     if (this.#retired.has(id)) {
       const successor = this.#tombstones.get(id)?.kind === 'agreement' ? this.#successor() : undefined
       throw new ContinuumError(

@@ -224,6 +224,43 @@ describe.each(['standalone', 'cluster'] as Topology[])(
       expect(await cluster.answers('k2')).toEqual([{ status: 200 }, { status: 200 }])
       await cluster.close()
     })
+
+    it('never brings back a key past its grace period, whatever Redis says next', async () => {
+      const [writer, one, two] = await backends.open(topology, 3)
+      const start = Date.now()
+      const at = start + 10 * 60_000
+      const schedule = [
+        { id: 'k1', activatesAt: start - 60_000 },
+        { id: 'k2', activatesAt: at },
+      ]
+      const keys = [
+        { id: 'k1', key: material.k1 },
+        { id: 'k2', key: material.k2 },
+      ]
+      // Someone with write access to Redis (and k1, leaked after its retirement) postpones k2,
+      // drops it, or stretches the grace period: each would make k1 decrypt again.
+      const rewrites = [
+        { graceMs: GRACE_MS, keys: [schedule[0]!, { id: 'k2', activatesAt: at + 86_400_000 }] },
+        { graceMs: GRACE_MS, keys: [schedule[0]!] },
+        { graceMs: 86_400_000, keys: schedule },
+      ]
+      for (const rewrite of rewrites) {
+        await publishKeySchedule(writer!, { graceMs: GRACE_MS, keys: schedule })
+        const clock = manualClock(start)
+        const cluster = await fleet(
+          [storeKeySource({ store: one!, keys }), storeKeySource({ store: two!, keys })],
+          clock,
+        )
+        // k1's grace ends; clients moved to k2, so no request has named k1 since.
+        clock.set(at + GRACE_MS + 1)
+        expect(await cluster.answers('k2')).toEqual([{ status: 200 }, { status: 200 }])
+        for (const reloader of cluster.reloaders) await reloader.reload()
+        await publishKeySchedule(writer!, rewrite)
+        for (const reloader of cluster.reloaders) await reloader.reload()
+        expect(await cluster.answers('k1')).toEqual([retired, retired])
+        await cluster.close()
+      }
+    })
   },
 )
 
