@@ -2,11 +2,13 @@
  * `continuum-proxy fingerprint <server-url | key-file>`: the fingerprint a client pins. Given a
  * server's URL it fetches the published agreement key and computes the fingerprint of the key
  * itself (it never repeats the server's own claim, and says so when the claim differs); given an
- * agreement private key file it computes it offline, before the server runs.
+ * agreement private key file it computes it offline, before the server runs. A hybrid server's
+ * fingerprint covers its ML-KEM key too (docs/PROTOCOL.md §1.2): the X25519 key's hash alone is
+ * the pin of a classical document, which would let a relay strip ML-KEM from the pinned clients.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { AGREEMENT_KEY_PATH, fingerprint, loadAgreementPrivateKey } from '../src/index'
+import { AGREEMENT_KEY_PATH, fingerprint, HYBRID_AGREEMENT, loadAgreementPrivateKey } from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
 import { FINGERPRINT } from './command-names'
 import { parseOrUsage } from './parse-command-args'
@@ -35,14 +37,33 @@ async function fromServer(
     throw new CliUsageError(`${mount} answered ${response.status} for ${AGREEMENT_KEY_PATH}${hint}`, USAGE)
   }
   const document = (await response.json().catch(() => ({}))) as {
+    algorithm?: unknown
     publicKey?: unknown
+    mlKemPublicKey?: unknown
     fingerprint?: unknown
     keyId?: unknown
   }
-  const bytes =
-    typeof document.publicKey === 'string' ? Buffer.from(document.publicKey, 'base64url') : Buffer.alloc(0)
+  const bytes = decoded(document.publicKey)
   if (bytes.length !== 32) throw new CliUsageError(`${base.origin} published no X25519 agreement key`, USAGE)
-  return { computed: fingerprint(bytes), claimed: document.fingerprint, keyId: document.keyId }
+  if (document.algorithm !== HYBRID_AGREEMENT) {
+    return { computed: fingerprint(bytes), claimed: document.fingerprint, keyId: document.keyId }
+  }
+  const mlKem = decoded(document.mlKemPublicKey)
+  if (mlKem.length !== ML_KEM_768_PUBLIC_KEY_BYTES) {
+    throw new CliUsageError(`${base.origin} published a hybrid key without its ML-KEM-768 key`, USAGE)
+  }
+  return {
+    computed: fingerprint(Buffer.concat([mlKem, bytes])),
+    claimed: document.fingerprint,
+    keyId: document.keyId,
+  }
+}
+
+/** Bytes of an ML-KEM-768 encapsulation key (FIPS 203). */
+const ML_KEM_768_PUBLIC_KEY_BYTES = 1184
+
+function decoded(value: unknown): Buffer {
+  return typeof value === 'string' ? Buffer.from(value, 'base64url') : Buffer.alloc(0)
 }
 
 /** The command, with an injectable fetch. */

@@ -3,11 +3,14 @@
  * X25519 private key file (mode 0600, never overwritten) and prints its fingerprint; `fingerprint`
  * gives the same fingerprint offline from that file and online from the running server that uses
  * it (Express on a real socket), and exits 1 when a server's stated fingerprint is not its key's.
+ * A hybrid server's fingerprint covers its ML-KEM key too, never the X25519 key's hash alone.
  */
+
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateAgreementKeyPair } from 'continuum-proxy'
+import { fingerprint, generateAgreementKeyPair, HYBRID_AGREEMENT, Keyring } from 'continuum-proxy'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fingerprintCommand } from '../../cli/fingerprint-command'
 import { runCli } from '../../cli/run-cli'
@@ -66,6 +69,47 @@ describe('continuum-proxy keygen and fingerprint', () => {
       expect(online.out.join('\n')).toBe(`fingerprint: ${printed}\nkey id: a2026`)
     } finally {
       await proxy.close()
+    }
+  })
+
+  it('reads the one fingerprint over both keys of a hybrid server, which its clients pin', async () => {
+    const keyring = await Keyring.create({
+      agreementKeys: [
+        { id: 'pq-1', privateKey: randomBytes(32).toString('base64url'), algorithm: HYBRID_AGREEMENT },
+      ],
+    })
+    const published = keyring.published()!
+    // The X25519 key's hash alone is what a relay's classical document with that key would carry.
+    const classical = fingerprint(Buffer.from(published.publicKey, 'base64url'))
+    const proxy = await startExpressProxy({ upstream: 'http://127.0.0.1:9', keys: keyring })
+    try {
+      const online = capture()
+      expect(await runCli(['fingerprint', proxy.url], online.io)).toBe(0)
+      expect(online.out.join('\n')).toBe(`fingerprint: ${published.fingerprint}\nkey id: pq-1`)
+      expect(online.out.join('\n')).not.toContain(classical)
+      expect(online.err).toEqual([])
+    } finally {
+      await proxy.close()
+    }
+  })
+
+  it('refuses a hybrid document without a valid ML-KEM key', async () => {
+    const real = generateAgreementKeyPair()
+    const document = {
+      keyId: 'pq-1',
+      algorithm: HYBRID_AGREEMENT,
+      publicKey: real.publicKeyBytes.toString('base64url'),
+      mlKemPublicKey: randomBytes(16).toString('base64url'),
+      fingerprint: fingerprint(real.publicKeyBytes),
+      classical: true,
+    }
+    const server = await FakeUpstream.start(() => jsonReply(document))
+    try {
+      const run = capture()
+      await expect(fingerprintCommand().run([server.url], run.io)).rejects.toThrow(/ML-KEM-768 key/)
+      expect(run.out).toEqual([])
+    } finally {
+      await server.close()
     }
   })
 
