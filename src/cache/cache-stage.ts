@@ -4,10 +4,11 @@
  * requester's own nonce exactly as it does a live answer. A miss is forwarded and its answer
  * collected while it flows to the client: no added latency, and the entry is stored only when a
  * 2xx answer completed (a stream that reached its protocol's end) within `maxEntryBytes`; an
- * error, a cut or an abandoned stream is never stored, nor an answer the upstream marked
- * `cache-control: no-store` or `private`. With a shared store a lookup is one GET (a miss adds
- * one SET, not waited for), and a store that cannot answer makes the exchange a miss. The outcome is left on the exchange's annotations for
- * the metrics and `onResult`. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
+ * error (by its status, or reported in its body), a cut or an abandoned stream is never stored,
+ * nor an answer the upstream marked `cache-control: no-store` or `private`. With a shared store a
+ * lookup is one GET (a miss adds one SET, not waited for), and a store that cannot answer makes
+ * the exchange a miss. The outcome is left on the exchange's annotations for the metrics and
+ * `onResult`. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
  * on a hit, `age`; encrypted exchanges never do: in clear, they would tell an on-path observer
  * that two encrypted prompts were equal.
  */
@@ -54,6 +55,24 @@ function forbidsStoring(value: string | string[] | undefined): boolean {
     const name = directive.split('=')[0]!.trim()
     return name === 'no-store' || name === 'private'
   })
+}
+
+/**
+ * Whether a JSON body or a stream event (with its SSE name) reports a failure in-band. A server
+ * that fails after the first token can no longer change the 200 it sent, so it says so in the
+ * body: Anthropic `event: error` (`{"type":"error",...}`), vLLM an `{"error":{...}}` chunk before
+ * `[DONE]`, Ollama an `{"error":"..."}` line, TGI `{"error":"...","error_type":...}`. Adapters
+ * count such an event as the stream's end, so the stream ends normally; kept, one transient
+ * failure (an overload, an out-of-memory) would be replayed to the whole scope for the TTL. The
+ * shape these protocols share is tested rather than a per-adapter hook: no successful answer of a
+ * cacheable route has a set `error` member, an `error` type or event name, and a false positive
+ * costs only a miss.
+ */
+function reportsFailure(data: Record<string, unknown>, name: string | undefined): boolean {
+  if (name === 'error' || data.type === 'error') return true
+  return (
+    Object.hasOwn(data, 'error') && data.error !== null && data.error !== undefined && data.error !== false
+  )
 }
 
 async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEvent> {
@@ -120,6 +139,7 @@ export class CacheStage implements ProxyStage {
     const body = response.body
     const headers = storedHeaders(response.headers)
     if (body.type === 'json') {
+      if (reportsFailure(body.value, undefined)) return response
       void this.cache.save(key, { status: response.status, headers, body, storedAt: clock.now() })
       return response
     }
@@ -131,6 +151,10 @@ export class CacheStage implements ProxyStage {
       let bytes = 0
       let keep = true
       for await (const event of source) {
+        if (keep && reportsFailure(event.data, event.name)) {
+          keep = false
+          events.length = 0
+        }
         if (keep) {
           bytes += JSON.stringify(event.data).length + (event.name?.length ?? 0)
           if (bytes > maxEntryBytes) {

@@ -120,6 +120,22 @@ describe('cache eligibility and keys', () => {
     )
   })
 
+  it('bypasses TGI requests that sample through top_k, top_p or typical_p without do_sample', () => {
+    // TGI samples whenever a warper is set (`sampling = do_sample or has_warpers`): these answers
+    // differ on every call, so caching one would replay a single draw to every later caller.
+    for (const parameters of [{ top_k: 50 }, { top_p: 0.9 }, { typical_p: 0.95 }]) {
+      for (const path of ['/generate', '/generate_stream']) {
+        expect(eligibility(cache, exchange({ inputs: 'p', parameters }, { path })).kind).toBe('bypass')
+      }
+    }
+    // No warper, or one that changes nothing, is still greedy decoding, and cached.
+    for (const parameters of [{}, { top_k: 0, top_p: 1, typical_p: 1 }, { max_new_tokens: 20 }]) {
+      expect(eligibility(cache, exchange({ inputs: 'p', parameters }, { path: '/generate' })).kind).toBe(
+        'cacheable',
+      )
+    }
+  })
+
   it('uses a custom scope, and bypasses when it throws', () => {
     const warnings: string[] = []
     const scoped = new ResponseCache({

@@ -15,15 +15,25 @@ import { generateSchema } from './schema'
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
 
-/** A request samples when it asks to (`do_sample`) or sets a temperature above zero. */
+/** Whether a `top_p`/`typical_p` value narrows the distribution (below 1), so TGI samples from it. */
+const narrows = (value: unknown): boolean => typeof value === 'number' && value < 1
+
+/**
+ * A request samples when it asks to (`do_sample`), sets a temperature above zero, or sets any
+ * other warper: TGI samples whenever one is set (`sampling = do_sample or has_warpers`), so
+ * `top_k`, `top_p` or `typical_p` alone make every answer a new draw.
+ */
 const cache = {
   samples: (body: Record<string, unknown>) => {
     const parameters = body.parameters as Record<string, unknown> | undefined
     if (typeof parameters !== 'object' || parameters === null) return false
-    const temperature = parameters.temperature
+    const { temperature, top_k: topK } = parameters
     return (
       parameters.do_sample === true ||
-      (temperature !== undefined && temperature !== null && temperature !== 0)
+      (temperature !== undefined && temperature !== null && temperature !== 0) ||
+      (typeof topK === 'number' && topK > 0) ||
+      narrows(parameters.top_p) ||
+      narrows(parameters.typical_p)
     )
   },
 }
