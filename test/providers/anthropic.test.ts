@@ -1,5 +1,5 @@
 import type { CanonicalRequest } from 'continuum-proxy'
-import { ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
+import { type ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import { ProviderRegistry } from 'continuum-proxy/provider-kit'
 import { anthropic } from 'continuum-proxy/providers'
@@ -8,6 +8,7 @@ import { anthropicProviderType } from '../../adapters/anthropic/provider/config'
 import { anthropicErrorReply, startAnthropicServer } from '../kit/anthropic'
 import { transcript, transcriptUntil } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 import { assembleToolCalls, collect, weatherTool } from './openai-fixtures'
 import { describeProviderFailures } from './provider-failures'
 
@@ -19,16 +20,6 @@ const request: CanonicalRequest = {
   temperature: 0.5,
   topP: 0.9,
   stop: ['END'],
-}
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection')
 }
 
 describe('anthropic provider', () => {

@@ -1,4 +1,4 @@
-import { ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
+import { type ContinuumError, silentLogger, systemClock } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import { ProviderRegistry } from 'continuum-proxy/provider-kit'
 import { azureOpenAI } from 'continuum-proxy/providers'
@@ -7,22 +7,13 @@ import { azureOpenAIProviderType } from '../../adapters/azure-openai/provider/co
 import { azureDialect, startOpenAIServer } from '../kit/openai'
 import { transcript, transcriptUntil } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 import { collect, openaiRequest } from './openai-fixtures'
 import { describeProviderFailures } from './provider-failures'
 
 const API_KEY = 'azure-5ecret-resource-key-0123456789'
 const TOKEN = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.test-token'
 const DEPLOYMENTS = { 'gpt-4o-mini': 'gpt-4o-prod', 'text-embedding-3-small': 'embed-prod' }
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('azure openai provider', () => {
   let fake: FakeUpstream

@@ -9,12 +9,12 @@
  */
 import { inspect } from 'node:util'
 import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
-import { ContinuumError } from 'continuum-proxy'
 import { anthropic, ollama, openai } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jsonReply, sseFrame } from '../kit/replies'
 import { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 
 /** What must never be printed: V8 quotes about ten characters either side of the error. */
 const SECRET = 'SSN-078-05-1120'
@@ -25,16 +25,6 @@ const request: CanonicalRequest = { model: 'served-model', messages: [{ role: 'u
 /** Everything a logger could print of an error: messages, details and stacks, causes included. */
 function printed(error: unknown): string {
   return inspect(error, { depth: 10 })
-}
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection')
 }
 
 async function lastChunk(stream: AsyncIterable<StreamChunk>): Promise<StreamChunk | undefined> {

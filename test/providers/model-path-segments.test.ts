@@ -7,7 +7,6 @@
  * (`*`), every such name is refused as an unknown model and nothing leaves its segment.
  */
 import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
-import { ContinuumError } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import { azureOpenAI, bedrock } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../kit/bedrock'
 import { jsonReply } from '../kit/replies'
 import { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 
 interface Case {
   name: string
@@ -42,16 +42,6 @@ const cases: Case[] = [
     prefix: '/model/',
   },
 ]
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection')
-}
 
 async function drain(stream: AsyncIterable<StreamChunk>): Promise<void> {
   for await (const chunk of stream) if (chunk.type === 'error') throw chunk.error

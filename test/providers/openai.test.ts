@@ -8,20 +8,11 @@ import { openaiProviderType } from '../../adapters/openai/provider/config'
 import { openaiDialect, startOpenAIServer } from '../kit/openai'
 import { transcriptUntil } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 import { assembleToolCalls, collect, openaiRequest, weatherTool } from './openai-fixtures'
 import { describeProviderFailures } from './provider-failures'
 
 const API_KEY = 'sk-test-5ecret-openai-key'
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('openai provider', () => {
   let fake: FakeUpstream

@@ -9,7 +9,6 @@
  * transport sends, and the caller gets the coded error a 3xx maps to.
  */
 import type { CanonicalRequest, StreamChunk } from 'continuum-proxy'
-import { ContinuumError } from 'continuum-proxy'
 import type { InferenceProvider } from 'continuum-proxy/provider-kit'
 import { anthropic, azureOpenAI, openai } from 'continuum-proxy/providers'
 import { fetch as undiciFetch } from 'undici'
@@ -17,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startAnthropicServer } from '../kit/anthropic'
 import { azureDialect, openaiDialect, startOpenAIServer } from '../kit/openai'
 import type { FakeUpstream } from '../kit/server'
+import { caught } from './caught'
 import { openaiRequest } from './openai-fixtures'
 
 const PROMPT = 'the confidential prompt that must stay with the provider'
@@ -63,21 +63,14 @@ const cases: Case[] = [
   },
 ]
 
+const caughtRedirect = (promise: Promise<unknown>) =>
+  caught(promise, 'expected a rejection: the redirect was followed')
+
 const transports: Array<[string, typeof globalThis.fetch | undefined]> = [
   ['undici request()', undefined],
   ['an injected undici fetch', undiciFetch as unknown as typeof globalThis.fetch],
   ['an injected global fetch', globalThis.fetch],
 ]
-
-async function caught(promise: Promise<unknown>): Promise<ContinuumError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(ContinuumError.isInstance(error), String(error)).toBe(true)
-    return error as ContinuumError
-  }
-  throw new Error('expected a rejection: the redirect was followed')
-}
 
 async function drain(stream: AsyncIterable<StreamChunk>): Promise<void> {
   for await (const _chunk of stream) {
@@ -109,9 +102,9 @@ describe.each(cases)('$name answering with a redirect to another host', (suite) 
           body: 'moved',
         }
         provider.queue(redirect)
-        const completeError = await caught(client.complete(request))
+        const completeError = await caughtRedirect(client.complete(request))
         provider.queue(redirect)
-        const streamError = await caught(drain(client.stream(request)))
+        const streamError = await caughtRedirect(drain(client.stream(request)))
         await client.close?.()
 
         const reached = attacker.requests.slice(before)
