@@ -133,12 +133,5 @@ function decodeMessage({ codec, toUtf8 }: Codec, frame: Uint8Array): EventStream
 /** `first` followed by every chunk of `rest` (`restBytes` in all), copied once. */
 function join(first: Uint8Array, rest: readonly Uint8Array[], restBytes: number): Uint8Array {
   if (first.length === 0 && rest.length === 1) return rest[0]!
-  const joined = new Uint8Array(first.length + restBytes)
-  joined.set(first, 0)
-  let offset = first.length
-  for (const chunk of rest) {
-    joined.set(chunk, offset)
-    offset += chunk.length
-  }
-  return joined
+  return Buffer.concat(first.length === 0 ? rest : [first, ...rest], first.length + restBytes)
 }
