@@ -77,8 +77,13 @@ export interface RouteDefinition {
   encrypted: boolean
   /** Plain-field allow-list of the request body. Required on encrypted routes. */
   requestPlain?: readonly string[]
-  /** JSON Schema (draft 2020-12 subset ajv accepts) the decrypted request body must satisfy. */
-  requestSchema?: Record<string, unknown>
+  /**
+   * JSON Schema (draft 2020-12 subset ajv accepts) the decrypted request body must satisfy, or a
+   * function that loads it: called on the route's first request and never again (the built-in
+   * adapters load theirs so, and a proxy never loads the schema of a route it is not sent).
+   * @default undefined (the body is not validated beyond being a JSON object)
+   */
+  requestSchema?: Record<string, unknown> | (() => Promise<Record<string, unknown>>)
   /** Plain-field allow-list of a JSON response, including error bodies. Required on encrypted routes. */
   responsePlain?: readonly string[]
   /** Streaming behaviour, when the route can stream. */

@@ -1,6 +1,7 @@
 /**
- * A route prepared once at registration: its path matchers, compiled field trees and a lazily
- * compiled ajv validator, so the per-request path does no parsing of adapter definitions.
+ * A route prepared once at registration: its path matchers, compiled field trees and an ajv
+ * validator compiled (and, for a schema given as a loader, loaded) on the route's first request,
+ * so the per-request path does no parsing of adapter definitions.
  */
 import type { ValidateFunction } from 'ajv'
 import { compilePlainFields, type PlainFieldTree } from '../cipher/field-map'
@@ -14,6 +15,7 @@ import type {
 } from './adapter'
 import type { FactsReader } from './facts'
 import type { GatewayCodec } from './gateway-codec'
+import { loadOnce } from './load-once'
 import type { ModelTextSegment } from './model-text'
 import { compileSchema } from './schema-compiler'
 import type { StreamEvent } from './stream-event'
@@ -47,8 +49,11 @@ export interface CompiledRoute {
   matchExact(path: string): Record<string, string> | undefined
   /** Matches the end of a path behind any prefix (client side); resolves the matched part. */
   matchSuffix(path: string): string | undefined
-  /** Throws CONTINUUM_SCHEMA_VIOLATION naming the failing path. */
-  validate(body: unknown): void
+  /**
+   * Throws CONTINUUM_SCHEMA_VIOLATION naming the failing path. Answers a promise only while a
+   * loaded schema is still loading (the route's first requests); synchronous from then on.
+   */
+  validate(body: unknown): void | Promise<void>
 }
 
 /** The compiled stream definition of a route. */
@@ -99,6 +104,18 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
   if (route.header !== undefined && !/^[a-z0-9-]+$/.test(route.header)) {
     throw invalid(adapter.name, route.name, 'header must be a lower-case header name')
   }
+  const schema = route.requestSchema
+  if (
+    schema !== undefined &&
+    typeof schema !== 'function' &&
+    (typeof schema !== 'object' || schema === null)
+  ) {
+    throw invalid(
+      adapter.name,
+      route.name,
+      'requestSchema must be a JSON Schema object or a function that loads one',
+    )
+  }
   if (route.gateway !== undefined && typeof route.gateway !== 'function') {
     throw invalid(adapter.name, route.name, 'gateway must be a function that loads the codec')
   }
@@ -108,6 +125,30 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
   const exact = new RegExp(`^${source}$`)
   const suffix = new RegExp(`${source}$`)
   let validator: ValidateFunction | undefined
+  const loadValidator =
+    typeof schema === 'function'
+      ? loadOnce(async () => {
+          const loaded = await schema()
+          if (typeof loaded !== 'object' || loaded === null) {
+            throw invalid(
+              adapter.name,
+              route.name,
+              'requestSchema loaded something other than a JSON Schema object',
+            )
+          }
+          validator = compileSchema(loaded)
+        })
+      : undefined
+  const check = (body: unknown): void => {
+    if (validator!(body)) return
+    const first = validator!.errors?.[0]
+    const at = first?.instancePath === '' || first === undefined ? '/' : first.instancePath
+    throw new ContinuumError(
+      'CONTINUUM_SCHEMA_VIOLATION',
+      `Request body does not match the ${adapter.name} ${route.name} schema at ${at}: ${first?.message ?? 'invalid'}`,
+      { details: { path: at } },
+    )
+  }
   const stream = route.stream
   const when = stream?.when
   return {
@@ -163,16 +204,13 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
       return suffix.exec(path)?.[0]
     },
     validate(body) {
-      if (route.requestSchema === undefined) return
-      validator ??= compileSchema(route.requestSchema)
-      if (validator(body)) return
-      const first = validator.errors?.[0]
-      const at = first?.instancePath === '' || first === undefined ? '/' : first.instancePath
-      throw new ContinuumError(
-        'CONTINUUM_SCHEMA_VIOLATION',
-        `Request body does not match the ${adapter.name} ${route.name} schema at ${at}: ${first?.message ?? 'invalid'}`,
-        { details: { path: at } },
-      )
+      if (validator !== undefined) return check(body)
+      if (schema === undefined) return
+      if (loadValidator === undefined) {
+        validator = compileSchema(schema as Record<string, unknown>)
+        return check(body)
+      }
+      return loadValidator().then(() => check(body))
     },
   }
 }

@@ -248,7 +248,9 @@ async function accept(
     exchange.encrypted = true
     exchange.keyId = context.key.id
   }
-  match.route.validate(body)
+  // A promise only while the route's schema is loading, so later requests wait on nothing.
+  const validating = match.route.validate(body)
+  if (validating !== undefined) await validating
   exchange.body = body
   exchange.streaming = match.route.stream?.isStreaming(body) ?? false
   return context

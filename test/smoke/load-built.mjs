@@ -2,7 +2,7 @@
 // both require() and import(), and exposes its main symbols; a plain Express setup loads none of
 // prom-client, ajv-formats or the scanner weights. Run after `tsup` (npm run build).
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { FORBIDDEN_PACKAGES, measureImport } from '../../scripts/measure-surface.mjs'
 
@@ -78,6 +78,12 @@ for (const name of FORBIDDEN_PACKAGES) {
   check(`a plain Express setup does not load ${name}`, !surface.packages.includes(name))
 }
 check('a plain Express setup does not load the scanner weights', !surface.scannerWeights)
+// The built-in adapters load their request schemas on a route's first request (dist/schema-*.js).
+const schemaFiles = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) => /^schema-.*\.js$/.test(file))
+check(
+  'a plain Express setup loads no request schema until a request needs one',
+  schemaFiles.length > 0 && !surface.ownFiles.some(({ file }) => schemaFiles.includes(file)),
+)
 const { ContinuumError } = require('continuum-proxy')
 const esmRoot = await import('continuum-proxy')
 check(

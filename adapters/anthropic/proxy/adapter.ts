@@ -22,13 +22,15 @@ import {
   MESSAGES_REQUEST_PLAIN,
   MESSAGES_RESPONSE_PLAIN,
 } from './fields'
-import { countTokensSchema, messagesSchema } from './schema'
 
 /**
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
+
+/** The request schemas, loaded on the first request a route of theirs validates. */
+const schemas = loadOnce(() => import('./schema'))
 
 /** Anthropic's `error.type` for each of our error types; the rest are `api_error`. */
 const ANTHROPIC_ERROR_TYPES: Partial<Record<ErrorType, string>> = {
@@ -71,7 +73,7 @@ export const anthropicAdapter = defineAdapter({
       path: '/v1/messages',
       encrypted: true,
       requestPlain: MESSAGES_REQUEST_PLAIN,
-      requestSchema: messagesSchema,
+      requestSchema: () => schemas().then((module) => module.messagesSchema),
       responsePlain: MESSAGES_RESPONSE_PLAIN,
       stream: {
         framing: 'sse',
@@ -95,7 +97,7 @@ export const anthropicAdapter = defineAdapter({
       path: '/v1/messages/count_tokens',
       encrypted: true,
       requestPlain: COUNT_TOKENS_REQUEST_PLAIN,
-      requestSchema: countTokensSchema,
+      requestSchema: () => schemas().then((module) => module.countTokensSchema),
       responsePlain: COUNT_TOKENS_RESPONSE_PLAIN,
       modelText: (body) => modelTextReaders().then((module) => module.messagesModelText(body)),
       gateway: () => codecs().then((module) => module.countTokensCodec),

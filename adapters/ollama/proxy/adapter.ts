@@ -17,13 +17,15 @@ import {
   LEGACY_EMBED_REQUEST_PLAIN,
   LEGACY_EMBED_RESPONSE_PLAIN,
 } from './fields'
-import { chatSchema, embedSchema, generateSchema, legacyEmbedSchema } from './schema'
 
 /**
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
+
+/** The request schemas, loaded on the first request a route of theirs validates. */
+const schemas = loadOnce(() => import('./schema'))
 
 /** Ollama streams unless told not to. */
 const streamsByDefault = (body: Record<string, unknown>): boolean => body.stream !== false
@@ -51,7 +53,7 @@ export const ollamaAdapter = defineAdapter({
       path: '/api/chat',
       encrypted: true,
       requestPlain: CHAT_REQUEST_PLAIN,
-      requestSchema: chatSchema,
+      requestSchema: () => schemas().then((module) => module.chatSchema),
       responsePlain: CHAT_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: CHAT_RESPONSE_PLAIN, isFinal },
       operation: 'chat',
@@ -64,7 +66,7 @@ export const ollamaAdapter = defineAdapter({
       path: '/api/generate',
       encrypted: true,
       requestPlain: GENERATE_REQUEST_PLAIN,
-      requestSchema: generateSchema,
+      requestSchema: () => schemas().then((module) => module.generateSchema),
       responsePlain: GENERATE_RESPONSE_PLAIN,
       stream: { framing: 'ndjson', when: streamsByDefault, plain: GENERATE_RESPONSE_PLAIN, isFinal },
       operation: 'text_completion',
@@ -77,7 +79,7 @@ export const ollamaAdapter = defineAdapter({
       path: '/api/embed',
       encrypted: true,
       requestPlain: EMBED_REQUEST_PLAIN,
-      requestSchema: embedSchema,
+      requestSchema: () => schemas().then((module) => module.embedSchema),
       responsePlain: EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
       modelText: (body) => modelTextReaders().then((module) => module.embedModelText(body)),
@@ -89,7 +91,7 @@ export const ollamaAdapter = defineAdapter({
       path: '/api/embeddings',
       encrypted: true,
       requestPlain: LEGACY_EMBED_REQUEST_PLAIN,
-      requestSchema: legacyEmbedSchema,
+      requestSchema: () => schemas().then((module) => module.legacyEmbedSchema),
       responsePlain: LEGACY_EMBED_RESPONSE_PLAIN,
       operation: 'embeddings',
       modelText: (body) => modelTextReaders().then((module) => module.embedModelText(body)),

@@ -22,13 +22,15 @@ import {
   RESPONSES_REQUEST_PLAIN,
   RESPONSES_RESPONSE_PLAIN,
 } from './fields'
-import { chatCompletionSchema, completionSchema, embeddingSchema, responsesSchema } from './schema'
 
 /**
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
+
+/** The request schemas, loaded on the first request a route of theirs validates. */
+const schemas = loadOnce(() => import('./schema'))
 
 /** Events that end a Responses API stream. */
 const RESPONSES_TERMINAL_EVENTS = new Set(['response.completed', 'response.failed', 'response.incomplete'])
@@ -71,7 +73,7 @@ export const openaiAdapter = defineAdapter({
       path: '/v1/chat/completions',
       encrypted: true,
       requestPlain: CHAT_REQUEST_PLAIN,
-      requestSchema: chatCompletionSchema,
+      requestSchema: () => schemas().then((module) => module.chatCompletionSchema),
       responsePlain: CHAT_RESPONSE_PLAIN,
       stream: { framing: 'sse', plain: CHAT_CHUNK_PLAIN, terminal: '[DONE]', errorEvent: openaiStreamError },
       operation: 'chat',
@@ -86,7 +88,7 @@ export const openaiAdapter = defineAdapter({
       path: '/v1/completions',
       encrypted: true,
       requestPlain: COMPLETION_REQUEST_PLAIN,
-      requestSchema: completionSchema,
+      requestSchema: () => schemas().then((module) => module.completionSchema),
       responsePlain: COMPLETION_RESPONSE_PLAIN,
       stream: {
         framing: 'sse',
@@ -105,7 +107,7 @@ export const openaiAdapter = defineAdapter({
       path: '/v1/embeddings',
       encrypted: true,
       requestPlain: EMBEDDING_REQUEST_PLAIN,
-      requestSchema: embeddingSchema,
+      requestSchema: () => schemas().then((module) => module.embeddingSchema),
       responsePlain: EMBEDDING_RESPONSE_PLAIN,
       operation: 'embeddings',
       facts: openaiFacts,
@@ -119,7 +121,7 @@ export const openaiAdapter = defineAdapter({
       path: '/v1/responses',
       encrypted: true,
       requestPlain: RESPONSES_REQUEST_PLAIN,
-      requestSchema: responsesSchema,
+      requestSchema: () => schemas().then((module) => module.responsesSchema),
       responsePlain: RESPONSES_RESPONSE_PLAIN,
       stream: {
         framing: 'sse',

@@ -7,13 +7,15 @@
 import { defineAdapter, loadOnce } from '../../../src/adapter-kit/index'
 import { tgiFacts } from './facts'
 import { GENERATE_REQUEST_PLAIN, GENERATE_RESPONSE_PLAIN, GENERATE_STREAM_EVENT_PLAIN } from './fields'
-import { generateSchema } from './schema'
 
 /**
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
+
+/** The request schemas, loaded on the first request a route of theirs validates. */
+const schemas = loadOnce(() => import('./schema'))
 
 /** Whether a `top_p`/`typical_p` value narrows the distribution (below 1), so TGI samples from it. */
 const narrows = (value: unknown): boolean => typeof value === 'number' && value < 1
@@ -49,7 +51,7 @@ export const tgiAdapter = defineAdapter({
       path: '/generate',
       encrypted: true,
       requestPlain: GENERATE_REQUEST_PLAIN,
-      requestSchema: generateSchema,
+      requestSchema: () => schemas().then((module) => module.generateSchema),
       responsePlain: GENERATE_RESPONSE_PLAIN,
       operation: 'text_completion',
       facts: tgiFacts,
@@ -62,7 +64,7 @@ export const tgiAdapter = defineAdapter({
       path: '/generate_stream',
       encrypted: true,
       requestPlain: GENERATE_REQUEST_PLAIN,
-      requestSchema: generateSchema,
+      requestSchema: () => schemas().then((module) => module.generateSchema),
       responsePlain: GENERATE_RESPONSE_PLAIN,
       stream: {
         framing: 'sse',

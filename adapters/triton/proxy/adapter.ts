@@ -13,13 +13,15 @@ import {
   INFER_REQUEST_PLAIN,
   INFER_RESPONSE_PLAIN,
 } from './fields'
-import { generateSchema, inferSchema } from './schema'
 
 /**
  * The model-text readers, loaded once when a scanner first asks for one: only a scanner runs them,
  * so a proxy without one never loads them.
  */
 const modelTextReaders = loadOnce(() => import('./model-text'))
+
+/** The request schemas, loaded on the first request a route of theirs validates. */
+const schemas = loadOnce(() => import('./schema'))
 
 const MODEL = '/v2/models/{model}'
 const VERSIONED = '/v2/models/{model}/versions/{version}'
@@ -43,7 +45,7 @@ export const tritonAdapter = defineAdapter({
         method: 'POST',
         encrypted: true,
         requestPlain: GENERATE_REQUEST_PLAIN,
-        requestSchema: generateSchema,
+        requestSchema: () => schemas().then((module) => module.generateSchema),
         responsePlain: GENERATE_RESPONSE_PLAIN,
         operation: 'text_completion',
         modelText: (body) => modelTextReaders().then((module) => module.generateModelText(body)),
@@ -56,7 +58,7 @@ export const tritonAdapter = defineAdapter({
         method: 'POST',
         encrypted: true,
         requestPlain: GENERATE_REQUEST_PLAIN,
-        requestSchema: generateSchema,
+        requestSchema: () => schemas().then((module) => module.generateSchema),
         responsePlain: GENERATE_RESPONSE_PLAIN,
         stream: { framing: 'sse', when: 'always', plain: GENERATE_RESPONSE_PLAIN },
         operation: 'text_completion',
@@ -70,7 +72,7 @@ export const tritonAdapter = defineAdapter({
         method: 'POST',
         encrypted: true,
         requestPlain: INFER_REQUEST_PLAIN,
-        requestSchema: inferSchema,
+        requestSchema: () => schemas().then((module) => module.inferSchema),
         responsePlain: INFER_RESPONSE_PLAIN,
         operation: 'infer',
         modelText: (body) => modelTextReaders().then((module) => module.inferModelText(body)),
