@@ -5,10 +5,18 @@
  * agreement private key file it computes it offline, before the server runs. A hybrid server's
  * fingerprint covers its ML-KEM key too (docs/PROTOCOL.md §1.2): the X25519 key's hash alone is
  * the pin of a classical document, which would let a relay strip ML-KEM from the pinned clients.
+ * It also covers whether the server agrees classically with clients that lack ML-KEM, so the pin
+ * printed for a `classical: true` key is another than for the same key without.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { AGREEMENT_KEY_PATH, fingerprint, HYBRID_AGREEMENT, loadAgreementPrivateKey } from '../src/index'
+import {
+  AGREEMENT_KEY_PATH,
+  fingerprint,
+  HYBRID_AGREEMENT,
+  hybridFingerprint,
+  loadAgreementPrivateKey,
+} from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
 import { FINGERPRINT } from './command-names'
 import { parseOrUsage } from './parse-command-args'
@@ -41,6 +49,7 @@ async function fromServer(
     publicKey?: unknown
     mlKemPublicKey?: unknown
     fingerprint?: unknown
+    classical?: unknown
     keyId?: unknown
   }
   const bytes = decoded(document.publicKey)
@@ -52,8 +61,14 @@ async function fromServer(
   if (mlKem.length !== ML_KEM_768_PUBLIC_KEY_BYTES) {
     throw new CliUsageError(`${base.origin} published a hybrid key without its ML-KEM-768 key`, USAGE)
   }
+  if (document.classical !== undefined && typeof document.classical !== 'boolean') {
+    throw new CliUsageError(
+      `${base.origin} published a hybrid key whose classical flag is not a boolean`,
+      USAGE,
+    )
+  }
   return {
-    computed: fingerprint(Buffer.concat([mlKem, bytes])),
+    computed: hybridFingerprint(mlKem, bytes, document.classical === true),
     claimed: document.fingerprint,
     keyId: document.keyId,
   }

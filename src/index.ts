@@ -10,6 +10,7 @@
 export type { FieldKey, KeyMaterial } from './cipher/field-key'
 // Field cipher
 export { AGREEMENT_KEY_PATH, FORMAT_VERSION, HEADERS } from './cipher/format'
+export { hybridFingerprint } from './cipher/hybrid-fingerprint'
 export { type HandshakeAnswer, SESSION_PATH, type SessionPolicy } from './cipher/hybrid-handshake'
 export {
   type AgreementAlgorithm,

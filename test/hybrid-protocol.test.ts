@@ -23,7 +23,12 @@ const doc = readFileSync(new URL('../docs/PROTOCOL.md', import.meta.url), 'utf8'
 const block = doc.slice(doc.indexOf('<!-- hybrid-test-vectors -->'))
 const start = block.indexOf('```json') + 7
 const published = JSON.parse(block.slice(start, block.indexOf('```', start))) as {
-  serverKey: { x25519PublicKey: string; mlKemPublicKeySha256: string; fingerprint: string }
+  serverKey: {
+    x25519PublicKey: string
+    mlKemPublicKeySha256: string
+    fingerprint: string
+    classicalFingerprint: string
+  }
   handshake: {
     clientPublicKey: string
     cipherTextSha256: string
@@ -97,6 +102,11 @@ describe('docs/PROTOCOL.md hybrid test vectors', () => {
     expect(sha256(text.mlKem.publicKey).toString('hex')).toBe(published.serverKey.mlKemPublicKeySha256)
     expect(`sha256:${sha256(text.mlKem.publicKey, text.serverPublic).toString('hex')}`).toBe(
       published.serverKey.fingerprint,
+    )
+    // The same key published with `classical: true`: the permission is part of the pin.
+    const label = Buffer.from('continuum-proxy cp2 classical', 'utf8')
+    expect(`sha256:${sha256(text.mlKem.publicKey, text.serverPublic, label).toString('hex')}`).toBe(
+      published.serverKey.classicalFingerprint,
     )
     expect(text.clientPublic.toString('base64url')).toBe(published.handshake.clientPublicKey)
     expect(sha256(text.cipherText).toString('hex')).toBe(published.handshake.cipherTextSha256)

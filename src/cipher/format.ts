@@ -41,6 +41,26 @@ export const HEADERS = {
 /** Well-known path where a server publishes its X25519 agreement key. */
 export const AGREEMENT_KEY_PATH = '/.well-known/continuum-key'
 
+/**
+ * Appended to the fingerprint input of a hybrid key that also agrees classically
+ * (docs/PROTOCOL.md §1.2): the pin then covers that permission, so a relay that sets or clears
+ * `classical` in the key document changes the fingerprint.
+ */
+export const CLASSICAL_FINGERPRINT_LABEL = 'continuum-proxy cp2 classical'
+
+/**
+ * The `classical` flag of a hybrid key document: absent is false, and anything but a boolean is
+ * refused (CONTINUUM_KEY_AGREEMENT_FAILED), since the fingerprint is computed from it.
+ */
+export function classicalFlagOf(published: Record<string, unknown>): boolean {
+  const flag = published.classical
+  if (flag === undefined) return false
+  if (typeof flag !== 'boolean') {
+    throw new ContinuumError('CONTINUUM_KEY_AGREEMENT_FAILED', 'Server key has no valid classical flag')
+  }
+  return flag
+}
+
 /** JSON key carrying a stream event's seal inside the event object. */
 export const EVENT_SEAL_KEY = 'continuum_seal'
 /** JSON key of the authenticated end-of-stream marker event. */

@@ -13,7 +13,9 @@ import { ContinuumError } from '../errors'
 import { canonicalJson } from '../internal/canonical-json'
 import type { MlKem } from '../internal/post-quantum'
 import { createFieldKey, type FieldKey } from './field-key'
+import { classicalFlagOf } from './format'
 import { exactBase64url, ML_KEM_768 } from './hybrid-encoding'
+import { hybridFingerprint } from './hybrid-fingerprint'
 import {
   type AgreementKeyPair,
   HYBRID_AGREEMENT,
@@ -70,11 +72,6 @@ export function expandHybridSeed(seed: Uint8Array, mlKem: MlKem): HybridKeyPair 
   }
 }
 
-/** The one fingerprint over both public keys: `sha256:` hex SHA-256(mlKemPublicKey || x25519Public). */
-export function hybridFingerprint(mlKemPublicKey: Uint8Array, x25519Public: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(mlKemPublicKey).update(x25519Public).digest('hex')}`
-}
-
 /** The document a server publishes for its hybrid key. */
 export function publishHybridKey(keyId: string, pair: HybridKeyPair, classical: boolean): PublishedHybridKey {
   return {
@@ -82,7 +79,7 @@ export function publishHybridKey(keyId: string, pair: HybridKeyPair, classical: 
     algorithm: HYBRID_AGREEMENT,
     publicKey: pair.x25519.publicKeyBytes.toString('base64url'),
     mlKemPublicKey: Buffer.from(pair.mlKemPublicKey).toString('base64url'),
-    fingerprint: hybridFingerprint(pair.mlKemPublicKey, pair.x25519.publicKeyBytes),
+    fingerprint: hybridFingerprint(pair.mlKemPublicKey, pair.x25519.publicKeyBytes, classical),
     classical,
   }
 }
@@ -126,15 +123,18 @@ export interface HybridServerKey {
   readonly fingerprint: string
 }
 
-/** Parses the published fields of a hybrid key; the caller compares `fingerprint` with its pin. */
+/**
+ * Parses the published fields of a hybrid key, its `classical` flag included (the fingerprint
+ * covers it); the caller compares `fingerprint` with its pin.
+ */
 export function parseHybridKey(published: Record<string, unknown>, keyId: string): HybridServerKey {
   const x25519 = importPublicKey(String(published.publicKey))
   const mlKemPublicKey = exactBase64url(published.mlKemPublicKey, ML_KEM_768.publicKey, 'mlKemPublicKey')
-  const fingerprint = hybridFingerprint(mlKemPublicKey, x25519.bytes)
+  const fingerprint = hybridFingerprint(mlKemPublicKey, x25519.bytes, classicalFlagOf(published))
   if (published.fingerprint !== fingerprint) {
     throw new ContinuumError(
       'CONTINUUM_SERVER_KEY_MISMATCH',
-      'The published fingerprint is not the hash of the published keys',
+      'The published fingerprint is not the hash of the published keys and classical flag',
     )
   }
   return { keyId, x25519, mlKemPublicKey, fingerprint }

@@ -56,9 +56,13 @@ export interface PublishedHybridKey {
   publicKey: string
   /** base64url of the 1184-byte ML-KEM-768 encapsulation key. */
   mlKemPublicKey: string
-  /** `sha256:` and the hex SHA-256 of mlKemPublicKey || publicKey (raw bytes): one pin for both. */
+  /**
+   * `sha256:` and the hex SHA-256 of mlKemPublicKey || publicKey (raw bytes), with
+   * `continuum-proxy cp2 classical` appended when `classical` is true: one pin for both keys and
+   * for whether classical agreement is allowed (see hybridFingerprint).
+   */
   fingerprint: string
-  /** Whether the server also agrees classical X25519 keys under this key id. */
+  /** Whether the server also agrees classical X25519 keys under this key id; the fingerprint covers it. */
   classical: boolean
 }
 

@@ -10,7 +10,10 @@
  * or a StateStore (Redis) holding only ids and times, with the material given locally to every
  * instance: key material never goes to the store. A failed reload keeps the last schedule and
  * reports it (a metric and a content-free log line); a malformed source is refused whole,
- * naming the entry, never echoing a value.
+ * naming the entry, never echoing a value. Reloads never overlap (the timer, SIGHUP and callers
+ * all trigger them): a slow read applied after a newer one would bring back the older schedule
+ * and retire the keys added since, so each read waits for the last, and triggers that arrive
+ * meanwhile share one read after it.
  */
 import { readFile } from 'node:fs/promises'
 import { type Clock, systemClock } from '../core/clock'
@@ -270,6 +273,10 @@ export class KeyringReloader {
   readonly #logger: Logger
   readonly #failures: StoreFailureReporter
   readonly #timer: NodeJS.Timeout
+  /** The last reload started: the next one reads only once it has settled. */
+  #latest: Promise<unknown> = Promise.resolve()
+  /** The reload waiting for its turn, not reading yet; every trigger until it starts joins it. */
+  #waiting: Promise<ScheduleChange> | undefined
 
   private constructor(
     keyring: Keyring,
@@ -317,8 +324,24 @@ export class KeyringReloader {
     return new KeyringReloader(keyring, options, graceMs, intervalMs)
   }
 
-  /** Reads the source now and applies it; rejects (keeping the last schedule) when it cannot. */
-  async reload(): Promise<ScheduleChange> {
+  /**
+   * Reads the source and applies it; rejects (keeping the last schedule) when it cannot. While a
+   * reload reads, a call waits for it and then reads again, so the source as it is after the call
+   * is what gets applied; calls made during that wait share its one read.
+   */
+  reload(): Promise<ScheduleChange> {
+    if (this.#waiting !== undefined) return this.#waiting
+    const next = this.#latest.then(() => {
+      // Reading starts now: a later call must read after this one, not share it.
+      this.#waiting = undefined
+      return this.#readAndApply()
+    })
+    this.#waiting = next
+    this.#latest = next.catch(() => undefined)
+    return next
+  }
+
+  async #readAndApply(): Promise<ScheduleChange> {
     const schedule = await loadSchedule(this.#source)
     const change = this.keyring.applySchedule(schedule.keys, schedule.graceMs ?? this.#graceMs)
     if (change.added.length > 0 || change.removed.length > 0) {

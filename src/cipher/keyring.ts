@@ -68,6 +68,7 @@ export interface AgreementKeyInput {
   /**
    * Hybrid keys only: also agree classical X25519 keys under this id with clients that lack
    * ML-KEM. Their traffic is then open to a future quantum computer, so it is off unless chosen.
+   * The published fingerprint covers this choice: changing it changes the pin clients need.
    * @default false
    */
   classical?: boolean

@@ -5,10 +5,18 @@
  * is renewed before its bounds run out. An agreement key is trusted only when it matches a pinned
  * fingerprint, or, with the explicit trust-on-first-use opt-in, when it is the first key seen at
  * that mount point or the successor a sealed retirement notice of the trusted key named. A client
- * that asked for the hybrid agreement never falls back to the classical one.
+ * that asked for the hybrid agreement never falls back to the classical one. A hybrid key's
+ * fingerprint covers its `classical` flag, the one thing a client without ML-KEM acts on: the
+ * flag is believed only as part of a document that matches the pin, so a relay cannot set it to
+ * have such a client send a request under X25519 alone.
  */
 import type { KeyMaterial } from '../cipher/field-key'
-import { AGREEMENT_KEY_PATH, isValidKeyId } from '../cipher/format'
+import {
+  AGREEMENT_KEY_PATH,
+  CLASSICAL_FINGERPRINT_LABEL,
+  classicalFlagOf,
+  isValidKeyId,
+} from '../cipher/format'
 import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
 import { MAX_KEY_DOCUMENT_BYTES, readBoundedText } from './bounded-body'
@@ -47,7 +55,7 @@ export interface AgreementOptions {
   /**
    * The `sha256:<hex>` fingerprint of the server key (its `fingerprint` as published). Any other
    * key is refused with CONTINUUM_SERVER_KEY_MISMATCH before content leaves; after a rotation the
-   * pin must be updated.
+   * pin must be updated. A hybrid key's fingerprint also covers its `classical` flag.
    * @default undefined (then `trustOnFirstUse` must be true)
    */
   fingerprint?: string
@@ -208,16 +216,25 @@ export function agreementKeySource(
     }
   }
 
-  /** The one fingerprint over both keys of a hybrid document: SHA-256(mlKemPublicKey || x25519). */
-  async function hybridFingerprint(published: Record<string, unknown>, x25519: Uint8Array): Promise<string> {
+  /**
+   * The one fingerprint over both keys of a hybrid document and its classical permission:
+   * SHA-256(mlKemPublicKey || x25519), then CLASSICAL_FINGERPRINT_LABEL when `classical`.
+   */
+  async function hybridFingerprint(
+    published: Record<string, unknown>,
+    x25519: Uint8Array,
+    classical: boolean,
+  ): Promise<string> {
     const mlKem =
       typeof published.mlKemPublicKey === 'string' ? fromBase64url(published.mlKemPublicKey) : undefined
     if (mlKem === undefined) throw agreementFailed('Server key has no valid mlKemPublicKey')
     if (mlKem.length !== ML_KEM_768_PUBLIC_KEY_BYTES)
       throw agreementFailed('Server key has no valid mlKemPublicKey')
-    const joined = new Uint8Array(mlKem.length + x25519.length)
+    const label = classical ? new TextEncoder().encode(CLASSICAL_FINGERPRINT_LABEL) : new Uint8Array(0)
+    const joined = new Uint8Array(mlKem.length + x25519.length + label.length)
     joined.set(mlKem)
     joined.set(x25519, mlKem.length)
+    joined.set(label, mlKem.length + x25519.length)
     return `sha256:${toHex(await defaultBackend().sha256(joined))}`
   }
 
@@ -245,11 +262,14 @@ export function agreementKeySource(
       vouch(mountUrl, actual)
       return classical(published.keyId, serverPublic)
     }
-    const actual = await hybridFingerprint(published, serverPublic)
+    // The flag decides below whether a client without the hybrid agreement may agree X25519 alone,
+    // so it is read only as part of the fingerprinted document the pin vouches for.
+    const classicalAllowed = classicalFlagOf(published)
+    const actual = await hybridFingerprint(published, serverPublic, classicalAllowed)
     if (published.fingerprint !== actual) {
       throw new ContinuumError(
         'CONTINUUM_SERVER_KEY_MISMATCH',
-        'The published fingerprint is not the hash of the published keys',
+        'The published fingerprint is not the hash of the published keys and classical flag',
       )
     }
     vouch(mountUrl, actual)
@@ -259,7 +279,7 @@ export function agreementKeySource(
       if (mode === 'require') {
         throw agreementFailed('This runtime has no hybrid agreement, and agreement.hybrid is require')
       }
-      if (published.classical !== true) {
+      if (!classicalAllowed) {
         throw agreementFailed(
           mode === 'off'
             ? 'The server agrees hybrid post-quantum sessions only, and agreement.hybrid is off'

@@ -4,14 +4,16 @@
  * man-in-the-middle relay in front of it whose first path segment picks what it does to the
  * traffic: `pass` relays verbatim, `tamper` rewrites a plain field of a JSON answer, `truncate`
  * ends a stream cleanly just before its end marker, `swap` publishes the relay's own agreement
- * key instead of the server's, `redirect` forwards a POST and then answers 307 to another origin. Two more mounts publish hybrid post-quantum keys, which the browser
- * build cannot agree yet: `/pq` also agrees classically with clients that lack ML-KEM, `/pq-only`
- * does not.
+ * key instead of the server's, `redirect` forwards a POST and then answers 307 to another origin,
+ * `classical` sets `classical: true` in the hybrid key document it relays (keeping its
+ * fingerprint) and `classical-restated` does so and states the fingerprint of the document as
+ * altered. Two more mounts publish hybrid post-quantum keys, which the browser build cannot agree
+ * yet: `/pq` also agrees classically with clients that lack ML-KEM, `/pq-only` does not.
  */
 import { randomBytes } from 'node:crypto'
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fingerprint, Keyring, loadAgreementPrivateKey } from 'continuum-proxy'
+import { fingerprint, hybridFingerprint, Keyring, loadAgreementPrivateKey } from 'continuum-proxy'
 import { continuum } from 'continuum-proxy/express'
 import express, { type RequestHandler } from 'express'
 import { startOpenAIUpstream } from '../kit/openai-echo'
@@ -140,6 +142,21 @@ export async function startBrowserServers(origin: () => string): Promise<Browser
         return
       }
       const type = String(answer.headers['content-type'] ?? '')
+      if (mode.startsWith('classical') && path.endsWith('/.well-known/continuum-key')) {
+        const document = JSON.parse((await readAll(answer)).toString('utf8')) as Record<string, string>
+        const altered: Record<string, unknown> = { ...document, classical: true }
+        if (mode === 'classical-restated') {
+          altered.fingerprint = hybridFingerprint(
+            Buffer.from(document.mlKemPublicKey!, 'base64url'),
+            Buffer.from(document.publicKey!, 'base64url'),
+            true,
+          )
+        }
+        delete answerHeaders['content-length']
+        outgoing.writeHead(answer.statusCode ?? 502, answerHeaders)
+        outgoing.end(JSON.stringify(altered))
+        return
+      }
       if (mode === 'tamper' && type.startsWith('application/json')) {
         const text = (await readAll(answer)).toString('utf8').replace('"gpt-4o-mini"', '"gpt-4o"')
         delete answerHeaders['content-length']

@@ -41,9 +41,19 @@ describe('hybrid agreement keys', () => {
     expect(published).toMatchObject({ keyId: 'pq-1', algorithm: HYBRID_AGREEMENT, classical: true })
     reloader.close()
     const again = await Keyring.create({
+      agreementKeys: [{ id: 'pq-1', privateKey: seed, algorithm: HYBRID_AGREEMENT, classical: true }],
+    })
+    expect(again.published()).toEqual(published)
+    // The same keys without the classical permission: the fingerprint covers it, so it is another pin.
+    const hybridOnly = await Keyring.create({
       agreementKeys: [{ id: 'pq-1', privateKey: seed, algorithm: HYBRID_AGREEMENT }],
     })
-    expect(again.published()?.fingerprint).toBe(published?.fingerprint)
+    expect(hybridOnly.published()).toMatchObject({
+      publicKey: published?.publicKey,
+      mlKemPublicKey: (published as { mlKemPublicKey?: string }).mlKemPublicKey,
+      classical: false,
+    })
+    expect(hybridOnly.published()?.fingerprint).not.toBe(published?.fingerprint)
     await writeFile(path, JSON.stringify({ keys: [{ ...entry, algorithm: 'X448', activatesAt: 0 }] }))
     await expect(KeyringReloader.start({ source: fileKeySource(path) })).rejects.toMatchObject({
       code: 'CONTINUUM_KEY_SOURCE_INVALID',

@@ -72,25 +72,32 @@ describe('continuum-proxy keygen and fingerprint', () => {
     }
   })
 
-  it('reads the one fingerprint over both keys of a hybrid server, which its clients pin', async () => {
-    const keyring = await Keyring.create({
-      agreementKeys: [
-        { id: 'pq-1', privateKey: randomBytes(32).toString('base64url'), algorithm: HYBRID_AGREEMENT },
-      ],
-    })
-    const published = keyring.published()!
-    // The X25519 key's hash alone is what a relay's classical document with that key would carry.
-    const classical = fingerprint(Buffer.from(published.publicKey, 'base64url'))
-    const proxy = await startExpressProxy({ upstream: 'http://127.0.0.1:9', keys: keyring })
-    try {
-      const online = capture()
-      expect(await runCli(['fingerprint', proxy.url], online.io)).toBe(0)
-      expect(online.out.join('\n')).toBe(`fingerprint: ${published.fingerprint}\nkey id: pq-1`)
-      expect(online.out.join('\n')).not.toContain(classical)
-      expect(online.err).toEqual([])
-    } finally {
-      await proxy.close()
+  it('reads the one fingerprint over both keys and the classical flag of a hybrid server, which its clients pin', async () => {
+    const seed = randomBytes(32).toString('base64url')
+    const printed: string[] = []
+    for (const classicalAllowed of [false, true]) {
+      const keyring = await Keyring.create({
+        agreementKeys: [
+          { id: 'pq-1', privateKey: seed, algorithm: HYBRID_AGREEMENT, classical: classicalAllowed },
+        ],
+      })
+      const published = keyring.published()!
+      // The X25519 key's hash alone is what a relay's classical document with that key would carry.
+      const classical = fingerprint(Buffer.from(published.publicKey, 'base64url'))
+      const proxy = await startExpressProxy({ upstream: 'http://127.0.0.1:9', keys: keyring })
+      try {
+        const online = capture()
+        expect(await runCli(['fingerprint', proxy.url], online.io)).toBe(0)
+        expect(online.out.join('\n')).toBe(`fingerprint: ${published.fingerprint}\nkey id: pq-1`)
+        expect(online.out.join('\n')).not.toContain(classical)
+        expect(online.err).toEqual([])
+        printed.push(published.fingerprint)
+      } finally {
+        await proxy.close()
+      }
     }
+    // The same keys with and without the classical permission: two pins.
+    expect(new Set(printed).size).toBe(2)
   })
 
   it('refuses a hybrid document without a valid ML-KEM key', async () => {

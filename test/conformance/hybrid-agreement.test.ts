@@ -12,6 +12,7 @@ import {
   fingerprint,
   HYBRID_AGREEMENT,
   type HybridSessionStageOptions,
+  hybridFingerprint,
   hybridSessionStage,
   Keyring,
   MemoryStateStore,
@@ -21,7 +22,7 @@ import {
 import { APIConnectionError, APIError } from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { HEADERS } from '../../src/cipher/format'
-import { hybridFingerprint, parseHybridKey } from '../../src/cipher/hybrid-agreement'
+import { parseHybridKey } from '../../src/cipher/hybrid-agreement'
 import { errorSealMatches } from '../../src/cipher/message-codec'
 import { type HybridSession, handshake } from '../../src/client/hybrid-session'
 import { loadMlKem768 } from '../../src/internal/post-quantum'
@@ -220,7 +221,7 @@ setup(rootFrameworks, ({ start, upstream }) => {
       return {
         ...(body as object),
         mlKemPublicKey,
-        fingerprint: hybridFingerprint(Buffer.from(mlKemPublicKey, 'base64url'), x25519),
+        fingerprint: hybridFingerprint(Buffer.from(mlKemPublicKey, 'base64url'), x25519, false),
       }
     })
     const before = upstream().requests.length

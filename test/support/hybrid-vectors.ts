@@ -72,6 +72,7 @@ export async function computeHybridVectors(): Promise<Record<string, unknown>> {
       x25519PublicKey: published.publicKey,
       mlKemPublicKeySha256: sha256(pair.mlKemPublicKey),
       fingerprint: published.fingerprint,
+      classicalFingerprint: publishHybridKey(input.keyId, pair, true).fingerprint,
     },
     handshake: {
       clientPublicKey: ephemeral.publicKeyBytes.toString('base64url'),
