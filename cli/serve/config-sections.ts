@@ -57,7 +57,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       },
       socket_mode: {
         schema: { type: 'string', pattern: '^[0-7]{3}$', expect: 'three octal digits, e.g. "660"' },
-        doc: 'File mode of the Unix socket, e.g. `"660"` for the owner and its group.',
+        doc: 'File mode of the Unix socket, e.g. `"660"` for the owner and its group. The socket has it from the moment it has its name: it is bound in a private directory beside the path, given the mode there and renamed into place. A socket file nobody listens on (a crashed server\'s) is replaced; a live server\'s socket, a symlink or any other file at the path is refused and left alone.',
         default: 'as the umask leaves it',
       },
       shutdown_timeout_ms: {
