@@ -8,7 +8,7 @@
  * pipeline from the file and closes it again without listening.
  */
 import { parseArgs } from 'node:util'
-import type { Keyring, KeyringReloader, Logger } from '../src/index'
+import { ContinuumError, type Keyring, type KeyringReloader, type Logger } from '../src/index'
 import { type CliCommand, CliUsageError, EXIT } from './cli-command'
 import { SERVE } from './command-names'
 import { parseOrUsage } from './parse-command-args'
@@ -163,8 +163,10 @@ export function serveCommand(runtime: ServeRuntime = processRuntime): CliCommand
         })
       } catch (error) {
         await pipeline.close()
+        // A refusal of ours says why (a live server, a symlink at the path); a system error has its code.
+        const reason = ContinuumError.isInstance(error) ? `${error.code}: ${error.message}` : codeOf(error)
         throw new CliUsageError(
-          `cannot listen on ${String(server.listen ?? '127.0.0.1:8080')} (${codeOf(error)})`,
+          `cannot listen on ${String(server.listen ?? '127.0.0.1:8080')} (${reason})`,
           USAGE,
         )
       }

@@ -57,7 +57,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       },
       socket_mode: {
         schema: { type: 'string', pattern: '^[0-7]{3}$', expect: 'three octal digits, e.g. "660"' },
-        doc: 'File mode of the Unix socket, e.g. `"660"` for the owner and its group.',
+        doc: 'File mode of the Unix socket, e.g. `"660"` for the owner and its group. The socket has it from the moment it has its name: it is bound in a private directory beside the path, given the mode there and renamed into place. A socket file nobody listens on (a crashed server\'s) is replaced; a live server\'s socket, a symlink or any other file at the path is refused and left alone.',
         default: 'as the umask leaves it',
       },
       shutdown_timeout_ms: {
@@ -325,9 +325,14 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         schema: path,
         doc: 'Proxy mode: `/readyz` is ready while this path of the upstream answers 2xx (e.g. vLLM `/health`). Gateway mode always checks the router.',
       },
+      readiness_cache_ms: {
+        schema: nonNegativeInteger,
+        doc: "Proxy mode: how long one probe of `readiness_upstream_path` is reused. `/readyz` needs no credentials, so requests that arrive while a probe runs share it, and a flood of `/readyz` sends the upstream at most one probe per this period (or per `readiness_timeout_ms`, the probe's own bound). `0` shares only the probe in flight. Gateway mode already shares one: the router reuses its health check for 5 s.",
+        default: '`1000`',
+      },
       readiness_timeout_ms: {
         schema: positiveInteger,
-        doc: 'Time each readiness check may take.',
+        doc: 'Time each readiness check may take; the shared upstream probe is aborted after it too.',
         default: '`2000`',
       },
       tracing: {

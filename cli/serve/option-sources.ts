@@ -164,7 +164,7 @@ export const TELEMETRY_OPTIONS: OptionMap<TelemetryOptions, TelemetryParts> = {
   livenessPath: { from: { key: 'telemetry.liveness_path' } },
   readinessPath: { from: { key: 'telemetry.readiness_path' } },
   readiness: {
-    from: { key: 'telemetry.readiness_upstream_path' },
+    from: { keys: ['telemetry.readiness_upstream_path', 'telemetry.readiness_cache_ms'] },
     value: (_document, parts) => parts.readiness,
   },
   readinessTimeoutMs: { from: { key: 'telemetry.readiness_timeout_ms' } },

@@ -72,10 +72,15 @@ function readinessChecks(
 ) {
   const checks: Record<string, ReadinessCheck> = {}
   if (router !== undefined) checks.router = routerReadinessCheck(router)
-  const path = (document.telemetry as Table | undefined)?.readiness_upstream_path as string | undefined
+  const telemetry = (document.telemetry as Table | undefined) ?? {}
+  const path = telemetry.readiness_upstream_path as string | undefined
   if (upstream !== undefined && path !== undefined) {
     const base = (upstream.url ?? 'http://localhost').replace(/\/$/, '')
+    const cacheMs = telemetry.readiness_cache_ms as number | undefined
+    const timeoutMs = telemetry.readiness_timeout_ms as number | undefined
     checks.upstream = httpReadinessCheck(`${base}${path}`, {
+      ...(cacheMs === undefined ? {} : { cacheMs }),
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
       ...(upstream.socketPath === undefined
         ? {}
         : { dispatcher: new Agent({ connect: { socketPath: upstream.socketPath } }) }),

@@ -5,11 +5,11 @@
  * no new connections, idle keep-alive connections closed, answers in flight (streams included)
  * written to their end with `connection: close`, and whatever is still open after the timeout cut.
  */
-import { chmod } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toCoreRequest, writeCoreResponse } from '../../middleware/node-http'
 import { ContinuumError, type ContinuumProxy, errorResponse } from '../../src/index'
+import { listenOnUnixSocket, type UnixSocketBinding } from './unix-socket'
 
 /** Where to listen: TCP host and port, or a Unix socket. */
 export type ListenAddress = { readonly host: string; readonly port: number } | { readonly socket: string }
@@ -25,7 +25,10 @@ export function parseListen(text: string): ListenAddress {
 /** Settings of the server itself ([server]). */
 export interface StandaloneServerOptions {
   readonly listen: ListenAddress
-  /** Octal file mode of a Unix socket, e.g. `660`. */
+  /**
+   * Octal file mode of a Unix socket, e.g. `660`; the socket has it from the moment it has its name.
+   * @default the umask's
+   */
   readonly socketMode?: string
   readonly keepAliveTimeoutMs: number
   readonly headersTimeoutMs: number
@@ -85,27 +88,29 @@ export async function startStandaloneServer(
     },
     handle,
   )
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    const listening = () => {
-      server.off('error', reject)
-      resolve()
-    }
-    if ('socket' in options.listen) server.listen(options.listen.socket, listening)
-    else server.listen(options.listen.port, options.listen.host, listening)
-  })
+  let socket: UnixSocketBinding | undefined
+  if ('socket' in options.listen) {
+    const mode = options.socketMode === undefined ? undefined : Number.parseInt(options.socketMode, 8)
+    socket = await listenOnUnixSocket(server, options.listen.socket, mode)
+  } else {
+    const { port, host } = options.listen
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  }
   let closed: Promise<void> | undefined
   const stopAccepting = (): void => {
     draining = true
-    closed ??= new Promise<void>((resolve) => server.close(() => resolve()))
+    closed ??= new Promise<void>((resolve) => server.close(() => resolve())).then(() => socket?.release())
     server.closeIdleConnections()
   }
   let address: string
-  if ('socket' in options.listen) {
-    if (options.socketMode !== undefined)
-      await chmod(options.listen.socket, Number.parseInt(options.socketMode, 8))
-    address = `unix:${options.listen.socket}`
-  } else {
+  if ('socket' in options.listen) address = `unix:${options.listen.socket}`
+  else {
     const bound = server.address() as AddressInfo
     address = `http://${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
   }

@@ -19,7 +19,7 @@ import {
 } from '../cipher/request-binding'
 import type { CoreRequest, CoreResponse } from '../core/http'
 import { ContinuumError } from '../errors'
-import type { RequestFacts, ResponseFacts } from '../protocol/facts'
+import { type RequestFacts, type ResponseFacts, shortName } from '../protocol/facts'
 import type { RouteMatch } from '../protocol/registry'
 import { readJsonBody } from './body-reader'
 import type { Exchange, ExchangeOutcome, ExchangeResponse, PhaseTiming, ReceivedExchange } from './exchange'
@@ -117,7 +117,8 @@ class PipelineExchange implements ReceivedExchange {
     if (this.body === undefined) return undefined
     const reader = this.route.route.facts
     if (reader !== undefined) return reader.request(this.body, this.route.params)
-    return { model: this.route.params.model, maxTokens: undefined, temperature: undefined }
+    // Triton's model is a path parameter: cut like a body's model, the caller chose its length.
+    return { model: shortName(this.route.params.model), maxTokens: undefined, temperature: undefined }
   }
 }
 

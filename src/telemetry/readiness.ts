@@ -2,12 +2,16 @@
  * Readiness checks for `/readyz`: small async functions that say whether this instance should get
  * traffic. They run in parallel under a timeout, and a throwing or slow check counts as not ready.
  * Results name the check and, on failure, a short reason (an error code, never a secret or upstream
- * text). Ready-made checks cover the InferenceRouter's health and an upstream HTTP endpoint.
+ * text). Ready-made checks cover the InferenceRouter's health and an upstream HTTP endpoint; the
+ * latter shares one probe among concurrent callers and reuses its answer briefly (shared-probe.ts),
+ * so an unauthenticated flood of `/readyz` does not reach the upstream.
  */
 // First: on an old Node, undici fails to load with a message that names nothing useful.
 import '../internal/node-check'
 import { type Dispatcher, request as undiciRequest } from 'undici'
+import { type Clock, systemClock } from '../core/clock'
 import { ContinuumError } from '../errors'
+import { sharedProbe } from './shared-probe'
 
 /** What a check reports: a boolean, or a boolean with a short reason. */
 export type ReadinessResult = boolean | { readonly ready: boolean; readonly detail?: string }
@@ -87,6 +91,35 @@ export interface HttpReadinessCheckOptions {
    * @default {}
    */
   headers?: Record<string, string>
+  /**
+   * How long one probe's answer is reused, in milliseconds. Checks that arrive while a probe runs
+   * always wait for it, so the upstream sees at most one probe per `cacheMs` (and per `timeoutMs`)
+   * however many `/readyz` requests come; `0` shares only the probe in flight.
+   * @default 1000
+   */
+  cacheMs?: number
+  /**
+   * Longest time one probe may take, in milliseconds; it is then aborted and reported not ready.
+   * The probe is shared, so it has its own bound rather than the signal of one check.
+   * @default 2000
+   */
+  timeoutMs?: number
+  /**
+   * Time source of `cacheMs`.
+   * @default systemClock
+   */
+  clock?: Clock
+}
+
+function invalidOption(message: string): ContinuumError {
+  return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `httpReadinessCheck: ${message}`)
+}
+
+function integerAtLeast(value: number | undefined, fallback: number, minimum: number, name: string): number {
+  const resolved = value ?? fallback
+  if (!Number.isSafeInteger(resolved) || resolved < minimum)
+    throw invalidOption(`${name} must be an integer of at least ${minimum}`)
+  return resolved
 }
 
 /**
@@ -102,7 +135,11 @@ export function httpReadinessCheck(url: string, options: HttpReadinessCheckOptio
       cause: error,
     })
   }
-  return async (signal) => {
+  const cacheMs = integerAtLeast(options.cacheMs, 1000, 0, 'cacheMs')
+  const timeoutMs = integerAtLeast(options.timeoutMs, 2000, 1, 'timeoutMs')
+  const clock = options.clock ?? systemClock
+  if (typeof clock?.now !== 'function') throw invalidOption('clock must have a now() method')
+  const probe = async (signal: AbortSignal): Promise<ReadinessReport> => {
     try {
       const response = await undiciRequest(parsed, {
         method: 'GET',
@@ -118,4 +155,10 @@ export function httpReadinessCheck(url: string, options: HttpReadinessCheckOptio
       return { ready: false, detail: typeof code === 'string' ? code : 'unreachable' }
     }
   }
+  return sharedProbe(probe, {
+    cacheMs,
+    timeoutMs,
+    clock,
+    onTimeout: () => ({ ready: false, detail: `timed out after ${timeoutMs} ms` }),
+  })
 }
