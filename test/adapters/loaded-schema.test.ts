@@ -104,7 +104,12 @@ describe('a request schema loaded on first use', () => {
 
   it('loads once for a burst of first requests and checks every one of them', async () => {
     const before = loader.calls
-    const burst = [note('short'), note('a body that is far too long'), note('fine'), note('also far too long!')]
+    const burst = [
+      note('short'),
+      note('a body that is far too long'),
+      note('fine'),
+      note('also far too long!'),
+    ]
     await releaseWhenAsked(1)
     const responses = await Promise.all(burst)
     expect(loader.calls).toBe(before + 1)

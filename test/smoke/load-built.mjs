@@ -79,7 +79,9 @@ for (const name of FORBIDDEN_PACKAGES) {
 }
 check('a plain Express setup does not load the scanner weights', !surface.scannerWeights)
 // The built-in adapters load their request schemas on a route's first request (dist/schema-*.js).
-const schemaFiles = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) => /^schema-.*\.js$/.test(file))
+const schemaFiles = readdirSync(new URL('../../dist/', import.meta.url)).filter((file) =>
+  /^schema-.*\.js$/.test(file),
+)
 check(
   'a plain Express setup loads no request schema until a request needs one',
   schemaFiles.length > 0 && !surface.ownFiles.some(({ file }) => schemaFiles.includes(file)),
