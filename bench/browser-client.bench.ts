@@ -7,6 +7,8 @@
  * The answers are sealed in advance by the server's code (src/cipher) under a fixed nonce.
  */
 import { randomBytes } from 'node:crypto'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { builtinAdapters } from '../adapters/index'
 import {
   type CipherContext,
@@ -32,6 +34,8 @@ const CHUNKS = 1000
 const REQUESTS = 2500
 const STREAMS = 8
 const ROUNDS = 4
+/** `BENCH_PROFILE=<dir>` writes a CPU profile of one more Chromium round (CDP) into that folder. */
+const profile = process.env.BENCH_PROFILE
 
 function fixture(): ClientCostFixture {
   const keyBytes = randomBytes(32)
@@ -177,6 +181,16 @@ export default async function browserClientBench(): Promise<void> {
   if (!(await page.page.evaluate(() => globalThis.crossOriginIsolated)))
     throw new Error('the bench page is not cross-origin isolated: its timer would be 100 µs coarse')
   const text = JSON.stringify(data)
+  const inChromium = () =>
+    page.page.evaluate(
+      ([fixtureText, requests, streams]) =>
+        (
+          globalThis as unknown as {
+            clientCost: (text: string, requests: number, streams: number) => Promise<ClientCostSamples>
+          }
+        ).clientCost(fixtureText, requests, streams),
+      [text, REQUESTS, STREAMS] as const,
+    )
   let rows: Row[]
   try {
     rows = await rounds([
@@ -190,22 +204,22 @@ export default async function browserClientBench(): Promise<void> {
       },
       {
         runtime: `Chromium ${browser.version()} headless, WebCrypto`,
-        measure: () =>
-          page.page.evaluate(
-            ([fixtureText, requests, streams]) =>
-              (
-                globalThis as unknown as {
-                  clientCost: (text: string, requests: number, streams: number) => Promise<ClientCostSamples>
-                }
-              ).clientCost(fixtureText, requests, streams),
-            [text, REQUESTS, STREAMS] as const,
-          ),
+        measure: inChromium,
       },
       {
         runtime: 'reference: the server cipher, sync node:crypto (no SSE parsing)',
         measure: async () => serverReference(data),
       },
     ])
+    if (profile !== undefined) {
+      const session = await page.page.context().newCDPSession(page.page)
+      await session.send('Profiler.enable')
+      await session.send('Profiler.setSamplingInterval', { interval: 50 })
+      await session.send('Profiler.start')
+      await inChromium()
+      const { profile: recorded } = await session.send('Profiler.stop')
+      writeFileSync(join(profile, 'chromium-client.cpuprofile'), JSON.stringify(recorded))
+    }
   } finally {
     await page.close()
     await browser.close()
