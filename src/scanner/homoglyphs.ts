@@ -93,12 +93,16 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['ɩ', 'i'],
   ['ʀ', 'r'],
   ['ʏ', 'y'],
+  // Small capitals: drawn as capitals at x-height, so `ɪɢɴᴏʀᴇ` reads as IGNORE
   ['ᴀ', 'a'],
+  ['ʙ', 'b'],
   ['ᴄ', 'c'],
   ['ᴅ', 'd'],
   ['ᴇ', 'e'],
+  ['ꜰ', 'f'],
   ['ɢ', 'g'],
   ['ʜ', 'h'],
+  ['ɪ', 'i'],
   ['ᴊ', 'j'],
   ['ᴋ', 'k'],
   ['ʟ', 'l'],
@@ -106,6 +110,7 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['ɴ', 'n'],
   ['ᴏ', 'o'],
   ['ᴘ', 'p'],
+  ['ꞯ', 'q'],
   ['ꜱ', 's'],
   ['ᴛ', 't'],
   ['ᴜ', 'u'],
@@ -115,6 +120,8 @@ const PAIRS: ReadonlyArray<readonly [string, string]> = [
   ['Ɑ', 'a'],
   ['Ɡ', 'g'],
   ['Ɩ', 'i'],
+  // The capital of small-capital `ɪ`, listed because folding runs before lower-casing
+  ['Ɪ', 'i'],
   ['Ʀ', 'r'],
 ]
 

@@ -2,8 +2,9 @@
  * One canonical form of a prompt before any matching, so obfuscation does not change the result:
  * Unicode NFKC (full-width and mathematical letters become ASCII), zero-width and bidi control
  * characters removed (they split keywords invisibly or reorder them on screen), look-alike letters
- * folded to ASCII, lower case, and runs of white space collapsed to one space. The patterns and
- * the classifier both see only this form.
+ * folded to ASCII, lower case, the dot above dropped where it follows a letter that already has
+ * one (the Turkish capital `İ` lower-cases to `i` + U+0307), and runs of white space collapsed to
+ * one space. The patterns and the classifier both see only this form.
  */
 import { HOMOGLYPHS } from './homoglyphs'
 
@@ -22,6 +23,14 @@ const INVISIBLE =
  * ordinary word gap.
  */
 const WHITE_SPACE = /\s\s+|[^\S ]/g
+
+/**
+ * A combining dot above (U+0307) after soft-dotted letters (`i`, `j`, Cyrillic `і`, ...), whose
+ * own dot it repeats: `'İ'.toLowerCase()` is `i` + U+0307, so without this `İGNORE` would not
+ * read as `ignore`. Runs go too, so stacking dots changes nothing. One character class and one
+ * repeated code point that cannot overlap: linear.
+ */
+const DOT_ABOVE_AFTER_SOFT_DOTTED = /(\p{Soft_Dotted})\u0307+/gu
 
 const ASCII_ONLY = /^\p{ASCII}*$/u
 
@@ -44,7 +53,9 @@ export function normalizeText(text: string): string {
     runStart = index + 1
   }
   folded = runStart === 0 ? composed : folded + composed.slice(runStart)
-  return folded.toLowerCase().replace(WHITE_SPACE, ' ').trim()
+  const lower = folded.toLowerCase()
+  const undotted = lower.includes('\u0307') ? lower.replace(DOT_ABOVE_AFTER_SOFT_DOTTED, '$1') : lower
+  return undotted.replace(WHITE_SPACE, ' ').trim()
 }
 
 /** Whether `text` holds characters that {@link normalizeText} strips as invisible. */

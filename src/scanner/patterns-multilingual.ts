@@ -19,8 +19,6 @@ const near = (count: number): string => `[^.!?。！？\\n]{0,${count}}`
  * matches normalised text in its normalised spelling.
  */
 const spelled = (keywords: string): string => normalizeText(keywords)
-/** Turkish dotted capital İ lower-cases to i + U+0307; dotless ı stays. */
-const TR_I = '(?:i\\u0307?|ı)'
 
 /**
  * Latin-script verb-first languages: an ignore or forget verb, a few words, then an instructions
@@ -61,11 +59,10 @@ const CYRILLIC_VERB_THEN_OBJECT: ReadonlyArray<readonly [verbs: string, objects:
 
 /** Object-first (verb-final) languages and scripts without word spaces: object, then verb. */
 const OBJECT_THEN_VERB: ReadonlyArray<readonly [objects: string, verbs: string]> = [
-  // Turkish: "önceki talimatları yok say / görmezden gel / unut / dikkate alma"
-  [
-    `tal${TR_I}matlar${TR_I}|yönergeler${TR_I}|komutlar${TR_I}|kurallar${TR_I}`,
-    `yok say|görmezden gel|unut|d${TR_I}kkate alma`,
-  ],
+  // Turkish: "önceki talimatları yok say / görmezden gel / unut / dikkate alma". The normaliser
+  // drops the dot that `İ` leaves after lower-casing and folds dotless `ı` to `i`, so capitals
+  // ("TALİMATLARI") and either i match these spellings.
+  ['talimatları|yönergeleri|komutları|kuralları', 'yok say|görmezden gel|unut|dikkate alma'],
   // Japanese: 以前の指示を無視して
   ['指示|命令|指令|ルール|プロンプト|インストラクション', '無視|忘れ'],
   // Korean: 이전 지침을 무시하고
