@@ -262,12 +262,13 @@ export class InferenceRouter {
 
   /**
    * Reserves a breaker slot and the limits, or records why the provider is skipped. Immediate
-   * unless the limiter has to ask the store.
+   * unless the limiter has to ask the store; a caller's abort ends that wait at once.
    */
   #admit(
     runtime: ProviderRuntime,
     plan: RoutingPlan,
     failures: AttemptFailure[],
+    signal: AbortSignal | undefined,
   ): LimitTicket | undefined | Promise<LimitTicket | undefined> {
     const id = runtime.provider.id
     if (!runtime.breaker.tryAcquire()) {
@@ -286,7 +287,7 @@ export class InferenceRouter {
     }
     let admission: ReturnType<ProviderLimiter['acquire']>
     try {
-      admission = runtime.limiter.acquire(plan.estimatedInputTokens)
+      admission = runtime.limiter.acquire(plan.estimatedInputTokens, signal)
     } catch (error) {
       runtime.breaker.recordNeutral()
       throw error
@@ -434,7 +435,7 @@ export class InferenceRouter {
     for (const candidate of plan.candidates) {
       const runtime = this.#runtimes.get(candidate.provider)!
       for (let retry = 0; ; retry += 1) {
-        const admission = this.#admit(runtime, plan, failures)
+        const admission = this.#admit(runtime, plan, failures, request.signal)
         const ticket = admission instanceof Promise ? await admission : admission
         if (ticket === undefined) break
         const outcome = await this.#attempt(
@@ -526,7 +527,7 @@ export class InferenceRouter {
       const runtime = this.#runtimes.get(candidate.provider)!
       const provider = candidate.provider
       for (let retry = 0; ; retry += 1) {
-        const ticket = await this.#admit(runtime, plan, failures)
+        const ticket = await this.#admit(runtime, plan, failures, request.signal)
         if (ticket === undefined) break
         const control = new AttemptControl(provider, request.signal)
         const started = clock.now()
