@@ -511,6 +511,21 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
         doc: 'With `shared`: when the store cannot answer, `open` forwards the request as a miss, `closed` refuses it with 503.',
         default: '`"open"`',
       },
+      coalesce: {
+        schema: bool,
+        doc: 'Single flight for misses: identical requests arriving while the first is upstream wait for its answer instead of all going upstream (per process).',
+        default: '`true`',
+      },
+      coalesce_max_waiters: {
+        schema: positiveInteger,
+        doc: 'Most requests waiting on one; the next ones go upstream on their own.',
+        default: '`100`',
+      },
+      coalesce_max_wait_ms: {
+        schema: positiveInteger,
+        doc: 'Longest a request waits before it goes upstream on its own.',
+        default: '`60000`',
+      },
     },
   },
   {

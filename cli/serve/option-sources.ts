@@ -263,6 +263,19 @@ export const CACHE_OPTIONS: OptionMap<
   },
   localTtlMs: { from: { key: 'cache.local_ttl_ms' } },
   storeFailure: { from: { key: 'cache.store_failure' } },
+  coalesce: {
+    from: { keys: ['cache.coalesce', 'cache.coalesce_max_waiters', 'cache.coalesce_max_wait_ms'] },
+    value: (document) => {
+      if (readKey(document, 'cache.coalesce') === false) return false
+      const maxWaiters = readKey(document, 'cache.coalesce_max_waiters') as number | undefined
+      const maxWaitMs = readKey(document, 'cache.coalesce_max_wait_ms') as number | undefined
+      if (maxWaiters === undefined && maxWaitMs === undefined) return undefined
+      return {
+        ...(maxWaiters === undefined ? {} : { maxWaiters }),
+        ...(maxWaitMs === undefined ? {} : { maxWaitMs }),
+      }
+    },
+  },
   clock: CODE_CLOCK,
   logger: { from: CODE_LOGGER, value: (_document, parts) => parts.logger },
 }

@@ -8,7 +8,8 @@
  * nor an answer the upstream marked `cache-control: no-store` or `private`. With a shared store a
  * lookup is one GET (a miss adds one SET, not waited for), and a store that cannot answer makes
  * the exchange a miss. The outcome is left on the exchange's annotations for the metrics and
- * `onResult`. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
+ * `onResult`. Identical misses in flight together are coalesced (cache-flights.ts): the first
+ * goes upstream, the others are served its answer as hits. Plain exchanges also get `x-continuum-cache: hit|miss|bypass` and,
  * on a hit, `age`; encrypted exchanges never do: in clear, they would tell an on-path observer
  * that two encrypted prompts were equal.
  */
@@ -17,6 +18,7 @@ import type { StreamEvent } from '../protocol/stream-event'
 import { CACHE_ANNOTATION } from '../proxy/annotations'
 import type { Exchange, ExchangeResponse } from '../proxy/exchange'
 import type { Next, ProxyStage } from '../proxy/stage'
+import { CacheFlights, type FlightOutcome } from './cache-flights'
 import { cacheEligibility } from './cache-key'
 import { ResponseCache } from './response-cache'
 import type { CacheResult, ResponseCacheOptions } from './response-cache-options'
@@ -79,16 +81,23 @@ async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEve
   yield* events
 }
 
+const FAILED: FlightOutcome = { kind: 'failed' }
+const UNSHARED: FlightOutcome = { kind: 'unshared' }
+const unreported = (): void => undefined
+
 /** Answers repeated deterministic requests from the encrypted cache (in process, or shared through a store). */
 export class CacheStage implements ProxyStage {
   readonly name = 'cache'
   readonly cache: ResponseCache
+  readonly #flights: CacheFlights | undefined
 
   /** Takes a ResponseCache (to share or inspect it), or the options to build one. */
   constructor(cache: ResponseCache | ResponseCacheOptions = {}) {
     this.cache = hasBrand(cache, 'ResponseCache')
       ? (cache as ResponseCache)
       : new ResponseCache(cache as ResponseCacheOptions)
+    const coalesce = this.cache.options.coalesce
+    this.#flights = coalesce === undefined ? undefined : new CacheFlights(coalesce)
   }
 
   async wrapUpstream(exchange: Exchange, next: Next): Promise<ExchangeResponse> {
@@ -114,9 +123,25 @@ export class CacheStage implements ProxyStage {
       result('hit')
       return this.#fromCache(exchange, cached)
     }
+    const flights = this.#flights
+    const turn =
+      flights === undefined ? undefined : await flights.take(eligibility.key, exchange.request.signal)
+    if (turn?.role === 'served') {
+      result('hit')
+      return this.#fromCache(exchange, turn.entry)
+    }
     result('miss')
-    const response = await next()
-    return this.#tee(eligibility.key, response)
+    if (turn?.role !== 'lead') return this.#tee(eligibility.key, await next())
+    // Whatever happens to the answer, the waiters hear of it by the exchange's end at the latest.
+    exchange.onEnd(() => turn.finish(FAILED))
+    let response: ExchangeResponse
+    try {
+      response = await next()
+    } catch (error) {
+      turn.finish(FAILED)
+      throw error
+    }
+    return this.#tee(eligibility.key, response, turn.finish)
   }
 
   #fromCache(exchange: Exchange, entry: CachedResponse): ExchangeResponse {
@@ -131,50 +156,81 @@ export class CacheStage implements ProxyStage {
     return { status: entry.status, headers: entry.headers, body }
   }
 
-  /** Passes the answer on and stores it once it completed cleanly. */
-  #tee(key: string, response: ExchangeResponse): ExchangeResponse {
-    if (response.status < 200 || response.status >= 300 || response.failure !== undefined) return response
-    if (forbidsStoring(response.headers['cache-control'])) return response
+  /**
+   * Passes the answer on and stores it once it completed cleanly; `finish` tells the waiters of
+   * its flight what became of it (the answer to share, or why there is none).
+   */
+  #tee(
+    key: string,
+    response: ExchangeResponse,
+    finish: (outcome: FlightOutcome) => void = unreported,
+  ): ExchangeResponse {
+    if (response.status < 200 || response.status >= 300 || response.failure !== undefined) {
+      finish(FAILED)
+      return response
+    }
+    if (forbidsStoring(response.headers['cache-control'])) {
+      finish(UNSHARED)
+      return response
+    }
     const { clock, maxEntryBytes } = this.cache.options
     const body = response.body
     const headers = storedHeaders(response.headers)
     if (body.type === 'json') {
-      if (reportsFailure(body.value, undefined)) return response
-      void this.cache.save(key, { status: response.status, headers, body, storedAt: clock.now() })
+      if (reportsFailure(body.value, undefined)) {
+        finish(FAILED)
+        return response
+      }
+      const entry: CachedResponse = { status: response.status, headers, body, storedAt: clock.now() }
+      finish({ kind: 'answered', entry })
+      void this.cache.save(key, entry)
       return response
     }
-    if (body.type !== 'events') return response
+    if (body.type !== 'events') {
+      finish(UNSHARED)
+      return response
+    }
     const cache = this.cache
     const source = body.events
     async function* collect(): AsyncGenerator<StreamEvent> {
       const events: StreamEvent[] = []
       let bytes = 0
-      let keep = true
-      for await (const event of source) {
-        if (keep && reportsFailure(event.data, event.name)) {
-          keep = false
-          events.length = 0
-        }
-        if (keep) {
-          bytes += JSON.stringify(event.data).length + (event.name?.length ?? 0)
-          if (bytes > maxEntryBytes) {
-            keep = false
+      let dropped: FlightOutcome | undefined
+      try {
+        for await (const event of source) {
+          if (dropped === undefined && reportsFailure(event.data, event.name)) {
+            dropped = FAILED
             events.length = 0
-          } else {
-            events.push(event)
           }
+          if (dropped === undefined) {
+            bytes += JSON.stringify(event.data).length + (event.name?.length ?? 0)
+            if (bytes > maxEntryBytes) {
+              dropped = UNSHARED
+              events.length = 0
+            } else {
+              events.push(event)
+            }
+          }
+          yield event
         }
-        yield event
-      }
-      // Reached only when the stream ended normally, which a decoded stream does only once whole.
-      // Not awaited: the stream's end must not wait for the store.
-      if (keep)
-        void cache.save(key, {
+        // Reached only when the stream ended normally, which a decoded stream does only once whole.
+        // Not awaited: the stream's end must not wait for the store.
+        if (dropped !== undefined) {
+          finish(dropped)
+          return
+        }
+        const entry: CachedResponse = {
           status: response.status,
           headers,
           body: { type: 'events', events },
           storedAt: clock.now(),
-        })
+        }
+        finish({ kind: 'answered', entry })
+        void cache.save(key, entry)
+      } finally {
+        // A stream cut, failed or abandoned by its reader: nothing to share.
+        finish(FAILED)
+      }
     }
     return { ...response, body: { type: 'events', events: collect() } }
   }

@@ -11,6 +11,7 @@ import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import type { Exchange } from '../proxy/exchange'
 import type { StateStore } from '../stores'
+import type { CoalesceSettings } from './cache-flights'
 
 /** What a lookup found: served from the cache, forwarded and possibly stored, or not eligible. */
 export type CacheResult = 'hit' | 'miss' | 'bypass'
@@ -94,6 +95,17 @@ export interface ResponseCacheOptions {
    */
   storeFailure?: 'open' | 'closed'
   /**
+   * Single flight for misses: identical cacheable requests (same cache key, so same scope, field
+   * key and vary headers) that arrive while the first is upstream wait for its answer instead of
+   * all going upstream. At most `maxWaiters` wait on one request (the others go upstream on
+   * their own), none longer than `maxWaitMs`. Only an answer the cache would store is shared;
+   * after an error, a cut stream or an abandoned leader one waiter goes upstream next and the
+   * rest wait for it. A waiter of a stream receives it whole once the leader's stream completed.
+   * Per process. `false` turns it off.
+   * @default { maxWaiters: 100, maxWaitMs: 60000 }
+   */
+  coalesce?: false | { maxWaiters?: number; maxWaitMs?: number }
+  /**
    * Time source of the TTL.
    * @default systemClock
    */
@@ -124,6 +136,8 @@ export interface ResolvedResponseCacheOptions {
   readonly routes: ReadonlySet<string> | undefined
   readonly cacheNonDeterministic: boolean
   readonly onResult: ((result: CacheResult, route: string) => void) | undefined
+  /** The bounds of single flight; undefined when it is off. */
+  readonly coalesce: CoalesceSettings | undefined
   readonly clock: Clock
   readonly logger: Logger
 }
@@ -201,6 +215,10 @@ export function resolveResponseCacheOptions(
   if (options.onResult !== undefined && typeof options.onResult !== 'function') {
     throw invalid('onResult must be a function')
   }
+  const coalesce = options.coalesce ?? {}
+  if (coalesce !== false && (typeof coalesce !== 'object' || coalesce === null || Array.isArray(coalesce))) {
+    throw invalid('coalesce must be false or { maxWaiters, maxWaitMs }')
+  }
   return {
     keySecret: derive('continuum-proxy cache key v1'),
     entrySecret: derive('continuum-proxy cache entry v1'),
@@ -215,6 +233,13 @@ export function resolveResponseCacheOptions(
     routes: routes === undefined ? undefined : new Set(routes),
     cacheNonDeterministic: options.cacheNonDeterministic === true,
     onResult: options.onResult,
+    coalesce:
+      coalesce === false
+        ? undefined
+        : {
+            maxWaiters: positiveInteger(coalesce.maxWaiters, 100, 'coalesce.maxWaiters'),
+            maxWaitMs: positiveInteger(coalesce.maxWaitMs, 60_000, 'coalesce.maxWaitMs'),
+          },
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger,
   }

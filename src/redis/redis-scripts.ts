@@ -3,7 +3,8 @@
  * that gets its expiry on creation only, an all-or-nothing check-and-charge over several keys (on
  * one cluster slot), and weighted leases kept in a hash (holder -> expiry and weight) whose
  * expiry is read on the server's own clock, so instances with skewed clocks agree on when a
- * crashed holder's units free up.
+ * crashed holder's units free up. A lease taken anew reports the entry it wrote, so a caller that
+ * gave up waiting for it (its round trip outlived the timeout) can give exactly that lease back.
  */
 
 /** KEYS[1]; ARGV: amount, ttlMs. Returns the new value as a string. */
@@ -37,9 +38,10 @@ return {1, values}
 
 /**
  * KEYS[1]; ARGV: holder, limit, ttlMs, weight. Each field of the hash is a holder, its value
- * `expiry:weight`. Expired leases are dropped on the way; returns 1 when the units were taken (or
- * renewed), 0 when the other live leases leave too few. Linear in the number of holders, which
- * the limit bounds (concurrency slots, or one identity's key bundles).
+ * `expiry:weight`. Expired leases are dropped on the way; returns {1, entry} when the units were
+ * taken anew, {2, entry} when the holder's live lease was renewed, {0} when the other live leases
+ * leave too few. Linear in the number of holders, which the limit bounds (concurrency slots, or
+ * one identity's key bundles).
  */
 export const ACQUIRE_LEASE = `
 local time = redis.call('TIME')
@@ -51,6 +53,7 @@ local weight = tonumber(ARGV[4])
 local entries = redis.call('HGETALL', KEYS[1])
 local used = 0
 local last = 0
+local renewed = 0
 for index = 1, #entries, 2 do
   local value = entries[index + 1]
   local separator = string.find(value, ':', 1, true)
@@ -60,11 +63,23 @@ for index = 1, #entries, 2 do
   elseif entries[index] ~= holder then
     used = used + tonumber(string.sub(value, separator + 1))
     if expires > last then last = expires end
+  else
+    renewed = 1
   end
 end
-if used + weight > limit then return 0 end
-redis.call('HSET', KEYS[1], holder, string.format('%.0f:%.0f', expiry, weight))
+if used + weight > limit then return {0} end
+local entry = string.format('%.0f:%.0f', expiry, weight)
+redis.call('HSET', KEYS[1], holder, entry)
 if expiry > last then last = expiry end
 redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', last))
+return {1 + renewed, entry}
+`
+
+/**
+ * KEYS[1]; ARGV: holder, entry. Gives back a lease only while it is still the one a late answer
+ * took (its `expiry:weight` unchanged): a lease the holder renewed since is its own again.
+ */
+export const RETURN_LEASE = `
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
 return 1
 `

@@ -3,7 +3,10 @@
  * node-redis client. Every operation is one round trip (a plain command or one Lua script), runs
  * under a short timeout, and fails with CONTINUUM_STORE_UNAVAILABLE instead of hanging when Redis
  * is slow or gone; commands are never queued while the connection is down. Keys get a
- * configurable prefix; callers put the keys one operation touches under one hash tag.
+ * configurable prefix; callers put the keys one operation touches under one hash tag. A lease
+ * whose caller stopped waiting (the timeout) can still be granted when the late round trip
+ * lands; such a late grant is given straight back, so a slow moment of Redis never leaves a
+ * concurrency slot (or a key quota) taken by nobody until its lease runs out.
  */
 import { createHash } from 'node:crypto'
 import { type Clock, systemClock } from '../core/clock'
@@ -12,7 +15,7 @@ import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
 import { assertWeight } from '../stores/memory-state-store'
 import type { StateStore, StoreCharge, StoreChargeResult } from '../stores/state-store'
-import { ACQUIRE_LEASE, CHARGE_WITHIN, INCREMENT } from './redis-scripts'
+import { ACQUIRE_LEASE, CHARGE_WITHIN, INCREMENT, RETURN_LEASE } from './redis-scripts'
 
 /** What the store needs of a node-redis client or cluster (both have these commands). */
 export interface RedisCommands {
@@ -76,7 +79,15 @@ function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-const SCRIPTS = { increment: script(INCREMENT), charge: script(CHARGE_WITHIN), lease: script(ACQUIRE_LEASE) }
+const SCRIPTS = {
+  increment: script(INCREMENT),
+  charge: script(CHARGE_WITHIN),
+  lease: script(ACQUIRE_LEASE),
+  returnLease: script(RETURN_LEASE),
+}
+
+/** The first element of ACQUIRE_LEASE's reply when the units were taken anew (not renewed). */
+const TAKEN = 1
 
 /** A TTL as Redis takes it: whole milliseconds, at least one. */
 function milliseconds(ttlMs: number): number {
@@ -99,6 +110,8 @@ export class RedisStateStore implements StateStore {
   readonly #clock: Clock
   readonly #onFailure: RedisStateStoreOptions['onFailure']
   readonly #close: (() => Promise<unknown>) | undefined
+  /** Lease calls answered after their caller gave up, until any lease they took is given back. */
+  readonly #lateLeases = new Set<Promise<void>>()
   #lastWarning = Number.NEGATIVE_INFINITY
 
   constructor(options: RedisStateStoreOptions) {
@@ -167,12 +180,39 @@ export class RedisStateStore implements StateStore {
     weight = 1,
   ): Promise<boolean> {
     assertWeight(weight)
-    const reply = await this.#script(
+    const call = this.#evaluate(
       SCRIPTS.lease,
       [key],
       [holder, String(limit), String(milliseconds(ttlMs)), String(weight)],
     )
-    return Number(reply) === 1
+    let reply: unknown
+    try {
+      reply = await this.#within(call)
+    } catch (error) {
+      this.#returnIfTaken(call, key, holder)
+      throw error
+    }
+    return Number((reply as unknown[])[0]) >= TAKEN
+  }
+
+  /**
+   * The caller was told the lease call failed (it timed out), so it does not hold the lease; if
+   * the script still runs and takes the units anew, they go back at once, compared with the entry
+   * it wrote so a renewal the holder made since is left alone. A renewal that lands late keeps
+   * the holder's own lease, as it would have.
+   */
+  #returnIfTaken(call: Promise<unknown>, key: string, holder: string): void {
+    const returning: Promise<void> = call
+      .then(async (reply) => {
+        const [status, entry] = reply as [unknown, unknown]
+        if (Number(status) !== TAKEN) return
+        await this.#within(this.#evaluate(SCRIPTS.returnLease, [key], [holder, String(entry)]))
+      })
+      .catch(() => {
+        // Reported by #within; the lease then ends with its expiry.
+      })
+      .finally(() => this.#lateLeases.delete(returning))
+    this.#lateLeases.add(returning)
   }
 
   async releaseLease(key: string, holder: string): Promise<void> {
@@ -203,6 +243,18 @@ export class RedisStateStore implements StateStore {
   }
 
   async close(): Promise<void> {
+    // Late leases go back before the connection closes, if Redis answers within one timeout;
+    // those it does not answer end with their expiry.
+    if (this.#lateLeases.size > 0) {
+      let timer: NodeJS.Timeout | undefined
+      await Promise.race([
+        Promise.allSettled([...this.#lateLeases]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, this.#timeoutMs * 2)
+        }),
+      ])
+      clearTimeout(timer)
+    }
     await this.#close?.()
   }
 
@@ -210,26 +262,34 @@ export class RedisStateStore implements StateStore {
     return this.#prefix + key
   }
 
-  /** Runs a script by its digest, loading it (EVAL) on the node that does not know it yet. */
+  /** Runs a script by its digest under the timeout. */
   #script(definition: Script, keys: readonly string[], parameters: string[]): Promise<unknown> {
+    return this.#within(this.#evaluate(definition, keys, parameters))
+  }
+
+  /** Sends a script by its digest, loading it (EVAL) on the node that does not know it yet. */
+  async #evaluate(definition: Script, keys: readonly string[], parameters: string[]): Promise<unknown> {
     const options = { keys: keys.map((key) => this.#key(key)), arguments: parameters }
-    return this.#run(async () => {
-      try {
-        return await this.#client.evalSha(definition.sha, options)
-      } catch (error) {
-        if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
-        return this.#client.eval(definition.source, options)
-      }
-    })
+    try {
+      return await this.#client.evalSha(definition.sha, options)
+    } catch (error) {
+      if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error
+      return this.#client.eval(definition.source, options)
+    }
   }
 
   /** Runs one operation under the timeout; every failure becomes CONTINUUM_STORE_UNAVAILABLE. */
-  async #run<T>(operation: () => Promise<T>): Promise<T> {
+  #run<T>(operation: () => Promise<T>): Promise<T> {
+    return this.#within(new Promise<T>((resolve) => resolve(operation())))
+  }
+
+  /** Waits for a call under the timeout; every failure becomes CONTINUUM_STORE_UNAVAILABLE. */
+  async #within<T>(pending: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined
     let deferred: NodeJS.Immediate | undefined
     try {
       return await Promise.race([
-        operation(),
+        pending,
         new Promise<never>((_, reject) => {
           // Timers run before the loop reads its sockets: on a busy process the answer may have
           // arrived already. Waiting one turn of the loop lets it be read before giving up on it.

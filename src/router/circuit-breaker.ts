@@ -7,6 +7,13 @@
  * request, so it is process-local; with shared breakers (see shared-breakers.ts) a breaker that
  * trips announces its open period through `onTrip`, and one opened elsewhere is taken over with
  * `adopt`, so one instance's failures open it for all.
+ *
+ * A timeout is a failure only when it says the provider is down, not that one request was slow:
+ * with `countTimeouts: 'unresponsive'` (the default) a timed-out attempt counts only when nothing
+ * came back in it (no answer, no first stream chunk) and the provider answered nobody else on
+ * this instance since that attempt started. Otherwise, requests an attacker makes slow (a huge
+ * output, a prompt that takes long) would open the breaker for every caller while the provider
+ * serves everyone else. A caller's own abort never counts, whatever the setting.
  */
 import type { Clock } from '../core/clock'
 
@@ -21,6 +28,8 @@ export interface BreakerSettings {
   windowMs: number
   cooldownMs: number
   halfOpenProbes: number
+  /** Which timeouts are failures: see RouterOptions.breaker.countTimeouts. */
+  countTimeouts: 'unresponsive' | 'always'
 }
 
 const BUCKETS = 10
@@ -31,6 +40,8 @@ export class CircuitBreaker {
   #consecutiveFailures = 0
   #openedAt = 0
   #probesInFlight = 0
+  /** When the provider last answered anyone (an answer, or a stream's first chunk). */
+  #answeredAt = Number.NEGATIVE_INFINITY
   readonly #successes = new Array<number>(BUCKETS).fill(0)
   readonly #failures = new Array<number>(BUCKETS).fill(0)
   readonly #bucketIds = new Array<number>(BUCKETS).fill(-1)
@@ -78,7 +89,13 @@ export class CircuitBreaker {
     )
   }
 
+  /** Notes that the provider answered someone (a stream's first chunk) without ending an attempt. */
+  recordAnswer(): void {
+    this.#answeredAt = this.clock.now()
+  }
+
   recordSuccess(): void {
+    this.#answeredAt = this.clock.now()
     this.#count(this.#successes)
     this.#consecutiveFailures = 0
     if (this.#state === 'half-open') {
@@ -91,6 +108,17 @@ export class CircuitBreaker {
   /** Records the end of an attempt that failed for a reason that is not the provider's fault. */
   recordNeutral(): void {
     if (this.#state === 'half-open') this.#probesInFlight = Math.max(0, this.#probesInFlight - 1)
+  }
+
+  /**
+   * Records an attempt that timed out, started at `startedAt`: a failure when the provider was
+   * unresponsive (nothing came back in the attempt, `answered` false, and no one was answered
+   * since it started) or when every timeout counts; neutral otherwise.
+   */
+  recordTimeout(startedAt: number, answered: boolean): void {
+    const unresponsive = !answered && this.#answeredAt < startedAt
+    if (this.settings.countTimeouts === 'always' || unresponsive) this.recordFailure()
+    else this.recordNeutral()
   }
 
   recordFailure(): void {

@@ -262,12 +262,13 @@ export class InferenceRouter {
 
   /**
    * Reserves a breaker slot and the limits, or records why the provider is skipped. Immediate
-   * unless the limiter has to ask the store.
+   * unless the limiter has to ask the store; a caller's abort ends that wait at once.
    */
   #admit(
     runtime: ProviderRuntime,
     plan: RoutingPlan,
     failures: AttemptFailure[],
+    signal: AbortSignal | undefined,
   ): LimitTicket | undefined | Promise<LimitTicket | undefined> {
     const id = runtime.provider.id
     if (!runtime.breaker.tryAcquire()) {
@@ -286,7 +287,7 @@ export class InferenceRouter {
     }
     let admission: ReturnType<ProviderLimiter['acquire']>
     try {
-      admission = runtime.limiter.acquire(plan.estimatedInputTokens)
+      admission = runtime.limiter.acquire(plan.estimatedInputTokens, signal)
     } catch (error) {
       runtime.breaker.recordNeutral()
       throw error
@@ -325,11 +326,23 @@ export class InferenceRouter {
     return undefined
   }
 
-  #recordOutcome(runtime: ProviderRuntime, error: ContinuumError | undefined, latencyMs: number): void {
+  /**
+   * Tells the breaker how an attempt that started at `startedAt` ended; `answered` when the
+   * provider had sent something in it (a stream's first chunk), which makes a later timeout that
+   * attempt's own slowness, not the provider's (see `breaker.countTimeouts`).
+   */
+  #recordOutcome(
+    runtime: ProviderRuntime,
+    error: ContinuumError | undefined,
+    latencyMs: number,
+    startedAt: number,
+    answered = false,
+  ): void {
     if (error === undefined) {
       runtime.breaker.recordSuccess()
       this.#recordLatency(runtime, latencyMs)
-    } else if (error.isRetryable && error.code !== 'CONTINUUM_CLIENT_ABORTED') runtime.breaker.recordFailure()
+    } else if (error.code === 'CONTINUUM_PROVIDER_TIMEOUT') runtime.breaker.recordTimeout(startedAt, answered)
+    else if (error.isRetryable && error.code !== 'CONTINUUM_CLIENT_ABORTED') runtime.breaker.recordFailure()
     else runtime.breaker.recordNeutral()
   }
 
@@ -400,7 +413,7 @@ export class InferenceRouter {
       control.dispose()
     }
     const latencyMs = clock.now() - started
-    this.#recordOutcome(runtime, outcome.error, latencyMs)
+    this.#recordOutcome(runtime, outcome.error, latencyMs, started)
     void ticket.release(tokens)
     if (this.#events.observed) {
       const usage = outcome.value?.usage
@@ -434,7 +447,7 @@ export class InferenceRouter {
     for (const candidate of plan.candidates) {
       const runtime = this.#runtimes.get(candidate.provider)!
       for (let retry = 0; ; retry += 1) {
-        const admission = this.#admit(runtime, plan, failures)
+        const admission = this.#admit(runtime, plan, failures, request.signal)
         const ticket = admission instanceof Promise ? await admission : admission
         if (ticket === undefined) break
         const outcome = await this.#attempt(
@@ -526,7 +539,7 @@ export class InferenceRouter {
       const runtime = this.#runtimes.get(candidate.provider)!
       const provider = candidate.provider
       for (let retry = 0; ; retry += 1) {
-        const ticket = await this.#admit(runtime, plan, failures)
+        const ticket = await this.#admit(runtime, plan, failures, request.signal)
         if (ticket === undefined) break
         const control = new AttemptControl(provider, request.signal)
         const started = clock.now()
@@ -569,7 +582,7 @@ export class InferenceRouter {
           const failure = error!
           control.dispose()
           closeQuietly(iterator)
-          this.#recordOutcome(runtime, failure, latencyMs)
+          this.#recordOutcome(runtime, failure, latencyMs, started)
           void ticket.release(plan.estimatedInputTokens)
           this.#emitAttemptEnd(
             { provider, model: candidate.model, retry, attemptId, latencyMs, started },
@@ -616,6 +629,7 @@ export class InferenceRouter {
     let finished = false
     let settled = false
     // An error chunk in first place is a failure, not an answer.
+    if (firstChunk.type !== 'error') runtime.breaker.recordAnswer()
     const probeAnswered = firstChunk.type !== 'error' && this.#answerProbe(runtime)
     try {
       let chunk: StreamChunk = firstChunk
@@ -643,12 +657,13 @@ export class InferenceRouter {
       }
       settled = true
       if (probeAnswered) this.#recordLatency(runtime, latencyMs)
-      else this.#recordOutcome(runtime, undefined, latencyMs)
+      else this.#recordOutcome(runtime, undefined, latencyMs, attempt.started)
       this.#emitAttemptEnd(attempt, undefined, usage)
     } catch (thrown) {
       settled = true
       const error = control.normalise(thrown)
-      this.#recordOutcome(runtime, error, latencyMs)
+      // The first chunk came: a timeout now is this stream's, not an unresponsive provider's.
+      this.#recordOutcome(runtime, error, latencyMs, attempt.started, firstChunk.type !== 'error')
       this.#emitAttemptEnd(attempt, error, usage)
       if (error.code === 'CONTINUUM_CLIENT_ABORTED') throw error
       const interrupted = new ContinuumError(

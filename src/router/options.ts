@@ -81,6 +81,17 @@ export interface RouterOptions {
     cooldownMs?: number
     /** Probe requests let through while half-open. @default 1 */
     halfOpenProbes?: number
+    /**
+     * Which timed-out attempts (CONTINUUM_PROVIDER_TIMEOUT: the router's attempt, first-chunk and
+     * stream-idle timers, the provider client's own, a network timeout) count as failures.
+     * `unresponsive`: only one in which nothing came back (no answer, no first stream chunk)
+     * while the provider answered nobody else on this instance since the attempt started, so
+     * requests that are slow for their own reasons (an attacker's huge outputs) cannot open the
+     * breaker for everyone while the provider serves others. `always`: every timeout. A caller's
+     * own abort never counts.
+     * @default 'unresponsive'
+     */
+    countTimeouts?: 'unresponsive' | 'always'
   }
   timeouts?: {
     /** Per attempt; for streams, until the first chunk. @default 60000 */
@@ -299,6 +310,10 @@ export function normaliseRouterOptions(options: RouterOptions): NormalisedRouter
   if (storeFailure !== 'open' && storeFailure !== 'closed') {
     throw invalid("rateLimitStoreFailure must be 'open' or 'closed'")
   }
+  const countTimeouts = options.breaker?.countTimeouts ?? 'unresponsive'
+  if (countTimeouts !== 'unresponsive' && countTimeouts !== 'always') {
+    throw invalid("breaker.countTimeouts must be 'unresponsive' or 'always'")
+  }
   const shared = options.sharedBreakers ?? false
   if (typeof shared !== 'boolean' && (typeof shared !== 'object' || shared === null)) {
     throw invalid('sharedBreakers must be a boolean or { refreshMs }')
@@ -345,6 +360,7 @@ export function normaliseRouterOptions(options: RouterOptions): NormalisedRouter
       windowMs: positiveInteger(breaker.windowMs, 60_000, 'breaker.windowMs'),
       cooldownMs: positiveInteger(breaker.cooldownMs, 30_000, 'breaker.cooldownMs'),
       halfOpenProbes: positiveInteger(breaker.halfOpenProbes, 1, 'breaker.halfOpenProbes'),
+      countTimeouts,
     },
     timeouts: {
       attemptMs,

@@ -14,11 +14,15 @@
  * Both calls go out together (one pipelined round trip); the rare refusal of one undoes the
  * other. A store that cannot answer fails open by default (the request goes on, with a metric and
  * a log line), or closed (`rateLimitStoreFailure: 'closed'`) with 503 CONTINUUM_STORE_UNAVAILABLE.
+ * A caller that aborts while its admission is still with the store stops waiting at once; the
+ * admission is kept track of until the store answers, and whatever it was granted then (the
+ * slot, the window charges) is given straight back instead of being held by nobody.
  */
 import { randomUUID } from 'node:crypto'
 import type { Clock } from '../core/clock'
 import type { StateStore } from '../stores'
 import { isStoreUnavailable, type StoreFailureReporter } from '../stores/store-failure'
+import { clientAbortedError } from './attempt-control'
 
 /** Limits of one provider; every field optional (absent means unlimited). */
 export interface ProviderLimits {
@@ -44,6 +48,11 @@ export interface LimitTicket {
    * does not hold an answer back for it.
    */
   release(tokensUsed: number): Promise<void>
+}
+
+/** A ticket whose admission nobody waited for any more: everything it holds goes back. */
+interface AbandonableTicket extends LimitTicket {
+  abandon(): void
 }
 
 /** How the limiters of one router use the store. */
@@ -86,6 +95,8 @@ export class ProviderLimiter {
   #sequence = 0
   readonly #instance = randomUUID()
   readonly #leased = new Set<Held>()
+  /** Admissions still with the store whose caller aborted; each gives back what it gets. */
+  readonly #abandoned = new Set<Promise<unknown>>()
   #renewal: NodeJS.Timeout | undefined
   readonly #tag: string
   /** No budget and no cap: admission never asks the store, and is decided synchronously. */
@@ -134,30 +145,78 @@ export class ProviderLimiter {
 
   /**
    * Takes a concurrency slot and charges the minute windows, or says why not. Without limits the
-   * answer is immediate (no store call, no promise); otherwise it comes once the store answered.
+   * answer is immediate (no store call, no promise); otherwise it comes once the store answered,
+   * or fails with CONTINUUM_CLIENT_ABORTED as soon as `signal` aborts.
    */
-  acquire(estimatedTokens: number): LimitRefusal | LimitTicket | Promise<LimitRefusal | LimitTicket> {
+  acquire(
+    estimatedTokens: number,
+    signal?: AbortSignal,
+  ): LimitRefusal | LimitTicket | Promise<LimitRefusal | LimitTicket> {
     if (this.#unlimited) {
       this.#inFlight += 1
       return new LocalTicket(this.#leave)
     }
-    return this.#acquireShared(estimatedTokens)
+    return this.#acquireShared(estimatedTokens, signal)
   }
 
-  async #acquireShared(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
+  async #acquireShared(
+    estimatedTokens: number,
+    signal: AbortSignal | undefined,
+  ): Promise<LimitRefusal | LimitTicket> {
+    if (signal?.aborted) throw clientAbortedError(signal)
     if (this.saturated) return { reason: 'concurrency', retryAfterMs: 0 }
     this.#inFlight += 1
-    try {
-      const admission = await this.#admit(estimatedTokens)
-      if ('reason' in admission) this.#inFlight -= 1
-      return admission
-    } catch (error) {
-      this.#inFlight -= 1
-      throw error
-    }
+    const admission = this.#admit(estimatedTokens).then(
+      (settled) => {
+        if ('reason' in settled) this.#inFlight -= 1
+        return settled
+      },
+      (error: unknown) => {
+        this.#inFlight -= 1
+        throw error
+      },
+    )
+    if (signal === undefined) return admission
+    return this.#unlessAborted(admission, signal)
   }
 
-  async #admit(estimatedTokens: number): Promise<LimitRefusal | LimitTicket> {
+  /**
+   * The admission, or CONTINUUM_CLIENT_ABORTED the moment `signal` aborts. An abandoned
+   * admission stays tracked until the store answers; a ticket it brings then is abandoned (the
+   * slot released, the charges refunded), so no late grant is held by a request that is gone.
+   */
+  #unlessAborted(
+    admission: Promise<LimitRefusal | AbandonableTicket>,
+    signal: AbortSignal,
+  ): Promise<LimitRefusal | LimitTicket> {
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        const abandoned: Promise<void> = admission
+          .then(
+            (settled) => {
+              if (!('reason' in settled)) settled.abandon()
+            },
+            () => undefined,
+          )
+          .finally(() => this.#abandoned.delete(abandoned))
+        this.#abandoned.add(abandoned)
+        reject(clientAbortedError(signal))
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      admission.then(
+        (settled) => {
+          signal.removeEventListener('abort', onAbort)
+          resolve(settled)
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  async #admit(estimatedTokens: number): Promise<LimitRefusal | AbandonableTicket> {
     const { requestsPerMinute, tokensPerMinute, maxConcurrency } = this.limits
     const { store } = this.settings
     const window = this.#window()
@@ -207,7 +266,7 @@ export class ProviderLimiter {
     return this.#ticket(window.id, reserved, held)
   }
 
-  #storeFailed(error: unknown): LimitTicket {
+  #storeFailed(error: unknown): AbandonableTicket {
     if (!this.settings.failOpen || !isStoreUnavailable(error)) {
       this.settings.failures.report(error, 'closed')
       throw error
@@ -216,9 +275,15 @@ export class ProviderLimiter {
     return this.#ticket(undefined, 0, undefined)
   }
 
-  #ticket(window: number | undefined, reserved: number, held: Held | undefined): LimitTicket {
+  #ticket(window: number | undefined, reserved: number, held: Held | undefined): AbandonableTicket {
     let released = false
-    return {
+    const ticket: AbandonableTicket = {
+      abandon: () => {
+        if (released) return
+        // Nothing was sent upstream: the request and its estimate leave the windows too.
+        if (window !== undefined) this.#refund(window, reserved)
+        void ticket.release(0)
+      },
       release: async (tokensUsed) => {
         if (released) return
         released = true
@@ -243,6 +308,7 @@ export class ProviderLimiter {
         ])
       },
     }
+    return ticket
   }
 
   /** Gives back a charge whose lease was refused (or whose lease call failed). */

@@ -9,8 +9,10 @@
  * per period per instance and one write per trip, never a store call per request.
  *
  * Failures are counted per instance (sharing every success and failure would put a write on every
- * request); half-open probing is per instance too. A store that cannot answer leaves each
- * instance with its local breakers (fail open), with a metric and a log line.
+ * request); half-open probing is per instance too, and so is the rule of `countTimeouts`: a
+ * timeout is neutral when the provider answered someone on this instance since the attempt
+ * started. A store that cannot answer leaves each instance with its local breakers (fail open),
+ * with a metric and a log line.
  */
 import type { Clock } from '../core/clock'
 import type { StateStore } from '../stores'

@@ -332,6 +332,7 @@ export async function loadRouterConfig(
       windowMs: breaker.window_ms as number | undefined,
       cooldownMs: breaker.cooldown_ms as number | undefined,
       halfOpenProbes: breaker.half_open_probes as number | undefined,
+      countTimeouts: breaker.count_timeouts as 'unresponsive' | 'always' | undefined,
     }),
     timeouts: defined({
       attemptMs: timeouts.attempt_ms as number | undefined,

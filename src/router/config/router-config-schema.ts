@@ -154,6 +154,7 @@ export function routerConfigSchema(registry: ProviderRegistry): Record<string, u
             window_ms: positiveInteger,
             cooldown_ms: positiveInteger,
             half_open_probes: positiveInteger,
+            count_timeouts: { enum: ['unresponsive', 'always'], expect: 'unresponsive or always' },
           }),
           timeouts: table({
             attempt_ms: positiveInteger,
