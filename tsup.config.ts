@@ -6,7 +6,7 @@
 // debuggers show them. Minifying identifiers and syntax takes a quarter off the code a plain
 // setup loads and parses (scripts/measure-surface.mjs). Dependencies and
 // peers stay external (tsup reads package.json); so does src/internal/import-module.mjs, the
-// native-import trampoline for optional peers, which is copied beside the chunks unchanged so
+// native-import trampoline for optional peers, which is copied beside the chunks (minified) so
 // the CommonJS build too imports ESM-only peers with a real import(). The Node version check
 // (src/internal/supported-node.cjs) is copied the same way, so it runs before undici loads.
 //
@@ -14,11 +14,22 @@
 // `continuum-proxy/client`): the shared chunks of the Node build name Node builtins, which a
 // browser bundler cannot resolve; this file, bundled for the browser and tree-shaken alone, names
 // none (test/smoke/load-built.mjs checks it).
-import { copyFile } from 'node:fs/promises'
-import { build } from 'esbuild'
+import { readFile, writeFile } from 'node:fs/promises'
+import { build, transform } from 'esbuild'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
 import { browserClientPlugin } from './scripts/browser-client-plugin'
+
+/**
+ * Copies a file the bundle leaves external, minified like the chunks (its comments stay in the
+ * source): both load with every entry. No format is given, so the module kind is kept as it is;
+ * the target is old (the source's own syntax, Node 14), since the version check has to run on the
+ * old Node it stops.
+ */
+async function copyMinified(source: string, target: string): Promise<void> {
+  const { code } = await transform(await readFile(source, 'utf8'), { minify: true, target: 'node14' })
+  await writeFile(target, code)
+}
 
 /** `./router` → `router`, `.` → `index`. */
 const entry: Record<string, string> = Object.fromEntries(
@@ -53,8 +64,8 @@ export default defineConfig({
     /\/supported-node\.cjs$/,
   ],
   async onSuccess() {
-    await copyFile('src/internal/import-module.mjs', 'dist/import-module.mjs')
-    await copyFile('src/internal/supported-node.cjs', 'dist/supported-node.cjs')
+    await copyMinified('src/internal/import-module.mjs', 'dist/import-module.mjs')
+    await copyMinified('src/internal/supported-node.cjs', 'dist/supported-node.cjs')
     await build({
       entryPoints: ['entries/client.ts'],
       outfile: 'dist/client.browser.js',

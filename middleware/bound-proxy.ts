@@ -3,14 +3,16 @@
  * resolved to the built-in adapters. One place, so Express, Koa, Fastify and the standalone
  * server agree on the defaults. By default only OpenAI and Anthropic claim routes: TGI, Ollama and
  * Triton serve paths a host app often has itself (`/health`, `/info`, `/metrics`, `/api/tags`),
- * so they are opt-in (`adapters: ['openai', 'anthropic', 'tgi']`).
+ * so they are opt-in (`adapters: ['openai', 'anthropic', 'tgi']`), and deferred: registered by
+ * their routes, their definitions loaded on the first request one of those serves.
  */
-import { builtinAdapters } from '../adapters/index'
+import { builtinProtocols } from '../adapters/protocols'
 import {
   type AdapterRegistry,
   ContinuumError,
   type ContinuumProxy,
   createProxy,
+  type DeferredAdapter,
   type ProtocolAdapter,
   type ProxyOptions,
 } from '../src/adapter-kit/index'
@@ -26,22 +28,22 @@ export interface ContinuumOptions extends Omit<ProxyOptions, 'adapters'> {
   /**
    * The protocols served, the only ones that claim routes: built-in names (`'openai'`,
    * `'anthropic'`, `'tgi'`, `'ollama'`, `'triton'`), your own adapters from `defineAdapter()`,
-   * both mixed, or an AdapterRegistry. TGI and Ollama serve `/health`, `/info`, `/metrics` and
+   * both mixed (or deferred ones from `deferAdapter()`), or an AdapterRegistry. TGI and Ollama serve `/health`, `/info`, `/metrics` and
    * `/api/...` paths: enable them when those belong to the inference server, or mount the proxy
    * under a prefix.
    * @default ['openai', 'anthropic']
    */
-  adapters?: AdapterRegistry | readonly (BuiltinProtocol | ProtocolAdapter)[]
+  adapters?: AdapterRegistry | readonly (BuiltinProtocol | ProtocolAdapter | DeferredAdapter)[]
 }
 
 /** Resolves built-in names in an `adapters` list; throws CONTINUUM_INVALID_OPTIONS naming an unknown one. */
 export function resolveAdapters(
   adapters: ContinuumOptions['adapters'],
-): AdapterRegistry | readonly ProtocolAdapter[] {
+): AdapterRegistry | readonly (ProtocolAdapter | DeferredAdapter)[] {
   const list = adapters ?? DEFAULT_PROTOCOLS
   if (!Array.isArray(list)) return list as AdapterRegistry
-  const builtins = new Map(builtinAdapters().map((adapter) => [adapter.name, adapter]))
-  return list.map((entry: BuiltinProtocol | ProtocolAdapter) => {
+  const builtins = new Map(builtinProtocols().map((adapter) => [adapter.name, adapter]))
+  return list.map((entry: BuiltinProtocol | ProtocolAdapter | DeferredAdapter) => {
     if (typeof entry !== 'string') return entry
     const adapter = builtins.get(entry)
     if (adapter === undefined) {

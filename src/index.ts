@@ -72,12 +72,16 @@ export { ERROR_DESCRIPTIONS } from './errors/code-descriptions'
 // The protocol adapter contract
 export {
   type AdapterDefinition,
+  type DeferredAdapter,
+  type DeferredAdapterDefinition,
+  deferAdapter,
   defineAdapter,
   type ProtocolAdapter,
   type RouteCacheDefinition,
   type RouteDefinition,
   type RouteMethod,
   type RouteStreamDefinition,
+  type RouteSummary,
   type StreamFraming,
 } from './protocol/adapter'
 export {

@@ -21,12 +21,16 @@
 export { ContinuumError, type ErrorCode, type ErrorType } from '../errors'
 export {
   type AdapterDefinition,
+  type DeferredAdapter,
+  type DeferredAdapterDefinition,
+  deferAdapter,
   defineAdapter,
   type ProtocolAdapter,
   type RouteCacheDefinition,
   type RouteDefinition,
   type RouteMethod,
   type RouteStreamDefinition,
+  type RouteSummary,
   type StreamFraming,
 } from '../protocol/adapter'
 export {

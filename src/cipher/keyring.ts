@@ -29,7 +29,7 @@ import { createFieldKey, decodeKeyMaterial, type FieldKey, type KeyMaterial } fr
 import { assertKeyId } from './format'
 import type { HybridKeyPair } from './hybrid-agreement'
 import { answerHandshake, type HandshakeAnswer, type SessionPolicy } from './hybrid-handshake'
-import { type HybridSupport, loadedHybridSupport, loadHybridSupport } from './hybrid-support'
+import { type HybridSupport, loadedHybridSupport } from './hybrid-loaded'
 import {
   type AgreementAlgorithm,
   type AgreementKeyPair,
@@ -273,7 +273,9 @@ export class Keyring {
    * as the constructor does.
    */
   static async create(options: KeyringOptions = {}): Promise<Keyring> {
-    if ((options.agreementKeys ?? []).some(isHybridInput)) await loadHybridSupport()
+    if ((options.agreementKeys ?? []).some(isHybridInput)) {
+      await (await import('./hybrid-support')).loadHybridSupport()
+    }
     return new Keyring(options)
   }
 

@@ -266,12 +266,14 @@ export function createEncryptedFetch(options: EncryptedFetchOptions): typeof fet
       ...init,
       method,
     }
-    const first = await send(url, baseInit, match, body)
+    // A route of a deferred adapter (a registry given with `deferAdapter` ones) loads it first.
+    const route = await registry.resolve(match)
+    const first = await send(url, baseInit, route, body)
     const notice = first.opened.retiredKey
     if (notice === undefined) return first.opened.response
     // Only a sealed notice gets here: the server refused before forwarding, so a retry is safe.
     keySource.refresh(first.mountUrl, notice.successor)
-    return (await send(url, baseInit, match, body)).opened.response
+    return (await send(url, baseInit, route, body)).opened.response
   }
 
   return async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {

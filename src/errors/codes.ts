@@ -28,115 +28,135 @@ export type ErrorType =
   | 'configuration_error'
   | 'server_error'
 
-const define = <T extends Record<string, ErrorCodeInfo>>(table: T): T => table
+/**
+ * One entry of the table. A call rather than an object literal, and the types by constant, so the
+ * table every proxy loads stays small; the inferred type is the same literal shape.
+ */
+function code<T extends ErrorType, R extends boolean>(
+  status: number,
+  type: T,
+  retryable: R,
+): { status: number; type: T; retryable: R } {
+  return { status, type, retryable }
+}
 
-export const ERROR_CODES = define({
+const INVALID_REQUEST = 'invalid_request_error'
+const AUTHENTICATION = 'authentication_error'
+const PERMISSION = 'permission_error'
+const NOT_FOUND = 'not_found_error'
+const RATE_LIMIT = 'rate_limit_error'
+const UPSTREAM = 'upstream_error'
+const INTEGRITY = 'integrity_error'
+const CONFIGURATION = 'configuration_error'
+const SERVER = 'server_error'
+
+export const ERROR_CODES = {
   // --- configuration -------------------------------------------------------------------------
-  CONTINUUM_INVALID_OPTIONS: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_INTERNAL: { status: 500, type: 'server_error', retryable: false },
+  CONTINUUM_INVALID_OPTIONS: code(500, CONFIGURATION, false),
+  CONTINUUM_INTERNAL: code(500, SERVER, false),
 
-  CONTINUUM_DEPENDENCY_MISSING: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_UNSUPPORTED_RUNTIME: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_DEPENDENCY_MISSING: code(500, CONFIGURATION, false),
+  CONTINUUM_UNSUPPORTED_RUNTIME: code(500, CONFIGURATION, false),
 
   // --- request shape -------------------------------------------------------------------------
-  CONTINUUM_INVALID_JSON: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_BODY_TOO_LARGE: { status: 413, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_UNSUPPORTED_MEDIA_TYPE: { status: 415, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_SCHEMA_VIOLATION: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_ROUTE_NOT_SUPPORTED: { status: 501, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_METHOD_NOT_ALLOWED: { status: 405, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_INVALID_JSON: code(400, INVALID_REQUEST, false),
+  CONTINUUM_BODY_TOO_LARGE: code(413, INVALID_REQUEST, false),
+  CONTINUUM_UNSUPPORTED_MEDIA_TYPE: code(415, INVALID_REQUEST, false),
+  CONTINUUM_SCHEMA_VIOLATION: code(400, INVALID_REQUEST, false),
+  CONTINUUM_ROUTE_NOT_SUPPORTED: code(501, INVALID_REQUEST, false),
+  CONTINUUM_METHOD_NOT_ALLOWED: code(405, INVALID_REQUEST, false),
   // Request edges (hardening): refused before routing or before parsing, never a 5xx.
-  CONTINUUM_INVALID_PATH: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_JSON_TOO_DEEP: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_INVALID_UTF8: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_BODY_TIMEOUT: { status: 408, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_INVALID_PATH: code(400, INVALID_REQUEST, false),
+  CONTINUUM_JSON_TOO_DEEP: code(400, INVALID_REQUEST, false),
+  CONTINUUM_INVALID_UTF8: code(400, INVALID_REQUEST, false),
+  CONTINUUM_BODY_TIMEOUT: code(408, INVALID_REQUEST, false),
 
   // --- field encryption ----------------------------------------------------------------------
-  CONTINUUM_ENCRYPTION_REQUIRED: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_UNSUPPORTED_VERSION: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_KEY_ID_MISSING: { status: 400, type: 'authentication_error', retryable: false },
-  CONTINUUM_KEY_UNKNOWN: { status: 401, type: 'authentication_error', retryable: false },
-  CONTINUUM_KEY_RETIRED: { status: 401, type: 'authentication_error', retryable: true },
-  CONTINUUM_KEY_AGREEMENT_FAILED: { status: 400, type: 'authentication_error', retryable: false },
-  CONTINUUM_MALFORMED_CIPHERTEXT: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_FIELD_NOT_ENCRYPTED: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_DECRYPTION_FAILED: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_INTEGRITY_FAILED: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_REPLAY_DETECTED: { status: 409, type: 'integrity_error', retryable: false },
-  CONTINUUM_TIMESTAMP_OUT_OF_WINDOW: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_NON_CANONICAL_JSON: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_REPLAY_CAPACITY_EXCEEDED: { status: 503, type: 'server_error', retryable: true },
+  CONTINUUM_ENCRYPTION_REQUIRED: code(400, INVALID_REQUEST, false),
+  CONTINUUM_UNSUPPORTED_VERSION: code(400, INVALID_REQUEST, false),
+  CONTINUUM_KEY_ID_MISSING: code(400, AUTHENTICATION, false),
+  CONTINUUM_KEY_UNKNOWN: code(401, AUTHENTICATION, false),
+  CONTINUUM_KEY_RETIRED: code(401, AUTHENTICATION, true),
+  CONTINUUM_KEY_AGREEMENT_FAILED: code(400, AUTHENTICATION, false),
+  CONTINUUM_MALFORMED_CIPHERTEXT: code(400, INTEGRITY, false),
+  CONTINUUM_FIELD_NOT_ENCRYPTED: code(400, INTEGRITY, false),
+  CONTINUUM_DECRYPTION_FAILED: code(400, INTEGRITY, false),
+  CONTINUUM_INTEGRITY_FAILED: code(400, INTEGRITY, false),
+  CONTINUUM_REPLAY_DETECTED: code(409, INTEGRITY, false),
+  CONTINUUM_TIMESTAMP_OUT_OF_WINDOW: code(400, INTEGRITY, false),
+  CONTINUUM_NON_CANONICAL_JSON: code(400, INVALID_REQUEST, false),
+  CONTINUUM_REPLAY_CAPACITY_EXCEEDED: code(503, SERVER, true),
 
   // --- upstream ------------------------------------------------------------------------------
-  CONTINUUM_UPSTREAM_UNAVAILABLE: { status: 502, type: 'upstream_error', retryable: true },
-  CONTINUUM_UPSTREAM_TIMEOUT: { status: 504, type: 'upstream_error', retryable: true },
-  CONTINUUM_UPSTREAM_PROTOCOL_ERROR: { status: 502, type: 'upstream_error', retryable: false },
-  CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE: { status: 502, type: 'upstream_error', retryable: false },
-  CONTINUUM_UPSTREAM_STREAM_ABORTED: { status: 502, type: 'upstream_error', retryable: true },
-  CONTINUUM_CLIENT_ABORTED: { status: 499, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_UPSTREAM_UNAVAILABLE: code(502, UPSTREAM, true),
+  CONTINUUM_UPSTREAM_TIMEOUT: code(504, UPSTREAM, true),
+  CONTINUUM_UPSTREAM_PROTOCOL_ERROR: code(502, UPSTREAM, false),
+  CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE: code(502, UPSTREAM, false),
+  CONTINUUM_UPSTREAM_STREAM_ABORTED: code(502, UPSTREAM, true),
+  CONTINUUM_CLIENT_ABORTED: code(499, INVALID_REQUEST, false),
 
   // --- client SDK ----------------------------------------------------------------------------
-  CONTINUUM_STREAM_TRUNCATED: { status: 502, type: 'integrity_error', retryable: true },
-  CONTINUUM_RESPONSE_INTEGRITY_FAILED: { status: 502, type: 'integrity_error', retryable: false },
-  CONTINUUM_SERVER_KEY_MISMATCH: { status: 502, type: 'integrity_error', retryable: false },
-  CONTINUUM_UNAUTHENTICATED_RESPONSE: { status: 502, type: 'integrity_error', retryable: false },
-  CONTINUUM_CLIENT_PATH_REFUSED: { status: 400, type: 'invalid_request_error', retryable: false },
+  CONTINUUM_STREAM_TRUNCATED: code(502, INTEGRITY, true),
+  CONTINUUM_RESPONSE_INTEGRITY_FAILED: code(502, INTEGRITY, false),
+  CONTINUUM_SERVER_KEY_MISMATCH: code(502, INTEGRITY, false),
+  CONTINUUM_UNAUTHENTICATED_RESPONSE: code(502, INTEGRITY, false),
+  CONTINUUM_CLIENT_PATH_REFUSED: code(400, INVALID_REQUEST, false),
 
   // --- router / providers --------------------------------------------------------------------
-  CONTINUUM_PROVIDER_ERROR: { status: 502, type: 'upstream_error', retryable: true },
-  CONTINUUM_PROVIDER_RATE_LIMITED: { status: 429, type: 'rate_limit_error', retryable: true },
-  CONTINUUM_PROVIDER_TIMEOUT: { status: 504, type: 'upstream_error', retryable: true },
-  CONTINUUM_PROVIDER_UNAVAILABLE: { status: 502, type: 'upstream_error', retryable: true },
-  CONTINUUM_PROVIDER_AUTH_FAILED: { status: 502, type: 'upstream_error', retryable: false },
-  CONTINUUM_PROVIDER_BAD_REQUEST: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_NOT_SUPPORTED: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_MODEL_NOT_FOUND: { status: 404, type: 'not_found_error', retryable: false },
-  CONTINUUM_NO_PROVIDER_AVAILABLE: { status: 503, type: 'upstream_error', retryable: true },
-  CONTINUUM_CIRCUIT_OPEN: { status: 503, type: 'upstream_error', retryable: true },
-  CONTINUUM_RATE_LIMITED: { status: 429, type: 'rate_limit_error', retryable: true },
-  CONTINUUM_STREAM_INTERRUPTED: { status: 502, type: 'upstream_error', retryable: true },
-  CONTINUUM_CONFIG_INVALID: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_SECRET_UNRESOLVED: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_MODEL_INTEGRITY_FAILED: { status: 503, type: 'integrity_error', retryable: false },
+  CONTINUUM_PROVIDER_ERROR: code(502, UPSTREAM, true),
+  CONTINUUM_PROVIDER_RATE_LIMITED: code(429, RATE_LIMIT, true),
+  CONTINUUM_PROVIDER_TIMEOUT: code(504, UPSTREAM, true),
+  CONTINUUM_PROVIDER_UNAVAILABLE: code(502, UPSTREAM, true),
+  CONTINUUM_PROVIDER_AUTH_FAILED: code(502, UPSTREAM, false),
+  CONTINUUM_PROVIDER_BAD_REQUEST: code(400, INVALID_REQUEST, false),
+  CONTINUUM_NOT_SUPPORTED: code(400, INVALID_REQUEST, false),
+  CONTINUUM_MODEL_NOT_FOUND: code(404, NOT_FOUND, false),
+  CONTINUUM_NO_PROVIDER_AVAILABLE: code(503, UPSTREAM, true),
+  CONTINUUM_CIRCUIT_OPEN: code(503, UPSTREAM, true),
+  CONTINUUM_RATE_LIMITED: code(429, RATE_LIMIT, true),
+  CONTINUUM_STREAM_INTERRUPTED: code(502, UPSTREAM, true),
+  CONTINUUM_CONFIG_INVALID: code(500, CONFIGURATION, false),
+  CONTINUUM_SECRET_UNRESOLVED: code(500, CONFIGURATION, false),
+  CONTINUUM_MODEL_INTEGRITY_FAILED: code(503, INTEGRITY, false),
   // --- homomorphic encryption (continuum-proxy/fhe) -------------------------------------------
-  CONTINUUM_FHE_INSECURE_PARAMETERS: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_FHE_MALFORMED_PAYLOAD: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_FHE_PARAMETER_MISMATCH: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_FHE_KEY_MISMATCH: { status: 400, type: 'authentication_error', retryable: false },
-  CONTINUUM_FHE_KEYS_UNKNOWN: { status: 404, type: 'not_found_error', retryable: true },
-  CONTINUUM_FHE_ROTATION_KEY_MISSING: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_FHE_SIZE_MISMATCH: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_FHE_BATCH_TOO_LARGE: { status: 400, type: 'invalid_request_error', retryable: false },
-  CONTINUUM_FHE_COLLECTION_UNKNOWN: { status: 404, type: 'not_found_error', retryable: false },
-  CONTINUUM_FHE_OPERATION_FAILED: { status: 500, type: 'server_error', retryable: false },
-  CONTINUUM_FHE_WORKER_FAILED: { status: 503, type: 'server_error', retryable: true },
-  CONTINUUM_FHE_KEY_ID_UNBOUND: { status: 400, type: 'integrity_error', retryable: false },
-  CONTINUUM_FHE_UNAUTHORIZED: { status: 401, type: 'authentication_error', retryable: false },
-  CONTINUUM_FHE_KEY_QUOTA_EXCEEDED: { status: 429, type: 'rate_limit_error', retryable: true },
-  CONTINUUM_FHE_KEY_STORE_FULL: { status: 503, type: 'server_error', retryable: true },
+  CONTINUUM_FHE_INSECURE_PARAMETERS: code(500, CONFIGURATION, false),
+  CONTINUUM_FHE_MALFORMED_PAYLOAD: code(400, INVALID_REQUEST, false),
+  CONTINUUM_FHE_PARAMETER_MISMATCH: code(400, INVALID_REQUEST, false),
+  CONTINUUM_FHE_KEY_MISMATCH: code(400, AUTHENTICATION, false),
+  CONTINUUM_FHE_KEYS_UNKNOWN: code(404, NOT_FOUND, true),
+  CONTINUUM_FHE_ROTATION_KEY_MISSING: code(400, INVALID_REQUEST, false),
+  CONTINUUM_FHE_SIZE_MISMATCH: code(400, INVALID_REQUEST, false),
+  CONTINUUM_FHE_BATCH_TOO_LARGE: code(400, INVALID_REQUEST, false),
+  CONTINUUM_FHE_COLLECTION_UNKNOWN: code(404, NOT_FOUND, false),
+  CONTINUUM_FHE_OPERATION_FAILED: code(500, SERVER, false),
+  CONTINUUM_FHE_WORKER_FAILED: code(503, SERVER, true),
+  CONTINUUM_FHE_KEY_ID_UNBOUND: code(400, INTEGRITY, false),
+  CONTINUUM_FHE_UNAUTHORIZED: code(401, AUTHENTICATION, false),
+  CONTINUUM_FHE_KEY_QUOTA_EXCEEDED: code(429, RATE_LIMIT, true),
+  CONTINUUM_FHE_KEY_STORE_FULL: code(503, SERVER, true),
 
   // --- differential privacy (src/privacy) ----------------------------------------------------
-  CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: { status: 429, type: 'rate_limit_error', retryable: true },
-  CONTINUUM_PRIVACY_INVALID_RELEASE: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_PRIVACY_BUDGET_EXHAUSTED: code(429, RATE_LIMIT, true),
+  CONTINUUM_PRIVACY_INVALID_RELEASE: code(500, CONFIGURATION, false),
 
   // --- audit log -----------------------------------------------------------------------------
-  CONTINUUM_AUDIT_KEY_INVALID: { status: 500, type: 'configuration_error', retryable: false },
-  CONTINUUM_AUDIT_INVALID_RECORD: { status: 500, type: 'server_error', retryable: false },
-  CONTINUUM_AUDIT_LOG_CORRUPT: { status: 500, type: 'integrity_error', retryable: false },
-  CONTINUUM_AUDIT_WRITE_FAILED: { status: 500, type: 'server_error', retryable: true },
-  CONTINUUM_AUDIT_LOG_UNREADABLE: { status: 500, type: 'server_error', retryable: false },
+  CONTINUUM_AUDIT_KEY_INVALID: code(500, CONFIGURATION, false),
+  CONTINUUM_AUDIT_INVALID_RECORD: code(500, SERVER, false),
+  CONTINUUM_AUDIT_LOG_CORRUPT: code(500, INTEGRITY, false),
+  CONTINUUM_AUDIT_WRITE_FAILED: code(500, SERVER, true),
+  CONTINUUM_AUDIT_LOG_UNREADABLE: code(500, SERVER, false),
 
   // --- prompt scanning -----------------------------------------------------------------------
-  CONTINUUM_PROMPT_INJECTION_BLOCKED: { status: 403, type: 'permission_error', retryable: false },
+  CONTINUUM_PROMPT_INJECTION_BLOCKED: code(403, PERMISSION, false),
 
   // --- shared state (continuum-proxy/redis) ---------------------------------------------------
-  CONTINUUM_STORE_UNAVAILABLE: { status: 503, type: 'server_error', retryable: true },
-  CONTINUUM_KEY_SOURCE_INVALID: { status: 500, type: 'configuration_error', retryable: false },
+  CONTINUUM_STORE_UNAVAILABLE: code(503, SERVER, true),
+  CONTINUUM_KEY_SOURCE_INVALID: code(500, CONFIGURATION, false),
 
   // --- hybrid post-quantum key agreement -------------------------------------------------------
-  CONTINUUM_SESSION_INVALID: { status: 401, type: 'authentication_error', retryable: false },
-  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: { status: 502, type: 'integrity_error', retryable: false },
-})
+  CONTINUUM_SESSION_INVALID: code(401, AUTHENTICATION, false),
+  CONTINUUM_KEY_AGREEMENT_DOWNGRADE: code(502, INTEGRITY, false),
+} satisfies Record<string, ErrorCodeInfo>
 
 /** Every stable error code. */
 export type ErrorCode = keyof typeof ERROR_CODES

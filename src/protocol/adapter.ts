@@ -140,6 +140,65 @@ export interface ProtocolAdapter {
   readonly varyHeaders: readonly string[]
 }
 
+/** What a deferred adapter declares of a route up front: enough to route a request to it. */
+export type RouteSummary = Pick<RouteDefinition, 'name' | 'method' | 'path' | 'header' | 'encrypted'>
+
+/**
+ * An adapter registered by its routes alone and loaded on the first request one of them serves,
+ * so a proxy does not load the definitions of a protocol it is configured for but not sent (the
+ * bindings register TGI, Ollama and Triton so). The registry routes by the summaries until the
+ * adapter is loaded, then requires the loaded adapter to declare exactly those routes: what was
+ * decided before loading (which paths are the proxy's, which routes are encrypted) cannot change.
+ * Every request of a burst shares one load; a failed load is tried again on the next request.
+ */
+export interface DeferredAdapter {
+  /** The contract version of the adapter `load` answers. */
+  readonly specificationVersion: 'v1'
+  /** The name of the adapter `load` answers. */
+  readonly name: string
+  /** The routes the loaded adapter has, each by name, method, path, selecting header and `encrypted`. */
+  readonly routes: readonly RouteSummary[]
+  /** Loads the adapter, e.g. `() => import('./adapter').then((module) => module.acmeAdapter)`. */
+  load(): Promise<ProtocolAdapter>
+}
+
+/** What {@link deferAdapter} takes. */
+export interface DeferredAdapterDefinition {
+  /** The name of the adapter `load` answers. */
+  name: string
+  /** Its routes, each by name, method, path, selecting header and `encrypted`. */
+  routes: readonly RouteSummary[]
+  /** Loads the adapter; called on the first request one of the routes serves. */
+  load: () => Promise<ProtocolAdapter>
+}
+
+/**
+ * Declares an adapter loaded on first use (see {@link DeferredAdapter}).
+ *
+ * @example
+ * ```ts
+ * const acme = deferAdapter({
+ *   name: 'acme',
+ *   routes: [{ name: 'echo', method: 'POST', path: '/echo', encrypted: true }],
+ *   load: () => import('./acme-adapter').then((module) => module.acmeAdapter),
+ * })
+ * ```
+ */
+export function deferAdapter(definition: DeferredAdapterDefinition): DeferredAdapter {
+  if (typeof definition.load !== 'function') {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `Adapter "${definition.name}": load must be a function that loads the adapter`,
+    )
+  }
+  return {
+    specificationVersion: 'v1',
+    name: definition.name,
+    routes: definition.routes,
+    load: definition.load,
+  }
+}
+
 /** What {@link defineAdapter} takes. */
 export interface AdapterDefinition {
   name: string

@@ -45,6 +45,12 @@ export interface CompiledRoute {
   readonly requestTree: PlainFieldTree
   readonly responseTree: PlainFieldTree
   readonly stream: CompiledStream | undefined
+  /**
+   * Present only on a route of a deferred adapter that is not loaded yet: every member but the
+   * routing ones (adapter, name, method, path, header, encrypted, the matchers) throws until then.
+   * Loads the adapter once and answers the loaded route; `AdapterRegistry.resolve` calls it.
+   */
+  readonly load?: () => Promise<CompiledRoute>
   /** Matches a whole path (server side); resolves the path parameters. */
   matchExact(path: string): Record<string, string> | undefined
   /** Matches the end of a path behind any prefix (client side); resolves the matched part. */
@@ -85,6 +91,33 @@ function pathPattern(template: string): { source: string; params: string[] } {
   return { source, params }
 }
 
+/** The matchers of a path template: whole paths (server side) and path ends (client side). */
+export function pathMatchers(template: string): Pick<CompiledRoute, 'matchExact' | 'matchSuffix'> {
+  const { source, params } = pathPattern(template)
+  const exact = new RegExp(`^${source}$`)
+  const suffix = new RegExp(`${source}$`)
+  return {
+    matchExact(path) {
+      const match = exact.exec(path)
+      if (match === null) return undefined
+      const values: Record<string, string> = {}
+      for (const [index, name] of params.entries()) {
+        // A parameter that does not decode matches nothing (the proxy refuses such paths earlier).
+        try {
+          values[name] = decodeURIComponent(match[index + 1]!)
+        } catch {
+          return undefined
+        }
+      }
+      return values
+    },
+    matchSuffix(path) {
+      // Templates start with "/", so a match always begins at a segment boundary.
+      return suffix.exec(path)?.[0]
+    },
+  }
+}
+
 function defaultErrorEvent(framing: StreamFraming): (error: ContinuumError) => StreamEvent {
   if (framing === 'sse')
     return (error) => ({ name: 'error', data: error.toJSON() as Record<string, unknown> })
@@ -119,11 +152,8 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
   if (route.gateway !== undefined && typeof route.gateway !== 'function') {
     throw invalid(adapter.name, route.name, 'gateway must be a function that loads the codec')
   }
-  const { source, params } = pathPattern(route.path)
   let codec: Promise<GatewayCodec> | undefined
   const loadCodec = route.gateway
-  const exact = new RegExp(`^${source}$`)
-  const suffix = new RegExp(`${source}$`)
   let validator: ValidateFunction | undefined
   const loadValidator =
     typeof schema === 'function'
@@ -185,24 +215,7 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
               when === 'always' ? () => true : when === undefined ? (body) => body.stream === true : when,
             errorEvent: stream.errorEvent ?? defaultErrorEvent(stream.framing),
           },
-    matchExact(path) {
-      const match = exact.exec(path)
-      if (match === null) return undefined
-      const values: Record<string, string> = {}
-      for (const [index, name] of params.entries()) {
-        // A parameter that does not decode matches nothing (the proxy refuses such paths earlier).
-        try {
-          values[name] = decodeURIComponent(match[index + 1]!)
-        } catch {
-          return undefined
-        }
-      }
-      return values
-    },
-    matchSuffix(path) {
-      // Templates start with "/", so a match always begins at a segment boundary.
-      return suffix.exec(path)?.[0]
-    },
+    ...pathMatchers(route.path),
     validate(body) {
       if (validator !== undefined) return check(body)
       if (schema === undefined) return

@@ -1,12 +1,15 @@
 /**
  * The AdapterRegistry: every protocol the proxy speaks, looked up by method and path. Static paths
  * resolve through a Map in O(1); templated paths (Triton's `/v2/models/{model}/...`) are tried in
- * registration order. Third parties extend it with `registry.register(defineAdapter(...))`.
+ * registration order. Third parties extend it with `registry.register(defineAdapter(...))`. A
+ * deferred adapter (`deferAdapter`) is registered by its routes alone and loaded on the first
+ * request one of them serves: `resolve(match)` answers the loaded route.
  */
 import { ContinuumError } from '../errors'
 import { brand } from '../internal/brand'
-import type { ProtocolAdapter } from './adapter'
+import type { DeferredAdapter, ProtocolAdapter } from './adapter'
 import { type CompiledRoute, compileRoute } from './compiled-route'
+import { deferredRoutes } from './deferred-route'
 
 /** The result of a successful match. */
 export interface RouteMatch {
@@ -32,17 +35,20 @@ function byHeaderFirst(left: CompiledRoute, right: CompiledRoute): number {
 
 /** Protocol adapters by route. */
 export class AdapterRegistry {
-  readonly #adapters = new Map<string, ProtocolAdapter>()
+  readonly #adapters = new Map<string, ProtocolAdapter | DeferredAdapter>()
   readonly #static = new Map<string, CompiledRoute[]>()
   readonly #templated: CompiledRoute[] = []
   readonly #all: CompiledRoute[] = []
 
-  constructor(adapters: readonly ProtocolAdapter[] = []) {
+  constructor(adapters: readonly (ProtocolAdapter | DeferredAdapter)[] = []) {
     for (const adapter of adapters) this.register(adapter)
   }
 
-  /** Adds an adapter; throws CONTINUUM_INVALID_OPTIONS on a duplicate name or route, or a bad definition. */
-  register(adapter: ProtocolAdapter): this {
+  /**
+   * Adds an adapter, or a deferred one to load on first use; throws CONTINUUM_INVALID_OPTIONS on a
+   * duplicate name or route, or a bad definition.
+   */
+  register(adapter: ProtocolAdapter | DeferredAdapter): this {
     if (adapter.specificationVersion !== 'v1') {
       throw new ContinuumError(
         'CONTINUUM_INVALID_OPTIONS',
@@ -52,7 +58,10 @@ export class AdapterRegistry {
     if (this.#adapters.has(adapter.name)) {
       throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Adapter "${adapter.name}" is already registered`)
     }
-    const compiled = adapter.routes.map((route) => compileRoute(adapter, route))
+    const compiled =
+      'load' in adapter
+        ? deferredRoutes(adapter, (pairs) => this.#replace(pairs))
+        : adapter.routes.map((route) => compileRoute(adapter, route))
     for (const [index, route] of compiled.entries()) {
       // Routes may share a method and path when a request header tells them apart.
       const clash = [...this.#all, ...compiled.slice(0, index)].find(
@@ -74,6 +83,29 @@ export class AdapterRegistry {
     }
     if (this.#templated.length > 1) this.#templated.sort(byHeaderFirst)
     return this
+  }
+
+  /** Puts a deferred adapter's loaded routes where its stand-ins were. */
+  #replace(pairs: readonly (readonly [CompiledRoute, CompiledRoute])[]): void {
+    const swap = (list: CompiledRoute[]): void => {
+      for (const [standIn, route] of pairs) {
+        const index = list.indexOf(standIn)
+        if (index !== -1) list[index] = route
+      }
+    }
+    swap(this.#all)
+    swap(this.#templated)
+    for (const list of this.#static.values()) swap(list)
+  }
+
+  /**
+   * The match with its route loaded: the match itself, unless its route belongs to a deferred
+   * adapter not loaded yet, which this loads (once for a burst; a failed load is tried again).
+   */
+  resolve(match: RouteMatch): RouteMatch | Promise<RouteMatch> {
+    const load = match.route.load
+    if (load === undefined) return match
+    return load().then((route) => ({ ...match, route }))
   }
 
   /** Registered adapter names. */

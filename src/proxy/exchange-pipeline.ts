@@ -353,7 +353,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
     const facts =
       exchange.observed && reader !== undefined ? reader.response.bind(reader, exchange.facts) : undefined
     try {
-      return encodeResponse(response, {
+      return await encodeResponse(response, {
         stream: match.route.stream,
         responseTree: match.route.responseTree,
         cipher: context === undefined ? undefined : { ...context, direction: 'response' },

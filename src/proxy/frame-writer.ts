@@ -12,45 +12,11 @@ import type { CipherContext } from '../cipher/field-cipher'
 import { BATCH_EVENT_NAME, END_EVENT_NAME } from '../cipher/format'
 import { endMarker, failureMarker, sealEventText } from '../cipher/message-codec'
 import { sealBatch } from '../cipher/stream-batch'
-import { ContinuumError } from '../errors'
+import type { ContinuumError } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
 import type { StreamEvent } from '../protocol/stream-event'
-import { formatSse } from '../streams/sse'
+import { plainFailureFrame, plainFrame, stringify, unwritable } from './plain-frame'
 import type { DecodedEvent } from './stream-events'
-
-/**
- * What the upstream's content becomes when it cannot go on the wire faithfully: a value with no
- * RFC 8785 form cannot be sealed, and one nested too deep for JSON.stringify cannot be written.
- * Either is the upstream breaking its protocol (502), not a fault of the proxy or the client.
- */
-export function unwritable(error: unknown): unknown {
-  const nonCanonical = ContinuumError.isInstance(error) && error.code === 'CONTINUUM_NON_CANONICAL_JSON'
-  if (!nonCanonical && !(error instanceof RangeError)) return error
-  return new ContinuumError(
-    'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
-    nonCanonical
-      ? 'Upstream answered with a JSON value that cannot be sealed (no RFC 8785 form)'
-      : 'Upstream answered with JSON nested too deep to relay',
-    { cause: error },
-  )
-}
-
-/** JSON.stringify, with what it cannot write reported as the upstream's fault. */
-export function stringify(value: unknown): string {
-  try {
-    return JSON.stringify(value)
-  } catch (error) {
-    throw unwritable(error)
-  }
-}
-
-/** One event in the protocol's plain framing. */
-function plainFrame(framing: CompiledStream['framing'], name: string | undefined, data: string): string {
-  if (framing === 'ndjson') return `${data}\n`
-  if (data.includes('\n') || data.includes('\r'))
-    return formatSse(name === undefined ? { data } : { event: name, data })
-  return name === undefined ? `data: ${data}\n\n` : `event: ${name}\ndata: ${data}\n\n`
-}
 
 /** How the events of one stream are written; one per stream, it keeps the sequence count. */
 export class FrameWriter {
@@ -141,11 +107,7 @@ export class FrameWriter {
    */
   failure(failure: ContinuumError, cut = false): string {
     const cipher = this.#cipher
-    if (cipher === undefined) {
-      const event = this.#stream.errorEvent(failure)
-      const frame = plainFrame(this.#stream.framing, event.name, stringify(event.data))
-      return cut ? (this.#stream.framing === 'sse' ? '\n\n' : '\n') + frame : frame
-    }
+    if (cipher === undefined) return plainFailureFrame(this.#stream, failure, cut)
     return this.#marker(JSON.stringify(failureMarker(cipher, this.#sequence, failure)))
   }
 

@@ -16,7 +16,7 @@ import { type CoreHandler, chainHandlers } from '../core/http'
 import { type LogFields, type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
-import type { ProtocolAdapter } from '../protocol/adapter'
+import type { DeferredAdapter, ProtocolAdapter } from '../protocol/adapter'
 import { AdapterRegistry } from '../protocol/registry'
 import type { StateStore } from '../stores'
 import type { BodyReadOptions } from './body-reader'
@@ -56,12 +56,12 @@ export interface ProxyOptions {
    */
   encryption?: 'required' | 'optional'
   /**
-   * The protocols served: a registry, or a list of adapters to build one from. Only these claim
-   * routes. The Express, Koa and Fastify bindings also take built-in protocol names here
+   * The protocols served: a registry, or a list of adapters (or deferred adapters, loaded on first
+   * use) to build one from. Only these claim routes. The Express, Koa and Fastify bindings also take built-in protocol names here
    * (`['openai', 'anthropic', 'tgi']`) and default to OpenAI and Anthropic.
    * @default required by `createProxy`; `['openai', 'anthropic']` in the bindings
    */
-  adapters?: AdapterRegistry | readonly ProtocolAdapter[]
+  adapters?: AdapterRegistry | readonly (ProtocolAdapter | DeferredAdapter)[]
   /**
    * What to do with a request the proxy does not serve (no adapter route, pass-through path,
    * stage endpoint or published key): `next` hands it to the host app untouched (Express and Koa

@@ -157,7 +157,8 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
     }
     const lookup = registry.lookup(request.method, path, request.headers)
     if (lookup.kind === 'match') {
-      const match = lookup.match
+      // A route of a deferred adapter loads it on its first request (once for a burst).
+      const match = await registry.resolve(lookup.match)
       note.route = `${match.route.adapter}.${match.route.name}`
       if (!match.route.encrypted) return forwardRaw(options, request, match, match.routePath + query)
       return runExchange(

@@ -1,8 +1,9 @@
 /**
  * Turns an upstream's bytes into the objects stages and the sealer work on: a JSON body into an
  * object (within the response limit), an SSE or NDJSON stream into events by the route's framing
- * (stream-events.ts, which also says when a stream counts as whole). On encrypted exchanges only
- * the allow-listed upstream headers are kept (headers.ts).
+ * (stream-events.ts, which also says when a stream counts as whole, loaded with the rest of the
+ * stream path on the first streamed response). On encrypted exchanges only the allow-listed
+ * upstream headers are kept (headers.ts).
  */
 import { ContinuumError } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
@@ -11,7 +12,8 @@ import type { ExchangeResponse } from './exchange'
 import { encryptedResponseHeaders, mediaType } from './headers'
 import { upstreamError } from './http-upstream'
 import { jsonTextTooDeep } from './json-depth'
-import { DecodedEvents, MAX_RESPONSE_DEPTH, tooDeep } from './stream-events'
+import { streamPath } from './stream-path-loader'
+import { MAX_RESPONSE_DEPTH, tooDeep } from './upstream-faults'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -49,9 +51,17 @@ export async function decodeResponse(
     stream !== undefined &&
     response.status < 300
   ) {
+    let path = streamPath()
+    if (path instanceof Promise) {
+      // The first streamed response loads the stream path; the upstream body waits unread.
+      path = await path.catch((error: unknown) => {
+        ;(body.stream as { destroy?(): void }).destroy?.()
+        throw error
+      })
+    }
     return {
       ...response,
-      body: { type: 'events', events: new DecodedEvents(body.stream, stream, options.signal) },
+      body: { type: 'events', events: new path.DecodedEvents(body.stream, stream, options.signal) },
     }
   }
   const bytes = await readBodyBytes({ kind: 'stream', stream: body.stream }, options.responseLimit).catch(

@@ -5,7 +5,9 @@
  * events or batch frames, the authenticated end marker, the failure marker) a read at a time.
  * Plain exchanges are framed the same way without the cipher, and plain bytes are relayed
  * untouched. When no stage read the events, the encoder takes the upstream's bytes and decoder
- * itself (wire-body.ts), so each read is handled in one synchronous step. The facts telemetry and
+ * itself (event-stream-body.ts), so each read is handled in one synchronous step. The frame writer
+ * and the event-stream body are the stream path, loaded on the first response that streams
+ * (stream-path-loader.ts); a relayed plain body appends only the protocol's plain error frame. The facts telemetry and
  * audit read are gathered here, once.
  */
 import type { CipherContext } from '../cipher/field-cipher'
@@ -15,11 +17,12 @@ import { sealResponse } from '../cipher/message-codec'
 import type { CoreResponse } from '../core/http'
 import type { ContinuumError } from '../errors'
 import type { CompiledStream } from '../protocol/compiled-route'
+import type { StreamEvent } from '../protocol/stream-event'
 import type { ExchangeResponse } from './exchange'
-import { FrameWriter, stringify, unwritable } from './frame-writer'
 import { clientResponseHeaders } from './headers'
-import { claimRawEvents } from './stream-events'
-import { EventStreamBody, RelayedBody } from './wire-body'
+import { plainFailureFrame, stringify, unwritable } from './plain-frame'
+import { type StreamPath, streamPath } from './stream-path-loader'
+import { RelayedBody } from './wire-body'
 
 /** What the encoder needs of the exchange. */
 export interface EncodeContext {
@@ -40,8 +43,14 @@ export interface EncodeContext {
   readonly firstEvent?: (() => void) | undefined
 }
 
-/** The wire response of an exchange. */
-export function encodeResponse(response: ExchangeResponse, context: EncodeContext): CoreResponse {
+/**
+ * The wire response of an exchange. Synchronous, except for the first event stream, which waits
+ * for the stream path to load.
+ */
+export function encodeResponse(
+  response: ExchangeResponse,
+  context: EncodeContext,
+): CoreResponse | Promise<CoreResponse> {
   const body = response.body
   const cipher = context.cipher
   const headers = clientResponseHeaders(response.headers, body.type !== 'bytes')
@@ -49,12 +58,16 @@ export function encodeResponse(response: ExchangeResponse, context: EncodeContex
   if (cipher !== undefined) headers[HEADERS.encrypted] = '1'
   const finished = (failure: ContinuumError | undefined): void => context.finished(failure)
   if (body.type === 'bytes') {
-    const writer =
-      context.stream === undefined ? undefined : new FrameWriter(context.stream, undefined, false, undefined)
+    const stream = context.stream
     return {
       status: response.status,
       headers,
-      body: new RelayedBody(body.stream, writer, context.signal, finished),
+      body: new RelayedBody(
+        body.stream,
+        stream === undefined ? undefined : (failure) => plainFailureFrame(stream, failure, true),
+        context.signal,
+        finished,
+      ),
     }
   }
   if (body.type === 'events') {
@@ -63,12 +76,21 @@ export function encodeResponse(response: ExchangeResponse, context: EncodeContex
     headers['content-type'] =
       stream.framing === 'sse' ? 'text/event-stream; charset=utf-8' : 'application/x-ndjson'
     headers['cache-control'] = 'no-cache'
-    const writer = new FrameWriter(stream, cipher, context.batch, context.facts, context.firstEvent)
-    return {
-      status: response.status,
-      headers,
-      body: new EventStreamBody(claimRawEvents(body.events), body.events, writer, context.signal, finished),
+    const events = body.events
+    const write = (path: StreamPath): CoreResponse => {
+      const writer = new path.FrameWriter(stream, cipher, context.batch, context.facts, context.firstEvent)
+      return {
+        status: response.status,
+        headers,
+        body: new path.EventStreamBody(path.claimRawEvents(events), events, writer, context.signal, finished),
+      }
     }
+    const path = streamPath()
+    if (!(path instanceof Promise)) return write(path)
+    return path.then(write, (error: unknown) => {
+      discard(events)
+      throw error
+    })
   }
   context.facts?.(body.value)
   headers['content-type'] = 'application/json'
@@ -87,4 +109,15 @@ export function encodeResponse(response: ExchangeResponse, context: EncodeContex
   }
   context.finished(response.failure)
   return { status: response.status, headers, body: text }
+}
+
+/** Lets go of events that will not be written (the stream path did not load), best effort. */
+function discard(events: AsyncIterable<StreamEvent>): void {
+  try {
+    void events[Symbol.asyncIterator]()
+      .return?.()
+      ?.catch(() => {})
+  } catch {
+    // Already read, or not ours to close.
+  }
 }

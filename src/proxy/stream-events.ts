@@ -13,28 +13,14 @@ import type { CompiledStream } from '../protocol/compiled-route'
 import type { StreamEvent } from '../protocol/stream-event'
 import { LineDecoder } from '../streams/line-splitter'
 import { SseDecoder } from '../streams/sse'
-import { upstreamError } from './http-upstream'
 import { jsonTextTooDeep } from './json-depth'
+import { MAX_RESPONSE_DEPTH, streamFailure, tooDeep } from './upstream-faults'
 
 /** One decoded event: its object, its SSE name (undefined when unnamed), and its data as received. */
 export interface DecodedEvent {
   readonly data: Record<string, unknown>
   readonly name: string | undefined
   readonly text: string
-}
-
-/**
- * Deepest nesting accepted in an upstream body or event: far above any real answer, far below
- * what the sealer's recursion could take. A deeper one is a protocol error, not a crash.
- */
-export const MAX_RESPONSE_DEPTH = 256
-
-/** The error of upstream JSON nested deeper than {@link MAX_RESPONSE_DEPTH}. */
-export function tooDeep(): ContinuumError {
-  return new ContinuumError(
-    'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
-    `Upstream JSON nests deeper than ${MAX_RESPONSE_DEPTH} levels`,
-  )
 }
 
 function notAnObject(): ContinuumError {
@@ -50,20 +36,6 @@ function earlyEnd(): ContinuumError {
     'CONTINUUM_UPSTREAM_STREAM_ABORTED',
     'Upstream ended the stream without its terminal event',
   )
-}
-
-/** Turns a failure inside a stream into the error to report in-band; undefined when the client left. */
-export function streamFailure(error: unknown, signal: AbortSignal): ContinuumError | undefined {
-  if (signal.aborted) return undefined
-  const failure = upstreamError(error, signal)
-  if (failure.code === 'CONTINUUM_UPSTREAM_UNAVAILABLE') {
-    return new ContinuumError(
-      'CONTINUUM_UPSTREAM_STREAM_ABORTED',
-      'Upstream closed the stream before it finished',
-      { cause: error },
-    )
-  }
-  return failure
 }
 
 /** Parses an event's JSON object; `invalid` is the error of text that is not JSON at all. */

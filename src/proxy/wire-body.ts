@@ -5,13 +5,13 @@
  * bindings write it: when the upstream body is a Node Readable, every read is decoded, sealed and
  * written from the Readable's own `data` event, with `pause()`/`drain` for backpressure, so a
  * streamed token costs no promise and no async-generator step. A client that goes away destroys
- * the upstream body; a failure ends the stream with the writer's failure frame.
+ * the upstream body; a failure ends the stream with the writer's failure frame. The event-stream
+ * body is in event-stream-body.ts, part of the stream path loaded on the first streamed response;
+ * this file holds the pump both use and the relayed plain body, which every proxy needs.
  */
 import type { ContinuumError } from '../errors'
-import type { StreamEvent } from '../protocol/stream-event'
 import { isNodeReadable } from './body-reader'
-import type { FrameWriter } from './frame-writer'
-import { type RawEventSource, streamFailure } from './stream-events'
+import { streamFailure } from './upstream-faults'
 
 /** The key of a body's pipe method; `Symbol.for`, so bindings find it across package copies. */
 export const PIPE_TO: unique symbol = Symbol.for('continuum-proxy.pipe-to') as never
@@ -32,7 +32,7 @@ export interface PipeableBody extends AsyncIterable<Uint8Array> {
   [PIPE_TO](sink: ByteSink): Promise<void>
 }
 
-const encoder = new TextEncoder()
+export const encoder = new TextEncoder()
 const ignore = (): void => {}
 
 interface Destroyable {
@@ -40,7 +40,7 @@ interface Destroyable {
 }
 
 /** Writes an iterable body into a sink with backpressure: the path for sources that are not Node Readables. */
-async function drainInto(body: AsyncIterable<Uint8Array>, sink: ByteSink): Promise<void> {
+export async function drainInto(body: AsyncIterable<Uint8Array>, sink: ByteSink): Promise<void> {
   try {
     for await (const chunk of body) {
       if (sink.destroyed) break
@@ -75,7 +75,7 @@ function drainOrClose(sink: ByteSink): Promise<void> {
  * the client left, or there is no frame to write, and the sink is destroyed). `done` hears the
  * failure once, after the last byte.
  */
-function pump(
+export function pump(
   source: Destroyable & { on(event: string, listener: (...args: never[]) => void): unknown } & {
     removeListener(event: string, listener: (...args: never[]) => void): unknown
     pause(): unknown
@@ -169,96 +169,21 @@ function pump(
   })
 }
 
-/** The wire body of an event stream; see the module comment. */
-export class EventStreamBody implements PipeableBody {
-  readonly #raw: RawEventSource | undefined
-  readonly #events: AsyncIterable<StreamEvent>
-  readonly #writer: FrameWriter
-  readonly #signal: AbortSignal
-  readonly #done: (failure: ContinuumError | undefined) => void
-
-  constructor(
-    raw: RawEventSource | undefined,
-    events: AsyncIterable<StreamEvent>,
-    writer: FrameWriter,
-    signal: AbortSignal,
-    done: (failure: ContinuumError | undefined) => void,
-  ) {
-    this.#raw = raw
-    this.#events = events
-    this.#writer = writer
-    this.#signal = signal
-    this.#done = done
-  }
-
-  #failure(error: unknown): { failure: ContinuumError; text: string } | undefined {
-    const failure = streamFailure(error, this.#signal)
-    return failure === undefined ? undefined : { failure, text: this.#writer.failure(failure) }
-  }
-
-  [PIPE_TO](sink: ByteSink): Promise<void> {
-    const raw = this.#raw
-    if (raw === undefined || !isNodeReadable(raw.source)) return drainInto(this, sink)
-    const writer = this.#writer
-    return pump(
-      raw.source,
-      sink,
-      {
-        chunk: (chunk) => {
-          const events = raw.decoder.push(chunk)
-          return events.length === 0 ? undefined : writer.decoded(events)
-        },
-        end: () => {
-          const events = raw.decoder.end()
-          return (events.length === 0 ? '' : writer.decoded(events)) + writer.tail()
-        },
-        failure: (error) => this.#failure(error),
-      },
-      this.#done,
-    )
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
-    const raw = this.#raw
-    const writer = this.#writer
-    let failure: ContinuumError | undefined
-    try {
-      if (raw !== undefined) {
-        for await (const chunk of raw.source) {
-          const events = raw.decoder.push(chunk)
-          if (events.length > 0) yield encoder.encode(writer.decoded(events))
-        }
-        const events = raw.decoder.end()
-        yield encoder.encode((events.length === 0 ? '' : writer.decoded(events)) + writer.tail())
-      } else {
-        for await (const event of this.#events) yield encoder.encode(writer.event(event))
-        yield encoder.encode(writer.tail())
-      }
-    } catch (error) {
-      const reported = this.#failure(error)
-      failure = reported?.failure
-      if (reported !== undefined) yield encoder.encode(reported.text)
-    } finally {
-      this.#done(failure)
-    }
-  }
-}
-
 /** Plain bytes relayed untouched, with the protocol's error frame appended if the upstream breaks off. */
 export class RelayedBody implements PipeableBody {
   readonly #source: AsyncIterable<Uint8Array>
-  readonly #writer: FrameWriter | undefined
+  readonly #failureFrame: ((failure: ContinuumError) => string) | undefined
   readonly #signal: AbortSignal
   readonly #done: (failure: ContinuumError | undefined) => void
 
   constructor(
     source: AsyncIterable<Uint8Array>,
-    writer: FrameWriter | undefined,
+    failureFrame: ((failure: ContinuumError) => string) | undefined,
     signal: AbortSignal,
     done: (failure: ContinuumError | undefined) => void,
   ) {
     this.#source = source
-    this.#writer = writer
+    this.#failureFrame = failureFrame
     this.#signal = signal
     this.#done = done
   }
@@ -267,7 +192,7 @@ export class RelayedBody implements PipeableBody {
     const failure = streamFailure(error, this.#signal)
     if (failure === undefined) return undefined
     // Off a stream route there is no frame to write: the connection is cut instead.
-    return { failure, text: this.#writer?.failure(failure, true) }
+    return { failure, text: this.#failureFrame?.(failure) }
   }
 
   [PIPE_TO](sink: ByteSink): Promise<void> {

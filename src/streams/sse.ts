@@ -1,21 +1,14 @@
 /**
  * Server-Sent Events framing (the WHATWG `text/event-stream` format): an incremental decoder that
- * turns bytes into events, an async parser over it, and a serializer. OpenAI, Anthropic, TGI,
- * Triton's generate_stream and Vertex all stream this way. Decoding follows the WHATWG
- * "interpret an event stream" algorithm, with two bounds (line and event size) and one strictness
+ * turns bytes into events, an async parser over it, and a serializer (in sse-format.ts, so writing
+ * a frame does not load the decoder). OpenAI, Anthropic, TGI, Triton's generate_stream and Vertex
+ * all stream this way. Decoding follows the WHATWG "interpret an event stream" algorithm, with two bounds (line and event size) and one strictness
  * a relay needs: a stream that ends inside an event (fields without their blank line) is not
  * quietly shortened, as a browser would, but raises CONTINUUM_UPSTREAM_STREAM_ABORTED.
  */
 import { ContinuumError } from '../errors'
 import { bound, LineDecoder, type LineSplitterOptions } from './line-splitter'
-
-/** One server-sent event. `event` is absent for the default `message` type. */
-export interface SseEvent {
-  event?: string
-  data: string
-  id?: string
-  retry?: number
-}
+import type { SseEvent } from './sse-format'
 
 /** Options of {@link SseDecoder} and {@link parseSse}. */
 export interface SseDecoderOptions extends LineSplitterOptions {
@@ -130,16 +123,4 @@ export async function* parseSse(
   yield* decoder.end()
 }
 
-/** Serializes one event, splitting multi-line data over several `data:` lines. */
-export function formatSse(event: SseEvent): string {
-  let text = ''
-  if (event.event !== undefined) text += `event: ${event.event}\n`
-  if (event.id !== undefined) text += `id: ${event.id}\n`
-  if (event.retry !== undefined) text += `retry: ${event.retry}\n`
-  if (event.data.includes('\n') || event.data.includes('\r')) {
-    for (const line of event.data.split(/\r\n|\r|\n/)) text += `data: ${line}\n`
-  } else {
-    text += `data: ${event.data}\n`
-  }
-  return `${text}\n`
-}
+export { formatSse, type SseEvent } from './sse-format'

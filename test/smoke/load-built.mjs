@@ -1,6 +1,8 @@
 // Smoke test of the built package: every entry point loads through its `exports` condition with
-// both require() and import(), and exposes its main symbols; a plain Express setup loads none of
-// prom-client, ajv-formats or the scanner weights. Run after `tsup` (npm run build).
+// both require() and import(), and exposes its main symbols; a plain Express setup loads at most
+// 100 KB of the package's code and none of prom-client, ajv-formats, the scanner weights, the
+// stream path or the deferred adapters, which load on first use from both builds. Run after
+// `tsup` (npm run build).
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
@@ -86,6 +88,111 @@ check(
   'a plain Express setup loads no request schema until a request needs one',
   schemaFiles.length > 0 && !surface.ownFiles.some(({ file }) => schemaFiles.includes(file)),
 )
+// What else a plain setup leaves unloaded, each found by a string only its code holds: the stream
+// path (loaded on the first streamed response) and the deferred TGI, Triton and Ollama adapters
+// (loaded on the first request to one of their routes, and only when named).
+const loadedText = surface.ownFiles
+  .map(({ file }) => readFileSync(new URL(`../../dist/${file}`, import.meta.url), 'utf8'))
+  .join('\n')
+for (const [part, marker] of [
+  ['the stream path', 'Upstream ended the stream without its terminal event'],
+  ["the TGI adapter's definitions", 'decoder_input_details'],
+  ["the Triton adapter's definitions", 'exclude_input_in_output'],
+  ["the Ollama adapter's definitions", 'mirostat_tau'],
+]) {
+  check(`a plain Express setup does not load ${part}`, !loadedText.includes(marker))
+}
+check(
+  `a plain Express setup loads at most 100 KB of the package's code (${(surface.ownBytes / 1024).toFixed(1)} KB)`,
+  surface.ownBytes <= 100 * 1024,
+)
+// The lazily loaded parts load from the built files of both formats: a burst of first requests,
+// streamed and not, on a fresh proxy serving OpenAI and the deferred TGI adapter.
+const { createServer } = await import('node:http')
+const fakeUpstream = createServer((request, response) => {
+  let text = ''
+  request.on('data', (chunk) => {
+    text += chunk
+  })
+  request.on('end', () => {
+    const body = JSON.parse(text)
+    if (request.url === '/generate') {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ generated_text: `tgi: ${body.inputs}` }))
+      return
+    }
+    const content = body.messages[0].content
+    const chunk = (delta) => ({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta }] })
+    if (body.stream !== true) {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(
+        JSON.stringify({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content } }] }),
+      )
+      return
+    }
+    response.writeHead(200, { 'content-type': 'text/event-stream' })
+    for (const word of content.split(' '))
+      response.write(`data: ${JSON.stringify(chunk({ content: `${word} ` }))}\n\n`)
+    response.end('data: [DONE]\n\n')
+  })
+})
+await new Promise((resolve) => fakeUpstream.listen(0, '127.0.0.1', resolve))
+const express = require('express')
+const fieldKey = Buffer.alloc(32, 7).toString('base64')
+for (const [label, load] of [
+  ['ESM', (specifier) => import(specifier)],
+  ['CJS', async (specifier) => require(specifier)],
+]) {
+  const { continuum } = await load('continuum-proxy/express')
+  const { createEncryptedFetch } = await load('continuum-proxy/client')
+  const middleware = continuum({
+    upstream: `http://127.0.0.1:${fakeUpstream.address().port}`,
+    keys: { keys: [{ id: 'k1', key: fieldKey }] },
+    adapters: ['openai', 'tgi'],
+  })
+  const app = express().use(middleware)
+  const server = await new Promise((resolve) => {
+    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
+  })
+  const base = `http://127.0.0.1:${server.address().port}`
+  const encrypted = createEncryptedFetch({ keyId: 'k1', key: fieldKey })
+  const post = (path, body) =>
+    encrypted(`${base}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    }).then(async (response) => ({ status: response.status, text: await response.text() }))
+  const chat = (content, stream) =>
+    post('/v1/chat/completions', { model: 'm', stream, messages: [{ role: 'user', content }] })
+  const answers = await Promise.all([
+    ...Array.from({ length: 6 }, (_, index) => chat(`streamed words ${index}`, true)),
+    chat('plain json', false),
+    post('/generate', { inputs: 'deferred' }),
+  ])
+  const streams = answers.slice(0, 6)
+  check(
+    `the built package (${label}) streams a burst of first streamed responses whole`,
+    streams.every(
+      (answer, index) =>
+        answer.status === 200 &&
+        answer.text.includes(`"content":"${index} "`) &&
+        answer.text.trimEnd().endsWith('data: [DONE]'),
+    ),
+  )
+  check(
+    `the built package (${label}) answers JSON among them`,
+    answers[6].status === 200 && answers[6].text.includes('plain json'),
+  )
+  check(
+    `the built package (${label}) loads the deferred TGI adapter on its first request`,
+    answers[7].status === 200 && JSON.parse(answers[7].text).generated_text === 'tgi: deferred',
+  )
+  server.closeAllConnections()
+  await new Promise((resolve) => server.close(resolve))
+  await middleware.proxy.close()
+}
+fakeUpstream.closeAllConnections()
+await new Promise((resolve) => fakeUpstream.close(resolve))
 const { ContinuumError } = require('continuum-proxy')
 const esmRoot = await import('continuum-proxy')
 check(
