@@ -9,7 +9,7 @@
 // sources costs a file about half a second (and the FHE library's WebAssembly more), so the files
 // that keep no state between files share their workers' module cache (`isolate: false`), those
 // that spawn processes or run real Redis servers included: they close what they start. A file
-// stays isolated when it mocks modules, fakes timers, sets OpenTelemetry globals or measures its
+// stays isolated when it mocks or resets modules, fakes timers, sets OpenTelemetry globals or measures its
 // process's memory; put a new file of that kind under one of ISOLATED. The files start longest
 // first, by vitest's recorded durations or, on a fresh clone, by estimates
 // (test/support/longest-first-sequencer.ts).
@@ -37,6 +37,8 @@ const ISOLATED = [
   // The refit holds the whole featurised corpus (some hundreds of MB) while it runs.
   'test/scanner/shipped-model.test.ts',
   'test/conformance/forwarding.test.ts',
+  // Resets the module registry to load the proxy from a fresh graph.
+  'test/streams/lazy-stream-path.test.ts',
 ]
 
 export default defineConfig({
