@@ -11,8 +11,15 @@
  *   The thresholds were fixed from that description, not fitted to data.
  * - `symbol_density`: the share of punctuation and symbols among the non-space characters.
  * - `scenario_frame`, `harm_topic` and their conjunction `scenario_harm`: fiction, role-play or
- *   hypothetical framing, a harmful topic, and both in one chunk, the shape of persuasive
- *   jailbreaks ("write a story where a chemist explains ..."). Either alone is ordinary.
+ *   hypothetical framing, a harmful topic asked for, and both in one chunk, the shape of
+ *   persuasive jailbreaks ("in a hypothetical world, explain how to make ..."). Either alone is
+ *   ordinary. Both are narrow so that ordinary role and creative prompts do not carry them: the
+ *   frame is a word that sets up a fiction or a hypothetical, not the nouns every creative task
+ *   uses ("story", "scene", "character", "game") nor a plain role request ("pretend to be a tour
+ *   guide"); the topic counts only as the object of a request ("how to make a bomb", "write one
+ *   toxic sentence"), not when it is negated or guarded against ("how to spot scams", "do not
+ *   write harmful content") or part of an idiom or technical term ("kill a process", "growth
+ *   hacking"). A benign brief that asks for the word ("create weapon models") still counts.
  *
  * How much each counts is learned (combiner.ts). One pass over the text plus two keyword searches
  * with bounded repetition only, so linear time.
@@ -37,10 +44,34 @@ const SUFFIX_ODD = 6
 const HEAD_TOKENS = 4
 const HEAD_ODD_SHARE = 0.1
 
+/** A word that sets up a fiction, a hypothetical or a persona game; not a plain role request. */
 const SCENARIO =
-  /\b(?:imagine|imaginary|hypothetical(?:ly)?|fiction(?:al)?|story|stories|novel|screenplay|role-?play(?:ing)?|pretend(?:ing)?|characters?|scene|layer \d|simulat(?:e|ion|ed)|game|universe|grand(?:ma|mother)|deceased|bedtime|dream|film script|movie script|dialogue)\b/u
-const HARM =
-  /\b(?:bombs?|explosives?|weapons?|guns?|firearms?|meth(?:amphetamine)?|cocaine|heroin|fentanyl|drugs?|poison(?:s|ing)?|kill(?:ing)?|murder(?:ing)?|assassinat(?:e|ion)|hack(?:ing|ed|er)?|malware|ransomware|viruse?s?|keylogger|exploits?|steal(?:ing)?|theft|fraud|scams?|phishing|launder(?:ing)?|counterfeit|suicide|self-harm|terroris[mt]|racist|hate speech|genocide|tortur(?:e|ing)|illegal(?:ly)?|napalm|ricin|sarin|anthrax|toxic|violen(?:t|ce)|harmful|untraceable|smuggl(?:e|ing)|traffick(?:ing)?|porn(?:ography)?|nsfw)\b/u
+  /\b(?:imagine(?! (?:you are|you're|that you are|that you're|yourself|being)\b)|pretend(?! (?:to be|you are|you're|that you are|that you're|yourself|being)\b)|pretending|imaginary|hypothetical(?:ly)?|fiction(?:al)?|screenplay|role-?play(?:ing)?|layer \d|(?:my|your) (?:late |deceased |dead |dear |sweet )?grand(?:ma|mother)|deceased|bedtime|film script|movie script)\b/u
+
+/** What asks for something: a request verb or "how to" and its kin. */
+const REQUEST =
+  '(?:how (?:to|do i|can i|would i|could i|would you|do you|does one)|ways to|steps (?:to|for)|instructions? (?:for|on|to)|guide (?:to|on|for)|tutorial (?:on|for)|recipe (?:for|of)|make|making|build|create|synthesi[sz]e|manufactur[a-z]{0,3}|write|generate|produce|develop|design|obtain|buy|acquire|get|use|commit|carry out|plan|explain|describe|teach|help me|say|spread|promot[a-z]{1,3}|encourag[a-z]{1,3})'
+/** A request that is itself negated ("do not write ...") asks for nothing. */
+const NEGATION = "(?:not|never|avoid|no|don't|do not)"
+/** Words between the request and the topic that turn it around ("how to spot scams"). */
+const GUARD =
+  '(?:not|no|never|avoid(?:ing)?|without|prevent(?:ing)?|protect(?:ing)?|against|detect(?:ing)?|stop|spot|report|anti|recogni[sz]e|identify|combat|fight|defend|counter|remove|exclude|prohibit|ban|safe)'
+/** Compounds whose first word makes the topic word harmless ("growth hacking", "secret weapon"). */
+const COMPOUND = '(?<!\\b(?:growth|life|secret|ethical|request|pick your) |\\b(?:white[ -]hat|anti)[ -]?)'
+const TOPIC =
+  '(?:bombs?|explosives?|weapons?|guns?|firearms?|meth(?:amphetamine)?|cocaine|heroin|fentanyl|drugs?|poison(?:s|ing)?|kill(?:ing)?|murder(?:ing)?|assassinat(?:e|ion)|hack(?:ing|ed|er)?|malware|ransomware|viruse?s?|keylogger|exploits?|steal(?:ing)?|theft|fraud|scams?|phishing|launder(?:ing)?|counterfeit|suicide|self-harm|terroris[mt]|racist|hate speech|genocide|tortur(?:e|ing)|illegal(?:ly)?|napalm|ricin|sarin|anthrax|toxic|violen(?:t|ce)|harmful|untraceable|smuggl(?:e|ing)|traffick(?:ing)?|porn(?:ography)?|nsfw)'
+/** What after the topic word makes it an idiom, a technical term, a pest or a video game. */
+const IDIOM =
+  "(?![ -](?:news|time|the (?:lights?|show|spotlight|mood|engine|music|test|exam|interview)|(?:a |the |my |your )?(?:python |child |background |running )?process(?:es)?|(?:someone's|my|your|her|his|their) heart|a base|cams?|criteria|switch|momentum|development|discovery|interactions?|trials?|detection|protection|prevention|awareness|control|ivy|states?|arguments?|moves?|operations?|(?:the |some |my |a )?(?:weeds|mosquito(?:e?s)?|vermin|pests|bugs|germs|bacteria|flies|ants|rats|mice)|(?:[a-z']{1,12} ){0,2}in (?:minecraft|fortnite|call of duty|gta|grand theft auto|the witcher|skyrim|a (?:video )?game|the game|this game|my game|video games))\\b)"
+/**
+ * A harmful topic as the object of a request: the request (not negated; the negation is looked
+ * for behind the request once it has matched, which keeps the search fast where no request
+ * verb occurs), at most four words none of which guards against the topic, then the topic.
+ */
+const HARM = new RegExp(
+  `\\b${REQUEST}(?<!\\b${NEGATION} ${REQUEST})\\W{1,3}(?:(?!${GUARD}\\b)[a-z'-]{1,20}\\W{1,3}){0,4}${COMPOUND}\\b${TOPIC}\\b${IDIOM}`,
+  'u',
+)
 
 /** The keyword expressions, for the test that audits every expression for bounded repetition. */
 export const SIGNAL_PATTERNS: readonly RegExp[] = [SCENARIO, HARM]

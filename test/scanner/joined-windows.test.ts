@@ -21,7 +21,8 @@ const scoredAgain = (segments: readonly TextSegment[]): number =>
 describe('parts of one message scored around where they meet', () => {
   it('catches an injection cut at the end of a long part', () => {
     const scanner = new PromptScanner()
-    const cut = Math.floor(ATTACK.length / 2)
+    // Inside the word the instruction pattern needs, so neither part holds the pattern whole.
+    const cut = ATTACK.indexOf('instructions') + 5
     const first = `${BENIGN} ${ATTACK.slice(0, cut)}`
     const second = ATTACK.slice(cut)
     for (const part of [first, second]) expect(scanner.evaluate(part).action).toBe('allow')
