@@ -128,14 +128,26 @@ function invalid(adapter: string, route: string, why: string): ContinuumError {
   return new ContinuumError('CONTINUUM_INVALID_OPTIONS', `Adapter "${adapter}", route "${route}": ${why}`)
 }
 
+/**
+ * Checks what a route routes by (its path and selecting header), for compiled routes and for the
+ * declared routes of a deferred adapter alike; throws CONTINUUM_INVALID_OPTIONS.
+ */
+export function checkRouting(
+  adapter: string,
+  route: Pick<RouteDefinition, 'name' | 'path' | 'header'>,
+): void {
+  if (typeof route.path !== 'string' || !route.path.startsWith('/'))
+    throw invalid(adapter, route.name, 'path must start with "/"')
+  if (route.header !== undefined && !/^[a-z0-9-]+$/.test(route.header)) {
+    throw invalid(adapter, route.name, 'header must be a lower-case header name')
+  }
+}
+
 /** Compiles one route of an adapter; throws CONTINUUM_INVALID_OPTIONS on an inconsistent definition. */
 export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): CompiledRoute {
-  if (!route.path.startsWith('/')) throw invalid(adapter.name, route.name, 'path must start with "/"')
+  checkRouting(adapter.name, route)
   if (route.encrypted && (route.requestPlain === undefined || route.responsePlain === undefined)) {
     throw invalid(adapter.name, route.name, 'encrypted routes need requestPlain and responsePlain')
-  }
-  if (route.header !== undefined && !/^[a-z0-9-]+$/.test(route.header)) {
-    throw invalid(adapter.name, route.name, 'header must be a lower-case header name')
   }
   const schema = route.requestSchema
   if (

@@ -7,7 +7,7 @@
  */
 import { ContinuumError } from '../errors'
 import type { DeferredAdapter, ProtocolAdapter, RouteSummary } from './adapter'
-import { type CompiledRoute, compileRoute, pathMatchers } from './compiled-route'
+import { type CompiledRoute, checkRouting, compileRoute, pathMatchers } from './compiled-route'
 import { loadOnce } from './load-once'
 
 /** Members of a compiled route that only the loaded adapter can answer. */
@@ -69,12 +69,7 @@ export function deferredRoutes(
   const name = deferred.name
   const seen = new Set<string>()
   for (const summary of deferred.routes) {
-    if (typeof summary.path !== 'string' || !summary.path.startsWith('/')) {
-      throw invalid(name, `route "${summary.name}": path must start with "/"`)
-    }
-    if (summary.header !== undefined && !/^[a-z0-9-]+$/.test(summary.header)) {
-      throw invalid(name, `route "${summary.name}": header must be a lower-case header name`)
-    }
+    checkRouting(name, summary)
     if (typeof summary.encrypted !== 'boolean') {
       throw invalid(name, `route "${summary.name}": encrypted must be true or false`)
     }
