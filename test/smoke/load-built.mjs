@@ -238,5 +238,61 @@ check(
   browserImports.length === 0 &&
     Object.keys(browserBuild.metafile.inputs).some((input) => input.endsWith('client.browser.js')),
 )
+// What a server bundler makes of the package: `sideEffects` must keep the version check that
+// every built file imports first, so a bundled app on an old Node still stops with its coded error.
+const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+const { tmpdir } = await import('node:os')
+const { join } = await import('node:path')
+const serverBuild = await build({
+  stdin: {
+    contents: "import { continuum } from 'continuum-proxy/express'\nconsole.log(typeof continuum)",
+    resolveDir: process.cwd(),
+  },
+  tsconfigRaw: {},
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  // The usual recipe for an ES module bundle on Node: bundled CommonJS dependencies call require().
+  banner: {
+    js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
+  },
+  write: false,
+  logLevel: 'silent',
+  external: ['express', 'koa', 'fastify', '@opentelemetry/api', 'node-seal', 'redis'],
+})
+const dropped = serverBuild.warnings.filter((warning) => warning.text.includes('supported-node.cjs'))
+check(
+  `a server bundle keeps the Node version check (${dropped.map((item) => item.text)})`,
+  dropped.length === 0,
+)
+const bundleFolder = mkdtempSync(join(tmpdir(), 'continuum-bundle-'))
+try {
+  const bundled = join(bundleFolder, 'app.mjs')
+  writeFileSync(bundled, serverBuild.outputFiles[0].text)
+  const runBundle = (...flags) => {
+    try {
+      return {
+        status: 0,
+        output: execFileSync(process.execPath, [...flags, bundled], { encoding: 'utf8', stdio: 'pipe' }),
+      }
+    } catch (error) {
+      return { status: error.status, output: `${error.stdout}${error.stderr}` }
+    }
+  }
+  const current = runBundle()
+  check(
+    `the bundled app runs on this Node (${current.output.slice(0, 400)})`,
+    current.output.trim() === 'function',
+  )
+  // Node 20 as the check sees it: the bundle must stop with the coded error, not deep in undici.
+  const asOldNode = `data:text/javascript,Object.defineProperty(process,'versions',{value:{...process.versions,node:'20.0.0'}})`
+  const old = runBundle('--import', asOldNode)
+  check(
+    'the bundled app stops on Node 20 with CONTINUUM_UNSUPPORTED_RUNTIME',
+    old.status !== 0 && old.output.includes('CONTINUUM_UNSUPPORTED_RUNTIME'),
+  )
+} finally {
+  rmSync(bundleFolder, { recursive: true, force: true })
+}
 console.log(`smoke: ${passed} passed, ${failed} failed`)
 process.exit(failed === 0 ? 0 : 1)
