@@ -61,8 +61,13 @@ const CYRILLIC_VERB_THEN_OBJECT: ReadonlyArray<readonly [verbs: string, objects:
 const OBJECT_THEN_VERB: ReadonlyArray<readonly [objects: string, verbs: string]> = [
   // Turkish: "önceki talimatları yok say / görmezden gel / unut / dikkate alma". The normaliser
   // drops the dot that `İ` leaves after lower-casing and folds dotless `ı` to `i`, so capitals
-  // ("TALİMATLARI") and either i match these spellings.
-  ['talimatları|yönergeleri|komutları|kuralları', 'yok say|görmezden gel|unut|dikkate alma'],
+  // ("TALİMATLARI") and either i match these spellings. Only the imperatives, plain or polite,
+  // as whole words: Turkish negates and inflects by suffix, so a bare stem would also match
+  // "unutma" (don't forget), "yok sayma" (don't ignore) and "dikkate almak" (to take into account).
+  [
+    'talimatları|yönergeleri|komutları|kuralları',
+    '(?:yok say(?:ın|ınız)?|görmezden gel(?:in|iniz)?|unut(?:un|unuz)?|dikkate alma(?:yın|yınız)?)(?![a-zçğöşüâîû])',
+  ],
   // Japanese: 以前の指示を無視して
   ['指示|命令|指令|ルール|プロンプト|インストラクション', '無視|忘れ'],
   // Korean: 이전 지침을 무시하고
