@@ -36,11 +36,15 @@ const YOUR_NOUNS = `${PROMPT_NOUNS}|rules|guidelines|programming`
 /** Qualifiers that make "the ... prompt" the assistant's own. */
 const OWN =
   'initial|original|system|hidden|secret|first|full|entire|exact|complete|above|previous|preceding|prior|earlier|verbatim|developer|internal|starting|opening|confidential|underlying|whole'
+/** What negates the verb after it: "do not", "don't" (either apostrophe), "never", "nor". */
+const NEGATION = "(?:not|never|n't|n’t|nor|dont)"
 /**
  * A negated verb ("do not reveal your instructions") is a guard, not a request. Checked after the
  * verb has matched (a lookbehind at every position would double the family's cost).
  */
-const LEAK_VERB = `(?:${LEAK_VERBS})(?<!(?:not|never|n't|nor|dont) (?:${LEAK_VERBS}))`
+const LEAK_VERB = `(?:${LEAK_VERBS})(?<!${NEGATION} (?:${LEAK_VERBS}))`
+/** The same for ignoring: "do not ignore the instructions in the README" asks to follow them. */
+const IGNORE_VERB = `(?:${IGNORE_VERBS})(?<!${NEGATION} (?:${IGNORE_VERBS}))`
 
 function family(name: string, weight: number, source: string): PatternFamily {
   return { name, weight, pattern: new RegExp(source, 'u') }
@@ -52,7 +56,7 @@ export const PATTERN_FAMILIES: readonly PatternFamily[] = [
     'ignore_instructions',
     0.85,
     // "ignore all previous instructions"; "ignore the above", "forget everything before" need no noun
-    `\\b(?:${IGNORE_VERBS})${gap(2)} (?:(?:${EARLIER})${gap(3)} (?:${DIRECTIVES})|above|before|previously|earlier)\\b` +
+    `\\b${IGNORE_VERB}${gap(2)} (?:(?:${EARLIER})${gap(3)} (?:${DIRECTIVES})|above|before|previously|earlier)\\b` +
       // German and the other languages
       `|${MULTILINGUAL_IGNORE_INSTRUCTIONS}`,
   ),
