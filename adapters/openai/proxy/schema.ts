@@ -1,11 +1,12 @@
 /**
  * JSON Schemas of decrypted OpenAI requests. They check what the proxy relies on and what an
  * inference server would choke on (types of routing fields, message roles, content shapes) while
- * allowing fields the protocol adds later (`additionalProperties` stays open).
+ * allowing fields the protocol adds later (`additionalProperties` stays open). `null` is accepted
+ * wherever the official SDK's types allow it: it asks for the default, as OpenAI reads it.
  */
 
-const tokenLimit = { type: 'integer', minimum: 1 }
-const stream = { type: 'boolean' }
+const tokenLimit = { type: ['integer', 'null'], minimum: 1 }
+const stream = { type: ['boolean', 'null'] }
 
 const contentPart = {
   type: 'object',
@@ -50,9 +51,9 @@ export const chatCompletionSchema = {
     stream,
     max_tokens: tokenLimit,
     max_completion_tokens: tokenLimit,
-    n: { type: 'integer', minimum: 1 },
-    temperature: { type: 'number', minimum: 0, maximum: 2 },
-    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: ['integer', 'null'], minimum: 1 },
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
     tools: {
       type: 'array',
       items: {
