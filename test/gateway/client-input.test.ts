@@ -1,12 +1,16 @@
 /**
  * Client input at the edge of what the official SDKs send, through the gateway on a real Express
  * socket to a provider of the other dialect. Parameters the SDK's types allow as `null` ask for
- * the default and are served.
+ * the default and are served; parameters of the wrong type are refused with 400
+ * CONTINUUM_SCHEMA_VIOLATION naming the path, before any provider is called, instead of being
+ * dropped on the way to a provider that does not speak the client's dialect.
  */
+import Anthropic from '@anthropic-ai/sdk'
 import type { InferenceRouter } from 'continuum-proxy/router'
+import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { type Fakes, fakeRouter, openaiClient, startFakes } from './support'
+import { anthropicClient, type Fakes, fakeRouter, openaiClient, startFakes } from './support'
 
 const express = rootFrameworks.find((harness) => harness.name === 'express')!
 
@@ -52,5 +56,50 @@ describe('client input through the gateway', () => {
       stream: null,
     })
     expect(response.output_text).toBe('Hi! My name is Claude.')
+  })
+
+  it.each([
+    ['stop', 5],
+    ['parallel_tool_calls', 'false'],
+    ['stream_options', 'include_usage'],
+    ['seed', '42'],
+    ['presence_penalty', '0.5'],
+    ['reasoning_effort', 5],
+    ['response_format', 'json_object'],
+    ['tool_choice', 7],
+    ['user', 5],
+  ])('refuses an OpenAI `%s` of the wrong type rather than dropping it', async (parameter, value) => {
+    const before = fakes.anthropic.requests.length
+    const failure = await openaiClient(app.url, false)
+      .chat.completions.create({
+        model: 'claude',
+        messages: [{ role: 'user', content: 'Hi' }],
+        [parameter]: value,
+      } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(failure).toMatchObject({ status: 400, code: 'CONTINUUM_SCHEMA_VIOLATION' })
+    expect((failure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ path: `/${parameter}` })
+    expect(fakes.anthropic.requests.length).toBe(before)
+  })
+
+  it.each([
+    ['thinking', 'enabled'],
+    ['output_config', 'json'],
+  ])('refuses an Anthropic `%s` of the wrong type rather than dropping it', async (parameter, value) => {
+    const before = fakes.vllm.requests.length
+    const failure = await anthropicClient(app.url, false)
+      .messages.create({
+        model: 'llama',
+        max_tokens: 16,
+        messages: [{ role: 'user', content: 'Hi' }],
+        [parameter]: value,
+      } as unknown as Anthropic.MessageCreateParamsNonStreaming)
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(Anthropic.BadRequestError)
+    expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      error: { code: 'CONTINUUM_SCHEMA_VIOLATION', path: `/${parameter}` },
+    })
+    expect(fakes.vllm.requests.length).toBe(before)
   })
 })
