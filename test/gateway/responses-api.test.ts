@@ -22,6 +22,7 @@ import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { recordingFetch } from '../conformance/support'
 import { startAnthropicServer } from '../kit/anthropic'
 import { STRUCTURED_ANSWER, startOpenAIDialectServer, TEXT_ANSWER } from '../kit/openai-dialects'
+import { sseFrame } from '../kit/replies'
 import type { FakeUpstream } from '../kit/server'
 import { ANTHROPIC_KEY, CLAUDE_MODEL, gatewayKeys, KEY, KEY_ID, LLAMA_MODEL, openaiClient } from './support'
 
@@ -198,6 +199,44 @@ describe.each([false, true])('the Responses API through the gateway (encrypted: 
     expect(call?.name).toBe('get_weather')
     expect(JSON.parse(call?.arguments ?? '')).toHaveProperty('location')
     await expectNoPlaintextOnWire()
+  })
+
+  it('official SDK: a stream whose provider interleaves parallel tool calls fails, never splits a call in two', async () => {
+    const chunk = (call: Record<string, unknown>) =>
+      sseFrame({
+        id: 'chatcmpl-interleaved',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: LLAMA_MODEL,
+        choices: [{ index: 0, delta: { tool_calls: [call] }, finish_reason: null }],
+      })
+    const header = (index: number, id: string, name: string) =>
+      chunk({ index, id, type: 'function', function: { name, arguments: '' } })
+    openaiFake.queue({
+      kind: 'chunks',
+      headers: { 'content-type': 'text/event-stream' },
+      chunks: [
+        header(0, 'call_weather', 'get_weather'),
+        header(1, 'call_time', 'get_time'),
+        chunk({ index: 0, function: { arguments: '{"location":"Paris"}' } }),
+        chunk({ index: 1, function: { arguments: '{"zone":"CET"}' } }),
+        sseFrame({
+          id: 'chatcmpl-interleaved',
+          object: 'chat.completion.chunk',
+          created: 1,
+          model: LLAMA_MODEL,
+          choices: [{ index: 0, delta: {}, finish_reason: 'tool_calls' }],
+        }),
+        'data: [DONE]\n\n',
+      ],
+    })
+    const client = openaiClient(app.url, false, clientFetch())
+    const failure = await client.responses
+      .stream({ model: 'llama', input: SECRET, tools: [weather] })
+      .finalResponse()
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(Error)
+    expect(String((failure as Error).message)).toContain('interleaved tool calls')
   })
 
   it.each(['gpt-4o-mini', 'llama'])(

@@ -73,6 +73,9 @@ export const messagesSchema = {
     metadata: { type: 'object', properties: { user_id: { type: ['string', 'null'] } } },
     tools,
     tool_choice: toolChoice,
+    // Read by the gateway's translation, which skips a value that is not an object.
+    thinking: { type: 'object', required: ['type'], properties: { type: { type: 'string' } } },
+    output_config: { type: 'object' },
   },
 }
 

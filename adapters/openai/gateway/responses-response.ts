@@ -5,16 +5,18 @@
  * (`response.created`, output items opened and closed around their deltas, `response.completed`
  * or `response.incomplete` carrying the whole response). Events are numbered with
  * `sequence_number` as OpenAI numbers them. A same-dialect provider's answer and events go back as
- * they came, under the public model name.
+ * they came, under the public model name. One item is open at a time, so a provider that
+ * interleaves the fragments of parallel tool calls ends the stream with an error.
  */
-import type {
-  CanonicalResponse,
-  Citation,
-  FinishReason,
-  GatewayStreamWriter,
-  StreamChunk,
-  StreamEvent,
-  Usage,
+import {
+  type CanonicalResponse,
+  type Citation,
+  ContinuumError,
+  type FinishReason,
+  type GatewayStreamWriter,
+  type StreamChunk,
+  type StreamEvent,
+  type Usage,
 } from '../../../src/index'
 
 /** What every Responses object of one request shares. */
@@ -160,6 +162,8 @@ type OpenItem =
 export class ResponsesEventEncoder implements GatewayStreamWriter {
   readonly #context: ResponsesAnswerContext
   readonly #output: Record<string, unknown>[] = []
+  /** Canonical indexes of the tool calls whose item is done. */
+  readonly #closedCalls = new Set<number>()
   #sequence = 0
   #open: OpenItem | undefined
   #usage: Usage | undefined
@@ -314,6 +318,13 @@ export class ResponsesEventEncoder implements GatewayStreamWriter {
   #toolCall(events: StreamEvent[], chunk: Extract<StreamChunk, { type: 'tool-call-delta' }>): void {
     let open = this.#open
     if (open?.kind !== 'call' || open.index !== chunk.index) {
+      if (this.#closedCalls.has(chunk.index)) {
+        // Its item is done, with the arguments so far: a second item would split one call in two.
+        throw new ContinuumError(
+          'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+          'The provider interleaved tool calls, which the Responses stream cannot carry',
+        )
+      }
       this.#close(events)
       const item = {
         type: 'function_call',
@@ -417,6 +428,7 @@ export class ResponsesEventEncoder implements GatewayStreamWriter {
       if (open.refusal !== '') content.push(this.#partOf(open, 'refusal'))
       item = { ...open.item, status: 'completed', content }
     } else {
+      this.#closedCalls.add(open.index)
       events.push(
         this.#event('response.function_call_arguments.done', {
           ...this.#where(open.item),

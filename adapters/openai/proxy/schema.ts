@@ -1,11 +1,14 @@
 /**
  * JSON Schemas of decrypted OpenAI requests. They check what the proxy relies on and what an
- * inference server would choke on (types of routing fields, message roles, content shapes) while
- * allowing fields the protocol adds later (`additionalProperties` stays open).
+ * inference server would choke on (types of routing fields, message roles, content shapes, the
+ * parameters a translating gateway reads) while allowing fields the protocol adds later
+ * (`additionalProperties` stays open). `null` is accepted wherever the official SDK's types allow
+ * it: it asks for the default, as OpenAI reads it.
  */
 
-const tokenLimit = { type: 'integer', minimum: 1 }
-const stream = { type: 'boolean' }
+const tokenLimit = { type: ['integer', 'null'], minimum: 1 }
+const stream = { type: ['boolean', 'null'] }
+const nullableNumber = { type: ['number', 'null'] }
 
 const contentPart = {
   type: 'object',
@@ -50,9 +53,29 @@ export const chatCompletionSchema = {
     stream,
     max_tokens: tokenLimit,
     max_completion_tokens: tokenLimit,
-    n: { type: 'integer', minimum: 1 },
-    temperature: { type: 'number', minimum: 0, maximum: 2 },
-    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: ['integer', 'null'], minimum: 1 },
+    temperature: { type: ['number', 'null'], minimum: 0, maximum: 2 },
+    top_p: { type: ['number', 'null'], minimum: 0, maximum: 1 },
+    // Read by the gateway's translation, which skips a value of another type: unchecked, a wrong
+    // type would be dropped on the way to a provider of another dialect instead of refused.
+    stop: { anyOf: [{ type: ['string', 'null'] }, { type: 'array', items: { type: 'string' } }] },
+    stream_options: {
+      type: ['object', 'null'],
+      properties: { include_usage: { type: ['boolean', 'null'] } },
+    },
+    seed: { type: ['integer', 'null'] },
+    presence_penalty: nullableNumber,
+    frequency_penalty: nullableNumber,
+    parallel_tool_calls: { type: ['boolean', 'null'] },
+    reasoning_effort: { type: ['string', 'null'] },
+    response_format: {
+      type: ['object', 'null'],
+      required: ['type'],
+      properties: { type: { type: 'string' } },
+    },
+    tool_choice: { anyOf: [{ type: ['string', 'null'] }, { type: 'object', required: ['type'] }] },
+    user: { type: ['string', 'null'] },
+    safety_identifier: { type: ['string', 'null'] },
     tools: {
       type: 'array',
       items: {
