@@ -76,6 +76,19 @@ export function protocolError(providerId: string, what: string): ContinuumError 
   })
 }
 
+/**
+ * A tool call's arguments as the canonical JSON text, from the value a provider sent. JSON.parse takes nesting that JSON.stringify cannot write back (its recursion
+ * runs out of stack): such arguments are the provider breaking its protocol, a 502 that is not
+ * retried, not a transient failure fetched again on every retry.
+ */
+export function toolArgumentsText(value: unknown, providerId: string): string {
+  try {
+    return JSON.stringify(value ?? {})
+  } catch {
+    throw protocolError(providerId, 'tool call arguments nested too deep to carry')
+  }
+}
+
 /** Throws when a stream ended before its terminal event. */
 export function streamEndedEarly(providerId: string): ContinuumError {
   return new ContinuumError(

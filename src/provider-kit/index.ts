@@ -48,6 +48,7 @@ export {
   protocolError,
   streamEndedEarly,
   streamFailure,
+  toolArgumentsText,
   toolNameFor,
 } from './canonical-helpers'
 export { healthFromError, probeHealth } from './health'

@@ -13,6 +13,7 @@ import {
   isRecord,
   protocolError,
   type ToolCall,
+  toolArgumentsText,
   type Usage,
 } from '../../../src/provider-kit/index'
 import type { AnthropicMessagesResponse, AnthropicUsage } from './wire'
@@ -84,7 +85,11 @@ export function fromAnthropicResponse(body: unknown, providerId: string): Canoni
       if (typeof block.id !== 'string' || typeof block.name !== 'string') {
         throw protocolError(providerId, 'a tool_use block without id or name')
       }
-      toolCalls.push({ id: block.id, name: block.name, arguments: inputText(block.input, providerId) })
+      toolCalls.push({
+        id: block.id,
+        name: block.name,
+        arguments: toolArgumentsText(block.input, providerId),
+      })
     }
   }
   const result: CanonicalResponse = {
@@ -100,19 +105,6 @@ export function fromAnthropicResponse(body: unknown, providerId: string): Canoni
   if (reasoning !== '') result.reasoning = reasoning
   if (citations.length > 0) result.citations = citations
   return result
-}
-
-/**
- * A tool_use block's input as the canonical arguments text. JSON.parse takes nesting that
- * JSON.stringify cannot write back (its recursion runs out of stack): that input is the provider
- * breaking its protocol, not a transient failure to retry.
- */
-function inputText(input: unknown, providerId: string): string {
-  try {
-    return JSON.stringify(input ?? {})
-  } catch {
-    throw protocolError(providerId, 'a tool_use input nested too deep to carry')
-  }
 }
 
 /**

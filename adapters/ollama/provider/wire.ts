@@ -17,6 +17,7 @@ import {
   parseToolArguments,
   protocolError,
   type ToolCall,
+  toolArgumentsText,
   toolNameFor,
   type Usage,
 } from '../../../src/provider-kit/index'
@@ -139,7 +140,7 @@ export function ollamaToolCalls(message: Record<string, unknown>, providerId: st
     return {
       id: newToolCallId(),
       name: fn.name,
-      arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+      arguments: typeof args === 'string' ? args : toolArgumentsText(args, providerId),
     }
   })
 }

@@ -163,7 +163,9 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
           type: 'tool-call-delta',
           index: typeof call.index === 'number' ? call.index : 0,
           argumentsDelta:
-            fn.arguments === undefined || fn.arguments === null ? '' : argumentsText(fn.arguments),
+            fn.arguments === undefined || fn.arguments === null
+              ? ''
+              : argumentsText(fn.arguments, providerId),
         }
         if (typeof call.id === 'string' && call.id !== '') part.id = call.id
         if (typeof fn.name === 'string' && fn.name !== '') part.name = fn.name

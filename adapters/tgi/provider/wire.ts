@@ -13,6 +13,7 @@ import {
   countOrUndefined,
   isRecord,
   protocolError,
+  toolArgumentsText,
 } from '../../../src/provider-kit/index'
 
 type WireContent =
@@ -110,9 +111,8 @@ export function tgiUsage(value: unknown): Usage | undefined {
 }
 
 /** Tool call arguments as JSON text, whichever form TGI sent them in. */
-export function argumentsText(value: unknown): string {
-  if (typeof value === 'string') return value
-  return JSON.stringify(value ?? {})
+export function argumentsText(value: unknown, providerId: string): string {
+  return typeof value === 'string' ? value : toolArgumentsText(value, providerId)
 }
 
 /** Translates a non-streamed Messages API answer. */
@@ -134,7 +134,11 @@ export function fromTgiChatResponse(
         throw protocolError(providerId, 'a tool call without a name')
       }
       const id = typeof call.id === 'string' && call.id !== '' ? call.id : `call_${index}`
-      toolCalls.push({ id, name: call.function.name, arguments: argumentsText(call.function.arguments) })
+      toolCalls.push({
+        id,
+        name: call.function.name,
+        arguments: argumentsText(call.function.arguments, providerId),
+      })
     })
   }
   const response: CanonicalResponse = {

@@ -16,6 +16,7 @@ import {
   newToolCallId,
   parseToolArguments,
   protocolError,
+  toolArgumentsText,
   toolNameFor,
 } from '../../../src/provider-kit/index'
 
@@ -193,7 +194,7 @@ export function readGeminiResponse(body: unknown, providerId: string): GeminiRea
       reading.toolCalls.push({
         id: newToolCallId(),
         name: part.functionCall.name,
-        arguments: JSON.stringify(part.functionCall.args ?? {}),
+        arguments: toolArgumentsText(part.functionCall.args, providerId),
       })
     }
   }
