@@ -237,9 +237,12 @@ class ClientCore:
             ("x-continuum-seal", seal),
         ]
         headers.append(("content-length", str(len(body))))
+        # Back to the bytes they were read as: httpx encodes a str value as ASCII, and a caller's value
+        # may hold any byte HTTP allows (obs-text), which the seal covers as Latin-1 text.
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         # `stream=` rather than `content=`: the headers are complete, so httpx adds none of its own.
         request = httpx.Request(
-            plan.method, plan.url, headers=headers, stream=httpx.ByteStream(body), extensions=plan.extensions
+            plan.method, plan.url, headers=raw, stream=httpx.ByteStream(body), extensions=plan.extensions
         )
         return Sealed(plan, request, context.reversed())
 
