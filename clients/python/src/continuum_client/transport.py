@@ -8,7 +8,7 @@ path the client does not know as plain."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
@@ -176,7 +176,7 @@ class ContinuumTransport(httpx.BaseTransport):
         return self._attempt(plan).response
 
     def _attempt(self, plan: Plan) -> Opened:
-        resolved = self._keys.resolve(plan.mount, self._fetch)
+        resolved = self._keys.resolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
         response = self._inner.handle_request(sealed.request)
         try:
@@ -201,8 +201,11 @@ class ContinuumTransport(httpx.BaseTransport):
             else self._core.open_json(sealed, response, body)
         )
 
-    def _fetch(self, url: str) -> tuple[int, bytes]:
-        response = self._inner.handle_request(httpx.Request("GET", url, headers=_AGREEMENT_HEADERS))
+    def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
+        # With the caller's extensions, its timeout first: without one httpx waits for ever.
+        response = self._inner.handle_request(
+            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
+        )
         try:
             limit = AgreementKeySource.MAX_PUBLISHED_BYTES
             return response.status_code, join_limited(response.iter_bytes(), limit, _published_too_large)
@@ -250,7 +253,7 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         return (await self._attempt(plan)).response
 
     async def _attempt(self, plan: Plan) -> Opened:
-        resolved = await self._keys.aresolve(plan.mount, self._fetch)
+        resolved = await self._keys.aresolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
         response = await self._inner.handle_async_request(sealed.request)
         try:
@@ -277,9 +280,9 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
             else self._core.open_json(sealed, response, body)
         )
 
-    async def _fetch(self, url: str) -> tuple[int, bytes]:
+    async def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
         response = await self._inner.handle_async_request(
-            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS)
+            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
         )
         try:
             return response.status_code, await _join_limited_async(
