@@ -86,6 +86,15 @@ def _core(
     )
 
 
+def _check_transport(transport: object, method: str, example: str) -> None:
+    # A sync transport under the async client (or the reverse) is an easy slip: say so now, not as an
+    # AttributeError on the first request.
+    if transport is not None and not callable(getattr(transport, method, None)):
+        raise ContinuumError(
+            "CONTINUUM_INVALID_OPTIONS", f"transport must be an httpx transport with {method}, such as {example}"
+        )
+
+
 class _OpenedStream(httpx.SyncByteStream):
     def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
         self._response = response
@@ -160,6 +169,7 @@ class ContinuumTransport(httpx.BaseTransport):
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -238,6 +248,7 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
