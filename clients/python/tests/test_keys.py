@@ -131,7 +131,8 @@ class TestAgreement:
         # anyone on the path) that accepts and never answers holds every request, sync and async.
         with SilentServer() as url:
             pinned = Agreement(fingerprint=fingerprint(os.urandom(32)))
-            with httpx.Client(base_url=url, transport=ContinuumTransport(agreement=pinned), timeout=0.5) as http:
+            transport = ContinuumTransport(agreement=pinned)
+            with httpx.Client(base_url=url, transport=transport, timeout=0.5) as http:
                 with pytest.raises(httpx.ReadTimeout):
                     ask(http)
 

@@ -91,7 +91,8 @@ def _check_transport(transport: object, method: str, example: str) -> None:
     # AttributeError on the first request.
     if transport is not None and not callable(getattr(transport, method, None)):
         raise ContinuumError(
-            "CONTINUUM_INVALID_OPTIONS", f"transport must be an httpx transport with {method}, such as {example}"
+            "CONTINUUM_INVALID_OPTIONS",
+            f"transport must be an httpx transport with {method}, such as {example}",
         )
 
 
