@@ -228,6 +228,45 @@ class TestJsonAnswers:
         assert response.json()["error"]["code"] == "CONTINUUM_UNAUTHENTICATED_RESPONSE"
 
 
+class AddedHeader(httpx.BaseTransport):
+    """Adds a response header with bytes beyond ASCII (obs-text, as an upstream or a hop may send) to
+    every answer, passing the rest through as it came."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        return httpx.Response(
+            response.status_code,
+            headers=[*response.headers.raw, (b"x-upstream-note", "Café".encode())],
+            stream=response.stream,
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("answer", ["json", "stream", "sealed error"])
+def test_a_response_header_beyond_ascii_does_not_break_the_answer(
+    openai_app: tuple[dict[str, Any], str], answer: str
+) -> None:
+    transport = ContinuumTransport(key_id="k1", key=openai_app[1], transport=AddedHeader())
+    stream = answer == "stream"
+    body = {"model": "x", "messages": "bad"} if answer == "sealed error" else chat_body(SECRET, stream=stream)
+    with httpx.Client(base_url=openai_app[0]["url"], transport=transport, timeout=30) as http:
+        response = send(http, "/v1/chat/completions", body, openai_headers(), stream=stream)
+        response.read()
+    assert (b"x-upstream-note", "Café".encode()) in response.headers.raw
+    if answer == "sealed error":
+        assert response.json()["error"]["code"] == "CONTINUUM_SCHEMA_VIOLATION"
+    elif stream:
+        assert chat_stream_text(list(sse_events(response))) == f"echo: {SECRET}"
+    else:
+        assert response.json()["choices"][0]["message"]["content"] == f"echo: {SECRET}"
+
+
 class TestStreams:
     def test_an_untouched_stream_opens(self, openai_app: tuple[dict[str, Any], str]) -> None:
         assert stream_text(openai_app, Relay()) == f"echo: {SECRET}"

@@ -176,6 +176,21 @@ class TestOpenAI:
         assert failed.value.code == "CONTINUUM_UPSTREAM_STREAM_ABORTED"
         assert chat_stream_text(seen).startswith("echo:")
 
+    def test_a_header_value_beyond_ascii_is_sealed_and_sent_as_its_bytes(
+        self, server: Any, openai_app: tuple[dict[str, Any], str]
+    ) -> None:
+        # httpx takes such a value only as bytes; HTTP allows them (obs-text) and Node reads them as Latin-1.
+        app, key = openai_app
+        server.clear_upstream("openai")
+        transport = ContinuumTransport(key_id="k1", key=key)
+        with httpx.Client(base_url=app["url"], transport=transport, timeout=30) as http:
+            headers: dict[str, str | bytes] = {**openai_headers(), "X-Title": "Café Ünïcode".encode()}
+            response = http.post("/v1/chat/completions", json=chat_body(SECRET), headers=headers)
+        assert response.status_code == 200
+        assert response.json()["choices"][0]["message"]["content"] == f"echo: {SECRET}"
+        sent = server.upstream_requests("openai")[-1]["headers"]
+        assert sent["x-title"] == "Café Ünïcode".encode().decode("latin-1")
+
     def test_plain_routes_pass_through(self, server: Any, openai_app: tuple[dict[str, Any], str]) -> None:
         app, key = openai_app
         relay = Relay()

@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
+import threading
+import time
 from typing import Any
 
 import httpx
@@ -39,6 +42,37 @@ def reply(response: httpx.Response) -> str:
 
 def client(app: dict[str, Any], transport: httpx.BaseTransport) -> httpx.Client:
     return httpx.Client(base_url=app["url"], transport=transport, timeout=30)
+
+
+class SilentServer:
+    """A server that accepts connections, reads, and never answers, until the test ends. It gives up
+    after a minute, so a client that would wait for ever fails the test rather than hanging it."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        held = []
+        self._listener.settimeout(0.05)
+        deadline = time.monotonic() + 60
+        while not self._done.is_set() and time.monotonic() < deadline:
+            try:
+                held.append(self._listener.accept()[0])
+            except OSError:
+                continue
+        for connection in held:
+            connection.close()
+
+    def __enter__(self) -> str:
+        self._thread.start()
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._listener.close()
 
 
 class TestAgreement:
@@ -91,6 +125,24 @@ class TestAgreement:
                 ask(http)
         assert refused.value.code == "CONTINUUM_SERVER_KEY_MISMATCH"
         assert len(relay.exchanges) == 1
+
+    def test_a_key_endpoint_that_never_answers_times_out_as_the_client_says(self) -> None:
+        # The key fetch is a request of the caller's: it keeps the client's timeout, or a server (or
+        # anyone on the path) that accepts and never answers holds every request, sync and async.
+        with SilentServer() as url:
+            pinned = Agreement(fingerprint=fingerprint(os.urandom(32)))
+            transport = ContinuumTransport(agreement=pinned)
+            with httpx.Client(base_url=url, transport=transport, timeout=0.5) as http:
+                with pytest.raises(httpx.ReadTimeout):
+                    ask(http)
+
+            async def run() -> None:
+                transport = AsyncContinuumTransport(agreement=pinned)
+                async with httpx.AsyncClient(base_url=url, transport=transport, timeout=0.5) as http:
+                    await asend(http, "/v1/chat/completions", chat_body(SECRET), openai_headers())
+
+            with pytest.raises(httpx.ReadTimeout):
+                asyncio.run(run())
 
     def test_neither_pin_nor_trust_on_first_use_is_a_configuration_error(self) -> None:
         for options in [

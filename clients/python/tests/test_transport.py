@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from continuum_client import Agreement, ContinuumError, ContinuumTransport, SharedKey
+from continuum_client import Agreement, AsyncContinuumTransport, ContinuumError, ContinuumTransport, SharedKey
 from continuum_client.keys import create_field_key
 from sdk_requests import chat_body, openai_headers, send
 
@@ -54,10 +54,17 @@ def code_of(run: Any) -> str:
         {"key_id": "k1", "key": KEY, "max_response_bytes": 0},
         {"keys": "not callable"},
         {"agreement": {"fingerprint": "sha256:00"}},
+        {"key_id": "k1", "key": KEY, "transport": httpx.AsyncHTTPTransport()},
     ],
 )
 def test_invalid_options_are_refused_at_construction(options: dict[str, Any]) -> None:
     assert code_of(lambda: ContinuumTransport(**options)) == "CONTINUUM_INVALID_OPTIONS"
+
+
+def test_the_async_transport_refuses_a_sync_inner_transport_at_construction() -> None:
+    # Before, the slip surfaced only on the first request, as an AttributeError (masked by another in aclose).
+    refused = code_of(lambda: AsyncContinuumTransport(key_id="k1", key=KEY, transport=httpx.HTTPTransport()))
+    assert refused == "CONTINUUM_INVALID_OPTIONS"
 
 
 def test_key_material_encodings() -> None:

@@ -102,13 +102,14 @@ def media_type(headers: httpx.Headers) -> str:
     return value.split(";")[0].strip().lower()
 
 
-def response_headers(headers: httpx.Headers, content_type: str | None = None) -> list[tuple[str, str]]:
-    kept = [(name, value) for name, value in headers.multi_items() if name not in _DROPPED_RESPONSE_HEADERS]
-    if content_type is not None:
-        kept = [(name, value) for name, value in kept if name != "content-type"] + [
-            ("content-type", content_type)
-        ]
-    return kept
+def response_headers(headers: httpx.Headers) -> list[tuple[bytes, bytes]]:
+    """The answer's headers for the SDK, as the bytes they came as: a value beyond ASCII (obs-text)
+    would not survive a round trip through str, which httpx encodes as ASCII."""
+    return [
+        (name, value)
+        for name, value in headers.raw
+        if name.lower().decode("latin-1") not in _DROPPED_RESPONSE_HEADERS
+    ]
 
 
 def _extensions(response: httpx.Response) -> dict[str, Any]:
@@ -123,7 +124,7 @@ def _json_response(response: httpx.Response, value: Any) -> httpx.Response:
     """The verified value re-serialised for the SDK, under the answer's status and headers."""
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     headers = response_headers(response.headers)
-    headers.append(("content-length", str(len(body))))
+    headers.append((b"content-length", str(len(body)).encode()))
     return httpx.Response(
         response.status_code, headers=headers, stream=httpx.ByteStream(body), extensions=_extensions(response)
     )
@@ -237,9 +238,12 @@ class ClientCore:
             ("x-continuum-seal", seal),
         ]
         headers.append(("content-length", str(len(body))))
+        # Back to the bytes they were read as: httpx encodes a str value as ASCII, and a caller's value
+        # may hold any byte HTTP allows (obs-text), which the seal covers as Latin-1 text.
+        raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
         # `stream=` rather than `content=`: the headers are complete, so httpx adds none of its own.
         request = httpx.Request(
-            plan.method, plan.url, headers=headers, stream=httpx.ByteStream(body), extensions=plan.extensions
+            plan.method, plan.url, headers=raw, stream=httpx.ByteStream(body), extensions=plan.extensions
         )
         return Sealed(plan, request, context.reversed())
 

@@ -8,7 +8,7 @@ path the client does not know as plain."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
@@ -86,6 +86,16 @@ def _core(
     )
 
 
+def _check_transport(transport: object, method: str, example: str) -> None:
+    # A sync transport under the async client (or the reverse) is an easy slip: say so now, not as an
+    # AttributeError on the first request.
+    if transport is not None and not callable(getattr(transport, method, None)):
+        raise ContinuumError(
+            "CONTINUUM_INVALID_OPTIONS",
+            f"transport must be an httpx transport with {method}, such as {example}",
+        )
+
+
 class _OpenedStream(httpx.SyncByteStream):
     def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
         self._response = response
@@ -160,6 +170,7 @@ class ContinuumTransport(httpx.BaseTransport):
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -176,7 +187,7 @@ class ContinuumTransport(httpx.BaseTransport):
         return self._attempt(plan).response
 
     def _attempt(self, plan: Plan) -> Opened:
-        resolved = self._keys.resolve(plan.mount, self._fetch)
+        resolved = self._keys.resolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
         response = self._inner.handle_request(sealed.request)
         try:
@@ -201,8 +212,11 @@ class ContinuumTransport(httpx.BaseTransport):
             else self._core.open_json(sealed, response, body)
         )
 
-    def _fetch(self, url: str) -> tuple[int, bytes]:
-        response = self._inner.handle_request(httpx.Request("GET", url, headers=_AGREEMENT_HEADERS))
+    def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
+        # With the caller's extensions, its timeout first: without one httpx waits for ever.
+        response = self._inner.handle_request(
+            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
+        )
         try:
             limit = AgreementKeySource.MAX_PUBLISHED_BYTES
             return response.status_code, join_limited(response.iter_bytes(), limit, _published_too_large)
@@ -235,6 +249,7 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -250,7 +265,7 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         return (await self._attempt(plan)).response
 
     async def _attempt(self, plan: Plan) -> Opened:
-        resolved = await self._keys.aresolve(plan.mount, self._fetch)
+        resolved = await self._keys.aresolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
         response = await self._inner.handle_async_request(sealed.request)
         try:
@@ -277,9 +292,9 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
             else self._core.open_json(sealed, response, body)
         )
 
-    async def _fetch(self, url: str) -> tuple[int, bytes]:
+    async def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
         response = await self._inner.handle_async_request(
-            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS)
+            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
         )
         try:
             return response.status_code, await _join_limited_async(
