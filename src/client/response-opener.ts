@@ -8,8 +8,7 @@
  * upstream may already have run.
  */
 import { HEADERS } from '../cipher/format'
-import type { ErrorCode } from '../errors'
-import { ContinuumError } from '../errors'
+import { ContinuumError, ERROR_CODES, type ErrorCode, isErrorCode } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { answerTooLarge, MAX_ANSWER_BYTES, readBoundedText } from './bounded-body'
 import { openStream } from './stream-opener'
@@ -30,8 +29,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * Dropped from what the SDK gets: the body was rewritten, and the seal markers are spent. No
  * response header is sealed, so `x-should-retry` goes too: one added on the path would make the
- * SDK run again a request the upstream already ran (without it the SDK decides by the status,
- * which is sealed).
+ * SDK run again a request the upstream already ran (a sealed error sets it from its verified
+ * code; otherwise the SDK decides by the status, which is sealed).
  */
 const DROPPED_HEADERS = [
   'content-length',
@@ -86,12 +85,17 @@ async function openError(response: Response, context: CipherContext, limit: numb
   }
   // The verified value, written again: the text as received may repeat a member (the seal
   // holds over the last one, as JSON.parse reads it) with a relay's text in the first.
+  const error = body.error as { code?: unknown; successor?: { fingerprint?: unknown } } | undefined
+  const headers = withoutProtocolHeaders(response.headers)
+  // The sealed code decides a retry where the SDK would go by the status alone: a 409
+  // CONTINUUM_REPLAY_DETECTED means a copy of this request already reached the server (a relay
+  // sent it twice), and the SDK, which retries every 409, would have the upstream run it again.
+  if (isErrorCode(error?.code)) headers.set('x-should-retry', String(ERROR_CODES[error.code].retryable))
   const opened = new Response(JSON.stringify(body), {
     status: response.status,
     statusText: response.statusText,
-    headers: withoutProtocolHeaders(response.headers),
+    headers,
   })
-  const error = body.error as { code?: unknown; successor?: { fingerprint?: unknown } } | undefined
   if (error?.code !== 'CONTINUUM_KEY_RETIRED') return { response: opened }
   const successor = error.successor?.fingerprint
   return { response: opened, retiredKey: typeof successor === 'string' ? { successor } : {} }

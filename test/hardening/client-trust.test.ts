@@ -8,7 +8,7 @@
  */
 import { ContinuumError } from 'continuum-proxy'
 import { createEncryptedFetch } from 'continuum-proxy/client'
-import OpenAI, { AuthenticationError, BadRequestError } from 'openai'
+import OpenAI, { AuthenticationError, BadRequestError, ConflictError } from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { frameworks, type RunningApp } from '../conformance/frameworks'
 import { KEY, KEY_ID, openaiClient, SECRET, sharedKeys } from '../conformance/support'
@@ -185,6 +185,26 @@ describe.each(frameworks)('client trust via $name', (harness) => {
     expect(failure).toBeInstanceOf(BadRequestError)
     expect(failure).toMatchObject({ status: 400 })
     expect(wire.sent()).toBe(1)
+    expect(upstream.requests.length - before).toBe(1)
+  })
+
+  it('does not let the SDK re-run a request a relay sent twice: the sealed 409 replay is not retried', async () => {
+    // The relay sends the sealed request twice and keeps the first answer: the second is the
+    // server's sealed CONTINUUM_REPLAY_DETECTED, a 409, which the SDK retries by status alone, so
+    // the upstream ran the request once per retry. The sealed code says it is not retryable.
+    let copies = 0
+    const twice = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      copies++
+      await (await globalThis.fetch(input, init)).text()
+      return globalThis.fetch(input, init)
+    }) as typeof fetch
+    const before = upstream.requests.length
+    const failure = await sdk(twice, 2)
+      .chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: SECRET }] })
+      .catch((error: unknown) => error)
+    expect(failure).toBeInstanceOf(ConflictError)
+    expect(failure).toMatchObject({ status: 409, code: 'CONTINUUM_REPLAY_DETECTED' })
+    expect(copies).toBe(1)
     expect(upstream.requests.length - before).toBe(1)
   })
 

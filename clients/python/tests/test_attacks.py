@@ -473,6 +473,30 @@ class TestRequests:
         assert response.headers["x-should-retry"] == "false"
         assert server.upstream_requests("openai") == []
 
+    def test_a_request_a_relay_sent_twice_is_answered_not_to_be_retried(
+        self, server: Any, openai_app: tuple[dict[str, Any], str]
+    ) -> None:
+        # The relay sends the sealed request ahead once and keeps that answer: the client gets the
+        # server's sealed 409 CONTINUUM_REPLAY_DETECTED, which the SDKs retry by status alone, so
+        # the upstream would run the request once per retry. The sealed code says not to retry.
+        relay = Relay()
+
+        def ahead(captured: Any) -> None:
+            headers = [(k, v) for k, v in captured.headers if k != "content-length"]
+            relay.inner.handle_request(
+                httpx.Request(captured.method, captured.url, headers=headers, content=captured.body)
+            ).close()
+            return None
+
+        relay.answer = ahead
+        server.clear_upstream("openai")
+        with client(openai_app, relay) as http:
+            response = send(http, "/v1/chat/completions", chat_body(SECRET), openai_headers())
+        assert response.status_code == 409
+        assert response.json()["error"]["code"] == "CONTINUUM_REPLAY_DETECTED"
+        assert response.headers["x-should-retry"] == "false"
+        assert len(server.upstream_requests("openai")) == 1
+
     def test_a_replayed_request_is_refused_and_runs_once(
         self, server: Any, openai_app: tuple[dict[str, Any], str]
     ) -> None:

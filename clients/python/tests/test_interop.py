@@ -155,7 +155,8 @@ class TestOpenAI:
             )
         assert response.status_code == 400
         assert response.json()["error"]["code"] == "CONTINUUM_SCHEMA_VIOLATION"
-        assert "x-should-retry" not in response.headers
+        # Its retry hint is the verified code's, not one from the wire.
+        assert response.headers["x-should-retry"] == "false"
 
     def test_an_upstream_failure_mid_stream_is_the_sealed_failure_marker(
         self, server: Any, openai_app: tuple[dict[str, Any], str]

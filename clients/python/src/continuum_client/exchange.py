@@ -18,7 +18,7 @@ import httpx
 
 from .canonical_json import canonical_json, parse_json
 from .encoding import b64url_encode
-from .errors import ContinuumError
+from .errors import ContinuumError, error_codes
 from .field_cipher import FORMAT_VERSION, NONCE_LENGTH, CipherContext, IvSource, random_iv, seal_canonical
 from .field_map import encrypt_fields
 from .key_source import ResolvedKey
@@ -120,11 +120,14 @@ def _extensions(response: httpx.Response) -> dict[str, Any]:
     }
 
 
-def _json_response(response: httpx.Response, value: Any) -> httpx.Response:
-    """The verified value re-serialised for the SDK, under the answer's status and headers."""
+def _json_response(response: httpx.Response, value: Any, retryable: bool | None = None) -> httpx.Response:
+    """The verified value re-serialised for the SDK, under the answer's status and headers;
+    ``retryable`` sets ``x-should-retry`` where a sealed code decides it."""
     body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
     headers = response_headers(response.headers)
     headers.append((b"content-length", str(len(body)).encode()))
+    if retryable is not None:
+        headers.append((b"x-should-retry", b"true" if retryable else b"false"))
     return httpx.Response(
         response.status_code, headers=headers, stream=httpx.ByteStream(body), extensions=_extensions(response)
     )
@@ -299,9 +302,14 @@ class ClientCore:
             sealed.context, response.status_code, parsed, response.headers.get("x-continuum-seal")
         ):
             return self.unauthenticated(response)
-        opened = _json_response(response, parsed)
         error = parsed.get("error")
-        if not isinstance(error, dict) or error.get("code") != "CONTINUUM_KEY_RETIRED":
+        # The sealed code decides a retry where the SDK would go by the status alone: a 409
+        # CONTINUUM_REPLAY_DETECTED means a copy of this request already reached the server (a
+        # relay sent it twice), and the SDK, which retries every 409, would have it run again.
+        code = error.get("code") if isinstance(error, dict) else None
+        known = error_codes().get(code) if isinstance(code, str) else None
+        opened = _json_response(response, parsed, None if known is None else bool(known["retryable"]))
+        if not isinstance(error, dict) or code != "CONTINUUM_KEY_RETIRED":
             return Opened(opened)
         successor = error.get("successor")
         named = successor.get("fingerprint") if isinstance(successor, dict) else None
