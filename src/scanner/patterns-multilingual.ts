@@ -121,7 +121,7 @@ const VERB_NEAR_OBJECT: ReadonlyArray<readonly [verbs: string, objects: string, 
  * `verbs` not preceded by one of `negations`, checked once a verb has matched (a lookbehind at
  * every position would double the family's cost).
  */
-const unnegated = (verbs: string, negations: string): string =>
+export const unnegated = (verbs: string, negations: string): string =>
   `(?:${spelled(verbs)})(?<!(?:${spelled(negations)})(?:${spelled(verbs)}))`
 
 /** The alternatives, joined into one regular-expression source for the family. */

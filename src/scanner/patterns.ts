@@ -9,7 +9,7 @@
  * The families are evidence, not verdicts: with the shipped model their weights are learned
  * (see combiner.ts); the weights below apply when the scanner runs on patterns alone.
  */
-import { MULTILINGUAL_IGNORE_INSTRUCTIONS } from './patterns-multilingual'
+import { MULTILINGUAL_IGNORE_INSTRUCTIONS, unnegated } from './patterns-multilingual'
 
 /** A named family of injection phrasings and how strongly one hit suggests an attack (0..1). */
 export interface PatternFamily {
@@ -42,14 +42,11 @@ const OWN_STRONG =
 const ABOUT_PROMPTS =
   'formats?|templates?|syntax|structure|examples?|tokens?|engineering|design|best practices|guidelines for|tips'
 /** What negates the verb after it: "do not", "don't" (either apostrophe), "never", "nor". */
-const NEGATION = "(?:not|never|n't|n’t|nor|dont)"
-/**
- * A negated verb ("do not reveal your instructions") is a guard, not a request. Checked after the
- * verb has matched (a lookbehind at every position would double the family's cost).
- */
-const LEAK_VERB = `(?:${LEAK_VERBS})(?<!${NEGATION} (?:${LEAK_VERBS}))`
+const NEGATIONS = "not |never |n't |n’t |nor |dont "
+/** A negated verb ("do not reveal your instructions") is a guard, not a request. */
+const LEAK_VERB = unnegated(LEAK_VERBS, NEGATIONS)
 /** The same for ignoring: "do not ignore the instructions in the README" asks to follow them. */
-const IGNORE_VERB = `(?:${IGNORE_VERBS})(?<!${NEGATION} (?:${IGNORE_VERBS}))`
+const IGNORE_VERB = unnegated(IGNORE_VERBS, NEGATIONS)
 
 function family(name: string, weight: number, source: string): PatternFamily {
   return { name, weight, pattern: new RegExp(source, 'u') }
