@@ -42,6 +42,19 @@ describe('error codes', () => {
     expect(isErrorCode('NOPE')).toBe(false)
   })
 
+  it('is instanceof ContinuumError from any copy of the package, and a subclass still checks its prototype', () => {
+    // Another copy (the CommonJS build, the client's own bundle, a second version) has its own
+    // class; what it shares is the Symbol.for marker its instances carry.
+    const fromAnotherCopy = Object.assign(new Error('x'), { [Symbol.for('continuum-proxy.error')]: true })
+    expect(fromAnotherCopy instanceof ContinuumError).toBe(true)
+    expect(new Error('x') instanceof ContinuumError).toBe(false)
+    expect((null as unknown as object) instanceof ContinuumError).toBe(false)
+    class QuotaError extends ContinuumError {}
+    expect(new ContinuumError('CONTINUUM_INTERNAL', 'x') instanceof QuotaError).toBe(false)
+    expect(new QuotaError('CONTINUUM_INTERNAL', 'x') instanceof QuotaError).toBe(true)
+    expect(new QuotaError('CONTINUUM_INTERNAL', 'x') instanceof ContinuumError).toBe(true)
+  })
+
   it('hides the message of unknown failures', () => {
     const wrapped = toContinuumError(new Error('secret prompt text'))
     expect(wrapped.code).toBe('CONTINUUM_INTERNAL')

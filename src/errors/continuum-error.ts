@@ -49,6 +49,17 @@ export class ContinuumError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds
   }
 
+  /**
+   * `instanceof ContinuumError` holds for an error from any copy of this package: the ESM and
+   * CommonJS builds, two installed versions, and the client entry, which is bundled on its own
+   * (so it does not load the server). A subclass keeps the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class on the right of instanceof
+    if (this !== ContinuumError) return Function.prototype[Symbol.hasInstance].call(this, value)
+    return ContinuumError.isInstance(value)
+  }
+
   /** True for a ContinuumError from any copy of this package (a `Symbol.for` marker, not `instanceof`). */
   static isInstance(value: unknown): value is ContinuumError {
     return (

@@ -75,6 +75,29 @@ for (const [label, { bedrock }] of [
     .catch((caught) => caught)
   check(`bedrock (${label}) signs with the optional peers`, error?.code === 'CONTINUUM_PROVIDER_UNAVAILABLE')
 }
+// The client is built on its own (tsup.config.ts): loading it loads none of the server, and its
+// errors are instanceof the root entry's ContinuumError all the same.
+for (const [label, program] of [
+  ['ESM', "const c = await import('continuum-proxy/client');"],
+  ['CJS', "const c = require('continuum-proxy/client');"],
+]) {
+  const report = execFileSync(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module'; const require = createRequire(process.cwd() + '/'); ${program}
+      const loaded = Object.keys(require.cache).filter((file) => /[\\/]node_modules[\\/](undici|prom-client)[\\/]/.test(file)).length;
+      const root = await import('continuum-proxy');
+      const error = new c.ContinuumError('CONTINUUM_INTERNAL', 'x');
+      console.log(JSON.stringify({ loaded, crossCopy: error instanceof root.ContinuumError && !(new Error('x') instanceof root.ContinuumError) }))`,
+    ],
+    { encoding: 'utf8' },
+  )
+  const { loaded, crossCopy } = JSON.parse(report)
+  check(`continuum-proxy/client (${label}) loads neither undici nor prom-client`, loaded === 0)
+  check(`a client ContinuumError (${label}) is instanceof the root entry's`, crossCopy === true)
+}
 const surface = measureImport()
 for (const name of FORBIDDEN_PACKAGES) {
   check(`a plain Express setup does not load ${name}`, !surface.packages.includes(name))
