@@ -92,7 +92,8 @@ async function stream(input: CallInput): Promise<CallOutcome> {
 /** The vectors travel as JSON text: a structured copy would turn their `__proto__` members into prototypes. */
 const vectors = (text: string) => checkSharedVectors(JSON.parse(text))
 
-const api = { chat, stream, vectors }
-export type PageApi = typeof api
+/** What the page offers the test; Deno and Bun run it too (test/runtimes/runtime-entry.ts). */
+export const pageApi = { chat, stream, vectors }
+export type PageApi = typeof pageApi
 
-Object.assign(globalThis, { continuumTest: api, continuumReady: true })
+Object.assign(globalThis, { continuumTest: pageApi, continuumReady: true })
