@@ -44,6 +44,8 @@ def random_nonce() -> bytes:
     return os.urandom(NONCE_LENGTH)
 
 
+#: The server's default `bodyLimit` (10 MiB): the largest encrypted request body sent by default.
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson")
 # The body is rewritten and the protocol's markers are spent. `x-should-retry` is dropped too: no
 # response header is sealed, so one on the wire must not decide that the SDK runs a request again.
@@ -154,11 +156,13 @@ class ClientCore:
         max_response_bytes: int,
         iv: IvSource = random_iv,
         nonce: NonceSource = random_nonce,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
         self.routes = routes
         self.plain_paths = plain_paths
         self.clock = clock
         self.max_response_bytes = max_response_bytes
+        self.max_request_bytes = max_request_bytes
         self._iv = iv
         self._nonce = nonce
 
@@ -230,6 +234,15 @@ class ClientCore:
         encrypted = encrypt_fields(plan.match.route.request_tree, plan.body, context, 0, self._iv)
         # The body goes out in the form the seal covers, serialised once.
         body = canonical_json(encrypted)
+        if len(body) > self.max_request_bytes:
+            # The server would answer 413 and close while the body is still being written: httpx then
+            # fails with a broken pipe, and the server's answer (unsealed: it comes before the request
+            # is authenticated) is never read. Refused here, before anything is sent.
+            raise ContinuumError(
+                "CONTINUUM_BODY_TOO_LARGE",
+                f"Encrypted request body of {len(body)} bytes is over {self.max_request_bytes} bytes",
+                details={"limit": self.max_request_bytes},
+            )
         seal = seal_canonical(context, 0, "request", meta, body)
         headers: list[tuple[str, str]] = [
             *plan.headers,

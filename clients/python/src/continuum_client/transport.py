@@ -14,6 +14,7 @@ import httpx
 
 from .errors import ContinuumError
 from .exchange import (
+    DEFAULT_MAX_REQUEST_BYTES,
     Clock,
     ClientCore,
     NonceSource,
@@ -56,22 +57,25 @@ def _key_source(
     return SharedKeySource.fixed(key_id, key)
 
 
+def _positive_integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", f"{name} must be a positive integer")
+    return value
+
+
 def _core(
     routes: RouteTable | None,
     plain_paths: Iterable[str] | None,
     clock: Clock | None,
     max_response_bytes: int,
+    max_request_bytes: int,
     iv: IvSource,
     nonce: NonceSource,
 ) -> ClientCore:
     if routes is not None and not isinstance(routes, RouteTable):
         raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "routes must be a RouteTable")
-    if (
-        isinstance(max_response_bytes, bool)
-        or not isinstance(max_response_bytes, int)
-        or max_response_bytes < 1
-    ):
-        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "max_response_bytes must be a positive integer")
+    _positive_integer(max_response_bytes, "max_response_bytes")
+    _positive_integer(max_request_bytes, "max_request_bytes")
     if clock is not None and not callable(clock):
         raise ContinuumError(
             "CONTINUUM_INVALID_OPTIONS", "clock must be a callable returning Unix milliseconds"
@@ -83,6 +87,7 @@ def _core(
         max_response_bytes,
         iv,
         nonce,
+        max_request_bytes,
     )
 
 
@@ -149,7 +154,9 @@ class ContinuumTransport(httpx.BaseTransport):
     lists paths (ends of URL paths, e.g. ``/v1/files``) that may carry a body in clear; a body to any
     other path that is not a route is refused with CONTINUUM_CLIENT_PATH_REFUSED before anything is
     sent. ``routes`` replaces the built-in protocols; ``clock`` returns Unix milliseconds;
-    ``max_response_bytes`` bounds a JSON answer (default 64 MiB). Options are validated now.
+    ``max_response_bytes`` bounds a JSON answer (default 64 MiB); ``max_request_bytes`` bounds an
+    encrypted request body as sent (default 10 MiB, the server's default ``bodyLimit``): a larger one
+    is refused with CONTINUUM_BODY_TOO_LARGE before it is sent. Options are validated now.
     """
 
     def __init__(
@@ -164,12 +171,13 @@ class ContinuumTransport(httpx.BaseTransport):
         routes: RouteTable | None = None,
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
-        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
         _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
@@ -244,11 +252,12 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         routes: RouteTable | None = None,
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
-        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
         _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
