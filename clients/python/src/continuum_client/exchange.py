@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import httpx
 
 from .canonical_json import canonical_json, parse_json
+from .content_coding import ACCEPTED_CODINGS, ContentCodingError
 from .encoding import b64url_encode
 from .errors import ContinuumError, error_codes
 from .field_cipher import FORMAT_VERSION, NONCE_LENGTH, CipherContext, IvSource, random_iv, seal_canonical
@@ -59,8 +60,12 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
         "x-should-retry",
     }
 )
-# Never forwarded from the caller: the protocol's own headers (set below) and the body's framing.
-_DROPPED_REQUEST_HEADERS = frozenset({"content-length", "transfer-encoding", "content-type"})
+# Never forwarded from the caller: the protocol's own headers (set below), the body's framing, and
+# `accept-encoding` (which no seal covers): the request asks for the codings the client decodes
+# itself (content_coding.py), whatever httpx would have asked for.
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "content-type", "accept-encoding"}
+)
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,7 @@ class ClientCore:
             for name, value in request.headers.raw
             if not name.lower().startswith(b"x-continuum-")
             and name.decode("latin-1").lower() not in _DROPPED_REQUEST_HEADERS
-        ) + (("content-type", "application/json"),)
+        ) + (("content-type", "application/json"), ("accept-encoding", ACCEPTED_CODINGS))
         url = request.url
         if all(name != "host" for name, _ in headers):
             headers = (("host", url.netloc.decode("ascii")),) + headers
@@ -362,12 +367,23 @@ class ClientCore:
             )
         )
 
+    def undecodable(self, response: httpx.Response, kind: str, error: ContentCodingError) -> Opened:
+        """An answer whose body does not decode in its (unsealed) content coding: an error answer is as
+        good as unsealed, anything else is an integrity failure, as a tampered body is."""
+        if kind == "error":
+            return self.unauthenticated(response)
+        raise undecodable(error)
+
     def too_large(self) -> ContinuumError:
         return ContinuumError(
             "CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE",
             f"Encrypted answer over {self.max_response_bytes} bytes",
             details={"limit": self.max_response_bytes},
         )
+
+
+def undecodable(error: ContentCodingError) -> ContinuumError:
+    return ContinuumError("CONTINUUM_RESPONSE_INTEGRITY_FAILED", f"Encrypted answer refused: {error}")
 
 
 def join_limited(chunks: Iterable[bytes], limit: int, too_large: Callable[[], ContinuumError]) -> bytes:

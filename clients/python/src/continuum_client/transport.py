@@ -12,6 +12,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
+from .content_coding import ContentCodingError, ContentCutError, ContentDecoder
 from .errors import ContinuumError
 from .exchange import (
     DEFAULT_MAX_REQUEST_BYTES,
@@ -24,6 +25,7 @@ from .exchange import (
     join_limited,
     random_nonce,
     system_clock,
+    undecodable,
 )
 from .field_cipher import IvSource, random_iv
 from .key_source import Agreement, AgreementKeySource, KeyProvider, KeySource, SharedKeySource
@@ -34,8 +36,9 @@ from .stream_opener import StreamOpener
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _AGREEMENT_HEADERS = {"accept": "application/json"}
-# A connection that breaks mid-stream is a stream without its end marker, i.e. a truncation.
-_CUT = (httpx.RemoteProtocolError, httpx.ReadError)
+# A connection that breaks mid-stream is a stream without its end marker, i.e. a truncation; so is
+# a compressed stream that ends inside its compressed data.
+_CUT = (httpx.RemoteProtocolError, httpx.ReadError, ContentCutError)
 
 
 def _key_source(
@@ -102,18 +105,22 @@ def _check_transport(transport: object, method: str, example: str) -> None:
 
 
 class _OpenedStream(httpx.SyncByteStream):
-    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
         self._response = response
+        self._decoder = decoder
         self._opener = opener
 
     def __iter__(self) -> Iterator[bytes]:
+        # The bytes as they came, decoded here in bounded pieces (content_coding.py), each pushed alone.
         try:
-            for chunk in self._response.iter_bytes():
-                plain = self._opener.push(chunk)
+            for piece in self._decoder.body(self._response):
+                plain = self._opener.push(piece)
                 if plain:
                     yield plain
         except _CUT as error:
             self._opener.cut(error)
+        except ContentCodingError as error:
+            raise undecodable(error) from None
         plain = self._opener.finish()
         if plain:
             yield plain
@@ -123,18 +130,21 @@ class _OpenedStream(httpx.SyncByteStream):
 
 
 class _AsyncOpenedStream(httpx.AsyncByteStream):
-    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
         self._response = response
+        self._decoder = decoder
         self._opener = opener
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._response.aiter_bytes():
-                plain = self._opener.push(chunk)
+            async for piece in self._decoder.abody(self._response):
+                plain = self._opener.push(piece)
                 if plain:
                     yield plain
         except _CUT as error:
             self._opener.cut(error)
+        except ContentCodingError as error:
+            raise undecodable(error) from None
         plain = self._opener.finish()
         if plain:
             yield plain
@@ -206,14 +216,20 @@ class ContinuumTransport(httpx.BaseTransport):
 
     def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
         kind = self._core.kind(sealed, response)
-        if kind == "stream":
-            return self._core.stream_response(
-                response, _OpenedStream(response, self._core.stream_opener(sealed))
-            )
         if kind == "unauthenticated":
             response.close()
             return self._core.unauthenticated(response)
-        body = join_limited(response.iter_bytes(), self._core.max_response_bytes, self._core.too_large)
+        try:
+            decoder = ContentDecoder.of(response)
+            if kind == "stream":
+                stream = _OpenedStream(response, decoder, self._core.stream_opener(sealed))
+                return self._core.stream_response(response, stream)
+            body = join_limited(
+                decoder.body(response), self._core.max_response_bytes, self._core.too_large
+            )
+        except ContentCodingError as error:
+            response.close()
+            return self._core.undecodable(response, kind, error)
         return (
             self._core.open_error(sealed, response, body)
             if kind == "error"
@@ -227,7 +243,10 @@ class ContinuumTransport(httpx.BaseTransport):
         )
         try:
             limit = AgreementKeySource.MAX_PUBLISHED_BYTES
-            return response.status_code, join_limited(response.iter_bytes(), limit, _published_too_large)
+            body = ContentDecoder.of(response).body(response)
+            return response.status_code, join_limited(body, limit, _published_too_large)
+        except ContentCodingError as error:
+            raise _published_undecodable(error) from None
         finally:
             response.close()
 
@@ -285,16 +304,20 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
 
     async def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
         kind = self._core.kind(sealed, response)
-        if kind == "stream":
-            return self._core.stream_response(
-                response, _AsyncOpenedStream(response, self._core.stream_opener(sealed))
-            )
         if kind == "unauthenticated":
             await response.aclose()
             return self._core.unauthenticated(response)
-        body = await _join_limited_async(
-            response.aiter_bytes(), self._core.max_response_bytes, self._core.too_large
-        )
+        try:
+            decoder = ContentDecoder.of(response)
+            if kind == "stream":
+                stream = _AsyncOpenedStream(response, decoder, self._core.stream_opener(sealed))
+                return self._core.stream_response(response, stream)
+            body = await _join_limited_async(
+                decoder.abody(response), self._core.max_response_bytes, self._core.too_large
+            )
+        except ContentCodingError as error:
+            await response.aclose()
+            return self._core.undecodable(response, kind, error)
         return (
             self._core.open_error(sealed, response, body)
             if kind == "error"
@@ -307,8 +330,12 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         )
         try:
             return response.status_code, await _join_limited_async(
-                response.aiter_bytes(), AgreementKeySource.MAX_PUBLISHED_BYTES, _published_too_large
+                ContentDecoder.of(response).abody(response),
+                AgreementKeySource.MAX_PUBLISHED_BYTES,
+                _published_too_large,
             )
+        except ContentCodingError as error:
+            raise _published_undecodable(error) from None
         finally:
             await response.aclose()
 
@@ -331,3 +358,7 @@ async def _join_limited_async(
 
 def _published_too_large() -> ContinuumError:
     return ContinuumError("CONTINUUM_KEY_AGREEMENT_FAILED", "Server key document is too large")
+
+
+def _published_undecodable(error: ContentCodingError) -> ContinuumError:
+    return ContinuumError("CONTINUUM_KEY_AGREEMENT_FAILED", f"Server key document refused: {error}")
