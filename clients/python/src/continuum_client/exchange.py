@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable
 import httpx
 
 from .canonical_json import canonical_json, parse_json
+from .content_coding import ACCEPTED_CODINGS, ContentCodingError
 from .encoding import b64url_encode
 from .errors import ContinuumError, error_codes
 from .field_cipher import FORMAT_VERSION, NONCE_LENGTH, CipherContext, IvSource, random_iv, seal_canonical
@@ -44,6 +45,8 @@ def random_nonce() -> bytes:
     return os.urandom(NONCE_LENGTH)
 
 
+#: The server's default `bodyLimit` (10 MiB): the largest encrypted request body sent by default.
+DEFAULT_MAX_REQUEST_BYTES = 10 * 1024 * 1024
 STREAM_TYPES = ("text/event-stream", "application/x-ndjson")
 # The body is rewritten and the protocol's markers are spent. `x-should-retry` is dropped too: no
 # response header is sealed, so one on the wire must not decide that the SDK runs a request again.
@@ -57,8 +60,12 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
         "x-should-retry",
     }
 )
-# Never forwarded from the caller: the protocol's own headers (set below) and the body's framing.
-_DROPPED_REQUEST_HEADERS = frozenset({"content-length", "transfer-encoding", "content-type"})
+# Never forwarded from the caller: the protocol's own headers (set below), the body's framing, and
+# `accept-encoding` (which no seal covers): the request asks for the codings the client decodes
+# itself (content_coding.py), whatever httpx would have asked for.
+_DROPPED_REQUEST_HEADERS = frozenset(
+    {"content-length", "transfer-encoding", "content-type", "accept-encoding"}
+)
 
 
 @dataclass(frozen=True)
@@ -154,11 +161,13 @@ class ClientCore:
         max_response_bytes: int,
         iv: IvSource = random_iv,
         nonce: NonceSource = random_nonce,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
     ) -> None:
         self.routes = routes
         self.plain_paths = plain_paths
         self.clock = clock
         self.max_response_bytes = max_response_bytes
+        self.max_request_bytes = max_request_bytes
         self._iv = iv
         self._nonce = nonce
 
@@ -198,7 +207,7 @@ class ClientCore:
             for name, value in request.headers.raw
             if not name.lower().startswith(b"x-continuum-")
             and name.decode("latin-1").lower() not in _DROPPED_REQUEST_HEADERS
-        ) + (("content-type", "application/json"),)
+        ) + (("content-type", "application/json"), ("accept-encoding", ACCEPTED_CODINGS))
         url = request.url
         if all(name != "host" for name, _ in headers):
             headers = (("host", url.netloc.decode("ascii")),) + headers
@@ -230,6 +239,15 @@ class ClientCore:
         encrypted = encrypt_fields(plan.match.route.request_tree, plan.body, context, 0, self._iv)
         # The body goes out in the form the seal covers, serialised once.
         body = canonical_json(encrypted)
+        if len(body) > self.max_request_bytes:
+            # The server would answer 413 and close while the body is still being written: httpx then
+            # fails with a broken pipe, and the server's answer (unsealed: it comes before the request
+            # is authenticated) is never read. Refused here, before anything is sent.
+            raise ContinuumError(
+                "CONTINUUM_BODY_TOO_LARGE",
+                f"Encrypted request body of {len(body)} bytes is over {self.max_request_bytes} bytes",
+                details={"limit": self.max_request_bytes},
+            )
         seal = seal_canonical(context, 0, "request", meta, body)
         headers: list[tuple[str, str]] = [
             *plan.headers,
@@ -349,12 +367,23 @@ class ClientCore:
             )
         )
 
+    def undecodable(self, response: httpx.Response, kind: str, error: ContentCodingError) -> Opened:
+        """An answer whose body does not decode in its (unsealed) content coding: an error answer is as
+        good as unsealed, anything else is an integrity failure, as a tampered body is."""
+        if kind == "error":
+            return self.unauthenticated(response)
+        raise undecodable(error)
+
     def too_large(self) -> ContinuumError:
         return ContinuumError(
             "CONTINUUM_UPSTREAM_RESPONSE_TOO_LARGE",
             f"Encrypted answer over {self.max_response_bytes} bytes",
             details={"limit": self.max_response_bytes},
         )
+
+
+def undecodable(error: ContentCodingError) -> ContinuumError:
+    return ContinuumError("CONTINUUM_RESPONSE_INTEGRITY_FAILED", f"Encrypted answer refused: {error}")
 
 
 def join_limited(chunks: Iterable[bytes], limit: int, too_large: Callable[[], ContinuumError]) -> bytes:

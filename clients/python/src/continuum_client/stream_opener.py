@@ -3,7 +3,9 @@ re-emits it in the protocol's own framing for the SDK. Anything unsealed (in-ban
 and error-looking JSON included: the server reports failures only in its sealed failure marker),
 out of order, after the end marker (but the terminal sentinel, once), or a stream that stops
 before its end marker is an error, never a short answer that looks complete or a chunk the
-server did not send. It does no I/O: the transports push the bytes they read."""
+server did not send. It does no I/O: the transports push the bytes they read. Bytes that carry
+no event (comments, blank lines, fields that dispatch nothing) are bounded too: the decoders keep
+no memory for them, but an endless flood of them kept the client busy for ever."""
 
 from __future__ import annotations
 
@@ -16,6 +18,12 @@ from .field_cipher import CipherContext
 from .messages import END_EVENT_NAME, END_MARKER_KEY, EVENT_SEAL_KEY, open_event, verify_end_marker
 from .routes import StreamDefinition
 from .stream_decoder import NdjsonDecoder, SseDecoder, SseEvent
+
+
+#: Most stream bytes read without a verified event (or end marker, or sentinel): far more than the
+#: largest event the decoders accept (8 MiB of data, up to 4 bytes a character, and its field names),
+#: far less than a flood of comments or blank lines a relay can send at wire speed.
+MAX_QUIET_BYTES = 64 * 1024 * 1024
 
 
 def _tampered(why: str) -> ContinuumError:
@@ -52,6 +60,7 @@ class StreamOpener:
         self._failed = False
         self._error: ContinuumError | None = None
         self._cut_after_end = False
+        self._quiet = 0
 
     @property
     def events(self) -> int:
@@ -60,7 +69,21 @@ class StreamOpener:
 
     def push(self, chunk: bytes) -> bytes:
         """The plain bytes of the events this chunk completes."""
-        return self._guard(lambda: self._decoder.push(chunk))
+        before = (self._sequence, self._ended, self._sentinel)
+        plain = self._guard(lambda: self._decoder.push(chunk))
+        if (self._sequence, self._ended, self._sentinel) != before:
+            self._quiet = 0
+            return plain
+        self._quiet += len(chunk)
+        if self._quiet > MAX_QUIET_BYTES:
+            raise self._remember(
+                ContinuumError(
+                    "CONTINUUM_UPSTREAM_PROTOCOL_ERROR",
+                    f"Stream carried more than {MAX_QUIET_BYTES} bytes without an event",
+                    details={"limit": MAX_QUIET_BYTES},
+                )
+            )
+        return plain
 
     def cut(self, cause: BaseException) -> None:
         """The connection broke: CONTINUUM_STREAM_TRUNCATED, unless the end marker was verified already

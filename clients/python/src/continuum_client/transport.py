@@ -12,8 +12,10 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
+from .content_coding import ContentCodingError, ContentCutError, ContentDecoder
 from .errors import ContinuumError
 from .exchange import (
+    DEFAULT_MAX_REQUEST_BYTES,
     Clock,
     ClientCore,
     NonceSource,
@@ -23,6 +25,7 @@ from .exchange import (
     join_limited,
     random_nonce,
     system_clock,
+    undecodable,
 )
 from .field_cipher import IvSource, random_iv
 from .key_source import Agreement, AgreementKeySource, KeyProvider, KeySource, SharedKeySource
@@ -33,8 +36,9 @@ from .stream_opener import StreamOpener
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _AGREEMENT_HEADERS = {"accept": "application/json"}
-# A connection that breaks mid-stream is a stream without its end marker, i.e. a truncation.
-_CUT = (httpx.RemoteProtocolError, httpx.ReadError)
+# A connection that breaks mid-stream is a stream without its end marker, i.e. a truncation; so is
+# a compressed stream that ends inside its compressed data.
+_CUT = (httpx.RemoteProtocolError, httpx.ReadError, ContentCutError)
 
 
 def _key_source(
@@ -56,22 +60,25 @@ def _key_source(
     return SharedKeySource.fixed(key_id, key)
 
 
+def _positive_integer(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", f"{name} must be a positive integer")
+    return value
+
+
 def _core(
     routes: RouteTable | None,
     plain_paths: Iterable[str] | None,
     clock: Clock | None,
     max_response_bytes: int,
+    max_request_bytes: int,
     iv: IvSource,
     nonce: NonceSource,
 ) -> ClientCore:
     if routes is not None and not isinstance(routes, RouteTable):
         raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "routes must be a RouteTable")
-    if (
-        isinstance(max_response_bytes, bool)
-        or not isinstance(max_response_bytes, int)
-        or max_response_bytes < 1
-    ):
-        raise ContinuumError("CONTINUUM_INVALID_OPTIONS", "max_response_bytes must be a positive integer")
+    _positive_integer(max_response_bytes, "max_response_bytes")
+    _positive_integer(max_request_bytes, "max_request_bytes")
     if clock is not None and not callable(clock):
         raise ContinuumError(
             "CONTINUUM_INVALID_OPTIONS", "clock must be a callable returning Unix milliseconds"
@@ -83,6 +90,7 @@ def _core(
         max_response_bytes,
         iv,
         nonce,
+        max_request_bytes,
     )
 
 
@@ -97,18 +105,22 @@ def _check_transport(transport: object, method: str, example: str) -> None:
 
 
 class _OpenedStream(httpx.SyncByteStream):
-    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
         self._response = response
+        self._decoder = decoder
         self._opener = opener
 
     def __iter__(self) -> Iterator[bytes]:
+        # The bytes as they came, decoded here in bounded pieces (content_coding.py), each pushed alone.
         try:
-            for chunk in self._response.iter_bytes():
-                plain = self._opener.push(chunk)
+            for piece in self._decoder.body(self._response):
+                plain = self._opener.push(piece)
                 if plain:
                     yield plain
         except _CUT as error:
             self._opener.cut(error)
+        except ContentCodingError as error:
+            raise undecodable(error) from None
         plain = self._opener.finish()
         if plain:
             yield plain
@@ -118,18 +130,21 @@ class _OpenedStream(httpx.SyncByteStream):
 
 
 class _AsyncOpenedStream(httpx.AsyncByteStream):
-    def __init__(self, response: httpx.Response, opener: StreamOpener) -> None:
+    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
         self._response = response
+        self._decoder = decoder
         self._opener = opener
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._response.aiter_bytes():
-                plain = self._opener.push(chunk)
+            async for piece in self._decoder.abody(self._response):
+                plain = self._opener.push(piece)
                 if plain:
                     yield plain
         except _CUT as error:
             self._opener.cut(error)
+        except ContentCodingError as error:
+            raise undecodable(error) from None
         plain = self._opener.finish()
         if plain:
             yield plain
@@ -149,7 +164,9 @@ class ContinuumTransport(httpx.BaseTransport):
     lists paths (ends of URL paths, e.g. ``/v1/files``) that may carry a body in clear; a body to any
     other path that is not a route is refused with CONTINUUM_CLIENT_PATH_REFUSED before anything is
     sent. ``routes`` replaces the built-in protocols; ``clock`` returns Unix milliseconds;
-    ``max_response_bytes`` bounds a JSON answer (default 64 MiB). Options are validated now.
+    ``max_response_bytes`` bounds a JSON answer (default 64 MiB); ``max_request_bytes`` bounds an
+    encrypted request body as sent (default 10 MiB, the server's default ``bodyLimit``): a larger one
+    is refused with CONTINUUM_BODY_TOO_LARGE before it is sent. Options are validated now.
     """
 
     def __init__(
@@ -164,12 +181,13 @@ class ContinuumTransport(httpx.BaseTransport):
         routes: RouteTable | None = None,
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
-        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
         _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
@@ -198,14 +216,20 @@ class ContinuumTransport(httpx.BaseTransport):
 
     def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
         kind = self._core.kind(sealed, response)
-        if kind == "stream":
-            return self._core.stream_response(
-                response, _OpenedStream(response, self._core.stream_opener(sealed))
-            )
         if kind == "unauthenticated":
             response.close()
             return self._core.unauthenticated(response)
-        body = join_limited(response.iter_bytes(), self._core.max_response_bytes, self._core.too_large)
+        try:
+            decoder = ContentDecoder.of(response)
+            if kind == "stream":
+                stream = _OpenedStream(response, decoder, self._core.stream_opener(sealed))
+                return self._core.stream_response(response, stream)
+            body = join_limited(
+                decoder.body(response), self._core.max_response_bytes, self._core.too_large
+            )
+        except ContentCodingError as error:
+            response.close()
+            return self._core.undecodable(response, kind, error)
         return (
             self._core.open_error(sealed, response, body)
             if kind == "error"
@@ -219,7 +243,10 @@ class ContinuumTransport(httpx.BaseTransport):
         )
         try:
             limit = AgreementKeySource.MAX_PUBLISHED_BYTES
-            return response.status_code, join_limited(response.iter_bytes(), limit, _published_too_large)
+            body = ContentDecoder.of(response).body(response)
+            return response.status_code, join_limited(body, limit, _published_too_large)
+        except ContentCodingError as error:
+            raise _published_undecodable(error) from None
         finally:
             response.close()
 
@@ -244,11 +271,12 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         routes: RouteTable | None = None,
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
-        self._core = _core(routes, plain_paths, clock, max_response_bytes, _iv, _nonce)
+        self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
         _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
@@ -276,16 +304,20 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
 
     async def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
         kind = self._core.kind(sealed, response)
-        if kind == "stream":
-            return self._core.stream_response(
-                response, _AsyncOpenedStream(response, self._core.stream_opener(sealed))
-            )
         if kind == "unauthenticated":
             await response.aclose()
             return self._core.unauthenticated(response)
-        body = await _join_limited_async(
-            response.aiter_bytes(), self._core.max_response_bytes, self._core.too_large
-        )
+        try:
+            decoder = ContentDecoder.of(response)
+            if kind == "stream":
+                stream = _AsyncOpenedStream(response, decoder, self._core.stream_opener(sealed))
+                return self._core.stream_response(response, stream)
+            body = await _join_limited_async(
+                decoder.abody(response), self._core.max_response_bytes, self._core.too_large
+            )
+        except ContentCodingError as error:
+            await response.aclose()
+            return self._core.undecodable(response, kind, error)
         return (
             self._core.open_error(sealed, response, body)
             if kind == "error"
@@ -298,8 +330,12 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         )
         try:
             return response.status_code, await _join_limited_async(
-                response.aiter_bytes(), AgreementKeySource.MAX_PUBLISHED_BYTES, _published_too_large
+                ContentDecoder.of(response).abody(response),
+                AgreementKeySource.MAX_PUBLISHED_BYTES,
+                _published_too_large,
             )
+        except ContentCodingError as error:
+            raise _published_undecodable(error) from None
         finally:
             await response.aclose()
 
@@ -322,3 +358,7 @@ async def _join_limited_async(
 
 def _published_too_large() -> ContinuumError:
     return ContinuumError("CONTINUUM_KEY_AGREEMENT_FAILED", "Server key document is too large")
+
+
+def _published_undecodable(error: ContentCodingError) -> ContinuumError:
+    return ContinuumError("CONTINUUM_KEY_AGREEMENT_FAILED", f"Server key document refused: {error}")
