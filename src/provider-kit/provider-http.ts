@@ -40,6 +40,23 @@ export interface ProviderHttpRequest {
    * @default undefined (a reader that stops early always aborts the request)
    */
   answered?: () => boolean
+  /**
+   * For {@link ProviderHttp.stream}: the media types the provider streams in, in lower case and
+   * without parameters (`['text/event-stream']`; `text/event-stream; charset=utf-8` matches it). A
+   * 2xx answer labelled with another type (a whole `application/json` body) is not read as the
+   * stream: it is CONTINUUM_UPSTREAM_PROTOCOL_ERROR (502, not retried), unless
+   * {@link ProviderHttpRequest.streamError} reads an error object in it. An answer without a
+   * content type is read as the stream.
+   * @default undefined (any content type is read as the stream)
+   */
+  streamTypes?: readonly string[]
+  /**
+   * For {@link ProviderHttp.stream} with `streamTypes`: the error a JSON body sent in place of the
+   * stream reports (parsed, at most 64 KiB), mapped as the provider maps the same object inside
+   * its stream; undefined when the body is not an error object.
+   * @default undefined (every such body is a protocol error)
+   */
+  streamError?: (body: unknown) => ContinuumError | undefined
 }
 
 /** Response status and lower-case headers of a successful call. */
@@ -118,6 +135,7 @@ export class ProviderHttp {
       const response = await this.#send(request, call.signal)
       call.touch()
       if (!isSuccess(response.status)) await this.#rejectErrorStatus(response)
+      if (request.streamTypes !== undefined) await this.#checkStreamType(request, response)
       onHead?.({ status: response.status, headers: response.headers })
       body = response.body[Symbol.asyncIterator]()
       for (let next = await body.next(); !next.done; next = await body.next()) {
@@ -164,6 +182,29 @@ export class ProviderHttp {
   }
 
   /**
+   * Refuses a 2xx answer to a stream request that is labelled as something else than the
+   * provider's stream: read as one, a whole JSON body holds no event and would pass for a stream
+   * cut short, which is retried. An error object in a JSON body is the provider's to map.
+   */
+  async #checkStreamType(request: ProviderHttpRequest, response: RawResponse): Promise<void> {
+    const label = response.headers['content-type']
+    if (label === undefined || label.trim() === '') return
+    const type = mediaType(label)
+    if (request.streamTypes?.includes(type) === true) return
+    const providerId = this.#options.providerId
+    if (request.streamError !== undefined && isJsonType(type)) {
+      const reported = request.streamError(await boundedJson(response.body))
+      if (reported !== undefined) throw reported
+    }
+    const shown = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/.test(type) ? type : 'another type'
+    throw new ContinuumError(
+      'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+      `Provider ${providerId} answered a stream request with ${shown}, not its stream`,
+      { details: { provider: providerId, contentType: shown } },
+    )
+  }
+
+  /**
    * Throws the mapped error for a non-2xx answer after draining a bounded amount of its body.
    * Callers test `isSuccess` first, so a 2xx answer costs no await.
    */
@@ -182,6 +223,32 @@ export class ProviderHttp {
 }
 
 const isSuccess = (status: number): boolean => status >= 200 && status < 300
+
+/** The media type of a content-type header: lower case, without parameters. */
+function mediaType(label: string): string {
+  const end = label.indexOf(';')
+  return (end === -1 ? label : label.slice(0, end)).trim().toLowerCase()
+}
+
+/** `application/json` and the `+json` types (`application/problem+json`). */
+const isJsonType = (type: string): boolean => type === 'application/json' || type.endsWith('+json')
+
+/** A body parsed as JSON if it is JSON within MAX_ERROR_BODY_BYTES; undefined otherwise. */
+async function boundedJson(body: AsyncIterable<Uint8Array>): Promise<unknown> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for await (const chunk of body) {
+      size += chunk.byteLength
+      if (size > MAX_ERROR_BODY_BYTES) return undefined
+      chunks.push(chunk)
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    // Not JSON, or cut short: then it is no error object either.
+    return undefined
+  }
+}
 
 function responseTooLarge(providerId: string, limit: number): ContinuumError {
   return new ContinuumError(

@@ -18,7 +18,7 @@ import {
   sealedHeaderBlock,
 } from '../cipher/request-binding'
 import type { CoreRequest, CoreResponse } from '../core/http'
-import { ContinuumError } from '../errors'
+import { ContinuumError, toContinuumError } from '../errors'
 import { type RequestFacts, type ResponseFacts, shortName } from '../protocol/facts'
 import type { RouteMatch } from '../protocol/registry'
 import { readJsonBody } from './body-reader'
@@ -27,7 +27,7 @@ import { upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
 import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
-import { reportFailure, sealedErrorResponse } from './responses'
+import { dialectErrorResponse, reportFailure, sealedErrorResponse } from './responses'
 import { hooksOf, runHooks } from './stage'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -257,6 +257,22 @@ async function accept(
   return context
 }
 
+/**
+ * A refusal in the error shape of the route's gateway codec; undefined when the route has none
+ * (or its codec does not load), so the refusal keeps our own shape.
+ */
+async function dialectErrorBody(
+  match: RouteMatch,
+  error: unknown,
+): Promise<Record<string, unknown> | undefined> {
+  try {
+    const codec = await match.route.gateway?.()
+    return codec?.error(toContinuumError(error))
+  } catch {
+    return undefined
+  }
+}
+
 /** Runs exchanges on adapter routes for one proxy; `onEnd`, when given, gets the outcome (the access log). */
 export type ExchangeRunner = (
   request: CoreRequest,
@@ -331,12 +347,19 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
     }
 
     // An authenticated request's refusals are sealed for its client; earlier ones stay plain
-    // (the proxy's handler renders them), since no key vouches for the request yet.
-    const refuse = (error: unknown, status: number, code: string): CoreResponse => {
+    // (the proxy's handler renders them), since no key vouches for the request yet. Behind the
+    // router gateway both are written in the route's dialect, as the gateway writes its own.
+    const refuse = async (error: unknown, status: number, code: string): Promise<CoreResponse> => {
       exchange.finish(status, code)
-      if (exchange.sealWith === undefined) throw error
+      const body = options.dialectErrors ? await dialectErrorBody(match, error) : undefined
+      if (exchange.sealWith === undefined && body === undefined) throw error
       reportFailure(options.logger, error)
-      return sealedErrorResponse(error, exchange.sealWith, { 'x-request-id': exchange.requestId })
+      if (body !== undefined) {
+        const headers: Record<string, string> =
+          exchange.sealWith === undefined ? {} : { 'x-request-id': exchange.requestId }
+        return dialectErrorResponse(error, body, exchange.sealWith, headers)
+      }
+      return sealedErrorResponse(error, exchange.sealWith!, { 'x-request-id': exchange.requestId })
     }
     let response: ExchangeResponse
     try {

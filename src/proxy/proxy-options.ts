@@ -182,6 +182,11 @@ export interface ResolvedProxyOptions {
   readonly clock: Clock
   readonly logger: Logger
   readonly accessLog: boolean
+  /**
+   * Whether the pipeline writes its own refusals on an adapter route in the error shape of the
+   * route's gateway codec (the router gateway, whose clients each read their dialect's shape).
+   */
+  readonly dialectErrors: boolean
   /** The content-free fields of the start-up line. */
   readonly startup: LogFields
 }
@@ -434,6 +439,7 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
     clock,
     logger,
     accessLog: options.accessLog === true,
+    dialectErrors: options.router !== undefined,
     startup,
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Builders of the responses the proxy itself writes: JSON bodies, and error bodies. Error bodies
- * come from ContinuumError.toJSON(), whose messages never hold content. They are plain
+ * come from ContinuumError.toJSON(), whose messages never hold content, or, on a route the router
+ * gateway serves, from the route's codec, in the shape its clients read. They are plain
  * (`x-continuum-encrypted: 0`); once a request authenticated they are also sealed for it (seal
  * kind `error`), so its client can tell the server's own refusal from one written on the path.
  */
@@ -42,10 +43,24 @@ export function sealedErrorResponse(
   return renderError(error, seal, extraHeaders)
 }
 
+/**
+ * The error response of a failure written in another shape than ours (a gateway dialect's):
+ * the same status and headers, `body` in place of `{"error":{...}}`, sealed when `seal` is given.
+ */
+export function dialectErrorResponse(
+  error: unknown,
+  body: Record<string, unknown>,
+  seal: CipherContext | undefined,
+  extraHeaders: Record<string, string> = {},
+): CoreResponse {
+  return renderError(error, seal, extraHeaders, body)
+}
+
 function renderError(
   error: unknown,
   seal: CipherContext | undefined,
   extraHeaders: Record<string, string>,
+  body?: Record<string, unknown>,
 ): CoreResponse {
   const failure: ContinuumError = toContinuumError(error)
   const headers: Record<string, string> = {
@@ -58,7 +73,7 @@ function renderError(
   const allowed = failure.details?.allowed
   if (failure.code === 'CONTINUUM_METHOD_NOT_ALLOWED' && Array.isArray(allowed))
     headers.allow = allowed.join(', ')
-  const text = JSON.stringify(failure.toJSON())
+  const text = JSON.stringify(body ?? failure.toJSON())
   // Sealed as the client will read it: the parsed text, not the object (toJSON may hold values
   // that JSON.stringify drops or rewrites).
   if (seal !== undefined) headers[HEADERS.seal] = sealError(seal, failure.status, JSON.parse(text))

@@ -7,8 +7,10 @@
  * refused naming the parameter. A user turn's `tool_result` blocks become canonical `tool`
  * messages ahead of its other content; an assistant's `tool_use` blocks become tool calls.
  * Thinking blocks of earlier turns are left out of the canonical history: they are signed for the
- * model that wrote them, and Anthropic itself strips them from earlier turns. Errors name paths,
- * never content.
+ * model that wrote them, and Anthropic itself strips them from earlier turns. A block of a known
+ * type without what its type requires (a text block's string `text`, an image's `source`) is a
+ * schema violation for every provider; an unknown block type is Anthropic's own, `native.only`.
+ * Errors name paths, never content.
  */
 import {
   type CanonicalMessage,
@@ -260,12 +262,12 @@ function userMessages(content: unknown, path: string, state: Decoding): Canonica
   const parts: ContentPart[] = []
   for (const [index, block] of blocksOf(content, path).entries()) {
     const blockPath = `${path}.content[${index}]`
-    if (block.type === 'text' && typeof block.text === 'string') {
+    if (block.type === 'text') {
       checkMembers(block, blockPath, state)
-      parts.push({ type: 'text', text: block.text })
+      parts.push({ type: 'text', text: blockText(block, blockPath) })
     } else if (block.type === 'image') {
       checkMembers(block, blockPath, state)
-      const part = imagePart(block.source)
+      const part = imagePart(block.source, `${blockPath}.source`)
       if (part === undefined) state.only.push(`${blockPath}.source`)
       else parts.push(part)
     } else if (block.type === 'tool_result') {
@@ -295,26 +297,52 @@ function toolResult(block: Record<string, unknown>, path: string, state: Decodin
   if (typeof block.content === 'string') text = block.content
   else if (Array.isArray(block.content)) {
     for (const [index, part] of block.content.entries()) {
-      if (!isRecord(part) || part.type !== 'text' || typeof part.text !== 'string') {
-        state.only.push(`${path}.content[${index}]`)
+      const partPath = `${path}.content[${index}]`
+      if (!isRecord(part) || typeof part.type !== 'string' || part.type === '') {
+        throw invalid(partPath, 'must be a block with a type')
+      }
+      if (part.type === 'text') {
+        checkMembers(part, partPath, state)
+        text += blockText(part, partPath)
         continue
       }
-      checkMembers(part, `${path}.content[${index}]`, state)
-      text += part.text
+      // Images and documents in a result: Anthropic's dialect only, once they are well-formed.
+      if (part.type === 'image') imagePart(part.source, `${partPath}.source`)
+      state.only.push(partPath)
     }
+  } else if (block.content !== undefined && block.content !== null) {
+    throw invalid(`${path}.content`, 'must be a string or an array of blocks')
   }
   return { role: 'tool', content: text, toolCallId: block.tool_use_id }
 }
 
-function imagePart(source: unknown): ContentPart | undefined {
-  if (isRecord(source) && source.type === 'base64' && typeof source.data === 'string') {
+/** A text block's text; a text block without a string one is malformed, not another dialect's. */
+function blockText(block: Record<string, unknown>, path: string): string {
+  if (typeof block.text !== 'string') throw invalid(`${path}.text`, 'must be a string')
+  return block.text
+}
+
+/**
+ * An image source as a canonical part; undefined for a well-formed source only Anthropic reads
+ * (a file id). A source that is missing, or lacks what its type requires, is refused by path.
+ */
+function imagePart(source: unknown, path: string): ContentPart | undefined {
+  if (!isRecord(source) || typeof source.type !== 'string' || source.type === '') {
+    throw invalid(path, 'must be an object with a type')
+  }
+  if (source.type === 'base64') {
+    if (typeof source.data !== 'string') throw invalid(`${path}.data`, 'must be a string')
+    if (source.media_type !== undefined && typeof source.media_type !== 'string') {
+      throw invalid(`${path}.media_type`, 'must be a string')
+    }
     return {
       type: 'image',
       data: source.data,
       ...(typeof source.media_type === 'string' ? { mediaType: source.media_type } : {}),
     }
   }
-  if (isRecord(source) && source.type === 'url' && typeof source.url === 'string') {
+  if (source.type === 'url') {
+    if (typeof source.url !== 'string') throw invalid(`${path}.url`, 'must be a string')
     return { type: 'image', url: source.url }
   }
   // File-id sources: Anthropic's dialect only.
@@ -326,12 +354,15 @@ function assistantMessage(content: unknown, path: string, state: Decoding): Cano
   const toolCalls: ToolCall[] = []
   for (const [index, block] of blocksOf(content, path).entries()) {
     const blockPath = `${path}.content[${index}]`
-    if (block.type === 'text' && typeof block.text === 'string') {
+    if (block.type === 'text') {
       checkMembers(block, blockPath, state)
-      text += block.text
+      text += blockText(block, blockPath)
     } else if (block.type === 'tool_use') {
       if (typeof block.id !== 'string' || typeof block.name !== 'string') {
         throw invalid(blockPath, 'a tool_use block needs id and name')
+      }
+      if (block.input !== undefined && block.input !== null && !isRecord(block.input)) {
+        throw invalid(`${blockPath}.input`, 'must be an object')
       }
       checkMembers(block, blockPath, state)
       toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) })

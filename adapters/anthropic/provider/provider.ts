@@ -33,6 +33,9 @@ import { ANTHROPIC_PARAMETERS, nativeMessagesBody, toAnthropicRequest } from './
 import { fromAnthropicResponse } from './wire-response'
 import { AnthropicStreamTranslator } from './wire-stream'
 
+/** What Messages streams come as; a whole JSON body in their place is no stream. */
+const SSE_TYPES = ['text/event-stream']
+
 /** Options of {@link anthropic}. */
 export interface AnthropicProviderOptions extends CommonProviderOptions {
   /** The API key, sent as `x-api-key`. Never logged nor put in errors. */
@@ -133,6 +136,8 @@ export function anthropic(options: AnthropicProviderOptions): InferenceProvider 
       body,
       signal: request.signal,
       answered: () => translator.done,
+      streamTypes: SSE_TYPES,
+      streamError: (answer) => translator.bodyError(answer),
     })
     for await (const event of parseSse(bytes)) {
       if (!native) {

@@ -110,6 +110,14 @@ export class AnthropicStreamTranslator {
     }
   }
 
+  /**
+   * The error of an `{"type":"error","error":{...}}` body sent whole in place of the stream,
+   * mapped as the same event inside one; undefined for any other body.
+   */
+  bodyError(body: unknown): ContinuumError | undefined {
+    return isRecord(body) && body.type === 'error' ? this.#streamError(body.error) : undefined
+  }
+
   /** Called when the body ended; throws unless `message_stop` arrived. */
   end(): void {
     if (!this.#done) throw streamEndedEarly(this.#providerId)

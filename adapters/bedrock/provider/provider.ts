@@ -35,6 +35,9 @@ import { type AwsCredentialsSource, BedrockSigner } from './signing'
 import { converseFinishReason, converseUsage, fromConverseResponse, toConverseRequest } from './wire'
 import { decodeEventStream } from './wire-event-stream'
 
+/** What ConverseStream answers as (AWS event-stream framing); a whole JSON body in its place is no stream. */
+const EVENT_STREAM_TYPE = 'application/vnd.amazon.eventstream'
+
 /** Options of {@link bedrock}. */
 export interface BedrockProviderOptions extends CommonProviderOptions {
   /** AWS region, e.g. `us-east-1`. */
@@ -185,15 +188,12 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
 
     async *stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
       const body = JSON.stringify(toConverseRequest(request))
-      const call = await signedPost(
-        modelPath(request.model, 'converse-stream'),
-        body,
-        'application/vnd.amazon.eventstream',
-      )
+      const call = await signedPost(modelPath(request.model, 'converse-stream'), body, EVENT_STREAM_TYPE)
       // Converse numbers content blocks across text and tools; the canonical index counts tool calls only.
       const toolIndexByBlock = new Map<number, number>()
       let stopReason: unknown
-      for await (const message of decodeEventStream(http.stream({ ...call, signal: request.signal }))) {
+      const bytes = http.stream({ ...call, signal: request.signal, streamTypes: [EVENT_STREAM_TYPE] })
+      for await (const message of decodeEventStream(bytes)) {
         if (message.messageType !== 'event') throw streamExceptionError(providerId, message.type)
         let event: unknown
         try {

@@ -14,6 +14,7 @@ import {
 } from '../../../src/index'
 import {
   type CommonProviderOptions,
+  type ContinuumError,
   type InferenceProvider,
   isRecord,
   mergeCapabilities,
@@ -35,6 +36,16 @@ import {
   ollamaUsage,
   toOllamaChatRequest,
 } from './wire'
+
+/** What `/api/chat` streams come as; a whole JSON body in their place is no stream. */
+const NDJSON_TYPES = ['application/x-ndjson']
+
+/** Ollama reports failures after the 200 as a line of their own, `{"error": "..."}`. */
+function reportedError(line: unknown, providerId: string): ContinuumError | undefined {
+  return isRecord(line) && typeof line.error === 'string'
+    ? streamFailure(providerId, 'an error', true)
+    : undefined
+}
 
 /** Options of {@link ollama}. */
 export interface OllamaProviderOptions extends CommonProviderOptions {
@@ -101,14 +112,14 @@ export function ollama(options: OllamaProviderOptions = {}): InferenceProvider {
         body: JSON.stringify(body),
         signal: request.signal,
         answered: () => answered,
+        streamTypes: NDJSON_TYPES,
+        streamError: (answer) => reportedError(answer, providerId),
       })
       let toolCallCount = 0
       for await (const line of parseNdjson(bytes)) {
         if (!isRecord(line)) throw protocolError(providerId, 'a stream line that is not an object')
-        // Ollama reports failures after the 200 as a line of their own.
-        if (typeof line.error === 'string') {
-          throw streamFailure(providerId, 'an error', true)
-        }
+        const failure = reportedError(line, providerId)
+        if (failure !== undefined) throw failure
         const message = isRecord(line.message) ? line.message : undefined
         if (message !== undefined) {
           if (typeof message.content === 'string' && message.content !== '') {

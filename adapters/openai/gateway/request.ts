@@ -368,11 +368,21 @@ function toToolDefinition(tool: unknown, index: number, only: string[]): ToolDef
   }
   const result: ToolDefinition = {
     name: definition.name,
-    parameters: isRecord(definition.parameters) ? definition.parameters : { type: 'object', properties: {} },
+    parameters: toolParameters(definition.parameters, `${path}.function.parameters`),
   }
   if (typeof definition.description === 'string') result.description = definition.description
   if (typeof definition.strict === 'boolean') result.strict = definition.strict
   return [result]
+}
+
+/**
+ * A function tool's JSON Schema; absent or null is a function without parameters. Any other value
+ * is refused: replaced by an empty schema, it would let the model call the tool with no arguments.
+ */
+export function toolParameters(parameters: unknown, path: string): Record<string, unknown> {
+  if (parameters === undefined || parameters === null) return { type: 'object', properties: {} }
+  if (!isRecord(parameters)) throw invalid(path, 'must be a JSON Schema object')
+  return parameters
 }
 
 /** `tool_choice` → canonical; undefined for allowed-tools and custom-tool choices (OpenAI only). */

@@ -22,7 +22,7 @@ import {
   type ToolDefinition,
 } from '../../../src/index'
 import { isRecord } from '../../../src/provider-kit/index'
-import { safeKey, strictToolIndex } from './request'
+import { safeKey, strictToolIndex, toolParameters } from './request'
 
 /** What the gateway reads from a Responses request besides the canonical request. */
 export interface ResponsesGatewayRequest {
@@ -297,7 +297,7 @@ function toToolDefinition(tool: unknown, index: number, only: string[]): ToolDef
   }
   const result: ToolDefinition = {
     name: tool.name,
-    parameters: isRecord(tool.parameters) ? tool.parameters : { type: 'object', properties: {} },
+    parameters: toolParameters(tool.parameters, `${path}.parameters`),
   }
   if (typeof tool.strict === 'boolean') result.strict = tool.strict
   if (typeof tool.description === 'string') result.description = tool.description

@@ -29,7 +29,7 @@ import {
 } from './wire-request'
 import { fromOpenAIChatResponse, fromOpenAIEmbeddingResponse } from './wire-response'
 import { fromResponsesObject, ResponsesStreamTranslator } from './wire-responses'
-import { OpenAIStreamTranslator } from './wire-stream'
+import { OpenAIStreamTranslator, openAIBodyError } from './wire-stream'
 
 /** The operations that have a URL. */
 export type OpenAIOperation = 'chat' | 'embeddings' | 'responses'
@@ -50,6 +50,9 @@ export interface OpenAIEndpointPool {
   /** Connecting to an endpoint failed; the pool may skip it for a while. */
   markUnreachable(endpoint: OpenAIEndpoint): void
 }
+
+/** What chat and Responses streams come as; a whole JSON body in their place is no stream. */
+const SSE_TYPES = ['text/event-stream']
 
 /** What distinguishes one OpenAI-shaped client from another. */
 export interface OpenAICoreSettings {
@@ -139,6 +142,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
             body,
             signal: request.signal,
             answered: () => translator.done,
+            streamTypes: SSE_TYPES,
+            streamError: (answer) => openAIBodyError(answer, id),
           },
           () => {
             connected = true
@@ -194,6 +199,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
             body,
             signal: request.signal,
             answered: () => translator.done,
+            streamTypes: SSE_TYPES,
+            streamError: (answer) => openAIBodyError(answer, id),
           },
           () => {
             connected = true

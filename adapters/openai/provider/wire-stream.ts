@@ -133,17 +133,32 @@ export class OpenAIStreamTranslator {
 
   /** An error object sent inside the stream (OpenAI and vLLM do this when generation fails). */
   #streamError(error: unknown): ContinuumError {
-    const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
-    if (typeof code === 'number' && code >= 400 && code < 600) {
-      return providerErrorFromResponse(code, undefined, this.#providerId)
-    }
-    return new ContinuumError(
-      'CONTINUUM_PROVIDER_ERROR',
-      `Provider ${this.#providerId} reported an error mid-stream`,
-      {
-        details: { provider: this.#providerId },
-        isRetryable: true,
-      },
-    )
+    return openAIStreamError(error, this.#providerId)
   }
+}
+
+/** The error of an `error` object an OpenAI-shaped server sends inside a stream. */
+function openAIStreamError(error: unknown, providerId: string): ContinuumError {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined
+  if (typeof code === 'number' && code >= 400 && code < 600) {
+    return providerErrorFromResponse(code, undefined, providerId)
+  }
+  return new ContinuumError(
+    'CONTINUUM_PROVIDER_ERROR',
+    `Provider ${providerId} reported an error mid-stream`,
+    {
+      details: { provider: providerId },
+      isRetryable: true,
+    },
+  )
+}
+
+/**
+ * The error of an `{"error":{...}}` body a server sent whole in place of the stream, mapped as the
+ * same object inside one; undefined for any other body.
+ */
+export function openAIBodyError(body: unknown, providerId: string): ContinuumError | undefined {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined
+  const error = (body as { error?: unknown }).error
+  return error === undefined || error === null ? undefined : openAIStreamError(error, providerId)
 }

@@ -81,7 +81,15 @@ export const chatCompletionSchema = {
       items: {
         type: 'object',
         required: ['type'],
-        properties: { type: { type: 'string' }, function: { type: 'object', required: ['name'] } },
+        properties: {
+          type: { type: 'string' },
+          // A schema of another type would be replaced by an empty one on the way to a provider.
+          function: {
+            type: 'object',
+            required: ['name'],
+            properties: { parameters: { type: ['object', 'null'] } },
+          },
+        },
       },
     },
   },

@@ -14,6 +14,7 @@ import {
 } from '../../../src/index'
 import {
   type CommonProviderOptions,
+  type ContinuumError,
   embeddingsNotSupported,
   type InferenceProvider,
   invalidOption,
@@ -32,6 +33,9 @@ import {
 } from '../../../src/provider-kit/index'
 import { argumentsText, fromTgiChatResponse, tgiFinishReason, tgiUsage, toTgiChatRequest } from './wire'
 import { generateFinishReason, headerCount, toTgiGenerateRequest } from './wire-generate'
+
+/** What TGI streams come as; a whole JSON body in their place is no stream. */
+const SSE_TYPES = ['text/event-stream']
 
 /** Options of {@link tgi}. */
 export interface TgiProviderOptions extends CommonProviderOptions {
@@ -131,6 +135,8 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
       body: JSON.stringify(toTgiChatRequest(request, true)),
       signal: request.signal,
       answered: () => answered,
+      streamTypes: SSE_TYPES,
+      streamError: reportedError,
     })
     let finishReason: unknown
     let sawToolCalls = false
@@ -190,6 +196,8 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
         body: JSON.stringify(toTgiGenerateRequest(request, providerId)),
         signal: request.signal,
         answered: () => answered,
+        streamTypes: SSE_TYPES,
+        streamError: reportedError,
       },
       (received) => {
         head = received
@@ -228,12 +236,16 @@ export function tgi(options: TgiProviderOptions = {}): InferenceProvider {
       throw protocolError(providerId, 'a stream event that is not JSON')
     }
     if (!isRecord(value)) throw protocolError(providerId, 'a stream event that is not an object')
-    // TGI reports failures after the 200 as `{"error": ..., "error_type": ...}` events.
-    if (value.error !== undefined) {
-      const kind = typeof value.error_type === 'string' ? value.error_type : 'error'
-      throw streamFailure(providerId, `a ${kind.replace(/[^a-z_]/gi, '')} error`, kind !== 'validation')
-    }
+    const failure = reportedError(value)
+    if (failure !== undefined) throw failure
     return value
+  }
+
+  /** TGI reports failures after the 200 as `{"error": ..., "error_type": ...}` events. */
+  function reportedError(value: unknown): ContinuumError | undefined {
+    if (!isRecord(value) || value.error === undefined) return undefined
+    const kind = typeof value.error_type === 'string' ? value.error_type : 'error'
+    return streamFailure(providerId, `a ${kind.replace(/[^a-z_]/gi, '')} error`, kind !== 'validation')
   }
 
   return {

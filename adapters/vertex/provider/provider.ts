@@ -8,6 +8,7 @@ import type { GoogleAuthOptions } from 'google-auth-library'
 import {
   type CanonicalRequest,
   type CanonicalResponse,
+  type ContinuumError,
   type EmbeddingRequest,
   type EmbeddingResponse,
   parseSse,
@@ -34,6 +35,9 @@ import {
 import { createTokenSource, type VertexAccessToken } from './auth'
 import { geminiFinishReason, readGeminiResponse, toGeminiRequest } from './wire'
 import { readPredictions } from './wire-embeddings'
+
+/** What `streamGenerateContent?alt=sse` answers as; a whole JSON body in its place is no stream. */
+const SSE_TYPES = ['text/event-stream']
 
 /** Options of {@link vertex}. */
 export interface VertexProviderOptions extends CommonProviderOptions {
@@ -126,6 +130,13 @@ export function vertex(options: VertexProviderOptions): InferenceProvider {
   const http = new ProviderHttp({ providerId, ...common })
   const token = createTokenSource(providerId, accessToken, options.googleAuth)
 
+  /** The error of a google.rpc.Status object (`{"error":{"code",...}}`); undefined for any other value. */
+  function statusError(body: unknown): ContinuumError | undefined {
+    if (!isRecord(body) || !isRecord(body.error)) return undefined
+    const code = typeof body.error.code === 'number' ? body.error.code : 500
+    return providerErrorFromResponse(code, undefined, providerId)
+  }
+
   async function call(
     model: string,
     method: string,
@@ -169,15 +180,17 @@ export function vertex(options: VertexProviderOptions): InferenceProvider {
     },
 
     async *stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
-      const bytes = http.stream(
-        await call(
+      const bytes = http.stream({
+        ...(await call(
           request.model,
           'streamGenerateContent',
           toGeminiRequest(request),
           request.signal,
           '?alt=sse',
-        ),
-      )
+        )),
+        streamTypes: SSE_TYPES,
+        streamError: statusError,
+      })
       let toolCallCount = 0
       let finishReason: string | undefined
       let usage: Usage | undefined
@@ -189,10 +202,8 @@ export function vertex(options: VertexProviderOptions): InferenceProvider {
           throw protocolError(providerId, 'a stream event that is not JSON')
         }
         // An error after the 200 arrives as a google.rpc.Status event.
-        if (isRecord(body) && isRecord(body.error)) {
-          const code = typeof body.error.code === 'number' ? body.error.code : 500
-          throw providerErrorFromResponse(code, undefined, providerId)
-        }
+        const failure = statusError(body)
+        if (failure !== undefined) throw failure
         const reading = readGeminiResponse(body, providerId)
         if (reading.text !== '') yield { type: 'text-delta', text: reading.text }
         for (const toolCall of reading.toolCalls) {

@@ -1,0 +1,98 @@
+/**
+ * Regression: an OpenAI-format tool whose `parameters` is not a JSON Schema object (a string, an
+ * array, a number, a boolean) was sent on with an empty schema in its place, so the model saw a
+ * tool without arguments and the client's mistake went unseen. It is refused with 400
+ * CONTINUUM_SCHEMA_VIOLATION naming the path, before any provider is called, on Chat Completions
+ * (translated for Anthropic, verbatim for OpenAI) and the Responses API, through the official SDK
+ * on a real Express socket. Absent or null parameters still declare a function without any.
+ */
+import type { InferenceRouter } from 'continuum-proxy/router'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
+import { type Fakes, fakeRouter, openaiClient, startFakes } from './support'
+
+const express = rootFrameworks.find((harness) => harness.name === 'express')!
+const SECRET = 'the vault combination is 31-41-59'
+const WRONG = [
+  ['a string', SECRET],
+  ['an array', [SECRET]],
+  ['a number', 5],
+  ['a boolean', true],
+] as const
+
+describe('OpenAI tool parameters of the wrong type through the gateway', () => {
+  let fakes: Fakes
+  let router: InferenceRouter
+  let app: RunningApp
+
+  beforeAll(async () => {
+    fakes = await startFakes()
+    router = fakeRouter(fakes)
+    app = await express.start({ router })
+  })
+
+  afterAll(async () => {
+    await app.close()
+    await router.close()
+    await fakes.close()
+  })
+
+  const calls = () => fakes.anthropic.requests.length + fakes.openai.requests.length
+
+  function expectRefused(failure: unknown, path: string): void {
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(failure).toMatchObject({ status: 400, code: 'CONTINUUM_SCHEMA_VIOLATION' })
+    const error = (failure as InstanceType<typeof OpenAI.APIError>).error as Record<string, unknown>
+    expect(error.path).toBe(path)
+    expect(JSON.stringify(error)).not.toContain('vault')
+  }
+
+  describe.each(['claude', 'gpt-4o-mini'])('chat completions for %s', (model) => {
+    it.each(WRONG)('refuses %s', async (_name, parameters) => {
+      const before = calls()
+      const failure = await openaiClient(app.url, false)
+        .chat.completions.create({
+          model,
+          messages: [{ role: 'user', content: 'Weather?' }],
+          tools: [
+            { type: 'function', function: { name: 'ok', parameters: { type: 'object' } } },
+            { type: 'function', function: { name: 'get_weather', parameters } },
+          ],
+        } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+        .catch((error: unknown) => error)
+      expectRefused(failure, '/tools/1/function/parameters')
+      expect(calls()).toBe(before)
+    })
+  })
+
+  it.each(WRONG)('the Responses API refuses %s', async (_name, parameters) => {
+    const before = calls()
+    const failure = await openaiClient(app.url, false)
+      .responses.create({
+        model: 'claude',
+        input: 'Weather?',
+        tools: [{ type: 'function', name: 'get_weather', parameters, strict: false }],
+      } as unknown as OpenAI.Responses.ResponseCreateParamsNonStreaming)
+      .catch((error: unknown) => error)
+    expectRefused(failure, 'tools[0].parameters')
+    expect(calls()).toBe(before)
+  })
+
+  it('serves a function without parameters, or with null ones', async () => {
+    const answer = await openaiClient(app.url, false).chat.completions.create({
+      model: 'claude',
+      messages: [{ role: 'user', content: 'Hi' }],
+      tools: [
+        { type: 'function', function: { name: 'now' } },
+        { type: 'function', function: { name: 'today', parameters: null } },
+      ],
+    } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
+    expect(answer.choices[0]?.message).toBeDefined()
+    const sent = fakes.anthropic.requests.at(-1)?.json() as { tools: { input_schema: unknown }[] }
+    expect(sent.tools.map((tool) => tool.input_schema)).toEqual([
+      { type: 'object', properties: {} },
+      { type: 'object', properties: {} },
+    ])
+  })
+})
