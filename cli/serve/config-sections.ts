@@ -286,7 +286,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
     fields: {
       caller_id_header: {
         schema: headerOrFalse,
-        doc: 'Header whose value becomes the caller id (routing, audit, limits); `false` reads none.',
+        doc: "Header whose value becomes the router request's caller id (for its classifier and your own providers): a client's claim, not an identity; `false` reads none. Credential and `x-continuum-` headers are refused.",
         default: '`"x-caller-id"`',
       },
       caller_id: { schema: text, doc: 'Caller id when the request names none.' },

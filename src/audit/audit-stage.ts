@@ -13,6 +13,7 @@ import type { Logger } from '../core/logger'
 import { silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
 import { hasBrand } from '../internal/brand'
+import { CREDENTIAL_HEADERS } from '../internal/credential-headers'
 import { scannerAnnotationOf } from '../proxy/annotations'
 import type { Exchange, ExchangeOutcome, ExchangeResponse, ReceivedExchange } from '../proxy/exchange'
 import type { Next, ProxyStage } from '../proxy/stage'
@@ -56,16 +57,6 @@ export interface AuditStageOptions {
    */
   logger?: Logger
 }
-
-/** Headers that carry credentials: never an identity to write into a log. */
-const CREDENTIAL_HEADERS = new Set([
-  'authorization',
-  'proxy-authorization',
-  'cookie',
-  'x-api-key',
-  'api-key',
-  'x-goog-api-key',
-])
 
 const ANONYMOUS: AuditActor = { subject: 'anonymous' }
 /** Where the digest of the accepted request waits for the outcome record. */

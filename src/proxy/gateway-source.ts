@@ -9,7 +9,12 @@ import type { Upstream } from './upstream'
 /** How the gateway turns requests into router calls. */
 export interface GatewayOptions {
   /**
-   * Request header whose value becomes `metadata.callerId` (routing, audit, limits); `false` reads none.
+   * Request header whose value becomes `metadata.callerId` of the router request, which the
+   * router's classifier, your own providers and policies see; `false` reads none. The client sets
+   * this header, so it is a claim, not an identity: nothing built in trusts it (the audit stage
+   * names callers by its own `identityHeader` or `identify`), and a front end that authenticates
+   * callers should overwrite it. Credential headers (`authorization`, `cookie`, API-key headers)
+   * and `x-continuum-` headers are refused.
    * @default 'x-caller-id'
    */
   callerIdHeader?: string | false
@@ -20,7 +25,7 @@ export interface GatewayOptions {
   callerId?: string
   /**
    * Request header whose value (`public`, `internal`, `confidential`, `restricted`) becomes
-   * `metadata.classification`. Off by default: a client could otherwise claim a laxer class than
+   * `metadata.classification`. The same headers as for `callerIdHeader` are refused. Off by default: a client could otherwise claim a laxer class than
    * its data deserves and steer `classification_based` routing off the host.
    * @default false
    */

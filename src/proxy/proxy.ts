@@ -18,7 +18,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { pathReadings } from './path-variants'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
 import { assertCanonicalPath, pathProblem } from './request-path'
-import { errorResponse, jsonResponse } from './responses'
+import { errorResponse, jsonResponse, reportFailure } from './responses'
 import type { UpstreamRequestBody } from './upstream'
 import { RelayedBody } from './wire-body'
 
@@ -213,21 +213,8 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
       try {
         response = await dispatch(request, note)
       } catch (error) {
-        // Unexpected failures (not ContinuumErrors) are the ones most worth logging: by code and
-        // error class only, since their messages may quote content.
+        reportFailure(options.logger, error)
         const failure = toContinuumError(error)
-        if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
-          options.logger.warn(
-            {
-              code: failure.code,
-              status: failure.status,
-              ...(failure === error
-                ? {}
-                : { errorClass: error instanceof Error ? error.name : typeof error }),
-            },
-            'request failed',
-          )
-        }
         note.code = failure.code
         response = errorResponse(failure)
       }

@@ -81,12 +81,22 @@ function renderError(
 }
 
 /**
+ * 5xx codes that are no failure of this host: an upstream that broke the protocol, and a route
+ * no adapter serves (501, answered to every path a scanner tries under `unknownRoutes: 'reject'`,
+ * which `continuum-proxy serve` sets). The access log still records them by code.
+ */
+const UNREPORTED: ReadonlySet<string> = new Set([
+  'CONTINUUM_UPSTREAM_PROTOCOL_ERROR',
+  'CONTINUUM_ROUTE_NOT_SUPPORTED',
+])
+
+/**
  * Logs a failure worth an operator's attention (unexpected, or a server-side 5xx), by code and
  * error class only, since messages of foreign errors may quote content.
  */
 export function reportFailure(logger: Logger, error: unknown): void {
   const failure = toContinuumError(error)
-  if (failure.status >= 500 && failure.code !== 'CONTINUUM_UPSTREAM_PROTOCOL_ERROR') {
+  if (failure.status >= 500 && !UNREPORTED.has(failure.code)) {
     logger.warn(
       {
         code: failure.code,

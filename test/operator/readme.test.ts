@@ -2,7 +2,8 @@
  * The README runs as written (issue 13, item 5). Every TypeScript and TOML block of README.md and
  * docs/getting-started.md names its file in examples/readme/ (typechecked and linted with the
  * rest) and is that file, character for character. The blocks themselves, extracted from the
- * Markdown, are then run as a reader would: keys from `continuum-proxy keygen`, the Express, Koa
+ * Markdown, are then run as a reader would, in a CommonJS project as `npm init -y` makes one until
+ * the page's `npm pkg set` line turns it ESM: keys from `continuum-proxy keygen`, the Express, Koa
  * and Fastify servers in front of the demo upstream, the OpenAI SDK client against each, the
  * key-agreement pair with the fingerprint keygen printed (and `fingerprint <url>` agreeing), and
  * `continuum-proxy serve` on the README's continuum.toml. A server started without its key stops
@@ -12,7 +13,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -95,6 +96,18 @@ beforeAll(async () => {
   // project that installed it; see test/support/package-process.ts.
   const tsconfig = snippetTsconfig()
   if (tsconfig !== undefined) await writeFile(join(folder, 'tsconfig.json'), tsconfig)
+  // A project as `npm init -y` makes it (CommonJS), then the getting-started page's `npm pkg`
+  // lines: the snippets use top-level await, which tsx refuses to compile as CommonJS. The
+  // package is installed in it as a link to this work tree.
+  await writeFile(join(folder, 'package.json'), `${JSON.stringify({ name: 'app', type: 'commonjs' })}\n`)
+  await mkdir(join(folder, 'node_modules'))
+  await symlink(root, join(folder, 'node_modules', 'continuum-proxy'), 'dir')
+  for (const line of snippets
+    .filter((snippet) => snippet.language === 'sh')
+    .flatMap(({ text }) => text.split('\n'))) {
+    const command = /^npm (pkg set \S+)/.exec(line)?.[1]
+    if (command !== undefined) await run('npm', command.split(' '), { cwd: folder })
+  }
   demo = await startDemoUpstream()
 })
 afterAll(async () => {

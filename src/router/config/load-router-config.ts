@@ -35,9 +35,10 @@ export interface LoadRouterConfigOptions {
   /** Reads the config file, `file:` references and manifests. @default fs.promises.readFile (utf8) */
   readFile?: (path: string) => Promise<string>
   /**
-   * The provider types the configuration may name: a registry, or a list of type definitions
-   * (e.g. `openaiProviderType` from `continuum-proxy/providers`).
-   * @default every built-in type (from `continuum-proxy/router`); required from the core
+   * The provider types the configuration may name: a registry, or a list of type definitions.
+   * Required: the router does not load the built-in providers itself; pass
+   * `builtinProviderTypes()` from `continuum-proxy/providers` for all of them, or a few (e.g.
+   * `[vllmProviderType, openaiProviderType]`).
    */
   providerTypes: ProviderRegistry | readonly ProviderTypeDefinition[]
   /** Passed to factories. */
@@ -244,7 +245,7 @@ export async function loadRouterConfig(
       : (() => {
           throw new ContinuumError(
             'CONTINUUM_INVALID_OPTIONS',
-            'loadRouterConfig: providerTypes must be a ProviderRegistry or a list of provider types',
+            'loadRouterConfig: providerTypes must be a ProviderRegistry or a list of provider types, e.g. { providerTypes: builtinProviderTypes() } with builtinProviderTypes from continuum-proxy/providers',
           )
         })()
   const validate = validatorOf(registry)

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { type Clock, systemClock } from '../../core/clock'
 import { ContinuumError, toContinuumError } from '../../errors'
+import { CREDENTIAL_HEADERS } from '../../internal/credential-headers'
 import type { DataClassification, RequestMetadata, StreamChunk } from '../../protocol/canonical'
 import type { GatewayAnswerContext, GatewayCodec, GatewayStreamWriter } from '../../protocol/gateway-codec'
 import type { StreamEvent } from '../../protocol/stream-event'
@@ -32,7 +33,22 @@ function headerOption(
   if (resolved !== false && (typeof resolved !== 'string' || !/^[a-z0-9-]+$/i.test(resolved))) {
     throw new ContinuumError('CONTINUUM_INVALID_OPTIONS', `${name} must be a header name or false`)
   }
-  return resolved === false ? false : resolved.toLowerCase()
+  if (resolved === false) return false
+  const header = resolved.toLowerCase()
+  // The proxy keeps its own headers from the upstream, so one of them would silently never be read.
+  if (header.startsWith('x-continuum-')) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `${name} "${header}": x-continuum- headers never reach the gateway; name another header`,
+    )
+  }
+  if (CREDENTIAL_HEADERS.has(header)) {
+    throw new ContinuumError(
+      'CONTINUUM_INVALID_OPTIONS',
+      `${name} "${header}" carries credentials; set the caller from your authentication layer instead`,
+    )
+  }
+  return header
 }
 
 function json(status: number, value: Record<string, unknown>, failure?: ContinuumError): ExchangeResponse {
