@@ -265,9 +265,13 @@ async function dialectErrorBody(
   match: RouteMatch,
   error: unknown,
 ): Promise<Record<string, unknown> | undefined> {
+  const load = match.route.gateway
+  if (load === undefined) return undefined
+  // Spelled out: as `await match.route.gateway?.()` the CommonJS build's transform (sucrase, in
+  // tsup) wrote an `_asyncOptionalChain` call that does not parse (test/smoke/load-built.mjs).
   try {
-    const codec = await match.route.gateway?.()
-    return codec?.error(toContinuumError(error))
+    const codec = await load()
+    return codec === undefined ? undefined : codec.error(toContinuumError(error))
   } catch {
     return undefined
   }
