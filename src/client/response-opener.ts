@@ -11,6 +11,7 @@ import { HEADERS } from '../cipher/format'
 import { ContinuumError, ERROR_CODES, type ErrorCode, isErrorCode } from '../errors'
 import type { RouteMatch } from '../protocol/registry'
 import { answerTooLarge, MAX_ANSWER_BYTES, readBoundedText } from './bounded-body'
+import { decodedBody } from './decoded-body'
 import { openStream } from './stream-opener'
 import { claimedCode, unauthenticatedAnswer } from './unsealed-answer'
 import { type ClientCipherContext as CipherContext, errorSealMatches, openResponse } from './web-crypto/index'
@@ -151,7 +152,15 @@ export async function readResponse(
       )
     }
     const plain = toReadableStream(
-      openStream(response.body as unknown as AsyncIterable<Uint8Array>, stream, context, { batches }),
+      openStream(
+        decodedBody(
+          response.body as unknown as AsyncIterable<Uint8Array>,
+          response.headers.get('content-encoding'),
+        ),
+        stream,
+        context,
+        { batches },
+      ),
     )
     return {
       response: new Response(plain, { status: response.status, statusText: response.statusText, headers }),
