@@ -23,7 +23,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { build, transform } from 'esbuild'
 import { defineConfig } from 'tsup'
 import sources from './entries/sources.json' with { type: 'json' }
-import { browserClientPlugin } from './scripts/browser-client-plugin'
+import { browserClientPlugin, clientOnlyPlugin } from './scripts/browser-client-plugin'
 
 /**
  * Copies a file the bundle leaves external, minified like the chunks (its comments stay in the
@@ -93,6 +93,7 @@ export default defineConfig({
         keepNames: true,
         sourcemap: true,
         logLevel: 'warning',
+        plugins: [clientOnlyPlugin()],
       })
     }
     await build({

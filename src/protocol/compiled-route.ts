@@ -17,8 +17,10 @@ import type { FactsReader } from './facts'
 import type { GatewayCodec } from './gateway-codec'
 import { loadOnce } from './load-once'
 import type { ModelTextSegment } from './model-text'
-import { compileSchema } from './schema-compiler'
 import type { StreamEvent } from './stream-event'
+
+/** The schema compiler, loaded once on first use. */
+const loadCompiler = loadOnce(() => import('./schema-compiler'))
 
 /** A route ready for matching and processing. */
 export interface CompiledRoute {
@@ -167,10 +169,13 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
   let codec: Promise<GatewayCodec> | undefined
   const loadCodec = route.gateway
   let validator: ValidateFunction | undefined
+  // The compiler (and ajv with it) loads with the first request that needs a schema: neither an
+  // import of the package nor the browser client, which validates nothing, pays for it.
   const loadValidator =
-    typeof schema === 'function'
-      ? loadOnce(async () => {
-          const loaded = await schema()
+    schema === undefined
+      ? undefined
+      : loadOnce(async () => {
+          const loaded = typeof schema === 'function' ? await schema() : schema
           if (typeof loaded !== 'object' || loaded === null) {
             throw invalid(
               adapter.name,
@@ -178,9 +183,8 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
               'requestSchema loaded something other than a JSON Schema object',
             )
           }
-          validator = compileSchema(loaded)
+          validator = (await loadCompiler()).compileSchema(loaded as Record<string, unknown>)
         })
-      : undefined
   const check = (body: unknown): void => {
     if (validator!(body)) return
     const first = validator!.errors?.[0]
@@ -230,11 +234,7 @@ export function compileRoute(adapter: ProtocolAdapter, route: RouteDefinition): 
     ...pathMatchers(route.path),
     validate(body) {
       if (validator !== undefined) return check(body)
-      if (schema === undefined) return
-      if (loadValidator === undefined) {
-        validator = compileSchema(schema as Record<string, unknown>)
-        return check(body)
-      }
+      if (loadValidator === undefined) return
       return loadValidator().then(() => check(body))
     },
   }

@@ -261,6 +261,14 @@ check(
   browserImports.length === 0 &&
     Object.keys(browserBuild.metafile.inputs).some((input) => input.endsWith('client.browser.js')),
 )
+// Nor a package: the schemas, their compiler and ajv are the server's (scripts/browser-client-plugin.ts).
+const bundledPackages = Object.keys(browserBuild.metafile.inputs).filter((input) =>
+  input.includes('node_modules/'),
+)
+check(
+  `continuum-proxy/client bundles for the browser without any package (${bundledPackages.slice(0, 3)})`,
+  bundledPackages.length === 0,
+)
 // What a server bundler makes of the package: `sideEffects` must keep the version check that
 // every built file imports first, so a bundled app on an old Node still stops with its coded error.
 const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
