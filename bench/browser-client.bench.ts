@@ -3,11 +3,14 @@
  * same run on Node and in headless Chromium (Debian's chromium through playwright-core):
  * sealing a 2 KB chat request and verifying and decrypting its 0.7 KB answer, and opening a
  * 1,000-chunk SSE stream. Node runs both of the client's backends: node:crypto (what it picks on
- * Node) and WebCrypto (what browsers, Deno, Bun and workers run); Chromium runs WebCrypto.
+ * Node) and WebCrypto (what browsers and workers run); Chromium runs WebCrypto; Deno and Bun, when
+ * installed (scripts/ensure-runtimes.sh), what their clients pick: node:crypto.
  * The answers are sealed in advance by the server's code (src/cipher) under a fixed nonce.
  */
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { builtinAdapters } from '../adapters/index'
 import {
@@ -26,6 +29,7 @@ import { AdapterRegistry } from '../src/protocol/registry'
 import { formatSse } from '../src/streams/sse'
 import { bundleForBrowser } from '../test/browser/bundle'
 import { launchChromium, openTestPage } from '../test/browser/chromium'
+import { type RuntimeName, runtimeBinary } from '../test/runtimes/runtime-binaries'
 import { fixed, median, quantile } from './stats'
 import { CHAT_BODY } from './support/chat-load'
 import { type ClientCostFixture, type ClientCostSamples, measureClientCost } from './support/client-cost'
@@ -138,6 +142,42 @@ function serverReference(data: ClientCostFixture): ClientCostSamples {
   return samples
 }
 
+/**
+ * The same measurement in Deno or Bun (their clients pick node:crypto), one process a round; none
+ * when the binary is not installed (scripts/ensure-runtimes.sh installs both).
+ */
+async function serverRuntimes(
+  data: ClientCostFixture,
+  folder: string,
+): Promise<{ runtime: string; measure: Measure }[]> {
+  const script = join(folder, 'client-cost-runtime.mjs')
+  writeFileSync(script, (await bundleForBrowser('bench/support/client-cost-runtime.ts')).code)
+  const input = JSON.stringify({ fixture: data, requests: REQUESTS, streams: STREAMS })
+  const rows: { runtime: string; measure: Measure }[] = []
+  for (const name of ['deno', 'bun'] as RuntimeName[]) {
+    let binary: string
+    try {
+      binary = runtimeBinary(name)
+    } catch {
+      console.log(`(${name} is not installed: bash scripts/ensure-runtimes.sh adds its row)`)
+      continue
+    }
+    const args = name === 'deno' ? ['run', '--no-prompt', '--no-config', script] : ['--no-install', script]
+    const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()
+    const env = { ...process.env, DENO_DIR: join(folder, 'deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }
+    const run = () =>
+      JSON.parse(execFileSync(binary, args, { input, encoding: 'utf8', env, maxBuffer: 1 << 24 })) as {
+        backend: string
+      } & ClientCostSamples
+    const backend = run().backend
+    rows.push({
+      runtime: `${name === 'deno' ? 'Deno' : 'Bun'} ${version.replace(/^\D+/, '')}, ${backend === 'node' ? 'node:crypto (its default)' : backend}`,
+      measure: async () => run(),
+    })
+  }
+  return rows
+}
+
 /** Per runtime: the median of each round, and every sample. */
 interface Row {
   runtime: string
@@ -174,6 +214,8 @@ async function rounds(measures: { runtime: string; measure: Measure }[]): Promis
 
 export default async function browserClientBench(): Promise<void> {
   const data = fixture()
+  const folder = mkdtempSync(join(tmpdir(), 'continuum-client-cost-'))
+  const runtimes = await serverRuntimes(data, folder)
   const bundle = await bundleForBrowser('bench/support/client-cost-page.ts')
   const browser = await launchChromium()
   // Cross-origin isolated: Chromium's timer then resolves 5 µs, not 100 µs.
@@ -206,6 +248,7 @@ export default async function browserClientBench(): Promise<void> {
         runtime: `Chromium ${browser.version()} headless, WebCrypto`,
         measure: inChromium,
       },
+      ...runtimes,
       {
         runtime: 'reference: the server cipher, sync node:crypto (no SSE parsing)',
         measure: async () => serverReference(data),
@@ -223,6 +266,7 @@ export default async function browserClientBench(): Promise<void> {
   } finally {
     await page.close()
     await browser.close()
+    rmSync(folder, { recursive: true, force: true })
   }
   const best = (values: number[]) => Math.min(...values)
   const base = best(rows[0]!.requestMedians)

@@ -9,6 +9,7 @@
 import { defaultBackend, webCryptoBackend } from '../../src/client/web-crypto/index'
 import { type CallInput, pageApi } from '../browser/page-entry'
 import { checkSharedVectors } from '../browser/vector-check'
+import { standardInput } from './standard-input'
 
 /** One step of a plan: a chat or stream call, or the shared vectors (the file's JSON text). */
 export type PlanStep = { method: 'chat' | 'stream'; input: CallInput } | { method: 'vectors'; input: string }
@@ -18,17 +19,6 @@ export interface VectorsOutcome {
   /** The backend the client picks in this runtime. */
   picked: string
   reports: { backend: string; checks: number; failures: string[] }[]
-}
-
-const runtime = globalThis as unknown as {
-  Deno?: { stdin: { readable: ReadableStream<Uint8Array> } }
-  Bun?: { stdin: { text(): Promise<string> } }
-}
-
-async function standardInput(): Promise<string> {
-  if (runtime.Deno !== undefined) return new Response(runtime.Deno.stdin.readable).text()
-  if (runtime.Bun !== undefined) return runtime.Bun.stdin.text()
-  throw new Error('runtime-entry runs under Deno or Bun')
 }
 
 async function vectors(text: string): Promise<VectorsOutcome> {
