@@ -9,12 +9,10 @@
  * the official Anthropic SDK on a real Express socket.
  */
 import Anthropic from '@anthropic-ai/sdk'
-import type { InferenceRouter } from 'continuum-proxy/router'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { anthropicClient, type Fakes, fakeRouter, startFakes } from './support'
+import { describe, expect, it } from 'vitest'
 
-const express = rootFrameworks.find((harness) => harness.name === 'express')!
+import { anthropicClient, expressGateway } from './support'
+
 const SECRET = 'the vault combination is 31-41-59'
 
 type Message = { role: 'user' | 'assistant'; content: unknown }
@@ -103,26 +101,12 @@ const MALFORMED: [string, Message[], string][] = [
 ]
 
 describe('malformed Anthropic content blocks through the gateway', () => {
-  let fakes: Fakes
-  let router: InferenceRouter
-  let app: RunningApp
+  const gateway = expressGateway()
 
-  beforeAll(async () => {
-    fakes = await startFakes()
-    router = fakeRouter(fakes)
-    app = await express.start({ router })
-  })
-
-  afterAll(async () => {
-    await app.close()
-    await router.close()
-    await fakes.close()
-  })
-
-  const calls = () => fakes.vllm.requests.length + fakes.anthropic.requests.length
+  const calls = () => gateway.fakes.vllm.requests.length + gateway.fakes.anthropic.requests.length
 
   function send(model: string, messages: Message[]): Promise<unknown> {
-    return anthropicClient(app.url, false)
+    return anthropicClient(gateway.app.url, false)
       .messages.create({
         model,
         max_tokens: 16,

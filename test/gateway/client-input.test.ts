@@ -6,33 +6,16 @@
  * dropped on the way to a provider that does not speak the client's dialect.
  */
 import Anthropic from '@anthropic-ai/sdk'
-import type { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { anthropicClient, type Fakes, fakeRouter, openaiClient, startFakes } from './support'
+import { describe, expect, it } from 'vitest'
 
-const express = rootFrameworks.find((harness) => harness.name === 'express')!
+import { anthropicClient, expressGateway, openaiClient } from './support'
 
 describe('client input through the gateway', () => {
-  let fakes: Fakes
-  let router: InferenceRouter
-  let app: RunningApp
-
-  beforeAll(async () => {
-    fakes = await startFakes()
-    router = fakeRouter(fakes)
-    app = await express.start({ router })
-  })
-
-  afterAll(async () => {
-    await app.close()
-    await router.close()
-    await fakes.close()
-  })
+  const gateway = expressGateway()
 
   it("serves the OpenAI SDK's nullable parameters sent as null, as their defaults", async () => {
-    const openai = openaiClient(app.url, false)
+    const openai = openaiClient(gateway.app.url, false)
     const answer = await openai.chat.completions.create({
       model: 'claude',
       messages: [{ role: 'user', content: 'Hi' }],
@@ -44,7 +27,7 @@ describe('client input through the gateway', () => {
       stream: null,
     })
     expect(answer.choices[0]?.message.content).toBe('Hi! My name is Claude.')
-    const sent = fakes.anthropic.requests.at(-1)?.json()
+    const sent = gateway.fakes.anthropic.requests.at(-1)?.json()
     expect(sent).not.toHaveProperty('temperature')
     expect(sent).not.toHaveProperty('top_p')
     expect(sent).not.toHaveProperty('stream')
@@ -69,8 +52,8 @@ describe('client input through the gateway', () => {
     ['tool_choice', 7],
     ['user', 5],
   ])('refuses an OpenAI `%s` of the wrong type rather than dropping it', async (parameter, value) => {
-    const before = fakes.anthropic.requests.length
-    const failure = await openaiClient(app.url, false)
+    const before = gateway.fakes.anthropic.requests.length
+    const failure = await openaiClient(gateway.app.url, false)
       .chat.completions.create({
         model: 'claude',
         messages: [{ role: 'user', content: 'Hi' }],
@@ -80,15 +63,15 @@ describe('client input through the gateway', () => {
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError)
     expect(failure).toMatchObject({ status: 400, code: 'CONTINUUM_SCHEMA_VIOLATION' })
     expect((failure as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ path: `/${parameter}` })
-    expect(fakes.anthropic.requests.length).toBe(before)
+    expect(gateway.fakes.anthropic.requests.length).toBe(before)
   })
 
   it.each([
     ['thinking', 'enabled'],
     ['output_config', 'json'],
   ])('refuses an Anthropic `%s` of the wrong type rather than dropping it', async (parameter, value) => {
-    const before = fakes.vllm.requests.length
-    const failure = await anthropicClient(app.url, false)
+    const before = gateway.fakes.vllm.requests.length
+    const failure = await anthropicClient(gateway.app.url, false)
       .messages.create({
         model: 'llama',
         max_tokens: 16,
@@ -100,6 +83,6 @@ describe('client input through the gateway', () => {
     expect((failure as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
       error: { code: 'CONTINUUM_SCHEMA_VIOLATION', path: `/${parameter}` },
     })
-    expect(fakes.vllm.requests.length).toBe(before)
+    expect(gateway.fakes.vllm.requests.length).toBe(before)
   })
 })

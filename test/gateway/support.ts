@@ -11,7 +11,9 @@ import { createEncryptedFetch } from 'continuum-proxy/client'
 import { anthropic, bedrock, openai, vertex, vllm } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
+import { afterAll, beforeAll } from 'vitest'
 import type { RouterOptions } from '../../src/router/options'
+import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
 import { startAnthropicServer } from '../kit/anthropic'
 import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION, startBedrockServer } from '../kit/bedrock'
 import { openaiDialect, startOpenAIServer } from '../kit/openai'
@@ -152,4 +154,32 @@ export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream) {
     // read to the end
   }
+}
+
+/** A running gateway: the provider fakes, the router over them, and Express serving it. */
+export interface RunningGateway {
+  readonly fakes: Fakes
+  readonly router: InferenceRouter
+  readonly app: RunningApp
+}
+
+/**
+ * The gateway of a describe block on Express (the suite's one binding where the framework is not
+ * the point), started before its tests and closed after them; read its parts inside the tests.
+ */
+export function expressGateway(): RunningGateway {
+  const running = {} as { fakes: Fakes; router: InferenceRouter; app: RunningApp }
+  beforeAll(async () => {
+    running.fakes = await startFakes()
+    running.router = fakeRouter(running.fakes)
+    running.app = await rootFrameworks
+      .find((harness) => harness.name === 'express')!
+      .start({ router: running.router })
+  })
+  afterAll(async () => {
+    await running.app?.close()
+    await running.router?.close()
+    await running.fakes?.close()
+  })
+  return running
 }

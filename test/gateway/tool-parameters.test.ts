@@ -6,13 +6,11 @@
  * (translated for Anthropic, verbatim for OpenAI) and the Responses API, through the official SDK
  * on a real Express socket. Absent or null parameters still declare a function without any.
  */
-import type { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { type Fakes, fakeRouter, openaiClient, startFakes } from './support'
+import { describe, expect, it } from 'vitest'
 
-const express = rootFrameworks.find((harness) => harness.name === 'express')!
+import { expressGateway, openaiClient } from './support'
+
 const SECRET = 'the vault combination is 31-41-59'
 const WRONG = [
   ['a string', SECRET],
@@ -22,23 +20,9 @@ const WRONG = [
 ] as const
 
 describe('OpenAI tool parameters of the wrong type through the gateway', () => {
-  let fakes: Fakes
-  let router: InferenceRouter
-  let app: RunningApp
+  const gateway = expressGateway()
 
-  beforeAll(async () => {
-    fakes = await startFakes()
-    router = fakeRouter(fakes)
-    app = await express.start({ router })
-  })
-
-  afterAll(async () => {
-    await app.close()
-    await router.close()
-    await fakes.close()
-  })
-
-  const calls = () => fakes.anthropic.requests.length + fakes.openai.requests.length
+  const calls = () => gateway.fakes.anthropic.requests.length + gateway.fakes.openai.requests.length
 
   function expectRefused(failure: unknown, path: string): void {
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError)
@@ -51,7 +35,7 @@ describe('OpenAI tool parameters of the wrong type through the gateway', () => {
   describe.each(['claude', 'gpt-4o-mini'])('chat completions for %s', (model) => {
     it.each(WRONG)('refuses %s', async (_name, parameters) => {
       const before = calls()
-      const failure = await openaiClient(app.url, false)
+      const failure = await openaiClient(gateway.app.url, false)
         .chat.completions.create({
           model,
           messages: [{ role: 'user', content: 'Weather?' }],
@@ -68,7 +52,7 @@ describe('OpenAI tool parameters of the wrong type through the gateway', () => {
 
   it.each(WRONG)('the Responses API refuses %s', async (_name, parameters) => {
     const before = calls()
-    const failure = await openaiClient(app.url, false)
+    const failure = await openaiClient(gateway.app.url, false)
       .responses.create({
         model: 'claude',
         input: 'Weather?',
@@ -80,7 +64,7 @@ describe('OpenAI tool parameters of the wrong type through the gateway', () => {
   })
 
   it('serves a function without parameters, or with null ones', async () => {
-    const answer = await openaiClient(app.url, false).chat.completions.create({
+    const answer = await openaiClient(gateway.app.url, false).chat.completions.create({
       model: 'claude',
       messages: [{ role: 'user', content: 'Hi' }],
       tools: [
@@ -89,7 +73,7 @@ describe('OpenAI tool parameters of the wrong type through the gateway', () => {
       ],
     } as unknown as OpenAI.ChatCompletionCreateParamsNonStreaming)
     expect(answer.choices[0]?.message).toBeDefined()
-    const sent = fakes.anthropic.requests.at(-1)?.json() as { tools: { input_schema: unknown }[] }
+    const sent = gateway.fakes.anthropic.requests.at(-1)?.json() as { tools: { input_schema: unknown }[] }
     expect(sent.tools.map((tool) => tool.input_schema)).toEqual([
       { type: 'object', properties: {} },
       { type: 'object', properties: {} },
