@@ -29,6 +29,7 @@ import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
 import { dialectErrorResponse, reportFailure, sealedErrorResponse } from './responses'
 import { hooksOf, runHooks } from './stage'
+import { streamPath } from './stream-path-loader'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -254,6 +255,15 @@ async function accept(
   if (validating !== undefined) await validating
   exchange.body = body
   exchange.streaming = match.route.stream?.isStreaming(body) ?? false
+  // A process's first stream that is decoded (encrypted, or with stages; a plain one is relayed
+  // as bytes) loads the stream path before the upstream is asked, not when its answer arrives: an
+  // upstream body left unread while the module loads loses what it buffered if the upstream then
+  // cuts the connection (Node drops a destroyed stream's buffer), and the client would get the
+  // failure without the events that came before it.
+  if (exchange.streaming && (context !== undefined || options.stages.length > 0)) {
+    const path = streamPath()
+    if (path instanceof Promise) await path
+  }
   return context
 }
 
