@@ -93,7 +93,7 @@ export const CONFIG_SECTIONS: readonly ConfigSection[] = [
       },
       access: {
         schema: bool,
-        doc: 'One line per request: method, route name, status, error code, duration, bytes, key id, request id.',
+        doc: "One line per request: method, route name, status, error code, duration, bytes, key id, request id. The key id and request id are the client's `x-continuum-key-id` and `x-request-id` headers (or a plain route's upstream `x-request-id`): claims, logged for refused requests too, each only in its expected shape (1–64 characters of `[A-Za-z0-9_-]`; 1–128 of `[A-Za-z0-9._:-]`) and left out otherwise ([security-operations.md](security-operations.md#the-access-log-ids-the-client-sent)).",
         default: '`false`',
       },
     },

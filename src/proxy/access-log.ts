@@ -3,8 +3,11 @@
  * byte went out (or the client went away). It holds the method, the route's name (never the raw
  * path or query, which can carry tokens), the status, the error code (also of a stream that failed
  * after its head), the duration, the response bytes, and the key id and request id when they are
- * well-formed. Client-supplied values are logged only in their expected shape, so a header cannot
- * forge a log line. Never content.
+ * well-formed. Those two are the client's headers (`x-continuum-key-id`, `x-request-id`; on plain
+ * and pass-through routes the upstream's `x-request-id` when it answers one), claims that nothing
+ * verified on a refused request. Client-supplied values are logged only in their expected shape
+ * (a key id of 1–64 characters, a request id of 1–128, of sets JSON never escapes) and left out
+ * otherwise, so a header cannot add a field or forge a log line. Never content.
  */
 import { isValidKeyId } from '../cipher/format'
 import type { Clock } from '../core/clock'

@@ -27,7 +27,7 @@ import { upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
 import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
-import { dialectErrorResponse, reportFailure, sealedErrorResponse } from './responses'
+import { dialectErrorResponse, reportedErrorResponse, reportFailure, sealedErrorResponse } from './responses'
 import { hooksOf, runHooks } from './stage'
 import { streamPath } from './stream-path-loader'
 
@@ -386,6 +386,17 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
       )
     }
     if (timed && endEncrypt === undefined) endEncrypt = exchange.mark('encrypt')
+    // The gateway's own error answer goes out as the pipeline's refusals do: plain, never cached,
+    // sealed as the server's error for an authenticated client.
+    const reported = reportedErrorResponse(response, exchange.sealWith, {
+      ...exchange.responseHeaders,
+      'x-request-id': exchange.requestId,
+    })
+    if (reported !== undefined) {
+      endEncrypt?.(response.failure)
+      exchange.finish(response.status, response.failure?.code)
+      return reported
+    }
     const reader = match.route.facts
     const facts =
       exchange.observed && reader !== undefined ? reader.response.bind(reader, exchange.facts) : undefined

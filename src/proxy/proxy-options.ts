@@ -158,6 +158,11 @@ export interface ProxyOptions {
    * Log one `info` line per request the proxy answers, after its last byte: method, route name
    * (never the raw path or query), status, error code, duration in milliseconds, response bytes,
    * key id and request id. Never content. Requests left to the host app are not logged.
+   * The key id and request id are what the client sent (`x-continuum-key-id`; `x-request-id`, or
+   * on plain and pass-through routes the upstream's when it answers one), also on refused requests:
+   * claims, not verified identities. Each is logged only in its expected shape (a key id of 1–64
+   * characters of `[A-Za-z0-9_-]`, a request id of 1–128 of `[A-Za-z0-9._:-]`) and left out
+   * otherwise, never truncated. See docs/security-operations.md.
    * @default false
    */
   accessLog?: boolean

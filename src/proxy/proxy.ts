@@ -18,7 +18,7 @@ import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
 import { pathReadings } from './path-variants'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
 import { assertCanonicalPath, pathProblem } from './request-path'
-import { errorResponse, jsonResponse, reportFailure } from './responses'
+import { errorResponse, jsonResponse, reportedErrorResponse, reportFailure } from './responses'
 import type { UpstreamRequestBody } from './upstream'
 import { RelayedBody } from './wire-body'
 
@@ -75,6 +75,10 @@ async function forwardRaw(
     signal: request.signal,
     route,
   })
+  // The gateway's own error answer (an unknown model on the model route) is written as the
+  // proxy's own errors are.
+  const reported = reportedErrorResponse(upstream, undefined)
+  if (reported !== undefined) return reported
   const body = upstream.body
   if (body.type === 'events') {
     throw new ContinuumError('CONTINUUM_INTERNAL', 'The upstream answered a plain route with stream events')

@@ -1,8 +1,9 @@
 /**
  * Builders of the responses the proxy itself writes: JSON bodies, and error bodies. Error bodies
  * come from ContinuumError.toJSON(), whose messages never hold content, or, on a route the router
- * gateway serves, from the route's codec, in the shape its clients read. They are plain
- * (`x-continuum-encrypted: 0`); once a request authenticated they are also sealed for it (seal
+ * gateway serves, from the route's codec, in the shape its clients read; the gateway's own error
+ * answers are written here too. They are plain (`x-continuum-encrypted: 0`) and never cached
+ * (`cache-control: no-store`); once a request authenticated they are also sealed for it (seal
  * kind `error`), so its client can tell the server's own refusal from one written on the path.
  */
 
@@ -12,6 +13,7 @@ import { sealError } from '../cipher/message-codec'
 import type { CoreResponse } from '../core/http'
 import type { Logger } from '../core/logger'
 import { type ContinuumError, toContinuumError } from '../errors'
+import type { ExchangeResponse } from './exchange'
 
 /** A JSON response. */
 export function jsonResponse(
@@ -56,13 +58,31 @@ export function dialectErrorResponse(
   return renderError(error, seal, extraHeaders, body)
 }
 
+/**
+ * The wire response of an upstream answer that reports a failure (`failure` set on an error status
+ * with a JSON body: the router gateway's error in the route's dialect), written as the proxy writes
+ * its own errors: plain, never cached, sealed as an error when `seal` is given. Undefined for any
+ * other answer, which is encoded as it is.
+ */
+export function reportedErrorResponse(
+  response: ExchangeResponse,
+  seal: CipherContext | undefined,
+  extraHeaders: Record<string, string> = {},
+): CoreResponse | undefined {
+  const { failure, body } = response
+  if (failure === undefined || body.type !== 'json' || response.status < 400) return undefined
+  return renderError(failure, seal, extraHeaders, body.value, response.status)
+}
+
 function renderError(
   error: unknown,
   seal: CipherContext | undefined,
   extraHeaders: Record<string, string>,
   body?: Record<string, unknown>,
+  statusOverride?: number,
 ): CoreResponse {
   const failure: ContinuumError = toContinuumError(error)
+  const status = statusOverride ?? failure.status
   const headers: Record<string, string> = {
     ...extraHeaders,
     [HEADERS.encrypted]: '0',
@@ -76,8 +96,8 @@ function renderError(
   const text = JSON.stringify(body ?? failure.toJSON())
   // Sealed as the client will read it: the parsed text, not the object (toJSON may hold values
   // that JSON.stringify drops or rewrites).
-  if (seal !== undefined) headers[HEADERS.seal] = sealError(seal, failure.status, JSON.parse(text))
-  return { status: failure.status, headers: { 'content-type': 'application/json', ...headers }, body: text }
+  if (seal !== undefined) headers[HEADERS.seal] = sealError(seal, status, JSON.parse(text))
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: text }
 }
 
 /**

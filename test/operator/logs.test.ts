@@ -3,8 +3,10 @@
  * protocols, upstream, key ids, never key material) and, with `accessLog`, one line per request
  * after its last byte: method, route name, status, error code (also of a stream that failed after
  * its head), duration, bytes. No line holds the decrypted prompt, the answer, a key in any
- * encoding, a credential header or the raw path and query. Pino itself works when passed in:
- * Fastify's `fastify.log` is a pino logger, handed to the plugin as it is.
+ * encoding, a credential header or the raw path and query. The key id and request id are the
+ * client's headers, logged for refused requests too and only in their shape, up to 64 and 128
+ * characters (docs/security-operations.md). Pino itself works when passed in: Fastify's
+ * `fastify.log` is a pino logger, handed to the plugin as it is.
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -191,6 +193,64 @@ describe('the start-up line and the access log', () => {
     expectNoSecrets(JSON.stringify(log.lines))
     // The raw path never appears: only route names.
     expect(JSON.stringify(requests)).not.toContain('/v1/chat')
+  })
+})
+
+describe('the key id and request id of an access line are what the client sent', () => {
+  const log = recorder()
+  let url: string
+  let close: () => Promise<void>
+
+  beforeAll(async () => {
+    const proxy = await startExpressProxy({
+      upstream: upstream.url,
+      keys: { keys: [{ id: KEY_ID, key: KEY }] },
+      logger: log.logger,
+      accessLog: true,
+    })
+    url = proxy.url
+    close = proxy.close
+  })
+  afterAll(async () => {
+    await close()
+  })
+
+  /** The access line of one plain request with these headers (refused: encryption is required). */
+  async function lineOf(headers: Record<string, string>): Promise<Record<string, unknown>> {
+    const from = log.lines.length
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: SECRET }] }),
+    })
+    await response.text()
+    const lines = log.lines.slice(from).filter((line) => line.message === 'request')
+    expect(lines).toHaveLength(1)
+    return lines[0]!
+  }
+
+  it('logs the key id a refused request named and the request id it chose', async () => {
+    const line = await lineOf({ 'x-continuum-key-id': 'another-tenant', 'x-request-id': 'chosen.id:1' })
+    expect(line).toMatchObject({
+      status: 400,
+      code: 'CONTINUUM_ENCRYPTION_REQUIRED',
+      keyId: 'another-tenant',
+      requestId: 'chosen.id:1',
+    })
+  })
+
+  it.each([
+    ['a key id of 64 characters', { 'x-continuum-key-id': 'k'.repeat(64) }, 'keyId', 'k'.repeat(64)],
+    ['a key id of 65 characters', { 'x-continuum-key-id': 'k'.repeat(65) }, 'keyId', undefined],
+    ['a key id with a dot', { 'x-continuum-key-id': 'k.1' }, 'keyId', undefined],
+    ['a request id of 128 characters', { 'x-request-id': 'r'.repeat(128) }, 'requestId', 'r'.repeat(128)],
+    ['a request id of 129 characters', { 'x-request-id': 'r'.repeat(129) }, 'requestId', undefined],
+    ['a request id with a quote', { 'x-request-id': 'a","level":"error' }, 'requestId', undefined],
+    ['a request id with a space', { 'x-request-id': 'a b' }, 'requestId', undefined],
+  ])('logs %s only in its shape, never truncated', async (_name, headers, field, logged) => {
+    const line = await lineOf(headers)
+    expect(line[field]).toBe(logged)
+    expect(line.status).toBe(400)
   })
 })
 

@@ -9,8 +9,8 @@
  * Thinking blocks of earlier turns are left out of the canonical history: they are signed for the
  * model that wrote them, and Anthropic itself strips them from earlier turns. A block of a known
  * type without what its type requires (a text block's string `text`, an image's `source`) is a
- * schema violation for every provider; an unknown block type is Anthropic's own, `native.only`.
- * Errors name paths, never content.
+ * schema violation for every provider, as is a custom tool's `input_schema` that is not an
+ * object; an unknown block type is Anthropic's own, `native.only`. Errors name paths, never content.
  */
 import {
   type CanonicalMessage,
@@ -395,11 +395,21 @@ function toToolDefinition(tool: unknown, index: number, state: Decoding): ToolDe
   }
   const result: ToolDefinition = {
     name: tool.name,
-    parameters: isRecord(tool.input_schema) ? tool.input_schema : { type: 'object', properties: {} },
+    parameters: inputSchema(tool.input_schema, `${path}.input_schema`),
   }
   if (typeof tool.description === 'string') result.description = tool.description
   if (typeof tool.strict === 'boolean') result.strict = tool.strict
   return [result]
+}
+
+/**
+ * A custom tool's JSON Schema; absent or null is a tool without arguments. Any other value is
+ * refused: replaced by an empty schema, it would let the model call the tool with no arguments.
+ */
+function inputSchema(schema: unknown, path: string): Record<string, unknown> {
+  if (schema === undefined || schema === null) return { type: 'object', properties: {} }
+  if (!isRecord(schema)) throw invalid(path, 'must be a JSON Schema object')
+  return schema
 }
 
 function toToolChoice(choice: Record<string, unknown>): NonNullable<CanonicalRequest['toolChoice']> {

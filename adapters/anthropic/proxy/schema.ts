@@ -38,7 +38,12 @@ const tools = {
   items: {
     type: 'object',
     required: ['name'],
-    properties: { name: { type: 'string', minLength: 1 }, type: { type: 'string' } },
+    properties: {
+      name: { type: 'string', minLength: 1 },
+      type: { type: 'string' },
+      // A schema of another type would be replaced by an empty one on the way to a provider.
+      input_schema: { type: ['object', 'null'] },
+    },
   },
 }
 
