@@ -10,7 +10,7 @@ a stream's line and event bounds) before they are checked."""
 from __future__ import annotations
 
 import zlib
-from typing import AsyncIterator, Iterable, Iterator
+from typing import AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
@@ -130,12 +130,15 @@ class ContentDecoder:
         for piece in pieces:
             yield from self._through(index + 1, layer.feed(piece))
 
-    def body(self, response: httpx.Response) -> Iterator[bytes]:
-        """The decoded pieces of a whole body."""
+    def body(self, response: httpx.Response, each_read: Callable[[], None] | None = None) -> Iterator[bytes]:
+        """The decoded pieces of a whole body; ``each_read`` is called after every read from the wire,
+        whether it decodes to anything or not (the sync answer deadline, answer_deadline.py)."""
         if response.is_stream_consumed:
             yield response.content
             return
         for chunk in response.iter_raw():
+            if each_read is not None:
+                each_read()
             yield from self.decode(chunk)
         self.end()
 

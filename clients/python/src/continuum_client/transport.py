@@ -4,7 +4,9 @@ They encrypt the sensitive fields of requests on the protocols' routes, seal the
 headers included), and verify and decrypt answers and streams before the SDK sees them. Only a
 sealed retired-key notice makes them refresh the key and retry, once: the server refused that
 request before forwarding it, so the retry cannot run it twice. A body never goes in clear to a
-path the client does not know as plain."""
+path the client does not know as plain. An answer read whole (JSON, a sealed error, the agreement key
+document) is read within ``answer_timeout`` (answer_deadline.py), as httpx's per-read timeouts
+cannot bound a body dripped one byte at a time."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
+from .answer_deadline import DEFAULT_ANSWER_TIMEOUT, Deadline, answer_timeout_option, within_deadline
 from .content_coding import ContentCodingError, ContentCutError, ContentDecoder
 from .errors import ContinuumError
 from .exchange import (
@@ -166,7 +169,12 @@ class ContinuumTransport(httpx.BaseTransport):
     sent. ``routes`` replaces the built-in protocols; ``clock`` returns Unix milliseconds;
     ``max_response_bytes`` bounds a JSON answer (default 64 MiB); ``max_request_bytes`` bounds an
     encrypted request body as sent (default 10 MiB, the server's default ``bodyLimit``): a larger one
-    is refused with CONTINUUM_BODY_TOO_LARGE before it is sent. Options are validated now.
+    is refused with CONTINUUM_BODY_TOO_LARGE before it is sent. ``answer_timeout`` (seconds, default
+    600, ``None`` for none) bounds each encrypted exchange from sending the request until its headers,
+    and for an answer that is not a stream (JSON, a sealed error, the agreement key document) until
+    its last byte: then CONTINUUM_UPSTREAM_TIMEOUT, the response closed. The sync transport checks it
+    each time a read returns, so a call ends at most one httpx read timeout after it. Streams get no
+    total deadline. Options are validated now.
     """
 
     def __init__(
@@ -182,12 +190,14 @@ class ContinuumTransport(httpx.BaseTransport):
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
+        self._answer_timeout = answer_timeout_option(answer_timeout)
         _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
@@ -207,14 +217,16 @@ class ContinuumTransport(httpx.BaseTransport):
     def _attempt(self, plan: Plan) -> Opened:
         resolved = self._keys.resolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
+        deadline = Deadline(self._answer_timeout)
         response = self._inner.handle_request(sealed.request)
         try:
-            return self._open(sealed, response)
+            deadline.check()
+            return self._open(sealed, response, deadline)
         except BaseException:
             response.close()
             raise
 
-    def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
+    def _open(self, sealed: Sealed, response: httpx.Response, deadline: Deadline) -> Opened:
         kind = self._core.kind(sealed, response)
         if kind == "unauthenticated":
             response.close()
@@ -225,7 +237,7 @@ class ContinuumTransport(httpx.BaseTransport):
                 stream = _OpenedStream(response, decoder, self._core.stream_opener(sealed))
                 return self._core.stream_response(response, stream)
             body = join_limited(
-                decoder.body(response), self._core.max_response_bytes, self._core.too_large
+                decoder.body(response, deadline.check), self._core.max_response_bytes, self._core.too_large
             )
         except ContentCodingError as error:
             response.close()
@@ -238,12 +250,14 @@ class ContinuumTransport(httpx.BaseTransport):
 
     def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
         # With the caller's extensions, its timeout first: without one httpx waits for ever.
+        deadline = Deadline(self._answer_timeout)
         response = self._inner.handle_request(
             httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
         )
         try:
+            deadline.check()
             limit = AgreementKeySource.MAX_PUBLISHED_BYTES
-            body = ContentDecoder.of(response).body(response)
+            body = ContentDecoder.of(response).body(response, deadline.check)
             return response.status_code, join_limited(body, limit, _published_too_large)
         except ContentCodingError as error:
             raise _published_undecodable(error) from None
@@ -257,7 +271,8 @@ class ContinuumTransport(httpx.BaseTransport):
 class AsyncContinuumTransport(httpx.AsyncBaseTransport):
     """The async twin of :class:`ContinuumTransport`, for ``httpx.AsyncClient`` (``AsyncOpenAI``,
     ``AsyncAnthropic``). ``keys`` may be an async callable. ``transport`` defaults to
-    ``httpx.AsyncHTTPTransport()``."""
+    ``httpx.AsyncHTTPTransport()``. ``answer_timeout`` is enforced the moment it passes, a read in
+    progress included."""
 
     def __init__(
         self,
@@ -272,11 +287,13 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         clock: Clock | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+        answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
+        self._answer_timeout = answer_timeout_option(answer_timeout)
         _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
@@ -295,12 +312,13 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
     async def _attempt(self, plan: Plan) -> Opened:
         resolved = await self._keys.aresolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
-        response = await self._inner.handle_async_request(sealed.request)
-        try:
-            return await self._open(sealed, response)
-        except BaseException:
-            await response.aclose()
-            raise
+        # A stream leaves the deadline with its headers (_open returns before its body is read).
+        _, opened = await within_deadline(
+            self._answer_timeout,
+            lambda: self._inner.handle_async_request(sealed.request),
+            lambda response: self._open(sealed, response),
+        )
+        return opened
 
     async def _open(self, sealed: Sealed, response: httpx.Response) -> Opened:
         kind = self._core.kind(sealed, response)
@@ -325,19 +343,12 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         )
 
     async def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
-        response = await self._inner.handle_async_request(
-            httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
+        request = httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
+        response, body = await within_deadline(
+            self._answer_timeout, lambda: self._inner.handle_async_request(request), _read_published
         )
-        try:
-            return response.status_code, await _join_limited_async(
-                ContentDecoder.of(response).abody(response),
-                AgreementKeySource.MAX_PUBLISHED_BYTES,
-                _published_too_large,
-            )
-        except ContentCodingError as error:
-            raise _published_undecodable(error) from None
-        finally:
-            await response.aclose()
+        await response.aclose()
+        return response.status_code, body
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -354,6 +365,17 @@ async def _join_limited_async(
             raise too_large()
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def _read_published(response: httpx.Response) -> bytes:
+    try:
+        return await _join_limited_async(
+            ContentDecoder.of(response).abody(response),
+            AgreementKeySource.MAX_PUBLISHED_BYTES,
+            _published_too_large,
+        )
+    except ContentCodingError as error:
+        raise _published_undecodable(error) from None
 
 
 def _published_too_large() -> ContinuumError:
