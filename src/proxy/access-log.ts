@@ -14,6 +14,7 @@ import type { Clock } from '../core/clock'
 import type { CoreRequest, CoreResponse } from '../core/http'
 import type { LogFields, Logger } from '../core/logger'
 import type { ExchangeOutcome } from './exchange'
+import { isWellFormedRequestId } from './request-id'
 
 /** What the dispatcher learned of a request, for its access line. */
 export interface AccessNote {
@@ -26,7 +27,6 @@ export interface AccessNote {
 }
 
 const METHOD = /^[A-Z]{1,16}$/
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 function byteLength(body: string | Uint8Array): number {
   return typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength
@@ -53,7 +53,7 @@ export function withAccessLog(
       durationMs: Math.max(0, Math.round(clock.now() - startedAt)),
       bytes,
       keyId: keyId !== undefined && isValidKeyId(keyId) ? keyId : undefined,
-      requestId: requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : undefined,
+      requestId: requestId !== undefined && isWellFormedRequestId(requestId) ? requestId : undefined,
       ...(result === 'complete' ? {} : { result }),
     }
     try {

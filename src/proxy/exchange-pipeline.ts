@@ -5,7 +5,6 @@
  * the encoder that encrypts and frames the plain response. Plain requests on `optional` servers
  * take the same path minus the cipher. The hook lists and flags are computed once per proxy.
  */
-import { randomUUID } from 'node:crypto'
 import { type CipherContext, sealMatches } from '../cipher/field-cipher'
 import { decryptFields } from '../cipher/field-map'
 import { FORMAT_VERSION, HEADERS } from '../cipher/format'
@@ -25,6 +24,7 @@ import { readJsonBody } from './body-reader'
 import type { Exchange, ExchangeOutcome, ExchangeResponse, PhaseTiming, ReceivedExchange } from './exchange'
 import { upstreamRequestHeaders } from './headers'
 import type { ResolvedProxyOptions } from './proxy-options'
+import { requestIdOf } from './request-id'
 import { decodeResponse } from './response-decoder'
 import { encodeResponse } from './response-encoder'
 import { dialectErrorResponse, reportedErrorResponse, reportFailure, sealedErrorResponse } from './responses'
@@ -60,7 +60,7 @@ class PipelineExchange implements ReceivedExchange {
     readonly startedAt: number,
     private readonly options: ResolvedProxyOptions,
   ) {
-    this.requestId = request.headers['x-request-id'] ?? randomUUID()
+    this.requestId = requestIdOf(request.headers['x-request-id'])
   }
 
   onEnd(listener: (outcome: ExchangeOutcome) => void): void {

@@ -63,7 +63,10 @@ export interface ExchangeOutcome {
 
 /** One exchange as `wrapExchange` stages see it: the request may not be accepted yet. */
 export interface ReceivedExchange {
-  /** Random id of this exchange, also sent to the client as `x-request-id` when absent. */
+  /**
+   * The id of this exchange, sent to the client as `x-request-id`: the client's own when it is
+   * well-formed (src/proxy/request-id.ts), else a random UUID. A claim, not a verified identity.
+   */
   readonly requestId: string
   readonly request: CoreRequest
   readonly route: RouteMatch

@@ -160,6 +160,34 @@ describe('audit stage', () => {
     })
   })
 
+  it("takes the client's x-request-id only in its shape; anything else gets a random id", async () => {
+    const encrypted = createEncryptedFetch({ keyId: 'k1', key })
+    const send = (requestId: string) =>
+      encrypted(`${app.origin}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body: JSON.stringify({ model: 'llama-3-8b', messages: [{ role: 'user', content: PROMPT }] }),
+      })
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
+    for (const [claimed, kept] of [
+      ['req_01HV8X:trace.7-a', true],
+      ['x'.repeat(129), false],
+      ['a'.repeat(4000), false],
+      ['id" forged="1', false],
+      ['café', false],
+    ] as const) {
+      const before = (await records()).length
+      const response = await send(claimed)
+      expect(response.status).toBe(200)
+      await response.text()
+      const echoed = response.headers.get('x-request-id')!
+      if (kept) expect(echoed).toBe(claimed)
+      else expect(echoed).toMatch(uuid)
+      const written = (await records()).slice(before)
+      expect(written.map((record) => record.requestId)).toEqual(written.map(() => echoed))
+    }
+  })
+
   it('names the caller with identify(), guarded against throws', async () => {
     const sink = new MemoryAuditSink()
     const memoryLog = await AuditLog.open({ sink, privateKey: auditKeys.privateKeyPem })
