@@ -25,7 +25,7 @@ import { cliCommand, snippetTsconfig, tsxCommand as tsx } from '../support/packa
 
 const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
-const DOCUMENTS = ['README.md', 'docs/getting-started.md']
+const DOCUMENTS = ['README.md', 'docs/getting-started.md', 'docs/router.md']
 const GREETING = 'You said: Hello there'
 
 interface Snippet {
@@ -175,7 +175,7 @@ describe('the README and the getting-started page', () => {
       expect(shown, `examples/readme/${file} is in no document`).toContain(`examples/readme/${file}`)
   })
 
-  it('link every doc from the README, and every link points at a file', () => {
+  it('link every doc from the README, and every link and repository path they name is a file', () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8')
     for (const doc of readdirSync(join(root, 'docs')))
       expect(readme, `README links docs/${doc}`).toContain(`](docs/${doc})`)
@@ -185,6 +185,11 @@ describe('the README and the getting-started page', () => {
         if (/^[a-z]+:/.test(target!)) continue
         expect(existsSync(join(root, dirname(document), target!)), `${document} links ${target}`).toBe(true)
       }
+      // A repository path named in code spans (`src/router/...`) is a file too, not a stale name.
+      for (const [, path] of text.matchAll(
+        /`((?:src|adapters|middleware|entries|cli|clients|native|examples|test|scripts|bench|docs)\/[\w./-]+)`/g,
+      ))
+        expect(existsSync(join(root, path!)), `${document} names ${path}`).toBe(true)
     }
     expect(readFileSync(join(root, 'LICENSE'), 'utf8')).toContain('Apache License')
   })
