@@ -13,8 +13,8 @@ import { isValidKeyId } from '../cipher/format'
 import type { Clock } from '../core/clock'
 import type { CoreRequest, CoreResponse } from '../core/http'
 import type { LogFields, Logger } from '../core/logger'
+import { isWellFormedRequestId } from '../internal/request-id'
 import type { ExchangeOutcome } from './exchange'
-import { isWellFormedRequestId } from './request-id'
 
 /** What the dispatcher learned of a request, for its access line. */
 export interface AccessNote {

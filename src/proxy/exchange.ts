@@ -65,7 +65,7 @@ export interface ExchangeOutcome {
 export interface ReceivedExchange {
   /**
    * The id of this exchange, sent to the client as `x-request-id`: the client's own when it is
-   * well-formed (src/proxy/request-id.ts), else a random UUID. A claim, not a verified identity.
+   * well-formed (src/internal/request-id.ts), else a random UUID. A claim, not a verified identity.
    */
   readonly requestId: string
   readonly request: CoreRequest

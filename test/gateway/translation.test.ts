@@ -346,6 +346,13 @@ describe('createRouterUpstream', () => {
     })
     await upstream.send(chat({ 'x-request-id': 'r-1' }))
     expect(provider.calls[1]?.metadata).toEqual({ callerId: 'default-app', traceId: 'r-1' })
+    // A request id out of its shape (too long, or with characters records cannot carry) is no trace id.
+    await upstream.send(chat({ 'x-request-id': 'r'.repeat(129) }))
+    await upstream.send(chat({ 'x-request-id': 'r-1 traceId=forged' }))
+    expect(provider.calls.slice(2).map((call) => call.metadata)).toEqual([
+      { callerId: 'default-app' },
+      { callerId: 'default-app' },
+    ])
     const refused = await upstream.send(chat({ 'x-data-class': 'top-secret' }))
     expect(refused.status).toBe(400)
     expect(JSON.parse(await textOf(refused)).error.code).toBe('CONTINUUM_SCHEMA_VIOLATION')

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { type Clock, systemClock } from '../../core/clock'
 import { ContinuumError, toContinuumError } from '../../errors'
 import { CREDENTIAL_HEADERS } from '../../internal/credential-headers'
+import { isWellFormedRequestId } from '../../internal/request-id'
 import type { DataClassification, RequestMetadata, StreamChunk } from '../../protocol/canonical'
 import type { GatewayAnswerContext, GatewayCodec, GatewayStreamWriter } from '../../protocol/gateway-codec'
 import type { StreamEvent } from '../../protocol/stream-event'
@@ -109,8 +110,12 @@ export function createRouterUpstream(router: InferenceRouter, options: GatewayOp
     const metadata: RequestMetadata = {}
     const caller = (callerIdHeader === false ? undefined : headers[callerIdHeader]) ?? defaultCaller
     if (caller !== undefined && caller !== '') metadata.callerId = caller
-    const trace = TRACEPARENT.exec(headers.traceparent ?? '')?.[1] ?? headers['x-request-id']
-    if (trace !== undefined && trace !== '') metadata.traceId = trace
+    // The client's x-request-id only in the shape every record of it may carry.
+    const requestId = headers['x-request-id']
+    const trace =
+      TRACEPARENT.exec(headers.traceparent ?? '')?.[1] ??
+      (requestId !== undefined && isWellFormedRequestId(requestId) ? requestId : undefined)
+    if (trace !== undefined) metadata.traceId = trace
     if (classificationHeader !== false) {
       const declared = headers[classificationHeader]?.trim().toLowerCase()
       if (declared !== undefined) {
