@@ -260,11 +260,19 @@ async function accept(
   // upstream body left unread while the module loads loses what it buffered if the upstream then
   // cuts the connection (Node drops a destroyed stream's buffer), and the client would get the
   // failure without the events that came before it.
-  if (exchange.streaming && (context !== undefined || options.stages.length > 0)) {
+  if (exchange.streaming && decodesAnswer(options, context)) {
     const path = streamPath()
     if (path instanceof Promise) await path
   }
   return context
+}
+
+/**
+ * Whether an exchange's answer is decoded into objects: encrypted, or seen by stages. Only a plain
+ * exchange with no stage keeps the upstream's bytes as they are.
+ */
+function decodesAnswer(options: ResolvedProxyOptions, context: CipherContext | undefined): boolean {
+  return context !== undefined || options.stages.length > 0
 }
 
 /**
@@ -300,8 +308,6 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
   const received = hooksOf<ReceivedExchange>(options.stages, 'wrapExchange')
   const accepted = hooksOf<Exchange>(options.stages, 'wrapAccepted')
   const around = hooksOf<Exchange>(options.stages, 'wrapUpstream')
-  // Only a plain exchange with no stage to see objects keeps the upstream's bytes as they are.
-  const decodePlain = options.stages.length > 0
   // Timings are for the stages that see the whole exchange (telemetry).
   const timed = received.hooks.length > 0
 
@@ -329,7 +335,7 @@ export function createExchangeRunner(options: ResolvedProxyOptions): ExchangeRun
         throw error
       }
       end?.()
-      if (context === undefined && !decodePlain) return response
+      if (!decodesAnswer(options, context)) return response
       endEncrypt = timed ? exchange.mark('encrypt') : undefined
       try {
         return await decodeResponse(match, response, {
