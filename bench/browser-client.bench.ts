@@ -29,7 +29,7 @@ import { AdapterRegistry } from '../src/protocol/registry'
 import { formatSse } from '../src/streams/sse'
 import { bundleForBrowser } from '../test/browser/bundle'
 import { launchChromium, openTestPage } from '../test/browser/chromium'
-import { type RuntimeName, runtimeBinary } from '../test/runtimes/runtime-binaries'
+import { type RuntimeCommand, type RuntimeName, runtimeCommand } from '../test/runtimes/runtime-binaries'
 import { fixed, median, quantile } from './stats'
 import { CHAT_BODY } from './support/chat-load'
 import { type ClientCostFixture, type ClientCostSamples, measureClientCost } from './support/client-cost'
@@ -155,16 +155,15 @@ async function serverRuntimes(
   const input = JSON.stringify({ fixture: data, requests: REQUESTS, streams: STREAMS })
   const rows: { runtime: string; measure: Measure }[] = []
   for (const name of ['deno', 'bun'] as RuntimeName[]) {
-    let binary: string
+    let command: RuntimeCommand
     try {
-      binary = runtimeBinary(name)
+      command = runtimeCommand(name, script, folder, { network: false })
     } catch {
       console.log(`(${name} is not installed: bash scripts/ensure-runtimes.sh adds its row)`)
       continue
     }
-    const args = name === 'deno' ? ['run', '--no-prompt', '--no-config', script] : ['--no-install', script]
+    const { binary, args, env } = command
     const version = execFileSync(binary, ['--version'], { encoding: 'utf8' }).split('\n')[0]!.trim()
-    const env = { ...process.env, DENO_DIR: join(folder, 'deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' }
     const run = () =>
       JSON.parse(execFileSync(binary, args, { input, encoding: 'utf8', env, maxBuffer: 1 << 24 })) as {
         backend: string

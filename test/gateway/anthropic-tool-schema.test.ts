@@ -8,40 +8,15 @@
  * still reaches vLLM as the function's parameters.
  */
 import Anthropic from '@anthropic-ai/sdk'
-import type { InferenceRouter } from 'continuum-proxy/router'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type RunningApp, rootFrameworks } from '../conformance/frameworks'
-import { anthropicClient, type Fakes, fakeRouter, startFakes } from './support'
-
-const express = rootFrameworks.find((harness) => harness.name === 'express')!
-const SECRET = 'the vault combination is 31-41-59'
-const WRONG = [
-  ['a string', SECRET],
-  ['an array', [SECRET]],
-  ['a number', 5],
-  ['a boolean', true],
-] as const
+import { describe, expect, it } from 'vitest'
+import { anthropicClient, expressGateway, WRONG_SCHEMAS as WRONG } from './support'
 
 const messages = [{ role: 'user' as const, content: 'Weather?' }]
 
 describe('Anthropic tool input_schema of the wrong type through the gateway', () => {
-  let fakes: Fakes
-  let router: InferenceRouter
-  let app: RunningApp
+  const gateway = expressGateway()
 
-  beforeAll(async () => {
-    fakes = await startFakes()
-    router = fakeRouter(fakes)
-    app = await express.start({ router })
-  })
-
-  afterAll(async () => {
-    await app.close()
-    await router.close()
-    await fakes.close()
-  })
-
-  const calls = () => fakes.vllm.requests.length + fakes.anthropic.requests.length
+  const calls = () => gateway.fakes.vllm.requests.length + gateway.fakes.anthropic.requests.length
 
   function tools(inputSchema: unknown): Anthropic.Tool[] {
     return [
@@ -67,7 +42,7 @@ describe('Anthropic tool input_schema of the wrong type through the gateway', ()
   describe.each(['llama', 'claude'])('messages for %s', (model) => {
     it.each(WRONG)('refuses %s', async (_name, inputSchema) => {
       const before = calls()
-      const failure = await anthropicClient(app.url, false)
+      const failure = await anthropicClient(gateway.app.url, false)
         .messages.create({ model, max_tokens: 16, messages, tools: tools(inputSchema) })
         .catch((error: unknown) => error)
       expectRefused(failure)
@@ -77,7 +52,7 @@ describe('Anthropic tool input_schema of the wrong type through the gateway', ()
 
   it.each(WRONG)('count_tokens refuses %s', async (_name, inputSchema) => {
     const before = calls()
-    const failure = await anthropicClient(app.url, false)
+    const failure = await anthropicClient(gateway.app.url, false)
       .messages.countTokens({ model: 'llama', messages, tools: tools(inputSchema) })
       .catch((error: unknown) => error)
     expectRefused(failure)
@@ -86,14 +61,16 @@ describe('Anthropic tool input_schema of the wrong type through the gateway', ()
 
   it('carries an object schema to vLLM as the function parameters', async () => {
     const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }
-    const answer = await anthropicClient(app.url, false).messages.create({
+    const answer = await anthropicClient(gateway.app.url, false).messages.create({
       model: 'llama',
       max_tokens: 16,
       messages,
       tools: tools(schema),
     })
     expect(answer.type).toBe('message')
-    const sent = fakes.vllm.requests.at(-1)?.json() as { tools: { function: { parameters: unknown } }[] }
+    const sent = gateway.fakes.vllm.requests.at(-1)?.json() as {
+      tools: { function: { parameters: unknown } }[]
+    }
     expect(sent.tools.map((tool) => tool.function.parameters)).toEqual([{ type: 'object' }, schema])
   })
 })

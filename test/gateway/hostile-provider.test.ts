@@ -6,48 +6,39 @@
  * (400 KB, well within the response limit), which JSON.parse reads and JSON.stringify cannot
  * write back, in the wire shape of each provider that carries arguments as an object.
  */
-import { anthropic, ollama, tgi, vertex } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rootFrameworks } from '../conformance/frameworks'
 import { jsonReply } from '../kit/replies'
 import { FakeUpstream } from '../kit/server'
-import { openaiClient } from './support'
+import { openaiClient, providerAt, SERVED_MODEL } from './support'
 
 const express = rootFrameworks.find((harness) => harness.name === 'express')!
 const DEPTH = 100_000
 const DEEP = `{"deep":${'['.repeat(DEPTH)}${']'.repeat(DEPTH)}}`
-const MODEL = 'served-model'
+const MODEL = SERVED_MODEL
 
 /** Each provider, and its answer with a tool call whose arguments are {@link DEEP}. */
 const CASES = [
   {
     name: 'anthropic',
-    provider: (url: string) => anthropic({ id: 'p', apiKey: 'sk-ant', baseURL: url, models: [MODEL] }),
+    provider: providerAt.anthropic,
     body: `{"id":"msg_deep","type":"message","role":"assistant","model":"${MODEL}","content":[{"type":"tool_use","id":"toolu_1","name":"lookup","input":${DEEP}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1}}`,
   },
   {
     name: 'ollama',
-    provider: (url: string) => ollama({ id: 'p', baseURL: url, models: [MODEL] }),
+    provider: providerAt.ollama,
     body: `{"model":"${MODEL}","created_at":"2026-01-01T00:00:00Z","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"lookup","arguments":${DEEP}}}]},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1}`,
   },
   {
     name: 'tgi',
-    provider: (url: string) => tgi({ id: 'p', baseURL: url, models: [MODEL] }),
+    provider: providerAt.tgi,
     body: `{"id":"","object":"chat.completion","created":1,"model":"${MODEL}","system_fingerprint":"3.0.0","choices":[{"index":0,"message":{"role":"assistant","tool_calls":[{"id":"0","type":"function","function":{"name":"lookup","arguments":${DEEP}}}]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`,
   },
   {
     name: 'vertex',
-    provider: (url: string) =>
-      vertex({
-        id: 'p',
-        project: 'proj',
-        location: 'us-central1',
-        accessToken: 'ya29.x',
-        baseURL: url,
-        models: [MODEL],
-      }),
+    provider: providerAt.vertex,
     body: `{"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"lookup","args":${DEEP}}}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1,"totalTokenCount":2},"modelVersion":"${MODEL}"}`,
   },
 ]

@@ -7,71 +7,53 @@
  * mapping the provider gives the same object inside its stream. Through the gateway on a real
  * Express socket, with the official OpenAI SDK streaming, to each built-in provider type.
  */
-import { anthropic, bedrock, ollama, openai, tgi, vertex, vllm } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rootFrameworks } from '../conformance/frameworks'
-import { FAKE_AWS_CREDENTIALS, FAKE_AWS_REGION } from '../kit/bedrock'
 import { jsonReply } from '../kit/replies'
 import { FakeUpstream, type Reply } from '../kit/server'
-import { drain, openaiClient } from './support'
+import { drain, openaiClient, providerAt, SERVED_MODEL } from './support'
 
 const express = rootFrameworks.find((harness) => harness.name === 'express')!
-const MODEL = 'served-model'
+const MODEL = SERVED_MODEL
 
 /** Each provider type, and the path part of its stream request. */
 const PROVIDERS = [
   {
     name: 'anthropic',
     stream: '/v1/messages',
-    provider: (url: string) => anthropic({ id: 'p', apiKey: 'sk-ant', baseURL: url, models: [MODEL] }),
+    provider: providerAt.anthropic,
   },
   {
     name: 'openai',
     stream: '/chat/completions',
-    provider: (url: string) => openai({ id: 'p', apiKey: 'sk-x', baseURL: `${url}/v1`, models: [MODEL] }),
+    provider: providerAt.openai,
   },
   {
     name: 'vllm',
     stream: '/chat/completions',
-    provider: (url: string) => vllm({ id: 'p', endpoints: [url], models: [MODEL] }),
+    provider: providerAt.vllm,
   },
   {
     name: 'ollama',
     stream: '/api/chat',
-    provider: (url: string) => ollama({ id: 'p', baseURL: url, models: [MODEL] }),
+    provider: providerAt.ollama,
   },
   {
     name: 'tgi',
     stream: '/chat/completions',
-    provider: (url: string) => tgi({ id: 'p', baseURL: url, models: [MODEL] }),
+    provider: providerAt.tgi,
   },
   {
     name: 'vertex',
     stream: 'streamGenerateContent',
-    provider: (url: string) =>
-      vertex({
-        id: 'p',
-        project: 'proj',
-        location: 'us-central1',
-        accessToken: 'ya29.x',
-        baseURL: url,
-        models: [MODEL],
-      }),
+    provider: providerAt.vertex,
   },
   {
     name: 'bedrock',
     stream: 'converse-stream',
-    provider: (url: string) =>
-      bedrock({
-        id: 'p',
-        region: FAKE_AWS_REGION,
-        credentials: FAKE_AWS_CREDENTIALS,
-        baseURL: url,
-        controlPlaneURL: url,
-        models: [MODEL],
-      }),
+    provider: providerAt.bedrock,
   },
 ]
 

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto'
 import Anthropic from '@anthropic-ai/sdk'
 import { createEncryptedFetch } from 'continuum-proxy/client'
-import { anthropic, bedrock, openai, vertex, vllm } from 'continuum-proxy/providers'
+import { anthropic, bedrock, ollama, openai, tgi, vertex, vllm } from 'continuum-proxy/providers'
 import { InferenceRouter } from 'continuum-proxy/router'
 import OpenAI from 'openai'
 import { afterAll, beforeAll } from 'vitest'
@@ -155,6 +155,47 @@ export async function drain(stream: AsyncIterable<unknown>): Promise<void> {
     // read to the end
   }
 }
+
+/** The one model a single-provider test serves. */
+export const SERVED_MODEL = 'served-model'
+
+/** Each provider type as id `p`, pointed at a fake server's base URL and serving {@link SERVED_MODEL}. */
+export const providerAt = {
+  anthropic: (url: string) => anthropic({ id: 'p', apiKey: 'sk-ant', baseURL: url, models: [SERVED_MODEL] }),
+  openai: (url: string) => openai({ id: 'p', apiKey: 'sk-x', baseURL: `${url}/v1`, models: [SERVED_MODEL] }),
+  vllm: (url: string) => vllm({ id: 'p', endpoints: [url], models: [SERVED_MODEL] }),
+  ollama: (url: string) => ollama({ id: 'p', baseURL: url, models: [SERVED_MODEL] }),
+  tgi: (url: string) => tgi({ id: 'p', baseURL: url, models: [SERVED_MODEL] }),
+  vertex: (url: string) =>
+    vertex({
+      id: 'p',
+      project: 'proj',
+      location: 'us-central1',
+      accessToken: 'ya29.x',
+      baseURL: url,
+      models: [SERVED_MODEL],
+    }),
+  bedrock: (url: string) =>
+    bedrock({
+      id: 'p',
+      region: FAKE_AWS_REGION,
+      credentials: FAKE_AWS_CREDENTIALS,
+      baseURL: url,
+      controlPlaneURL: url,
+      models: [SERVED_MODEL],
+    }),
+}
+
+/**
+ * Tool schemas of the wrong type (a JSON Schema must be an object), one holding a secret that no
+ * refusal may echo (`vault`).
+ */
+export const WRONG_SCHEMAS = [
+  ['a string', 'the vault combination is 31-41-59'],
+  ['an array', ['the vault combination is 31-41-59']],
+  ['a number', 5],
+  ['a boolean', true],
+] as const
 
 /** A running gateway: the provider fakes, the router over them, and Express serving it. */
 export interface RunningGateway {

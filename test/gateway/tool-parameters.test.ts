@@ -9,15 +9,7 @@
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 
-import { expressGateway, openaiClient } from './support'
-
-const SECRET = 'the vault combination is 31-41-59'
-const WRONG = [
-  ['a string', SECRET],
-  ['an array', [SECRET]],
-  ['a number', 5],
-  ['a boolean', true],
-] as const
+import { expressGateway, openaiClient, WRONG_SCHEMAS as WRONG } from './support'
 
 describe('OpenAI tool parameters of the wrong type through the gateway', () => {
   const gateway = expressGateway()

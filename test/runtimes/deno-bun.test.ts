@@ -23,7 +23,7 @@ import type { CallOutcome } from '../browser/page-entry'
 import { type BrowserServers, startBrowserServers } from '../browser/servers'
 import { replyFor } from '../kit/openai-echo'
 import { builtPackageIsFresh } from '../support/package-process'
-import { type RuntimeName, runtimeBinary } from './runtime-binaries'
+import { type RuntimeName, runtimeCommand } from './runtime-binaries'
 import type { PlanStep, VectorsOutcome } from './runtime-entry'
 
 type Build = 'browser bundle' | 'package'
@@ -79,19 +79,9 @@ afterAll(async () => {
 
 /** Runs the plan in one process of the runtime; one outcome per step, in order. */
 function runPlan(runtime: RuntimeName, variant: Build, plan: PlanStep[]): Promise<unknown[]> {
-  const binary = runtimeBinary(runtime)
-  const script = scripts[variant]
-  // Deno: network to loopback only and no other permission, no prompts, packages from the
-  // project's node_modules, its cache in the temporary folder. Bun: never installs a package.
-  const args =
-    runtime === 'deno'
-      ? ['run', '--allow-net=127.0.0.1', '--no-prompt', '--no-config', '--node-modules-dir=manual', script]
-      : ['--no-install', script]
+  const { binary, args, env } = runtimeCommand(runtime, scripts[variant], folder, { network: true })
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, {
-      env: { ...process.env, DENO_DIR: join(folder, 'deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    })
+    const child = spawn(binary, args, { env, stdio: ['pipe', 'pipe', 'pipe'] })
     let output = ''
     let errors = ''
     child.stdout.on('data', (chunk: Buffer) => {

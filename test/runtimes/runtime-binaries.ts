@@ -5,6 +5,7 @@
  * installs it; a browser or edge runtime the docs promise is never skipped silently.
  */
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export type RuntimeName = 'deno' | 'bun'
@@ -25,4 +26,40 @@ export function runtimeBinary(runtime: RuntimeName): string {
     )
   }
   return path
+}
+
+/** How to run a bundled script in a runtime, with the least it needs. */
+export interface RuntimeCommand {
+  readonly binary: string
+  readonly args: string[]
+  readonly env: NodeJS.ProcessEnv
+}
+
+/**
+ * The command that runs `script` in `runtime`. Deno: no permission but loopback network when
+ * `network` is set, no prompts, packages from the project's node_modules, its cache under
+ * `folder`. Bun: never installs a package on its own.
+ */
+export function runtimeCommand(
+  runtime: RuntimeName,
+  script: string,
+  folder: string,
+  options: { network: boolean },
+): RuntimeCommand {
+  const args =
+    runtime === 'deno'
+      ? [
+          'run',
+          ...(options.network ? ['--allow-net=127.0.0.1'] : []),
+          '--no-prompt',
+          '--no-config',
+          '--node-modules-dir=manual',
+          script,
+        ]
+      : ['--no-install', script]
+  return {
+    binary: runtimeBinary(runtime),
+    args,
+    env: { ...process.env, DENO_DIR: join(folder, 'deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' },
+  }
 }
