@@ -25,8 +25,9 @@ export interface GatewayOptions {
   callerId?: string
   /**
    * Request header whose value (`public`, `internal`, `confidential`, `restricted`) becomes
-   * `metadata.classification`. The same headers as for `callerIdHeader` are refused. Off by default: a client could otherwise claim a laxer class than
-   * its data deserves and steer `classification_based` routing off the host.
+   * `metadata.classification`. The same headers as for `callerIdHeader` are refused. Off by
+   * default: a client could otherwise claim a laxer class than its data deserves and steer
+   * `classification_based` routing off the host.
    * @default false
    */
   classificationHeader?: string | false

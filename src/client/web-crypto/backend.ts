@@ -7,6 +7,7 @@
  * operations run synchronously on it instead. That lookup is a run-time property access, not an
  * import: a bundle for the browser never sees `node:crypto`.
  */
+import { isAscii } from './bytes'
 
 /** Opaque handles a backend makes from raw keys. */
 export type AesKeyHandle = { readonly backend: string }
@@ -106,15 +107,12 @@ function encodeJoined(parts: readonly string[]): Uint8Array<ArrayBuffer> {
   return scratch.subarray(0, encoder.encodeInto(text, scratch).written)
 }
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
-const ASCII = /^[\x00-\x7f]*$/
-
 /**
  * The UTF-8 of an ASCII `head` and of `body`, back to back in the scratch buffer, by one
  * `encodeInto` (see {@link encodeJoined}); two calls when `head` is not ASCII.
  */
 function encodeHeadAndBody(head: string, body: string): [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>] {
-  if (!ASCII.test(head)) return encodeAll([head, body]) as [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]
+  if (!isAscii(head)) return encodeAll([head, body]) as [Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>]
   const joined = encodeJoined([head, body])
   return [joined.subarray(0, head.length), joined.subarray(head.length)]
 }

@@ -19,6 +19,14 @@ export function utf8(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(text)
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
+const ASCII = /^[\x00-\x7f]*$/
+
+/** Whether a string is ASCII, so its UTF-8 is one byte a code unit. */
+export function isAscii(text: string): boolean {
+  return ASCII.test(text)
+}
+
 /** Decodes UTF-8; throws a TypeError on invalid bytes. */
 export function fromUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes)

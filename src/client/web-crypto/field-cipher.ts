@@ -8,7 +8,7 @@
 import { ContinuumError } from '../../errors'
 import { canonicalJson, isCanonicalStringText } from '../../internal/canonical-json'
 import type { MaybePromise } from './backend'
-import { fromBase64url, fromUtf8, pooledRandomBytes, toBase64url, utf8 } from './bytes'
+import { fromBase64url, fromUtf8, isAscii, pooledRandomBytes, toBase64url, utf8 } from './bytes'
 import type { ClientFieldKey } from './field-key'
 
 const FORMAT_VERSION = 'cp2'
@@ -179,8 +179,7 @@ function sealParts(
 
 /** The UTF-8 length of a string, without encoding it when it is ASCII (as meta nearly always is). */
 function utf8Length(text: string): number {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range is the point
-  return /^[\x00-\x7f]*$/.test(text) ? text.length : utf8(text).length
+  return isAscii(text) ? text.length : utf8(text).length
 }
 
 /** The seal of a message whose body is given as its canonical JSON; immediate on a synchronous backend. */
