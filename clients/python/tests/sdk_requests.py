@@ -179,3 +179,29 @@ def chat_stream_text(events: list[SseEvent]) -> str:
     return "".join(
         choice["delta"].get("content") or "" for event in events for choice in event.json()["choices"]
     )
+
+
+def stream_chat(client: httpx.Client, prompt: str) -> str:
+    """``client.chat.completions.create(..., stream=True)`` read to its end: the streamed text."""
+    response = send(
+        client, "/v1/chat/completions", chat_body(prompt, stream=True), openai_headers(), stream=True
+    )
+    try:
+        return chat_stream_text(list(sse_events(response)))
+    finally:
+        response.close()
+
+
+async def astream_chat(client: httpx.AsyncClient, prompt: str) -> str:
+    """The same with ``AsyncOpenAI``."""
+    response = await asend(
+        client,
+        "/v1/chat/completions",
+        chat_body(prompt, stream=True),
+        openai_headers(asynchronous=True),
+        stream=True,
+    )
+    try:
+        return chat_stream_text([event async for event in asse_events(response)])
+    finally:
+        await response.aclose()

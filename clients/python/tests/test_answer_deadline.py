@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from continuum_client import Agreement, AsyncContinuumTransport, ContinuumError, ContinuumTransport
-from sdk_requests import asend, asse_events, chat_body, chat_stream_text, openai_headers, send, sse_events
+from sdk_requests import asend, astream_chat, chat_body, openai_headers, send, stream_chat
 
 SECRET = "the launch code is 0000"
 CHAT = "/v1/chat/completions"
@@ -352,11 +352,7 @@ class TestStreamsAndOptOut:
         with _client(openai_app, relay) as http:
 
             def call() -> str:
-                response = send(http, CHAT, chat_body(SECRET, stream=True), openai_headers(), stream=True)
-                try:
-                    return chat_stream_text(list(sse_events(response)))
-                finally:
-                    response.close()
+                return stream_chat(http, SECRET)
 
             assert bounded(call) == f"echo: {SECRET}"
         assert relay.handed[0].delivered == relay.handed[0].size
@@ -366,13 +362,7 @@ class TestStreamsAndOptOut:
 
         async def call() -> str:
             async with _async_client(openai_app, relay) as http:
-                response = await asend(
-                    http, CHAT, chat_body(SECRET, stream=True), openai_headers(asynchronous=True), stream=True
-                )
-                try:
-                    return chat_stream_text([event async for event in asse_events(response)])
-                finally:
-                    await response.aclose()
+                return await astream_chat(http, SECRET)
 
         assert abounded(call) == f"echo: {SECRET}"
 

@@ -23,7 +23,7 @@ import pytest
 from continuum_client import Agreement, AsyncContinuumTransport, ContinuumError, ContinuumTransport
 from continuum_client.content_coding import ContentCodingError, ContentDecoder
 from relays import AsyncRelay, Captured, Relay
-from sdk_requests import asend, asse_events, chat_body, chat_stream_text, openai_headers, send, sse_events
+from sdk_requests import asend, astream_chat, chat_body, openai_headers, send, stream_chat
 
 SECRET = "the launch code is 0000"
 BOGUS = ["gzip", "deflate", "br", "x-gzip", "gzip, gzip", "identity, gzip", "compress", "zstd"]
@@ -69,21 +69,11 @@ def _async_client(app: tuple[dict[str, Any], str], inner: httpx.AsyncBaseTranspo
 
 
 def _stream_chat(http: httpx.Client) -> str:
-    response = send(http, CHAT, chat_body(SECRET, stream=True), openai_headers(), stream=True)
-    try:
-        return chat_stream_text(list(sse_events(response)))
-    finally:
-        response.close()
+    return stream_chat(http, SECRET)
 
 
 async def _astream_chat(http: httpx.AsyncClient) -> str:
-    response = await asend(
-        http, CHAT, chat_body(SECRET, stream=True), openai_headers(asynchronous=True), stream=True
-    )
-    try:
-        return chat_stream_text([event async for event in asse_events(response)])
-    finally:
-        await response.aclose()
+    return await astream_chat(http, SECRET)
 
 
 def _ollama_lines(http: httpx.Client) -> list[Any]:
