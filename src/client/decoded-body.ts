@@ -20,16 +20,28 @@ function decoderFailure(error: unknown): boolean {
   return false
 }
 
-/** `source`, with a decoder failure under a declared content-encoding raised as CONTINUUM_RESPONSE_INTEGRITY_FAILED. */
-export async function* decodedBody(
+/**
+ * `source`, with a decoder failure under a declared content-encoding raised as
+ * CONTINUUM_RESPONSE_INTEGRITY_FAILED; `source` itself when none is declared, so an unencoded
+ * stream (the usual case) costs no extra step a read.
+ */
+export function decodedBody(
   source: AsyncIterable<Uint8Array>,
   contentEncoding: string | null,
+): AsyncIterable<Uint8Array> {
+  const coding = contentEncoding?.trim().toLowerCase()
+  if (coding === undefined || coding === '' || coding === 'identity') return source
+  return refusingUndecodable(source, coding)
+}
+
+async function* refusingUndecodable(
+  source: AsyncIterable<Uint8Array>,
+  coding: string,
 ): AsyncGenerator<Uint8Array> {
   try {
     yield* source
   } catch (error) {
-    const coding = contentEncoding?.trim().toLowerCase()
-    if (coding === undefined || coding === '' || coding === 'identity' || !decoderFailure(error)) throw error
+    if (!decoderFailure(error)) throw error
     throw new ContinuumError(
       'CONTINUUM_RESPONSE_INTEGRITY_FAILED',
       'Encrypted stream does not decode as its content-encoding says: it was altered on the path',
