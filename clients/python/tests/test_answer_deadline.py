@@ -4,9 +4,14 @@ inside the read timeout kept an encrypted call open for as long as it liked: bou
 unbounded time. The TypeScript client verifies the whole answer inside the SDK's request timeout;
 ``answer_timeout`` now bounds the Python transports the same way (from sending until the headers,
 and for an answer that is not a stream until its last byte), with CONTINUUM_UPSTREAM_TIMEOUT and the
-response closed. Streams get no total deadline. Sync and async, against the real middleware behind
-a relay that drips; the deadline is short so the tests are quick, and each call runs under a
-generous outer bound, so a client that would wait for ever fails the test instead of hanging it."""
+response closed. The sync transport used to check the deadline only when a read returned, so
+headers dripped on a real socket (httpcore reads them in one call) or one blocked read held it far
+past the deadline; it now waits for the exchange on a worker thread and gives up at the deadline
+itself, as the async one does. Streams get no total deadline, but ``stream_idle_timeout`` ends one
+that carries keep-alive comments and no event. Sync and async, against the real middleware behind
+a relay that drips and against a raw socket; the deadline is short so the tests are quick, and each
+call runs under a generous outer bound, so a client that would wait for ever fails the test
+instead of hanging it."""
 
 from __future__ import annotations
 
