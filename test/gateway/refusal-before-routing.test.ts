@@ -2,7 +2,7 @@
  * Regression: refusals written before any route matched reached the gateway's clients in our own
  * shape, `{"error":{...}}`, even where the path says which dialect the client speaks: a method the
  * route does not take (`GET /v1/messages`, CONTINUUM_METHOD_NOT_ALLOWED) and a path refused before
- * routing (`/v1/messages/`, `/v1//messages`, CONTINUUM_INVALID_PATH). An Anthropic client could not
+ * routing (`/v1/messages/`, `/v1//messages`, `/v1/%6Dessages`, CONTINUUM_INVALID_PATH). An Anthropic client could not
  * read them as Anthropic's errors. They now come in the dialect of the adapter whose routes the
  * path names (its gateway codec), with the same status, code and `allow` header; OpenAI's paths in
  * OpenAI's shape, and a plain proxy (no router) keeps ours. Real Express, Koa and Fastify sockets,
@@ -71,6 +71,7 @@ describe.each(rootFrameworks)('refusals before routing, in the dialect the path 
     ],
     ['a trailing slash', 'POST', '/v1/messages/', 400, 'CONTINUUM_INVALID_PATH'],
     ['an empty segment', 'POST', '/v1//messages', 400, 'CONTINUUM_INVALID_PATH'],
+    ['an encoded letter', 'POST', '/v1/%6Dessages', 400, 'CONTINUUM_INVALID_PATH'],
     ['a dot segment with a path parameter', 'POST', '/v1/x/..;/messages', 400, 'CONTINUUM_INVALID_PATH'],
   ])("%s is written in Anthropic's shape", async (_name, method, path, status, code) => {
     const before = providerCalls()
