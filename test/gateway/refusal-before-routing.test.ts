@@ -2,11 +2,11 @@
  * Regression: refusals written before any route matched reached the gateway's clients in our own
  * shape, `{"error":{...}}`, even where the path says which dialect the client speaks: a method the
  * route does not take (`GET /v1/messages`, CONTINUUM_METHOD_NOT_ALLOWED) and a path refused before
- * routing (`/v1/messages/`, `/v1//messages`, `/v1/%6Dessages`, CONTINUUM_INVALID_PATH). An Anthropic client could not
- * read them as Anthropic's errors. They now come in the dialect of the adapter whose routes the
- * path names (its gateway codec), with the same status, code and `allow` header; OpenAI's paths in
- * OpenAI's shape, and a plain proxy (no router) keeps ours. Real Express, Koa and Fastify sockets,
- * raw HTTP and the official Anthropic SDK; no provider is called.
+ * routing (`/v1/messages/`, `/v1//messages`, `/v1/%6Dessages`, CONTINUUM_INVALID_PATH). An
+ * Anthropic client could not read them as Anthropic's errors. They now come in the dialect of the
+ * adapter whose routes the path names (its gateway codec), with the same status, code and `allow`
+ * header; OpenAI's paths in OpenAI's shape, and a plain proxy (no router) keeps ours. Real
+ * Express, Koa and Fastify sockets, raw HTTP and the official Anthropic SDK; no provider is called.
  */
 import Anthropic from '@anthropic-ai/sdk'
 import type { InferenceRouter } from 'continuum-proxy/router'
