@@ -15,10 +15,17 @@ import { type AccessNote, withAccessLog } from './access-log'
 import { idleGuardedUpload, isNodeReadable, timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
+import { pathDialectError } from './path-dialect'
 import { pathReadings } from './path-variants'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
 import { assertCanonicalPath, pathProblem } from './request-path'
-import { errorResponse, jsonResponse, reportedErrorResponse, reportFailure } from './responses'
+import {
+  dialectErrorResponse,
+  errorResponse,
+  jsonResponse,
+  reportedErrorResponse,
+  reportFailure,
+} from './responses'
 import type { UpstreamRequestBody } from './upstream'
 import { RelayedBody } from './wire-body'
 
@@ -220,7 +227,12 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
         reportFailure(options.logger, error)
         const failure = toContinuumError(error)
         note.code = failure.code
-        response = errorResponse(failure)
+        // Behind the router gateway, in the dialect the path names (path-dialect.ts).
+        const body = options.dialectErrors
+          ? await pathDialectError(registry, request, splitUrl(request.url).path, failure)
+          : undefined
+        response =
+          body === undefined ? errorResponse(failure) : dialectErrorResponse(failure, body, undefined)
       }
       if (response === undefined || !options.accessLog) return response
       return withAccessLog(response, request, note, startedAt, options.clock, options.logger)

@@ -9,8 +9,8 @@
  * Thinking blocks of earlier turns are left out of the canonical history: they are signed for the
  * model that wrote them, and Anthropic itself strips them from earlier turns. A block of a known
  * type without what its type requires (a text block's string `text`, an image's `source`) is a
- * schema violation for every provider, as is a custom tool's `input_schema` that is not an
- * object; an unknown block type is Anthropic's own, `native.only`. Errors name paths, never content.
+ * schema violation for every provider, as is a custom tool's `input_schema` that is missing or not
+ * an object; an unknown block type is Anthropic's own, `native.only`. Errors name paths, never content.
  */
 import {
   type CanonicalMessage,
@@ -403,11 +403,13 @@ function toToolDefinition(tool: unknown, index: number, state: Decoding): ToolDe
 }
 
 /**
- * A custom tool's JSON Schema; absent or null is a tool without arguments. Any other value is
- * refused: replaced by an empty schema, it would let the model call the tool with no arguments.
+ * A custom tool's JSON Schema, which Anthropic's API requires (a tool without arguments says so
+ * with `{"type": "object"}`). Absent, null or anything but an object is refused: replaced by an
+ * empty schema, it would let the model call the tool with no arguments where Anthropic would have
+ * refused the request. Server tools have no `input_schema` and never get here.
  */
 function inputSchema(schema: unknown, path: string): Record<string, unknown> {
-  if (schema === undefined || schema === null) return { type: 'object', properties: {} }
+  if (schema === undefined || schema === null) throw invalid(path, 'is required for a custom tool')
   if (!isRecord(schema)) throw invalid(path, 'must be a JSON Schema object')
   return schema
 }

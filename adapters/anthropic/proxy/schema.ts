@@ -40,10 +40,15 @@ const tools = {
     required: ['name'],
     properties: {
       name: { type: 'string', minLength: 1 },
+      // Absent or "custom" for a custom tool; server tools name a version (`web_search_20250305`).
       type: { type: 'string' },
       // A schema of another type would be replaced by an empty one on the way to a provider.
       input_schema: { type: ['object', 'null'] },
     },
+    // Anthropic requires a custom tool's input_schema; server tools (bash, web search...) have none.
+    if: { properties: { type: { const: 'custom' } } },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, in a plain object never awaited
+    then: { required: ['input_schema'], properties: { input_schema: { type: 'object' } } },
   },
 }
 

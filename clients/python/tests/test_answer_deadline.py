@@ -4,15 +4,22 @@ inside the read timeout kept an encrypted call open for as long as it liked: bou
 unbounded time. The TypeScript client verifies the whole answer inside the SDK's request timeout;
 ``answer_timeout`` now bounds the Python transports the same way (from sending until the headers,
 and for an answer that is not a stream until its last byte), with CONTINUUM_UPSTREAM_TIMEOUT and the
-response closed. Streams get no total deadline. Sync and async, against the real middleware behind
-a relay that drips; the deadline is short so the tests are quick, and each call runs under a
-generous outer bound, so a client that would wait for ever fails the test instead of hanging it."""
+response closed. The sync transport used to check the deadline only when a read returned, so
+headers dripped on a real socket (httpcore reads them in one call) or one blocked read held it far
+past the deadline; it now waits for the exchange on a worker thread and gives up at the deadline
+itself, as the async one does. Streams get no total deadline, but ``stream_idle_timeout`` ends one
+that carries keep-alive comments and no event. Sync and async, against the real middleware behind
+a relay that drips and against a raw socket; the deadline is short so the tests are quick, and each
+call runs under a generous outer bound, so a client that would wait for ever fails the test
+instead of hanging it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gzip
 import os
+import socket
 import struct
 import threading
 import time
@@ -31,6 +38,7 @@ DEADLINE = 0.4
 # Far longer than any run of these tests, far shorter than a hang.
 OUTER_BOUND = 30.0
 _FRAMING = {"content-length", "transfer-encoding", "content-encoding"}
+_SPAN: contextvars.ContextVar[str] = contextvars.ContextVar("span", default="none")
 
 Plan = Callable[[bytes], List[Tuple[float, bytes]]]
 """How a relay hands an answer over: (seconds to wait, bytes) for each read."""
@@ -199,8 +207,12 @@ def assert_timed_out(outcome: Any, relay: _DripBase) -> None:
     assert isinstance(outcome, ContinuumError), outcome
     assert outcome.code == "CONTINUUM_UPSTREAM_TIMEOUT"
     assert outcome.status == 504 and outcome.details == {"seconds": DEADLINE}
-    # The client stopped reading and closed the answer.
-    assert relay.handed and all(handed.closed for handed in relay.handed)
+    # The client stopped reading and closed the answer (sync: its worker, at its next read).
+    assert relay.handed
+    closed_by = time.monotonic() + OUTER_BOUND
+    while not all(handed.closed for handed in relay.handed):
+        assert time.monotonic() < closed_by, "the answer was never closed"
+        time.sleep(0.01)
     assert all(handed.delivered < handed.size for handed in relay.handed)
 
 
@@ -287,11 +299,12 @@ class TestADrippedAnswerEndsAtTheDeadline:
 
 class TestTheDeadlineCoversTheWholeExchange:
     def test_headers_held_back_sync(self, openai_app: tuple[dict[str, Any], str]) -> None:
-        # Sync: the headers came after the deadline, so the answer is not read at all.
-        relay = DripRelay(lambda body: [(0.0, body)], headers_delay=2 * DEADLINE)
+        # Sync too is cut off while the headers are awaited: it used to wait for them, however long.
+        relay = DripRelay(lambda body: [(0.0, body)], headers_delay=OUTER_BOUND * 2)
         with _client(openai_app, relay) as http:
             outcome = bounded(lambda: send(http, CHAT, chat_body(SECRET), openai_headers()))
-        assert_timed_out(outcome, relay)
+        assert isinstance(outcome, ContinuumError) and outcome.code == "CONTINUUM_UPSTREAM_TIMEOUT"
+        assert outcome.details == {"seconds": DEADLINE}
 
     def test_headers_held_back_async(self, openai_app: tuple[dict[str, Any], str]) -> None:
         # Async: cut off while the headers are awaited; the relay never hands an answer over.
@@ -314,13 +327,33 @@ class TestTheDeadlineCoversTheWholeExchange:
 
         assert_timed_out(abounded(call), relay)
 
-    def test_sync_ends_after_the_read_in_progress(self, openai_app: tuple[dict[str, Any], str]) -> None:
-        # A blocked read cannot be interrupted from its own thread: sync ends when it returns, before
-        # the rest is read.
-        relay = DripRelay(lambda body: [(2 * DEADLINE, body[:10]), (0.0, body[10:])])
+    def test_sync_cuts_a_read_in_progress(self, openai_app: tuple[dict[str, Any], str]) -> None:
+        # It used to end only when the blocked read returned: here, far past the outer bound.
+        relay = DripRelay(pause(OUTER_BOUND * 2))
         with _client(openai_app, relay) as http:
             outcome = bounded(lambda: send(http, CHAT, chat_body(SECRET), openai_headers()))
-        assert_timed_out(outcome, relay)
+        assert isinstance(outcome, ContinuumError) and outcome.code == "CONTINUUM_UPSTREAM_TIMEOUT"
+        assert relay.handed[0].delivered < relay.handed[0].size
+
+    def test_sync_keeps_the_callers_context(self, openai_app: tuple[dict[str, Any], str]) -> None:
+        # The exchange runs on a worker thread: context variables (tracing spans) go with it.
+        seen: list[str] = []
+
+        class Recording(DripRelay):
+            def handle_request(self, request: httpx.Request) -> httpx.Response:
+                seen.append(_SPAN.get())
+                return super().handle_request(request)
+
+        relay = Recording(lambda body: [(0.0, body)])
+        token = _SPAN.set("span-1")
+        try:
+            with _client(openai_app, relay) as http:
+                # On this thread (bounded() would start another, without the variable).
+                response = send(http, CHAT, chat_body(SECRET), openai_headers())
+        finally:
+            _SPAN.reset(token)
+        assert response.json()["choices"][0]["message"]["content"] == f"echo: {SECRET}"
+        assert seen == ["span-1"]
 
     @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
     def test_the_agreement_key_document(self, server: Any, asynchronous: bool) -> None:
@@ -382,15 +415,157 @@ class TestStreamsAndOptOut:
         assert abounded(call)["choices"][0]["message"]["content"] == f"echo: {SECRET}"
 
 
+class _HeaderDripServer:
+    """A real server on a socket that answers ``GET /health`` at once, on the same keep-alive
+    connection, and any other request with headers dripped one byte every 50 ms: about two minutes
+    for all of them, so a client that waits for them fails the outer bound. Stops when closed."""
+
+    HEADERS = b"HTTP/1.1 200 OK\r\nx-pad: " + b"a" * 2400 + b"\r\ncontent-length: 0\r\n\r\n"
+
+    def __init__(self) -> None:
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.port: int = self.listener.getsockname()[1]
+        self.connections = 0
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
+
+    def _serve(self, connection: socket.socket) -> None:
+        with connection:
+            received = b""
+            while not self.stopped.is_set():
+                while b"\r\n\r\n" not in received:
+                    piece = connection.recv(65536)
+                    if not piece:
+                        return
+                    received += piece
+                head, _, received = received.partition(b"\r\n\r\n")
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                while len(received) < length:
+                    received += connection.recv(65536)
+                received = received[length:]
+                if head.startswith(b"GET /health "):
+                    connection.sendall(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                    continue
+                for at in range(len(self.HEADERS)):
+                    if self.stopped.wait(0.05):
+                        return
+                    connection.sendall(self.HEADERS[at : at + 1])
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+
+class TestHeadersDrippedOnTheSocket:
+    """The real thing: httpx's own transport on a socket, each header byte just inside the per-read
+    timeout, which the sync transport used to wait out (httpcore reads the headers in one call)."""
+
+    @pytest.mark.parametrize("reused", [False, True], ids=["new connection", "reused connection"])
+    def test_sync(self, reused: bool) -> None:
+        server = _HeaderDripServer()
+        try:
+            transport = ContinuumTransport(key_id="k1", key=os.urandom(32), answer_timeout=DEADLINE)
+            url = f"http://127.0.0.1:{server.port}"
+            with httpx.Client(base_url=url, transport=transport, timeout=5) as http:
+                if reused:
+                    assert http.get("/health").text == "ok"
+                outcome = bounded(lambda: send(http, CHAT, chat_body(SECRET), openai_headers()))
+            assert isinstance(outcome, ContinuumError), outcome
+            assert outcome.code == "CONTINUUM_UPSTREAM_TIMEOUT" and outcome.details == {"seconds": DEADLINE}
+            assert server.connections == 1
+        finally:
+            server.close()
+
+    def test_async(self) -> None:
+        server = _HeaderDripServer()
+
+        async def call() -> httpx.Response:
+            transport = AsyncContinuumTransport(key_id="k1", key=os.urandom(32), answer_timeout=DEADLINE)
+            url = f"http://127.0.0.1:{server.port}"
+            async with httpx.AsyncClient(base_url=url, transport=transport, timeout=5) as http:
+                assert (await http.get("/health")).text == "ok"
+                return await asend(http, CHAT, chat_body(SECRET), openai_headers(asynchronous=True))
+
+        try:
+            outcome = abounded(call)
+            assert isinstance(outcome, ContinuumError) and outcome.code == "CONTINUUM_UPSTREAM_TIMEOUT"
+        finally:
+            server.close()
+
+
+def quiet_first(body: bytes) -> List[Tuple[float, bytes]]:
+    """Keep-alive comments, one every 20 ms for far longer than the outer bound, then the stream."""
+    return [(0.02, b": keep-alive\n\n")] * int(OUTER_BOUND * 100) + [(0.0, body)]
+
+
+def event_by_event(body: bytes) -> List[Tuple[float, bytes]]:
+    """Each event a quarter of the deadline after the one before: all of it takes several deadlines."""
+    events = body.split(b"\n\n")
+    return [(DEADLINE / 4, event + b"\n\n") for event in events[:-1]] + [(0.0, events[-1])]
+
+
+class TestStreamIdleTimeout:
+    def test_keep_alives_alone_end_a_stream_sync(self, openai_app: tuple[dict[str, Any], str]) -> None:
+        relay = DripRelay(quiet_first)
+        with _client(openai_app, relay, stream_idle_timeout=DEADLINE) as http:
+            outcome = bounded(lambda: stream_chat(http, SECRET))
+        assert_timed_out(outcome, relay)
+
+    def test_keep_alives_alone_end_a_stream_async(self, openai_app: tuple[dict[str, Any], str]) -> None:
+        relay = AsyncDripRelay(quiet_first)
+
+        async def call() -> str:
+            async with _async_client(openai_app, relay, stream_idle_timeout=DEADLINE) as http:
+                return await astream_chat(http, SECRET)
+
+        assert_timed_out(abounded(call), relay)
+
+    @pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+    def test_a_slow_stream_with_events_is_not_idle(
+        self, openai_app: tuple[dict[str, Any], str], asynchronous: bool
+    ) -> None:
+        # Every event resets the limit: a stream several limits long opens whole.
+        if not asynchronous:
+            relay = DripRelay(event_by_event)
+            with _client(openai_app, relay, stream_idle_timeout=DEADLINE) as http:
+                assert bounded(lambda: stream_chat(http, LONG)) == f"echo: {LONG}"
+            assert sum(delay for delay, _ in relay.handed[0].plan) > 2 * DEADLINE
+            return
+        async_relay = AsyncDripRelay(event_by_event)
+
+        async def call() -> str:
+            async with _async_client(openai_app, async_relay, stream_idle_timeout=DEADLINE) as http:
+                return await astream_chat(http, LONG)
+
+        assert abounded(call) == f"echo: {LONG}"
+
+
+@pytest.mark.parametrize("option", ["answer_timeout", "stream_idle_timeout"])
 @pytest.mark.parametrize("value", [0, -1, float("nan"), float("inf"), "600", True])
 @pytest.mark.parametrize("kind", [ContinuumTransport, AsyncContinuumTransport])
-def test_a_bad_answer_timeout_is_refused_at_construction(kind: Any, value: Any) -> None:
+def test_a_bad_timeout_is_refused_at_construction(kind: Any, value: Any, option: str) -> None:
     with pytest.raises(ContinuumError) as raised:
-        kind(key_id="k1", key=os.urandom(32), answer_timeout=value)
-    assert raised.value.code == "CONTINUUM_INVALID_OPTIONS"
+        kind(key_id="k1", key=os.urandom(32), **{option: value})
+    assert raised.value.code == "CONTINUUM_INVALID_OPTIONS" and option in str(raised.value)
 
 
 @pytest.mark.parametrize("value", [1, 0.25, None])
-def test_good_answer_timeouts_are_accepted(value: Any) -> None:
-    ContinuumTransport(key_id="k1", key=os.urandom(32), answer_timeout=value)
-    AsyncContinuumTransport(key_id="k1", key=os.urandom(32), answer_timeout=value)
+def test_good_timeouts_are_accepted(value: Any) -> None:
+    for option in ("answer_timeout", "stream_idle_timeout"):
+        ContinuumTransport(key_id="k1", key=os.urandom(32), **{option: value})
+        AsyncContinuumTransport(key_id="k1", key=os.urandom(32), **{option: value})

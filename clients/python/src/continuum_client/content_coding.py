@@ -132,7 +132,8 @@ class ContentDecoder:
 
     def body(self, response: httpx.Response, each_read: Callable[[], None] | None = None) -> Iterator[bytes]:
         """The decoded pieces of a whole body; ``each_read`` is called after every read from the wire,
-        whether it decodes to anything or not (the sync answer deadline, answer_deadline.py)."""
+        whether it decodes to anything or not (the sync answer deadline, answer_deadline.py, and a
+        stream's idle limit, stream_idle.py)."""
         if response.is_stream_consumed:
             yield response.content
             return
@@ -142,12 +143,16 @@ class ContentDecoder:
             yield from self.decode(chunk)
         self.end()
 
-    async def abody(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        """The decoded pieces of a whole body read asynchronously."""
+    async def abody(
+        self, response: httpx.Response, each_read: Callable[[], None] | None = None
+    ) -> AsyncIterator[bytes]:
+        """The decoded pieces of a whole body read asynchronously; ``each_read`` as in :meth:`body`."""
         if response.is_stream_consumed:
             yield response.content
             return
         async for chunk in response.aiter_raw():
+            if each_read is not None:
+                each_read()
             for piece in self.decode(chunk):
                 yield piece
         self.end()

@@ -5,8 +5,9 @@ headers included), and verify and decrypt answers and streams before the SDK see
 sealed retired-key notice makes them refresh the key and retry, once: the server refused that
 request before forwarding it, so the retry cannot run it twice. A body never goes in clear to a
 path the client does not know as plain. An answer read whole (JSON, a sealed error, the agreement key
-document) is read within ``answer_timeout`` (answer_deadline.py), as httpx's per-read timeouts
-cannot bound a body dripped one byte at a time."""
+document) is read within ``answer_timeout`` (answer_deadline.py), and a stream may go no longer
+than ``stream_idle_timeout`` without a verified event (stream_idle.py), as httpx's per-read
+timeouts cannot bound an answer dripped one byte at a time."""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from typing import Any, AsyncIterator, Callable, Iterable, Iterator
 
 import httpx
 
-from .answer_deadline import DEFAULT_ANSWER_TIMEOUT, Deadline, answer_timeout_option, within_deadline
+from .answer_deadline import (
+    DEFAULT_ANSWER_TIMEOUT,
+    Deadline,
+    seconds_option,
+    within_deadline,
+    within_deadline_sync,
+)
 from .content_coding import ContentCodingError, ContentCutError, ContentDecoder
 from .errors import ContinuumError
 from .exchange import (
@@ -35,6 +42,7 @@ from .key_source import Agreement, AgreementKeySource, KeyProvider, KeySource, S
 from .keys import KeyMaterial
 from .path_policy import validate_plain_paths
 from .routes import RouteTable
+from .stream_idle import DEFAULT_STREAM_IDLE_TIMEOUT, StreamIdle
 from .stream_opener import StreamOpener
 
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
@@ -108,15 +116,18 @@ def _check_transport(transport: object, method: str, example: str) -> None:
 
 
 class _OpenedStream(httpx.SyncByteStream):
-    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
+    def __init__(
+        self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener, idle: float | None
+    ) -> None:
         self._response = response
         self._decoder = decoder
         self._opener = opener
+        self._idle = StreamIdle(idle, opener)
 
     def __iter__(self) -> Iterator[bytes]:
         # The bytes as they came, decoded here in bounded pieces (content_coding.py), each pushed alone.
         try:
-            for piece in self._decoder.body(self._response):
+            for piece in self._decoder.body(self._response, self._idle.check):
                 plain = self._opener.push(piece)
                 if plain:
                     yield plain
@@ -133,14 +144,17 @@ class _OpenedStream(httpx.SyncByteStream):
 
 
 class _AsyncOpenedStream(httpx.AsyncByteStream):
-    def __init__(self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener) -> None:
+    def __init__(
+        self, response: httpx.Response, decoder: ContentDecoder, opener: StreamOpener, idle: float | None
+    ) -> None:
         self._response = response
         self._decoder = decoder
         self._opener = opener
+        self._idle = StreamIdle(idle, opener)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for piece in self._decoder.abody(self._response):
+            async for piece in self._decoder.abody(self._response, self._idle.check):
                 plain = self._opener.push(piece)
                 if plain:
                     yield plain
@@ -172,9 +186,11 @@ class ContinuumTransport(httpx.BaseTransport):
     is refused with CONTINUUM_BODY_TOO_LARGE before it is sent. ``answer_timeout`` (seconds, default
     600, ``None`` for none) bounds each encrypted exchange from sending the request until its headers,
     and for an answer that is not a stream (JSON, a sealed error, the agreement key document) until
-    its last byte: then CONTINUUM_UPSTREAM_TIMEOUT, the response closed. The sync transport checks it
-    each time a read returns, so a call ends at most one httpx read timeout after it. Streams get no
-    total deadline. Options are validated now.
+    its last byte: then CONTINUUM_UPSTREAM_TIMEOUT, the response closed. The call ends at the
+    deadline itself, headers still dripping or a read in progress included (the exchange runs on a
+    worker thread the caller waits for). Streams get no total deadline: ``stream_idle_timeout``
+    (seconds, default 600, ``None`` for none) bounds the time between their verified events,
+    checked each time a read returns. Options are validated now.
     """
 
     def __init__(
@@ -191,13 +207,15 @@ class ContinuumTransport(httpx.BaseTransport):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         # `_iv` and `_nonce` exist for the test vectors and the benchmark only: never fix them in use.
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
-        self._answer_timeout = answer_timeout_option(answer_timeout)
+        self._answer_timeout = seconds_option(answer_timeout, "answer_timeout")
+        self._stream_idle_timeout = seconds_option(stream_idle_timeout, "stream_idle_timeout")
         _check_transport(transport, "handle_request", "httpx.HTTPTransport()")
         self._inner = transport if transport is not None else httpx.HTTPTransport()
 
@@ -217,7 +235,12 @@ class ContinuumTransport(httpx.BaseTransport):
     def _attempt(self, plan: Plan) -> Opened:
         resolved = self._keys.resolve(plan.mount, lambda url: self._fetch(url, plan.extensions))
         sealed = self._core.seal(plan, resolved)
-        deadline = Deadline(self._answer_timeout)
+        # A stream leaves the deadline with its headers (_open returns before its body is read).
+        return within_deadline_sync(
+            self._answer_timeout, lambda deadline: self._exchange(sealed, deadline), _close_opened
+        )
+
+    def _exchange(self, sealed: Sealed, deadline: Deadline) -> Opened:
         response = self._inner.handle_request(sealed.request)
         try:
             deadline.check()
@@ -234,7 +257,8 @@ class ContinuumTransport(httpx.BaseTransport):
         try:
             decoder = ContentDecoder.of(response)
             if kind == "stream":
-                stream = _OpenedStream(response, decoder, self._core.stream_opener(sealed))
+                opener = self._core.stream_opener(sealed)
+                stream = _OpenedStream(response, decoder, opener, self._stream_idle_timeout)
                 return self._core.stream_response(response, stream)
             body = join_limited(
                 decoder.body(response, deadline.check), self._core.max_response_bytes, self._core.too_large
@@ -249,8 +273,12 @@ class ContinuumTransport(httpx.BaseTransport):
         )
 
     def _fetch(self, url: str, extensions: dict[str, Any]) -> tuple[int, bytes]:
+        return within_deadline_sync(
+            self._answer_timeout, lambda deadline: self._fetch_within(url, extensions, deadline), _ignore
+        )
+
+    def _fetch_within(self, url: str, extensions: dict[str, Any], deadline: Deadline) -> tuple[int, bytes]:
         # With the caller's extensions, its timeout first: without one httpx waits for ever.
-        deadline = Deadline(self._answer_timeout)
         response = self._inner.handle_request(
             httpx.Request("GET", url, headers=_AGREEMENT_HEADERS, extensions=extensions)
         )
@@ -272,7 +300,7 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
     """The async twin of :class:`ContinuumTransport`, for ``httpx.AsyncClient`` (``AsyncOpenAI``,
     ``AsyncAnthropic``). ``keys`` may be an async callable. ``transport`` defaults to
     ``httpx.AsyncHTTPTransport()``. ``answer_timeout`` is enforced the moment it passes, a read in
-    progress included."""
+    progress included, with an anyio cancel scope rather than a worker thread."""
 
     def __init__(
         self,
@@ -288,12 +316,14 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         answer_timeout: float | None = DEFAULT_ANSWER_TIMEOUT,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         _iv: IvSource = random_iv,
         _nonce: NonceSource = random_nonce,
     ) -> None:
         self._keys = _key_source(key_id, key, keys, agreement)
         self._core = _core(routes, plain_paths, clock, max_response_bytes, max_request_bytes, _iv, _nonce)
-        self._answer_timeout = answer_timeout_option(answer_timeout)
+        self._answer_timeout = seconds_option(answer_timeout, "answer_timeout")
+        self._stream_idle_timeout = seconds_option(stream_idle_timeout, "stream_idle_timeout")
         _check_transport(transport, "handle_async_request", "httpx.AsyncHTTPTransport()")
         self._inner = transport if transport is not None else httpx.AsyncHTTPTransport()
 
@@ -328,7 +358,8 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
         try:
             decoder = ContentDecoder.of(response)
             if kind == "stream":
-                stream = _AsyncOpenedStream(response, decoder, self._core.stream_opener(sealed))
+                opener = self._core.stream_opener(sealed)
+                stream = _AsyncOpenedStream(response, decoder, opener, self._stream_idle_timeout)
                 return self._core.stream_response(response, stream)
             body = await _join_limited_async(
                 decoder.abody(response), self._core.max_response_bytes, self._core.too_large
@@ -352,6 +383,14 @@ class AsyncContinuumTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def _close_opened(opened: Opened) -> None:
+    opened.response.close()
+
+
+def _ignore(_: object) -> None:
+    """The agreement key document's response is closed by its exchange itself."""
 
 
 async def _join_limited_async(
