@@ -5,6 +5,7 @@
  * `model`, `messages.*.role`, `usage` (a whole subtree stays plain).
  */
 import { ContinuumError } from '../errors'
+import { canonicalJson, memberName, sortedKeys } from '../internal/canonical-json'
 import { type CipherContext, decryptValue, encryptValue } from './field-cipher'
 import { isCiphertext } from './format'
 
@@ -112,6 +113,74 @@ export function encryptFields(
   sequence: number,
 ): unknown {
   return walk(tree, message, '', (value, path) => encryptValue(context, sequence, path, value))
+}
+
+/**
+ * The canonical JSON of `encryptFields(tree, message, context, sequence)`, written in one pass:
+ * no encrypted copy is built and walked again, and a ciphertext (base64url behind a key id of the
+ * same alphabet, nothing to escape) goes in between quotes as it is, where the copy's writer ran
+ * JSON.stringify over its every character. The text is the same: members in RFC 8785 order, an
+ * undefined member left out, plain subtrees written by canonicalJson. A message that fails either
+ * way (undefined in an array, a value or member name RFC 8785 cannot hold) is done again the
+ * two-step way, so the error, and which field it names first, is the one it always was.
+ */
+export function encryptFieldsToCanonicalJson(
+  tree: PlainFieldTree,
+  message: unknown,
+  context: CipherContext,
+  sequence: number,
+): string {
+  try {
+    return writeEncrypted(tree, message, '', context, sequence)
+  } catch {
+    return canonicalJson(encryptFields(tree, message, context, sequence))
+  }
+}
+
+/** {@link walk} with {@link encryptValue} as its leaf, writing canonical text instead of a copy. */
+function writeEncrypted(
+  tree: PlainFieldTree,
+  value: unknown,
+  path: string,
+  context: CipherContext,
+  sequence: number,
+): string {
+  if (tree.plain) return canonicalJson(value)
+  if (!isContainer(value)) {
+    return path === '' ? canonicalJson(value) : `"${encryptValue(context, sequence, path, value)}"`
+  }
+  if (Array.isArray(value)) {
+    let text = '['
+    for (let index = 0; index < value.length; index++) {
+      const item = value[index]
+      if (item === undefined) throw new TypeError('undefined in an array')
+      const child = childTree(tree, String(index))
+      const childPath = `${path}/${index}`
+      if (index > 0) text += ','
+      text +=
+        child === undefined
+          ? `"${encryptValue(context, sequence, childPath, item)}"`
+          : writeEncrypted(child, item, childPath, context, sequence)
+    }
+    return `${text}]`
+  }
+  const object = value as Record<string, unknown>
+  let text = '{'
+  let wrote = false
+  for (const key of sortedKeys(object)) {
+    const item = object[key]
+    if (item === undefined) continue
+    const name = memberName(key)
+    const child = childTree(tree, key)
+    const childPath = `${path}/${escapePointer(key)}`
+    text += `${wrote ? ',' : ''}${name}:${
+      child === undefined
+        ? `"${encryptValue(context, sequence, childPath, item)}"`
+        : writeEncrypted(child, item, childPath, context, sequence)
+    }`
+    wrote = true
+  }
+  return `${text}}`
 }
 
 /**

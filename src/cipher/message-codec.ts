@@ -12,7 +12,7 @@ import {
   sealMatches,
   sealMatchesText,
 } from './field-cipher'
-import { decryptFields, encryptFields, type PlainFieldTree } from './field-map'
+import { decryptFields, encryptFields, encryptFieldsToCanonicalJson, type PlainFieldTree } from './field-map'
 import { END_MARKER_KEY, EVENT_SEAL_KEY } from './format'
 
 /**
@@ -65,18 +65,17 @@ export function openRequest(
 }
 
 /**
- * Encrypts a JSON response body and returns it with its seal, which also binds the HTTP status;
- * `text` is the canonical JSON the seal covers, to send as the body.
+ * Encrypts a JSON response body and returns its canonical JSON, the text the seal covers and the
+ * body to send, with the seal, which also binds the HTTP status.
  */
 export function sealResponse(
   tree: PlainFieldTree,
   body: unknown,
   context: CipherContext,
   status: number,
-): { body: unknown; text: string; seal: string } {
-  const encrypted = encryptFields(tree, body, context, 0)
-  const text = canonicalJson(encrypted)
-  return { body: encrypted, text, seal: computeSealOfText(context, 0, 'response', String(status), text) }
+): { text: string; seal: string } {
+  const text = encryptFieldsToCanonicalJson(tree, body, context, 0)
+  return { text, seal: computeSealOfText(context, 0, 'response', String(status), text) }
 }
 
 /**
@@ -159,7 +158,7 @@ export function sealEventText(
       `Upstream stream event carries the reserved member ${EVENT_SEAL_KEY}`,
     )
   }
-  const text = canonicalJson(encryptFields(tree, event, context, sequence))
+  const text = encryptFieldsToCanonicalJson(tree, event, context, sequence)
   const seal = computeSealOfText(context, sequence, 'event', eventName, text)
   return text === '{}' ? `{"${EVENT_SEAL_KEY}":"${seal}"}` : `${text.slice(0, -1)}${SEAL_MEMBER}${seal}"}`
 }

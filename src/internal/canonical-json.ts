@@ -94,13 +94,18 @@ function write(value: unknown, depth: number): string {
   for (const key of keys) {
     const item = object[key]
     if (item === undefined) continue
-    const name = JSON.stringify(key)
-    if (name.includes('\\ud') && LONE_SURROGATE.test(key))
-      throw refuse('has a member name with a lone UTF-16 surrogate')
-    text += `${wrote ? ',' : ''}${name}:${write(item, depth + 1)}`
+    text += `${wrote ? ',' : ''}${memberName(key)}:${write(item, depth + 1)}`
     wrote = true
   }
   return `${text}}`
+}
+
+/** A member name's JSON form, refused when it holds a lone UTF-16 surrogate. */
+export function memberName(key: string): string {
+  const name = JSON.stringify(key)
+  if (name.includes('\\ud') && LONE_SURROGATE.test(key))
+    throw refuse('has a member name with a lone UTF-16 surrogate')
+  return name
 }
 
 /** Objects with at most this many members are sorted in place by insertion (see {@link sortedKeys}). */
@@ -112,7 +117,7 @@ const INSERTION_SORT_LIMIT = 16
  * Array.prototype.sort copies every array into a work area first: an insertion sort in place
  * gives the same order with no allocation beyond Object.keys.
  */
-function sortedKeys(object: Record<string, unknown>): string[] {
+export function sortedKeys(object: Record<string, unknown>): string[] {
   const keys = Object.keys(object)
   if (keys.length > INSERTION_SORT_LIMIT) return keys.sort()
   for (let index = 1; index < keys.length; index++) {

@@ -33,6 +33,11 @@ function byHeaderFirst(left: CompiledRoute, right: CompiledRoute): number {
   return (left.header === undefined ? 1 : 0) - (right.header === undefined ? 1 : 0)
 }
 
+/** Whether a route serves a request with these headers: a route with a `header` needs it present. */
+function selects(route: CompiledRoute, headers: Readonly<Record<string, string | undefined>>): boolean {
+  return route.header === undefined || headers[route.header] !== undefined
+}
+
 /** Protocol adapters by route. */
 export class AdapterRegistry {
   readonly #adapters = new Map<string, ProtocolAdapter | DeferredAdapter>()
@@ -123,11 +128,9 @@ export class AdapterRegistry {
     headers: Readonly<Record<string, string | undefined>> = {},
   ): RouteLookup {
     const method = requestMethod === 'HEAD' ? 'GET' : requestMethod
-    const selects = (route: CompiledRoute) =>
-      route.header === undefined || headers[route.header] !== undefined
     const candidates = this.#static.get(path)
     if (candidates !== undefined) {
-      const route = candidates.find((candidate) => candidate.method === method && selects(candidate))
+      const route = candidates.find((candidate) => candidate.method === method && selects(candidate, headers))
       if (route !== undefined) return { kind: 'match', match: { route, params: {}, routePath: path } }
       return {
         kind: 'method-not-allowed',
@@ -138,7 +141,7 @@ export class AdapterRegistry {
     for (const route of this.#templated) {
       const params = route.matchExact(path)
       if (params === undefined) continue
-      if (route.method === method && selects(route))
+      if (route.method === method && selects(route, headers))
         return { kind: 'match', match: { route, params, routePath: path } }
       allowed.push(route.method)
     }

@@ -120,37 +120,51 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
 /**
  * Follows a Node Readable to its end by its events: `onData` gets each chunk, `done` is told once
  * how it ended, with nothing for its end or with the failure ('close' before 'end' is the sender
- * gone mid-body). The returned function stops following: every listener goes, and `done` is not
- * called. Reading starts when the caller resumes the stream.
+ * gone mid-body). `stop()` stops following: every listener goes, and `done` is not called.
+ * Reading starts when the caller resumes the stream. A class whose listeners are its own methods,
+ * bound once: a body read makes no closures for them (in the built package each named closure
+ * also costs a `__name` call, its `keepNames`).
  */
-function follow(
-  stream: NodeReadable,
-  onData: (chunk: Buffer) => void,
-  done: (error?: Error) => void,
-): () => void {
-  const unfollow = (): void => {
-    stream.removeListener('data', onData)
-    stream.removeListener('end', onEnd)
-    stream.removeListener('error', onError)
-    stream.removeListener('close', onClose)
+class Following {
+  readonly #stream: NodeReadable
+  readonly #data: (chunk: Buffer) => void
+  readonly #done: (error?: Error) => void
+  readonly #end = this.#onEnd.bind(this)
+  readonly #error = this.#onError.bind(this)
+  readonly #close = this.#onClose.bind(this)
+
+  constructor(stream: NodeReadable, onData: (chunk: Buffer) => void, done: (error?: Error) => void) {
+    this.#stream = stream
+    this.#data = onData
+    this.#done = done
+    stream.on('data', onData)
+    stream.on('end', this.#end)
+    stream.on('error', this.#error)
+    stream.on('close', this.#close)
   }
-  const onEnd = (): void => {
-    unfollow()
-    done()
+
+  stop(): void {
+    const stream = this.#stream
+    stream.removeListener('data', this.#data)
+    stream.removeListener('end', this.#end)
+    stream.removeListener('error', this.#error)
+    stream.removeListener('close', this.#close)
   }
-  const onError = (error: Error): void => {
-    unfollow()
-    done(error)
+
+  #onEnd(): void {
+    this.stop()
+    this.#done()
   }
-  const onClose = (): void => {
-    unfollow()
-    done(new Error('body stream closed before its end'))
+
+  #onError(error: Error): void {
+    this.stop()
+    this.#done(error)
   }
-  stream.on('data', onData)
-  stream.on('end', onEnd)
-  stream.on('error', onError)
-  stream.on('close', onClose)
-  return unfollow
+
+  #onClose(): void {
+    this.stop()
+    this.#done(new Error('body stream closed before its end'))
+  }
 }
 
 /**
@@ -170,7 +184,7 @@ export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): 
     if (over) return
     over = true
     clearTimeout(idle)
-    unfollow()
+    following.stop()
     // Whatever the source still reports (a reset after a refusal) is already answered.
     source.on('error', ignore)
     through.removeListener('drain', onDrain)
@@ -183,7 +197,7 @@ export function idleGuardedUpload(source: NodeReadable, idleTimeoutMs: number): 
     }
   }
   const idle = setTimeout(() => stop(bodyTimeout('idle', idleTimeoutMs)), idleTimeoutMs)
-  const unfollow = follow(
+  const following = new Following(
     source,
     (chunk) => {
       idle.refresh()
@@ -216,14 +230,14 @@ function readNodeStream(stream: NodeReadable, limit: number, timeouts?: BodyTime
     const settle = (error?: Error): void => {
       clearTimeout(idle)
       clearTimeout(whole)
-      unfollow()
+      following.stop()
       if (error === undefined) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total))
       else {
         stream.pause()
         reject(error)
       }
     }
-    const unfollow = follow(
+    const following = new Following(
       stream,
       (chunk) => {
         total += chunk.byteLength

@@ -56,7 +56,6 @@ export function encodeResponse(
   const headers = clientResponseHeaders(response.headers, body.type !== 'bytes')
   for (const name in context.extraHeaders) headers[name] = context.extraHeaders[name]!
   if (cipher !== undefined) headers[HEADERS.encrypted] = '1'
-  const finished = (failure: ContinuumError | undefined): void => context.finished(failure)
   if (body.type === 'bytes') {
     const stream = context.stream
     return {
@@ -66,7 +65,7 @@ export function encodeResponse(
         body.stream,
         stream === undefined ? undefined : (failure) => plainFailureFrame(stream, failure, true),
         context.signal,
-        finished,
+        (failure) => context.finished(failure),
       ),
     }
   }
@@ -82,7 +81,13 @@ export function encodeResponse(
       return {
         status: response.status,
         headers,
-        body: new path.EventStreamBody(path.claimRawEvents(events), events, writer, context.signal, finished),
+        body: new path.EventStreamBody(
+          path.claimRawEvents(events),
+          events,
+          writer,
+          context.signal,
+          (failure) => context.finished(failure),
+        ),
       }
     }
     const path = streamPath()

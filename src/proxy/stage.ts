@@ -73,6 +73,8 @@ export function runHooks<E>(
   onStage?: (name: string) => () => void,
 ): Promise<ExchangeResponse> {
   const { hooks, names } = stageHooks
+  // No stage has this hook (the common case): no runner closure to make for nothing.
+  if (hooks.length === 0) return inner()
   const run = (index: number): Promise<ExchangeResponse> => {
     if (index === hooks.length) return inner()
     let called = false
