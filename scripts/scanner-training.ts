@@ -171,6 +171,10 @@ function trainPair(
   const total = rowIndices.length
   const classWeight = [total / (2 * Math.max(1, total - positives)), total / (2 * Math.max(1, positives))]
 
+  /** Per model: a vector's logit, and the best of an injection's chunks so far. */
+  const logits = new Float64Array(models)
+  const bestLogits = new Float64Array(models)
+
   /** The vector's logit under one model, without the bias. */
   const logitOf = (vector: SparseVector, model: number): number => {
     const { indices, values } = vector
@@ -179,6 +183,21 @@ function trainPair(
     for (let slot = 0; slot < indices.length; slot++)
       sum += state[stride * indices[slot]! + offset]! * values[slot]!
     return sum
+  }
+
+  /** The vector's logit under each model of a pair, without the bias, into `logits`. */
+  const logitsOfBoth = (vector: SparseVector): void => {
+    const { indices, values } = vector
+    let sum0 = 0
+    let sum1 = 0
+    for (let slot = 0; slot < indices.length; slot++) {
+      const at = 4 * indices[slot]!
+      const value = values[slot]!
+      sum0 += state[at]! * value
+      sum1 += state[at + 2]! * value
+    }
+    logits[0] = sum0
+    logits[1] = sum1
   }
 
   /** One example's AdaGrad step for one model. */
@@ -263,17 +282,15 @@ function trainPair(
         continue
       }
       // Each model takes the chunk it rates highest (the first of equals).
-      for (let model = 0; model < models; model++) {
-        let best = 0
-        let bestLogit = logitOf(parts[0]!, model)
-        for (let part = 1; part < parts.length; part++) {
-          const logit = logitOf(parts[part]!, model)
-          if (logit > bestLogit) {
-            best = part
-            bestLogit = logit
+      for (let part = 0; part < parts.length; part++) {
+        if (models === 2) logitsOfBoth(parts[part]!)
+        else logits[0] = logitOf(parts[part]!, 0)
+        for (let model = 0; model < models; model++) {
+          if (part === 0 || logits[model]! > bestLogits[model]!) {
+            bestPart[model] = part
+            bestLogits[model] = logits[model]!
           }
         }
-        bestPart[model] = best
       }
       if (models === 2 && bestPart[0] === bestPart[1]) stepBoth(parts[bestPart[0]!]!, 1, weight)
       else for (let model = 0; model < models; model++) step(parts[bestPart[model]!]!, 1, weight, model)
