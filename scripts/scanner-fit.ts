@@ -12,7 +12,12 @@ import type { FeatureConfig } from '../src/scanner/features'
 import type { InjectionModelJSON } from '../src/scanner/model'
 import { calibrateBias, combinedMargin, type FalsePositiveBudget, fitCombiner } from './scanner-combiner'
 import type { CorpusRow, CorpusSettings } from './scanner-corpus'
-import { type ClassifierSettings, classifierLogits, trainClassifier } from './scanner-training'
+import {
+  type ClassifierSettings,
+  classifierLogits,
+  trainClassifier,
+  trainClassifiers,
+} from './scanner-training'
 
 /** Everything a fit needs besides the rows; the defaults are what the shipped model uses. */
 export interface FitSettings {
@@ -96,24 +101,34 @@ function evidenceUnder(
   })
 }
 
-/** Out-of-fold evidence of every row in `rows.indices` for one L2 (grouped k-fold). */
-export function outOfFoldEvidence(rows: FitRows, settings: FitSettings, l2: number): Float64Array[] {
+/**
+ * Out-of-fold evidence of every row in `rows.indices` for each L2 of `l2s` (grouped k-fold): one
+ * array per L2. The candidates of a fold train together (trainClassifiers), each as it would
+ * alone.
+ */
+export function outOfFoldEvidence(
+  rows: FitRows,
+  settings: FitSettings,
+  l2s: readonly number[],
+): Float64Array[][] {
   const { corpus, groups, indices } = rows
   const dimension = 1 << settings.corpus.features.dimensionBits
   const foldOf = groupFolds(
     indices.map((index) => groups[index]!),
     settings.innerFolds,
   )
-  const evidence = new Array<Float64Array>(indices.length)
+  const evidence = l2s.map(() => new Array<Float64Array>(indices.length))
   for (let fold = 0; fold < settings.innerFolds; fold++) {
     const inFold = indices.filter((index) => foldOf.get(groups[index]!) === fold)
     if (inFold.length === 0) continue
     const training = indices.filter((index) => foldOf.get(groups[index]!) !== fold)
-    const model = trainClassifier(corpus, training, dimension, { ...settings.classifier, l2 })
-    const scored = evidenceUnder(corpus, inFold, model)
-    let next = 0
-    indices.forEach((index, position) => {
-      if (foldOf.get(groups[index]!) === fold) evidence[position] = scored[next++]!
+    const models = trainClassifiers(corpus, training, dimension, settings.classifier, l2s)
+    models.forEach((model, candidate) => {
+      const scored = evidenceUnder(corpus, inFold, model)
+      let next = 0
+      indices.forEach((index, position) => {
+        if (foldOf.get(groups[index]!) === fold) evidence[candidate]![position] = scored[next++]!
+      })
     })
   }
   return evidence
@@ -161,9 +176,9 @@ export function fitScanner(
   const rowGroups = indices.map((index) => groups[index]!)
   const candidates: CandidateResult[] = []
   let chosen: { l2: number; weights: number[]; bias: number; recall: number } | undefined
-  for (const l2 of settings.l2Grid) {
-    const evidence = outOfFoldEvidence(rows, settings, l2)
-    const combiner = combinerFor(evidence, labels, rowGroups, settings)
+  const evidence = outOfFoldEvidence(rows, settings, settings.l2Grid)
+  for (const [candidate, l2] of settings.l2Grid.entries()) {
+    const combiner = combinerFor(evidence[candidate]!, labels, rowGroups, settings)
     candidates.push({ l2, recall: combiner.recall, falsePositiveRate: combiner.falsePositiveRate })
     log(
       `  l2 ${l2}: out-of-fold recall ${combiner.recall.toFixed(3)}, benign flagged ${combiner.falsePositiveRate.toFixed(4)}`,

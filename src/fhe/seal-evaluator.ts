@@ -2,8 +2,9 @@
  * The CKKS work itself, on one thread: load evaluation keys, pre-encode stored matrices into
  * diagonal plaintexts once, and evaluate encrypted-vector × matrix products (baby-step giant-step,
  * see layout.ts). Workers each own one of these; tests and single-threaded hosts can use one
- * directly. Every SEAL object created here is released, on success and on failure, so heavy
- * traffic leaves the WASM heap flat.
+ * directly. Every SEAL object created here is released, on success and on failure (those kept
+ * with a matrix, its diagonals and encoded bias, when the matrix goes), so heavy traffic leaves
+ * the WASM heap flat.
  */
 import type { Ciphertext, ComprModeType, GaloisKeys, ParmsIdType, Plaintext } from 'node-seal'
 import { ContinuumError } from '../errors'
@@ -60,6 +61,8 @@ interface EncodedLayout {
   readonly layout: MatrixLayout
   /** plaintexts[block][giant][baby], undefined where the diagonal is all zeros. */
   readonly plaintexts: (Plaintext | undefined)[][][]
+  /** Per block, the bias as last added to a result: encoded at that result's scale, last level. */
+  readonly biasPlaintexts: ({ readonly scale: number; readonly plaintext: Plaintext } | undefined)[]
 }
 
 interface EncodedMatrix {
@@ -159,7 +162,7 @@ export class SealEvaluator {
       for (const mode of spec.modes) {
         const layout = planLayout(spec.rows, spec.dimension, this.parameters.slotCount, mode)
         const plaintexts: (Plaintext | undefined)[][][] = []
-        encoded.layouts.set(mode, { layout, plaintexts })
+        encoded.layouts.set(mode, { layout, plaintexts, biasPlaintexts: [] })
         for (let block = 0; block < layout.blocks; block++) {
           const perGiant: (Plaintext | undefined)[][] = []
           plaintexts.push(perGiant)
@@ -197,9 +200,10 @@ export class SealEvaluator {
   dropMatrix(matrixId: string): void {
     const matrix = this.#matrices.get(matrixId)
     if (matrix === undefined) return
-    for (const { plaintexts } of matrix.layouts.values()) {
+    for (const { plaintexts, biasPlaintexts } of matrix.layouts.values()) {
       for (const perGiant of plaintexts)
         for (const perBaby of perGiant) for (const plaintext of perBaby) plaintext?.delete()
+      for (const cached of biasPlaintexts) cached?.plaintext.delete()
     }
     this.#matrices.delete(matrixId)
   }
@@ -223,7 +227,8 @@ export class SealEvaluator {
   /** Evaluates one unit and returns the serialized (rescaled) partial or final block. */
   runUnit(request: UnitRequest): Uint8Array {
     const { seal, evaluator } = this.#context
-    const { layout, plaintexts } = this.#encoded(request.matrixId, request.mode)
+    const encoded = this.#encoded(request.matrixId, request.mode)
+    const { layout, plaintexts } = encoded
     const keys = this.#keys.get(request.keyTag)
     if (keys === undefined) {
       throw new ContinuumError('CONTINUUM_FHE_KEYS_UNKNOWN', 'No evaluation keys are loaded for this key id')
@@ -283,7 +288,7 @@ export class SealEvaluator {
       // Rotations ran before the rescale on purpose: key-switching noise is then negligible next to
       // the squared scale, where after it it would cost about two decimal digits at N=4096.
       evaluator.rescaleToNextInplace(accumulator)
-      if (request.finalize) this.#finalize(accumulator, request.matrixId, layout, request.block)
+      if (request.finalize) this.#finalize(accumulator, request.matrixId, encoded, request.block)
       return accumulator.saveToArray(this.#compression[request.compression]) as Uint8Array
     } catch (error) {
       throw sealFailure(error, 'CONTINUUM_FHE_OPERATION_FAILED', 'Evaluating the encrypted product')
@@ -295,7 +300,7 @@ export class SealEvaluator {
   /** Sums partial results of one block, adds the bias and serializes. */
   combine(request: CombineRequest): Uint8Array {
     const { seal, evaluator, context } = this.#context
-    const { layout } = this.#encoded(request.matrixId, request.mode)
+    const encoded = this.#encoded(request.matrixId, request.mode)
     const owned: Ciphertext[] = []
     try {
       let sum: Ciphertext | undefined
@@ -307,7 +312,7 @@ export class SealEvaluator {
         else evaluator.addInplace(sum, partial)
       }
       if (sum === undefined) throw new ContinuumError('CONTINUUM_FHE_OPERATION_FAILED', 'Nothing to combine')
-      this.#finalize(sum, request.matrixId, layout, request.block)
+      this.#finalize(sum, request.matrixId, encoded, request.block)
       return sum.saveToArray(this.#compression[request.compression]) as Uint8Array
     } catch (error) {
       throw sealFailure(error, 'CONTINUUM_FHE_OPERATION_FAILED', 'Combining partial results')
@@ -325,24 +330,47 @@ export class SealEvaluator {
   }
 
   /** Adds the bias (linear layers) and drops to the last level so the result is as small as it gets. */
-  #finalize(result: Ciphertext, matrixId: string, layout: MatrixLayout, block: number): void {
-    const { seal, evaluator, encoder, context } = this.#context
+  #finalize(result: Ciphertext, matrixId: string, encoded: EncodedLayout, block: number): void {
+    const { evaluator, context } = this.#context
     const lastParms = context.lastParmsId()
     try {
       evaluator.cipherModSwitchToInplace(result, lastParms)
       const bias = this.#matrices.get(matrixId)?.bias
       if (bias === undefined) return
-      const plaintext = new seal.Plaintext()
-      try {
-        encoder.encode(biasValues(layout, bias, block), result.scale(), plaintext)
-        evaluator.plainModSwitchToInplace(plaintext, lastParms)
-        evaluator.addPlainInplace(result, plaintext)
-      } finally {
-        plaintext.delete()
-      }
+      evaluator.addPlainInplace(result, this.#biasPlaintext(encoded, bias, block, result.scale(), lastParms))
     } finally {
       lastParms.delete()
     }
+  }
+
+  /**
+   * The bias of a block encoded at `scale` and switched to the last level. Encoding it was most of
+   * the cost of a small product, and every result of a block has the same scale (queries are
+   * fresh at the encoding scale, products rescale once), so the plaintext is kept with the matrix
+   * and only encoded again, replacing it, for a result of another scale. Encoding is
+   * deterministic: the kept plaintext is the one a fresh encoding would give.
+   */
+  #biasPlaintext(
+    encoded: EncodedLayout,
+    bias: Float64Array,
+    block: number,
+    scale: number,
+    lastParms: ParmsIdType,
+  ): Plaintext {
+    const cached = encoded.biasPlaintexts[block]
+    if (cached?.scale === scale) return cached.plaintext
+    const { seal, evaluator, encoder } = this.#context
+    const plaintext = new seal.Plaintext()
+    try {
+      encoder.encode(biasValues(encoded.layout, bias, block), scale, plaintext)
+      evaluator.plainModSwitchToInplace(plaintext, lastParms)
+    } catch (error) {
+      plaintext.delete()
+      throw error
+    }
+    cached?.plaintext.delete()
+    encoded.biasPlaintexts[block] = { scale, plaintext }
+    return plaintext
   }
 
   /** Loads a query ciphertext and checks it is fresh for this parameter set at the encoding scale. */

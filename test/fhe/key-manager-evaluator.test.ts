@@ -209,6 +209,40 @@ describe('SealEvaluator', () => {
     }
   })
 
+  it('adds the bias a matrix holds now, registered again under its id with another', () => {
+    // The evaluator keeps each block's encoded bias with the matrix; a new registration must not
+    // add the old one.
+    const layout = planLayout(40, 24, parameters.slotCount, 'single')
+    const query = vector(24, 600)
+    const input = inner(client.encryptQueries(layout, [query]))
+    const scores = () =>
+      client.decryptScores(
+        layout,
+        evaluator
+          .evaluate({ keyTag: 'client-1', matrixId: 'rebiased', mode: 'single', input, compression: 'none' })
+          .map(wrap),
+      )[0]!
+    for (const offsets of [bias, vector(40, 123)]) {
+      evaluator.setMatrix('rebiased', {
+        rows: 40,
+        dimension: 24,
+        values: Float64Array.from(rows.flat()),
+        bias: Float64Array.from(offsets),
+        modes: ['single'],
+      })
+      for (const round of [0, 1]) {
+        const found = scores()
+        for (const [index, row] of rows.entries()) {
+          expect(
+            Math.abs(found[index]! - (dot(row, query) + offsets[index]!)),
+            `round ${round}`,
+          ).toBeLessThan(1e-3)
+        }
+      }
+    }
+    evaluator.dropMatrix('rebiased')
+  })
+
   it('turns garbage and foreign ciphertexts into coded errors, and keeps working', async () => {
     const request = {
       keyTag: 'client-1',

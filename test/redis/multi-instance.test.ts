@@ -1,7 +1,7 @@
 /**
- * Many instances, one truth: three proxy processes (real child processes, Express) behind a
- * round-robin relay, their shared state on a real standalone Redis, then on a real 3-master
- * Redis Cluster. Through the relay and the instances directly, with the official OpenAI SDK over
+ * Many instances, one truth: three proxy processes (real child processes, Express; on the built
+ * package when it is fresh, see test/support/package-process.ts) behind a round-robin relay,
+ * their shared state on a real standalone Redis, then on a real 3-master Redis Cluster. Through the relay and the instances directly, with the official OpenAI SDK over
  * the encrypting fetch where a client talks: a request captured on the way and replayed to
  * another instance is refused; a requests-per-minute limit of N holds across the three; one
  * privacy budget is spent across them; a miss on one instance is a hit on another; a breaker
@@ -12,6 +12,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FheKeyManager } from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -25,6 +28,7 @@ import {
 } from '../conformance/support'
 import { openaiDialect, openaiErrorReply, startOpenAIServer } from '../kit/openai'
 import { FakeUpstream } from '../kit/server'
+import { builtPackageEnvironment } from '../support/package-process'
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '../support/redis-servers'
 import type { InstanceConfig } from './support/proxy-instance'
 import { type RoundRobinRelay, startRoundRobinRelay } from './support/round-robin-relay'
@@ -47,6 +51,9 @@ let children: ChildProcess[] = []
 const ports: Record<'standalone' | 'cluster', string[]> = { standalone: [], cluster: [] }
 const relays: Partial<Record<'standalone' | 'cluster', RoundRobinRelay>> = {}
 let fheClient: FheKeyManager
+// The instances run on the built package when it is fresh (test/support/package-process.ts).
+const scratch = mkdtempSync(join(tmpdir(), 'continuum-instances-'))
+const childEnvironment = { ...process.env, ...builtPackageEnvironment(scratch) }
 
 function spawnInstance(
   config: InstanceConfig,
@@ -54,6 +61,7 @@ function spawnInstance(
   const child = fork(script, [JSON.stringify(config)], {
     cwd: root,
     execArgv: ['--import', 'tsx'],
+    env: childEnvironment,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {
@@ -107,6 +115,7 @@ afterAll(async () => {
     cluster?.stop(),
   ])
   fheClient?.dispose()
+  rmSync(scratch, { recursive: true, force: true })
 }, 30_000)
 
 async function send(url: string, built: Pick<BuiltRequest, 'headers' | 'body'>) {

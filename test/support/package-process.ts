@@ -1,6 +1,6 @@
 /**
- * How a test starts the package in a child process: the CLI (`continuum-proxy ...`) and the
- * README's snippets. On the built package when dist/ is newer than every source it is built from,
+ * How a test starts the package in a child process: the CLI (`continuum-proxy ...`), the
+ * README's snippets and the multi-instance suite's proxy instances. On the built package when dist/ is newer than every source it is built from,
  * as `npm test` leaves it (it builds before vitest runs), which is also what users run; otherwise
  * on the sources through tsx, so a test run straight after an edit never tests stale output.
  *
@@ -8,7 +8,7 @@
  * tsx's loader first, about half a second of CPU, and the operator tests start some thirty
  * children. On the built package the same start takes about a tenth of a second.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -76,4 +76,20 @@ export function tsxCommand(file: string, ...args: string[]): [string, string[]] 
 export function snippetTsconfig(): string | undefined {
   if (!builtPackageIsFresh()) return undefined
   return `${JSON.stringify({ compilerOptions: { target: 'ES2023', module: 'preserve', moduleResolution: 'bundler', strict: true } }, null, 2)}\n`
+}
+
+/**
+ * Environment for a `node --import tsx` child running a file of this repository that imports
+ * `continuum-proxy/...`: when the built package is fresh, TSX_TSCONFIG_PATH names a tsconfig
+ * (written into `folder`) without the root's `paths`, so those imports resolve through the
+ * package's exports to dist/, as in a project that installed it, and the child loads the built
+ * files instead of transpiling the sources; otherwise nothing (the root tsconfig applies, mapping
+ * them to the sources).
+ */
+export function builtPackageEnvironment(folder: string): Record<string, string> {
+  const tsconfig = snippetTsconfig()
+  if (tsconfig === undefined) return {}
+  const path = join(folder, 'tsconfig.json')
+  writeFileSync(path, tsconfig)
+  return { TSX_TSCONFIG_PATH: path }
 }
