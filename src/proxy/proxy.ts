@@ -15,7 +15,6 @@ import { type AccessNote, withAccessLog } from './access-log'
 import { idleGuardedUpload, isNodeReadable, timedChunks } from './body-reader'
 import { createExchangeRunner } from './exchange-pipeline'
 import { clientResponseHeaders, upstreamRequestHeaders } from './headers'
-import { pathDialectError } from './path-dialect'
 import { pathReadings } from './path-variants'
 import { type ProxyOptions, type ResolvedProxyOptions, resolveProxyOptions } from './proxy-options'
 import { assertCanonicalPath, pathProblem } from './request-path'
@@ -228,8 +227,14 @@ export function createProxy(proxyOptions: ProxyOptions): ContinuumProxy {
         const failure = toContinuumError(error)
         note.code = failure.code
         // Behind the router gateway, in the dialect the path names (path-dialect.ts).
+        // Loaded on use: only a gateway's refusals need it, and a plain setup never loads it.
         const body = options.dialectErrors
-          ? await pathDialectError(registry, request, splitUrl(request.url).path, failure)
+          ? await (await import('./path-dialect')).pathDialectError(
+              registry,
+              request,
+              splitUrl(request.url).path,
+              failure,
+            )
           : undefined
         response =
           body === undefined ? errorResponse(failure) : dialectErrorResponse(failure, body, undefined)
