@@ -22,7 +22,7 @@ import { CacheFlights, type FlightOutcome } from './cache-flights'
 import { cacheEligibility } from './cache-key'
 import { ResponseCache } from './response-cache'
 import type { CacheResult, ResponseCacheOptions } from './response-cache-options'
-import type { CachedResponse } from './sealed-entry'
+import { type CachedResponse, sealedSize } from './sealed-entry'
 
 /** The response header naming the cache result. */
 export const CACHE_RESULT_HEADER = 'x-continuum-cache'
@@ -176,21 +176,27 @@ export class CacheStage implements ProxyStage {
     const { clock, maxEntryBytes } = this.cache.options
     const body = response.body
     const headers = storedHeaders(response.headers)
+    const cache = this.cache
+    // The waiters are handed only what the cache keeps: an answer over maxEntryBytes, copied to
+    // each of them, would multiply a large answer in memory and serve it as a hit nobody stored.
+    // Measured only for a leader (the size costs a serialisation; save() measures on its own).
+    const keep = (entry: CachedResponse): void => {
+      if (finish !== unreported)
+        finish(sealedSize(entry) > maxEntryBytes ? UNSHARED : { kind: 'answered', entry })
+      void cache.save(key, entry)
+    }
     if (body.type === 'json') {
       if (reportsFailure(body.value, undefined)) {
         finish(FAILED)
         return response
       }
-      const entry: CachedResponse = { status: response.status, headers, body, storedAt: clock.now() }
-      finish({ kind: 'answered', entry })
-      void this.cache.save(key, entry)
+      keep({ status: response.status, headers, body, storedAt: clock.now() })
       return response
     }
     if (body.type !== 'events') {
       finish(UNSHARED)
       return response
     }
-    const cache = this.cache
     const source = body.events
     async function* collect(): AsyncGenerator<StreamEvent> {
       const events: StreamEvent[] = []
@@ -219,14 +225,7 @@ export class CacheStage implements ProxyStage {
           finish(dropped)
           return
         }
-        const entry: CachedResponse = {
-          status: response.status,
-          headers,
-          body: { type: 'events', events },
-          storedAt: clock.now(),
-        }
-        finish({ kind: 'answered', entry })
-        void cache.save(key, entry)
+        keep({ status: response.status, headers, body: { type: 'events', events }, storedAt: clock.now() })
       } finally {
         // A stream cut, failed or abandoned by its reader: nothing to share.
         finish(FAILED)
