@@ -49,6 +49,12 @@ const PROTOCOLS: { adapter: string; path: string; body: object; start: () => Pro
 
 const registry = new AdapterRegistry(builtinAdapters())
 
+/**
+ * Headers that carry credentials whatever the protocol, as the upstream receives them
+ * (`proxy-authorization` is hop-by-hop: it never reaches the upstream or a stage).
+ */
+const CREDENTIALS = ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-goog-api-key']
+
 function credentialHeadersOf(path: string): readonly string[] {
   const lookup = registry.lookup('POST', path)
   if (lookup.kind !== 'match') throw new Error(`no route ${path}`)
@@ -121,7 +127,10 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
       target = await cached(harness, upstream.url)
     })
 
-    it.each(credentialHeadersOf(path).map((name) => [name]))(
+    // Every credential header, not just the protocol's own: an upstream behind an OpenAI route
+    // may well authenticate by `x-api-key` or a cookie, and a scope blind to them let a caller
+    // with another (or a revoked) key be served the first caller's answer.
+    it.each([...new Set([...credentialHeadersOf(path), ...CREDENTIALS])].map((name) => [name]))(
       'a caller with another %s never gets the first caller’s answer',
       async (name) => {
         const value = (tenant: string) => (name === 'authorization' ? `Bearer sk-${tenant}` : `sk-${tenant}`)
