@@ -46,7 +46,9 @@ export interface ResponseCacheOptions {
   /**
    * The caller's scope: entries are shared only between exchanges of equal scope. Whatever it
    * returns, the field-key identity and the `scopeHeaders` are part of every key as well, so no
-   * scope function can make two field keys (or two agreement clients) share an entry.
+   * scope function can make two field keys (or two agreement clients) share an entry. It runs
+   * synchronously: a function that throws or returns anything but a string (an async one's
+   * Promise) makes the request a bypass.
    * @default {@link defaultScope}: a digest of every credential header the request carries
    */
   scope?: (exchange: Exchange) => string

@@ -199,6 +199,29 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
     expect(results).toEqual(['miss', 'miss', 'hit'])
   })
 
+  // The attack: a scope function that does not return a string (an async one, looking the tenant
+  // up, returns a Promise; another returns an object) became '[object Promise]' for every caller,
+  // so every tenant shared one scope. Only a string scopes; anything else bypasses the cache.
+  it.each([
+    ['a Promise', async (tenant: string) => tenant],
+    ['an object', (tenant: string) => ({ tenant })],
+    ['undefined', (_tenant: string) => undefined],
+  ])('never shares entries between tenants when the scope function returns %s', async (_, of) => {
+    const upstream = await fake(startOpenAIUpstream)
+    const scope = (exchange: { request: { headers: Record<string, string | undefined> } }) =>
+      of(exchange.request.headers['x-tenant-id'] ?? '')
+    const { app, results } = await cached(harness, upstream.url, {}, { scope: scope as never })
+    for (const tenant of ['one', 'two']) {
+      const response = await postEncrypted(app, '/v1/chat/completions', secretChat(), {
+        authorization: 'Bearer sk-shared-gateway',
+        'x-tenant-id': tenant,
+      })
+      expect(response.status).toBe(200)
+    }
+    expect(results).toEqual(['bypass', 'bypass'])
+    expect(upstream.requests.filter((request) => request.url === '/v1/chat/completions')).toHaveLength(2)
+  })
+
   it('shows the cache status on plain exchanges only', async () => {
     const upstream = await fake(startOpenAIUpstream)
     const { app } = await cached(harness, upstream.url, { keys: undefined, encryption: 'optional' })
