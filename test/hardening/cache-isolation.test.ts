@@ -284,4 +284,59 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
     expect(marked.results).toEqual(['miss', 'miss'])
     expect(private_.requests).toHaveLength(2)
   })
+
+  // The attack: an upstream that answers per user says so with `Vary` (a RAG service answering
+  // from the documents of `x-user-id`); the cache ignored it, so the next user with the same
+  // question and credential got the first user's answer. An answer that varies by a header the
+  // key does not cover is not stored; a header the key covers (a scope header) or one that only
+  // changes the encoding of the bytes the proxy decodes anyway (`accept-encoding`) keeps it.
+  it('stores no answer that varies by a request header the key does not cover', async () => {
+    const perUser: ProtocolFake = await ProtocolFake.start((request) =>
+      jsonReply(
+        {
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'llama-3-8b',
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: `for ${request.headers['x-user-id']}` },
+              finish_reason: 'stop',
+            },
+          ],
+        },
+        200,
+        { vary: request.url.includes('covered') ? 'Accept-Encoding, X-User-Id' : 'Origin, X-User-Id' },
+      ),
+    )
+    fakes.push(perUser)
+    const credential = { authorization: 'Bearer sk-shared' }
+    const ask = async (app: RunningApp, user: string, query = '') => {
+      const plain = { 'content-type': 'application/json', ...credential, 'x-user-id': user }
+      const response = await fetch(`${app.url}/v1/chat/completions${query}`, {
+        method: 'POST',
+        headers: plain,
+        body: JSON.stringify(secretChat()),
+      })
+      return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message
+        .content
+    }
+    const open = await cached(harness, perUser.url, { keys: undefined, encryption: 'optional' })
+    expect([await ask(open.app, 'alice'), await ask(open.app, 'bob')]).toEqual(['for alice', 'for bob'])
+    expect(open.results).toEqual(['miss', 'miss'])
+    const scoped = await cached(
+      harness,
+      perUser.url,
+      { keys: undefined, encryption: 'optional' },
+      { scopeHeaders: ['x-user-id'] },
+    )
+    const answers = [
+      await ask(scoped.app, 'alice', '?covered'),
+      await ask(scoped.app, 'bob', '?covered'),
+      await ask(scoped.app, 'alice', '?covered'),
+    ]
+    expect(answers).toEqual(['for alice', 'for bob', 'for alice'])
+    expect(scoped.results).toEqual(['miss', 'miss', 'hit'])
+  })
 })
