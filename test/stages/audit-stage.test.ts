@@ -212,6 +212,8 @@ describe('audit stage', () => {
     })
     await refused.arrayBuffer()
     expect(refused.status).toBeGreaterThanOrEqual(400)
+    // The refusal's record is queued when its exchange ends, which may follow the answer's bytes.
+    await expect.poll(async () => (await records()).length, { interval: 20 }).toBe(before + 2)
     const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '')
     const written = lines.slice(before)
     expect(written).toHaveLength(2)
