@@ -21,6 +21,8 @@ Options:
   --anchor <hex>           prevHash expected on the first record (default: 64 zeros)
   --first-seq <n>          seq expected on the first record (default: 0)
   --expect-last-seq <n>    fail when the log ends before this seq (detects a cut-off end)
+  --expect-last-hash <hex> with --expect-last-seq: the hash of the head kept elsewhere; fail when
+                           the record of that seq has another (an end cut off, then written over)
   --json                   print the result as JSON
   -h, --help               show this help
 
@@ -39,6 +41,7 @@ export const auditVerifyCommand: CliCommand = {
             anchor: { type: 'string' },
             'first-seq': { type: 'string' },
             'expect-last-seq': { type: 'string' },
+            'expect-last-hash': { type: 'string' },
             json: { type: 'boolean' },
             help: { type: 'boolean', short: 'h' },
           },
@@ -60,6 +63,7 @@ export const auditVerifyCommand: CliCommand = {
       anchor: values.anchor,
       firstSeq: integerOption(values['first-seq'], 'first-seq', USAGE),
       expectLastSeq: integerOption(values['expect-last-seq'], 'expect-last-seq', USAGE),
+      expectLastHash: values['expect-last-hash'],
     })
     if (values.json === true) {
       io.stdout(JSON.stringify(result))

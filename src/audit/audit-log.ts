@@ -8,7 +8,7 @@
  * and releases the sink, so nothing is lost on a clean shutdown.
  */
 
-import { randomUUID } from 'node:crypto'
+import { createPublicKey, randomUUID } from 'node:crypto'
 import { ContinuumError, toContinuumError } from '../errors'
 import { brand } from '../internal/brand'
 import { type PostQuantumSigner, postQuantumSigner } from './audit-hybrid-keys'
@@ -21,7 +21,13 @@ import {
 } from './audit-log-options'
 import type { AuditRecord, AuditRecordBody, AuditRecordInput } from './audit-record'
 import { normalizeRecord } from './normalize-record'
-import { type AuditChainHead, hashMatches, recordShapeProblem, sealRecord } from './record-chain'
+import {
+  type AuditChainHead,
+  hashMatches,
+  recordShapeProblem,
+  sealRecord,
+  signatureValid,
+} from './record-chain'
 
 /** A tamper-evident, non-blocking audit log. */
 export class AuditLog {
@@ -149,6 +155,15 @@ export class AuditLog {
     const problem = recordShapeProblem(record)
     if (problem !== undefined) throw corrupt(problem)
     if (!hashMatches(record as AuditRecord)) throw corrupt('does not match its hash (edited?)')
+    // A record under this log's own key id that the key did not sign was put there by someone
+    // else; chained onto, it would leave every genuine record after it unverifiable. A record of
+    // another key (the one before a rotation) cannot be checked here and is continued.
+    if (
+      (record as AuditRecord).keyId === this.#options.keyId &&
+      !signatureValid(record as AuditRecord, createPublicKey(this.#options.privateKey))
+    ) {
+      throw corrupt(`claims this log's key ${this.#options.keyId} but was not signed with it (forged?)`)
+    }
     this.#head = { seq: (record as AuditRecord).seq, hash: (record as AuditRecord).hash }
     this.#writtenHead = this.#head
   }

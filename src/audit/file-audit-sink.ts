@@ -2,8 +2,10 @@
  * The JSON Lines file sink. It opens the file for appending, reads the last line so a restarted
  * log continues the chain, and fsyncs by policy: after every batch (`always`, a group commit: one
  * fsync covers every record of the batch), after N records or T milliseconds, or never (left to
- * the OS, with one fsync on close). A failed append is cut back off the file so the retry does not
- * leave a torn line. The file system is a seam, so tests can count fsync calls and inject faults.
+ * the OS, with one fsync on close). A failed write (a torn append, or an append whose fsync failed)
+ * is cut back off the file, before the next append at the latest, so the retry leaves neither a
+ * torn line nor a second copy of the batch. The file system is a seam, so tests can count fsync
+ * calls and inject faults.
  */
 import { open } from 'node:fs/promises'
 import { type Clock, systemClock } from '../core/clock'
@@ -70,6 +72,8 @@ export class FileAuditSink implements AuditSink {
   #handle: AuditFileHandle | undefined
   #size = 0
   #unsynced = 0
+  /** The size to cut the file back to before the next append: a failed write's cut that failed too. */
+  #cutTo: number | undefined
   #lastSync = 0
   #timer: NodeJS.Timeout | undefined
   // Serialises appends, timer fsyncs and close, so a timer never fsyncs in the middle of a close.
@@ -114,19 +118,34 @@ export class FileAuditSink implements AuditSink {
   write(lines: readonly string[]): Promise<void> {
     return this.#serial(async () => {
       const handle = this.#opened()
+      // A cut a failed write could not make is made now, before anything else is appended.
+      if (this.#cutTo !== undefined) {
+        await handle.truncate(this.#cutTo)
+        this.#cutTo = undefined
+      }
       const data = `${lines.join('\n')}\n`
+      const before = this.#size
       try {
         await handle.appendFile(data)
+        this.#size += Buffer.byteLength(data)
+        this.#unsynced += lines.length
+        if (this.#unsynced >= this.#everyRecords || this.#clock.now() - this.#lastSync >= this.#everyMs) {
+          await this.#sync(handle)
+        }
       } catch (error) {
-        // Cut a partial append back off so the retried batch starts on a clean line.
-        await handle.truncate(this.#size).catch(() => {})
+        // A rejected write must leave none of its lines behind: the log retries exactly these
+        // lines, so an append that tore, or one whose fsync failed after it landed, would
+        // otherwise leave a torn line or a second copy of every record in the batch.
+        if (this.#size !== before) this.#unsynced = Math.max(0, this.#unsynced - lines.length)
+        this.#size = before
+        this.#cutTo = before
+        await handle.truncate(before).then(
+          () => (this.#cutTo = undefined),
+          () => {},
+        )
         throw error
       }
-      this.#size += Buffer.byteLength(data)
-      this.#unsynced += lines.length
-      if (this.#unsynced >= this.#everyRecords || this.#clock.now() - this.#lastSync >= this.#everyMs) {
-        await this.#sync(handle)
-      } else if (this.#timer === undefined && Number.isFinite(this.#everyMs)) {
+      if (this.#unsynced > 0 && this.#timer === undefined && Number.isFinite(this.#everyMs)) {
         this.#timer = setTimeout(() => {
           this.#timer = undefined
           this.#serial(() => this.#sync(this.#opened())).catch(() => {})

@@ -2,9 +2,10 @@
  * The verifier behind `continuum-proxy audit verify`: reads a JSON Lines audit log line by line
  * (constant memory on large files) and checks, for each record in order, its shape, that it was
  * signed by one of the given keys, that its hash matches its content, that its signature verifies,
- * that the line is the canonical JSON the writer wrote, that its seq follows the previous one and that its prevHash is the previous record's hash. It
- * stops at the first bad record and says why, telling a deleted record from a reordered one by
- * looking ahead for the seq it expected.
+ * that the line is the canonical JSON the writer wrote, that its seq follows the previous one and
+ * that its prevHash is the previous record's hash; given a head kept elsewhere, that the log
+ * reaches its seq and that the record there has its hash. It stops at the first bad record and
+ * says why, telling a deleted record from a reordered one by looking ahead for the seq it expected.
  */
 import type { KeyObject } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
@@ -20,6 +21,8 @@ import {
   signatureValid,
   signedBytes,
 } from './record-chain'
+
+const HEX64 = /^[0-9a-f]{64}$/
 
 /** Why a record failed verification. */
 export type AuditVerifyReason =
@@ -80,6 +83,13 @@ export interface VerifyAuditLogOptions {
    * @default undefined (no check)
    */
   expectLastSeq?: number
+  /**
+   * With `expectLastSeq`: the hash the record of that seq must have (the head kept elsewhere is
+   * a seq and a hash). A seq alone is reached again once a restarted writer went on from a log
+   * whose end was cut off; the hash tells the record the head named from the one written since.
+   * @default undefined (no check)
+   */
+  expectLastHash?: string
 }
 
 /** A log to verify: a file path or URL, or the lines themselves. */
@@ -103,15 +113,21 @@ export async function verifyAuditLog(
     keys.set(keyId, key)
   }
   const anchor = options.anchor ?? GENESIS_HASH
-  if (!/^[0-9a-f]{64}$/.test(anchor)) {
-    throw new ContinuumError(
-      'CONTINUUM_INVALID_OPTIONS',
-      'verifyAuditLog: options.anchor must be 64 lower-case hex digits',
-    )
-  }
+  const invalid = (message: string) =>
+    new ContinuumError('CONTINUUM_INVALID_OPTIONS', `verifyAuditLog: options.${message}`)
+  if (!HEX64.test(anchor)) throw invalid('anchor must be 64 lower-case hex digits')
+  // A seq that is not a whole number passes every comparison it is in (NaN) or none: refused,
+  // since it would turn a check off without a word.
+  const { firstSeq = 0, expectLastSeq, expectLastHash } = options
+  if (!Number.isSafeInteger(firstSeq) || firstSeq < 0)
+    throw invalid('firstSeq must be a non-negative integer')
+  if (expectLastSeq !== undefined && (!Number.isSafeInteger(expectLastSeq) || expectLastSeq < 0))
+    throw invalid('expectLastSeq must be a non-negative integer')
+  if (expectLastHash !== undefined && (expectLastSeq === undefined || !HEX64.test(expectLastHash)))
+    throw invalid('expectLastHash must be 64 lower-case hex digits, given with expectLastSeq')
 
   const { lines, release } = await readLines(source)
-  let expectedSeq = options.firstSeq ?? 0
+  let expectedSeq = firstSeq
   let expectedPrev = anchor
   let lineNumber = 0
   let records = 0
@@ -196,6 +212,13 @@ export async function verifyAuditLog(
       if (record.prevHash !== expectedPrev) {
         return fail('broken_chain', record.seq, `${where} does not link to the previous record's hash`)
       }
+      if (expectLastHash !== undefined && record.seq === expectLastSeq && record.hash !== expectLastHash) {
+        return fail(
+          'missing',
+          record.seq,
+          `${where} is not the record the kept head names (another hash): records were cut off the end and the log went on after them`,
+        )
+      }
       if (record.event === 'audit.dropped' && typeof record.attributes?.dropped === 'number') {
         dropped += record.attributes.dropped
       }
@@ -212,12 +235,12 @@ export async function verifyAuditLog(
     await release()
   }
   if (uncovered !== undefined) return uncoveredFailure()
-  if (options.expectLastSeq !== undefined && expectedSeq - 1 < options.expectLastSeq) {
+  if (expectLastSeq !== undefined && expectedSeq - 1 < expectLastSeq) {
     lineNumber += 1
     return fail(
       'missing',
       expectedSeq,
-      `the log ends at line ${lineNumber - 1}; records seq ${expectedSeq}..${options.expectLastSeq} are missing (cut off)`,
+      `the log ends at line ${lineNumber - 1}; records seq ${expectedSeq}..${expectLastSeq} are missing (cut off)`,
     )
   }
   return result()

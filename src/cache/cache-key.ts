@@ -50,11 +50,17 @@ export function cacheEligibility(
   if (optedOut(headers['cache-control']) || optedOut(headers.pragma)) return { kind: 'bypass', route: name }
   if (!options.cacheNonDeterministic && route.cache.samples(exchange.body))
     return { kind: 'bypass', route: name }
-  let scope: string
+  let scope: unknown
   try {
     scope = options.scope(exchange)
   } catch {
     options.logger.warn({}, 'cache scope function failed; request not cached')
+    return { kind: 'bypass', route: name }
+  }
+  // Only a string scopes. Anything else would become one string for every caller: an async
+  // scope function's Promise is '[object Promise]' whichever tenant it was for.
+  if (typeof scope !== 'string') {
+    options.logger.warn({ type: typeof scope }, 'cache scope function returned no string; request not cached')
     return { kind: 'bypass', route: name }
   }
   const hmac = createHmac('sha256', options.keySecret)
@@ -68,7 +74,7 @@ export function cacheEligibility(
     const value = headers[name]
     return value === undefined ? '' : `=${value}`
   }
-  field(String(scope))
+  field(scope)
   field(exchange.encrypted ? `${exchange.keyId ?? ''}\0${header(HEADERS.ephemeralKey)}` : '')
   for (const name of options.scopeHeaders) field(header(name))
   field(exchange.request.method)

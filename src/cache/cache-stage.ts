@@ -5,7 +5,8 @@
  * collected while it flows to the client: no added latency, and the entry is stored only when a
  * 2xx answer completed (a stream that reached its protocol's end) within `maxEntryBytes`; an
  * error (by its status, or reported in its body), a cut or an abandoned stream is never stored,
- * nor an answer the upstream marked `cache-control: no-store` or `private`. With a shared store a
+ * nor an answer the upstream marked `cache-control: no-store` or `private`, or one whose `Vary`
+ * names a request header the key does not cover. With a shared store a
  * lookup is one GET (a miss adds one SET, not waited for), and a store that cannot answer makes
  * the exchange a miss. The outcome is left on the exchange's annotations for the metrics and
  * `onResult`. Identical misses in flight together are coalesced (cache-flights.ts): the first
@@ -14,6 +15,7 @@
  * that two encrypted prompts were equal.
  */
 import { hasBrand } from '../internal/brand'
+import { CREDENTIAL_HEADERS } from '../internal/credential-headers'
 import type { StreamEvent } from '../protocol/stream-event'
 import { CACHE_ANNOTATION } from '../proxy/annotations'
 import type { Exchange, ExchangeResponse } from '../proxy/exchange'
@@ -21,8 +23,8 @@ import type { Next, ProxyStage } from '../proxy/stage'
 import { CacheFlights, type FlightOutcome } from './cache-flights'
 import { cacheEligibility } from './cache-key'
 import { ResponseCache } from './response-cache'
-import type { CacheResult, ResponseCacheOptions } from './response-cache-options'
-import type { CachedResponse } from './sealed-entry'
+import { type CacheResult, defaultScope, type ResponseCacheOptions } from './response-cache-options'
+import { type CachedResponse, sealedSize } from './sealed-entry'
 
 /** The response header naming the cache result. */
 export const CACHE_RESULT_HEADER = 'x-continuum-cache'
@@ -75,6 +77,23 @@ function reportsFailure(data: Record<string, unknown>, name: string | undefined)
   return (
     Object.hasOwn(data, 'error') && data.error !== null && data.error !== undefined && data.error !== false
   )
+}
+
+/** Request headers that only change the encoding of the bytes, which the proxy decodes before it keeps an answer. */
+const VARY_IGNORED = new Set(['accept-encoding'])
+
+/**
+ * Whether the upstream's `Vary` names a request header (or `*`) the cache key does not cover:
+ * the answer is then per that header (a RAG service answering from the documents of `x-user-id`)
+ * and kept, it would be served to the next caller whatever that caller's value.
+ */
+function variesBeyondKey(value: string | string[] | undefined, covers: (name: string) => boolean): boolean {
+  if (value === undefined) return false
+  const text = Array.isArray(value) ? value.join(',') : value
+  return text.split(',').some((item) => {
+    const name = item.trim().toLowerCase()
+    return name !== '' && (name === '*' || (!VARY_IGNORED.has(name) && !covers(name)))
+  })
 }
 
 async function* replay(events: readonly StreamEvent[]): AsyncGenerator<StreamEvent> {
@@ -131,7 +150,7 @@ export class CacheStage implements ProxyStage {
       return this.#fromCache(exchange, turn.entry)
     }
     result('miss')
-    if (turn?.role !== 'lead') return this.#tee(eligibility.key, await next())
+    if (turn?.role !== 'lead') return this.#tee(exchange, eligibility.key, await next())
     // Whatever happens to the answer, the waiters hear of it by the exchange's end at the latest.
     exchange.onEnd(() => turn.finish(FAILED))
     let response: ExchangeResponse
@@ -141,7 +160,16 @@ export class CacheStage implements ProxyStage {
       turn.finish(FAILED)
       throw error
     }
-    return this.#tee(eligibility.key, response, turn.finish)
+    return this.#tee(exchange, eligibility.key, response, turn.finish)
+  }
+
+  /** Whether every request that meets this one's key carries the same value of header `name`. */
+  #covers(exchange: Exchange, name: string): boolean {
+    const { scope, scopeHeaders } = this.cache.options
+    const route = exchange.route.route
+    if (route.varyHeaders.includes(name) || scopeHeaders.includes(name)) return true
+    // The default scope digests every credential header; a scope function may not.
+    return scope === defaultScope && (route.credentialHeaders.includes(name) || CREDENTIAL_HEADERS.has(name))
   }
 
   #fromCache(exchange: Exchange, entry: CachedResponse): ExchangeResponse {
@@ -161,6 +189,7 @@ export class CacheStage implements ProxyStage {
    * its flight what became of it (the answer to share, or why there is none).
    */
   #tee(
+    exchange: Exchange,
     key: string,
     response: ExchangeResponse,
     finish: (outcome: FlightOutcome) => void = unreported,
@@ -169,28 +198,37 @@ export class CacheStage implements ProxyStage {
       finish(FAILED)
       return response
     }
-    if (forbidsStoring(response.headers['cache-control'])) {
+    if (
+      forbidsStoring(response.headers['cache-control']) ||
+      variesBeyondKey(response.headers.vary, (name) => this.#covers(exchange, name))
+    ) {
       finish(UNSHARED)
       return response
     }
     const { clock, maxEntryBytes } = this.cache.options
     const body = response.body
     const headers = storedHeaders(response.headers)
+    const cache = this.cache
+    // The waiters are handed only what the cache keeps: an answer over maxEntryBytes, copied to
+    // each of them, would multiply a large answer in memory and serve it as a hit nobody stored.
+    // Measured only for a leader (the size costs a serialisation; save() measures on its own).
+    const keep = (entry: CachedResponse): void => {
+      if (finish !== unreported)
+        finish(sealedSize(entry) > maxEntryBytes ? UNSHARED : { kind: 'answered', entry })
+      void cache.save(key, entry)
+    }
     if (body.type === 'json') {
       if (reportsFailure(body.value, undefined)) {
         finish(FAILED)
         return response
       }
-      const entry: CachedResponse = { status: response.status, headers, body, storedAt: clock.now() }
-      finish({ kind: 'answered', entry })
-      void this.cache.save(key, entry)
+      keep({ status: response.status, headers, body, storedAt: clock.now() })
       return response
     }
     if (body.type !== 'events') {
       finish(UNSHARED)
       return response
     }
-    const cache = this.cache
     const source = body.events
     async function* collect(): AsyncGenerator<StreamEvent> {
       const events: StreamEvent[] = []
@@ -219,14 +257,7 @@ export class CacheStage implements ProxyStage {
           finish(dropped)
           return
         }
-        const entry: CachedResponse = {
-          status: response.status,
-          headers,
-          body: { type: 'events', events },
-          storedAt: clock.now(),
-        }
-        finish({ kind: 'answered', entry })
-        void cache.save(key, entry)
+        keep({ status: response.status, headers, body: { type: 'events', events }, storedAt: clock.now() })
       } finally {
         // A stream cut, failed or abandoned by its reader: nothing to share.
         finish(FAILED)

@@ -9,6 +9,7 @@ import { decodeKeyMaterial, type KeyMaterial } from '../cipher/field-key'
 import { type Clock, systemClock } from '../core/clock'
 import { type Logger, silentLogger } from '../core/logger'
 import { ContinuumError } from '../errors'
+import { CREDENTIAL_HEADERS } from '../internal/credential-headers'
 import type { Exchange } from '../proxy/exchange'
 import type { StateStore } from '../stores'
 import type { CoalesceSettings } from './cache-flights'
@@ -45,8 +46,10 @@ export interface ResponseCacheOptions {
   /**
    * The caller's scope: entries are shared only between exchanges of equal scope. Whatever it
    * returns, the field-key identity and the `scopeHeaders` are part of every key as well, so no
-   * scope function can make two field keys (or two agreement clients) share an entry.
-   * @default {@link defaultScope}: a digest of the credential headers the route's protocol carries
+   * scope function can make two field keys (or two agreement clients) share an entry. It runs
+   * synchronously: a function that throws or returns anything but a string (an async one's
+   * Promise) makes the request a bypass.
+   * @default {@link defaultScope}: a digest of every credential header the request carries
    */
   scope?: (exchange: Exchange) => string
   /**
@@ -152,19 +155,42 @@ function positiveInteger(value: number | undefined, fallback: number, name: stri
   return resolved
 }
 
+/** Credential headers the route's protocol does not name itself, computed once per route. */
+const otherCredentialsByRoute = new WeakMap<Exchange['route']['route'], readonly string[]>()
+
+function otherCredentialHeaders(route: Exchange['route']['route']): readonly string[] {
+  let names = otherCredentialsByRoute.get(route)
+  if (names === undefined) {
+    names = [...CREDENTIAL_HEADERS].filter((name) => !route.credentialHeaders.includes(name))
+    otherCredentialsByRoute.set(route, names)
+  }
+  return names
+}
+
 /**
- * The default scope: a digest of the credentials the route's protocol carries (`authorization`,
- * `x-api-key`, `api-key`, ...), never the credentials themselves. Two callers share entries only
- * when they present the same credentials (and, always, the same field key: see `scope`).
+ * The default scope: a digest of the credentials the request carries (`authorization`,
+ * `x-api-key`, `api-key`, `cookie`, ...), never the credentials themselves. Two callers share
+ * entries only when they present the same credentials (and, always, the same field key: see
+ * `scope`). Every credential header counts, not only the protocol's own: an upstream behind an
+ * OpenAI route may authenticate by `x-api-key` or a cookie, and a scope blind to it served a
+ * caller with another (or a revoked) key the first caller's answer.
  */
 export function defaultScope(exchange: Exchange): string {
   const hash = createHash('sha256')
   const headers = exchange.request.headers
-  for (const name of exchange.route.route.credentialHeaders) {
+  const route = exchange.route.route
+  for (const name of route.credentialHeaders) {
     hash.update(name)
     hash.update('\0')
     hash.update(headers[name] ?? '')
     hash.update('\0')
+  }
+  // Only when present, so the scope (and every stored key) of a request without them is as it
+  // was; a header value holds no NUL, so the two parts cannot run into each other.
+  for (const name of otherCredentialHeaders(route)) {
+    const value = headers[name]
+    if (value === undefined) continue
+    hash.update(`+${name}\0${value}\0`)
   }
   return hash.digest('hex')
 }

@@ -213,7 +213,13 @@ export class PrivacyAccountant {
 
   /** Charges (epsilon, delta) to an identity or throws 429 without charging. */
   async charge(identity: string, epsilon: number, delta = 0): Promise<PrivacyBudget> {
-    if (!(epsilon > 0) || !Number.isFinite(epsilon) || !(delta >= 0 && delta < 1)) {
+    // Number.isFinite also refuses a numeric string, which every comparison here would accept.
+    if (
+      !(epsilon > 0) ||
+      !Number.isFinite(epsilon) ||
+      !Number.isFinite(delta) ||
+      !(delta >= 0 && delta < 1)
+    ) {
       throw new ContinuumError(
         'CONTINUUM_PRIVACY_INVALID_RELEASE',
         'A release needs epsilon > 0 and 0 <= delta < 1',
@@ -257,7 +263,11 @@ export class PrivacyAccountant {
     )
   }
 
-  /** Charges the identity, then returns `values` with calibrated noise added, and the budget left. */
+  /**
+   * Charges the identity, then returns `values` with calibrated noise added, and the budget left.
+   * `request.sensitivity` is that of the whole list (L1 for Laplace, L2 for Gaussian), since one
+   * epsilon is charged for all of it; `identity` must come from authentication, not from the caller.
+   */
   async release(
     identity: string,
     values: readonly number[],

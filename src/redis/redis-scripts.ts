@@ -14,18 +14,23 @@ if redis.call('PTTL', KEYS[1]) < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) 
 return value
 `
 
-/** KEYS[1..n]; ARGV: ttlMs, then amount and limit of each key. Returns {accepted, values}. */
+/**
+ * KEYS[1..n]; ARGV: ttlMs, then amount and limit of each key. Returns {accepted, values}. A
+ * refusal returns the counters as stored, not through `tostring`, which prints 14 significant
+ * digits: a privacy budget's spent total (up to 1e15 units) came back rounded, and the refusal
+ * overstated the budget left.
+ */
 export const CHARGE_WITHIN = `
 local count = #KEYS
+local stored = {}
 local current = {}
 for index = 1, count do
-  current[index] = tonumber(redis.call('GET', KEYS[index]) or '0')
+  stored[index] = redis.call('GET', KEYS[index]) or '0'
+  current[index] = tonumber(stored[index])
 end
 for index = 1, count do
   if current[index] + tonumber(ARGV[index * 2]) > tonumber(ARGV[index * 2 + 1]) then
-    local values = {}
-    for each = 1, count do values[each] = tostring(current[each]) end
-    return {0, values}
+    return {0, stored}
   end
 end
 local values = {}

@@ -1,4 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { createHash, generateKeyPairSync, randomUUID, sign } from 'node:crypto'
+import { appendFile, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { silentLogger } from 'continuum-proxy'
 import {
@@ -14,6 +15,15 @@ import {
 } from 'continuum-proxy/audit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sampleInput, temporaryFolder } from './helpers'
+
+/** Canonical JSON (RFC 8785) of the strings, integers and objects a record holds: members sorted. */
+function canonical(value: unknown): string {
+  if (typeof value !== 'object' || value === null) return JSON.stringify(value)
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`
+  const members = Object.entries(value).filter(([, item]) => item !== undefined)
+  members.sort(([left], [right]) => (left < right ? -1 : left > right ? 1 : 0))
+  return `{${members.map(([name, item]) => `${JSON.stringify(name)}:${canonical(item)}`).join(',')}}`
+}
 
 const keys = generateAuditKeyPair()
 
@@ -284,6 +294,53 @@ describe('AuditLog', () => {
     })
     await expect(edited.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_LOG_CORRUPT' })
     expect(errors).toEqual(['CONTINUUM_AUDIT_LOG_CORRUPT'])
+  })
+
+  // The attack: someone who can write the log but not sign appends a record under the log's own
+  // key id with a hash that matches and a signature that does not. The restarted writer chained
+  // onto it, and the verifier, which trusts nothing after a bad record, then vouched for none of
+  // the genuine records written since. The writer holds the key: it checks its own signature.
+  it('refuses to continue a log whose last record claims its key but was not signed with it', async () => {
+    const path = join(folder.path, 'audit.jsonl')
+    const first = await AuditLog.open({ sink: new FileAuditSink({ path }), privateKey: keys.privateKeyPem })
+    first.record(sampleInput(0))
+    await first.close()
+    const last = JSON.parse((await readFile(path, 'utf8')).trim()) as Record<string, unknown>
+    const { hash: _hash, signature: _signature, ...rest } = last
+    const body = {
+      ...rest,
+      seq: (last.seq as number) + 1,
+      prevHash: last.hash,
+      id: randomUUID(),
+      who: { subject: 'someone-else' },
+    }
+    const bytes = Buffer.from(canonical(body))
+    const forged = {
+      ...body,
+      hash: createHash('sha256').update(bytes).digest('hex'),
+      signature: sign(null, bytes, generateKeyPairSync('ed25519').privateKey).toString('base64'),
+    }
+    await appendFile(path, `${canonical(forged)}\n`)
+    await expect(
+      AuditLog.open({ sink: new FileAuditSink({ path }), privateKey: keys.privateKeyPem }),
+    ).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_LOG_CORRUPT' })
+    // A last record of another key (the one before a rotation) is continued as before.
+    const rotated = await AuditLog.open({
+      sink: new FileAuditSink({ path: join(folder.path, 'rotated.jsonl') }),
+      privateKey: keys.privateKeyPem,
+    })
+    rotated.record(sampleInput(0))
+    await rotated.close()
+    const successor = generateAuditKeyPair()
+    const next = await AuditLog.open({
+      sink: new FileAuditSink({ path: join(folder.path, 'rotated.jsonl') }),
+      privateKey: successor.privateKeyPem,
+    })
+    next.record(sampleInput(1))
+    await next.close()
+    expect(
+      await verifyAuditLog(join(folder.path, 'rotated.jsonl'), [keys.publicKeyPem, successor.publicKeyPem]),
+    ).toMatchObject({ ok: true, records: 2 })
   })
 
   it('starts from a configured anchor, and the verifier checks it', async () => {

@@ -119,6 +119,27 @@ describe('continuum-proxy audit (in-process)', () => {
     expect(result.stdout).toContain('seq 4: missing')
   })
 
+  it('checks the kept head hash with --expect-last-hash', async () => {
+    const { keys, path, lines } = await writeLog(folder.path, 5)
+    const head = JSON.parse(lines[4]!) as { seq: number; hash: string }
+    const verify = (hash: string) =>
+      callCli([
+        'audit',
+        'verify',
+        path,
+        '--public-key',
+        keys.publicKeyRaw,
+        '--expect-last-seq',
+        String(head.seq),
+        '--expect-last-hash',
+        hash,
+      ])
+    expect((await verify(head.hash)).code).toBe(0)
+    const other = await verify('0'.repeat(64))
+    expect(other.code).toBe(1)
+    expect(other.stdout).toContain('seq 4: missing')
+  })
+
   it('exits 2 for a missing log, a bad key, extra arguments and unknown commands', async () => {
     const { keys, path } = await writeLog(folder.path, 1)
     const missing = await callCli([

@@ -14,10 +14,14 @@ import { sampleInput, temporaryFolder } from './helpers'
 
 const keys = generateAuditKeyPair()
 
-/** The real file system, counting fsyncs and optionally tearing the first append. */
-function countingFileSystem(options: { tearFirstAppend?: boolean } = {}) {
+/** The real file system, counting fsyncs and optionally failing the first append, fsync or truncate. */
+function countingFileSystem(
+  options: { tearFirstAppend?: boolean; failFirstSync?: boolean; failFirstTruncate?: boolean } = {},
+) {
   const counts = { sync: 0, append: 0, truncate: 0 }
   let tear = options.tearFirstAppend === true
+  let failSync = options.failFirstSync === true
+  let failTruncate = options.failFirstTruncate === true
   const fileSystem: AuditFileSystem = {
     async open(path, flags) {
       const handle = await open(path, flags)
@@ -35,10 +39,18 @@ function countingFileSystem(options: { tearFirstAppend?: boolean } = {}) {
         },
         async sync() {
           counts.sync += 1
+          if (failSync) {
+            failSync = false
+            throw Object.assign(new Error('input/output error'), { code: 'EIO' })
+          }
           await handle.sync()
         },
         async truncate(length) {
           counts.truncate += 1
+          if (failTruncate) {
+            failTruncate = false
+            throw Object.assign(new Error('input/output error'), { code: 'EIO' })
+          }
           await handle.truncate(length)
         },
         close: () => handle.close(),
@@ -149,6 +161,39 @@ describe('FileAuditSink', () => {
     expect(await readFile(path, 'utf8')).toBe('')
     await audit.close()
     expect(counts.truncate).toBe(1)
+    expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
+  })
+
+  // The attack: a disk that accepts an append but fails its fsync (EIO). The sink rejected the
+  // write with the lines still in the file, the log retried the same signed lines, and the file
+  // held every record twice: the verifier stopped at the copy (`reordered`), so one disk hiccup
+  // made the whole rest of the log unverifiable.
+  it('leaves no copy of a batch whose fsync failed, so the retried batch verifies once', async () => {
+    const { fileSystem, counts } = countingFileSystem({ failFirstSync: true })
+    const audit = await AuditLog.open({
+      sink: new FileAuditSink({ path, fileSystem }),
+      privateKey: keys.privateKeyPem,
+      retryDelayMs: 60_000,
+    })
+    for (let index = 0; index < 3; index += 1) audit.record(sampleInput(index))
+    await expect(audit.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_WRITE_FAILED' })
+    expect(await readFile(path, 'utf8')).toBe('')
+    await audit.close()
+    expect(counts.sync).toBeGreaterThanOrEqual(2)
+    expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
+  })
+
+  it('cuts a torn append off before the retry even when the first cut failed', async () => {
+    const { fileSystem, counts } = countingFileSystem({ tearFirstAppend: true, failFirstTruncate: true })
+    const audit = await AuditLog.open({
+      sink: new FileAuditSink({ path, fileSystem }),
+      privateKey: keys.privateKeyPem,
+      retryDelayMs: 60_000,
+    })
+    for (let index = 0; index < 3; index += 1) audit.record(sampleInput(index))
+    await expect(audit.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_WRITE_FAILED' })
+    await audit.close()
+    expect(counts.truncate).toBe(2)
     expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
   })
 

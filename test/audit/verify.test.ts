@@ -1,7 +1,7 @@
 import { join } from 'node:path'
-import { generateAuditKeyPair, verifyAuditLog } from 'continuum-proxy/audit'
+import { AuditLog, FileAuditSink, generateAuditKeyPair, verifyAuditLog } from 'continuum-proxy/audit'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { readLines, temporaryFolder, writeLines, writeLog } from './helpers'
+import { readLines, sampleInput, temporaryFolder, writeLines, writeLog } from './helpers'
 
 describe('verifyAuditLog', () => {
   let folder: Awaited<ReturnType<typeof temporaryFolder>>
@@ -66,6 +66,59 @@ describe('verifyAuditLog', () => {
     const result = await verifyAuditLog(path, keys.publicKeyPem, { expectLastSeq: 7 })
     expect(result).toMatchObject({ ok: false, records: 6 })
     expect(result.firstBad).toMatchObject({ line: 7, seq: 6, reason: 'missing' })
+  })
+
+  // The attack: someone who can write the log but not sign cuts the records of their own requests
+  // off the end. A restarted proxy reads the new last line and goes on from there, so the log
+  // soon reaches the kept seq again, with other records under it, and a check of the seq alone
+  // passed. The head kept elsewhere has the hash too: the record of that seq must carry it.
+  it('detects a cut-off end that a restarted writer has filled again, by the kept head hash', async () => {
+    const { keys, path, lines } = await writeLog(folder.path, 10)
+    const head = JSON.parse(lines[9]!) as { seq: number; hash: string }
+    await writeLines(path, lines.slice(0, 7))
+    const restarted = await AuditLog.open({
+      sink: new FileAuditSink({ path }),
+      privateKey: keys.privateKeyPem,
+    })
+    for (let index = 0; index < 5; index += 1) restarted.record(sampleInput(index))
+    await restarted.close()
+    expect(await verifyAuditLog(path, keys.publicKeyPem, { expectLastSeq: head.seq })).toMatchObject({
+      ok: true,
+    })
+    const result = await verifyAuditLog(path, keys.publicKeyPem, {
+      expectLastSeq: head.seq,
+      expectLastHash: head.hash,
+    })
+    expect(result).toMatchObject({ ok: false, records: 9, lastSeq: 8 })
+    expect(result.firstBad).toMatchObject({ line: 10, seq: 9, reason: 'missing' })
+    expect(result.firstBad?.message).toContain('cut off')
+    // The untouched log passes the same check, and a log that goes on past the head too.
+    const { keys: otherKeys, path: otherPath, lines: otherLines } = await writeLog(folder.path, 12, 'b.jsonl')
+    const otherHead = JSON.parse(otherLines[9]!) as { seq: number; hash: string }
+    expect(
+      await verifyAuditLog(otherPath, otherKeys.publicKeyPem, {
+        expectLastSeq: otherHead.seq,
+        expectLastHash: otherHead.hash,
+      }),
+    ).toMatchObject({ ok: true, records: 12 })
+  })
+
+  it('refuses verification options that would silently check nothing', async () => {
+    const { keys, path } = await writeLog(folder.path, 2)
+    const options = [
+      { expectLastSeq: Number.NaN },
+      { expectLastSeq: -1 },
+      { expectLastSeq: 1.5 },
+      { firstSeq: Number.NaN },
+      { firstSeq: -2 },
+      { expectLastHash: 'ab'.repeat(32) },
+      { expectLastSeq: 1, expectLastHash: 'not hex' },
+    ]
+    for (const option of options) {
+      await expect(verifyAuditLog(path, keys.publicKeyPem, option as never)).rejects.toMatchObject({
+        code: 'CONTINUUM_INVALID_OPTIONS',
+      })
+    }
   })
 
   it('detects two swapped records as reordered', async () => {

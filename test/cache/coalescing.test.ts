@@ -34,6 +34,7 @@ interface GatedApp {
   /** The modes of the next requests, in order; then `ok`. */
   plan: Mode[]
   results: string[]
+  cache: ResponseCache
   close(): Promise<void>
 }
 
@@ -93,6 +94,7 @@ async function startGatedApp(options: ResponseCacheOptions = {}): Promise<GatedA
     open: () => release(),
     plan,
     results,
+    cache,
     async close() {
       release()
       server.closeAllConnections()
@@ -268,6 +270,32 @@ describe('single flight for identical misses', () => {
     expect(new Set(texts).size).toBe(1)
     expect(texts[0]).toContain('echo:')
     expect(app.calls()).toBe(2)
+  })
+
+  // The attack: a JSON answer too large to keep was still handed to every waiter (a copy each), so
+  // one large answer was multiplied by the waiters in memory and served as a hit though the cache
+  // refused to keep it. Like an oversized stream, it now sends each waiter upstream on its own.
+  it('shares no answer too large to keep: each waiter goes upstream on its own, JSON or stream', async () => {
+    for (const stream of [false, true]) {
+      const app = await startGatedApp({ maxEntryBytes: 64 })
+      const client = recordedClient(app.origin)
+      const answers = Array.from({ length: 4 }, async () => {
+        if (!stream)
+          return (await client.openai.chat.completions.create(question())).choices[0]!.message.content
+        let text = ''
+        const events = await client.openai.chat.completions.create({ ...question(), stream: true })
+        for await (const chunk of events) text += chunk.choices[0]?.delta?.content ?? ''
+        return text
+      })
+      await settled(app)
+      app.open()
+      const texts = await Promise.all(answers)
+      expect(new Set(texts).size).toBe(1)
+      expect(texts[0]).toContain('echo:')
+      expect(app.calls()).toBe(4)
+      expect(app.results).not.toContain('hit')
+      expect(app.cache.size).toBe(0)
+    }
   })
 
   it('sends every request upstream with coalesce: false', async () => {

@@ -49,6 +49,12 @@ const PROTOCOLS: { adapter: string; path: string; body: object; start: () => Pro
 
 const registry = new AdapterRegistry(builtinAdapters())
 
+/**
+ * Headers that carry credentials whatever the protocol, as the upstream receives them
+ * (`proxy-authorization` is hop-by-hop: it never reaches the upstream or a stage).
+ */
+const CREDENTIALS = ['authorization', 'cookie', 'x-api-key', 'api-key', 'x-goog-api-key']
+
 function credentialHeadersOf(path: string): readonly string[] {
   const lookup = registry.lookup('POST', path)
   if (lookup.kind !== 'match') throw new Error(`no route ${path}`)
@@ -121,7 +127,10 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
       target = await cached(harness, upstream.url)
     })
 
-    it.each(credentialHeadersOf(path).map((name) => [name]))(
+    // Every credential header, not just the protocol's own: an upstream behind an OpenAI route
+    // may well authenticate by `x-api-key` or a cookie, and a scope blind to them let a caller
+    // with another (or a revoked) key be served the first caller's answer.
+    it.each([...new Set([...credentialHeadersOf(path), ...CREDENTIALS])].map((name) => [name]))(
       'a caller with another %s never gets the first caller’s answer',
       async (name) => {
         const value = (tenant: string) => (name === 'authorization' ? `Bearer sk-${tenant}` : `sk-${tenant}`)
@@ -190,6 +199,29 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
     expect(results).toEqual(['miss', 'miss', 'hit'])
   })
 
+  // The attack: a scope function that does not return a string (an async one, looking the tenant
+  // up, returns a Promise; another returns an object) became '[object Promise]' for every caller,
+  // so every tenant shared one scope. Only a string scopes; anything else bypasses the cache.
+  it.each([
+    ['a Promise', async (tenant: string) => tenant],
+    ['an object', (tenant: string) => ({ tenant })],
+    ['undefined', (_tenant: string) => undefined],
+  ])('never shares entries between tenants when the scope function returns %s', async (_, of) => {
+    const upstream = await fake(startOpenAIUpstream)
+    const scope = (exchange: { request: { headers: Record<string, string | undefined> } }) =>
+      of(exchange.request.headers['x-tenant-id'] ?? '')
+    const { app, results } = await cached(harness, upstream.url, {}, { scope: scope as never })
+    for (const tenant of ['one', 'two']) {
+      const response = await postEncrypted(app, '/v1/chat/completions', secretChat(), {
+        authorization: 'Bearer sk-shared-gateway',
+        'x-tenant-id': tenant,
+      })
+      expect(response.status).toBe(200)
+    }
+    expect(results).toEqual(['bypass', 'bypass'])
+    expect(upstream.requests.filter((request) => request.url === '/v1/chat/completions')).toHaveLength(2)
+  })
+
   it('shows the cache status on plain exchanges only', async () => {
     const upstream = await fake(startOpenAIUpstream)
     const { app } = await cached(harness, upstream.url, { keys: undefined, encryption: 'optional' })
@@ -251,5 +283,60 @@ describe.each(rootFrameworks)('cache isolation via $name', (harness) => {
     }
     expect(marked.results).toEqual(['miss', 'miss'])
     expect(private_.requests).toHaveLength(2)
+  })
+
+  // The attack: an upstream that answers per user says so with `Vary` (a RAG service answering
+  // from the documents of `x-user-id`); the cache ignored it, so the next user with the same
+  // question and credential got the first user's answer. An answer that varies by a header the
+  // key does not cover is not stored; a header the key covers (a scope header) or one that only
+  // changes the encoding of the bytes the proxy decodes anyway (`accept-encoding`) keeps it.
+  it('stores no answer that varies by a request header the key does not cover', async () => {
+    const perUser: ProtocolFake = await ProtocolFake.start((request) =>
+      jsonReply(
+        {
+          id: 'chatcmpl-1',
+          object: 'chat.completion',
+          created: 1,
+          model: 'llama-3-8b',
+          choices: [
+            {
+              index: 0,
+              message: { role: 'assistant', content: `for ${request.headers['x-user-id']}` },
+              finish_reason: 'stop',
+            },
+          ],
+        },
+        200,
+        { vary: request.url.includes('covered') ? 'Accept-Encoding, X-User-Id' : 'Origin, X-User-Id' },
+      ),
+    )
+    fakes.push(perUser)
+    const credential = { authorization: 'Bearer sk-shared' }
+    const ask = async (app: RunningApp, user: string, query = '') => {
+      const plain = { 'content-type': 'application/json', ...credential, 'x-user-id': user }
+      const response = await fetch(`${app.url}/v1/chat/completions${query}`, {
+        method: 'POST',
+        headers: plain,
+        body: JSON.stringify(secretChat()),
+      })
+      return ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message
+        .content
+    }
+    const open = await cached(harness, perUser.url, { keys: undefined, encryption: 'optional' })
+    expect([await ask(open.app, 'alice'), await ask(open.app, 'bob')]).toEqual(['for alice', 'for bob'])
+    expect(open.results).toEqual(['miss', 'miss'])
+    const scoped = await cached(
+      harness,
+      perUser.url,
+      { keys: undefined, encryption: 'optional' },
+      { scopeHeaders: ['x-user-id'] },
+    )
+    const answers = [
+      await ask(scoped.app, 'alice', '?covered'),
+      await ask(scoped.app, 'bob', '?covered'),
+      await ask(scoped.app, 'alice', '?covered'),
+    ]
+    expect(answers).toEqual(['for alice', 'for bob', 'for alice'])
+    expect(scoped.results).toEqual(['miss', 'miss', 'hit'])
   })
 })

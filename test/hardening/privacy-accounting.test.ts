@@ -91,6 +91,45 @@ describe('exact privacy accounting', () => {
     expect((await budget.remaining('tenant')).epsilon).toBe(0.001)
   })
 
+  // The attack: amounts that compare oddly (NaN is neither above nor below a limit, a negative
+  // epsilon would refund a budget, Infinity or a string might slip through a check).
+  it('refuses hostile amounts without charging anything', async () => {
+    const budget = accountant(1, 1e-6)
+    const hostile: [unknown, unknown][] = [
+      [-0.5, 0],
+      [0, 0],
+      [-0, 0],
+      [Number.NaN, 0],
+      [Number.POSITIVE_INFINITY, 0],
+      [Number.NEGATIVE_INFINITY, 0],
+      ['0.5', 0],
+      [0.5, -1e-7],
+      [0.5, Number.NaN],
+      [0.5, 1],
+      [0.5, Number.POSITIVE_INFINITY],
+      [0.5, '1e-7'],
+    ]
+    for (const [epsilon, delta] of hostile) {
+      expect(await outcome(budget.charge('tenant', epsilon as number, delta as number))).toBe(
+        'CONTINUUM_PRIVACY_INVALID_RELEASE',
+      )
+      // Laplace takes no delta: only a hostile epsilon concerns it.
+      const requests = [{ mechanism: 'gaussian', epsilon, delta, sensitivity: 1 }]
+      if (epsilon !== 0.5) requests.push({ mechanism: 'laplace', epsilon, delta: undefined, sensitivity: 1 })
+      for (const request of requests) {
+        expect(await outcome(budget.release('tenant', [1], request as never))).toBe(
+          'CONTINUUM_PRIVACY_INVALID_RELEASE',
+        )
+      }
+    }
+    for (const sensitivity of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(
+        await outcome(budget.release('tenant', [1], { mechanism: 'laplace', epsilon: 0.5, sensitivity })),
+      ).toBe('CONTINUUM_PRIVACY_INVALID_RELEASE')
+    }
+    expect(await budget.remaining('tenant')).toMatchObject({ epsilon: 1, delta: 1e-6 })
+  })
+
   it('refuses budgets beyond what the units hold exactly', () => {
     expect(() => accountant(1001)).toThrow(expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }))
     expect(() => accountant(1, 0.01)).toThrow(expect.objectContaining({ code: 'CONTINUUM_INVALID_OPTIONS' }))
@@ -131,4 +170,39 @@ describe('exact accounting across instances on a Redis Cluster', () => {
     expect(results.filter((result) => result === 'released')).toHaveLength(333)
     expect(await two!.remaining(identity)).toMatchObject({ epsilon: 0.001, delta: 6.67e-7 })
   }, 60_000)
+
+  // The attack: a caller who picks its own identity shapes it like the counters' keys (a closing
+  // brace ends the Redis Cluster hash tag early, a colon looks like the period separator, a
+  // suffix like another counter's) to land on someone else's counter or to split one charge's two
+  // counters over two slots (every charge would then fail).
+  it('keeps identities shaped like the counter keys apart, each charge on one slot', async () => {
+    const accountant = new PrivacyAccountant({ epsilon: 1, delta: 1e-6, store: stores[0]! })
+    const victim = `victim-${Date.now()}`
+    const hostile = [
+      `${victim}}`,
+      `{${victim}}`,
+      `${victim}}:epsilon:1e-12`,
+      `${victim}}:delta:1e-18`,
+      `0:${victim}`,
+      `}${victim}{`,
+      `${victim}:`,
+    ]
+    for (const identity of hostile) {
+      expect(await outcome(accountant.charge(identity, 1, 1e-6))).toBe('released')
+      expect(await outcome(accountant.charge(identity, 1e-12))).toBe('CONTINUUM_PRIVACY_BUDGET_EXHAUSTED')
+    }
+    expect(await accountant.remaining(victim)).toMatchObject({ epsilon: 1, delta: 1e-6 })
+  })
+
+  it('reports the budget a refusal leaves exactly, however many digits the spent total has', async () => {
+    const accountant = new PrivacyAccountant({ epsilon: 1000, store: stores[1]! })
+    const identity = `digits-${Date.now()}`
+    // 123456789012345 units: more significant digits than Lua prints a number with.
+    await accountant.charge(identity, 123.456789012345)
+    const refusal = await accountant.charge(identity, 900).catch((error: ContinuumError) => error)
+    expect(refusal).toMatchObject({ code: 'CONTINUUM_PRIVACY_BUDGET_EXHAUSTED' })
+    const left = await accountant.remaining(identity)
+    expect(left.epsilon).toBe(876.543210987655)
+    expect((refusal as ContinuumError).details).toMatchObject({ remainingEpsilon: left.epsilon })
+  })
 })

@@ -188,6 +188,43 @@ describe('audit stage', () => {
     }
   })
 
+  // The attack: a client makes its record as large and as hostile as the HTTP server lets it (an
+  // identity header of 8 KB, a model name of 200 KB with quotes, newlines and control characters,
+  // a key id header of 8 KB on a request refused before decryption), to bloat the log, break its
+  // lines or make auditing fail. Every such string is cut to maxFieldLength; lines stay lines.
+  it('bounds what a hostile client can put in a record, and every line still verifies', async () => {
+    const before = (await records()).length
+    const hostile = `"\n\r\u0000\u2028}{${'m'.repeat(200_000)}`
+    const served = await fetch(`${app.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user-id': `"admin"\t${'u'.repeat(8_000)}` },
+      body: JSON.stringify({ model: hostile, messages: [{ role: 'user', content: 'hello' }] }),
+    })
+    await served.arrayBuffer()
+    const refused = await fetch(`${app.origin}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-continuum-encryption': 'cp2',
+        'x-continuum-key-id': 'k'.repeat(8_000),
+      },
+      body: JSON.stringify({ model: 'llama-3-8b', messages: [] }),
+    })
+    await refused.arrayBuffer()
+    expect(refused.status).toBeGreaterThanOrEqual(400)
+    // The refusal's record is queued when its exchange ends, which may follow the answer's bytes.
+    await expect.poll(async () => (await records()).length, { interval: 20 }).toBe(before + 2)
+    const lines = (await readFile(path, 'utf8')).split('\n').filter((line) => line !== '')
+    const written = lines.slice(before)
+    expect(written).toHaveLength(2)
+    for (const line of written) expect(line.length).toBeLessThan(4_000)
+    const [first, second] = written.map((line) => JSON.parse(line) as AuditRecord)
+    expect(first!.who.subject).toHaveLength(513)
+    expect(first!.resource?.model?.length ?? 0).toBeLessThanOrEqual(513)
+    expect(String(second!.attributes?.keyId ?? '').length).toBeLessThanOrEqual(513)
+    expect(await verifyAuditLog(path, auditKeys.publicKeyPem)).toMatchObject({ ok: true })
+  })
+
   it('names the caller with identify(), guarded against throws', async () => {
     const sink = new MemoryAuditSink()
     const memoryLog = await AuditLog.open({ sink, privateKey: auditKeys.privateKeyPem })
