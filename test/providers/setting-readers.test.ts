@@ -5,6 +5,7 @@
  */
 import { ContinuumError } from 'continuum-proxy'
 import {
+  commonOptionsFromConfig,
   defineProviderType,
   NON_EMPTY_STRING_SETTING,
   numberSetting,
@@ -12,6 +13,7 @@ import {
   ProviderRegistry,
   stringSetting,
 } from 'continuum-proxy/provider-kit'
+import { ollama } from 'continuum-proxy/providers'
 import { loadRouterConfig } from 'continuum-proxy/router'
 import { describe, expect, it } from 'vitest'
 
@@ -52,29 +54,10 @@ describe('NON_EMPTY_STRING_SETTING', () => {
   const acme = defineProviderType({
     type: 'acme',
     settings: { region: NON_EMPTY_STRING_SETTING },
-    create: (config) => {
+    create: (config, context) => {
       seen.push(stringSetting(config, 'region'))
-      return {
-        specificationVersion: 'v1',
-        id: config.id,
-        capabilities: {
-          models: config.models,
-          contextWindow: 8_192,
-          streaming: false,
-          tools: false,
-          vision: false,
-          embeddings: false,
-          latencyMs: { p50: 100, p99: 500 },
-          costPerMillion: { input: 0, output: 0 },
-          local: true,
-        },
-        complete: () => Promise.reject(new Error('not called')),
-        stream: () => {
-          throw new Error('not called')
-        },
-        embed: () => Promise.reject(new Error('not called')),
-        health: () => Promise.resolve({ status: 'healthy', latencyMs: 0 }),
-      }
+      // Any provider will do: the test is about what reaches the factory.
+      return ollama(commonOptionsFromConfig(config, context))
     },
   })
   const inference = (region: unknown) => ({
@@ -88,6 +71,7 @@ describe('NON_EMPTY_STRING_SETTING', () => {
     })
     expect(options.providers).toHaveLength(1)
     expect(seen.at(-1)).toBe('eu-west-1')
+    await Promise.all(options.providers.map((provider) => provider.close?.()))
   })
 
   it('refuses an empty string when the configuration loads, naming the key', async () => {
