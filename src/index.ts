@@ -113,6 +113,8 @@ export {
 } from './protocol/canonical'
 export type { CompiledRoute, CompiledStream } from './protocol/compiled-route'
 export {
+  type AnswerFacts,
+  addAnswerFacts,
   addFinishReason,
   type FactsReader,
   finiteNumber,

@@ -34,6 +34,8 @@ export {
   type StreamFraming,
 } from '../protocol/adapter'
 export {
+  type AnswerFacts,
+  addAnswerFacts,
   addFinishReason,
   type FactsReader,
   finiteNumber,

@@ -6,6 +6,7 @@
  * `cache-control: no-store` changes the metadata and the seal no longer verifies.
  */
 import { ContinuumError } from '../errors'
+import { HOP_BY_HOP_HEADERS } from '../internal/hop-by-hop-headers'
 import { FORMAT_VERSION, HEADERS } from './format'
 
 /**
@@ -14,21 +15,7 @@ import { FORMAT_VERSION, HEADERS } from './format'
  * `x-continuum-*` headers, which are bound by other means (key id, nonce and timestamp are in the
  * seal input; an ephemeral key enters the key derivation; the seal cannot cover itself).
  */
-const UNSEALABLE = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-  'content-length',
-  'accept-encoding',
-])
+const UNSEALABLE = new Set([...HOP_BY_HOP_HEADERS, 'content-length', 'accept-encoding'])
 
 /** Headers every route protects: an encrypted request carrying one must seal it. */
 export const ALWAYS_PROTECTED_HEADERS: readonly string[] = ['cache-control', 'pragma']

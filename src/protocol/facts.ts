@@ -51,6 +51,30 @@ export function finiteNumber(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined
 }
 
+/** What an answer or stream event names about itself, as found on its wire (unchecked values). */
+export interface AnswerFacts {
+  id?: unknown
+  model?: unknown
+  inputTokens?: unknown
+  outputTokens?: unknown
+}
+
+/**
+ * Records the id and model (as short names) and the token counts an answer names; a value that
+ * is absent or of the wrong kind leaves what earlier events said.
+ * @example addAnswerFacts(facts, { id: body.id, model: body.model, outputTokens: body.usage?.output_tokens })
+ */
+export function addAnswerFacts(facts: ResponseFacts, answer: AnswerFacts): void {
+  const id = shortName(answer.id)
+  if (id !== undefined) facts.id = id
+  const model = shortName(answer.model)
+  if (model !== undefined) facts.model = model
+  const input = tokenCount(answer.inputTokens)
+  if (input !== undefined) facts.inputTokens = input
+  const output = tokenCount(answer.outputTokens)
+  if (output !== undefined) facts.outputTokens = output
+}
+
 /** Adds a finish reason once, keeping a bounded list. */
 export function addFinishReason(facts: ResponseFacts, value: unknown): void {
   const reason = shortName(value)

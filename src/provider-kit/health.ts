@@ -8,11 +8,19 @@ import type { ProviderHealth } from './provider'
 import { isAbortError } from './provider-errors'
 import type { ProviderHttp, ProviderHttpRequest } from './provider-http'
 
-/** Sends `request` and reports healthy on a 2xx answer, unhealthy otherwise. */
-export async function probeHealth(http: ProviderHttp, request: ProviderHttpRequest): Promise<ProviderHealth> {
+/**
+ * Sends `request` and reports healthy on a 2xx answer, unhealthy otherwise. A provider whose
+ * request needs asynchronous work first (a signature, a fresh token) passes a function that builds
+ * it: that work is timed with the call, and its failure is reported as unhealthy too.
+ * @example probeHealth(http, async () => ({ method: 'GET', url, headers: await sign(url) }))
+ */
+export async function probeHealth(
+  http: ProviderHttp,
+  request: ProviderHttpRequest | (() => Promise<ProviderHttpRequest> | ProviderHttpRequest),
+): Promise<ProviderHealth> {
   const started = performance.now()
   try {
-    await http.json(request)
+    await http.json(typeof request === 'function' ? await request() : request)
     return { status: 'healthy', latencyMs: Math.round(performance.now() - started) }
   } catch (error) {
     if (isAbortError(error)) throw error

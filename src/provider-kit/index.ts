@@ -59,7 +59,14 @@ export {
   type ProviderHealth,
   providerServesModel,
 } from './provider'
-export { buildFromConfig, commonOptionsFromConfig, settingError, stringSetting } from './provider-config'
+export {
+  buildFromConfig,
+  commonOptionsFromConfig,
+  NON_EMPTY_STRING_SETTING,
+  numberSetting,
+  settingError,
+  stringSetting,
+} from './provider-config'
 export {
   isAbortError,
   parseRetryAfter,

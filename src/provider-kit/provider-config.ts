@@ -7,7 +7,7 @@
 import type { Dispatcher } from 'undici'
 import { ContinuumError } from '../errors'
 import type { CommonProviderOptions } from './provider-options'
-import type { ProviderConfig, ProviderFactoryContext } from './provider-registry'
+import type { ProviderConfig, ProviderFactoryContext, ProviderSettingSchema } from './provider-registry'
 
 /** The options every provider shares, taken from a config entry and the factory context. */
 export function commonOptionsFromConfig(
@@ -47,6 +47,25 @@ export function stringSetting(config: ProviderConfig, key: string, required = fa
     return undefined
   }
   if (typeof value !== 'string' || value === '') throw settingError(config, key, 'must be a non-empty string')
+  return value
+}
+
+/**
+ * The schema of a key {@link stringSetting} reads: a non-empty string. A provider type declares
+ * its string keys with it, so the configuration check and the reader accept the same values.
+ * @example defineProviderType({ type: 'acme', settings: { region: NON_EMPTY_STRING_SETTING }, create })
+ */
+export const NON_EMPTY_STRING_SETTING: ProviderSettingSchema = Object.freeze({
+  type: 'string',
+  minLength: 1,
+  expect: 'a non-empty string',
+})
+
+/** A number setting; undefined when absent, CONTINUUM_CONFIG_INVALID when not a number. */
+export function numberSetting(config: ProviderConfig, key: string): number | undefined {
+  const value = config.settings[key]
+  if (value === undefined) return undefined
+  if (typeof value !== 'number') throw settingError(config, key, 'must be a number')
   return value
 }
 

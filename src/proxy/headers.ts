@@ -7,6 +7,8 @@
  * counts in rate-limit headers that give away its length).
  */
 
+import { HOP_BY_HOP_HEADERS } from '../internal/hop-by-hop-headers'
+
 /**
  * The upstream response headers relayed on encrypted exchanges: the media type, and the retry
  * hints the official SDKs read (their values are timings, not content). `cache-control` is
@@ -58,20 +60,7 @@ export function encryptedResponseHeaders(
  * the next hop that the binding's server has already met (it answered `100 Continue`); undici
  * refuses to send it, which made every such request (curl's way with large bodies) a 502.
  */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'expect',
-  'keep-alive',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'proxy-connection',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-  'http2-settings',
-])
+const HOP_BY_HOP = new Set([...HOP_BY_HOP_HEADERS, 'expect'])
 
 /** Headers for the upstream request. `rewritten` drops length and encoding negotiation of a body the proxy re-serialised. */
 export function upstreamRequestHeaders(

@@ -3,7 +3,7 @@
  * of its protocol (OpenAI chat and Responses, Anthropic messages and stream events, Ollama, TGI,
  * Triton's path parameter), and the operation names of the routes. Counts, ids and names only.
  */
-import { AdapterRegistry, type ResponseFacts } from 'continuum-proxy'
+import { AdapterRegistry, addAnswerFacts, type ResponseFacts } from 'continuum-proxy'
 import { builtinAdapters } from 'continuum-proxy/adapters'
 import { describe, expect, it } from 'vitest'
 
@@ -122,6 +122,20 @@ describe('adapter facts', () => {
     ).toEqual({
       finishReasons: ['length'],
       outputTokens: 20,
+    })
+  })
+
+  it('addAnswerFacts keeps what earlier events said when a later one names nothing usable', () => {
+    const result: ResponseFacts = { finishReasons: [] }
+    addAnswerFacts(result, { id: 'msg_1', model: 'm'.repeat(300), inputTokens: 12, outputTokens: 1 })
+    addAnswerFacts(result, { id: '', model: 42, inputTokens: -1, outputTokens: 7 })
+    addAnswerFacts(result, { inputTokens: 1.5, outputTokens: '9' })
+    expect(result).toEqual({
+      id: 'msg_1',
+      model: 'm'.repeat(128),
+      finishReasons: [],
+      inputTokens: 12,
+      outputTokens: 7,
     })
   })
 })

@@ -137,6 +137,13 @@ describe('bedrock provider', () => {
     })
     const error = (await failing.complete(request).catch((caught: unknown) => caught)) as ContinuumError
     expect(error.code).toBe('CONTINUUM_PROVIDER_AUTH_FAILED')
+    // The health probe signs inside the probe: a credentials failure is a report, not a throw.
+    const count = fake.requests.length
+    expect(await failing.health()).toMatchObject({
+      status: 'unhealthy',
+      detail: 'CONTINUUM_PROVIDER_AUTH_FAILED',
+    })
+    expect(fake.requests.length).toBe(count)
     await rotating.close?.()
     await failing.close?.()
   })

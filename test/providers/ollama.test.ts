@@ -79,10 +79,10 @@ describe('ollama provider', () => {
     expect(fake.requests.at(-1)!.json().stream).toBe(true)
   })
 
-  it('sends tools, tool results and images, and reads tool calls', async () => {
+  it('sends tools (without strict, which Ollama does not honour), tool results and images, and reads tool calls', async () => {
     const response = await provider.complete({
       model: 'llama3.2',
-      tools: [weatherTool],
+      tools: [{ ...weatherTool, strict: true }],
       messages: [
         {
           role: 'user',

@@ -237,6 +237,13 @@ describe('vertex provider', () => {
     })
     const error = (await failing.complete(request).catch((caught: unknown) => caught)) as ContinuumError
     expect(error.code).toBe('CONTINUUM_PROVIDER_AUTH_FAILED')
+    // The health probe asks for a token inside the probe: a failure is a report, not a throw.
+    const count = fake.requests.length
+    expect(await failing.health()).toMatchObject({
+      status: 'unhealthy',
+      detail: 'CONTINUUM_PROVIDER_AUTH_FAILED',
+    })
+    expect(fake.requests.length).toBe(count)
     await refreshing.close?.()
     await failing.close?.()
   })

@@ -12,17 +12,17 @@
  * schema violation for every provider, as is a custom tool's `input_schema` that is missing or not
  * an object; an unknown block type is Anthropic's own, `native.only`. Errors name paths, never content.
  */
-import {
-  type CanonicalMessage,
-  type CanonicalParameter,
-  type CanonicalRequest,
-  type ContentPart,
-  ContinuumError,
-  type ReasoningEffort,
-  type ToolCall,
-  type ToolDefinition,
+import type {
+  CanonicalMessage,
+  CanonicalParameter,
+  CanonicalRequest,
+  ContentPart,
+  ReasoningEffort,
+  ToolCall,
+  ToolDefinition,
 } from '../../../src/index'
 import { isRecord } from '../../../src/provider-kit/index'
+import { invalid, requestModel, type SharedStateKeys, safeKey } from '../../openai/gateway/request-checks'
 
 /** What the gateway reads from an Anthropic request besides the canonical request. */
 export interface AnthropicGatewayRequest {
@@ -64,15 +64,6 @@ const BLOCK_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
 
 const EFFORTS = new Set(['low', 'medium', 'high', 'xhigh', 'max'])
 
-function invalid(path: string, expectation: string): ContinuumError {
-  return new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `${path}: ${expectation}`, { details: { path } })
-}
-
-/** A client-chosen key as an error may show it: schema-like names only, never free text. */
-function safeKey(key: string): string {
-  return /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : '(unnamed parameter)'
-}
-
 /** Decoding state: what only Anthropic carries, and whether the client marked anything for caching. */
 interface Decoding {
   only: string[]
@@ -94,21 +85,14 @@ function checkMembers(block: Record<string, unknown>, path: string, state: Decod
  * Parameters that point at state the provider keeps under the gateway's own credential, which
  * every caller shares: a code-execution container holds the files of whoever created it.
  */
-const SHARED_STATE = ['container'] as const
+const SHARED_STATE: SharedStateKeys = {
+  keys: ['container'],
+  reason: 'state kept by the provider is shared by every caller of the gateway, so it is not supported',
+}
 
 /** Translates a `/v1/messages` (or `count_tokens`) body. */
 export function fromAnthropicRequest(body: Record<string, unknown>): AnthropicGatewayRequest {
-  if (typeof body.model !== 'string' || body.model === '')
-    throw invalid('model', 'must be a non-empty string')
-  for (const key of SHARED_STATE) {
-    if (body[key] !== undefined && body[key] !== null) {
-      throw new ContinuumError(
-        'CONTINUUM_NOT_SUPPORTED',
-        `${key}: state kept by the provider is shared by every caller of the gateway, so it is not supported`,
-        { details: { path: key } },
-      )
-    }
-  }
+  const model = requestModel(body, SHARED_STATE)
   if (!Array.isArray(body.messages)) throw invalid('messages', 'must be an array')
   const state: Decoding = {
     only: [],
@@ -123,7 +107,7 @@ export function fromAnthropicRequest(body: Record<string, unknown>): AnthropicGa
     else if (message.role === 'assistant') messages.push(assistantMessage(message.content, path, state))
     else throw invalid(`${path}.role`, "must be 'user' or 'assistant'")
   }
-  const request: CanonicalRequest = { model: body.model, messages }
+  const request: CanonicalRequest = { model, messages }
   const system = systemText(body.system, state)
   if (system !== undefined && system !== '') request.system = system
   if (Array.isArray(body.tools) && body.tools.length > 0) {

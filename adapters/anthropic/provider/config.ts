@@ -7,6 +7,8 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
+  numberSetting,
   type ProviderFactory,
   settingError,
   stringSetting,
@@ -27,21 +29,16 @@ const anthropicProviderFactory: ProviderFactory = (config, context) =>
       if (!Array.isArray(betas)) throw settingError(config, 'betas', 'must be an array of beta names')
       options.betas = betas as string[]
     }
-    const maxTokens = config.settings.default_max_tokens
-    if (maxTokens !== undefined) {
-      if (typeof maxTokens !== 'number') throw settingError(config, 'default_max_tokens', 'must be a number')
-      options.defaultMaxTokens = maxTokens
-    }
+    const maxTokens = numberSetting(config, 'default_max_tokens')
+    if (maxTokens !== undefined) options.defaultMaxTokens = maxTokens
     return anthropic(options)
   })
-
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
 
 /** The `anthropic` provider type: `[inference.providers.<id>] type = "anthropic"`. */
 export const anthropicProviderType = defineProviderType({
   type: 'anthropic',
   settings: {
-    api_version: text,
+    api_version: NON_EMPTY_STRING_SETTING,
   },
   create: anthropicProviderFactory,
 })

@@ -5,6 +5,7 @@
  * names only.
  */
 import {
+  addAnswerFacts,
   addFinishReason,
   type FactsReader,
   finiteNumber,
@@ -18,17 +19,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function readMessage(facts: ResponseFacts, message: Record<string, unknown>): void {
-  const id = shortName(message.id)
-  if (id !== undefined) facts.id = id
-  const model = shortName(message.model)
-  if (model !== undefined) facts.model = model
+  const usage = isRecord(message.usage) ? message.usage : {}
+  addAnswerFacts(facts, {
+    id: message.id,
+    model: message.model,
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+  })
   addFinishReason(facts, message.stop_reason)
-  if (isRecord(message.usage)) {
-    const input = tokenCount(message.usage.input_tokens)
-    const output = tokenCount(message.usage.output_tokens)
-    if (input !== undefined) facts.inputTokens = input
-    if (output !== undefined) facts.outputTokens = output
-  }
 }
 
 /** Facts of the Messages route. */

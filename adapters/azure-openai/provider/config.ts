@@ -8,6 +8,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderConfig,
   type ProviderFactory,
   settingError,
@@ -47,14 +48,12 @@ function deploymentsSetting(config: ProviderConfig): Record<string, string> | un
   return table as Record<string, string>
 }
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `azure_openai` provider type: `[inference.providers.<id>] type = "azure_openai"`. */
 export const azureOpenAIProviderType = defineProviderType({
   type: 'azure_openai',
   settings: {
-    api_version: text,
-    deployment: text,
+    api_version: NON_EMPTY_STRING_SETTING,
+    deployment: NON_EMPTY_STRING_SETTING,
   },
   create: azureOpenAIProviderFactory,
 })

@@ -9,6 +9,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderFactory,
   stringSetting,
 } from '../../../src/provider-kit/index'
@@ -37,17 +38,15 @@ const bedrockProviderFactory: ProviderFactory = (config, context) => {
   })
 }
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `bedrock` provider type: `[inference.providers.<id>] type = "bedrock"`. */
 export const bedrockProviderType = defineProviderType({
   type: 'bedrock',
   settings: {
-    region: text,
-    access_key_id: text,
-    secret_access_key: text,
-    session_token: text,
-    control_plane_endpoint: text,
+    region: NON_EMPTY_STRING_SETTING,
+    access_key_id: NON_EMPTY_STRING_SETTING,
+    secret_access_key: NON_EMPTY_STRING_SETTING,
+    session_token: NON_EMPTY_STRING_SETTING,
+    control_plane_endpoint: NON_EMPTY_STRING_SETTING,
   },
   create: bedrockProviderFactory,
 })

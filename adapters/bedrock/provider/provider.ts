@@ -16,15 +16,14 @@ import {
 } from '../../../src/index'
 import {
   type CommonProviderOptions,
-  healthFromError,
   type InferenceProvider,
   invalidOption,
-  isAbortError,
   isRecord,
   mergeCapabilities,
   type ProviderCapabilities,
   type ProviderHealth,
   ProviderHttp,
+  probeHealth,
   protocolError,
   resolveBaseUrl,
   resolveCommonOptions,
@@ -276,9 +275,8 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
       }
     },
 
-    async health(signal?: AbortSignal): Promise<ProviderHealth> {
-      const started = performance.now()
-      try {
+    health: (signal?: AbortSignal): Promise<ProviderHealth> =>
+      probeHealth(http, async () => {
         const url = new URL(`${controlPlaneURL}/foundation-models?byOutputModality=TEXT`)
         const headers = await signer.sign(
           'GET',
@@ -286,13 +284,8 @@ export function bedrock(options: BedrockProviderOptions): InferenceProvider {
           { accept: 'application/json', ...common.headers },
           undefined,
         )
-        await http.json({ method: 'GET', url: url.href, headers, signal })
-        return { status: 'healthy', latencyMs: Math.round(performance.now() - started) }
-      } catch (error) {
-        if (isAbortError(error)) throw error
-        return healthFromError(error, performance.now() - started)
-      }
-    },
+        return { method: 'GET', url: url.href, headers, signal }
+      }),
 
     close: () => http.close(),
   }

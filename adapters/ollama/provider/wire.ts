@@ -21,6 +21,7 @@ import {
   toolNameFor,
   type Usage,
 } from '../../../src/provider-kit/index'
+import { toOpenAIFunctionTool } from '../../openai/provider/wire-request'
 
 /** A message of `/api/chat`. */
 export interface OllamaMessage {
@@ -91,14 +92,7 @@ export function toOllamaChatRequest(
     )
   }
   if (request.tools !== undefined && request.tools.length > 0 && request.toolChoice !== 'none') {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters,
-      },
-    }))
+    body.tools = request.tools.map((tool) => toOpenAIFunctionTool(tool, false))
   }
   const options: NonNullable<OllamaChatRequest['options']> = {}
   if (request.temperature !== undefined) options.temperature = request.temperature

@@ -3,6 +3,7 @@
  * reason and evaluation counts of an answer (the last stream line carries them). Counts and names only.
  */
 import {
+  addAnswerFacts,
   addFinishReason,
   type FactsReader,
   finiteNumber,
@@ -25,12 +26,11 @@ export const ollamaFacts: FactsReader = {
     }
   },
   response(facts, event) {
-    const model = shortName(event.model)
-    if (model !== undefined) facts.model = model
+    addAnswerFacts(facts, {
+      model: event.model,
+      inputTokens: event.prompt_eval_count,
+      outputTokens: event.eval_count,
+    })
     addFinishReason(facts, event.done_reason)
-    const prompt = tokenCount(event.prompt_eval_count)
-    const evaluated = tokenCount(event.eval_count)
-    if (prompt !== undefined) facts.inputTokens = prompt
-    if (evaluated !== undefined) facts.outputTokens = evaluated
   },
 }

@@ -8,6 +8,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderFactory,
   stringSetting,
 } from '../../../src/provider-kit/index'
@@ -31,14 +32,12 @@ export const openAICompatibleProviderFactory: ProviderFactory = (config, context
     return openAICompatible(options)
   })
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `openai_compatible` provider type: `[inference.providers.<id>] type = "openai_compatible"`. */
 export const openAICompatibleProviderType = defineProviderType({
   type: 'openai_compatible',
   settings: {
-    max_tokens_field: text,
-    health_path: text,
+    max_tokens_field: NON_EMPTY_STRING_SETTING,
+    health_path: NON_EMPTY_STRING_SETTING,
   },
   create: openAICompatibleProviderFactory,
 })

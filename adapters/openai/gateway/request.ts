@@ -20,6 +20,7 @@ import {
   type ToolDefinition,
 } from '../../../src/index'
 import { isRecord } from '../../../src/provider-kit/index'
+import { invalid, requestModel, type SharedStateKeys, safeKey } from './request-checks'
 
 /** What the gateway reads from an OpenAI chat request besides the canonical request. */
 export interface OpenAIGatewayChat {
@@ -33,10 +34,6 @@ export interface OpenAIGatewayChat {
 export interface OpenAIGatewayEmbedding {
   request: EmbeddingRequest
   encoding: 'float' | 'base64'
-}
-
-function invalid(path: string, expectation: string): ContinuumError {
-  return new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `${path}: ${expectation}`, { details: { path } })
 }
 
 function unsupported(path: string, what: string): ContinuumError {
@@ -83,21 +80,15 @@ const CHAT_BASE = new Set([
  * provider, it let any caller read whatever that identity can reach. Refused for every provider;
  * an operator who wants it configures it on the provider side.
  */
-const SHARED_CREDENTIAL = ['data_sources', 'dataSources'] as const
+const SHARED_CREDENTIAL: SharedStateKeys = {
+  keys: ['data_sources', 'dataSources'],
+  reason:
+    "it makes the provider reach other data with the gateway's credential, which every caller shares, so it is not supported",
+}
 
 /** Translates a `/v1/chat/completions` body; what only OpenAI's dialect carries is listed in `native.only`. */
 export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGatewayChat {
-  if (typeof body.model !== 'string' || body.model === '')
-    throw invalid('model', 'must be a non-empty string')
-  for (const key of SHARED_CREDENTIAL) {
-    if (body[key] !== undefined && body[key] !== null) {
-      throw new ContinuumError(
-        'CONTINUUM_NOT_SUPPORTED',
-        `${key}: it makes the provider reach other data with the gateway's credential, which every caller shares, so it is not supported`,
-        { details: { path: key } },
-      )
-    }
-  }
+  const model = requestModel(body, SHARED_CREDENTIAL)
   if (!Array.isArray(body.messages)) throw invalid('messages', 'must be an array')
   const only: string[] = []
   const names: Partial<Record<CanonicalParameter, string>> = {}
@@ -117,7 +108,7 @@ export function fromOpenAIChatRequest(body: Record<string, unknown>): OpenAIGate
     const canonical = toCanonicalMessage(message, index, only)
     if (canonical !== undefined) messages.push(canonical)
   }
-  const request: CanonicalRequest = { model: body.model, messages }
+  const request: CanonicalRequest = { model, messages }
   if (systemParts.length > 0) request.system = systemParts.join('\n\n')
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     const tools = body.tools.flatMap((tool, index) => toToolDefinition(tool, index, only))
@@ -199,11 +190,6 @@ function isAbsent(key: string, value: unknown): boolean {
   return value === undefined || value === null || (value === false && (key === 'logprobs' || key === 'store'))
 }
 
-/** A client-chosen key as an error may show it: schema-like names only, never free text. */
-export function safeKey(key: string): string {
-  return /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? key : '(unnamed parameter)'
-}
-
 /** `response_format` → canonical; undefined for a format the canonical form cannot express. */
 function toResponseFormat(format: Record<string, unknown>): ResponseFormat | undefined {
   if (format.type === 'json_object') return { type: 'json_object' }
@@ -245,8 +231,7 @@ function extraMembers(
 
 /** Translates a `/v1/embeddings` body; token-array inputs have no canonical form. */
 export function fromOpenAIEmbeddingRequest(body: Record<string, unknown>): OpenAIGatewayEmbedding {
-  if (typeof body.model !== 'string' || body.model === '')
-    throw invalid('model', 'must be a non-empty string')
+  const model = requestModel(body)
   const input = typeof body.input === 'string' ? [body.input] : body.input
   if (!Array.isArray(input) || input.length === 0) throw invalid('input', 'must be a string or strings')
   if (input.some((item) => typeof item !== 'string')) throw unsupported('input', 'token-array input')
@@ -254,7 +239,7 @@ export function fromOpenAIEmbeddingRequest(body: Record<string, unknown>): OpenA
   if (format !== 'float' && format !== 'base64')
     throw invalid('encoding_format', "must be 'float' or 'base64'")
   if (body.dimensions !== undefined) throw unsupported('dimensions', 'choosing dimensions')
-  return { request: { model: body.model, input: input as string[] }, encoding: format }
+  return { request: { model, input: input as string[] }, encoding: format }
 }
 
 function toCanonicalMessage(

@@ -10,19 +10,19 @@
  * out of the canonical history (they are encrypted for the model that wrote them). Errors name
  * paths, never content.
  */
-import {
-  type CanonicalMessage,
-  type CanonicalParameter,
-  type CanonicalRequest,
-  type ContentPart,
-  ContinuumError,
-  type ReasoningEffort,
-  type ResponseFormat,
-  type ToolCall,
-  type ToolDefinition,
+import type {
+  CanonicalMessage,
+  CanonicalParameter,
+  CanonicalRequest,
+  ContentPart,
+  ReasoningEffort,
+  ResponseFormat,
+  ToolCall,
+  ToolDefinition,
 } from '../../../src/index'
 import { isRecord } from '../../../src/provider-kit/index'
-import { safeKey, strictToolIndex, toolParameters } from './request'
+import { strictToolIndex, toolParameters } from './request'
+import { invalid, requestModel, type SharedStateKeys, safeKey } from './request-checks'
 
 /** What the gateway reads from a Responses request besides the canonical request. */
 export interface ResponsesGatewayRequest {
@@ -54,7 +54,11 @@ const TRANSLATED = new Set([
  * every caller of the gateway shares: honouring them would let one caller continue, and so read,
  * another's stored conversation by its id. They are refused for every provider.
  */
-const SHARED_STATE = ['previous_response_id', 'conversation'] as const
+const SHARED_STATE: SharedStateKeys = {
+  keys: ['previous_response_id', 'conversation'],
+  reason:
+    'conversation state kept by the provider is shared by every caller of the gateway, so it is not supported; send the conversation as input',
+}
 
 /** Values that ask for nothing beyond the default. */
 function isAbsent(key: string, value: unknown): boolean {
@@ -64,29 +68,15 @@ function isAbsent(key: string, value: unknown): boolean {
   return Array.isArray(value) && value.length === 0 && key === 'include'
 }
 
-function invalid(path: string, expectation: string): ContinuumError {
-  return new ContinuumError('CONTINUUM_SCHEMA_VIOLATION', `${path}: ${expectation}`, { details: { path } })
-}
-
 /** Translates a `/v1/responses` body. */
 export function fromResponsesRequest(body: Record<string, unknown>): ResponsesGatewayRequest {
-  if (typeof body.model !== 'string' || body.model === '')
-    throw invalid('model', 'must be a non-empty string')
-  for (const key of SHARED_STATE) {
-    if (body[key] !== undefined && body[key] !== null) {
-      throw new ContinuumError(
-        'CONTINUUM_NOT_SUPPORTED',
-        `${key}: conversation state kept by the provider is shared by every caller of the gateway, so it is not supported; send the conversation as input`,
-        { details: { path: key } },
-      )
-    }
-  }
+  const model = requestModel(body, SHARED_STATE)
   const only: string[] = []
   const names: Partial<Record<CanonicalParameter, string>> = {}
   const systemParts: string[] = []
   if (typeof body.instructions === 'string' && body.instructions !== '') systemParts.push(body.instructions)
   const messages = inputMessages(body.input, systemParts, only)
-  const request: CanonicalRequest = { model: body.model, messages }
+  const request: CanonicalRequest = { model, messages }
   if (systemParts.length > 0) request.system = systemParts.join('\n\n')
   if (Array.isArray(body.tools) && body.tools.length > 0) {
     const tools = body.tools.flatMap((tool, index) => toToolDefinition(tool, index, only))

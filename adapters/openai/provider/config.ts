@@ -7,6 +7,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderFactory,
   stringSetting,
 } from '../../../src/provider-kit/index'
@@ -26,14 +27,12 @@ const openaiProviderFactory: ProviderFactory = (config, context) =>
     return openai(options)
   })
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `openai` provider type: `[inference.providers.<id>] type = "openai"`. */
 export const openaiProviderType = defineProviderType({
   type: 'openai',
   settings: {
-    organization: text,
-    project: text,
+    organization: NON_EMPTY_STRING_SETTING,
+    project: NON_EMPTY_STRING_SETTING,
   },
   create: openaiProviderFactory,
 })

@@ -19,6 +19,7 @@ import {
   parseSse,
   probeHealth,
   type ResolvedCommonOptions,
+  type SseEvent,
   type StreamChunk,
 } from '../../../src/provider-kit/index'
 import {
@@ -113,6 +114,25 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     throw noEndpoint(id)
   }
 
+  /** POSTs a JSON body to an operation on the first endpoint that accepts a connection; the answer's body. */
+  function postJson(
+    operation: OpenAIOperation,
+    request: { readonly model: string; readonly signal?: AbortSignal | undefined },
+    headers: Record<string, string>,
+    body: string,
+  ): Promise<unknown> {
+    return withEndpoint(async (endpoint) => {
+      const answer = await endpoint.http.json({
+        method: 'POST',
+        url: endpoint.url(operation, request.model),
+        headers,
+        body,
+        signal: request.signal,
+      })
+      return answer.body
+    })
+  }
+
   /** Whether a request goes as the client sent it: it speaks a dialect this provider forwards. */
   const forwards = (request: CanonicalRequest): boolean =>
     request.native !== undefined && capabilities.dialects?.includes(request.native.dialect) === true
@@ -124,20 +144,28 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     return JSON.stringify(toOpenAIChatRequest(request, request.model, dialect, streamed))
   }
 
-  /** A Responses API request forwarded as sent: its own events, with the canonical chunks beside them. */
-  async function* streamResponses(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
-    const body = JSON.stringify({ ...request.native?.body, model: request.model, stream: true })
+  /**
+   * Streams one call from the first endpoint that accepts a connection. Only a refused connection
+   * moves on to the next endpoint: once connected, part of the answer may already have been yielded.
+   */
+  async function* streamFromEndpoint<Translator extends { readonly done: boolean }>(
+    operation: 'chat' | 'responses',
+    request: CanonicalRequest,
+    body: string,
+    createTranslator: () => Translator,
+    read: (events: AsyncIterable<SseEvent>, translator: Translator) => AsyncGenerator<StreamChunk>,
+  ): AsyncGenerator<StreamChunk> {
     const headers = { ...(await settings.headers()), accept: 'text/event-stream' }
     const candidates = pool.candidates()
     for (const [position, endpoint] of candidates.entries()) {
-      const translator = new ResponsesStreamTranslator(id)
+      const translator = createTranslator()
       const end = pool.begin(endpoint)
       let connected = false
       try {
         const bytes = endpoint.http.stream(
           {
             method: 'POST',
-            url: endpoint.url('responses', request.model),
+            url: endpoint.url(operation, request.model),
             headers,
             body,
             signal: request.signal,
@@ -149,20 +177,7 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
             connected = true
           },
         )
-        for await (const event of parseSse(bytes)) {
-          const data = translator.parse(event.data)
-          const chunks = translator.push(data)
-          const name = event.event === undefined || event.event === '' ? undefined : event.event
-          yield {
-            type: 'native',
-            dialect: 'openai-responses',
-            event: name === undefined ? { data } : { name, data },
-          }
-          for (const chunk of chunks) yield chunk
-          // Whole at its terminal event: a connection held open after it closes here, not on idle.
-          if (translator.done) break
-        }
-        translator.end()
+        yield* read(parseSse(bytes), translator)
         return
       } catch (error) {
         if (!connected && isConnectFailure(error)) {
@@ -177,36 +192,46 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
     throw noEndpoint(id)
   }
 
+  /** A Responses API request forwarded as sent: its own events, with the canonical chunks beside them. */
+  function streamResponses(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
+    const body = JSON.stringify({ ...request.native?.body, model: request.model, stream: true })
+    return streamFromEndpoint(
+      'responses',
+      request,
+      body,
+      () => new ResponsesStreamTranslator(id),
+      async function* (events, translator) {
+        for await (const event of events) {
+          const data = translator.parse(event.data)
+          const chunks = translator.push(data)
+          const name = event.event === undefined || event.event === '' ? undefined : event.event
+          yield {
+            type: 'native',
+            dialect: 'openai-responses',
+            event: name === undefined ? { data } : { name, data },
+          }
+          for (const chunk of chunks) yield chunk
+          // Whole at its terminal event: a connection held open after it closes here, not on idle.
+          if (translator.done) break
+        }
+        translator.end()
+      },
+    )
+  }
+
   async function* stream(request: CanonicalRequest): AsyncGenerator<StreamChunk> {
     if (forwards(request) && request.native?.dialect === 'openai-responses') {
       yield* streamResponses(request)
       return
     }
     const native = forwards(request) && request.native?.dialect === 'openai-chat'
-    const body = chatBody(request, true)
-    const headers = { ...(await settings.headers()), accept: 'text/event-stream' }
-    const candidates = pool.candidates()
-    for (const [position, endpoint] of candidates.entries()) {
-      const translator = new OpenAIStreamTranslator(id)
-      const end = pool.begin(endpoint)
-      let connected = false
-      try {
-        const bytes = endpoint.http.stream(
-          {
-            method: 'POST',
-            url: endpoint.url('chat', request.model),
-            headers,
-            body,
-            signal: request.signal,
-            answered: () => translator.done,
-            streamTypes: SSE_TYPES,
-            streamError: (answer) => openAIBodyError(answer, id),
-          },
-          () => {
-            connected = true
-          },
-        )
-        for await (const event of parseSse(bytes)) {
+    yield* streamFromEndpoint(
+      'chat',
+      request,
+      chatBody(request, true),
+      () => new OpenAIStreamTranslator(id),
+      async function* (events, translator) {
+        for await (const event of events) {
           if (!native || event.data === '[DONE]') {
             for (const chunk of translator.push(event.data)) yield chunk
           } else {
@@ -224,18 +249,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
           if (translator.done) break
         }
         for (const chunk of translator.end()) yield chunk
-        return
-      } catch (error) {
-        if (!connected && isConnectFailure(error)) {
-          pool.markUnreachable(endpoint)
-          if (position < candidates.length - 1) continue
-        }
-        throw error
-      } finally {
-        end()
-      }
-    }
-    throw noEndpoint(id)
+      },
+    )
   }
 
   return {
@@ -250,38 +265,18 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
         const responsesBody: Record<string, unknown> = { ...request.native.body, model: request.model }
         delete responsesBody.stream
         delete responsesBody.stream_options
-        return withEndpoint(async (endpoint) => {
-          const answer = await endpoint.http.json({
-            method: 'POST',
-            url: endpoint.url('responses', request.model),
-            headers,
-            body: JSON.stringify(responsesBody),
-            signal: request.signal,
-          })
-          const response = fromResponsesObject(answer.body, id)
-          return {
-            ...response,
-            native: { dialect: 'openai-responses', body: answer.body as Record<string, unknown> },
-          }
-        })
-      }
-      const native = forwards(request) && request.native?.dialect === 'openai-chat'
-      const body = chatBody(request, false)
-      return withEndpoint(async (endpoint) => {
-        const answer = await endpoint.http.json({
-          method: 'POST',
-          url: endpoint.url('chat', request.model),
-          headers,
-          body,
-          signal: request.signal,
-        })
-        const response = fromOpenAIChatResponse(answer.body, id)
-        if (!native) return response
+        const answer = await postJson('responses', request, headers, JSON.stringify(responsesBody))
+        const response = fromResponsesObject(answer, id)
         return {
           ...response,
-          native: { dialect: 'openai-chat', body: answer.body as Record<string, unknown> },
+          native: { dialect: 'openai-responses', body: answer as Record<string, unknown> },
         }
-      })
+      }
+      const native = forwards(request) && request.native?.dialect === 'openai-chat'
+      const answer = await postJson('chat', request, headers, chatBody(request, false))
+      const response = fromOpenAIChatResponse(answer, id)
+      if (!native) return response
+      return { ...response, native: { dialect: 'openai-chat', body: answer as Record<string, unknown> } }
     },
 
     stream,
@@ -291,17 +286,8 @@ export function createOpenAICoreProvider(settings: OpenAICoreSettings): Inferenc
         throw embeddingsNotSupported(id)
       }
       const body = JSON.stringify(toOpenAIEmbeddingRequest(request, request.model))
-      const headers = await settings.headers()
-      return withEndpoint(async (endpoint) => {
-        const answer = await endpoint.http.json({
-          method: 'POST',
-          url: endpoint.url('embeddings', request.model),
-          headers,
-          body,
-          signal: request.signal,
-        })
-        return fromOpenAIEmbeddingResponse(answer.body, id, request.input.length)
-      })
+      const answer = await postJson('embeddings', request, await settings.headers(), body)
+      return fromOpenAIEmbeddingResponse(answer, id, request.input.length)
     },
 
     health: (signal?: AbortSignal) => settings.health(signal),

@@ -10,14 +10,32 @@ import {
   type ContentPart,
   ContinuumError,
   type EmbeddingRequest,
+  type ToolDefinition,
 } from '../../../src/provider-kit/index'
 import type {
   OpenAIChatRequest,
   OpenAIContentPart,
   OpenAIEmbeddingRequest,
   OpenAIMessage,
+  OpenAITool,
   OpenAIToolChoice,
 } from './wire'
+
+/**
+ * A canonical tool as an OpenAI function tool, the shape TGI's and Ollama's chat APIs take too.
+ * `strict` goes only where the server honours it (OpenAI's dialect); the others get the rest.
+ */
+export function toOpenAIFunctionTool(tool: ToolDefinition, withStrict: boolean): OpenAITool {
+  return {
+    type: 'function',
+    function: {
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      parameters: tool.parameters,
+      ...(!withStrict || tool.strict === undefined ? {} : { strict: tool.strict }),
+    },
+  }
+}
 
 /** The canonical parameters every OpenAI-shaped client puts on the Chat Completions wire. */
 export const OPENAI_CHAT_PARAMETERS: readonly CanonicalParameter[] = Object.freeze([
@@ -57,15 +75,7 @@ export function toOpenAIChatRequest(
 
   const body: OpenAIChatRequest = { model, messages }
   if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters,
-        ...(tool.strict === undefined ? {} : { strict: tool.strict }),
-      },
-    }))
+    body.tools = request.tools.map((tool) => toOpenAIFunctionTool(tool, true))
   }
   if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop

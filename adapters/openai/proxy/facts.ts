@@ -5,6 +5,7 @@
  * names only.
  */
 import {
+  addAnswerFacts,
   addFinishReason,
   type FactsReader,
   finiteNumber,
@@ -18,18 +19,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function readObject(facts: ResponseFacts, object: Record<string, unknown>): void {
-  const id = shortName(object.id)
-  if (id !== undefined) facts.id = id
-  const model = shortName(object.model)
-  if (model !== undefined) facts.model = model
-  const usage = object.usage
-  if (isRecord(usage)) {
+  const usage = isRecord(object.usage) ? object.usage : {}
+  addAnswerFacts(facts, {
+    id: object.id,
+    model: object.model,
     // Chat, completions and embeddings say prompt/completion; the Responses API input/output.
-    const input = tokenCount(usage.prompt_tokens ?? usage.input_tokens)
-    const output = tokenCount(usage.completion_tokens ?? usage.output_tokens)
-    if (input !== undefined) facts.inputTokens = input
-    if (output !== undefined) facts.outputTokens = output
-  }
+    inputTokens: usage.prompt_tokens ?? usage.input_tokens,
+    outputTokens: usage.completion_tokens ?? usage.output_tokens,
+  })
   if (Array.isArray(object.choices)) {
     for (const choice of object.choices) if (isRecord(choice)) addFinishReason(facts, choice.finish_reason)
   }

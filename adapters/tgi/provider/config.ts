@@ -8,6 +8,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderFactory,
   stringSetting,
 } from '../../../src/provider-kit/index'
@@ -23,13 +24,11 @@ const tgiProviderFactory: ProviderFactory = (config, context) =>
     return tgi(options)
   })
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `tgi` provider type: `[inference.providers.<id>] type = "tgi"`. */
 export const tgiProviderType = defineProviderType({
   type: 'tgi',
   settings: {
-    mode: text,
+    mode: NON_EMPTY_STRING_SETTING,
   },
   create: tgiProviderFactory,
 })

@@ -15,6 +15,7 @@ import {
   protocolError,
   toolArgumentsText,
 } from '../../../src/provider-kit/index'
+import { toOpenAIFunctionTool } from '../../openai/provider/wire-request'
 
 type WireContent =
   | string
@@ -76,14 +77,7 @@ export function toTgiChatRequest(request: CanonicalRequest, stream: boolean): Tg
   if (request.topP !== undefined) body.top_p = request.topP
   if (request.stop !== undefined && request.stop.length > 0) body.stop = request.stop
   if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters,
-      },
-    }))
+    body.tools = request.tools.map((tool) => toOpenAIFunctionTool(tool, false))
     const choice = request.toolChoice
     if (choice !== undefined) {
       body.tool_choice =

@@ -3,7 +3,13 @@
  * and generated token count of an answer, which TGI puts under `details` (on the last stream
  * event too). Counts and names only; TGI serves one model, so requests name none.
  */
-import { addFinishReason, type FactsReader, finiteNumber, tokenCount } from '../../../src/adapter-kit/index'
+import {
+  addAnswerFacts,
+  addFinishReason,
+  type FactsReader,
+  finiteNumber,
+  tokenCount,
+} from '../../../src/adapter-kit/index'
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -22,7 +28,6 @@ export const tgiFacts: FactsReader = {
   response(facts, event) {
     if (!isRecord(event.details)) return
     addFinishReason(facts, event.details.finish_reason)
-    const generated = tokenCount(event.details.generated_tokens)
-    if (generated !== undefined) facts.outputTokens = generated
+    addAnswerFacts(facts, { outputTokens: event.details.generated_tokens })
   },
 }

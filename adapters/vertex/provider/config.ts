@@ -9,6 +9,7 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
   type ProviderFactory,
   stringSetting,
 } from '../../../src/provider-kit/index'
@@ -27,15 +28,13 @@ const vertexProviderFactory: ProviderFactory = (config, context) => {
   })
 }
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `vertex` provider type: `[inference.providers.<id>] type = "vertex"`. */
 export const vertexProviderType = defineProviderType({
   type: 'vertex',
   settings: {
-    project: text,
-    location: text,
-    health_model: text,
+    project: NON_EMPTY_STRING_SETTING,
+    location: NON_EMPTY_STRING_SETTING,
+    health_model: NON_EMPTY_STRING_SETTING,
   },
   create: vertexProviderFactory,
 })

@@ -17,15 +17,14 @@ import {
 } from '../../../src/index'
 import {
   type CommonProviderOptions,
-  healthFromError,
   type InferenceProvider,
   invalidOption,
-  isAbortError,
   isRecord,
   mergeCapabilities,
   type ProviderCapabilities,
   type ProviderHealth,
   ProviderHttp,
+  probeHealth,
   protocolError,
   providerErrorFromResponse,
   resolveBaseUrl,
@@ -243,17 +242,10 @@ export function vertex(options: VertexProviderOptions): InferenceProvider {
       }
     },
 
-    async health(signal?: AbortSignal): Promise<ProviderHealth> {
-      const started = performance.now()
-      try {
-        const body = { contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }
-        await http.json(await call(healthModel, 'countTokens', body, signal))
-        return { status: 'healthy', latencyMs: Math.round(performance.now() - started) }
-      } catch (error) {
-        if (isAbortError(error)) throw error
-        return healthFromError(error, performance.now() - started)
-      }
-    },
+    health: (signal?: AbortSignal): Promise<ProviderHealth> =>
+      probeHealth(http, () =>
+        call(healthModel, 'countTokens', { contents: [{ role: 'user', parts: [{ text: 'ping' }] }] }, signal),
+      ),
 
     close: () => http.close(),
   }

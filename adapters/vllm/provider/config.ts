@@ -7,6 +7,8 @@ import {
   buildFromConfig,
   commonOptionsFromConfig,
   defineProviderType,
+  NON_EMPTY_STRING_SETTING,
+  numberSetting,
   type ProviderConfig,
   type ProviderFactory,
   settingError,
@@ -24,12 +26,8 @@ const vllmProviderFactory: ProviderFactory = (config, context) =>
     if (config.apiKey !== undefined) options.apiKey = config.apiKey
     const balancing = stringSetting(config, 'balancing')
     if (balancing !== undefined) options.balancing = balancing as VllmProviderOptions['balancing'] & string
-    const cooldown = config.settings.unreachable_cooldown_ms
-    if (cooldown !== undefined) {
-      if (typeof cooldown !== 'number')
-        throw settingError(config, 'unreachable_cooldown_ms', 'must be a number')
-      options.unreachableCooldownMs = cooldown
-    }
+    const cooldown = numberSetting(config, 'unreachable_cooldown_ms')
+    if (cooldown !== undefined) options.unreachableCooldownMs = cooldown
     return vllm(options)
   })
 
@@ -57,13 +55,11 @@ function endpointsSetting(config: ProviderConfig): Array<string | VllmEndpointOp
   })
 }
 
-const text = { type: 'string', minLength: 1, expect: 'a non-empty string' } as const
-
 /** The `vllm` provider type: `[inference.providers.<id>] type = "vllm"`. */
 export const vllmProviderType = defineProviderType({
   type: 'vllm',
   settings: {
-    balancing: text,
+    balancing: NON_EMPTY_STRING_SETTING,
   },
   create: vllmProviderFactory,
 })
