@@ -148,18 +148,28 @@ describe('FileAuditSink', () => {
     await sink.close()
   })
 
-  it('cuts a torn append off the file so the retried batch verifies', async () => {
-    const { fileSystem, counts } = countingFileSystem({ tearFirstAppend: true })
+  /**
+   * Three records whose first write fails by `faults`, then a close (which retries them): the
+   * file as the failed write left it, and the file system's call counts. The retry delay is long
+   * enough that only close() retries, so the file can be read in between.
+   */
+  async function failFirstBatch(faults: Parameters<typeof countingFileSystem>[0]) {
+    const { fileSystem, counts } = countingFileSystem(faults)
     const audit = await AuditLog.open({
       sink: new FileAuditSink({ path, fileSystem }),
       privateKey: keys.privateKeyPem,
-      // Long enough that only close() retries, so the file can be inspected in between.
       retryDelayMs: 60_000,
     })
     for (let index = 0; index < 3; index += 1) audit.record(sampleInput(index))
     await expect(audit.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_WRITE_FAILED' })
-    expect(await readFile(path, 'utf8')).toBe('')
+    const afterFailure = await readFile(path, 'utf8')
     await audit.close()
+    return { afterFailure, counts }
+  }
+
+  it('cuts a torn append off the file so the retried batch verifies', async () => {
+    const { afterFailure, counts } = await failFirstBatch({ tearFirstAppend: true })
+    expect(afterFailure).toBe('')
     expect(counts.truncate).toBe(1)
     expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
   })
@@ -169,30 +179,14 @@ describe('FileAuditSink', () => {
   // held every record twice: the verifier stopped at the copy (`reordered`), so one disk hiccup
   // made the whole rest of the log unverifiable.
   it('leaves no copy of a batch whose fsync failed, so the retried batch verifies once', async () => {
-    const { fileSystem, counts } = countingFileSystem({ failFirstSync: true })
-    const audit = await AuditLog.open({
-      sink: new FileAuditSink({ path, fileSystem }),
-      privateKey: keys.privateKeyPem,
-      retryDelayMs: 60_000,
-    })
-    for (let index = 0; index < 3; index += 1) audit.record(sampleInput(index))
-    await expect(audit.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_WRITE_FAILED' })
-    expect(await readFile(path, 'utf8')).toBe('')
-    await audit.close()
+    const { afterFailure, counts } = await failFirstBatch({ failFirstSync: true })
+    expect(afterFailure).toBe('')
     expect(counts.sync).toBeGreaterThanOrEqual(2)
     expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
   })
 
   it('cuts a torn append off before the retry even when the first cut failed', async () => {
-    const { fileSystem, counts } = countingFileSystem({ tearFirstAppend: true, failFirstTruncate: true })
-    const audit = await AuditLog.open({
-      sink: new FileAuditSink({ path, fileSystem }),
-      privateKey: keys.privateKeyPem,
-      retryDelayMs: 60_000,
-    })
-    for (let index = 0; index < 3; index += 1) audit.record(sampleInput(index))
-    await expect(audit.flush()).rejects.toMatchObject({ code: 'CONTINUUM_AUDIT_WRITE_FAILED' })
-    await audit.close()
+    const { counts } = await failFirstBatch({ tearFirstAppend: true, failFirstTruncate: true })
     expect(counts.truncate).toBe(2)
     expect(await verifyAuditLog(path, keys.publicKeyPem)).toMatchObject({ ok: true, records: 3 })
   })
