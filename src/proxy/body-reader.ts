@@ -122,8 +122,8 @@ export function isNodeReadable(stream: unknown): stream is NodeReadable & AsyncI
  * how it ended, with nothing for its end or with the failure ('close' before 'end' is the sender
  * gone mid-body). `stop()` stops following: every listener goes, and `done` is not called.
  * Reading starts when the caller resumes the stream. A class whose listeners are its own methods,
- * bound once: a body read makes no closures for them (in the built package each named closure
- * also costs a `__name` call, its `keepNames`).
+ * bound once a read: bound functions, not the named closures that in the built package each cost
+ * a `__name` call (its `keepNames`).
  */
 class Following {
   readonly #stream: NodeReadable
