@@ -24,7 +24,7 @@ import { CacheFlights, type FlightOutcome } from './cache-flights'
 import { cacheEligibility } from './cache-key'
 import { ResponseCache } from './response-cache'
 import { type CacheResult, defaultScope, type ResponseCacheOptions } from './response-cache-options'
-import { type CachedResponse, sealedSize } from './sealed-entry'
+import type { CachedResponse } from './sealed-entry'
 
 /** The response header naming the cache result. */
 export const CACHE_RESULT_HEADER = 'x-continuum-cache'
@@ -211,11 +211,9 @@ export class CacheStage implements ProxyStage {
     const cache = this.cache
     // The waiters are handed only what the cache keeps: an answer over maxEntryBytes, copied to
     // each of them, would multiply a large answer in memory and serve it as a hit nobody stored.
-    // Measured only for a leader (the size costs a serialisation; save() measures on its own).
     const keep = (entry: CachedResponse): void => {
-      if (finish !== unreported)
-        finish(sealedSize(entry) > maxEntryBytes ? UNSHARED : { kind: 'answered', entry })
-      void cache.save(key, entry)
+      const writing = cache.store(key, entry)
+      finish(writing === undefined ? UNSHARED : { kind: 'answered', entry })
     }
     if (body.type === 'json') {
       if (reportsFailure(body.value, undefined)) {

@@ -80,10 +80,7 @@ export class ResponseCache {
 
   /** Encrypts and stores a response in process; false when its sealed form is over `maxEntryBytes`. */
   set(key: string, response: CachedResponse): boolean {
-    const sealed = sealEntry(this.options.entrySecret, key, response)
-    if (sealed.byteLength > this.options.maxEntryBytes) return false
-    this.#entries?.set(key, sealed)
-    return true
+    return this.#keep(key, response) !== undefined
   }
 
   /**
@@ -91,9 +88,29 @@ export class ResponseCache {
    * is over `maxEntryBytes` or the store write failed (recorded, never thrown).
    */
   async save(key: string, response: CachedResponse): Promise<boolean> {
+    return (await this.store(key, response)) ?? false
+  }
+
+  /**
+   * {@link save}, saying at once whether the response is kept: undefined when its sealed form is
+   * over `maxEntryBytes` (nothing is kept), else the store write, resolving as `save` does. A
+   * caller that must know the answer fits (a flight handing it to its waiters) learns it from the
+   * one serialisation that seals it.
+   */
+  store(key: string, response: CachedResponse): Promise<boolean> | undefined {
+    const sealed = this.#keep(key, response)
+    return sealed === undefined ? undefined : this.#write(key, sealed)
+  }
+
+  /** Seals a response and keeps it in process; undefined when it is over `maxEntryBytes`. */
+  #keep(key: string, response: CachedResponse): Buffer | undefined {
     const sealed = sealEntry(this.options.entrySecret, key, response)
-    if (sealed.byteLength > this.options.maxEntryBytes) return false
+    if (sealed.byteLength > this.options.maxEntryBytes) return undefined
     this.#entries?.set(key, sealed)
+    return sealed
+  }
+
+  async #write(key: string, sealed: Buffer): Promise<boolean> {
     const store = this.options.store
     if (store === undefined) return true
     try {

@@ -38,12 +38,6 @@ export function sealEntry(entrySecret: Buffer, cacheKey: string, entry: CachedRe
   return Buffer.concat([Buffer.of(VERSION), iv, cipher.getAuthTag(), ciphertext])
 }
 
-/** The byte length {@link sealEntry} gives `entry`: what `maxEntryBytes` is compared with. */
-export function sealedSize(entry: CachedResponse): number {
-  // AES-GCM ciphertext is as long as the plaintext.
-  return HEADER_LENGTH + Buffer.byteLength(JSON.stringify(entry))
-}
-
 /** Decrypts an entry stored under `cacheKey`; throws when it was altered or stored under another key. */
 export function openEntry(entrySecret: Buffer, cacheKey: string, sealed: Buffer): CachedResponse {
   if (sealed.byteLength < HEADER_LENGTH || sealed[0] !== VERSION) throw new Error('malformed cache entry')
