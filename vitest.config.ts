@@ -40,6 +40,7 @@ const ISOLATED = [
   // Reset the module registry to load the proxy from a fresh graph.
   'test/streams/lazy-stream-path.test.ts',
   'test/streams/first-stream-cut.test.ts',
+  'test/streams/unasked-stream-cut.test.ts',
 ]
 
 export default defineConfig({

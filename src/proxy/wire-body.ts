@@ -37,6 +37,9 @@ const ignore = (): void => {}
 
 interface Destroyable {
   destroy?(error?: Error): unknown
+  /** Node Readables: set once destroyed, with the error it was destroyed by. */
+  readonly destroyed?: boolean
+  readonly errored?: Error | null
 }
 
 /** Writes an iterable body into a sink with backpressure: the path for sources that are not Node Readables. */
@@ -159,6 +162,13 @@ export function pump(
       if (over) return
       discard()
       finish(undefined)
+    }
+    // A body destroyed before the pump began (the upstream cut it while it waited unread) has
+    // sent its 'error' and 'close' already and sends nothing more: waiting on them would hang.
+    if (source.destroyed) {
+      if (source.errored) onError(source.errored)
+      else onSourceClose()
+      return
     }
     source.on('data', onData)
     source.on('end', onEnd)
