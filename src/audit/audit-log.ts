@@ -164,6 +164,13 @@ export class AuditLog {
     ) {
       throw corrupt(`claims this log's key ${this.#options.keyId} but was not signed with it (forged?)`)
     }
+    // A log continued by the Ed25519 half of the hybrid key that signed it would be a downgrade the
+    // verifier refuses (retired_key) from the first record written: nothing written would verify.
+    if ((record as AuditRecord).keyId === `hybrid-${this.#options.keyId}`) {
+      throw corrupt(
+        `is signed by the hybrid key whose Ed25519 half this log was given; records signed with the half alone after it would not verify (rotate to a new key instead)`,
+      )
+    }
     this.#head = { seq: (record as AuditRecord).seq, hash: (record as AuditRecord).hash }
     this.#writtenHead = this.#head
   }

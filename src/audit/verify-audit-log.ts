@@ -3,9 +3,11 @@
  * (constant memory on large files) and checks, for each record in order, its shape, that it was
  * signed by one of the given keys, that its hash matches its content, that its signature verifies,
  * that the line is the canonical JSON the writer wrote, that its seq follows the previous one and
- * that its prevHash is the previous record's hash; given a head kept elsewhere, that the log
- * reaches its seq and that the record there has its hash. It stops at the first bad record and
- * says why, telling a deleted record from a reordered one by looking ahead for the seq it expected.
+ * that its prevHash is the previous record's hash, and that its key has not been succeeded in the
+ * chain already (a retired key that leaked must not be able to append after a rotation); given a
+ * head kept elsewhere, that the log reaches its seq and that the record there has its hash. It
+ * stops at the first bad record and says why, telling a deleted record from a reordered one by
+ * looking ahead for the seq it expected.
  */
 import type { KeyObject } from 'node:crypto'
 import { type FileHandle, open } from 'node:fs/promises'
@@ -30,6 +32,12 @@ export type AuditVerifyReason =
   | 'malformed'
   /** Signed with a key that is not among the given public keys. */
   | 'unknown_key'
+  /**
+   * Signed with a given key that the chain had already moved on from: a key's validity ends at the
+   * first record its successor signs (or, for the Ed25519 half of a hybrid key, at the first
+   * record the hybrid key signs).
+   */
+  | 'retired_key'
   /** The content does not match the record's hash, or the line is not the canonical JSON written. */
   | 'edited'
   /** The hash matches but the signature does not verify (forged, truncated, re-signed). */
@@ -157,6 +165,10 @@ export async function verifyAuditLog(
     )
   }
 
+  // The key that signed the last good record, and the keys the chain has moved on from.
+  let currentKeyId: string | undefined
+  const retired = new Map<string, number>()
+
   try {
     for (let next = await nextLine(lines); next.done !== true; next = await nextLine(lines)) {
       lineNumber += 1
@@ -176,6 +188,14 @@ export async function verifyAuditLog(
         return fail('edited', record.seq, `${where} does not match its hash: it was edited`)
       if (!signatureValid(record, key.publicKey, bytes))
         return fail('bad_signature', record.seq, `${where} has an invalid signature`)
+      const retiredAt = retired.get(record.keyId)
+      if (retiredAt !== undefined) {
+        return fail(
+          'retired_key',
+          record.seq,
+          `${where} is signed by key ${record.keyId}, retired at seq ${retiredAt} when the chain moved to a newer key`,
+        )
+      }
       // A hybrid key needs both signatures. ML-DSA signs the last record of each batch, which commits
       // to the records before it through the chain; a record no later ML-DSA signature covers fails.
       if (key.postQuantum !== undefined) {
@@ -221,6 +241,13 @@ export async function verifyAuditLog(
       }
       if (record.event === 'audit.dropped' && typeof record.attributes?.dropped === 'number') {
         dropped += record.attributes.dropped
+      }
+      if (record.keyId !== currentKeyId) {
+        // A rotation: the key before it never signs again. A hybrid key also retires its own
+        // Ed25519 half, so a chain cannot fall back to the half a quantum attacker could forge.
+        if (currentKeyId !== undefined) retired.set(currentKeyId, record.seq)
+        if (key.postQuantum !== undefined) retired.set(record.keyId.slice('hybrid-'.length), record.seq)
+        currentKeyId = record.keyId
       }
       records += 1
       expectedSeq = record.seq + 1
