@@ -8,9 +8,12 @@
 // 100-138 s where two took 142-152 s. And loading the package's
 // sources costs a file about half a second (and the FHE library's WebAssembly more), so the files
 // that keep no state between files share their workers' module cache (`isolate: false`), those
-// that spawn processes or run real Redis servers included: they close what they start. A file
-// stays isolated when it mocks or resets modules, fakes timers, sets OpenTelemetry globals or measures its
-// process's memory; put a new file of that kind under one of ISOLATED. The files start longest
+// that spawn processes or run real Redis servers included: they close what they start, and those
+// that set an OpenTelemetry global (a context manager, a propagator) disable it again in their
+// `afterAll` or `finally`. A file stays isolated when it mocks or resets modules, fakes timers, leaves
+// an OpenTelemetry global set or measures its process's memory; put a new file of that kind under
+// one of ISOLATED. (The eleven telemetry files that share a worker cost 10.7 CPU-s run together, 19.7
+// each in its own.) The files start longest
 // first, by vitest's recorded durations or, on a fresh clone, by estimates
 // (test/support/longest-first-sequencer.ts).
 import { availableParallelism } from 'node:os'
@@ -31,7 +34,8 @@ const ISOLATED = [
   'test/router/post-quantum-missing.test.ts',
   'test/router/resilience.test.ts',
   'test/router/streaming.test.ts',
-  'test/telemetry/**',
+  // Measures the heap over 10,000 streamed requests.
+  'test/telemetry/stream-span-soak.test.ts',
   // Measures the WebAssembly heap over many operations.
   'test/fhe/key-manager-evaluator.test.ts',
   // The refit holds the whole featurised corpus (some hundreds of MB) while it runs.

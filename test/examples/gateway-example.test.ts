@@ -1,21 +1,30 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { closedPort } from '../kit/server'
+import { builtPackageEnvironment } from '../support/package-process'
 
 const run = promisify(execFile)
 const root = new URL('../..', import.meta.url).pathname
 const tsx = `${root}node_modules/.bin/tsx`
 let gateway: ChildProcess | undefined
+// The gateway and the clients load the built package when it is fresh, as in a project that
+// installed it (test/support/package-process.ts); the commands stay as printed.
+const scratch = mkdtempSync(join(tmpdir(), 'continuum-example-'))
+const environment = { ...process.env, ...builtPackageEnvironment(scratch) }
 
 afterAll(() => {
   gateway?.kill()
+  rmSync(scratch, { recursive: true, force: true })
 })
 
 describe('the README example (npm start, then examples/client.ts)', () => {
   it('serves the demo upstream and answers the printed client commands', async () => {
     const port = await closedPort()
-    gateway = spawn(tsx, ['examples/gateway.ts'], { cwd: root, env: { ...process.env, PORT: String(port) } })
+    gateway = spawn(tsx, ['examples/gateway.ts'], { cwd: root, env: { ...environment, PORT: String(port) } })
     let output = ''
     await new Promise<void>((resolve, reject) => {
       gateway!.stdout!.on('data', (chunk: Buffer) => {
@@ -33,7 +42,7 @@ describe('the README example (npm start, then examples/client.ts)', () => {
     expect(commands).toHaveLength(2)
     const [withKey, agreed] = await Promise.all(
       commands.map((command) =>
-        run('bash', ['-c', command.replace('Hello there', 'Hello secret')], { cwd: root }),
+        run('bash', ['-c', command.replace('Hello there', 'Hello secret')], { cwd: root, env: environment }),
       ),
     )
     expect(withKey!.stdout).toContain('answer:   You said: Hello secret')

@@ -122,13 +122,13 @@ async function cli(...args: string[]): Promise<string> {
   return (await run(...cliCommand(...args), { cwd: folder })).stdout
 }
 
-/** Starts a snippet server and resolves once `url` answers; rejects with its output if it exits. */
+/** Starts a server (`[binary, args]`) and resolves once `url` answers; rejects with its output if it exits. */
 async function startServer(
-  command: readonly [file: string, ...args: string[]],
+  command: [binary: string, args: string[]],
   env: Record<string, string>,
   url: string,
 ): Promise<ChildProcess> {
-  const child = spawn(...tsx(...command), { cwd: folder, env: { ...process.env, ...env }, stdio: 'pipe' })
+  const child = spawn(...command, { cwd: folder, env: { ...process.env, ...env }, stdio: 'pipe' })
   children.push(child)
   let output = ''
   child.stdout!.on('data', (chunk: Buffer) => {
@@ -138,7 +138,8 @@ async function startServer(
     output += chunk.toString()
   })
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`${command.join(' ')} exited (${child.exitCode}): ${output}`)
+    if (child.exitCode !== null)
+      throw new Error(`${command[1].join(' ')} exited (${child.exitCode}): ${output}`)
     const answer = await fetch(url).catch(() => undefined)
     if (answer !== undefined) {
       await answer.body?.cancel()
@@ -218,7 +219,7 @@ describe('the README run as written, against the demo upstream', () => {
     it(`${file} serves the client snippet, encrypted only`, async () => {
       const port = await freePort()
       const server = await startServer(
-        [file],
+        tsx(file),
         { ...keys, CONTINUUM_UPSTREAM: demo.url, PORT: String(port) },
         `http://127.0.0.1:${port}/`,
       )
@@ -268,7 +269,7 @@ describe('the README run as written, against the demo upstream', () => {
     const port = await freePort()
     const url = `http://127.0.0.1:${port}`
     const server = await startServer(
-      ['agreement-server.ts'],
+      tsx('agreement-server.ts'),
       { CONTINUUM_UPSTREAM: demo.url, PORT: String(port) },
       `${url}/`,
     )
@@ -297,8 +298,9 @@ describe('the README run as written, against the demo upstream', () => {
       .replace('127.0.0.1:8080', `127.0.0.1:${port}`)
     expect(config).not.toBe(block('continuum.toml'))
     await writeFile(join(folder, 'serve.toml'), config)
+    // `npx continuum-proxy serve`: the built CLI when it is fresh (test/support/package-process.ts).
     const server = (await startServer(
-      [join(root, 'cli/index.ts'), 'serve', '--config', 'serve.toml'],
+      cliCommand('serve', '--config', 'serve.toml'),
       { CONTINUUM_KEY: keys.CONTINUUM_KEY! },
       `http://127.0.0.1:${port}/v1/models`,
     )) as ChildProcess & { output(): string }

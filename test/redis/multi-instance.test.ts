@@ -12,9 +12,6 @@
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FheKeyManager } from 'continuum-proxy/fhe'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -28,7 +25,7 @@ import {
 } from '../conformance/support'
 import { openaiDialect, openaiErrorReply, startOpenAIServer } from '../kit/openai'
 import { FakeUpstream } from '../kit/server'
-import { builtPackageEnvironment } from '../support/package-process'
+import { repositoryScriptExecArgv } from '../support/package-process'
 import { type RedisCluster, type RedisServer, startRedis, startRedisCluster } from '../support/redis-servers'
 import type { InstanceConfig } from './support/proxy-instance'
 import { type RoundRobinRelay, startRoundRobinRelay } from './support/round-robin-relay'
@@ -51,17 +48,13 @@ let children: ChildProcess[] = []
 const ports: Record<'standalone' | 'cluster', string[]> = { standalone: [], cluster: [] }
 const relays: Partial<Record<'standalone' | 'cluster', RoundRobinRelay>> = {}
 let fheClient: FheKeyManager
-// The instances run on the built package when it is fresh (test/support/package-process.ts).
-const scratch = mkdtempSync(join(tmpdir(), 'continuum-instances-'))
-const childEnvironment = { ...process.env, ...builtPackageEnvironment(scratch) }
 
 function spawnInstance(
   config: InstanceConfig,
 ): Promise<{ child: ChildProcess; standalone: number; cluster: number }> {
   const child = fork(script, [JSON.stringify(config)], {
     cwd: root,
-    execArgv: ['--import', 'tsx'],
-    env: childEnvironment,
+    execArgv: repositoryScriptExecArgv(),
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {
@@ -115,7 +108,6 @@ afterAll(async () => {
     cluster?.stop(),
   ])
   fheClient?.dispose()
-  rmSync(scratch, { recursive: true, force: true })
 }, 30_000)
 
 async function send(url: string, built: Pick<BuiltRequest, 'headers' | 'body'>) {

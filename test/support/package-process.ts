@@ -93,3 +93,17 @@ export function builtPackageEnvironment(folder: string): Record<string, string> 
   writeFileSync(path, tsconfig)
   return { TSX_TSCONFIG_PATH: path }
 }
+
+/**
+ * How a child runs a TypeScript file of this repository that imports `continuum-proxy/...` (a
+ * harness, such as the multi-instance suite's proxy instance): its `execArgv`.
+ * When the built package is fresh, on Node's own type stripping, so those imports resolve through
+ * the package's exports to dist/ and nothing else is loaded: under tsx's loader the same child
+ * spends about another 0.6 s of CPU passing dist/'s modules through it. Otherwise through tsx,
+ * the root tsconfig mapping them to the sources.
+ */
+export function repositoryScriptExecArgv(): string[] {
+  if (!builtPackageIsFresh()) return ['--import', 'tsx']
+  // Stripping is on by default from Node 22.18; the flag turns it on from 22.12 (the engines range).
+  return ['--experimental-strip-types', '--disable-warning=ExperimentalWarning']
+}
