@@ -43,7 +43,6 @@ export class DocumentFeatures {
       chunkScores[0] = only
       return only
     }
-    this.prepare(chunks)
     for (let chunk = 0; chunk < chunks.length; chunk++) {
       const loaded = hasher.load(chunks[chunk]!)
       chunkScores[chunk] = hasher.loadedDot(weights)
@@ -60,7 +59,6 @@ export class DocumentFeatures {
     const hasher = this.hasher
     if (chunks.length === 1) return { document: hasher.vectorize(chunks[0]!), chunks: [] }
     const vectors: SparseVector[] = []
-    this.prepare(chunks)
     for (const chunk of chunks) {
       const loaded = hasher.load(chunk)
       vectors.push(hasher.loadedVector())
@@ -79,13 +77,6 @@ export class DocumentFeatures {
     return { document: { indices, values }, chunks: vectors }
   }
 
-  /** Sizes the document table for every feature `chunks` can have together. */
-  private prepare(chunks: readonly string[]): void {
-    let length = 0
-    for (const chunk of chunks) length += chunk.length
-    this.slotOf.prepare(this.hasher.capacityFor(length))
-  }
-
   /** Adds the hasher's loaded chunk counts into the document table. */
   private merge(loaded: number): void {
     if (this.touched.length < this.touchedCount + loaded) {
@@ -100,6 +91,8 @@ export class DocumentFeatures {
       this.touched = touched
       this.counts = counts
     }
+    // The table grows with the document: a long repetitive one keeps few features, in few lines.
+    this.slotOf.reserve(this.touchedCount + loaded, this.touched)
     const indices = this.hasher.loadedIndices
     const chunkCounts = this.hasher.loadedCounts
     for (let slot = 0; slot < loaded; slot++) {
@@ -129,6 +122,8 @@ export class DocumentFeatures {
 
   private clear(): void {
     this.slotOf.clear()
+    // Back to the smallest table: the next document grows it only as far as it needs.
+    this.slotOf.prepare(0)
     this.touchedCount = 0
   }
 }

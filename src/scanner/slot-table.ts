@@ -51,6 +51,31 @@ export class SlotTable {
   }
 
   /**
+   * Makes room for `count` slots in all, growing the table while it is in use when they would
+   * fill more than half of it: every slot so far (slot s holds vector index `indices[s]`) moves to
+   * the larger table and keeps its number. For a table whose texts' distinct features are not
+   * known in advance (a document assembled chunk by chunk: a long repetitive one has few).
+   */
+  reserve(count: number, indices: Int32Array): void {
+    const size = this.mask + 1
+    if (2 * count <= size || size === this.limit) return
+    let grown = size
+    while (grown < 2 * count && grown < this.limit) grown *= 2
+    grown = Math.min(grown, this.limit)
+    const used = this.used
+    this.clear()
+    this.prepare(grown >> 1)
+    if (this.entries.length < count) {
+      const entries = new Int32Array(Math.min(this.limit, Math.max(count, 2 * this.entries.length)))
+      this.entries = entries
+    }
+    for (let slot = 0; slot < used; slot++) {
+      const index = indices[slot]!
+      this.insert(-1 - this.find(index), index, slot)
+    }
+  }
+
+  /**
    * The slot of vector index `index`, or `-1 - entry` when it has none yet: `entry` is where
    * {@link insert} must put it. Linear probing from the index's low bits (already a hash).
    */
