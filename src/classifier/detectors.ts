@@ -64,10 +64,19 @@ const privateKeyDetector: Detector = {
   find(text) {
     const spans: Span[] = []
     const begin = /-----BEGIN (?:[A-Z0-9]{1,12} ){0,3}PRIVATE KEY(?: BLOCK)?-----/g
+    // The first END marker after a BEGIN line is also the first after any later BEGIN line that
+    // starts before it, and none follows a later line if none followed an earlier one: searched
+    // again from each of thousands of unterminated BEGIN lines, it read the rest of the text each
+    // time (quadratic). -2: not searched yet.
+    let endMarker = -2
+    let endLine = -1
     for (let match = begin.exec(text); match !== null; match = begin.exec(text)) {
-      const endMarker = text.indexOf('-----END ', match.index + match[0].length)
-      const endLine = endMarker < 0 ? -1 : text.indexOf('-----', endMarker + 9)
-      const end = endLine < 0 ? match.index + match[0].length : endLine + 5
+      const after = match.index + match[0].length
+      if (endMarker !== -1 && endMarker < after) {
+        endMarker = text.indexOf('-----END ', after)
+        endLine = endMarker < 0 ? -1 : text.indexOf('-----', endMarker + 9)
+      }
+      const end = endLine < 0 ? after : endLine + 5
       spans.push({ start: match.index, end })
       begin.lastIndex = end
       if (spans.length === MAX_FINDINGS) break

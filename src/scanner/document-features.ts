@@ -7,6 +7,7 @@
  * in training or at run time alike.
  */
 import { damp, type FeatureConfig, FeatureHasher, type SparseVector } from './features'
+import { SlotTable } from './slot-table'
 
 /** The vectors of a chunked text, for training. */
 export interface ChunkedVectors {
@@ -18,15 +19,15 @@ export interface ChunkedVectors {
 /** Builds document and chunk features. Reuses its buffers; not re-entrant (one JS thread). */
 export class DocumentFeatures {
   readonly hasher: FeatureHasher
-  /** Vector index → document slot + 1 (0 = not in the document yet). */
-  private readonly slotOf: Int32Array
+  /** Vector index → document slot, for the features of the current document. */
+  private readonly slotOf: SlotTable
   private touched = new Int32Array(4096)
   private counts = new Int32Array(4096)
   private touchedCount = 0
 
   constructor(config: FeatureConfig) {
     this.hasher = new FeatureHasher(config)
-    this.slotOf = new Int32Array(this.hasher.dimension)
+    this.slotOf = new SlotTable(this.hasher.dimension)
   }
 
   /**
@@ -79,7 +80,10 @@ export class DocumentFeatures {
   /** Adds the hasher's loaded chunk counts into the document table. */
   private merge(loaded: number): void {
     if (this.touched.length < this.touchedCount + loaded) {
-      const size = Math.min(this.slotOf.length, Math.max(this.touchedCount + loaded, this.touched.length * 2))
+      const size = Math.min(
+        this.hasher.dimension,
+        Math.max(this.touchedCount + loaded, this.touched.length * 2),
+      )
       const touched = new Int32Array(size)
       const counts = new Int32Array(size)
       touched.set(this.touched.subarray(0, this.touchedCount))
@@ -87,14 +91,17 @@ export class DocumentFeatures {
       this.touched = touched
       this.counts = counts
     }
+    // The table grows with the document: a long repetitive one keeps few features, in few lines.
+    this.slotOf.reserve(this.touchedCount + loaded, this.touched)
     const indices = this.hasher.loadedIndices
     const chunkCounts = this.hasher.loadedCounts
     for (let slot = 0; slot < loaded; slot++) {
       const index = indices[slot]!
-      let documentSlot = this.slotOf[index]! - 1
+      let documentSlot = this.slotOf.find(index)
       if (documentSlot < 0) {
+        const entry = -1 - documentSlot
         documentSlot = this.touchedCount++
-        this.slotOf[index] = documentSlot + 1
+        this.slotOf.insert(entry, index, documentSlot)
         this.touched[documentSlot] = index
         this.counts[documentSlot] = 0
       }
@@ -114,7 +121,9 @@ export class DocumentFeatures {
   }
 
   private clear(): void {
-    for (let slot = 0; slot < this.touchedCount; slot++) this.slotOf[this.touched[slot]!] = 0
+    this.slotOf.clear()
+    // Back to the smallest table: the next document grows it only as far as it needs.
+    this.slotOf.prepare(0)
     this.touchedCount = 0
   }
 }

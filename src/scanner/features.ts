@@ -22,6 +22,8 @@ export interface SparseVector {
   readonly values: Float32Array
 }
 
+import { SlotTable } from './slot-table'
+
 const FNV_OFFSET = 0x811c9dc5
 const FNV_PRIME = 0x01000193
 const WORD_SEED = 0x9e3779b1
@@ -87,14 +89,14 @@ export function damp(count: number): number {
  * scoring allocates nothing per prompt; it is not re-entrant, which is fine on one JS thread.
  *
  * Features are kept as dense "slots" in first-seen order (`slotOf` maps a vector index to its
- * slot), so the norm and the dot product walk small sequential arrays instead of the whole
+ * slot; see slot-table.ts), so the norm and the dot product walk small sequential arrays instead of the whole
  * table, and sums are taken in the same order on every run: scores are bit-for-bit stable.
  */
 export class FeatureHasher {
   readonly config: FeatureConfig
   private readonly mask: number
-  /** Vector index → slot + 1; 0 = not touched by the current text. */
-  private readonly slotOf: Int32Array
+  /** Vector index → slot, for the features of the current text. */
+  private readonly slotOf: SlotTable
   /** Slot → vector index, in first-seen order. */
   private touched: Int32Array
   /** Slot → signed count. */
@@ -108,7 +110,7 @@ export class FeatureHasher {
   constructor(config: FeatureConfig) {
     this.config = config
     this.mask = (1 << config.dimensionBits) - 1
-    this.slotOf = new Int32Array(1 << config.dimensionBits)
+    this.slotOf = new SlotTable(1 << config.dimensionBits)
     this.touched = new Int32Array(4096)
     this.counts = new Int32Array(4096)
     this.damped = new Float64Array(4096)
@@ -142,6 +144,7 @@ export class FeatureHasher {
    * {@link clear}, which is how a document is assembled from its chunks without hashing twice.
    */
   load(normalized: string): number {
+    // The slots of the previous text must have been cleared: the table is sized per text.
     this.reserve(normalized.length)
     this.hashFeatures(normalized)
     return this.touchedCount
@@ -189,7 +192,7 @@ export class FeatureHasher {
 
   /** Forgets the loaded features (cost proportional to their number, not to the table). */
   clear(): void {
-    for (let slot = 0; slot < this.touchedCount; slot++) this.slotOf[this.touched[slot]!] = 0
+    this.slotOf.clear()
     this.touchedCount = 0
   }
 
@@ -267,6 +270,16 @@ export class FeatureHasher {
     }
   }
 
+  /**
+   * The most distinct features a text of `length` units can have: one word, one bigram and one
+   * n-gram per length at each unit, and never more than the vector has indices.
+   */
+  capacityFor(length: number): number {
+    const [minGram, maxGram] = this.config.charGrams
+    const gramLengths = maxGram > 0 ? maxGram - minGram + 1 : 0
+    return Math.min(this.mask + 1, length * (2 + gramLengths))
+  }
+
   /** Fills `damped` from the counts and returns the L2 norm of the damped vector. */
   private dampAndNorm(): number {
     let squares = 0
@@ -280,10 +293,11 @@ export class FeatureHasher {
 
   private add(hash: number): void {
     const index = hash & this.mask
-    let slot = this.slotOf[index]! - 1
+    let slot = this.slotOf.find(index)
     if (slot < 0) {
+      const entry = -1 - slot
       slot = this.touchedCount++
-      this.slotOf[index] = slot + 1
+      this.slotOf.insert(entry, index, slot)
       this.touched[slot] = index
       this.counts[slot] = 0
     }
@@ -298,9 +312,8 @@ export class FeatureHasher {
    */
   private reserve(length: number): void {
     if (this.units.length < length) this.units = new Uint16Array(Math.max(length, this.units.length * 2))
-    const [minGram, maxGram] = this.config.charGrams
-    const gramLengths = maxGram > 0 ? maxGram - minGram + 1 : 0
-    const capacity = Math.min(this.mask + 1, length * (2 + gramLengths))
+    const capacity = this.capacityFor(length)
+    this.slotOf.prepare(capacity)
     if (this.touched.length >= capacity) return
     const size = Math.min(this.mask + 1, Math.max(capacity, this.touched.length * 2))
     this.touched = new Int32Array(size)

@@ -73,8 +73,18 @@ const HARM = new RegExp(
   'u',
 )
 
+/**
+ * A topic word on its own: HARM holds `\b${TOPIC}\b` as one contiguous piece, so any text HARM
+ * matches holds a match of this too (the word boundaries are read from the same string). It is a
+ * tenth of HARM's cost, and most texts have no topic word, so HARM runs only where one occurs.
+ */
+const TOPIC_WORD = new RegExp(`\\b${TOPIC}\\b`, 'u')
+
+/** Whether `text` asks for a harmful topic: {@link HARM}, skipped where no topic word occurs. */
+const asksForHarm = (text: string): boolean => TOPIC_WORD.test(text) && HARM.test(text)
+
 /** The keyword expressions, for the test that audits every expression for bounded repetition. */
-export const SIGNAL_PATTERNS: readonly RegExp[] = [SCENARIO, HARM]
+export const SIGNAL_PATTERNS: readonly RegExp[] = [SCENARIO, HARM, TOPIC_WORD]
 
 /** ASCII character classes: 1 letter, 2 digit, 3 symbol; 0 white space. Non-ASCII counts as letter. */
 const CLASS = new Uint8Array(128).map((_, code) => {
@@ -170,11 +180,11 @@ export function textSignals(text: string, normalized: string, chunks: readonly s
   // The whole text first: most texts have neither keyword, and then no chunk has one either.
   const single = chunks.length === 1
   const scenario = SCENARIO.test(normalized) && (single || chunks.some((chunk) => SCENARIO.test(chunk)))
-  const harm = HARM.test(normalized) && (single || chunks.some((chunk) => HARM.test(chunk)))
+  const harm = asksForHarm(normalized) && (single || chunks.some(asksForHarm))
   signals[3] = scenario ? 1 : 0
   signals[4] = harm ? 1 : 0
   const both =
-    scenario && harm && (single || chunks.some((chunk) => SCENARIO.test(chunk) && HARM.test(chunk)))
+    scenario && harm && (single || chunks.some((chunk) => SCENARIO.test(chunk) && asksForHarm(chunk)))
   signals[5] = both ? 1 : 0
   return signals
 }
