@@ -7,49 +7,26 @@
  * official OpenAI SDK over the encrypting fetch, with and without batch frames, must get the
  * events the upstream sent, then CONTINUUM_UPSTREAM_STREAM_ABORTED.
  */
-import { randomBytes } from 'node:crypto'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import express from 'express'
 import OpenAI from 'openai'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai-echo'
-import type { FakeUpstream } from '../kit/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FreshProxy, startFreshProxy } from './fresh-proxy'
 
-vi.resetModules()
-const { continuum } = await import('continuum-proxy/express')
-const { createEncryptedFetch } = await import('continuum-proxy/client')
-const { streamPathLoaded } = await import('../../src/proxy/stream-path-loader')
-
-const key = randomBytes(32).toString('base64')
-let upstream: FakeUpstream
-let server: Server
-let middleware: ReturnType<typeof continuum>
-let url: string
+let proxy: FreshProxy
 
 beforeAll(async () => {
-  upstream = await startOpenAIUpstream()
-  middleware = continuum({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] } })
-  const app = express().use(middleware)
-  server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
-  })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  proxy = await startFreshProxy()
 })
 
 afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-  await middleware.proxy.close()
-  await upstream.close()
+  await proxy.close()
 })
 
 async function drain(streamBatches: boolean): Promise<{ text: string; error: unknown }> {
   const client = new OpenAI({
-    baseURL: `${url}/v1`,
+    baseURL: `${proxy.url}/v1`,
     apiKey: 'sk-test',
     maxRetries: 0,
-    fetch: createEncryptedFetch({ keyId: 'k1', key, streamBatches }),
+    fetch: proxy.createEncryptedFetch({ keyId: 'k1', key: proxy.key, streamBatches }),
   })
   // `cut-stream`: the fake upstream writes two chunks of its answer, then destroys the socket.
   const events = await client.chat.completions.create({
@@ -68,12 +45,12 @@ async function drain(streamBatches: boolean): Promise<{ text: string; error: unk
 
 describe("a process's first stream, cut by the upstream straight away", () => {
   it('reaches the SDK with the events sent before the cut, then the sealed failure', async () => {
-    expect(streamPathLoaded()).toBe(false)
+    expect(proxy.streamPathLoaded()).toBe(false)
     const [batched, perEvent] = await Promise.all([drain(true), drain(false)])
     for (const outcome of [batched, perEvent]) {
       expect(outcome.error).toMatchObject({ code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED' })
       expect(outcome.text).toBe('echo: tell ')
     }
-    expect(streamPathLoaded()).toBe(true)
+    expect(proxy.streamPathLoaded()).toBe(true)
   })
 })

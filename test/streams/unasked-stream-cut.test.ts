@@ -8,40 +8,17 @@
  * must now get the sealed CONTINUUM_UPSTREAM_STREAM_ABORTED. (What the upstream sent before the
  * cut is lost with the destroyed body's buffer: a known gap, see docs/security.md.)
  */
-import { randomBytes } from 'node:crypto'
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import express from 'express'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { startOpenAIUpstream } from '../kit/openai-echo'
-import type { FakeUpstream } from '../kit/server'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type FreshProxy, startFreshProxy } from './fresh-proxy'
 
-vi.resetModules()
-const { continuum } = await import('continuum-proxy/express')
-const { createEncryptedFetch } = await import('continuum-proxy/client')
-const { streamPathLoaded } = await import('../../src/proxy/stream-path-loader')
-
-const key = randomBytes(32).toString('base64')
-let upstream: FakeUpstream
-let server: Server
-let middleware: ReturnType<typeof continuum>
-let url: string
+let proxy: FreshProxy
 
 beforeAll(async () => {
-  upstream = await startOpenAIUpstream()
-  middleware = continuum({ upstream: upstream.url, keys: { keys: [{ id: 'k1', key }] } })
-  const app = express().use(middleware)
-  server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening))
-  })
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  proxy = await startFreshProxy()
 })
 
 afterAll(async () => {
-  server.closeAllConnections()
-  await new Promise((resolve) => server.close(resolve))
-  await middleware.proxy.close()
-  await upstream.close()
+  await proxy.close()
 })
 
 const chunk = (content: string) =>
@@ -55,15 +32,15 @@ const chunk = (content: string) =>
 
 describe('a first stream the request did not ask for, cut by the upstream straight away', () => {
   it('ends the answer with the sealed failure instead of hanging', async () => {
-    expect(streamPathLoaded()).toBe(false)
-    upstream.queue({
+    expect(proxy.streamPathLoaded()).toBe(false)
+    proxy.upstream.queue({
       kind: 'chunks',
       headers: { 'content-type': 'text/event-stream' },
       chunks: [chunk('first ') + chunk('second')],
       ending: 'destroy',
     })
-    const encryptedFetch = createEncryptedFetch({ keyId: 'k1', key })
-    const response = await encryptedFetch(`${url}/v1/chat/completions`, {
+    const encryptedFetch = proxy.createEncryptedFetch({ keyId: 'k1', key: proxy.key })
+    const response = await encryptedFetch(`${proxy.url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'hello' }] }),
@@ -80,6 +57,6 @@ describe('a first stream the request did not ask for, cut by the upstream straig
       failure = error
     }
     expect(failure).toMatchObject({ code: 'CONTINUUM_UPSTREAM_STREAM_ABORTED' })
-    expect(streamPathLoaded()).toBe(true)
+    expect(proxy.streamPathLoaded()).toBe(true)
   })
 })
